@@ -1,0 +1,592 @@
+//! A YAML tree with a source position on every node, built from saphyr's event stream.
+//!
+//! Kubernetes reads manifests through sigs.k8s.io/yaml (go-yaml v2, YAML 1.1 plain scalars),
+//! so plain scalars are resolved the way it does: `yes`/`no`/`on`/`off` are booleans.
+//! Guards against hostile input live here: a nesting limit and an alias-expansion budget
+//! (billion laughs), both reported as ordinary parse errors.
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as EventSpan};
+use std::collections::HashMap;
+
+/// Deepest nesting accepted; real manifests stay far below it.
+pub const MAX_DEPTH: usize = 256;
+/// Nodes an alias may copy in one document before it counts as an alias bomb.
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
+/// A 1-based line and column (columns count characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pos {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Where a node starts and ends in its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: Pos,
+    pub end: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A scalar with its text and whether it was quoted (quoted scalars are always strings).
+    Scalar {
+        text: String,
+        quoted: bool,
+    },
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+/// A typed reading of a scalar, as Kubernetes' YAML-to-JSON conversion would see it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float,
+    Str(&'a str),
+}
+
+/// A document that could not be parsed, with the position of the problem.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ParseError {
+    pub pos: Pos,
+    pub message: String,
+}
+
+impl Node {
+    pub fn scalar(&self) -> Option<Scalar<'_>> {
+        match &self.value {
+            Value::Scalar { text, quoted } => Some(if *quoted {
+                Scalar::Str(text)
+            } else {
+                resolve_plain(text)
+            }),
+            _ => None,
+        }
+    }
+
+    /// The node as a string, only if YAML would read it as one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self.scalar()? {
+            Scalar::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.scalar(), Some(Scalar::Null))
+    }
+
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Value::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The value under `key` in a mapping, if any.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    /// The key node and value node under `key` in a mapping, if any.
+    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.key_text() == Some(key))
+            .map(|(k, v)| (k, v))
+    }
+
+    /// A mapping key's text, whatever its style (`"kind"` and `kind` are the same key).
+    pub fn key_text(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// A short name for the node's type, for messages.
+    pub fn type_name(&self) -> &'static str {
+        match &self.value {
+            Value::Map(_) => "a mapping",
+            Value::Seq(_) => "a list",
+            Value::Scalar { .. } => match self.scalar() {
+                Some(Scalar::Null) => "null",
+                Some(Scalar::Bool(_)) => "a boolean",
+                Some(Scalar::Int(_)) => "an integer",
+                Some(Scalar::Float) => "a number",
+                _ => "a string",
+            },
+        }
+    }
+}
+
+/// YAML 1.1 plain-scalar resolution, as go-yaml v2 does it.
+fn resolve_plain(text: &str) -> Scalar<'_> {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Scalar::Null,
+        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "y" | "Y" => {
+            return Scalar::Bool(true);
+        }
+        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "n" | "N" => {
+            return Scalar::Bool(false);
+        }
+        _ => {}
+    }
+    if let Some(n) = parse_int(text) {
+        return Scalar::Int(n);
+    }
+    if looks_like_float(text) {
+        return Scalar::Float;
+    }
+    Scalar::Str(text)
+}
+
+fn parse_int(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let digits = digits.replace('_', "");
+    if digits.is_empty() {
+        return None;
+    }
+    let magnitude = if let Some(hex) = digits.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(oct) = digits.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()?
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        i64::from_str_radix(&digits[1..], 8).ok()?
+    } else if digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse().ok()?
+    } else {
+        return None;
+    };
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+fn looks_like_float(text: &str) -> bool {
+    let t = text.trim_start_matches(['-', '+']);
+    matches!(t, ".inf" | ".Inf" | ".INF" | ".nan" | ".NaN" | ".NAN")
+        || (t.bytes().any(|b| b.is_ascii_digit())
+            && t.bytes().all(|b| {
+                b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+' | b'_')
+            })
+            && t.replace('_', "").parse::<f64>().is_ok())
+}
+
+fn pos(marker: &saphyr_parser::Marker, line_offset: usize) -> Pos {
+    Pos {
+        line: marker.line() + line_offset,
+        column: marker.col() + 1,
+    }
+}
+
+fn span(s: &EventSpan, line_offset: usize) -> Span {
+    Span {
+        start: pos(&s.start, line_offset),
+        end: pos(&s.end, line_offset),
+    }
+}
+
+/// A collection being built, with what it has so far.
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        start: Span,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+        start: Span,
+        anchor: usize,
+    },
+}
+
+/// Decides which parts of a document to build, given the document's `kind` (once seen) and
+/// the mapping keys from the root to a value. Parts not kept are still parsed, so their syntax
+/// errors are found, but cost no allocation.
+pub type Keep = dyn Fn(Option<&str>, &[&str]) -> bool + Sync;
+
+/// Keys deeper than this are always kept when their ancestors are.
+const FILTER_DEPTH: usize = 8;
+
+/// Parses every YAML document in `text` (whose first line is line `line_offset + 1` of its
+/// file). Documents that are empty or hold only comments yield nothing.
+pub fn parse_documents(text: &str, line_offset: usize) -> Result<Vec<Node>, ParseError> {
+    parse_documents_filtered(text, line_offset, &|_, _| true)
+}
+
+/// Like [`parse_documents`], building only the parts `keep` asks for.
+pub fn parse_documents_filtered(
+    text: &str,
+    line_offset: usize,
+    keep: &Keep,
+) -> Result<Vec<Node>, ParseError> {
+    match build(text, line_offset, keep) {
+        // An alias into a part that was not built: build everything instead.
+        Err(None) => build(text, line_offset, &|_, _| true).map_err(|e| {
+            e.unwrap_or_else(|| ParseError {
+                pos: Pos::default(),
+                message: "alias refers to an unknown anchor".into(),
+            })
+        }),
+        other => other.map_err(|e| e.unwrap_or_default()),
+    }
+}
+
+/// `Err(None)`: an alias refers to an anchor inside a part that `keep` skipped.
+fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Option<ParseError>> {
+    let mut documents = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut skipped_anchors: Vec<usize> = Vec::new();
+    let mut alias_budget = MAX_ALIAS_NODES;
+    let mut root: Option<Node> = None;
+    let mut kind: Option<String> = None;
+    // Depth of the collection being skipped; 0 when building.
+    let mut skipping = 0usize;
+
+    for event in Parser::new_from_str(text) {
+        let (event, event_span) = event.map_err(|e| {
+            Some(ParseError {
+                pos: pos(e.marker(), line_offset),
+                message: e.info().to_string(),
+            })
+        })?;
+        let at = span(&event_span, line_offset);
+        if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..))
+            && stack.len() + skipping >= MAX_DEPTH
+        {
+            return Err(Some(ParseError {
+                pos: at.start,
+                message: format!("nesting deeper than {MAX_DEPTH} levels"),
+            }));
+        }
+        if skipping > 0 {
+            match event {
+                Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                    note_skipped(&mut skipped_anchors, anchor);
+                    skipping += 1;
+                }
+                Event::SequenceEnd | Event::MappingEnd => skipping -= 1,
+                Event::Scalar(_, _, anchor, _) => note_skipped(&mut skipped_anchors, anchor),
+                _ => {}
+            }
+            continue;
+        }
+        let is_value = matches!(
+            event,
+            Event::Scalar(..)
+                | Event::SequenceStart(..)
+                | Event::MappingStart(..)
+                | Event::Alias(_)
+        );
+        if is_value
+            && stack.len() <= FILTER_DEPTH
+            && matches!(stack.last(), Some(Frame::Map { key: Some(_), .. }))
+        {
+            let path: Vec<&str> = stack
+                .iter()
+                .filter_map(|f| match f {
+                    Frame::Map { key: Some(k), .. } => k.key_text(),
+                    _ => None,
+                })
+                .collect();
+            if !keep(kind.as_deref(), &path) {
+                if let Some(Frame::Map { key, .. }) = stack.last_mut() {
+                    *key = None;
+                }
+                match event {
+                    Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                        note_skipped(&mut skipped_anchors, anchor);
+                        skipping = 1;
+                    }
+                    Event::Scalar(_, _, anchor, _) => note_skipped(&mut skipped_anchors, anchor),
+                    _ => {}
+                }
+                continue;
+            }
+        }
+        let finished = match event {
+            Event::Scalar(value, style, anchor, _tag) => {
+                let node = Node {
+                    value: Value::Scalar {
+                        text: value.into_owned(),
+                        quoted: style != ScalarStyle::Plain,
+                    },
+                    span: at,
+                };
+                remember(&mut anchors, anchor, &node);
+                Some(node)
+            }
+            Event::Alias(id) => {
+                let Some(node) = anchors.get(&id) else {
+                    if skipped_anchors.contains(&id) {
+                        return Err(None);
+                    }
+                    return Err(Some(ParseError {
+                        pos: at.start,
+                        message: "alias refers to an unknown anchor".into(),
+                    }));
+                };
+                let size = count_nodes(node);
+                if size > alias_budget {
+                    return Err(Some(ParseError {
+                        pos: at.start,
+                        message: format!(
+                            "aliases expand to more than {MAX_ALIAS_NODES} nodes (a YAML alias bomb?)"
+                        ),
+                    }));
+                }
+                alias_budget -= size;
+                Some(Node {
+                    value: node.value.clone(),
+                    span: at,
+                })
+            }
+            Event::SequenceStart(anchor, _) => {
+                stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    start: at,
+                    anchor,
+                });
+                None
+            }
+            Event::MappingStart(anchor, _) => {
+                stack.push(Frame::Map {
+                    entries: Vec::new(),
+                    key: None,
+                    start: at,
+                    anchor,
+                });
+                None
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (value, start, anchor) = match stack.pop() {
+                    Some(Frame::Seq {
+                        items,
+                        start,
+                        anchor,
+                    }) => (Value::Seq(items), start, anchor),
+                    Some(Frame::Map {
+                        entries,
+                        start,
+                        anchor,
+                        ..
+                    }) => (Value::Map(entries), start, anchor),
+                    None => continue,
+                };
+                let node = Node {
+                    value,
+                    span: Span {
+                        start: start.start,
+                        end: at.end,
+                    },
+                };
+                remember(&mut anchors, anchor, &node);
+                Some(node)
+            }
+            Event::DocumentStart(_) | Event::DocumentEnd => {
+                documents.extend(root.take());
+                anchors.clear();
+                skipped_anchors.clear();
+                alias_budget = MAX_ALIAS_NODES;
+                kind = None;
+                None
+            }
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
+        };
+        if let Some(node) = finished {
+            let depth = stack.len();
+            match stack.last_mut() {
+                Some(Frame::Seq { items, .. }) => items.push(node),
+                Some(Frame::Map { entries, key, .. }) => match key.take() {
+                    Some(k) => {
+                        if depth == 1 && k.key_text() == Some("kind") {
+                            kind = node.as_str().map(str::to_string);
+                        }
+                        entries.push((k, node));
+                    }
+                    None => *key = Some(node),
+                },
+                None => root = Some(node),
+            }
+        }
+    }
+    documents.extend(root.take());
+    // An empty document (`---` followed by nothing) parses as a null scalar: not a manifest.
+    documents.retain(|d| !d.is_null());
+    Ok(documents)
+}
+
+fn note_skipped(skipped: &mut Vec<usize>, anchor: usize) {
+    if anchor != 0 {
+        skipped.push(anchor);
+    }
+}
+
+fn remember(anchors: &mut HashMap<usize, Node>, anchor: usize, node: &Node) {
+    if anchor != 0 {
+        anchors.insert(anchor, node.clone());
+    }
+}
+
+fn count_nodes(node: &Node) -> usize {
+    match &node.value {
+        Value::Scalar { .. } => 1,
+        Value::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
+        Value::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| count_nodes(k) + count_nodes(v))
+                .sum::<usize>()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Node {
+        let mut docs = parse_documents(text, 0).expect("parses");
+        assert_eq!(docs.len(), 1);
+        docs.remove(0)
+    }
+
+    #[test]
+    fn positions_are_one_based() {
+        let doc = one("kind: NetworkPolicy\nspec:\n  podSelector: {}\n");
+        let (key, value) = doc.get("spec").unwrap().entry("podSelector").unwrap();
+        assert_eq!(key.span.start, Pos { line: 3, column: 3 });
+        assert_eq!(
+            value.span.start,
+            Pos {
+                line: 3,
+                column: 16
+            }
+        );
+    }
+
+    #[test]
+    fn line_offset_shifts_positions() {
+        let doc = parse_documents("kind: Pod\n", 10).unwrap().remove(0);
+        assert_eq!(doc.entry("kind").unwrap().0.span.start.line, 11);
+    }
+
+    #[test]
+    fn plain_scalars_resolve_like_go_yaml_v2() {
+        let doc = one("a: 80\nb: \"80\"\nc: yes\nd: ~\ne: 0x10\nf: 1.5\ng: web\nh:\n");
+        assert_eq!(doc.get("a").unwrap().scalar(), Some(Scalar::Int(80)));
+        assert_eq!(doc.get("b").unwrap().scalar(), Some(Scalar::Str("80")));
+        assert_eq!(doc.get("c").unwrap().scalar(), Some(Scalar::Bool(true)));
+        assert_eq!(doc.get("d").unwrap().scalar(), Some(Scalar::Null));
+        assert_eq!(doc.get("e").unwrap().scalar(), Some(Scalar::Int(16)));
+        assert_eq!(doc.get("f").unwrap().scalar(), Some(Scalar::Float));
+        assert_eq!(doc.get("g").unwrap().as_str(), Some("web"));
+        assert!(doc.get("h").unwrap().is_null());
+    }
+
+    #[test]
+    fn several_documents_and_empty_ones() {
+        let docs = parse_documents("---\na: 1\n---\n# only a comment\n---\nb: 2\n", 0).unwrap();
+        assert_eq!(docs.len(), 2);
+    }
+
+    #[test]
+    fn aliases_are_expanded() {
+        let doc = one("x: &l {app: web}\ny: *l\n");
+        assert_eq!(
+            doc.get("y").unwrap().get("app").unwrap().as_str(),
+            Some("web")
+        );
+    }
+
+    #[test]
+    fn alias_bomb_is_an_error_not_a_hang() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (i, name) in "bcdefghij".chars().enumerate() {
+            let prev = (b'a' + i as u8) as char;
+            text.push_str(&format!(
+                "{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
+        }
+        let err = parse_documents(&text, 0).unwrap_err();
+        assert!(err.message.contains("alias bomb"), "{}", err.message);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let text = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let err = parse_documents(&text, 0).unwrap_err();
+        assert!(err.message.contains("nesting") || err.message.contains("recursion"));
+    }
+
+    #[test]
+    fn syntax_error_has_a_position() {
+        let err = parse_documents("a: 1\nb: [1, 2\nc: 3\n", 0).unwrap_err();
+        assert!(err.pos.line >= 2, "{err:?}");
+    }
+
+    fn only_kind_and_metadata(kind: Option<&str>, path: &[&str]) -> bool {
+        kind.is_none() || matches!(path.first(), Some(&"kind" | &"metadata"))
+    }
+
+    #[test]
+    fn filtered_parts_are_not_built_but_still_checked() {
+        let text = "kind: ConfigMap\nmetadata: {name: a}\ndata:\n  big: [1, 2, {x: y}]\n";
+        let doc = parse_documents_filtered(text, 0, &only_kind_and_metadata)
+            .unwrap()
+            .remove(0);
+        assert!(doc.get("data").is_none());
+        assert_eq!(
+            doc.get("metadata").unwrap().get("name").unwrap().as_str(),
+            Some("a")
+        );
+        let broken = "kind: ConfigMap\ndata:\n  big: [1, 2\nmetadata: {}\n";
+        assert!(parse_documents_filtered(broken, 0, &only_kind_and_metadata).is_err());
+    }
+
+    #[test]
+    fn keys_before_kind_are_kept_and_aliases_into_skipped_parts_rebuild() {
+        let text = "data: {a: 1}\nkind: ConfigMap\nspec: &s {b: 2}\nmetadata: {labels: *s}\n";
+        let doc = parse_documents_filtered(text, 0, &only_kind_and_metadata)
+            .unwrap()
+            .remove(0);
+        assert!(doc.get("data").is_some(), "kind was not known yet");
+        assert_eq!(
+            doc.get("metadata")
+                .unwrap()
+                .get("labels")
+                .unwrap()
+                .get("b")
+                .unwrap()
+                .scalar(),
+            Some(Scalar::Int(2))
+        );
+    }
+
+    #[test]
+    fn json_with_tabs_parses() {
+        let doc = one("{\n\t\"kind\": \"Pod\",\n\t\"metadata\": {\"name\": \"x\"}\n}\n");
+        assert_eq!(doc.get("kind").unwrap().as_str(), Some("Pod"));
+    }
+}
