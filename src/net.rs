@@ -1,0 +1,428 @@
+//! IP and port arithmetic: sets of addresses and ports as sorted, disjoint, inclusive ranges.
+//!
+//! Everything the analysis knows about "where may this pod send traffic" is a value of these
+//! types, so they are kept small, exact and exhaustively tested.
+
+use ipnet::IpNet;
+use std::fmt;
+use std::net::IpAddr;
+
+/// A set of integers as sorted, disjoint, non-adjacent inclusive ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RangeSet {
+    ranges: Vec<(u128, u128)>,
+}
+
+impl RangeSet {
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// The inclusive range `lo..=hi` (empty when `lo > hi`).
+    pub fn range(lo: u128, hi: u128) -> Self {
+        if lo > hi {
+            return Self::empty();
+        }
+        Self {
+            ranges: vec![(lo, hi)],
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    pub fn ranges(&self) -> &[(u128, u128)] {
+        &self.ranges
+    }
+
+    pub fn contains(&self, x: u128) -> bool {
+        // Ranges are sorted: find the last one starting at or before x.
+        let i = self.ranges.partition_point(|&(lo, _)| lo <= x);
+        i > 0 && self.ranges[i - 1].1 >= x
+    }
+
+    pub fn union(&self, other: &Self) -> Self {
+        let mut all: Vec<(u128, u128)> = self.ranges.iter().chain(&other.ranges).copied().collect();
+        all.sort_unstable();
+        let mut merged: Vec<(u128, u128)> = Vec::with_capacity(all.len());
+        for (lo, hi) in all {
+            match merged.last_mut() {
+                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        Self { ranges: merged }
+    }
+
+    pub fn difference(&self, other: &Self) -> Self {
+        let mut out = Vec::new();
+        for &(lo, hi) in &self.ranges {
+            let mut cur = lo;
+            let mut open = true;
+            for &(olo, ohi) in &other.ranges {
+                if ohi < cur || olo > hi {
+                    continue;
+                }
+                if olo > cur {
+                    out.push((cur, olo - 1));
+                }
+                if ohi >= hi {
+                    open = false;
+                    break;
+                }
+                cur = ohi + 1;
+            }
+            if open {
+                out.push((cur, hi));
+            }
+        }
+        Self { ranges: out }
+    }
+}
+
+/// A set of IPv4 and IPv6 addresses. The two families never mix: an IPv4 block says
+/// nothing about IPv6 addresses and vice versa.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IpSet {
+    pub v4: RangeSet,
+    pub v6: RangeSet,
+}
+
+impl IpSet {
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Every address of both families.
+    pub fn all() -> Self {
+        Self {
+            v4: RangeSet::range(0, u32::MAX as u128),
+            v6: RangeSet::range(0, u128::MAX),
+        }
+    }
+
+    pub fn from_net(net: &IpNet) -> Self {
+        match net {
+            IpNet::V4(n) => Self {
+                v4: RangeSet::range(
+                    u32::from(n.network()) as u128,
+                    u32::from(n.broadcast()) as u128,
+                ),
+                v6: RangeSet::empty(),
+            },
+            IpNet::V6(n) => Self {
+                v4: RangeSet::empty(),
+                v6: RangeSet::range(u128::from(n.network()), u128::from(n.broadcast())),
+            },
+        }
+    }
+
+    /// `cidr` minus every block in `except`, as an ipBlock peer allows.
+    pub fn from_block(cidr: &IpNet, except: &[IpNet]) -> Self {
+        except.iter().fold(Self::from_net(cidr), |set, e| {
+            set.difference(&Self::from_net(e))
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.v4.is_empty() && self.v6.is_empty()
+    }
+
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        match addr {
+            IpAddr::V4(a) => self.v4.contains(u32::from(a) as u128),
+            IpAddr::V6(a) => self.v6.contains(u128::from(a)),
+        }
+    }
+
+    pub fn union(&self, other: &Self) -> Self {
+        Self {
+            v4: self.v4.union(&other.v4),
+            v6: self.v6.union(&other.v6),
+        }
+    }
+
+    pub fn difference(&self, other: &Self) -> Self {
+        Self {
+            v4: self.v4.difference(&other.v4),
+            v6: self.v6.difference(&other.v6),
+        }
+    }
+}
+
+/// The transport protocols NetworkPolicy knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 3] = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp];
+
+    /// Parses the exact spelling the API server accepts (it is case-sensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "TCP" => Some(Protocol::Tcp),
+            "UDP" => Some(Protocol::Udp),
+            "SCTP" => Some(Protocol::Sctp),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        }
+    }
+}
+
+/// Ports per protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PortSet {
+    tcp: RangeSet,
+    udp: RangeSet,
+    sctp: RangeSet,
+}
+
+impl PortSet {
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Every port of every protocol (a rule without `ports`).
+    pub fn all() -> Self {
+        let every = RangeSet::range(0, u16::MAX as u128);
+        Self {
+            tcp: every.clone(),
+            udp: every.clone(),
+            sctp: every,
+        }
+    }
+
+    /// Ports `lo..=hi` of one protocol.
+    pub fn range(protocol: Protocol, lo: u16, hi: u16) -> Self {
+        let mut set = Self::empty();
+        *set.of_mut(protocol) = RangeSet::range(lo as u128, hi as u128);
+        set
+    }
+
+    pub fn of(&self, protocol: Protocol) -> &RangeSet {
+        match protocol {
+            Protocol::Tcp => &self.tcp,
+            Protocol::Udp => &self.udp,
+            Protocol::Sctp => &self.sctp,
+        }
+    }
+
+    fn of_mut(&mut self, protocol: Protocol) -> &mut RangeSet {
+        match protocol {
+            Protocol::Tcp => &mut self.tcp,
+            Protocol::Udp => &mut self.udp,
+            Protocol::Sctp => &mut self.sctp,
+        }
+    }
+
+    pub fn contains(&self, protocol: Protocol, port: u16) -> bool {
+        self.of(protocol).contains(port as u128)
+    }
+
+    pub fn union(&self, other: &Self) -> Self {
+        Self {
+            tcp: self.tcp.union(&other.tcp),
+            udp: self.udp.union(&other.udp),
+            sctp: self.sctp.union(&other.sctp),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        Protocol::ALL.iter().all(|&p| self.of(p).is_empty())
+    }
+}
+
+/// A metadata endpoint: an address, a port and a protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Target {
+    pub addr: IpAddr,
+    pub port: u16,
+    pub protocol: Protocol,
+}
+
+impl Target {
+    /// The endpoints checked by default: IMDS over IPv4 (every major cloud) and IPv6 (AWS).
+    pub fn defaults() -> Vec<Target> {
+        ["169.254.169.254", "fd00:ec2::254"]
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .map(|addr| Target {
+                addr,
+                port: 80,
+                protocol: Protocol::Tcp,
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.addr {
+            IpAddr::V4(a) => write!(f, "{a}:{}/{}", self.port, self.protocol.as_str()),
+            IpAddr::V6(a) => write!(f, "[{a}]:{}/{}", self.port, self.protocol.as_str()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn net(s: &str) -> IpNet {
+        s.parse().unwrap()
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn block_minus_except_excludes_exactly_the_except() {
+        let set = IpSet::from_block(&net("0.0.0.0/0"), &[net("169.254.169.254/32")]);
+        assert!(!set.contains(ip("169.254.169.254")));
+        assert!(set.contains(ip("169.254.169.253")));
+        assert!(set.contains(ip("169.254.169.255")));
+        assert!(set.contains(ip("0.0.0.0")));
+        assert!(set.contains(ip("255.255.255.255")));
+        assert_eq!(set.v4.ranges().len(), 2);
+    }
+
+    #[test]
+    fn ipv4_block_never_matches_ipv6_and_back() {
+        let v4 = IpSet::from_net(&net("0.0.0.0/0"));
+        assert!(!v4.contains(ip("fd00:ec2::254")));
+        assert!(!v4.contains(ip("::ffff:169.254.169.254")));
+        let v6 = IpSet::from_net(&net("::/0"));
+        assert!(!v6.contains(ip("169.254.169.254")));
+        assert!(v6.contains(ip("fd00:ec2::254")));
+    }
+
+    #[test]
+    fn host_bits_in_cidr_cover_the_whole_network() {
+        // ipnet keeps host bits; the set covers the network the prefix names.
+        let set = IpSet::from_net(&net("169.254.169.1/16"));
+        assert!(set.contains(ip("169.254.0.0")));
+        assert!(set.contains(ip("169.254.255.255")));
+    }
+
+    #[test]
+    fn edges_of_the_address_space() {
+        let all = IpSet::all();
+        assert!(all.contains(ip("0.0.0.0")) && all.contains(ip("255.255.255.255")));
+        assert!(
+            all.contains(ip("::")) && all.contains(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"))
+        );
+        let none = all.difference(&IpSet::all());
+        assert!(none.is_empty());
+        let top = IpSet::from_net(&net("255.255.255.255/32"));
+        assert!(top.contains(ip("255.255.255.255")));
+        let v6top = IpSet::from_net(&net("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128"));
+        assert_eq!(v6top.v6.ranges(), &[(u128::MAX, u128::MAX)]);
+    }
+
+    #[test]
+    fn union_merges_adjacent_ranges() {
+        let a = RangeSet::range(0, 9).union(&RangeSet::range(10, 20));
+        assert_eq!(a.ranges(), &[(0, 20)]);
+        let b = RangeSet::range(0, 9).union(&RangeSet::range(11, 20));
+        assert_eq!(b.ranges(), &[(0, 9), (11, 20)]);
+    }
+
+    #[test]
+    fn ports_are_per_protocol() {
+        let tcp80 = PortSet::range(Protocol::Tcp, 80, 80);
+        assert!(tcp80.contains(Protocol::Tcp, 80));
+        assert!(!tcp80.contains(Protocol::Udp, 80));
+        assert!(!tcp80.contains(Protocol::Tcp, 81));
+        let range = PortSet::range(Protocol::Tcp, 1, 1024);
+        assert!(range.contains(Protocol::Tcp, 80) && range.contains(Protocol::Tcp, 1024));
+        assert!(!range.contains(Protocol::Tcp, 1025));
+        assert!(PortSet::all().contains(Protocol::Sctp, 65535));
+        assert!(PortSet::empty().is_empty());
+        assert!(
+            !tcp80
+                .union(&PortSet::range(Protocol::Udp, 53, 53))
+                .contains(Protocol::Udp, 80)
+        );
+    }
+
+    #[test]
+    fn protocol_names_are_case_sensitive() {
+        assert_eq!(Protocol::parse("TCP"), Some(Protocol::Tcp));
+        assert_eq!(Protocol::parse("tcp"), None);
+        assert_eq!(Protocol::parse("ICMP"), None);
+    }
+
+    #[test]
+    fn targets_display_with_port_and_protocol() {
+        let t = Target::defaults();
+        assert_eq!(t[0].to_string(), "169.254.169.254:80/TCP");
+        assert_eq!(t[1].to_string(), "[fd00:ec2::254]:80/TCP");
+    }
+
+    /// A brute-force model: the set of addresses in an 8-bit space (x.y.z.0/24 networks).
+    fn brute(cidr: (u8, u8), excepts: &[(u8, u8)]) -> Vec<bool> {
+        let inside = |addr: u8, (base, len): (u8, u8)| {
+            let mask = if len == 0 { 0u8 } else { u8::MAX << (8 - len) };
+            addr & mask == base & mask
+        };
+        (0..=255u8)
+            .map(|a| inside(a, cidr) && !excepts.iter().any(|&e| inside(a, e)))
+            .collect()
+    }
+
+    fn small_net((base, len): (u8, u8)) -> IpNet {
+        format!("10.0.0.{base}/{}", 24 + len).parse().unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn block_arithmetic_matches_brute_force(
+            cidr in (any::<u8>(), 0u8..=8),
+            excepts in proptest::collection::vec((any::<u8>(), 0u8..=8), 0..5),
+        ) {
+            let set = IpSet::from_block(
+                &small_net(cidr),
+                &excepts.iter().map(|&e| small_net(e)).collect::<Vec<_>>(),
+            );
+            let want = brute(cidr, &excepts);
+            for a in 0..=255u8 {
+                let addr: IpAddr = format!("10.0.0.{a}").parse().unwrap();
+                prop_assert_eq!(set.contains(addr), want[a as usize], "address {}", a);
+            }
+            // Normal form: sorted, disjoint, never adjacent.
+            for w in set.v4.ranges().windows(2) {
+                prop_assert!(w[0].1 + 1 < w[1].0);
+            }
+        }
+
+        #[test]
+        fn union_and_difference_match_brute_force(
+            a in proptest::collection::vec((0u128..64, 0u128..64), 0..6),
+            b in proptest::collection::vec((0u128..64, 0u128..64), 0..6),
+        ) {
+            let build = |v: &Vec<(u128, u128)>| v.iter().fold(RangeSet::empty(), |s, &(x, y)| s.union(&RangeSet::range(x.min(y), x.max(y))));
+            let (sa, sb) = (build(&a), build(&b));
+            let member = |v: &Vec<(u128, u128)>, x: u128| v.iter().any(|&(p, q)| p.min(q) <= x && x <= p.max(q));
+            let (u, d) = (sa.union(&sb), sa.difference(&sb));
+            for x in 0..70u128 {
+                prop_assert_eq!(sa.contains(x), member(&a, x));
+                prop_assert_eq!(u.contains(x), member(&a, x) || member(&b, x));
+                prop_assert_eq!(d.contains(x), member(&a, x) && !member(&b, x));
+            }
+        }
+    }
+}
