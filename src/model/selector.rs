@@ -1,0 +1,373 @@
+//! Kubernetes label selectors (`matchLabels` + `matchExpressions`), decoded and validated.
+
+use super::decode::{Decoder, expect_map, expect_seq, expect_string};
+use crate::yaml::Node;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operator {
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    pub key: String,
+    pub operator: Operator,
+    pub values: Vec<String>,
+}
+
+impl Requirement {
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        let value = labels.get(&self.key);
+        match self.operator {
+            Operator::In => value.is_some_and(|v| self.values.contains(v)),
+            Operator::NotIn => value.is_none_or(|v| !self.values.contains(v)),
+            Operator::Exists => value.is_some(),
+            Operator::DoesNotExist => value.is_none(),
+        }
+    }
+}
+
+/// A label selector. `matchLabels` entries are kept as `In` requirements with one value, which
+/// is exactly what the API server does with them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LabelSelector {
+    pub requirements: Vec<Requirement>,
+}
+
+impl LabelSelector {
+    /// An empty selector selects everything.
+    pub fn selects_all(&self) -> bool {
+        self.requirements.is_empty()
+    }
+
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.requirements.iter().all(|r| r.matches(labels))
+    }
+
+    /// Whether some label set satisfies every requirement at once.
+    pub fn is_satisfiable(&self) -> bool {
+        let mut keys: Vec<&str> = self.requirements.iter().map(|r| r.key.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.iter().all(|key| {
+            let on_key: Vec<&Requirement> =
+                self.requirements.iter().filter(|r| r.key == *key).collect();
+            // The key absent, or present with one of the values named on it, or with a fresh
+            // value no requirement names: one of these satisfies every satisfiable combination.
+            let fresh = "\u{0}fresh";
+            let mut candidates: Vec<Option<&str>> = vec![None, Some(fresh)];
+            for r in &on_key {
+                candidates.extend(r.values.iter().map(|v| Some(v.as_str())));
+            }
+            candidates.iter().any(|candidate| {
+                let labels: BTreeMap<String, String> = candidate
+                    .map(|v| BTreeMap::from([(key.to_string(), v.to_string())]))
+                    .unwrap_or_default();
+                on_key.iter().all(|r| r.matches(&labels))
+            })
+        })
+    }
+
+    /// A short human description: `{}` for everything, else `app=web, tier in (a, b)`.
+    pub fn describe(&self) -> String {
+        if self.selects_all() {
+            return "all pods".into();
+        }
+        let parts: Vec<String> = self
+            .requirements
+            .iter()
+            .map(|r| match (r.operator, r.values.as_slice()) {
+                (Operator::In, [one]) => format!("{}={one}", r.key),
+                (Operator::In, vs) => format!("{} in ({})", r.key, vs.join(", ")),
+                (Operator::NotIn, vs) => format!("{} notin ({})", r.key, vs.join(", ")),
+                (Operator::Exists, _) => r.key.clone(),
+                (Operator::DoesNotExist, _) => format!("!{}", r.key),
+            })
+            .collect();
+        format!("pods matching {}", parts.join(", "))
+    }
+}
+
+/// Decodes a selector; `None` or null means the empty selector.
+pub fn decode_selector(node: Option<&Node>, d: &mut Decoder) -> LabelSelector {
+    let mut selector = LabelSelector::default();
+    let Some(node) = node.filter(|n| !n.is_null()) else {
+        return selector;
+    };
+    let Some(entries) = expect_map(node, d) else {
+        return selector;
+    };
+    for (key, value) in entries {
+        match key.key_text().unwrap_or_default() {
+            "matchLabels" => {
+                if value.is_null() {
+                    continue;
+                }
+                let Some(labels) = expect_map(value, d) else {
+                    continue;
+                };
+                for (k, v) in labels {
+                    let (Some(k), Some(v)) = (expect_string(k, d), expect_label_value(v, d)) else {
+                        continue;
+                    };
+                    check_label_key(&k, key, d);
+                    check_label_value(&v, value, d);
+                    selector.requirements.push(Requirement {
+                        key: k,
+                        operator: Operator::In,
+                        values: vec![v],
+                    });
+                }
+            }
+            "matchExpressions" => {
+                if value.is_null() {
+                    continue;
+                }
+                for item in expect_seq(value, d).unwrap_or_default() {
+                    if let Some(r) = decode_requirement(item, d) {
+                        selector.requirements.push(r);
+                    }
+                }
+            }
+            _ => d.unknown_field(key),
+        }
+    }
+    selector
+}
+
+/// A label value may be written as a plain number or boolean in YAML, but the API wants a
+/// string: `app: 1` is rejected.
+fn expect_label_value(node: &Node, d: &mut Decoder) -> Option<String> {
+    if node.is_null() {
+        // A null label value decodes as "" in Go.
+        return Some(String::new());
+    }
+    expect_string(node, d)
+}
+
+fn decode_requirement(node: &Node, d: &mut Decoder) -> Option<Requirement> {
+    let entries = expect_map(node, d)?;
+    let (mut key, mut operator, mut values) = (None, None, Vec::new());
+    for (k, v) in entries {
+        match k.key_text().unwrap_or_default() {
+            "key" => {
+                key = expect_string(v, d);
+                if let Some(text) = &key {
+                    check_label_key(text, v, d);
+                }
+            }
+            "operator" => {
+                operator = match expect_string(v, d)?.as_str() {
+                    "In" => Some(Operator::In),
+                    "NotIn" => Some(Operator::NotIn),
+                    "Exists" => Some(Operator::Exists),
+                    "DoesNotExist" => Some(Operator::DoesNotExist),
+                    other => {
+                        d.invalid(
+                            v,
+                            format!("operator {other:?} is not In, NotIn, Exists or DoesNotExist"),
+                        );
+                        None
+                    }
+                }
+            }
+            "values" => {
+                if !v.is_null() {
+                    for item in expect_seq(v, d).unwrap_or_default() {
+                        values.extend(expect_string(item, d));
+                    }
+                }
+            }
+            _ => d.unknown_field(k),
+        }
+    }
+    let Some(key) = key else {
+        d.invalid(node, "a label selector requirement needs a key".into());
+        return None;
+    };
+    let operator = match operator {
+        Some(op) => op,
+        None => {
+            if node.get("operator").is_none() {
+                d.invalid(node, format!("requirement on {key:?} needs an operator"));
+            }
+            return None;
+        }
+    };
+    match operator {
+        Operator::In | Operator::NotIn if values.is_empty() => {
+            d.invalid(
+                node,
+                format!("operator {operator:?} on {key:?} needs at least one value"),
+            );
+        }
+        Operator::Exists | Operator::DoesNotExist if !values.is_empty() => {
+            d.invalid(
+                node,
+                format!("operator {operator:?} on {key:?} takes no values"),
+            );
+        }
+        _ => {}
+    }
+    Some(Requirement {
+        key,
+        operator,
+        values,
+    })
+}
+
+/// A qualified name: an optional DNS-subdomain prefix and `/`, then a name of at most 63
+/// characters of alphanumerics, `-`, `_`, `.`, beginning and ending alphanumeric.
+fn check_label_key(key: &str, at: &Node, d: &mut Decoder) {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    let prefix_ok = prefix.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 253
+            && p.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            })
+    });
+    if !prefix_ok || !is_label_name(name) || name.is_empty() {
+        d.invalid(at, format!("{key:?} is not a valid label key"));
+    }
+}
+
+fn check_label_value(value: &str, at: &Node, d: &mut Decoder) {
+    if !value.is_empty() && !is_label_name(value) {
+        d.invalid(at, format!("{value:?} is not a valid label value"));
+    }
+}
+
+fn is_label_name(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    s.len() <= 63
+        && bytes.first().is_none_or(|b| b.is_ascii_alphanumeric())
+        && bytes.last().is_none_or(|b| b.is_ascii_alphanumeric())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse_documents;
+
+    fn selector(yaml: &str) -> (LabelSelector, Vec<String>) {
+        let doc = parse_documents(yaml, 0).unwrap().remove(0);
+        let mut d = Decoder::default();
+        let s = decode_selector(Some(&doc), &mut d);
+        (s, d.problems.into_iter().map(|p| p.message).collect())
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn empty_selector_forms_select_everything() {
+        for yaml in [
+            "{}",
+            "matchLabels: {}",
+            "matchExpressions: []",
+            "matchLabels: {}\nmatchExpressions: []",
+            "matchLabels:\n",
+        ] {
+            let (s, problems) = selector(yaml);
+            assert!(s.selects_all(), "{yaml}");
+            assert!(problems.is_empty(), "{yaml}: {problems:?}");
+        }
+        let mut d = Decoder::default();
+        assert!(decode_selector(None, &mut d).selects_all());
+    }
+
+    #[test]
+    fn match_labels_and_expressions_are_anded() {
+        let (s, _) = selector(
+            "matchLabels: {app: web}\nmatchExpressions:\n- {key: tier, operator: In, values: [front]}\n",
+        );
+        assert!(s.matches(&labels(&[("app", "web"), ("tier", "front")])));
+        assert!(!s.matches(&labels(&[("app", "web")])));
+        assert!(!s.matches(&labels(&[("tier", "front")])));
+    }
+
+    #[test]
+    fn the_four_operators() {
+        let (s, _) = selector("matchExpressions:\n- {key: a, operator: In, values: [x, w]}\n");
+        assert!(s.matches(&labels(&[("a", "w")])));
+        assert!(!s.matches(&labels(&[("a", "z")])));
+        assert!(!s.matches(&labels(&[])));
+        let (s, _) = selector("matchExpressions:\n- {key: a, operator: NotIn, values: [x]}\n");
+        assert!(s.matches(&labels(&[])), "NotIn matches an absent key");
+        assert!(s.matches(&labels(&[("a", "z")])));
+        assert!(!s.matches(&labels(&[("a", "x")])));
+        let (s, _) = selector("matchExpressions:\n- {key: a, operator: Exists}\n");
+        assert!(s.matches(&labels(&[("a", "")])));
+        assert!(!s.matches(&labels(&[])));
+        let (s, _) = selector("matchExpressions:\n- {key: a, operator: DoesNotExist}\n");
+        assert!(s.matches(&labels(&[])));
+        assert!(!s.matches(&labels(&[("a", "x")])));
+    }
+
+    #[test]
+    fn satisfiability() {
+        let sat = |y: &str| selector(y).0.is_satisfiable();
+        assert!(sat("{}"));
+        assert!(sat(
+            "matchExpressions:\n- {key: a, operator: NotIn, values: [x]}\n- {key: a, operator: Exists}\n"
+        ));
+        assert!(!sat(
+            "matchExpressions:\n- {key: a, operator: In, values: [x]}\n- {key: a, operator: NotIn, values: [x]}\n"
+        ));
+        assert!(!sat(
+            "matchExpressions:\n- {key: a, operator: Exists}\n- {key: a, operator: DoesNotExist}\n"
+        ));
+        assert!(!sat(
+            "matchLabels: {a: x}\nmatchExpressions:\n- {key: a, operator: In, values: [y]}\n"
+        ));
+        assert!(sat(
+            "matchLabels: {a: x}\nmatchExpressions:\n- {key: b, operator: DoesNotExist}\n"
+        ));
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_are_not_label_values() {
+        // `y` and `on` are booleans to go-yaml v2; the API server refuses them as strings.
+        let (_, p) = selector("matchExpressions:\n- {key: a, operator: In, values: [y]}\n");
+        assert!(p[0].contains("expected a string, found a boolean"), "{p:?}");
+        let (_, p) = selector("matchLabels: {enabled: on}\n");
+        assert!(p[0].contains("expected a string"), "{p:?}");
+    }
+
+    #[test]
+    fn invalid_requirements_are_reported() {
+        let (_, p) = selector("matchExpressions:\n- {key: a, operator: Has}\n");
+        assert!(p[0].contains("not In, NotIn"), "{p:?}");
+        let (_, p) = selector("matchExpressions:\n- {key: a, operator: In}\n");
+        assert!(p[0].contains("at least one value"), "{p:?}");
+        let (_, p) = selector("matchExpressions:\n- {key: a, operator: Exists, values: [x]}\n");
+        assert!(p[0].contains("takes no values"), "{p:?}");
+        let (_, p) = selector("matchLabels: {app: 1}\n");
+        assert!(p[0].contains("expected a string"), "{p:?}");
+        let (_, p) = selector("matchLabels: {\"bad key!\": x}\n");
+        assert!(p[0].contains("not a valid label key"), "{p:?}");
+        let (_, p) = selector("matchLables: {app: web}\n");
+        assert!(p[0].contains("unknown field"), "{p:?}");
+    }
+}
