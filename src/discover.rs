@@ -1,0 +1,275 @@
+//! Stage 1: find the manifest files under the paths given, in parallel.
+//!
+//! Honours `.gitignore` (inside or outside a git checkout), skips `.git`, applies `--exclude`
+//! globs, skips the `templates/` folder of Helm charts, and follows a symlink only when it
+//! stays inside the tree. Nothing is left out silently: every skip is recorded with its reason.
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use ignore::{DirEntry, WalkBuilder, WalkState};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
+
+/// Why a path was not linted.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SkipReason {
+    HelmTemplates,
+    SymlinkOutsideTree,
+    SymlinkLoop,
+}
+
+impl SkipReason {
+    pub fn describe(&self) -> &'static str {
+        match self {
+            SkipReason::HelmTemplates => "Helm chart templates (render them with `helm template`)",
+            SkipReason::SymlinkOutsideTree => "symbolic link pointing outside the linted tree",
+            SkipReason::SymlinkLoop => "symbolic link loop",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: SkipReason,
+}
+
+/// A path that could not be walked.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct WalkError {
+    pub path: String,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// Files to load, sorted by display path.
+    pub files: Vec<PathBuf>,
+    pub skipped: Vec<Skipped>,
+    pub errors: Vec<WalkError>,
+}
+
+pub struct DiscoverOptions {
+    pub excludes: Vec<String>,
+}
+
+/// Names kustomize looks for in a directory, in its order of preference.
+pub const KUSTOMIZATION_NAMES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+fn is_manifest_name(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    name == "Kustomization"
+        || [".yaml", ".yml", ".json"]
+            .iter()
+            .any(|ext| name.len() > ext.len() && name.to_ascii_lowercase().ends_with(ext))
+}
+
+/// The path as a user reads it: relative to the current directory when under it, without `./`.
+pub fn display_path(path: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let relative = path.strip_prefix(&cwd).unwrap_or(path);
+    normalize(relative).to_string_lossy().into_owned()
+}
+
+/// Lexical normalization: drops `.` and folds `dir/..`, without touching the file system.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let last = out.components().next_back();
+                if matches!(last, Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !matches!(last, Some(Component::RootDir | Component::Prefix(_))) {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+fn build_excludes(globs: &[String]) -> Result<GlobSet, String> {
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        let glob = glob.trim_end_matches('/');
+        let compiled = Glob::new(glob).map_err(|e| format!("--exclude {glob:?}: {e}"))?;
+        builder.add(compiled);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// Walks `roots` and returns the manifest files, sorted. `Err` only for unusable options.
+pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discovered, String> {
+    let excludes = build_excludes(&options.excludes)?;
+    let mut out = Discovered::default();
+    let mut walk_roots = Vec::new();
+    for root in roots {
+        match std::fs::metadata(root) {
+            Ok(meta) if meta.is_file() => out.files.push(normalize(root)),
+            Ok(_) => walk_roots.push(root.clone()),
+            Err(e) => out.errors.push(WalkError {
+                path: display_path(root),
+                message: e.to_string(),
+            }),
+        }
+    }
+    let Some((first, rest)) = walk_roots.split_first() else {
+        out.files.sort_by_key(|p| display_path(p));
+        return Ok(out);
+    };
+    let canonical_roots: Vec<PathBuf> = walk_roots
+        .iter()
+        .filter_map(|r| std::fs::canonicalize(r).ok())
+        .collect();
+
+    let files = Mutex::new(Vec::new());
+    let skipped = Mutex::new(Vec::new());
+    let errors = Mutex::new(Vec::new());
+
+    let mut builder = WalkBuilder::new(first);
+    for root in rest {
+        builder.add(root);
+    }
+    let skip = |path: &Path, reason| {
+        if let Ok(mut s) = skipped.lock() {
+            s.push(Skipped {
+                path: display_path(path),
+                reason,
+            });
+        }
+    };
+    builder
+        .hidden(false)
+        .parents(true)
+        .ignore(true)
+        .git_ignore(true)
+        .git_exclude(true)
+        .git_global(false)
+        .require_git(false)
+        .follow_links(true);
+    let roots_for_filter = walk_roots.clone();
+    builder.filter_entry(move |entry: &DirEntry| {
+        entry.file_name() != ".git" && !is_excluded(entry.path(), &roots_for_filter, &excludes)
+    });
+
+    builder.build_parallel().run(|| {
+        Box::new(|result| {
+            let entry = match result {
+                Ok(entry) => entry,
+                Err(err) => {
+                    record_walk_error(&err, &skip, &errors);
+                    return WalkState::Continue;
+                }
+            };
+            let path = entry.path();
+            if entry.path_is_symlink() {
+                let inside = std::fs::canonicalize(path)
+                    .map(|target| canonical_roots.iter().any(|root| target.starts_with(root)))
+                    .unwrap_or(false);
+                if !inside {
+                    skip(path, SkipReason::SymlinkOutsideTree);
+                    return WalkState::Skip;
+                }
+            }
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            if is_dir {
+                if entry.file_name() == "templates"
+                    && path
+                        .parent()
+                        .is_some_and(|p| p.join("Chart.yaml").is_file())
+                {
+                    skip(path, SkipReason::HelmTemplates);
+                    return WalkState::Skip;
+                }
+            } else if is_manifest_name(path)
+                && let Ok(mut f) = files.lock()
+            {
+                f.push(normalize(path));
+            }
+            WalkState::Continue
+        })
+    });
+
+    out.files.extend(files.into_inner().unwrap_or_default());
+    out.files.sort_by_cached_key(|p| display_path(p));
+    out.files.dedup();
+    out.skipped = skipped.into_inner().unwrap_or_default();
+    out.skipped.sort();
+    out.errors.extend(errors.into_inner().unwrap_or_default());
+    out.errors.sort();
+    Ok(out)
+}
+
+fn is_excluded(path: &Path, roots: &[PathBuf], excludes: &GlobSet) -> bool {
+    if excludes.is_empty() {
+        return false;
+    }
+    if path.file_name().is_some_and(|name| excludes.is_match(name)) {
+        return true;
+    }
+    roots
+        .iter()
+        .filter_map(|root| path.strip_prefix(root).ok())
+        .any(|relative| !relative.as_os_str().is_empty() && excludes.is_match(relative))
+        || excludes.is_match(normalize(path))
+}
+
+fn record_walk_error(
+    err: &ignore::Error,
+    skip: &dyn Fn(&Path, SkipReason),
+    errors: &Mutex<Vec<WalkError>>,
+) {
+    match err {
+        ignore::Error::WithPath { path, err } => match err.as_ref() {
+            ignore::Error::Loop { .. } => skip(path, SkipReason::SymlinkLoop),
+            inner => push_error(errors, display_path(path), inner.to_string()),
+        },
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            record_walk_error(err, skip, errors)
+        }
+        ignore::Error::Loop { child, .. } => skip(child, SkipReason::SymlinkLoop),
+        other => push_error(errors, String::new(), other.to_string()),
+    }
+}
+
+fn push_error(errors: &Mutex<Vec<WalkError>>, path: String, message: String) {
+    if let Ok(mut e) = errors.lock() {
+        e.push(WalkError { path, message });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_folds_dots() {
+        assert_eq!(
+            normalize(Path::new("./a/b/../c.yaml")),
+            PathBuf::from("a/c.yaml")
+        );
+        assert_eq!(normalize(Path::new("../x/./y")), PathBuf::from("../x/y"));
+        assert_eq!(normalize(Path::new("a/../..")), PathBuf::from(".."));
+        assert_eq!(normalize(Path::new("/a/../../b")), PathBuf::from("/b"));
+        assert_eq!(normalize(Path::new("./")), PathBuf::from("."));
+    }
+
+    #[test]
+    fn manifest_names() {
+        assert!(is_manifest_name(Path::new("a/np.yaml")));
+        assert!(is_manifest_name(Path::new("a/np.YML")));
+        assert!(is_manifest_name(Path::new("a/list.json")));
+        assert!(is_manifest_name(Path::new("a/Kustomization")));
+        assert!(!is_manifest_name(Path::new("a/README.md")));
+        assert!(!is_manifest_name(Path::new("a/.yaml")));
+    }
+}
