@@ -1,0 +1,53 @@
+//! IMDS004: the API server would refuse the policy, or it holds fields the API does not know.
+
+use super::{Context, Finding, Rule, Severity};
+use crate::model::Location;
+use crate::model::decode::ProblemKind;
+use std::collections::HashSet;
+
+pub static RULE: Rule = Rule {
+    id: "IMDS004",
+    name: "invalid-network-policy",
+    severity: Severity::Error,
+    summary: "the API server would reject the policy, or it has unknown fields",
+    doc: include_str!("../../rules/IMDS004.md"),
+    check,
+};
+
+fn check(ctx: &Context) -> Vec<Finding> {
+    let mut seen = HashSet::new();
+    let mut findings = Vec::new();
+    for policy in &ctx.model.policies {
+        for problem in &policy.decoded.problems {
+            let at = Location::new(policy.file, problem.span);
+            // A file built into two namespaces holds one mistake, not two.
+            if !seen.insert((at, problem.message.clone())) {
+                continue;
+            }
+            let help = match problem.kind {
+                ProblemKind::Invalid => {
+                    "the API server refuses this policy, so imds-lint leaves it out of the verdict"
+                }
+                ProblemKind::UnknownField => {
+                    "strict kubectl refuses this field and a lax client drops it; the verdict ignores it"
+                }
+            };
+            findings.push(Finding {
+                rule: RULE.id,
+                severity: RULE.severity,
+                namespace: Some(policy.namespace.clone()),
+                at,
+                message: format!(
+                    "NetworkPolicy {}/{}: {}",
+                    policy.namespace, policy.name, problem.message
+                ),
+                label: match problem.kind {
+                    ProblemKind::Invalid => "invalid".into(),
+                    ProblemKind::UnknownField => "unknown field".into(),
+                },
+                help: Some(help.into()),
+            });
+        }
+    }
+    findings
+}

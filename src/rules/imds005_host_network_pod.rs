@@ -1,0 +1,42 @@
+//! IMDS005: a workload shares the node's network namespace, where NetworkPolicy does not apply.
+
+use super::{Context, Finding, Rule, Severity, list_targets};
+use crate::model::Location;
+
+pub static RULE: Rule = Rule {
+    id: "IMDS005",
+    name: "host-network-pod",
+    severity: Severity::Warning,
+    summary: "a workload runs with hostNetwork: true",
+    doc: include_str!("../../rules/IMDS005.md"),
+    check,
+};
+
+fn check(ctx: &Context) -> Vec<Finding> {
+    ctx.model
+        .workloads
+        .iter()
+        .filter_map(|w| {
+            let at = Location::new(w.location.file, w.spec.host_network?);
+            Some(Finding {
+                rule: RULE.id,
+                severity: RULE.severity,
+                namespace: Some(w.namespace.clone()),
+                at,
+                message: format!(
+                    "{} {}/{} runs with hostNetwork: true and reaches {} whatever the policies say",
+                    w.kind,
+                    w.namespace,
+                    w.name,
+                    list_targets(&ctx.analysis.targets)
+                ),
+                label: "NetworkPolicy does not apply to host-network pods".into(),
+                help: Some(
+                    "drop hostNetwork if the pods do not need it; otherwise block the metadata endpoint \
+                     for them on the node (e.g. an iptables rule for their UID)"
+                        .into(),
+                ),
+            })
+        })
+        .collect()
+}

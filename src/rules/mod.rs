@@ -1,0 +1,140 @@
+//! Stage 6: the rules. One file per rule; each turns the model and analysis into findings.
+//! Adding a rule: a file here, its page in `rules/`, and a line in [`RULES`].
+
+mod imds001_metadata_reachable;
+mod imds002_missing_deny_egress_all;
+mod imds003_missing_allow_except_metadata;
+mod imds004_invalid_network_policy;
+mod imds005_host_network_pod;
+
+use crate::analyze::Analysis;
+use crate::model::{Location, Model, Namespace};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// What the analysis knows, handed to every rule.
+pub struct Context<'a> {
+    pub model: &'a Model,
+    pub analysis: &'a Analysis,
+}
+
+pub struct Rule {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line: when the rule fires.
+    pub summary: &'static str,
+    /// The rule's page from `rules/`, embedded in the binary.
+    pub doc: &'static str,
+    pub check: fn(&Context) -> Vec<Finding>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub namespace: Option<String>,
+    pub at: Location,
+    pub message: String,
+    /// A few words shown under the YAML the finding points at.
+    pub label: String,
+    pub help: Option<String>,
+}
+
+pub static RULES: [&Rule; 5] = [
+    &imds001_metadata_reachable::RULE,
+    &imds002_missing_deny_egress_all::RULE,
+    &imds003_missing_allow_except_metadata::RULE,
+    &imds004_invalid_network_policy::RULE,
+    &imds005_host_network_pod::RULE,
+];
+
+/// Looks a rule up by id (`IMDS001`, any case) or name (`metadata-reachable`).
+pub fn find_rule(key: &str) -> Option<&'static Rule> {
+    RULES
+        .iter()
+        .copied()
+        .find(|r| r.id.eq_ignore_ascii_case(key) || r.name == key)
+}
+
+/// Runs every rule; findings come sorted by file, line, column and rule.
+pub fn run_all(ctx: &Context) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = RULES.iter().flat_map(|r| (r.check)(ctx)).collect();
+    findings.sort_by(|a, b| {
+        (
+            &ctx.model.files[a.at.file],
+            a.at.line,
+            a.at.column,
+            a.rule,
+            &a.namespace,
+            &a.message,
+        )
+            .cmp(&(
+                &ctx.model.files[b.at.file],
+                b.at.line,
+                b.at.column,
+                b.rule,
+                &b.namespace,
+                &b.message,
+            ))
+    });
+    findings.dedup();
+    findings
+}
+
+/// Where a namespace-level finding points: its Namespace object, else its first manifest.
+fn namespace_anchor(ns: &Namespace) -> Location {
+    ns.object.unwrap_or(ns.first_manifest)
+}
+
+fn list_targets(targets: &[crate::net::Target]) -> String {
+    targets
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_has_its_page_and_unique_id() {
+        for (i, rule) in RULES.iter().enumerate() {
+            assert_eq!(rule.id, format!("IMDS{:03}", i + 1));
+            assert!(
+                rule.doc
+                    .starts_with(&format!("# {}: {}", rule.id, rule.name)),
+                "{}",
+                rule.id
+            );
+            for section in [
+                "## What it checks",
+                "## Why it matters",
+                "## Failing example",
+                "## Passing example",
+                "## How to fix",
+            ] {
+                assert!(rule.doc.contains(section), "{} lacks {section}", rule.id);
+            }
+        }
+        assert_eq!(find_rule("imds003").map(|r| r.id), Some("IMDS003"));
+        assert_eq!(find_rule("host-network-pod").map(|r| r.id), Some("IMDS005"));
+        assert!(find_rule("IMDS999").is_none());
+    }
+}
