@@ -1,0 +1,159 @@
+//! The command line: parses arguments, runs the pipeline, prints a report. No verdicts here.
+
+use crate::net::Target;
+use crate::rules::RULES;
+use crate::{Input, LintOptions, lint, report};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "imds-lint",
+    version,
+    about = "Finds Kubernetes namespaces whose pods can reach the cloud instance metadata service",
+    after_help = "Exit status: 0 no error findings, 1 error findings, 2 usage error or unreadable input.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// Files and directories to lint; `-` reads manifests from standard input.
+    #[arg(value_name = "PATH", default_value = ".")]
+    paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+
+    /// When to colour the human output (NO_COLOR is honoured with `auto`).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
+
+    /// Skip paths matching this glob (matched against the file name and the path below each
+    /// PATH); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+
+    /// Namespace of namespaced objects that set none, as `kubectl apply` would use.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    default_namespace: String,
+
+    /// Name used for standard input in messages.
+    #[arg(long, value_name = "NAME", default_value = "<stdin>")]
+    stdin_filename: String,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print a rule's page (what, why, examples, fix), or list the rules.
+    Rule {
+        /// Rule id (IMDS001) or name (metadata-reachable).
+        id: Option<String>,
+    },
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+fn rule_command(id: Option<String>) -> i32 {
+    match id {
+        None => {
+            let mut text = String::new();
+            for rule in RULES {
+                text.push_str(&format!(
+                    "{}  {:<31} {:<8} {}\n",
+                    rule.id, rule.name, rule.severity, rule.summary
+                ));
+            }
+            print(&text);
+            0
+        }
+        Some(id) => match crate::rules::find_rule(&id) {
+            Some(rule) => {
+                print(rule.doc);
+                0
+            }
+            None => {
+                eprintln!("imds-lint: no rule {id:?}; `imds-lint rule` lists them");
+                2
+            }
+        },
+    }
+}
+
+/// Runs the command line and returns the exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    if let Some(Command::Rule { id }) = cli.command {
+        return rule_command(id);
+    }
+    let mut inputs = Vec::new();
+    for path in cli.paths {
+        if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
+                eprintln!("imds-lint: cannot read standard input: {e}");
+                return 2;
+            }
+            inputs.push(Input::Stream {
+                name: cli.stdin_filename.clone(),
+                bytes,
+            });
+        } else {
+            inputs.push(Input::Path(path));
+        }
+    }
+    let options = LintOptions {
+        inputs,
+        excludes: cli.exclude,
+        default_namespace: cli.default_namespace,
+        targets: Target::defaults(),
+    };
+    let outcome = match lint(options) {
+        Ok(outcome) => outcome,
+        Err(message) => {
+            eprintln!("imds-lint: {message}");
+            return 2;
+        }
+    };
+    match cli.format {
+        Format::Json => print(&report::json::render(&outcome)),
+        Format::Human => print(&report::human::render(&outcome, use_color(cli.color))),
+    }
+    outcome.exit_code()
+}

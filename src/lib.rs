@@ -1,0 +1,132 @@
+//! imds-lint: can any pod reach the cloud instance metadata service?
+//!
+//! The pipeline, one module per stage, data flowing one way:
+//! [`discover`] → [`load`] → [`resolve`] → [`model`] → [`analyze`] → [`rules`] → [`report`].
+
+pub mod analyze;
+pub mod cli;
+pub mod discover;
+pub mod load;
+pub mod model;
+pub mod net;
+pub mod report;
+pub mod resolve;
+pub mod rules;
+pub mod yaml;
+
+use discover::{DiscoverOptions, Skipped};
+use load::{LoadError, LoadedFile};
+use net::Target;
+use rayon::prelude::*;
+use rules::{Finding, Severity};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Where manifests come from.
+pub enum Input {
+    Path(PathBuf),
+    /// A stream already read (standard input), with the name used in messages.
+    Stream {
+        name: String,
+        bytes: Vec<u8>,
+    },
+}
+
+pub struct LintOptions {
+    pub inputs: Vec<Input>,
+    pub excludes: Vec<String>,
+    pub default_namespace: String,
+    pub targets: Vec<Target>,
+}
+
+/// Everything one run found, ready for a report.
+pub struct Outcome {
+    pub files: Vec<LoadedFile>,
+    pub model: model::Model,
+    pub analysis: analyze::Analysis,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<LoadError>,
+    pub skipped: Vec<Skipped>,
+    pub notes: Vec<String>,
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    /// 2 when some input could not be read or parsed, else 1 when a finding is an error, else 0.
+    pub fn exit_code(&self) -> i32 {
+        if !self.errors.is_empty() {
+            2
+        } else if self.findings.iter().any(|f| f.severity == Severity::Error) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// Runs the whole pipeline. `Err` only for unusable options (such as a bad glob).
+pub fn lint(options: LintOptions) -> Result<Outcome, String> {
+    let started = Instant::now();
+    let mut paths = Vec::new();
+    let mut streams = Vec::new();
+    for input in options.inputs {
+        match input {
+            Input::Path(p) => paths.push(p),
+            Input::Stream { name, bytes } => streams.push(load::load_stream(&name, &bytes)),
+        }
+    }
+    let discovered = if paths.is_empty() {
+        discover::Discovered::default()
+    } else {
+        discover::discover(
+            &paths,
+            &DiscoverOptions {
+                excludes: options.excludes,
+            },
+        )?
+    };
+    // Load and decode file by file, so trees never pile up for the whole repository.
+    let (mut files, mut decoded): (Vec<LoadedFile>, Vec<Vec<model::Decoded>>) = discovered
+        .files
+        .par_iter()
+        .map(|path| {
+            let mut file = load::load_file(path);
+            let objects = model::decode_objects(&mut file.objects);
+            (file, objects)
+        })
+        .unzip();
+    for mut stream in streams {
+        decoded.push(model::decode_objects(&mut stream.objects));
+        files.push(stream);
+    }
+
+    let resolution = resolve::resolve(&files);
+    let model = model::build(&files, &decoded, &resolution, &options.default_namespace);
+    let analysis = analyze::analyze(&model, &options.targets);
+    let findings = rules::run_all(&rules::Context {
+        model: &model,
+        analysis: &analysis,
+    });
+
+    let mut errors: Vec<LoadError> = discovered
+        .errors
+        .into_iter()
+        .map(|e| LoadError {
+            file: e.path,
+            pos: None,
+            message: e.message,
+        })
+        .collect();
+    errors.extend(files.iter().flat_map(|f| f.errors.iter().cloned()));
+    errors.sort();
+    Ok(Outcome {
+        files,
+        model,
+        analysis,
+        findings,
+        errors,
+        skipped: discovered.skipped,
+        notes: resolution.notes,
+        elapsed: started.elapsed(),
+    })
+}

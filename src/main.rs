@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(imds_lint::cli::main());
+}

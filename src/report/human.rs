@@ -1,0 +1,222 @@
+//! The default, human format: each finding as a miette diagnostic with the offending YAML
+//! underlined, then what was skipped or could not be read, then a one-line summary.
+
+use super::Summary;
+use crate::Outcome;
+use crate::model::Location;
+use crate::rules::Severity;
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
+use std::collections::HashMap;
+
+/// Source text per file index, read once, for the snippets.
+struct Sources<'a> {
+    outcome: &'a Outcome,
+    cache: HashMap<usize, Option<String>>,
+}
+
+impl Sources<'_> {
+    fn text(&mut self, file: usize) -> Option<&String> {
+        let outcome = self.outcome;
+        self.cache
+            .entry(file)
+            .or_insert_with(|| {
+                let loaded = outcome.files.get(file)?;
+                loaded
+                    .text
+                    .clone()
+                    .or_else(|| std::fs::read_to_string(&loaded.path).ok())
+            })
+            .as_ref()
+    }
+}
+
+/// Byte offset of a 1-based line and (character) column.
+fn offset_of(text: &str, line: usize, column: usize) -> Option<usize> {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n').nth(line - 2).map(|(i, _)| i + 1)?
+    };
+    let rest = &text[line_start..];
+    let within = rest
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(rest.len(), |(i, _)| i);
+    Some(line_start + within)
+}
+
+/// The span to underline: the node, cut at the end of its first line.
+fn underline(text: &str, at: &Location) -> Option<(usize, usize)> {
+    let start = offset_of(text, at.line, at.column)?;
+    let line_end = text[start..]
+        .find(['\n', '\r'])
+        .map_or(text.len(), |i| start + i);
+    let end = if at.end_line == at.line {
+        offset_of(text, at.end_line, at.end_column)
+            .unwrap_or(line_end)
+            .min(line_end)
+    } else {
+        line_end
+    };
+    Some((start, end.max(start + 1).min(text.len().max(start))))
+}
+
+fn handler(color: bool) -> GraphicalReportHandler {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    GraphicalReportHandler::new_themed(theme).with_context_lines(2)
+}
+
+fn render_one(
+    handler: &GraphicalReportHandler,
+    out: &mut String,
+    diagnostic: MietteDiagnostic,
+    source: Option<(&str, String)>,
+) {
+    let report = match source {
+        Some((name, text)) => {
+            miette::Report::new(diagnostic).with_source_code(NamedSource::new(name, text))
+        }
+        None => miette::Report::new(diagnostic),
+    };
+    // Rendering into a String cannot fail.
+    let _ = handler.render_report(out, report.as_ref());
+}
+
+pub fn render(outcome: &Outcome, color: bool) -> String {
+    let handler = handler(color);
+    let mut sources = Sources {
+        outcome,
+        cache: HashMap::new(),
+    };
+    let mut out = String::new();
+    for finding in &outcome.findings {
+        let mut diagnostic = MietteDiagnostic::new(finding.message.clone())
+            .with_code(finding.rule)
+            .with_severity(match finding.severity {
+                Severity::Error => miette::Severity::Error,
+                Severity::Warning => miette::Severity::Warning,
+            });
+        if let Some(help) = &finding.help {
+            diagnostic = diagnostic.with_help(help.clone());
+        }
+        let name = &outcome.model.files[finding.at.file];
+        let source = sources.text(finding.at.file).cloned().and_then(|text| {
+            let (start, end) = underline(&text, &finding.at)?;
+            diagnostic = diagnostic.clone().with_label(LabeledSpan::new_with_span(
+                Some(finding.label.clone()),
+                (start, end - start),
+            ));
+            Some((name.as_str(), text))
+        });
+        if source.is_none() {
+            diagnostic =
+                diagnostic.with_url(format!("{name}:{}:{}", finding.at.line, finding.at.column));
+        }
+        render_one(&handler, &mut out, diagnostic, source);
+    }
+    for error in &outcome.errors {
+        let where_ = match error.pos {
+            Some(p) => format!("{}:{}:{}", error.file, p.line, p.column),
+            None => error.file.clone(),
+        };
+        let mut diagnostic = MietteDiagnostic::new(format!("{where_}: {}", error.message))
+            .with_code("input-error")
+            .with_help("this input was not linted; the rest of the repository was");
+        let index = outcome.files.iter().position(|f| f.display == error.file);
+        let source = error.pos.zip(index).and_then(|(p, i)| {
+            let text = sources.text(i)?.clone();
+            let at = Location {
+                file: i,
+                line: p.line,
+                column: p.column,
+                end_line: p.line,
+                end_column: p.column + 1,
+            };
+            let (start, end) = underline(&text, &at)?;
+            diagnostic = diagnostic.clone().with_label(LabeledSpan::new_with_span(
+                Some("here".into()),
+                (start, end - start),
+            ));
+            Some((error.file.as_str(), text))
+        });
+        render_one(&handler, &mut out, diagnostic, source);
+    }
+    for skipped in &outcome.skipped {
+        out.push_str(&format!(
+            "skipped {}: {}\n",
+            skipped.path,
+            skipped.reason.describe()
+        ));
+    }
+    for (kind, count) in &outcome.model.not_evaluated {
+        out.push_str(&format!(
+            "not evaluated: {count} × {kind} (only networking.k8s.io/v1 NetworkPolicy is)\n"
+        ));
+    }
+    for note in &outcome.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out.push_str(&summary_line(
+        &Summary::of(outcome),
+        outcome.elapsed.as_secs_f64(),
+    ));
+    out
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+pub fn summary_line(s: &Summary, seconds: f64) -> String {
+    let mut line = format!(
+        "{}, {}, {}, {} ({} with metadata reachable): {}, {}",
+        plural(s.files, "file"),
+        plural(s.documents, "document"),
+        plural(s.policies, "policy").replace("policys", "policies"),
+        plural(s.namespaces, "namespace"),
+        s.namespaces_reachable,
+        plural(s.errors, "error"),
+        plural(s.warnings, "warning"),
+    );
+    if s.skipped > 0 {
+        line.push_str(&format!(", {} skipped", plural(s.skipped, "path")));
+    }
+    if s.unreadable > 0 {
+        line.push_str(&format!(
+            ", {} not read or parsed",
+            plural(s.unreadable, "input")
+        ));
+    }
+    line.push_str(&format!(" in {seconds:.2}s\n"));
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_count_characters_not_bytes() {
+        let text = "a: é\nb: ü x\n";
+        assert_eq!(offset_of(text, 2, 4), Some(text.find('ü').unwrap()));
+        assert_eq!(offset_of(text, 1, 1), Some(0));
+        assert_eq!(offset_of(text, 9, 1), None);
+    }
+
+    #[test]
+    fn multi_line_nodes_are_cut_at_the_first_line() {
+        let text = "- to:\n  - ipBlock: {}\n";
+        let at = Location {
+            file: 0,
+            line: 1,
+            column: 3,
+            end_line: 2,
+            end_column: 5,
+        };
+        assert_eq!(underline(text, &at), Some((2, 5)));
+    }
+}

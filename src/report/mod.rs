@@ -1,0 +1,45 @@
+//! Stage 7: reports. Each format renders an [`Outcome`]; none computes a verdict.
+
+pub mod human;
+pub mod json;
+
+use crate::Outcome;
+use crate::rules::Severity;
+
+/// Counts shown in the summary line and in the JSON `summary` object.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub files: usize,
+    pub documents: usize,
+    pub policies: usize,
+    pub namespaces: usize,
+    pub namespaces_reachable: usize,
+    pub workloads: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub skipped: usize,
+    pub unreadable: usize,
+}
+
+impl Summary {
+    pub fn of(outcome: &Outcome) -> Self {
+        let count = |s| outcome.findings.iter().filter(|f| f.severity == s).count();
+        Summary {
+            files: outcome.files.len(),
+            documents: outcome.model.documents,
+            policies: outcome.model.policies.len(),
+            namespaces: outcome.analysis.namespaces.len(),
+            namespaces_reachable: outcome
+                .analysis
+                .namespaces
+                .iter()
+                .filter(|n| !n.reachable.is_empty())
+                .count(),
+            workloads: outcome.model.workloads.len(),
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            skipped: outcome.skipped.len(),
+            unreadable: outcome.errors.len(),
+        }
+    }
+}
