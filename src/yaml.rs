@@ -55,7 +55,7 @@ pub enum Scalar<'a> {
 }
 
 /// A document that could not be parsed, with the position of the problem.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ParseError {
     pub pos: Pos,
     pub message: String,
@@ -240,20 +240,80 @@ pub fn parse_documents_filtered(
     line_offset: usize,
     keep: &Keep,
 ) -> Result<Vec<Node>, ParseError> {
-    match build(text, line_offset, keep) {
+    let built = match build(text, line_offset, keep) {
         // An alias into a part that was not built: build everything instead.
-        Err(None) => build(text, line_offset, &|_, _| true).map_err(|e| {
-            e.unwrap_or_else(|| ParseError {
-                pos: Pos::default(),
-                message: "alias refers to an unknown anchor".into(),
-            })
+        Err(BuildError::NeedsEverything) => build(text, line_offset, &|_, _| true),
+        other => other,
+    };
+    built.or_else(|error| match error {
+        BuildError::Syntax(e) => lenient_parse(text, line_offset).ok_or(e),
+        BuildError::Guard(e) => Err(e),
+        BuildError::NeedsEverything => Err(ParseError {
+            pos: Pos {
+                line: line_offset + 1,
+                column: 1,
+            },
+            message: "alias refers to an unknown anchor".into(),
         }),
-        other => other.map_err(|e| e.unwrap_or_default()),
-    }
+    })
 }
 
-/// `Err(None)`: an alias refers to an anchor inside a part that `keep` skipped.
-fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Option<ParseError>> {
+/// kubectl reads YAML with go-yaml, a libyaml port that accepts a few things the YAML spec
+/// (and saphyr) refuse, such as under-indented continuation lines of quoted scalars. When
+/// saphyr refuses a document, libyaml (through serde_yaml) gets a second opinion; if it
+/// accepts, the document is linted, with every node placed at the document's first line.
+fn lenient_parse(text: &str, line_offset: usize) -> Option<Vec<Node>> {
+    use serde::Deserialize;
+    let first_line = text
+        .lines()
+        .position(|l| {
+            let t = l.trim_start();
+            !(t.is_empty() || t.starts_with('#') || t.starts_with("---") || l.starts_with('%'))
+        })
+        .unwrap_or(0);
+    let at = Pos {
+        line: line_offset + first_line + 1,
+        column: 1,
+    };
+    let mut documents = Vec::new();
+    for document in serde_yaml::Deserializer::from_str(text) {
+        let value = serde_yaml::Value::deserialize(document).ok()?;
+        documents.push(from_serde(value, Span { start: at, end: at }));
+    }
+    documents.retain(|d| !d.is_null());
+    Some(documents)
+}
+
+fn from_serde(value: serde_yaml::Value, span: Span) -> Node {
+    use serde_yaml::Value as V;
+    let scalar = |text: String, quoted: bool| Value::Scalar { text, quoted };
+    let value = match value {
+        V::Null => scalar(String::new(), false),
+        V::Bool(b) => scalar(b.to_string(), false),
+        V::Number(n) => scalar(n.to_string(), false),
+        V::String(s) => scalar(s, true),
+        V::Sequence(items) => Value::Seq(items.into_iter().map(|v| from_serde(v, span)).collect()),
+        V::Mapping(entries) => Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (from_serde(k, span), from_serde(v, span)))
+                .collect(),
+        ),
+        V::Tagged(tagged) => return from_serde(tagged.value, span),
+    };
+    Node { value, span }
+}
+
+enum BuildError {
+    /// The text is not YAML as the spec has it.
+    Syntax(ParseError),
+    /// Hostile or absurd input: too deep, or aliases expanding too far.
+    Guard(ParseError),
+    /// An alias refers to an anchor inside a part that `keep` skipped.
+    NeedsEverything,
+}
+
+fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, BuildError> {
     let mut documents = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
@@ -266,7 +326,7 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Optio
 
     for event in Parser::new_from_str(text) {
         let (event, event_span) = event.map_err(|e| {
-            Some(ParseError {
+            BuildError::Syntax(ParseError {
                 pos: pos(e.marker(), line_offset),
                 message: e.info().to_string(),
             })
@@ -275,7 +335,7 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Optio
         if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..))
             && stack.len() + skipping >= MAX_DEPTH
         {
-            return Err(Some(ParseError {
+            return Err(BuildError::Guard(ParseError {
                 pos: at.start,
                 message: format!("nesting deeper than {MAX_DEPTH} levels"),
             }));
@@ -340,16 +400,16 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Optio
             Event::Alias(id) => {
                 let Some(node) = anchors.get(&id) else {
                     if skipped_anchors.contains(&id) {
-                        return Err(None);
+                        return Err(BuildError::NeedsEverything);
                     }
-                    return Err(Some(ParseError {
+                    return Err(BuildError::Syntax(ParseError {
                         pos: at.start,
                         message: "alias refers to an unknown anchor".into(),
                     }));
                 };
                 let size = count_nodes(node);
                 if size > alias_budget {
-                    return Err(Some(ParseError {
+                    return Err(BuildError::Guard(ParseError {
                         pos: at.start,
                         message: format!(
                             "aliases expand to more than {MAX_ALIAS_NODES} nodes (a YAML alias bomb?)"
@@ -582,6 +642,16 @@ mod tests {
                 .scalar(),
             Some(Scalar::Int(2))
         );
+    }
+
+    #[test]
+    fn what_libyaml_accepts_is_not_an_error() {
+        // Continuation lines of a quoted scalar at column 0: refused by the spec, accepted by
+        // go-yaml and so by kubectl.
+        let text = "kind: ConfigMap\ndata:\n  nginx.conf: '\nevents {\n}\n'\n";
+        let doc = parse_documents(text, 4).unwrap().remove(0);
+        assert_eq!(doc.get("kind").unwrap().as_str(), Some("ConfigMap"));
+        assert_eq!(doc.span.start.line, 5);
     }
 
     #[test]
