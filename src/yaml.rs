@@ -317,12 +317,10 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
     let mut documents = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let mut skipped_anchors: Vec<usize> = Vec::new();
+    let mut skipped = Skipped::default();
     let mut alias_budget = MAX_ALIAS_NODES;
     let mut root: Option<Node> = None;
     let mut kind: Option<String> = None;
-    // Depth of the collection being skipped; 0 when building.
-    let mut skipping = 0usize;
 
     for event in Parser::new_from_str(text) {
         let (event, event_span) = event.map_err(|e| {
@@ -333,23 +331,32 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
         })?;
         let at = span(&event_span, line_offset);
         if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..))
-            && stack.len() + skipping >= MAX_DEPTH
+            && stack.len() + skipped.open.len() >= MAX_DEPTH
         {
             return Err(BuildError::Guard(ParseError {
                 pos: at.start,
                 message: format!("nesting deeper than {MAX_DEPTH} levels"),
             }));
         }
-        if skipping > 0 {
-            match event {
-                Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                    note_skipped(&mut skipped_anchors, anchor);
-                    skipping += 1;
-                }
-                Event::SequenceEnd | Event::MappingEnd => skipping -= 1,
-                Event::Scalar(_, _, anchor, _) => note_skipped(&mut skipped_anchors, anchor),
-                _ => {}
+        // Aliases cost their expanded size even where nothing is built, so an alias bomb in a
+        // part that is skipped is still refused, as kubectl refuses it.
+        if let Event::Alias(id) = event {
+            let size = match anchors.get(&id) {
+                Some(node) => count_nodes(node),
+                None => skipped.sizes.get(&id).copied().unwrap_or(1),
+            };
+            if size > alias_budget {
+                return Err(BuildError::Guard(ParseError {
+                    pos: at.start,
+                    message: format!(
+                        "aliases expand to more than {MAX_ALIAS_NODES} nodes (a YAML alias bomb?)"
+                    ),
+                }));
             }
+            alias_budget -= size;
+        }
+        if !skipped.open.is_empty() {
+            skipped.event(&event, &anchors);
             continue;
         }
         let is_value = matches!(
@@ -374,14 +381,7 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
                 if let Some(Frame::Map { key, .. }) = stack.last_mut() {
                     *key = None;
                 }
-                match event {
-                    Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                        note_skipped(&mut skipped_anchors, anchor);
-                        skipping = 1;
-                    }
-                    Event::Scalar(_, _, anchor, _) => note_skipped(&mut skipped_anchors, anchor),
-                    _ => {}
-                }
+                skipped.event(&event, &anchors);
                 continue;
             }
         }
@@ -399,7 +399,7 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
             }
             Event::Alias(id) => {
                 let Some(node) = anchors.get(&id) else {
-                    if skipped_anchors.contains(&id) {
+                    if skipped.sizes.contains_key(&id) {
                         return Err(BuildError::NeedsEverything);
                     }
                     return Err(BuildError::Syntax(ParseError {
@@ -407,16 +407,6 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
                         message: "alias refers to an unknown anchor".into(),
                     }));
                 };
-                let size = count_nodes(node);
-                if size > alias_budget {
-                    return Err(BuildError::Guard(ParseError {
-                        pos: at.start,
-                        message: format!(
-                            "aliases expand to more than {MAX_ALIAS_NODES} nodes (a YAML alias bomb?)"
-                        ),
-                    }));
-                }
-                alias_budget -= size;
                 Some(Node {
                     value: node.value.clone(),
                     span: at,
@@ -467,7 +457,7 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
             Event::DocumentStart(_) | Event::DocumentEnd => {
                 documents.extend(root.take());
                 anchors.clear();
-                skipped_anchors.clear();
+                skipped = Skipped::default();
                 alias_budget = MAX_ALIAS_NODES;
                 kind = None;
                 None
@@ -497,9 +487,41 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
     Ok(documents)
 }
 
-fn note_skipped(skipped: &mut Vec<usize>, anchor: usize) {
-    if anchor != 0 {
-        skipped.push(anchor);
+/// What is known of the parts not built: the collections open in the part being skipped,
+/// with their anchor and size so far, and the expanded size of every anchor defined there.
+#[derive(Default)]
+struct Skipped {
+    open: Vec<(usize, usize)>,
+    sizes: HashMap<usize, usize>,
+}
+
+impl Skipped {
+    fn event(&mut self, event: &Event, built: &HashMap<usize, Node>) {
+        let done = match *event {
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                self.open.push((anchor, 1));
+                return;
+            }
+            Event::SequenceEnd | Event::MappingEnd => match self.open.pop() {
+                Some(collection) => collection,
+                None => return,
+            },
+            Event::Scalar(_, _, anchor, _) => (anchor, 1),
+            Event::Alias(id) => (
+                0,
+                built
+                    .get(&id)
+                    .map_or_else(|| self.sizes.get(&id).copied().unwrap_or(1), count_nodes),
+            ),
+            _ => return,
+        };
+        let (anchor, size) = done;
+        if anchor != 0 {
+            self.sizes.insert(anchor, size);
+        }
+        if let Some(parent) = self.open.last_mut() {
+            parent.1 = parent.1.saturating_add(size);
+        }
     }
 }
 
@@ -590,6 +612,18 @@ mod tests {
             ));
         }
         let err = parse_documents(&text, 0).unwrap_err();
+        assert!(err.message.contains("alias bomb"), "{}", err.message);
+    }
+
+    #[test]
+    fn alias_bomb_in_a_part_not_built_is_still_refused() {
+        let mut text = String::from("kind: ConfigMap\ndata:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (i, name) in "bcdefghij".chars().enumerate() {
+            let prev = (b'a' + i as u8) as char;
+            let refs = vec![format!("*{prev}"); 10].join(", ");
+            text.push_str(&format!("  {name}: &{name} [{refs}]\n"));
+        }
+        let err = parse_documents_filtered(&text, 0, &only_kind_and_metadata).unwrap_err();
         assert!(err.message.contains("alias bomb"), "{}", err.message);
     }
 
