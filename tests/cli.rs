@@ -1,0 +1,616 @@
+//! The built binary, run on the fixture repositories the way a user runs it.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs imds-lint from the repository root with a watchdog: a hang is a test failure.
+fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_imds-lint"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("imds-lint starts");
+    if let Some(bytes) = stdin {
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+    }
+    let mut stdout_pipe = child.stdout.take().unwrap();
+    let mut stderr_pipe = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        stdout_pipe.read_to_string(&mut s).unwrap();
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        stderr_pipe.read_to_string(&mut s).unwrap();
+        s
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().ok();
+            panic!("imds-lint {args:?} did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let run = Run {
+        code: status.code().expect("exited, not killed by a signal"),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "imds-lint panicked: {}",
+        run.stderr
+    );
+    run
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> Run {
+    run_in(root(), args, None, &[])
+}
+
+fn json(args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["--format", "json"];
+    all.extend_from_slice(args);
+    let r = run(&all);
+    let value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("JSON ({e}): {}", r.stdout));
+    (r.code, value)
+}
+
+fn verdicts(report: &Value) -> BTreeMap<String, bool> {
+    report["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap().to_string(),
+                n["metadata_reachable"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn findings(report: &Value) -> Vec<(String, String, u64, u64)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["file"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn strs(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect()
+}
+
+const IMDS4: &str = "169.254.169.254:80/TCP";
+const IMDS6: &str = "[fd00:ec2::254]:80/TCP";
+
+#[test]
+fn demo_namespace_verdicts() {
+    let (code, report) = json(&["fixtures/demo"]);
+    assert_eq!(code, 1);
+    assert_eq!(report["version"], 1);
+    let want: BTreeMap<String, bool> = [
+        ("batch", true),
+        ("dns", false),
+        ("legacy", true),
+        ("monitoring", false),
+        ("payments", false),
+        ("shop-production", true),
+        ("shop-staging", false),
+        ("web", true),
+    ]
+    .iter()
+    .map(|(n, r)| (n.to_string(), *r))
+    .collect();
+    assert_eq!(verdicts(&report), want);
+    let ns = |name: &str| {
+        report["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(strs(&ns("web")["reachable_targets"]), vec![IMDS4]);
+    assert_eq!(strs(&ns("batch")["reachable_targets"]), vec![IMDS4, IMDS6]);
+    assert_eq!(
+        strs(&ns("legacy")["reachable_targets"]),
+        vec![IMDS4],
+        "the IPv6 target stays closed"
+    );
+    assert_eq!(ns("batch")["isolated"], false);
+    assert_eq!(ns("payments")["has_deny_egress_all"], true);
+    assert_eq!(ns("payments")["has_allow_except_metadata"], true);
+    assert_eq!(ns("legacy")["has_allow_except_metadata"], false);
+}
+
+#[test]
+fn demo_findings_point_at_the_yaml() {
+    let (_, report) = json(&["fixtures/demo"]);
+    let p = "fixtures/demo/";
+    let want: Vec<(String, String, u64, u64)> = [
+        (
+            "IMDS001",
+            "apps/shop/overlays/production/allow-http.yaml",
+            14,
+            7,
+        ),
+        ("IMDS001", "clusters/prod/batch/namespace.yaml", 1, 1),
+        ("IMDS002", "clusters/prod/batch/namespace.yaml", 1, 1),
+        ("IMDS003", "clusters/prod/batch/namespace.yaml", 1, 1),
+        ("IMDS003", "clusters/prod/legacy/namespace.yaml", 1, 1),
+        (
+            "IMDS001",
+            "clusters/prod/legacy/netpol-allow-egress-all-except-metadata.yaml",
+            14,
+            11,
+        ),
+        (
+            "IMDS004",
+            "clusters/prod/legacy/netpol-allow-egress-all-except-metadata.yaml",
+            16,
+            13,
+        ),
+        (
+            "IMDS004",
+            "clusters/prod/legacy/netpol-allow-egress-office.yaml",
+            17,
+            17,
+        ),
+        (
+            "IMDS005",
+            "clusters/prod/monitoring/daemonset-node-exporter.yaml",
+            15,
+            7,
+        ),
+        (
+            "IMDS001",
+            "clusters/prod/web/netpol-frontend-egress.yaml",
+            17,
+            11,
+        ),
+    ]
+    .iter()
+    .map(|(r, f, l, c)| (r.to_string(), format!("{p}{f}"), *l, *c))
+    .collect();
+    assert_eq!(findings(&report), want);
+    let first = &report["findings"][0];
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["name"], "metadata-reachable");
+    assert_eq!(first["namespace"], "shop-production");
+    let message = first["message"].as_str().unwrap();
+    assert!(
+        message.contains("allow-http") && message.contains(IMDS4) && message.contains("app=shop"),
+        "{message}"
+    );
+    let warning = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "IMDS005")
+        .unwrap();
+    assert_eq!(warning["severity"], "warning");
+    assert!(report["errors"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn demo_workloads() {
+    let (_, report) = json(&["fixtures/demo"]);
+    let workloads: BTreeMap<(String, String), (bool, bool)> = report["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                (
+                    w["namespace"].as_str().unwrap().to_string(),
+                    w["name"].as_str().unwrap().to_string(),
+                ),
+                (
+                    w["metadata_reachable"].as_bool().unwrap(),
+                    w["host_network"].as_bool().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    let get = |ns: &str, name: &str| workloads[&(ns.to_string(), name.to_string())];
+    assert_eq!(get("payments", "api"), (false, false));
+    assert_eq!(get("web", "frontend"), (true, false));
+    assert_eq!(
+        get("monitoring", "node-exporter"),
+        (true, true),
+        "hostNetwork ignores policy"
+    );
+    assert_eq!(get("shop-production", "shop"), (true, false));
+    assert_eq!(get("shop-staging", "shop"), (false, false));
+    assert_eq!(get("batch", "nightly-report"), (true, false));
+    let api = report["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "api")
+        .unwrap();
+    assert_eq!(api["kind"], "Deployment");
+    assert_eq!(
+        api["file"],
+        "fixtures/demo/clusters/prod/payments/deployment-api.yaml"
+    );
+    assert_eq!(api["line"], 1);
+}
+
+/// The human report with the elapsed time (the one thing that changes between runs) removed.
+fn human(args: &[&str]) -> (i32, String) {
+    let r = run(args);
+    let text = r
+        .stdout
+        .lines()
+        .map(|l| match l.rfind(" in ") {
+            Some(i) if l.ends_with('s') && l.contains("files,") => {
+                format!("{} in <elapsed>", &l[..i])
+            }
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (r.code, text)
+}
+
+#[test]
+fn demo_human_output() {
+    let (code, text) = human(&["--color", "never", "fixtures/demo"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("demo_human", text);
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let always = run(&["--color", "always", "fixtures/demo"]);
+    assert!(always.stdout.contains("\u{1b}["));
+    let auto = run(&["fixtures/demo"]);
+    assert!(
+        !auto.stdout.contains("\u{1b}["),
+        "stdout is not a terminal here"
+    );
+    let never = run_in(
+        root(),
+        &["--color", "auto", "fixtures/demo"],
+        None,
+        &[("NO_COLOR", "1")],
+    );
+    assert!(!never.stdout.contains("\u{1b}["));
+}
+
+#[test]
+fn json_is_deterministic() {
+    let a = run(&["--format", "json", "fixtures/demo", "fixtures/bad-input"]);
+    let b = run(&["--format", "json", "fixtures/bad-input", "fixtures/demo"]);
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn rule_pages_are_embedded() {
+    let r = run(&["rule", "IMDS001"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.starts_with("# IMDS001: metadata-reachable"));
+    assert!(r.stdout.contains("## How to fix"));
+    let r = run(&["rule", "host-network-pod"]);
+    assert!(r.stdout.starts_with("# IMDS005: host-network-pod"));
+    let list = run(&["rule"]);
+    assert_eq!(list.stdout.lines().count(), 5);
+    assert!(
+        list.stdout
+            .contains("IMDS003  missing-allow-except-metadata")
+    );
+    let missing = run(&["rule", "IMDS999"]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("IMDS999"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&["--format", "xml", "fixtures/demo"]).code, 2);
+    assert_eq!(run(&["--no-such-flag"]).code, 2);
+    let bad_glob = run(&["--exclude", "a[", "fixtures/demo"]);
+    assert_eq!(bad_glob.code, 2);
+    assert!(bad_glob.stderr.contains("--exclude"));
+    let missing = json(&["fixtures/no-such-dir"]);
+    assert_eq!(missing.0, 2);
+    assert_eq!(missing.1["errors"][0]["file"], "fixtures/no-such-dir");
+}
+
+#[test]
+fn bad_input_is_reported_and_the_rest_still_linted() {
+    let (code, report) = json(&["fixtures/bad-input"]);
+    assert_eq!(code, 2);
+    let errors: Vec<(String, Option<u64>, String)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["file"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("fixtures/bad-input/")
+                    .to_string(),
+                e["line"].as_u64(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, Option<u64>)> = errors.iter().map(|(f, l, _)| (f.as_str(), *l)).collect();
+    assert_eq!(
+        files,
+        vec![
+            ("binary.yaml", Some(7)),
+            ("bomb.yaml", Some(12)),
+            ("deep.yaml", Some(7)),
+            ("latin1.yaml", Some(4)),
+            ("mixed.yaml", Some(12)),
+        ]
+    );
+    assert!(errors[0].2.contains("binary"));
+    assert!(errors[1].2.contains("alias bomb"));
+    assert!(errors[3].2.contains("UTF-8"));
+    assert_eq!(report["errors"][4]["column"], 18);
+    assert_eq!(
+        report["skipped"][0]["path"],
+        "fixtures/bad-input/chart/templates"
+    );
+    assert!(
+        report["skipped"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Helm")
+    );
+    // The documents around the broken one still count: `open` from its first document, the
+    // Deployment from its third.
+    assert_eq!(
+        verdicts(&report),
+        BTreeMap::from([("good".to_string(), false), ("open".to_string(), true)])
+    );
+    assert!(
+        report["workloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["name"] == "api")
+    );
+    // The good files alone give the same verdict.
+    let (_, alone) = json(&["fixtures/bad-input/good"]);
+    assert_eq!(verdicts(&alone)["good"], false);
+    // The human report shows each error with its place and still the findings.
+    let r = run(&["--color", "never", "fixtures/bad-input"]);
+    assert!(r.stdout.contains("fixtures/bad-input/mixed.yaml:12:18"));
+    assert!(r.stdout.contains("IMDS001"));
+    assert!(
+        r.stdout
+            .contains("skipped fixtures/bad-input/chart/templates")
+    );
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn namespace(name: &str) -> String {
+    format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n")
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_loops_and_huge_files() {
+    let tree = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let repo = tree.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    for f in ["namespace.yaml", "netpol.yaml"] {
+        std::fs::copy(root().join("fixtures/bad-input/good").join(f), repo.join(f)).unwrap();
+    }
+    write(
+        &outside.path().join("secret.yaml"),
+        &namespace("from-outside"),
+    );
+    std::os::unix::fs::symlink(&repo, repo.join("loop")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), repo.join("elsewhere")).unwrap();
+    std::os::unix::fs::symlink(repo.join("namespace.yaml"), repo.join("alias.yaml")).unwrap();
+    let huge = std::fs::File::create(repo.join("huge.yaml")).unwrap();
+    huge.set_len(33 * 1024 * 1024).unwrap();
+
+    let r = run_in(tree.path(), &["--format", "json", "repo"], None, &[]);
+    assert_eq!(r.code, 2);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        verdicts(&report),
+        BTreeMap::from([("good".to_string(), false)])
+    );
+    let skipped: Vec<(&str, &str)> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["path"].as_str().unwrap(), s["reason"].as_str().unwrap()))
+        .collect();
+    assert!(
+        skipped.contains(&(
+            "repo/elsewhere",
+            "symbolic link pointing outside the linted tree"
+        )),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped
+            .iter()
+            .any(|(p, r)| p.starts_with("repo/loop") && r.contains("loop")),
+        "{skipped:?}"
+    );
+    assert_eq!(report["errors"][0]["file"], "repo/huge.yaml");
+    assert!(
+        report["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than")
+    );
+}
+
+#[test]
+fn gitignore_and_exclude_are_honoured() {
+    let tree = tempfile::tempdir().unwrap();
+    let repo = tree.path();
+    write(&repo.join(".gitignore"), "rendered/\n");
+    write(&repo.join("apps/ns.yaml"), &namespace("kept"));
+    write(&repo.join("rendered/ns.yaml"), &namespace("ignored"));
+    write(&repo.join("legacy/ns.yaml"), &namespace("excluded"));
+    write(&repo.join(".git/ns.yaml"), &namespace("in-git-dir"));
+    write(&repo.join("apps/README.md"), "kind: Namespace\n");
+    let r = run_in(
+        repo,
+        &["--format", "json", "--exclude", "legacy"],
+        None,
+        &[],
+    );
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(verdicts(&report).keys().collect::<Vec<_>>(), vec!["kept"]);
+    assert_eq!(report["summary"]["files"], 1);
+    let r = run_in(
+        repo,
+        &["--format", "json", "--exclude", "apps/*.yaml", "."],
+        None,
+        &[],
+    );
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        verdicts(&report).keys().collect::<Vec<_>>(),
+        vec!["excluded"]
+    );
+}
+
+#[test]
+fn namespaces_follow_kustomize_and_the_default() {
+    let (_, report) = json(&["fixtures/kustomize"]);
+    let names: Vec<String> = verdicts(&report).into_keys().collect();
+    assert_eq!(
+        names,
+        vec!["beta", "default", "gamma", "standalone"],
+        "alpha is built only inside gamma"
+    );
+    let policies: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "IMDS001")
+        .map(|f| {
+            (
+                f["namespace"].as_str().unwrap(),
+                f["file"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // The reopening policy lives in overlay b only, whatever its own metadata.namespace says.
+    assert!(
+        policies.contains(&("beta", "fixtures/kustomize/overlays/b/reopen.yaml")),
+        "{policies:?}"
+    );
+    assert!(!policies.iter().any(|(ns, _)| *ns == "other"));
+    let (_, report) = json(&["--default-namespace", "team", "fixtures/kustomize"]);
+    assert!(verdicts(&report).contains_key("team") && !verdicts(&report).contains_key("default"));
+}
+
+#[test]
+fn standard_input() {
+    let mut input = Vec::new();
+    for f in ["namespace.yaml", "cronjob-nightly-report.yaml"] {
+        input.extend(
+            std::fs::read(root().join("fixtures/demo/clusters/prod/batch").join(f)).unwrap(),
+        );
+        input.extend(b"---\n");
+    }
+    let r = run_in(root(), &["--format", "json", "-"], Some(&input), &[]);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        verdicts(&report),
+        BTreeMap::from([("batch".to_string(), true)])
+    );
+    assert_eq!(report["findings"][0]["file"], "<stdin>");
+    let r = run_in(
+        root(),
+        &["--color", "never", "--stdin-filename", "rendered.yaml", "-"],
+        Some(&input),
+        &[],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("[rendered.yaml:1:1]"), "{}", r.stdout);
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let tree = tempfile::tempdir().unwrap();
+    for i in 0..300 {
+        write(
+            &tree.path().join(format!("ns{i}.yaml")),
+            &namespace(&format!("team-{i:03}")),
+        );
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imds-lint"))
+        .args(["--color", "never"])
+        .arg(tree.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The read end is dropped here, as `| head -c 64` would.
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
