@@ -423,7 +423,7 @@ fn bad_input_is_reported_and_the_rest_still_linted() {
     );
     // The good files alone give the same verdict.
     let (_, alone) = json(&["fixtures/bad-input/good"]);
-    assert_eq!(verdicts(&alone)["good"], false);
+    assert!(!verdicts(&alone)["good"]);
     // The human report shows each error with its place and still the findings.
     let r = run(&["--color", "never", "fixtures/bad-input"]);
     assert!(r.stdout.contains("fixtures/bad-input/mixed.yaml:12:18"));
