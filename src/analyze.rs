@@ -228,3 +228,275 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
         workloads,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::Outcome;
+    use crate::lint_text;
+
+    const NS: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n";
+
+    fn policy(name: &str, spec: &str) -> String {
+        let spec: String = spec.lines().map(|l| format!("  {l}\n")).collect();
+        format!(
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {name}\n  namespace: ns\nspec:\n{spec}"
+        )
+    }
+
+    fn deny() -> String {
+        policy("deny", "podSelector: {}\npolicyTypes: [Egress]\n")
+    }
+
+    fn allow_except() -> String {
+        policy(
+            "allow",
+            "podSelector: {}\npolicyTypes: [Egress]\negress:\n- to:\n  - ipBlock: {cidr: 0.0.0.0/0, except: [169.254.169.254/32]}\n",
+        )
+    }
+
+    fn lint(policies: &[String]) -> Outcome {
+        lint_text(&format!("{NS}{}", policies.concat()))
+    }
+
+    /// The reachable targets of namespace `ns`.
+    fn reachable(policies: &[String]) -> Vec<String> {
+        let outcome = lint(policies);
+        let v = outcome
+            .analysis
+            .namespaces
+            .iter()
+            .find(|n| n.name == "ns")
+            .expect("ns");
+        v.reachable.iter().map(ToString::to_string).collect()
+    }
+
+    const BOTH: [&str; 2] = ["169.254.169.254:80/TCP", "[fd00:ec2::254]:80/TCP"];
+
+    #[test]
+    fn no_egress_policy_means_wide_open() {
+        assert_eq!(reachable(&[]), BOTH);
+    }
+
+    #[test]
+    fn deny_only_isolates_everything() {
+        assert!(reachable(&[deny()]).is_empty());
+    }
+
+    #[test]
+    fn the_pair_closes_ipv4_and_the_deny_keeps_ipv6_closed() {
+        assert!(reachable(&[deny(), allow_except()]).is_empty());
+    }
+
+    #[test]
+    fn missing_pod_selector_isolates_every_pod() {
+        assert!(reachable(&[policy("deny", "policyTypes: [Egress]\n")]).is_empty());
+    }
+
+    #[test]
+    fn ingress_only_policy_does_nothing_for_egress() {
+        assert_eq!(
+            reachable(&[policy("in", "podSelector: {}\npolicyTypes: [Ingress]\n")]),
+            BOTH
+        );
+        assert_eq!(
+            reachable(&[policy("in", "podSelector: {}\negress: []\n")]),
+            BOTH,
+            "no rules: Ingress only"
+        );
+    }
+
+    #[test]
+    fn absent_policy_types_with_egress_rules_mean_egress() {
+        let private = policy(
+            "private",
+            "podSelector: {}\negress:\n- to:\n  - ipBlock: {cidr: 10.0.0.0/8}\n",
+        );
+        assert!(reachable(&[private]).is_empty());
+    }
+
+    #[test]
+    fn pods_no_policy_selects_are_not_isolated() {
+        let partial = policy(
+            "web-only",
+            "podSelector: {matchLabels: {app: web}}\npolicyTypes: [Egress]\n",
+        );
+        assert_eq!(reachable(&[partial]), BOTH);
+    }
+
+    #[test]
+    fn allows_are_unioned_across_policies() {
+        let reopen = policy(
+            "reopen",
+            "podSelector: {matchLabels: {app: web}}\npolicyTypes: [Egress]\negress:\n- to:\n  - ipBlock: {cidr: 169.254.0.0/16}\n",
+        );
+        assert_eq!(reachable(&[deny(), allow_except(), reopen]), [BOTH[0]]);
+    }
+
+    #[test]
+    fn rule_without_to_opens_on_its_ports_only() {
+        let http = policy(
+            "http",
+            "podSelector: {}\npolicyTypes: [Egress]\negress:\n- ports: [{port: 80}]\n",
+        );
+        assert_eq!(reachable(&[http]), BOTH);
+        let https = policy(
+            "https",
+            "podSelector: {}\npolicyTypes: [Egress]\negress:\n- ports: [{port: 443}]\n",
+        );
+        assert!(reachable(&[https]).is_empty());
+        let udp = policy(
+            "udp",
+            "podSelector: {}\npolicyTypes: [Egress]\negress:\n- ports: [{port: 80, protocol: UDP}]\n",
+        );
+        assert!(reachable(&[udp]).is_empty());
+    }
+
+    #[test]
+    fn dns_only_to_the_metadata_address_is_fine() {
+        let dns = policy(
+            "dns",
+            "podSelector: {}\npolicyTypes: [Egress]\negress:\n- to:\n  - ipBlock: {cidr: 169.254.169.254/32}\n  ports:\n  - {port: 53, protocol: UDP}\n  - {port: 53, protocol: TCP}\n",
+        );
+        assert!(reachable(&[deny(), allow_except(), dns]).is_empty());
+    }
+
+    #[test]
+    fn named_ports_and_pod_peers_never_reach_metadata() {
+        let named = policy(
+            "named",
+            "podSelector: {}\npolicyTypes: [Egress]\negress:\n- ports: [{port: http}]\n",
+        );
+        assert!(reachable(&[named]).is_empty());
+        let pods = policy(
+            "pods",
+            "podSelector: {}\npolicyTypes: [Egress]\negress:\n- to:\n  - namespaceSelector: {}\n  - podSelector: {}\n",
+        );
+        assert!(reachable(&[pods]).is_empty());
+    }
+
+    #[test]
+    fn ipv6_block_opens_only_the_ipv6_target() {
+        let v6 = policy(
+            "v6",
+            "podSelector: {}\npolicyTypes: [Egress]\negress:\n- to:\n  - ipBlock: {cidr: '::/0'}\n",
+        );
+        assert_eq!(reachable(&[deny(), allow_except(), v6]), [BOTH[1]]);
+    }
+
+    #[test]
+    fn a_policy_the_api_server_refuses_takes_no_part() {
+        // Its except is outside its cidr: refused, so it neither isolates nor opens.
+        let refused_deny = policy(
+            "bad",
+            "podSelector: {}\npolicyTypes: [Egress]\negress:\n- to:\n  - ipBlock: {cidr: 10.0.0.0/8, except: [192.168.0.0/16]}\n",
+        );
+        assert_eq!(reachable(&[refused_deny]), BOTH);
+        let refused_open = policy(
+            "bad-open",
+            "podSelector: {}\npolicyTypes: [Egress]\negress:\n- ports: [{port: 80, endPort: 70}]\n",
+        );
+        assert!(reachable(&[deny(), refused_open]).is_empty());
+    }
+
+    #[test]
+    fn an_unknown_field_is_ignored_for_the_verdict() {
+        let typo = policy(
+            "typo",
+            "podSelector: {}\npolicyTypes: [Egress]\negress:\n- to:\n  - ipBlock:\n      cidr: 0.0.0.0/0\n      excepts: [169.254.169.254/32]\n",
+        );
+        assert_eq!(reachable(&[deny(), typo]), [BOTH[0]]);
+    }
+
+    #[test]
+    fn an_unsatisfiable_selector_selects_no_pod() {
+        let nobody = policy(
+            "nobody",
+            "podSelector:\n  matchExpressions:\n  - {key: a, operator: Exists}\n  - {key: a, operator: DoesNotExist}\npolicyTypes: [Egress]\negress:\n- {}\n",
+        );
+        assert!(reachable(&[deny(), nobody]).is_empty());
+    }
+
+    #[test]
+    fn pair_detection() {
+        let outcome = lint(&[deny(), allow_except()]);
+        let v = &outcome.analysis.namespaces[0];
+        assert!(v.deny_all.is_some() && v.allow_except_metadata.is_some());
+        let wide = policy(
+            "wide",
+            "podSelector: {}\npolicyTypes: [Egress]\negress:\n- to:\n  - ipBlock: {cidr: 0.0.0.0/0, except: [169.254.0.0/16]}\n",
+        );
+        assert!(
+            lint(&[wide]).analysis.namespaces[0]
+                .allow_except_metadata
+                .is_some()
+        );
+        let port_limited = policy(
+            "limited",
+            "podSelector: {}\npolicyTypes: [Egress]\negress:\n- to:\n  - ipBlock: {cidr: 0.0.0.0/0, except: [169.254.169.254/32]}\n  ports: [{port: 443}]\n",
+        );
+        assert!(
+            lint(&[port_limited]).analysis.namespaces[0]
+                .allow_except_metadata
+                .is_none()
+        );
+        let selective = policy(
+            "deny-web",
+            "podSelector: {matchLabels: {app: web}}\npolicyTypes: [Egress]\n",
+        );
+        assert!(lint(&[selective]).analysis.namespaces[0].deny_all.is_none());
+    }
+
+    #[test]
+    fn workloads_get_their_own_verdict() {
+        let reopen = policy(
+            "reopen",
+            "podSelector: {matchLabels: {app: web}}\npolicyTypes: [Egress]\negress:\n- to:\n  - ipBlock: {cidr: 0.0.0.0/0}\n",
+        );
+        let workload = |name: &str, labels: &str, host: bool| {
+            format!(
+                "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: ns}}\nspec:\n  template:\n    metadata: {{labels: {labels}}}\n    spec: {{hostNetwork: {host}}}\n"
+            )
+        };
+        let outcome = lint(&[
+            deny(),
+            allow_except(),
+            reopen,
+            workload("web", "{app: web}", false),
+            workload("api", "{app: api}", false),
+            workload("agent", "{app: api}", true),
+        ]);
+        let reach = |name: &str| {
+            let w = outcome
+                .model
+                .workloads
+                .iter()
+                .position(|w| w.name == name)
+                .unwrap();
+            outcome.analysis.workloads[w].reachable.len()
+        };
+        assert_eq!(reach("web"), 1);
+        assert_eq!(reach("api"), 0);
+        assert_eq!(reach("agent"), 2, "hostNetwork ignores every policy");
+    }
+
+    #[test]
+    fn where_namespaces_come_from() {
+        let outcome = lint_text(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n\
+             apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: explicit}\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: c, namespace: bogus}\n---\n\
+             apiVersion: v1\nkind: Pod\nmetadata: {name: d}\n",
+        );
+        let names: Vec<&str> = outcome
+            .analysis
+            .namespaces
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["default", "explicit"],
+            "a Pod lands in default; a ConfigMap without namespace creates none"
+        );
+    }
+}

@@ -130,3 +130,21 @@ pub fn lint(options: LintOptions) -> Result<Outcome, String> {
         elapsed: started.elapsed(),
     })
 }
+
+/// Lints manifests given as text, as if read from standard input (for tests).
+#[cfg(test)]
+pub(crate) fn lint_text(yaml: &str) -> Outcome {
+    let options = LintOptions {
+        inputs: vec![Input::Stream {
+            name: "test.yaml".into(),
+            bytes: yaml.as_bytes().to_vec(),
+        }],
+        excludes: Vec::new(),
+        default_namespace: "default".into(),
+        targets: Target::defaults(),
+    };
+    match lint(options) {
+        Ok(outcome) => outcome,
+        Err(e) => panic!("{e}"),
+    }
+}

@@ -617,7 +617,8 @@ mod tests {
 
     #[test]
     fn alias_bomb_in_a_part_not_built_is_still_refused() {
-        let mut text = String::from("kind: ConfigMap\ndata:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        let mut text =
+            String::from("kind: ConfigMap\ndata:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for (i, name) in "bcdefghij".chars().enumerate() {
             let prev = (b'a' + i as u8) as char;
             let refs = vec![format!("*{prev}"); 10].join(", ");

@@ -113,6 +113,42 @@ fn list_targets(targets: &[crate::net::Target]) -> String {
 mod tests {
     use super::*;
 
+    /// The first YAML block after `heading` in a rule's page.
+    fn example<'a>(doc: &'a str, heading: &str) -> &'a str {
+        let section = &doc[doc.find(heading).unwrap_or_else(|| panic!("no {heading}"))..];
+        let start = section.find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
+        let end = section[start..].find("```").expect("a closed block");
+        &section[start..start + end]
+    }
+
+    /// Each page's failing example makes its rule fire and its passing example does not: the
+    /// pages cannot drift from the code.
+    #[test]
+    fn page_examples_fail_and_pass_as_they_say() {
+        for rule in RULES {
+            let fired = |yaml: &str| {
+                let outcome = crate::lint_text(yaml);
+                assert!(
+                    outcome.errors.is_empty(),
+                    "{}: {:?}",
+                    rule.id,
+                    outcome.errors
+                );
+                outcome.findings.iter().any(|f| f.rule == rule.id)
+            };
+            assert!(
+                fired(example(rule.doc, "## Failing example")),
+                "{} failing example passes",
+                rule.id
+            );
+            assert!(
+                !fired(example(rule.doc, "## Passing example")),
+                "{} passing example fails",
+                rule.id
+            );
+        }
+    }
+
     #[test]
     fn every_rule_has_its_page_and_unique_id() {
         for (i, rule) in RULES.iter().enumerate() {
