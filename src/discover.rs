@@ -20,7 +20,9 @@ pub enum SkipReason {
 impl SkipReason {
     pub fn describe(&self) -> &'static str {
         match self {
-            SkipReason::HelmTemplates => "Helm chart templates (render them with `helm template`)",
+            SkipReason::HelmTemplates => {
+                "Helm chart templates; lint `helm template` output with `-`"
+            }
             SkipReason::SymlinkOutsideTree => "symbolic link pointing outside the linted tree",
             SkipReason::SymlinkLoop => "symbolic link loop",
         }

@@ -145,11 +145,20 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
         });
         render_one(&handler, &mut out, diagnostic, source);
     }
+    // One line per reason, however many paths it skipped.
+    let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
     for skipped in &outcome.skipped {
+        let reason = skipped.reason.describe();
+        match reasons.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, paths)) => paths.push(&skipped.path),
+            None => reasons.push((reason, vec![&skipped.path])),
+        }
+    }
+    for (reason, paths) in reasons {
         out.push_str(&format!(
-            "skipped {}: {}\n",
-            skipped.path,
-            skipped.reason.describe()
+            "skipped {} ({reason}): {}\n",
+            plural(paths.len(), "path"),
+            paths.join(", ")
         ));
     }
     for (kind, count) in &outcome.model.not_evaluated {
