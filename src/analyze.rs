@@ -79,7 +79,7 @@ fn openings_of(index: usize, policy: &Policy, targets: &[Target]) -> Vec<Opening
                 out.push(Opening {
                     policy: index,
                     rule: r,
-                    at: Location::new(policy.file, at),
+                    at: Location::new(policy.location.file, at),
                     via,
                     targets: reached,
                 });

@@ -138,47 +138,35 @@ pub fn resolve(files: &[LoadedFile]) -> Resolution {
             }
         }
     }
-    let mut placements = vec![Placement::Standalone; files.len()];
+    let mut walker = Walker {
+        kustomizations: &kustomizations,
+        files,
+        placements: vec![Placement::Standalone; files.len()],
+        reached: BTreeSet::new(),
+        notes,
+    };
     let mut roots: Vec<usize> = kustomizations
         .keys()
         .copied()
         .filter(|k| !included.contains(k))
         .collect();
     roots.sort_unstable();
-    // A cycle with no way in from outside has no root: start from its first member.
-    let mut reached = BTreeSet::new();
     for root in roots {
-        walk(
-            root,
-            None,
-            &kustomizations,
-            files,
-            &mut Vec::new(),
-            &mut placements,
-            &mut reached,
-            &mut notes,
-        );
+        walker.walk(root, None, &mut Vec::new());
     }
-    let mut rest: Vec<usize> = kustomizations
-        .keys()
-        .copied()
-        .filter(|k| !reached.contains(k))
-        .collect();
-    rest.sort_unstable();
-    for k in rest {
-        if !reached.contains(&k) {
-            walk(
-                k,
-                None,
-                &kustomizations,
-                files,
-                &mut Vec::new(),
-                &mut placements,
-                &mut reached,
-                &mut notes,
-            );
+    // A cycle that nothing outside builds has no root: enter it at its first member.
+    let mut all: Vec<usize> = kustomizations.keys().copied().collect();
+    all.sort_unstable();
+    for k in all {
+        if !walker.reached.contains(&k) {
+            walker.walk(k, None, &mut Vec::new());
         }
     }
+    let Walker {
+        mut placements,
+        mut notes,
+        ..
+    } = walker;
     for i in not_resources {
         if placements[i] == Placement::Standalone {
             placements[i] = Placement::NotAResource;
@@ -189,48 +177,48 @@ pub fn resolve(files: &[LoadedFile]) -> Resolution {
     Resolution { placements, notes }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn walk(
-    k: usize,
-    forced: Option<&str>,
-    all: &HashMap<usize, Kustomization>,
-    files: &[LoadedFile],
-    path: &mut Vec<usize>,
-    placements: &mut [Placement],
-    reached: &mut BTreeSet<usize>,
-    notes: &mut Vec<String>,
-) {
-    let Some(kustomization) = all.get(&k) else {
-        return;
-    };
-    if path.contains(&k) {
-        notes.push(format!(
-            "{}: kustomization cycle, not followed again",
-            files[k].display
-        ));
-        return;
-    }
-    reached.insert(k);
-    // The outermost kustomization that sets a namespace wins.
-    let forced = forced.or(kustomization.namespace.as_deref());
-    path.push(k);
-    for target in &kustomization.builds {
-        match *target {
-            Target::File(f) => {
-                let way = forced.map(str::to_string);
-                match &mut placements[f] {
-                    Placement::Built(ways) => {
-                        ways.insert(way);
+/// Follows kustomizations from an entry point down to the files they build.
+struct Walker<'a> {
+    kustomizations: &'a HashMap<usize, Kustomization>,
+    files: &'a [LoadedFile],
+    placements: Vec<Placement>,
+    reached: BTreeSet<usize>,
+    notes: Vec<String>,
+}
+
+impl Walker<'_> {
+    /// `forced`: the namespace an outer kustomization sets; `path`: the kustomizations above.
+    fn walk(&mut self, k: usize, forced: Option<&str>, path: &mut Vec<usize>) {
+        let Some(kustomization) = self.kustomizations.get(&k) else {
+            return;
+        };
+        if path.contains(&k) {
+            self.notes.push(format!(
+                "{}: kustomization cycle, not followed again",
+                self.files[k].display
+            ));
+            return;
+        }
+        self.reached.insert(k);
+        // The outermost kustomization that sets a namespace wins.
+        let forced = forced.or(kustomization.namespace.as_deref());
+        path.push(k);
+        for target in &kustomization.builds {
+            match *target {
+                Target::File(f) => {
+                    let way = forced.map(str::to_string);
+                    match &mut self.placements[f] {
+                        Placement::Built(ways) => {
+                            ways.insert(way);
+                        }
+                        other => *other = Placement::Built(BTreeSet::from([way])),
                     }
-                    other => *other = Placement::Built(BTreeSet::from([way])),
                 }
-            }
-            Target::Kustomization(j) => {
-                walk(j, forced, all, files, path, placements, reached, notes)
+                Target::Kustomization(j) => self.walk(j, forced, path),
             }
         }
+        path.pop();
     }
-    path.pop();
 }
 
 #[cfg(test)]

@@ -51,7 +51,6 @@ pub struct Policy {
     pub namespace: String,
     /// The policy's first key.
     pub location: Location,
-    pub file: usize,
     pub decoded: DecodedPolicy,
 }
 
@@ -259,7 +258,6 @@ fn add_object(
                 name,
                 namespace,
                 location,
-                file,
                 decoded: policy.clone(),
             });
         }

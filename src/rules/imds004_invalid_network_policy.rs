@@ -19,7 +19,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
     for policy in &ctx.model.policies {
         for problem in &policy.decoded.problems {
-            let at = Location::new(policy.file, problem.span);
+            let at = Location::new(policy.location.file, problem.span);
             // A file built into two namespaces holds one mistake, not two.
             if !seen.insert((at, problem.message.clone())) {
                 continue;
