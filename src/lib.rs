@@ -148,3 +148,41 @@ pub(crate) fn lint_text(yaml: &str) -> Outcome {
         Err(e) => panic!("{e}"),
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::lint_text;
+    use proptest::prelude::*;
+
+    const SEED: &str =
+        include_str!("../fixtures/demo/clusters/prod/web/netpol-egress-baseline.yaml");
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Arbitrary text never panics the pipeline.
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,400}") {
+            lint_text(&text);
+        }
+
+        /// A real manifest with random edits (characters replaced by YAML punctuation, lines
+        /// cut) never panics, and every problem is either an error entry or a finding.
+        #[test]
+        fn mangled_manifests_never_panic(
+            edits in proptest::collection::vec((0usize..2000, prop::sample::select(vec![":", "-", "[", "{", "}", "&a", "*a", "'", "\"", "\n", " ", "#", "|", "!", "---\n", "\t"])), 1..8),
+        ) {
+            let mut text = SEED.to_string();
+            for (at, insert) in edits {
+                let mut at = at % (text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                text.insert_str(at, insert);
+            }
+            let outcome = lint_text(&text);
+            prop_assert!(outcome.errors.iter().all(|e| e.pos.is_none_or(|p| p.line >= 1 && p.column >= 1)));
+            prop_assert!(outcome.findings.iter().all(|f| f.at.line >= 1 && f.at.column >= 1));
+        }
+    }
+}
