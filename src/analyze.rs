@@ -5,6 +5,7 @@
 //! allows; a pod that no Egress policy selects may send anything.
 
 use crate::model::policy::PeerKind;
+use crate::model::selector::{Coverage, LabelSelector, describe_gap, find_gap};
 use crate::model::{Location, Model, Policy};
 use crate::net::{IpSet, PortSet, Target};
 use ipnet::IpNet;
@@ -33,8 +34,9 @@ pub struct Opening {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamespaceVerdict {
     pub name: String,
-    /// Some pod that could exist here is selected by no Egress policy, so is not isolated.
-    pub unisolated: bool,
+    /// Pods that could exist here and that no Egress policy selects (so are not isolated),
+    /// described for messages; `None` when every pod is isolated.
+    pub unselected_pods: Option<String>,
     pub openings: Vec<Opening>,
     /// Targets some pod here can reach, sorted.
     pub reachable: Vec<Target>,
@@ -155,12 +157,22 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
         .map(|name| {
             let governing: &[usize] = by_namespace.get(name.as_str()).map_or(&[], Vec::as_slice);
             let policies = || governing.iter().map(|&i| (i, &model.policies[i]));
-            let unisolated = !policies().any(|(_, p)| p.decoded.spec.pod_selector.selects_all());
+            let selectors: Vec<&LabelSelector> = policies()
+                .map(|(_, p)| &p.decoded.spec.pod_selector)
+                .collect();
+            let unselected_pods = match find_gap(&selectors) {
+                Coverage::Covered => None,
+                Coverage::Gap(gap) => Some(describe_gap(&gap)),
+                // Too many combinations to be sure: say reachable rather than miss a gap.
+                Coverage::TooComplex => {
+                    Some("some pods (too many selector combinations to tell which)".into())
+                }
+            };
             let openings: Vec<Opening> = governing
                 .iter()
                 .flat_map(|i| openings_by_policy.get(i).cloned().unwrap_or_default())
                 .collect();
-            let mut reachable: Vec<Target> = if unisolated {
+            let mut reachable: Vec<Target> = if unselected_pods.is_some() {
                 targets.to_vec()
             } else {
                 openings
@@ -172,7 +184,7 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
             reachable.dedup();
             NamespaceVerdict {
                 name: name.clone(),
-                unisolated,
+                unselected_pods,
                 openings,
                 reachable,
                 deny_all: policies().find(|(_, p)| is_deny_all(p)).map(|(i, _)| i),
@@ -321,6 +333,28 @@ mod tests {
             "podSelector: {matchLabels: {app: web}}\npolicyTypes: [Egress]\n",
         );
         assert_eq!(reachable(&[partial]), BOTH);
+    }
+
+    #[test]
+    fn selectors_that_together_cover_every_pod_isolate_the_namespace() {
+        let exists = policy(
+            "labelled",
+            "podSelector:\n  matchExpressions: [{key: app, operator: Exists}]\npolicyTypes: [Egress]\n",
+        );
+        let missing = policy(
+            "unlabelled",
+            "podSelector:\n  matchExpressions: [{key: app, operator: DoesNotExist}]\npolicyTypes: [Egress]\n",
+        );
+        assert!(reachable(&[exists.clone(), missing]).is_empty());
+        let web = policy(
+            "web",
+            "podSelector: {matchLabels: {app: web}}\npolicyTypes: [Egress]\n",
+        );
+        let outcome = lint(&[exists, web]);
+        assert_eq!(
+            outcome.analysis.namespaces[0].unselected_pods.as_deref(),
+            Some("pods without label app")
+        );
     }
 
     #[test]

@@ -92,6 +92,144 @@ impl LabelSelector {
     }
 }
 
+/// The value a key takes in a label set: absent, one of the values some requirement names, or
+/// a value none names (all such values behave alike).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LabelValue {
+    Absent,
+    Named(String),
+    Other,
+}
+
+impl Requirement {
+    fn accepts(&self, value: &LabelValue) -> bool {
+        match value {
+            LabelValue::Absent => matches!(self.operator, Operator::NotIn | Operator::DoesNotExist),
+            LabelValue::Named(v) => match self.operator {
+                Operator::In => self.values.contains(v),
+                Operator::NotIn => !self.values.contains(v),
+                Operator::Exists => true,
+                Operator::DoesNotExist => false,
+            },
+            LabelValue::Other => matches!(self.operator, Operator::NotIn | Operator::Exists),
+        }
+    }
+}
+
+/// Whether some pod escapes every selector of a set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Coverage {
+    /// Every label set matches at least one selector.
+    Covered,
+    /// A label set no selector matches, one value per key the selectors mention.
+    Gap(BTreeMap<String, LabelValue>),
+    /// The search gave up (adversarially many combinations); treated as a gap.
+    TooComplex,
+}
+
+/// Steps the coverage search may take before it gives up.
+const COVERAGE_BUDGET: usize = 100_000;
+
+/// Searches for a label set that none of `selectors` matches. Keys are independent, and every
+/// value a key can take behaves like one of: absent, a value some requirement names, or any
+/// other value; so the search is over those finitely many choices, one requirement to break
+/// per selector, pruning as soon as a key has no value left.
+pub fn find_gap(selectors: &[&LabelSelector]) -> Coverage {
+    if selectors.iter().any(|s| s.selects_all()) {
+        return Coverage::Covered;
+    }
+    let mut candidates: BTreeMap<&str, Vec<LabelValue>> = BTreeMap::new();
+    for r in selectors.iter().flat_map(|s| &s.requirements) {
+        let values = candidates
+            .entry(r.key.as_str())
+            .or_insert_with(|| vec![LabelValue::Absent, LabelValue::Other]);
+        for v in &r.values {
+            let named = LabelValue::Named(v.clone());
+            if !values.contains(&named) {
+                values.push(named);
+            }
+        }
+    }
+    let mut ordered: Vec<&LabelSelector> = selectors.to_vec();
+    ordered.sort_by_key(|s| s.requirements.len());
+    let mut domains: BTreeMap<&str, Vec<LabelValue>> = candidates;
+    let mut budget = COVERAGE_BUDGET;
+    match break_all(&ordered, &mut domains, &mut budget) {
+        Some(true) => Coverage::Gap(
+            domains
+                .into_iter()
+                .map(|(k, values)| {
+                    (
+                        k.to_string(),
+                        values.into_iter().min().unwrap_or(LabelValue::Absent),
+                    )
+                })
+                .collect(),
+        ),
+        Some(false) => Coverage::Covered,
+        None => Coverage::TooComplex,
+    }
+}
+
+/// Narrows `domains` until every selector has a requirement no remaining value satisfies.
+/// `Some(found)`, or `None` when the budget ran out.
+fn break_all<'a>(
+    selectors: &[&'a LabelSelector],
+    domains: &mut BTreeMap<&'a str, Vec<LabelValue>>,
+    budget: &mut usize,
+) -> Option<bool> {
+    let Some((first, rest)) = selectors.split_first() else {
+        return Some(true);
+    };
+    *budget = budget.checked_sub(1)?;
+    let broken = |r: &Requirement, domains: &BTreeMap<&str, Vec<LabelValue>>| {
+        domains
+            .get(r.key.as_str())
+            .is_some_and(|d| d.iter().all(|v| !r.accepts(v)))
+    };
+    if first.requirements.iter().any(|r| broken(r, domains)) {
+        return break_all(rest, domains, budget);
+    }
+    for r in &first.requirements {
+        let Some(domain) = domains.get(r.key.as_str()) else {
+            continue;
+        };
+        let narrowed: Vec<LabelValue> = domain.iter().filter(|v| !r.accepts(v)).cloned().collect();
+        if narrowed.is_empty() {
+            continue;
+        }
+        let saved = domains.insert(r.key.as_str(), narrowed).unwrap_or_default();
+        if break_all(rest, domains, budget)? {
+            return Some(true);
+        }
+        domains.insert(r.key.as_str(), saved);
+    }
+    Some(false)
+}
+
+/// Describes a label set found by [`find_gap`] for messages: `pods without label app`.
+pub fn describe_gap(gap: &BTreeMap<String, LabelValue>) -> String {
+    let mut without = Vec::new();
+    let mut with = Vec::new();
+    for (key, value) in gap {
+        match value {
+            LabelValue::Absent => without.push(key.as_str()),
+            LabelValue::Named(v) => with.push(format!("{key}={v}")),
+            LabelValue::Other => with.push(format!("{key}=<any other value>")),
+        }
+    }
+    match (with.is_empty(), without.is_empty()) {
+        (true, true) => "all pods".into(),
+        (false, true) => format!("pods labelled {}", with.join(", ")),
+        (true, false) => format!("pods without label {}", without.join(", ")),
+        (false, false) => format!(
+            "pods labelled {} and without {}",
+            with.join(", "),
+            without.join(", ")
+        ),
+    }
+}
+
 /// Decodes a selector; `None` or null means the empty selector.
 pub fn decode_selector(node: Option<&Node>, d: &mut Decoder) -> LabelSelector {
     let mut selector = LabelSelector::default();
@@ -344,6 +482,114 @@ mod tests {
         assert!(sat(
             "matchLabels: {a: x}\nmatchExpressions:\n- {key: b, operator: DoesNotExist}\n"
         ));
+    }
+
+    #[test]
+    fn coverage_of_complementary_selectors() {
+        let sel = |y: &str| selector(y).0;
+        let exists = sel("matchExpressions:\n- {key: app, operator: Exists}\n");
+        let missing = sel("matchExpressions:\n- {key: app, operator: DoesNotExist}\n");
+        assert_eq!(find_gap(&[&exists, &missing]), Coverage::Covered);
+        let inx = sel("matchExpressions:\n- {key: app, operator: In, values: [x]}\n");
+        let notinx = sel("matchExpressions:\n- {key: app, operator: NotIn, values: [x]}\n");
+        assert_eq!(find_gap(&[&inx, &notinx]), Coverage::Covered);
+        let Coverage::Gap(gap) = find_gap(&[&inx, &exists]) else {
+            panic!()
+        };
+        assert_eq!(describe_gap(&gap), "pods without label app");
+        let web = sel("matchLabels: {app: web}\n");
+        let Coverage::Gap(gap) = find_gap(&[&web, &missing]) else {
+            panic!()
+        };
+        assert_eq!(gap.get("app"), Some(&LabelValue::Other));
+        assert_eq!(find_gap(&[&web, &sel("{}")]), Coverage::Covered);
+        assert!(matches!(find_gap(&[]), Coverage::Gap(_)));
+    }
+
+    #[test]
+    fn coverage_does_not_blow_up_over_unrelated_keys() {
+        let selectors: Vec<LabelSelector> = (0..60)
+            .map(|i| selector(&format!("matchLabels: {{key{i}: v{i}, app: a{i}}}\n")).0)
+            .collect();
+        let refs: Vec<&LabelSelector> = selectors.iter().collect();
+        assert!(matches!(find_gap(&refs), Coverage::Gap(_)));
+    }
+
+    /// Brute force: every label set over keys a, b with values absent, x, y, z (z never named).
+    fn brute_gap(selectors: &[LabelSelector]) -> bool {
+        let values = [None, Some("x"), Some("y"), Some("z")];
+        values.iter().any(|a| {
+            values.iter().any(|b| {
+                let mut labels = BTreeMap::new();
+                if let Some(v) = a {
+                    labels.insert("a".to_string(), v.to_string());
+                }
+                if let Some(v) = b {
+                    labels.insert("b".to_string(), v.to_string());
+                }
+                selectors.iter().all(|s| !s.matches(&labels))
+            })
+        })
+    }
+
+    fn arb_requirement() -> impl Strategy<Value = Requirement> {
+        let key = prop::sample::select(vec!["a", "b"]);
+        let op = prop::sample::select(vec![
+            Operator::In,
+            Operator::NotIn,
+            Operator::Exists,
+            Operator::DoesNotExist,
+        ]);
+        let values = prop::collection::vec(prop::sample::select(vec!["x", "y"]), 1..3);
+        (key, op, values).prop_map(|(key, operator, values)| Requirement {
+            key: key.into(),
+            operator,
+            values: match operator {
+                Operator::In | Operator::NotIn => values.into_iter().map(String::from).collect(),
+                _ => Vec::new(),
+            },
+        })
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn coverage_matches_brute_force(
+            selectors in prop::collection::vec(
+                prop::collection::vec(arb_requirement(), 1..4).prop_map(|requirements| LabelSelector { requirements }),
+                0..6,
+            ),
+        ) {
+            let refs: Vec<&LabelSelector> = selectors.iter().collect();
+            let coverage = find_gap(&refs);
+            prop_assert_eq!(matches!(coverage, Coverage::Gap(_)), brute_gap(&selectors));
+            if let Coverage::Gap(gap) = coverage {
+                // The witness really escapes every selector.
+                let labels: BTreeMap<String, String> = gap
+                    .iter()
+                    .filter_map(|(k, v)| match v {
+                        LabelValue::Absent => None,
+                        LabelValue::Named(n) => Some((k.clone(), n.clone())),
+                        LabelValue::Other => Some((k.clone(), "\u{0}other".into())),
+                    })
+                    .collect();
+                prop_assert!(selectors.iter().all(|s| !s.matches(&labels)));
+            }
+        }
+
+        #[test]
+        fn satisfiable_matches_brute_force(requirements in prop::collection::vec(arb_requirement(), 0..5)) {
+            let s = LabelSelector { requirements };
+            let values = [None, Some("x"), Some("y"), Some("z")];
+            let brute = values.iter().any(|a| values.iter().any(|b| {
+                let mut labels = BTreeMap::new();
+                if let Some(v) = a { labels.insert("a".to_string(), v.to_string()); }
+                if let Some(v) = b { labels.insert("b".to_string(), v.to_string()); }
+                s.matches(&labels)
+            }));
+            prop_assert_eq!(s.is_satisfiable(), brute);
+        }
     }
 
     #[test]

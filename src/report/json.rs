@@ -107,7 +107,7 @@ pub fn render(outcome: &Outcome) -> String {
                 name: &v.name,
                 metadata_reachable: !v.reachable.is_empty(),
                 reachable_targets: strings(&v.reachable),
-                isolated: !v.unisolated,
+                isolated: v.unselected_pods.is_none(),
                 has_deny_egress_all: v.deny_all.is_some(),
                 has_allow_except_metadata: v.allow_except_metadata.is_some(),
             })

@@ -18,18 +18,18 @@ fn check(ctx: &Context) -> Vec<Finding> {
         let Some(ns) = ctx.model.namespaces.get(&verdict.name) else {
             continue;
         };
-        if verdict.unisolated {
+        if let Some(pods) = &verdict.unselected_pods {
             findings.push(Finding {
                 rule: RULE.id,
                 severity: RULE.severity,
                 namespace: Some(verdict.name.clone()),
                 at: namespace_anchor(ns),
                 message: format!(
-                    "pods in namespace {} that no Egress NetworkPolicy selects can reach {}",
+                    "{pods} in namespace {} are selected by no Egress NetworkPolicy and can reach {}",
                     verdict.name,
                     list_targets(&verdict.reachable)
                 ),
-                label: "no Egress policy selects every pod in this namespace".into(),
+                label: "no Egress policy isolates these pods".into(),
                 help: Some(
                     "add the deny-egress-all and allow-egress-all-except-metadata policies \
                      (imds-lint rule IMDS002, imds-lint rule IMDS003)"
