@@ -515,21 +515,26 @@ mod tests {
         assert!(matches!(find_gap(&refs), Coverage::Gap(_)));
     }
 
-    /// Brute force: every label set over keys a, b with values absent, x, y, z (z never named).
-    fn brute_gap(selectors: &[LabelSelector]) -> bool {
+    /// Every label set over keys a, b with values absent, x, y, z (z is never named).
+    fn all_label_sets() -> Vec<BTreeMap<String, String>> {
         let values = [None, Some("x"), Some("y"), Some("z")];
-        values.iter().any(|a| {
-            values.iter().any(|b| {
-                let mut labels = BTreeMap::new();
-                if let Some(v) = a {
-                    labels.insert("a".to_string(), v.to_string());
-                }
-                if let Some(v) = b {
-                    labels.insert("b".to_string(), v.to_string());
-                }
-                selectors.iter().all(|s| !s.matches(&labels))
-            })
-        })
+        let mut sets = Vec::new();
+        for a in values {
+            for b in values {
+                let labels = [("a", a), ("b", b)]
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k.to_string(), v?.to_string())))
+                    .collect();
+                sets.push(labels);
+            }
+        }
+        sets
+    }
+
+    fn brute_gap(selectors: &[LabelSelector]) -> bool {
+        all_label_sets()
+            .iter()
+            .any(|labels| selectors.iter().all(|s| !s.matches(labels)))
     }
 
     fn arb_requirement() -> impl Strategy<Value = Requirement> {
@@ -581,13 +586,7 @@ mod tests {
         #[test]
         fn satisfiable_matches_brute_force(requirements in prop::collection::vec(arb_requirement(), 0..5)) {
             let s = LabelSelector { requirements };
-            let values = [None, Some("x"), Some("y"), Some("z")];
-            let brute = values.iter().any(|a| values.iter().any(|b| {
-                let mut labels = BTreeMap::new();
-                if let Some(v) = a { labels.insert("a".to_string(), v.to_string()); }
-                if let Some(v) = b { labels.insert("b".to_string(), v.to_string()); }
-                s.matches(&labels)
-            }));
+            let brute = all_label_sets().iter().any(|labels| s.matches(labels));
             prop_assert_eq!(s.is_satisfiable(), brute);
         }
     }

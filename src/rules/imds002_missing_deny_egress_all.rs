@@ -1,6 +1,6 @@
 //! IMDS002: the namespace lacks the `deny-egress-all` half of the pair.
 
-use super::{Context, Finding, Rule, Severity, namespace_anchor};
+use super::{Context, Finding, Rule, Severity, namespaces_lacking};
 
 pub static RULE: Rule = Rule {
     id: "IMDS002",
@@ -12,24 +12,12 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(ctx: &Context) -> Vec<Finding> {
-    ctx.analysis
-        .namespaces
-        .iter()
-        .filter(|v| v.deny_all.is_none())
-        .filter_map(|v| {
-            let ns = ctx.model.namespaces.get(&v.name)?;
-            Some(Finding {
-                rule: RULE.id,
-                severity: RULE.severity,
-                namespace: Some(v.name.clone()),
-                at: namespace_anchor(ns),
-                message: format!("namespace {} has no deny-egress-all policy", v.name),
-                label: "no policy here selects every pod for Egress with no rules".into(),
-                help: Some(
-                    "add a NetworkPolicy with `podSelector: {}`, `policyTypes: [Egress]` and no egress rules"
-                        .into(),
-                ),
-            })
-        })
-        .collect()
+    namespaces_lacking(
+        ctx,
+        &RULE,
+        |v| v.deny_all.is_none(),
+        "deny-egress-all",
+        "no policy here selects every pod for Egress with no rules",
+        "add a NetworkPolicy with `podSelector: {}`, `policyTypes: [Egress]` and no egress rules",
+    )
 }

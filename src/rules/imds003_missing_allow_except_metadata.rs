@@ -1,6 +1,6 @@
 //! IMDS003: the namespace lacks the `allow-egress-all-except-metadata` half of the pair.
 
-use super::{Context, Finding, Rule, Severity, namespace_anchor};
+use super::{Context, Finding, Rule, Severity, namespaces_lacking};
 
 pub static RULE: Rule = Rule {
     id: "IMDS003",
@@ -19,25 +19,16 @@ fn check(ctx: &Context) -> Vec<Finding> {
         .filter(|t| t.addr.is_ipv4())
         .map(|t| format!("{}/32", t.addr))
         .collect();
-    ctx.analysis
-        .namespaces
-        .iter()
-        .filter(|v| v.allow_except_metadata.is_none())
-        .filter_map(|v| {
-            let ns = ctx.model.namespaces.get(&v.name)?;
-            Some(Finding {
-                rule: RULE.id,
-                severity: RULE.severity,
-                namespace: Some(v.name.clone()),
-                at: namespace_anchor(ns),
-                message: format!("namespace {} has no allow-egress-all-except-metadata policy", v.name),
-                label: "no policy here allows 0.0.0.0/0 except the metadata address".into(),
-                help: Some(format!(
-                    "add a NetworkPolicy with `podSelector: {{}}`, `policyTypes: [Egress]` and one rule \
-                     `to: [ipBlock: {{cidr: 0.0.0.0/0, except: [{}]}}]`",
-                    excepts.join(", ")
-                )),
-            })
-        })
-        .collect()
+    namespaces_lacking(
+        ctx,
+        &RULE,
+        |v| v.allow_except_metadata.is_none(),
+        "allow-egress-all-except-metadata",
+        "no policy here allows 0.0.0.0/0 except the metadata address",
+        &format!(
+            "add a NetworkPolicy with `podSelector: {{}}`, `policyTypes: [Egress]` and one rule \
+             `to: [ipBlock: {{cidr: 0.0.0.0/0, except: [{}]}}]`",
+            excepts.join(", ")
+        ),
+    )
 }

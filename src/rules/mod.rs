@@ -7,7 +7,7 @@ mod imds003_missing_allow_except_metadata;
 mod imds004_invalid_network_policy;
 mod imds005_host_network_pod;
 
-use crate::analyze::Analysis;
+use crate::analyze::{Analysis, NamespaceVerdict};
 use crate::model::{Location, Model, Namespace};
 use std::fmt;
 
@@ -99,6 +99,34 @@ pub fn run_all(ctx: &Context) -> Vec<Finding> {
 /// Where a namespace-level finding points: its Namespace object, else its first manifest.
 fn namespace_anchor(ns: &Namespace) -> Location {
     ns.object.unwrap_or(ns.first_manifest)
+}
+
+/// A namespace-level finding of `rule` for every namespace that `lacks` something.
+fn namespaces_lacking(
+    ctx: &Context,
+    rule: &Rule,
+    lacks: impl Fn(&NamespaceVerdict) -> bool,
+    what: &str,
+    label: &str,
+    help: &str,
+) -> Vec<Finding> {
+    ctx.analysis
+        .namespaces
+        .iter()
+        .filter(|v| lacks(v))
+        .filter_map(|v| {
+            let ns = ctx.model.namespaces.get(&v.name)?;
+            Some(Finding {
+                rule: rule.id,
+                severity: rule.severity,
+                namespace: Some(v.name.clone()),
+                at: namespace_anchor(ns),
+                message: format!("namespace {} has no {what} policy", v.name),
+                label: label.into(),
+                help: Some(help.into()),
+            })
+        })
+        .collect()
 }
 
 fn list_targets(targets: &[crate::net::Target]) -> String {
