@@ -96,10 +96,16 @@ pub fn resolve(files: &[LoadedFile]) -> Resolution {
                 builds.push(Target::Kustomization(target));
             } else {
                 notes.push(format!(
-                    "{}: resource {entry} is not in the linted tree",
+                    "{}: resource {entry} is neither a manifest nor a kustomization in the linted tree",
                     file.display
                 ));
             }
+        }
+        if k.get("helmCharts").is_some() {
+            notes.push(format!(
+                "{}: helmCharts are not rendered; lint `kubectl kustomize --enable-helm` output with `-`",
+                file.display
+            ));
         }
         // Patches and generator inputs are not objects of their own.
         let mut inputs: Vec<&str> = strings(k.get("patchesStrategicMerge"));
@@ -300,7 +306,7 @@ mod tests {
         let files = vec![
             file(
                 "o/kustomization.yaml",
-                "resources: [https://github.com/x/y//base?ref=v1, missing.yaml]\npatches:\n- path: patch.yaml\npatchesStrategicMerge: [psm.yaml]\n",
+                "resources: [https://github.com/x/y//base?ref=v1, missing.yaml]\npatches:\n- path: patch.yaml\npatchesStrategicMerge: [psm.yaml]\nhelmCharts:\n- name: x\n",
             ),
             file("o/patch.yaml", "kind: NetworkPolicy\n"),
             file("o/psm.yaml", "kind: Deployment\n"),
@@ -308,7 +314,8 @@ mod tests {
         let r = resolve(&files);
         assert_eq!(r.placements[1], Placement::NotAResource);
         assert_eq!(r.placements[2], Placement::NotAResource);
-        assert_eq!(r.notes.len(), 2, "{:?}", r.notes);
+        assert_eq!(r.notes.len(), 3, "{:?}", r.notes);
+        assert!(r.notes.iter().any(|n| n.contains("helmCharts")));
     }
 
     #[test]
