@@ -7,7 +7,7 @@
 use crate::model::policy::PeerKind;
 use crate::model::selector::{Coverage, LabelSelector, describe_gap, find_gap};
 use crate::model::{Location, Model, Policy};
-use crate::net::{IpSet, PortSet, Target};
+use crate::net::{PortSet, Target};
 use ipnet::IpNet;
 use std::collections::HashMap;
 
@@ -113,14 +113,13 @@ fn is_deny_all(policy: &Policy) -> bool {
 }
 
 fn is_allow_except_metadata(policy: &Policy, targets: &[Target]) -> bool {
-    let whole_v4 = IpSet::from_net(&IpNet::V4(Default::default()));
     policy.governs_egress()
         && policy.decoded.spec.pod_selector.selects_all()
         && policy.decoded.spec.egress.iter().any(|rule| {
             rule.ports == PortSet::all()
                 && rule.to.iter().flatten().any(|peer| match &peer.kind {
                     PeerKind::IpBlock { cidr, allowed } => {
-                        IpSet::from_net(cidr) == whole_v4
+                        matches!(cidr, IpNet::V4(net) if net.prefix_len() == 0)
                             && targets
                                 .iter()
                                 .filter(|t| t.addr.is_ipv4())
