@@ -42,10 +42,17 @@ pub struct WalkError {
     pub message: String,
 }
 
+/// A file to load: its path and the name a user reads in messages.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SourcePath {
+    pub display: String,
+    pub path: PathBuf,
+}
+
 #[derive(Debug, Default)]
 pub struct Discovered {
     /// Files to load, sorted by display path.
-    pub files: Vec<PathBuf>,
+    pub files: Vec<SourcePath>,
     pub skipped: Vec<Skipped>,
     pub errors: Vec<WalkError>,
 }
@@ -69,10 +76,10 @@ fn is_manifest_name(path: &Path) -> bool {
             .any(|ext| name.len() > ext.len() && name.to_ascii_lowercase().ends_with(ext))
 }
 
-/// The path as a user reads it: relative to the current directory when under it, without `./`.
-pub fn display_path(path: &Path) -> String {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let relative = path.strip_prefix(&cwd).unwrap_or(path);
+/// The path as a user reads it: relative to the current directory `cwd` when under it,
+/// without `./`.
+pub fn display_path(path: &Path, cwd: &Path) -> String {
+    let relative = path.strip_prefix(cwd).unwrap_or(path);
     normalize(relative).to_string_lossy().into_owned()
 }
 
@@ -112,20 +119,29 @@ fn build_excludes(globs: &[String]) -> Result<GlobSet, String> {
 /// Walks `roots` and returns the manifest files, sorted. `Err` only for unusable options.
 pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discovered, String> {
     let excludes = build_excludes(&options.excludes)?;
+    // Read once: every display path is relative to it.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let source = |path: &Path| {
+        let path = normalize(path);
+        SourcePath {
+            display: display_path(&path, &cwd),
+            path,
+        }
+    };
     let mut out = Discovered::default();
     let mut walk_roots = Vec::new();
     for root in roots {
         match std::fs::metadata(root) {
-            Ok(meta) if meta.is_file() => out.files.push(normalize(root)),
+            Ok(meta) if meta.is_file() => out.files.push(source(root)),
             Ok(_) => walk_roots.push(root.clone()),
             Err(e) => out.errors.push(WalkError {
-                path: display_path(root),
+                path: display_path(root, &cwd),
                 message: e.to_string(),
             }),
         }
     }
     let Some((first, rest)) = walk_roots.split_first() else {
-        out.files.sort_by_key(|p| display_path(p));
+        out.files.sort();
         return Ok(out);
     };
     let canonical_roots: Vec<PathBuf> = walk_roots
@@ -144,7 +160,7 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
     let skip = |path: &Path, reason| {
         if let Ok(mut s) = skipped.lock() {
             s.push(Skipped {
-                path: display_path(path),
+                path: display_path(path, &cwd),
                 reason,
             });
         }
@@ -168,7 +184,7 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
             let entry = match result {
                 Ok(entry) => entry,
                 Err(err) => {
-                    record_walk_error(&err, &skip, &errors);
+                    record_walk_error(&err, &skip, &errors, &cwd);
                     return WalkState::Continue;
                 }
             };
@@ -195,14 +211,14 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
             } else if is_manifest_name(path)
                 && let Ok(mut f) = files.lock()
             {
-                f.push(normalize(path));
+                f.push(source(path));
             }
             WalkState::Continue
         })
     });
 
     out.files.extend(files.into_inner().unwrap_or_default());
-    out.files.sort_by_cached_key(|p| display_path(p));
+    out.files.sort();
     out.files.dedup();
     out.skipped = skipped.into_inner().unwrap_or_default();
     out.skipped.sort();
@@ -229,14 +245,15 @@ fn record_walk_error(
     err: &ignore::Error,
     skip: &dyn Fn(&Path, SkipReason),
     errors: &Mutex<Vec<WalkError>>,
+    cwd: &Path,
 ) {
     match err {
         ignore::Error::WithPath { path, err } => match err.as_ref() {
             ignore::Error::Loop { .. } => skip(path, SkipReason::SymlinkLoop),
-            inner => push_error(errors, display_path(path), inner.to_string()),
+            inner => push_error(errors, display_path(path, cwd), inner.to_string()),
         },
         ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
-            record_walk_error(err, skip, errors)
+            record_walk_error(err, skip, errors, cwd)
         }
         ignore::Error::Loop { child, .. } => skip(child, SkipReason::SymlinkLoop),
         other => push_error(errors, String::new(), other.to_string()),

@@ -89,8 +89,8 @@ pub fn lint(options: LintOptions) -> Result<Outcome, String> {
     let (mut files, mut decoded): (Vec<LoadedFile>, Vec<Vec<model::Decoded>>) = discovered
         .files
         .par_iter()
-        .map(|path| {
-            let mut file = load::load_file(path);
+        .map(|source| {
+            let mut file = load::load_file(source);
             let objects = model::decode_objects(&mut file.objects);
             (file, objects)
         })

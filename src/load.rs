@@ -4,7 +4,7 @@
 //! objects the analysis reads (policies, namespaces, workloads) keep their tree; every other
 //! object keeps just its identity.
 
-use crate::discover::{KUSTOMIZATION_NAMES, display_path};
+use crate::discover::{KUSTOMIZATION_NAMES, SourcePath};
 use crate::yaml::{self, Node, Pos, Span};
 use std::path::{Path, PathBuf};
 
@@ -110,10 +110,10 @@ pub fn is_kustomization(path: &Path) -> bool {
         .is_some_and(|n| KUSTOMIZATION_NAMES.contains(&n))
 }
 
-pub fn load_file(path: &Path) -> LoadedFile {
-    let display = display_path(path);
+pub fn load_file(source: &SourcePath) -> LoadedFile {
+    let (path, display) = (&source.path, &source.display);
     let mut file = LoadedFile {
-        path: path.to_path_buf(),
+        path: path.clone(),
         display: display.clone(),
         ..LoadedFile::default()
     };
