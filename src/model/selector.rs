@@ -50,26 +50,16 @@ impl LabelSelector {
 
     /// Whether some label set satisfies every requirement at once.
     pub fn is_satisfiable(&self) -> bool {
-        let mut keys: Vec<&str> = self.requirements.iter().map(|r| r.key.as_str()).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        keys.iter().all(|key| {
-            let on_key: Vec<&Requirement> =
-                self.requirements.iter().filter(|r| r.key == *key).collect();
-            // The key absent, or present with one of the values named on it, or with a fresh
-            // value no requirement names: one of these satisfies every satisfiable combination.
-            let fresh = "\u{0}fresh";
-            let mut candidates: Vec<Option<&str>> = vec![None, Some(fresh)];
-            for r in &on_key {
-                candidates.extend(r.values.iter().map(|v| Some(v.as_str())));
-            }
-            candidates.iter().any(|candidate| {
-                let labels: BTreeMap<String, String> = candidate
-                    .map(|v| BTreeMap::from([(key.to_string(), v.to_string())]))
-                    .unwrap_or_default();
-                on_key.iter().all(|r| r.matches(&labels))
+        candidate_values(&self.requirements)
+            .iter()
+            .all(|(key, values)| {
+                values.iter().any(|v| {
+                    self.requirements
+                        .iter()
+                        .filter(|r| r.key == *key)
+                        .all(|r| r.accepts(v))
+                })
             })
-        })
     }
 
     /// A short human description: `{}` for everything, else `app=web, tier in (a, b)`.
@@ -127,6 +117,26 @@ pub enum Coverage {
     TooComplex,
 }
 
+/// Per key, every value it can take up to equivalence: absent, each value some requirement
+/// names, and any other value.
+fn candidate_values<'a>(
+    requirements: impl IntoIterator<Item = &'a Requirement>,
+) -> BTreeMap<&'a str, Vec<LabelValue>> {
+    let mut candidates: BTreeMap<&str, Vec<LabelValue>> = BTreeMap::new();
+    for r in requirements {
+        let values = candidates
+            .entry(r.key.as_str())
+            .or_insert_with(|| vec![LabelValue::Absent, LabelValue::Other]);
+        for v in &r.values {
+            let named = LabelValue::Named(v.clone());
+            if !values.contains(&named) {
+                values.push(named);
+            }
+        }
+    }
+    candidates
+}
+
 /// Steps the coverage search may take before it gives up.
 const COVERAGE_BUDGET: usize = 100_000;
 
@@ -138,21 +148,9 @@ pub fn find_gap(selectors: &[&LabelSelector]) -> Coverage {
     if selectors.iter().any(|s| s.selects_all()) {
         return Coverage::Covered;
     }
-    let mut candidates: BTreeMap<&str, Vec<LabelValue>> = BTreeMap::new();
-    for r in selectors.iter().flat_map(|s| &s.requirements) {
-        let values = candidates
-            .entry(r.key.as_str())
-            .or_insert_with(|| vec![LabelValue::Absent, LabelValue::Other]);
-        for v in &r.values {
-            let named = LabelValue::Named(v.clone());
-            if !values.contains(&named) {
-                values.push(named);
-            }
-        }
-    }
     let mut ordered: Vec<&LabelSelector> = selectors.to_vec();
     ordered.sort_by_key(|s| s.requirements.len());
-    let mut domains: BTreeMap<&str, Vec<LabelValue>> = candidates;
+    let mut domains = candidate_values(selectors.iter().flat_map(|s| &s.requirements));
     let mut budget = COVERAGE_BUDGET;
     match break_all(&ordered, &mut domains, &mut budget) {
         Some(true) => Coverage::Gap(
