@@ -7,26 +7,28 @@ use crate::model::Location;
 use crate::rules::Severity;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
 use std::collections::HashMap;
+use std::sync::Arc;
 
-/// Source text per file index, read once, for the snippets.
+/// Source text per file index, read once and shared by every snippet of the file.
 struct Sources<'a> {
     outcome: &'a Outcome,
-    cache: HashMap<usize, Option<String>>,
+    cache: HashMap<usize, Option<Arc<str>>>,
 }
 
 impl Sources<'_> {
-    fn text(&mut self, file: usize) -> Option<&String> {
+    fn text(&mut self, file: usize) -> Option<Arc<str>> {
         let outcome = self.outcome;
         self.cache
             .entry(file)
             .or_insert_with(|| {
                 let loaded = outcome.files.get(file)?;
-                loaded
-                    .text
-                    .clone()
-                    .or_else(|| std::fs::read_to_string(&loaded.path).ok())
+                let text = match &loaded.text {
+                    Some(text) => text.clone(),
+                    None => std::fs::read_to_string(&loaded.path).ok()?,
+                };
+                Some(Arc::from(text))
             })
-            .as_ref()
+            .clone()
     }
 }
 
@@ -70,17 +72,31 @@ fn handler(color: bool) -> GraphicalReportHandler {
     GraphicalReportHandler::new_themed(theme).with_context_lines(2)
 }
 
+/// Renders one diagnostic, with a snippet of its file underlining `at` when the file can be
+/// read, else with the place written out.
 fn render_one(
     handler: &GraphicalReportHandler,
     out: &mut String,
+    sources: &mut Sources,
     diagnostic: MietteDiagnostic,
-    source: Option<(&str, String)>,
+    at: Location,
+    label: &str,
 ) {
-    let report = match source {
-        Some((name, text)) => {
-            miette::Report::new(diagnostic).with_source_code(NamedSource::new(name, text))
+    let name = sources.outcome.model.files[at.file].clone();
+    let snippet = sources
+        .text(at.file)
+        .and_then(|text| Some((underline(&text, &at)?, text)));
+    let report = match snippet {
+        Some(((start, end), text)) => {
+            let labelled = diagnostic.with_label(LabeledSpan::new_with_span(
+                Some(label.to_string()),
+                (start, end - start),
+            ));
+            miette::Report::new(labelled).with_source_code(NamedSource::new(name, text))
         }
-        None => miette::Report::new(diagnostic),
+        None => {
+            miette::Report::new(diagnostic.with_url(format!("{name}:{}:{}", at.line, at.column)))
+        }
     };
     // Rendering into a String cannot fail.
     let _ = handler.render_report(out, report.as_ref());
@@ -103,47 +119,39 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
         if let Some(help) = &finding.help {
             diagnostic = diagnostic.with_help(help.clone());
         }
-        let name = &outcome.model.files[finding.at.file];
-        let source = sources.text(finding.at.file).cloned().and_then(|text| {
-            let (start, end) = underline(&text, &finding.at)?;
-            diagnostic = diagnostic.clone().with_label(LabeledSpan::new_with_span(
-                Some(finding.label.clone()),
-                (start, end - start),
-            ));
-            Some((name.as_str(), text))
-        });
-        if source.is_none() {
-            diagnostic =
-                diagnostic.with_url(format!("{name}:{}:{}", finding.at.line, finding.at.column));
-        }
-        render_one(&handler, &mut out, diagnostic, source);
+        render_one(
+            &handler,
+            &mut out,
+            &mut sources,
+            diagnostic,
+            finding.at,
+            &finding.label,
+        );
     }
     for error in &outcome.errors {
         let where_ = match error.pos {
             Some(p) => format!("{}:{}:{}", error.file, p.line, p.column),
             None => error.file.clone(),
         };
-        let mut diagnostic = MietteDiagnostic::new(format!("{where_}: {}", error.message))
+        let diagnostic = MietteDiagnostic::new(format!("{where_}: {}", error.message))
             .with_code("input-error")
             .with_help("this input was not linted; the rest of the repository was");
-        let index = outcome.files.iter().position(|f| f.display == error.file);
-        let source = error.pos.zip(index).and_then(|(p, i)| {
-            let text = sources.text(i)?.clone();
-            let at = Location {
-                file: i,
-                line: p.line,
-                column: p.column,
-                end_line: p.line,
-                end_column: p.column + 1,
-            };
-            let (start, end) = underline(&text, &at)?;
-            diagnostic = diagnostic.clone().with_label(LabeledSpan::new_with_span(
-                Some("here".into()),
-                (start, end - start),
-            ));
-            Some((error.file.as_str(), text))
-        });
-        render_one(&handler, &mut out, diagnostic, source);
+        let file = outcome.files.iter().position(|f| f.display == error.file);
+        match error.pos.zip(file) {
+            Some((p, file)) => {
+                let at = Location {
+                    file,
+                    line: p.line,
+                    column: p.column,
+                    end_line: p.line,
+                    end_column: p.column + 1,
+                };
+                render_one(&handler, &mut out, &mut sources, diagnostic, at, "here");
+            }
+            None => {
+                let _ = handler.render_report(&mut out, &diagnostic);
+            }
+        }
     }
     // One line per reason, however many paths it skipped.
     let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
