@@ -73,7 +73,7 @@ fn handler(color: bool) -> GraphicalReportHandler {
 }
 
 /// Renders one diagnostic, with a snippet of its file underlining `at` when the file can be
-/// read, else with the place written out.
+/// read, else with `place` (when given) as its link.
 fn render_one(
     handler: &GraphicalReportHandler,
     out: &mut String,
@@ -81,6 +81,7 @@ fn render_one(
     diagnostic: MietteDiagnostic,
     at: Location,
     label: &str,
+    place: Option<String>,
 ) {
     let name = sources.outcome.model.files[at.file].clone();
     let snippet = sources
@@ -94,9 +95,10 @@ fn render_one(
             ));
             miette::Report::new(labelled).with_source_code(NamedSource::new(name, text))
         }
-        None => {
-            miette::Report::new(diagnostic.with_url(format!("{name}:{}:{}", at.line, at.column)))
-        }
+        None => match place {
+            Some(place) => miette::Report::new(diagnostic.with_url(place)),
+            None => miette::Report::new(diagnostic),
+        },
     };
     // Rendering into a String cannot fail.
     let _ = handler.render_report(out, report.as_ref());
@@ -126,6 +128,11 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
             diagnostic,
             finding.at,
             &finding.label,
+            // The message does not say where the finding is: link it when there is no snippet.
+            Some(format!(
+                "{}:{}:{}",
+                outcome.model.files[finding.at.file], finding.at.line, finding.at.column
+            )),
         );
     }
     for error in &outcome.errors {
@@ -146,7 +153,15 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
                     end_line: p.line,
                     end_column: p.column + 1,
                 };
-                render_one(&handler, &mut out, &mut sources, diagnostic, at, "here");
+                render_one(
+                    &handler,
+                    &mut out,
+                    &mut sources,
+                    diagnostic,
+                    at,
+                    "here",
+                    None,
+                );
             }
             None => {
                 let _ = handler.render_report(&mut out, &diagnostic);
