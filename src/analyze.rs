@@ -49,11 +49,7 @@ pub struct NamespaceVerdict {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkloadVerdict {
     pub workload: usize,
-    /// Some Egress policy selects the workload's pods.
-    pub isolated: bool,
     pub reachable: Vec<Target>,
-    /// The Egress policies that select the workload's pods.
-    pub selected_by: Vec<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -226,9 +222,7 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
             reachable.dedup();
             WorkloadVerdict {
                 workload: w,
-                isolated,
                 reachable,
-                selected_by: selecting,
             }
         })
         .collect();

@@ -167,18 +167,6 @@ pub struct Model {
     pub documents: usize,
 }
 
-impl Model {
-    pub fn policies_in<'a>(
-        &'a self,
-        namespace: &'a str,
-    ) -> impl Iterator<Item = (usize, &'a Policy)> + 'a {
-        self.policies
-            .iter()
-            .enumerate()
-            .filter(move |(_, p)| p.namespace == namespace)
-    }
-}
-
 /// Builds the model. `decoded[i]` is [`decode_objects`] of `files[i]`; `default_namespace` is
 /// where namespaced objects without one land.
 pub fn build(
