@@ -340,12 +340,15 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
         }
         // Aliases cost their expanded size even where nothing is built, so an alias bomb in a
         // part that is skipped is still refused, as kubectl refuses it.
-        if let Event::Alias(id) = event {
-            let size = match anchors.get(&id) {
+        let alias_size = match event {
+            Event::Alias(id) => match anchors.get(&id) {
                 Some(node) => count_nodes(node),
                 None => skipped.sizes.get(&id).copied().unwrap_or(1),
-            };
-            if size > alias_budget {
+            },
+            _ => 0,
+        };
+        if alias_size > 0 {
+            if alias_size > alias_budget {
                 return Err(BuildError::Guard(ParseError {
                     pos: at.start,
                     message: format!(
@@ -353,10 +356,10 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
                     ),
                 }));
             }
-            alias_budget -= size;
+            alias_budget -= alias_size;
         }
         if !skipped.open.is_empty() {
-            skipped.event(&event, &anchors);
+            skipped.event(&event, alias_size);
             continue;
         }
         let is_value = matches!(
@@ -381,7 +384,7 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
                 if let Some(Frame::Map { key, .. }) = stack.last_mut() {
                     *key = None;
                 }
-                skipped.event(&event, &anchors);
+                skipped.event(&event, alias_size);
                 continue;
             }
         }
@@ -496,7 +499,8 @@ struct Skipped {
 }
 
 impl Skipped {
-    fn event(&mut self, event: &Event, built: &HashMap<usize, Node>) {
+    /// Accounts for one event of a skipped part; `alias_size` is what an alias expands to.
+    fn event(&mut self, event: &Event, alias_size: usize) {
         let done = match *event {
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 self.open.push((anchor, 1));
@@ -507,12 +511,7 @@ impl Skipped {
                 None => return,
             },
             Event::Scalar(_, _, anchor, _) => (anchor, 1),
-            Event::Alias(id) => (
-                0,
-                built
-                    .get(&id)
-                    .map_or_else(|| self.sizes.get(&id).copied().unwrap_or(1), count_nodes),
-            ),
+            Event::Alias(_) => (0, alias_size),
             _ => return,
         };
         let (anchor, size) = done;
