@@ -267,6 +267,13 @@ impl Target {
     }
 }
 
+impl Target {
+    /// The target's address as a one-address CIDR, as an `except` entry takes it.
+    pub fn host_cidr(&self) -> IpNet {
+        IpNet::from(self.addr)
+    }
+}
+
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.addr {
@@ -371,6 +378,8 @@ mod tests {
         let t = Target::defaults();
         assert_eq!(t[0].to_string(), "169.254.169.254:80/TCP");
         assert_eq!(t[1].to_string(), "[fd00:ec2::254]:80/TCP");
+        assert_eq!(t[0].host_cidr().to_string(), "169.254.169.254/32");
+        assert_eq!(t[1].host_cidr().to_string(), "fd00:ec2::254/128");
     }
 
     /// A brute-force model: the set of addresses in an 8-bit space (x.y.z.0/24 networks).

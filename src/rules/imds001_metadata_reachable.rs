@@ -59,7 +59,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                         opening
                             .targets
                             .iter()
-                            .map(|t| if t.addr.is_ipv4() { format!("{}/32", t.addr) } else { format!("{}/128", t.addr) })
+                            .map(|t| t.host_cidr().to_string())
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),

@@ -17,7 +17,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
         .targets
         .iter()
         .filter(|t| t.addr.is_ipv4())
-        .map(|t| format!("{}/32", t.addr))
+        .map(|t| t.host_cidr().to_string())
         .collect();
     namespaces_lacking(
         ctx,
