@@ -1,6 +1,6 @@
 //! The command line: parses arguments, runs the pipeline, prints a report. No verdicts here.
 
-use crate::net::Target;
+use crate::net::{PRESETS, Target, preset_targets};
 use crate::rules::RULES;
 use crate::{Input, LintOptions, lint, report};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -50,6 +50,16 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", default_value = "default")]
     default_namespace: String,
 
+    /// A metadata endpoint to check, `ADDR[:PORT][/PROTO]` (port 80 and TCP by default);
+    /// repeatable. Replaces the default endpoints unless `--preset` is also given.
+    #[arg(long, value_name = "ADDR[:PORT][/PROTO]", value_parser = Target::parse)]
+    target: Vec<Target>,
+
+    /// Check a provider's well-known endpoints; repeatable. Without --target or --preset,
+    /// `aws` is checked.
+    #[arg(long, value_name = "NAME", value_parser = preset_names())]
+    preset: Vec<String>,
+
     /// Name used for standard input in messages.
     #[arg(long, value_name = "NAME", default_value = "<stdin>")]
     stdin_filename: String,
@@ -65,6 +75,31 @@ enum Command {
         /// Rule id (IMDS001) or name (metadata-reachable).
         id: Option<String>,
     },
+}
+
+fn preset_names() -> clap::builder::PossibleValuesParser {
+    let mut names: Vec<clap::builder::PossibleValue> = PRESETS
+        .iter()
+        .map(|p| clap::builder::PossibleValue::new(p.name).help(p.description))
+        .collect();
+    names.push(clap::builder::PossibleValue::new("all").help("every preset above"));
+    clap::builder::PossibleValuesParser::new(names)
+}
+
+/// The endpoints to check: the presets and targets asked for, else the default preset.
+fn chosen_targets(presets: &[String], targets: &[Target]) -> Vec<Target> {
+    let mut chosen: Vec<Target> = presets
+        .iter()
+        .filter_map(|name| preset_targets(name))
+        .flatten()
+        .chain(targets.iter().copied())
+        .collect();
+    if chosen.is_empty() {
+        chosen = Target::defaults();
+    }
+    chosen.sort();
+    chosen.dedup();
+    chosen
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
@@ -142,7 +177,7 @@ pub fn main() -> i32 {
         inputs,
         excludes: cli.exclude,
         default_namespace: cli.default_namespace,
-        targets: Target::defaults(),
+        targets: chosen_targets(&cli.preset, &cli.target),
     };
     let outcome = match lint(options) {
         Ok(outcome) => outcome,

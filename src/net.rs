@@ -5,7 +5,7 @@
 
 use ipnet::IpNet;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// A set of integers as sorted, disjoint, non-adjacent inclusive ranges.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -252,18 +252,148 @@ pub struct Target {
     pub protocol: Protocol,
 }
 
+/// A named set of well-known metadata endpoints, selectable with `--preset`.
+pub struct Preset {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Addresses, each served on TCP port 80.
+    pub addresses: &'static [&'static str],
+}
+
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        name: "aws",
+        description: "EC2 instance metadata (IMDS) over IPv4 and IPv6",
+        addresses: &["169.254.169.254", "fd00:ec2::254"],
+    },
+    Preset {
+        name: "eks-pod-identity",
+        description: "EKS Pod Identity agent",
+        addresses: &["169.254.170.23", "fd00:ec2::23"],
+    },
+    Preset {
+        name: "ecs",
+        description: "ECS task metadata and credentials endpoint",
+        addresses: &["169.254.170.2"],
+    },
+    Preset {
+        name: "gcp",
+        description: "GCE metadata server (metadata.google.internal)",
+        addresses: &["169.254.169.254"],
+    },
+    Preset {
+        name: "azure",
+        description: "Azure Instance Metadata Service",
+        addresses: &["169.254.169.254"],
+    },
+    Preset {
+        name: "oci",
+        description: "OCI instance metadata service",
+        addresses: &["169.254.169.254"],
+    },
+    Preset {
+        name: "alibaba",
+        description: "Alibaba Cloud ECS metadata service",
+        addresses: &["100.100.100.200"],
+    },
+];
+
+/// The preset the tool checks when no target is given.
+pub const DEFAULT_PRESET: &str = "aws";
+
+/// Looks a preset up by name; `all` is every preset together.
+pub fn preset_targets(name: &str) -> Option<Vec<Target>> {
+    let chosen: Vec<&Preset> = if name == "all" {
+        PRESETS.iter().collect()
+    } else {
+        vec![PRESETS.iter().find(|p| p.name == name)?]
+    };
+    let mut targets: Vec<Target> = chosen
+        .iter()
+        .flat_map(|p| p.addresses.iter())
+        .filter_map(|a| a.parse().ok())
+        .map(|addr| Target {
+            addr,
+            port: 80,
+            protocol: Protocol::Tcp,
+        })
+        .collect();
+    targets.sort();
+    targets.dedup();
+    Some(targets)
+}
+
 impl Target {
     /// The endpoints checked by default: IMDS over IPv4 (every major cloud) and IPv6 (AWS).
     pub fn defaults() -> Vec<Target> {
-        ["169.254.169.254", "fd00:ec2::254"]
+        preset_targets(DEFAULT_PRESET).unwrap_or_default()
+    }
+
+    /// Parses `ADDR[:PORT][/PROTO]`: `169.254.170.2`, `169.254.170.2:8080/TCP`,
+    /// `[fd00:ec2::23]:80`, `fd00:ec2::23` or `100.100.100.200/udp`. The port defaults to 80 and
+    /// the protocol to TCP, as metadata services serve HTTP.
+    pub fn parse(text: &str) -> Result<Target, String> {
+        let (rest, protocol) = match text.rsplit_once('/') {
+            Some((rest, proto)) => {
+                let protocol = Protocol::parse(&proto.to_ascii_uppercase()).ok_or_else(|| {
+                    format!("unknown protocol {proto:?} in target {text:?} (TCP, UDP or SCTP)")
+                })?;
+                (rest, protocol)
+            }
+            None => (text, Protocol::Tcp),
+        };
+        let (addr, port) = if let Ok(addr) = rest.parse::<IpAddr>() {
+            (addr, None)
+        } else if let Some(bracketed) = rest.strip_prefix('[') {
+            let (addr, after) = bracketed
+                .split_once(']')
+                .ok_or_else(|| format!("unclosed `[` in target {text:?}"))?;
+            let port = match after {
+                "" => None,
+                _ => Some(
+                    after
+                        .strip_prefix(':')
+                        .ok_or_else(|| format!("expected `:PORT` after `]` in target {text:?}"))?,
+                ),
+            };
+            (
+                addr.parse::<IpAddr>()
+                    .map_err(|_| format!("{addr:?} is not an IP address (target {text:?})"))?,
+                port,
+            )
+        } else {
+            let (addr, port) = rest
+                .rsplit_once(':')
+                .ok_or_else(|| format!("{rest:?} is not an IP address (target {text:?})"))?;
+            let addr = addr
+                .parse::<Ipv4Addr>()
+                .map_err(|_| format!("{addr:?} is not an IP address (target {text:?})"))?;
+            (IpAddr::V4(addr), Some(port))
+        };
+        let port = match port {
+            None => 80,
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|&p| p >= 1)
+                .ok_or_else(|| format!("port {p:?} in target {text:?} is not in 1..65535"))?,
+        };
+        Ok(Target {
+            addr,
+            port,
+            protocol,
+        })
+    }
+
+    /// The well-known endpoint this target is, for messages (`None` for a user's own).
+    pub fn known_as(&self) -> Option<String> {
+        let names: Vec<&str> = PRESETS
             .iter()
-            .filter_map(|a| a.parse().ok())
-            .map(|addr| Target {
-                addr,
-                port: 80,
-                protocol: Protocol::Tcp,
-            })
-            .collect()
+            .filter(|p| p.addresses.iter().any(|a| a.parse() == Ok(self.addr)))
+            .map(|p| p.name)
+            .collect();
+        (!names.is_empty() && self.port == 80 && self.protocol == Protocol::Tcp)
+            .then(|| names.join(", "))
     }
 }
 
@@ -371,6 +501,53 @@ mod tests {
         assert_eq!(Protocol::parse("TCP"), Some(Protocol::Tcp));
         assert_eq!(Protocol::parse("tcp"), None);
         assert_eq!(Protocol::parse("ICMP"), None);
+    }
+
+    #[test]
+    fn targets_parse_with_default_port_and_protocol() {
+        let t = |s: &str| Target::parse(s).map(|t| t.to_string());
+        assert_eq!(t("169.254.170.2").as_deref(), Ok("169.254.170.2:80/TCP"));
+        assert_eq!(
+            t("169.254.170.2:8080").as_deref(),
+            Ok("169.254.170.2:8080/TCP")
+        );
+        assert_eq!(
+            t("100.100.100.200/udp").as_deref(),
+            Ok("100.100.100.200:80/UDP")
+        );
+        assert_eq!(t("10.0.0.1:53/UDP").as_deref(), Ok("10.0.0.1:53/UDP"));
+        assert_eq!(t("fd00:ec2::23").as_deref(), Ok("[fd00:ec2::23]:80/TCP"));
+        assert_eq!(
+            t("[fd00:ec2::23]:81/SCTP").as_deref(),
+            Ok("[fd00:ec2::23]:81/SCTP")
+        );
+        for bad in [
+            "",
+            "metadata",
+            "1.2.3.4:0",
+            "1.2.3.4:70000",
+            "1.2.3.4/ICMP",
+            "[::1",
+            "[::1]80",
+            "1.2.3:80",
+        ] {
+            assert!(Target::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn presets_name_the_known_endpoints() {
+        assert_eq!(Target::defaults(), preset_targets("aws").unwrap());
+        let all = preset_targets("all").unwrap();
+        assert_eq!(all.len(), 6, "shared 169.254.169.254 counted once: {all:?}");
+        assert!(preset_targets("nope").is_none());
+        let ecs = Target::parse("169.254.170.2").unwrap();
+        assert_eq!(ecs.known_as().as_deref(), Some("ecs"));
+        assert_eq!(
+            Target::defaults()[0].known_as().as_deref(),
+            Some("aws, gcp, azure, oci")
+        );
+        assert_eq!(Target::parse("169.254.170.2:81").unwrap().known_as(), None);
     }
 
     #[test]
