@@ -35,6 +35,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                      (imds-lint rule IMDS002, imds-lint rule IMDS003)"
                         .into(),
                 ),
+                related: Vec::new(),
             });
         }
         for opening in &verdict.openings {
@@ -80,6 +81,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 ),
                 label,
                 help: Some(help),
+                related: Vec::new(),
             });
         }
     }

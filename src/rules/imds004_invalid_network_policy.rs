@@ -46,6 +46,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                     ProblemKind::UnknownField => "unknown field".into(),
                 },
                 help: Some(help.into()),
+                related: Vec::new(),
             });
         }
     }

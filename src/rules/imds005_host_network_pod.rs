@@ -36,6 +36,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                      for them on the node (e.g. an iptables rule for their UID)"
                         .into(),
                 ),
+                related: Vec::new(),
             })
         })
         .collect()

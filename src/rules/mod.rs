@@ -53,6 +53,15 @@ pub struct Finding {
     /// A few words shown under the YAML the finding points at.
     pub label: String,
     pub help: Option<String>,
+    /// Other places involved: the workloads affected, the policies that take part.
+    pub related: Vec<Related>,
+}
+
+/// A place a finding refers to besides the one it points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    pub at: Location,
+    pub message: String,
 }
 
 pub static RULES: [&Rule; 5] = [
@@ -124,6 +133,7 @@ fn namespaces_lacking(
                 message: format!("namespace {} has no {what} policy", v.name),
                 label: label.into(),
                 help: Some(help.into()),
+                related: Vec::new(),
             })
         })
         .collect()
