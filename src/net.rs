@@ -5,7 +5,7 @@
 
 use ipnet::IpNet;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// A set of integers as sorted, disjoint, non-adjacent inclusive ranges.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -151,6 +151,120 @@ impl IpSet {
     }
 }
 
+/// The last address of the block of 2^`size_log` addresses starting at the aligned `lo`.
+fn block_end(lo: u128, size_log: u32) -> u128 {
+    if size_log >= 128 {
+        u128::MAX
+    } else {
+        lo + ((1u128 << size_log) - 1)
+    }
+}
+
+/// The fewest CIDR blocks covering exactly `lo..=hi` in a family of `bits`-bit addresses, as
+/// (network, prefix length).
+fn range_to_blocks(mut lo: u128, hi: u128, bits: u32) -> Vec<(u128, u32)> {
+    let mut blocks = Vec::new();
+    loop {
+        // The largest aligned block starting at `lo` that does not pass `hi`.
+        let mut size_log = lo.trailing_zeros().min(bits);
+        while size_log > 0 && block_end(lo, size_log) > hi {
+            size_log -= 1;
+        }
+        blocks.push((lo, bits - size_log));
+        let end = block_end(lo, size_log);
+        if end >= hi {
+            return blocks;
+        }
+        lo = end + 1;
+    }
+}
+
+fn block_to_net(network: u128, prefix: u32, bits: u32) -> Option<IpNet> {
+    let prefix = u8::try_from(prefix).ok()?;
+    if bits == 32 {
+        let addr = Ipv4Addr::from(u32::try_from(network).ok()?);
+        ipnet::Ipv4Net::new(addr, prefix).ok().map(IpNet::V4)
+    } else {
+        ipnet::Ipv6Net::new(Ipv6Addr::from(network), prefix)
+            .ok()
+            .map(IpNet::V6)
+    }
+}
+
+impl IpSet {
+    /// The set as the fewest CIDR blocks, IPv4 first.
+    pub fn cidrs(&self) -> Vec<IpNet> {
+        [(&self.v4, 32), (&self.v6, 128)]
+            .into_iter()
+            .flat_map(|(family, bits)| {
+                family
+                    .ranges()
+                    .iter()
+                    .flat_map(move |&(lo, hi)| range_to_blocks(lo, hi, bits))
+                    .filter_map(move |(network, prefix)| block_to_net(network, prefix, bits))
+            })
+            .collect()
+    }
+
+    /// A short form for people, per family: the CIDRs when few, else the smallest block that
+    /// holds the set with its holes carved out (`0.0.0.0/0 except 169.254.169.254/32`).
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        for (family, bits) in [(&self.v4, 32), (&self.v6, 128)] {
+            let (Some(first), Some(last)) = (family.ranges().first(), family.ranges().last())
+            else {
+                continue;
+            };
+            let only = |ranges: RangeSet| match bits {
+                32 => IpSet {
+                    v4: ranges,
+                    v6: RangeSet::empty(),
+                },
+                _ => IpSet {
+                    v4: RangeSet::empty(),
+                    v6: ranges,
+                },
+            };
+            let blocks = only(family.clone()).cidrs();
+            if blocks.len() <= 3 {
+                let blocks: Vec<String> = blocks.iter().map(ToString::to_string).collect();
+                parts.push(blocks.join(", "));
+                continue;
+            }
+            // The smallest block holding the set: the common prefix of its first and last.
+            let common = ((first.0 ^ last.1).leading_zeros() - (128 - bits)).min(bits);
+            let host_bits = bits - common;
+            let network = if host_bits >= 128 {
+                0
+            } else {
+                first.0 >> host_bits << host_bits
+            };
+            let hull = RangeSet::range(network, block_end(network, host_bits));
+            let holes = only(hull.difference(family)).cidrs();
+            match block_to_net(network, common, bits) {
+                Some(hull) if holes.len() <= 4 => {
+                    let holes: Vec<String> = holes.iter().map(ToString::to_string).collect();
+                    parts.push(format!("{hull} except {}", holes.join(", ")));
+                }
+                _ => {
+                    let shown: Vec<String> =
+                        blocks.iter().take(3).map(ToString::to_string).collect();
+                    parts.push(format!(
+                        "{}, … ({} blocks in all)",
+                        shown.join(", "),
+                        blocks.len()
+                    ));
+                }
+            }
+        }
+        if parts.is_empty() {
+            "no address".into()
+        } else {
+            parts.join("; ")
+        }
+    }
+}
+
 /// The transport protocols NetworkPolicy knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Protocol {
@@ -241,6 +355,42 @@ impl PortSet {
 
     pub fn is_empty(&self) -> bool {
         Protocol::ALL.iter().all(|&p| self.of(p).is_empty())
+    }
+
+    /// For people: `any port`, or per protocol `TCP 80, 443-445; UDP 53` (`all TCP` when every
+    /// port of that protocol).
+    pub fn describe(&self) -> String {
+        if *self == Self::all() {
+            return "any port".into();
+        }
+        let every = RangeSet::range(0, u16::MAX as u128);
+        let parts: Vec<String> = Protocol::ALL
+            .iter()
+            .filter(|&&p| !self.of(p).is_empty())
+            .map(|&p| {
+                let ports = self.of(p);
+                if *ports == every {
+                    return format!("all {}", p.as_str());
+                }
+                let ranges: Vec<String> = ports
+                    .ranges()
+                    .iter()
+                    .map(|&(lo, hi)| {
+                        if lo == hi {
+                            lo.to_string()
+                        } else {
+                            format!("{lo}-{hi}")
+                        }
+                    })
+                    .collect();
+                format!("{} {}", p.as_str(), ranges.join(", "))
+            })
+            .collect();
+        if parts.is_empty() {
+            "no port".into()
+        } else {
+            parts.join("; ")
+        }
     }
 }
 
@@ -548,6 +698,74 @@ mod tests {
             Some("aws, gcp, azure, oci")
         );
         assert_eq!(Target::parse("169.254.170.2:81").unwrap().known_as(), None);
+    }
+
+    #[test]
+    fn sets_describe_themselves_compactly() {
+        let block = |cidr: &str, except: &[&str]| {
+            IpSet::from_block(
+                &net(cidr),
+                &except.iter().map(|e| net(e)).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(IpSet::all().describe(), "0.0.0.0/0; ::/0");
+        assert_eq!(
+            block("0.0.0.0/0", &["169.254.169.254/32"]).describe(),
+            "0.0.0.0/0 except 169.254.169.254/32"
+        );
+        assert_eq!(
+            block("10.0.0.0/8", &["10.0.0.0/9"]).describe(),
+            "10.128.0.0/9"
+        );
+        assert_eq!(
+            block("10.0.0.0/30", &[])
+                .union(&block("10.0.0.8/32", &[]))
+                .describe(),
+            "10.0.0.0/30, 10.0.0.8/32"
+        );
+        assert_eq!(
+            block("::/0", &["fd00:ec2::254/128"]).describe(),
+            "::/0 except fd00:ec2::254/128"
+        );
+        assert_eq!(IpSet::empty().describe(), "no address");
+        assert_eq!(
+            block("0.0.0.0/0", &["169.254.169.254/32"]).cidrs().len(),
+            32,
+            "a /0 minus one address is 32 blocks"
+        );
+        assert_eq!(PortSet::all().describe(), "any port");
+        assert_eq!(
+            PortSet::range(Protocol::Tcp, 80, 80)
+                .union(&PortSet::range(Protocol::Tcp, 443, 445))
+                .union(&PortSet::range(Protocol::Udp, 53, 53))
+                .describe(),
+            "TCP 80, 443-445; UDP 53"
+        );
+        assert_eq!(
+            PortSet::range(Protocol::Sctp, 0, 65535).describe(),
+            "all SCTP"
+        );
+    }
+
+    proptest! {
+        /// The CIDR blocks of a set cover exactly the set (brute force over a small space).
+        #[test]
+        fn cidrs_cover_exactly_the_set(
+            ranges in proptest::collection::vec((0u8..=255, 0u8..=255), 0..4),
+        ) {
+            let set = ranges.iter().fold(IpSet::empty(), |s, &(a, b)| {
+                s.union(&IpSet { v4: RangeSet::range(a.min(b) as u128, a.max(b) as u128), v6: RangeSet::empty() })
+            });
+            let blocks = set.cidrs();
+            for a in 0..=255u8 {
+                let addr = IpAddr::V4(Ipv4Addr::new(0, 0, 0, a));
+                prop_assert_eq!(blocks.iter().any(|b| b.contains(&addr)), set.contains(addr));
+            }
+            // The fewest blocks: no two neighbours are the halves of one block.
+            for pair in blocks.windows(2) {
+                prop_assert!(pair[0].prefix_len() != pair[1].prefix_len() || pair[0].supernet() != pair[1].supernet());
+            }
+        }
     }
 
     #[test]
