@@ -4,6 +4,9 @@
 //! isolated pod may send exactly what the union of the rules of the policies selecting it
 //! allows; a pod that no Egress policy selects may send anything.
 
+pub mod egress;
+pub mod explain;
+
 use crate::model::policy::PeerKind;
 use crate::model::selector::{Coverage, LabelSelector, describe_gap, find_gap};
 use crate::model::{Location, Model, Policy};
@@ -121,7 +124,7 @@ fn is_allow_except_metadata(policy: &Policy, targets: &[Target]) -> bool {
                                 .filter(|t| t.addr.is_ipv4())
                                 .all(|t| !allowed.contains(t.addr))
                     }
-                    PeerKind::Pods => false,
+                    PeerKind::Pods { .. } => false,
                 })
         })
 }

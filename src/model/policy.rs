@@ -13,7 +13,10 @@ pub enum PeerKind {
     /// An ipBlock: `cidr` minus every `except`.
     IpBlock { cidr: IpNet, allowed: IpSet },
     /// A podSelector and/or namespaceSelector: pods, never the metadata address.
-    Pods,
+    Pods {
+        /// Which pods, for people: `pods matching app=db in namespaces matching team=a`.
+        description: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -39,7 +42,7 @@ impl EgressRule {
             None => IpSet::all(),
             Some(peers) => peers.iter().fold(IpSet::empty(), |acc, p| match &p.kind {
                 PeerKind::IpBlock { allowed, .. } => acc.union(allowed),
-                PeerKind::Pods => acc,
+                PeerKind::Pods { .. } => acc,
             }),
         }
     }
@@ -207,14 +210,32 @@ fn decode_rule(node: &Node, peers_key: &str, d: &mut Decoder) -> Option<EgressRu
     Some(rule)
 }
 
+/// A pod peer for people. Without a namespaceSelector the peer is in the policy's namespace.
+fn describe_pod_peer(pods: Option<&LabelSelector>, namespaces: Option<&LabelSelector>) -> String {
+    let pods = pods.map_or_else(|| "all pods".to_string(), LabelSelector::describe);
+    match namespaces {
+        None => format!("{pods} in the policy's namespace"),
+        Some(ns) if ns.selects_all() => format!("{pods} in every namespace"),
+        Some(ns) => format!(
+            "{pods} in namespaces {}",
+            ns.describe().trim_start_matches("pods ")
+        ),
+    }
+}
+
 fn decode_peer(node: &Node, d: &mut Decoder) -> Option<Peer> {
     let entries = expect_map(node, d)?;
     let (mut block, mut selectors) = (None, Vec::new());
+    let (mut pods, mut namespaces) = (None, None);
     for (key, value) in entries {
         match key.key_text().unwrap_or_default() {
             "ipBlock" if !value.is_null() => block = Some((key, value)),
-            "podSelector" | "namespaceSelector" if !value.is_null() => {
-                decode_selector(Some(value), d);
+            "podSelector" if !value.is_null() => {
+                pods = Some(decode_selector(Some(value), d));
+                selectors.push(key);
+            }
+            "namespaceSelector" if !value.is_null() => {
+                namespaces = Some(decode_selector(Some(value), d));
                 selectors.push(key);
             }
             "ipBlock" | "podSelector" | "namespaceSelector" => {}
@@ -238,7 +259,9 @@ fn decode_peer(node: &Node, d: &mut Decoder) -> Option<Peer> {
         }
         (None, Some(key)) => Some(Peer {
             span: key.span,
-            kind: PeerKind::Pods,
+            kind: PeerKind::Pods {
+                description: describe_pod_peer(pods.as_ref(), namespaces.as_ref()),
+            },
         }),
         (None, None) => {
             d.invalid(

@@ -1,0 +1,279 @@
+//! The effective egress of a pod: what the Egress policies selecting it allow, merged per
+//! destination, each part with the rules that grant it. Pure.
+
+use crate::model::policy::PeerKind;
+use crate::model::{Location, Model};
+use crate::net::{IpSet, PortSet, RangeSet, Target};
+use std::collections::BTreeMap;
+
+/// One egress rule (or one peer of it) that grants traffic.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Grant {
+    pub policy: usize,
+    /// 0-based index of the egress rule in the policy.
+    pub rule: usize,
+    /// The peer, or the rule when it has no `to`.
+    pub at: Location,
+}
+
+/// Addresses that exactly the same rules grant, with the ports those rules allow together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddressEgress {
+    pub addresses: IpSet,
+    pub ports: PortSet,
+    pub granted_by: Vec<Grant>,
+}
+
+/// Pods a rule lets the pod send to (podSelector / namespaceSelector peers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodEgress {
+    pub peers: String,
+    pub ports: PortSet,
+    pub granted_by: Grant,
+}
+
+/// What a pod may send, given the Egress policies that select it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EgressSet {
+    /// Some Egress policy selects the pod. When not, it may send anything and the lists are
+    /// empty.
+    pub isolated: bool,
+    /// Disjoint address sets, in address order.
+    pub addresses: Vec<AddressEgress>,
+    pub pods: Vec<PodEgress>,
+}
+
+/// A rule's address grant, one family at a time.
+struct Source {
+    addresses: IpSet,
+    ports: PortSet,
+    grant: Grant,
+}
+
+impl EgressSet {
+    /// The egress of a pod selected by exactly `policies` (indices into `model.policies`, each
+    /// an Egress policy that applies).
+    pub fn of(model: &Model, policies: &[usize]) -> EgressSet {
+        let mut sources = Vec::new();
+        let mut pods = Vec::new();
+        for &index in policies {
+            let policy = &model.policies[index];
+            let file = policy.location.file;
+            for (rule, egress) in policy.decoded.spec.egress.iter().enumerate() {
+                // Only named ports: they name pod ports, never an address outside the cluster.
+                let reaches_addresses = !egress.ports.is_empty();
+                let grant = |span| Grant {
+                    policy: index,
+                    rule,
+                    at: Location::new(file, span),
+                };
+                match &egress.to {
+                    None if !reaches_addresses => {}
+                    None => sources.push(Source {
+                        addresses: IpSet::all(),
+                        ports: egress.ports.clone(),
+                        grant: grant(egress.span),
+                    }),
+                    Some(peers) => {
+                        for peer in peers {
+                            match &peer.kind {
+                                PeerKind::IpBlock { .. } if !reaches_addresses => {}
+                                PeerKind::IpBlock { allowed, .. } => sources.push(Source {
+                                    addresses: allowed.clone(),
+                                    ports: egress.ports.clone(),
+                                    grant: grant(peer.span),
+                                }),
+                                PeerKind::Pods { description } => pods.push(PodEgress {
+                                    peers: description.clone(),
+                                    ports: egress.ports.clone(),
+                                    granted_by: grant(peer.span),
+                                }),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        EgressSet {
+            isolated: !policies.is_empty(),
+            addresses: merge(&sources),
+            pods,
+        }
+    }
+
+    /// Whether the pod may send to `target`.
+    pub fn allows(&self, target: &Target) -> bool {
+        !self.isolated || !self.grants_to(target).is_empty()
+    }
+
+    /// The rules that let the pod reach `target` (none when it is not isolated: nothing needs
+    /// to grant it).
+    pub fn grants_to(&self, target: &Target) -> Vec<&Grant> {
+        self.addresses
+            .iter()
+            .filter(|a| {
+                a.addresses.contains(target.addr) && a.ports.contains(target.protocol, target.port)
+            })
+            .flat_map(|a| &a.granted_by)
+            .collect()
+    }
+
+    pub fn reachable(&self, targets: &[Target]) -> Vec<Target> {
+        targets.iter().copied().filter(|t| self.allows(t)).collect()
+    }
+}
+
+/// Splits the address space where the set of granting sources changes and merges the pieces
+/// each exact set of sources grants.
+fn merge(sources: &[Source]) -> Vec<AddressEgress> {
+    let mut by_sources: BTreeMap<Vec<usize>, IpSet> = BTreeMap::new();
+    let families: [(fn(&IpSet) -> &RangeSet, u128); 2] =
+        [(|s| &s.v4, u32::MAX as u128), (|s| &s.v6, u128::MAX)];
+    for (family, max) in families {
+        let mut bounds: Vec<u128> = sources
+            .iter()
+            .flat_map(|s| family(&s.addresses).ranges())
+            .flat_map(|&(lo, hi)| [Some(lo), hi.checked_add(1).filter(|&b| b <= max)])
+            .flatten()
+            .collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        for (i, &lo) in bounds.iter().enumerate() {
+            let hi = bounds.get(i + 1).map_or(max, |next| next - 1);
+            let covering: Vec<usize> = sources
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| family(&s.addresses).contains(lo))
+                .map(|(i, _)| i)
+                .collect();
+            if covering.is_empty() {
+                continue;
+            }
+            let piece = RangeSet::range(lo, hi);
+            let entry = by_sources.entry(covering).or_default();
+            if max == u128::MAX {
+                entry.v6 = entry.v6.union(&piece);
+            } else {
+                entry.v4 = entry.v4.union(&piece);
+            }
+        }
+    }
+    let mut merged: Vec<AddressEgress> = by_sources
+        .into_iter()
+        .map(|(covering, addresses)| {
+            let mut granted_by: Vec<Grant> =
+                covering.iter().map(|&i| sources[i].grant.clone()).collect();
+            granted_by.sort();
+            granted_by.dedup();
+            AddressEgress {
+                addresses,
+                ports: covering
+                    .iter()
+                    .fold(PortSet::empty(), |acc, &i| acc.union(&sources[i].ports)),
+                granted_by,
+            }
+        })
+        .collect();
+    let first = |a: &AddressEgress| {
+        (
+            a.addresses.v4.is_empty(),
+            a.addresses
+                .v4
+                .ranges()
+                .first()
+                .or(a.addresses.v6.ranges().first())
+                .map(|r| r.0),
+        )
+    };
+    merged.sort_by_key(first);
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint_text;
+
+    /// The egress of a pod in namespace `ns` selected by every policy of `yaml`.
+    fn egress(yaml: &str) -> (EgressSet, crate::Outcome) {
+        let outcome = lint_text(yaml);
+        let all: Vec<usize> = (0..outcome.model.policies.len()).collect();
+        (EgressSet::of(&outcome.model, &all), outcome)
+    }
+
+    fn policy(name: &str, rules: &str) -> String {
+        format!(
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: ns}}\nspec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress:\n{rules}"
+        )
+    }
+
+    #[test]
+    fn overlapping_grants_split_where_the_granting_rules_change() {
+        let yaml = [
+            policy(
+                "allow",
+                "  - to: [ipBlock: {cidr: 0.0.0.0/0, except: [169.254.169.254/32]}]\n",
+            ),
+            policy(
+                "web",
+                "  - to: [ipBlock: {cidr: 10.0.0.0/8}]\n    ports: [{port: 443}]\n",
+            ),
+            policy(
+                "dns",
+                "  - to: [ipBlock: {cidr: 169.254.169.254/32}]\n    ports: [{port: 53, protocol: UDP}]\n  - to: [podSelector: {matchLabels: {app: db}}]\n",
+            ),
+        ]
+        .concat();
+        let (set, _) = egress(&yaml);
+        let rows: Vec<(String, String, usize)> = set
+            .addresses
+            .iter()
+            .map(|a| {
+                (
+                    a.addresses.describe(),
+                    a.ports.describe(),
+                    a.granted_by.len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    "0.0.0.0/0 except 10.0.0.0/8, 169.254.169.254/32".to_string(),
+                    "any port".to_string(),
+                    1
+                ),
+                ("10.0.0.0/8".into(), "any port".into(), 2),
+                ("169.254.169.254/32".into(), "UDP 53".into(), 1),
+            ]
+        );
+        assert_eq!(set.pods.len(), 1);
+        assert_eq!(
+            set.pods[0].peers,
+            "pods matching app=db in the policy's namespace"
+        );
+        let targets = Target::defaults();
+        assert!(set.reachable(&targets).is_empty(), "DNS only to metadata");
+    }
+
+    #[test]
+    fn a_rule_without_to_grants_both_families_on_its_ports() {
+        let (set, outcome) = egress(&policy("http", "  - ports: [{port: 80}]\n"));
+        assert_eq!(set.addresses.len(), 1);
+        assert_eq!(set.addresses[0].addresses.describe(), "0.0.0.0/0; ::/0");
+        assert_eq!(set.reachable(&Target::defaults()), Target::defaults());
+        let grant = &set.grants_to(&Target::defaults()[0])[0];
+        assert_eq!(outcome.model.policies[grant.policy].name, "http");
+        assert_eq!((grant.rule, grant.at.line), (0, 9));
+    }
+
+    #[test]
+    fn no_policy_means_not_isolated_and_everything_reachable() {
+        let outcome = lint_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n");
+        let set = EgressSet::of(&outcome.model, &[]);
+        assert!(!set.isolated);
+        assert_eq!(set.reachable(&Target::defaults()), Target::defaults());
+        assert!(set.grants_to(&Target::defaults()[0]).is_empty());
+    }
+}

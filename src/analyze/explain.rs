@@ -1,0 +1,414 @@
+//! Why a namespace's verdict is what it is: per pod class (or per workload), the effective
+//! egress and the rules that grant each part of it. Pure.
+
+use super::Analysis;
+use super::egress::EgressSet;
+use crate::model::selector::{LabelSelector, LabelValue, Partition, describe_example, partition};
+use crate::model::{Model, Policy};
+use crate::net::Target;
+use std::collections::BTreeMap;
+
+/// The part a policy of the namespace plays in egress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyRole {
+    /// It isolates the pods it selects and grants its rules to them.
+    Egress,
+    /// Its policyTypes leave Egress out: it changes nothing for egress.
+    IngressOnly,
+    /// The API server would refuse it (IMDS004): it never reaches the cluster.
+    Rejected,
+    /// Its podSelector can match no label set.
+    SelectsNoPod,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyEntry {
+    pub policy: usize,
+    pub role: PolicyRole,
+}
+
+/// Pods that exactly the same Egress policies select, and so send exactly the same traffic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassExplanation {
+    /// One label set in the class (a value per key the selectors use).
+    pub example: BTreeMap<String, LabelValue>,
+    /// Indices into `model.policies`.
+    pub selected_by: Vec<usize>,
+    pub egress: EgressSet,
+    pub reachable: Vec<Target>,
+    /// Workloads (indices into `model.workloads`) whose pods are in this class and use the
+    /// pod network.
+    pub workloads: Vec<usize>,
+}
+
+impl ClassExplanation {
+    /// The class for people: `a pod labelled app=web`.
+    pub fn describe(&self) -> String {
+        describe_example(&self.example)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadExplanation {
+    pub workload: usize,
+    /// hostNetwork pods bypass every policy: `egress` then says what policy would allow, and
+    /// `reachable` is every target.
+    pub host_network: bool,
+    pub selected_by: Vec<usize>,
+    pub egress: EgressSet,
+    pub reachable: Vec<Target>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Classes {
+    Listed(Vec<ClassExplanation>),
+    /// The selectors split pods into more classes than can be listed; per-workload
+    /// explanations still hold.
+    TooMany,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamespaceExplanation {
+    pub namespace: String,
+    pub targets: Vec<Target>,
+    /// The namespace's verdict, as the analysis gave it.
+    pub reachable: Vec<Target>,
+    /// Every NetworkPolicy of the namespace, in file order.
+    pub policies: Vec<PolicyEntry>,
+    pub classes: Classes,
+    pub workloads: Vec<WorkloadExplanation>,
+}
+
+fn role(policy: &Policy) -> PolicyRole {
+    if policy.decoded.rejected {
+        PolicyRole::Rejected
+    } else if !policy.decoded.spec.egress_type {
+        PolicyRole::IngressOnly
+    } else if !policy.decoded.spec.pod_selector.is_satisfiable() {
+        PolicyRole::SelectsNoPod
+    } else {
+        PolicyRole::Egress
+    }
+}
+
+/// Explains namespace `name`; `None` when the repository has no such namespace.
+pub fn explain_namespace(
+    model: &Model,
+    analysis: &Analysis,
+    name: &str,
+) -> Option<NamespaceExplanation> {
+    let verdict = analysis.namespaces.iter().find(|v| v.name == name)?;
+    let policies: Vec<PolicyEntry> = model
+        .policies
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.namespace == name)
+        .map(|(i, p)| PolicyEntry {
+            policy: i,
+            role: role(p),
+        })
+        .collect();
+    let governing: Vec<usize> = policies
+        .iter()
+        .filter(|e| e.role == PolicyRole::Egress)
+        .map(|e| e.policy)
+        .collect();
+    let selectors: Vec<&LabelSelector> = governing
+        .iter()
+        .map(|&i| &model.policies[i].decoded.spec.pod_selector)
+        .collect();
+    let targets = &analysis.targets;
+
+    let workloads: Vec<WorkloadExplanation> = model
+        .workloads
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.namespace == name)
+        .map(|(index, workload)| {
+            let selected_by: Vec<usize> = governing
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    model.policies[i]
+                        .decoded
+                        .spec
+                        .pod_selector
+                        .matches(&workload.spec.pod_labels)
+                })
+                .collect();
+            let egress = EgressSet::of(model, &selected_by);
+            let host_network = workload.spec.host_network.is_some();
+            let reachable = if host_network {
+                targets.clone()
+            } else {
+                egress.reachable(targets)
+            };
+            WorkloadExplanation {
+                workload: index,
+                host_network,
+                selected_by,
+                egress,
+                reachable,
+            }
+        })
+        .collect();
+
+    let classes = match partition(&selectors) {
+        Partition::TooComplex => Classes::TooMany,
+        Partition::Classes(classes) => Classes::Listed(
+            classes
+                .into_iter()
+                .map(|class| {
+                    let selected_by: Vec<usize> =
+                        class.selected_by.iter().map(|&i| governing[i]).collect();
+                    let egress = EgressSet::of(model, &selected_by);
+                    ClassExplanation {
+                        reachable: egress.reachable(targets),
+                        workloads: workloads
+                            .iter()
+                            .filter(|w| !w.host_network && w.selected_by == selected_by)
+                            .map(|w| w.workload)
+                            .collect(),
+                        example: class.example,
+                        selected_by,
+                        egress,
+                    }
+                })
+                .collect(),
+        ),
+    };
+    Some(NamespaceExplanation {
+        namespace: name.to_string(),
+        targets: targets.clone(),
+        reachable: verdict.reachable.clone(),
+        policies,
+        classes,
+        workloads,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint_text;
+    use proptest::prelude::*;
+
+    fn explain(yaml: &str) -> (NamespaceExplanation, crate::Outcome) {
+        let outcome = lint_text(yaml);
+        let explanation =
+            explain_namespace(&outcome.model, &outcome.analysis, "ns").expect("namespace ns");
+        (explanation, outcome)
+    }
+
+    fn policy(name: &str, selector: &str, rules: &str) -> String {
+        format!(
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: ns}}\nspec:\n  podSelector: {selector}\n  policyTypes: [Egress]\n  egress: {rules}\n"
+        )
+    }
+
+    fn deployment(name: &str, labels: &str) -> String {
+        format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: ns}}\nspec:\n  template:\n    metadata: {{labels: {labels}}}\n"
+        )
+    }
+
+    #[test]
+    fn classes_show_who_reaches_metadata_and_through_which_rule() {
+        let yaml = [
+            policy("deny", "{}", "[]"),
+            policy(
+                "allow",
+                "{}",
+                "[{to: [ipBlock: {cidr: 0.0.0.0/0, except: [169.254.169.254/32]}]}]",
+            ),
+            policy(
+                "web-egress",
+                "{matchLabels: {app: web}}",
+                "[{to: [ipBlock: {cidr: 169.254.0.0/16}]}]",
+            ),
+            deployment("api", "{app: api}"),
+            deployment("web", "{app: web}"),
+        ]
+        .concat();
+        let (explanation, outcome) = explain(&yaml);
+        let Classes::Listed(classes) = &explanation.classes else {
+            panic!("too many classes")
+        };
+        let summary: Vec<(String, usize, Vec<String>)> = classes
+            .iter()
+            .map(|c| {
+                (
+                    c.describe(),
+                    c.selected_by.len(),
+                    c.reachable.iter().map(ToString::to_string).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "a pod with none of the labels the selectors use".to_string(),
+                    2,
+                    vec![]
+                ),
+                (
+                    "a pod labelled app=web".to_string(),
+                    3,
+                    vec!["169.254.169.254:80/TCP".to_string()]
+                ),
+            ]
+        );
+        let web = &classes[1];
+        let grants = web.egress.grants_to(&explanation.targets[0]);
+        assert_eq!(grants.len(), 1);
+        assert_eq!(outcome.model.policies[grants[0].policy].name, "web-egress");
+        let workload_names = |c: &ClassExplanation| -> Vec<&str> {
+            c.workloads
+                .iter()
+                .map(|&w| outcome.model.workloads[w].name.as_str())
+                .collect()
+        };
+        assert_eq!(workload_names(web), ["web"]);
+        assert_eq!(
+            workload_names(&classes[0]),
+            ["api"],
+            "app=api is selected like an unlabelled pod: one class"
+        );
+        assert_eq!(explanation.workloads.len(), 2);
+        assert_eq!(
+            explanation.reachable,
+            [explanation.targets[0]],
+            "the verdict agrees with the classes"
+        );
+    }
+
+    #[test]
+    fn policies_that_take_no_part_say_why() {
+        let yaml = [
+            policy("deny", "{}", "[]"),
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: in, namespace: ns}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n".to_string(),
+            policy(
+                "nobody",
+                "{matchExpressions: [{key: a, operator: Exists}, {key: a, operator: DoesNotExist}]}",
+                "[{}]",
+            ),
+            policy("bad", "{}", "[{ports: [{port: 0}]}]"),
+        ]
+        .concat();
+        let (explanation, _) = explain(&yaml);
+        let roles: Vec<PolicyRole> = explanation.policies.iter().map(|p| p.role).collect();
+        assert_eq!(
+            roles,
+            [
+                PolicyRole::Egress,
+                PolicyRole::IngressOnly,
+                PolicyRole::SelectsNoPod,
+                PolicyRole::Rejected
+            ]
+        );
+        let Classes::Listed(classes) = &explanation.classes else {
+            panic!()
+        };
+        assert_eq!(classes.len(), 1, "only the deny policy splits nothing");
+        assert!(classes[0].egress.isolated && classes[0].reachable.is_empty());
+    }
+
+    #[test]
+    fn host_network_workloads_reach_everything_whatever_the_class() {
+        let yaml = [
+            policy("deny", "{}", "[]"),
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {name: agent, namespace: ns}\nspec: {hostNetwork: true}\n".to_string(),
+        ]
+        .concat();
+        let (explanation, _) = explain(&yaml);
+        let agent = &explanation.workloads[0];
+        assert!(agent.host_network && agent.egress.isolated);
+        assert_eq!(agent.reachable, explanation.targets);
+        let Classes::Listed(classes) = &explanation.classes else {
+            panic!()
+        };
+        assert!(classes[0].workloads.is_empty(), "not counted in any class");
+    }
+
+    fn arb_selector() -> impl Strategy<Value = String> {
+        let requirement = (
+            prop::sample::select(vec!["a", "b"]),
+            prop::sample::select(vec!["In", "NotIn", "Exists", "DoesNotExist"]),
+            prop::sample::select(vec!["x", "y"]),
+        )
+            .prop_map(|(key, op, value)| match op {
+                "In" | "NotIn" => format!("{{key: {key}, operator: {op}, values: [{value}]}}"),
+                _ => format!("{{key: {key}, operator: {op}}}"),
+            });
+        prop::collection::vec(requirement, 0..3)
+            .prop_map(|rs| format!("{{matchExpressions: [{}]}}", rs.join(", ")))
+    }
+
+    fn arb_rules() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "[]",
+            "[{}]",
+            "[{ports: [{port: 80}]}]",
+            "[{ports: [{port: 53, protocol: UDP}]}]",
+            "[{to: [ipBlock: {cidr: 169.254.0.0/16}]}]",
+            "[{to: [ipBlock: {cidr: 0.0.0.0/0, except: [169.254.169.254/32]}]}]",
+            "[{to: [ipBlock: {cidr: '::/0'}]}]",
+            "[{to: [podSelector: {}]}]",
+        ])
+        .prop_map(String::from)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// The namespace is reachable iff some class is; each target a class reaches is one a
+        /// pod with the class's witness labels reaches, by brute force over the rules.
+        #[test]
+        fn verdict_is_the_union_of_the_classes(
+            policies in prop::collection::vec((arb_selector(), arb_rules()), 0..5),
+        ) {
+            let yaml: String = policies
+                .iter()
+                .enumerate()
+                .map(|(i, (selector, rules))| policy(&format!("p{i}"), selector, rules))
+                .collect::<String>()
+                + "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n";
+            let (explanation, outcome) = explain(&yaml);
+            let Classes::Listed(classes) = &explanation.classes else {
+                return Err(TestCaseError::fail("too many classes"));
+            };
+            let mut union: Vec<Target> = classes.iter().flat_map(|c| c.reachable.iter().copied()).collect();
+            union.sort();
+            union.dedup();
+            prop_assert_eq!(&union, &explanation.reachable);
+            for class in classes {
+                let labels: BTreeMap<String, String> = class
+                    .example
+                    .iter()
+                    .filter_map(|(k, v)| match v {
+                        LabelValue::Absent => None,
+                        LabelValue::Named(n) => Some((k.clone(), n.clone())),
+                        LabelValue::Other => Some((k.clone(), "zz".into())),
+                    })
+                    .collect();
+                let selecting: Vec<&crate::model::Policy> = outcome
+                    .model
+                    .policies
+                    .iter()
+                    .filter(|p| p.governs_egress() && p.decoded.spec.pod_selector.matches(&labels))
+                    .collect();
+                for target in &explanation.targets {
+                    let brute = selecting.is_empty()
+                        || selecting.iter().any(|p| {
+                            p.decoded.spec.egress.iter().any(|r| {
+                                r.ports.contains(target.protocol, target.port)
+                                    && r.destinations().contains(target.addr)
+                            })
+                        });
+                    prop_assert_eq!(class.reachable.contains(target), brute, "{} {}", class.describe(), target);
+                }
+            }
+        }
+    }
+}
