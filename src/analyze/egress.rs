@@ -123,16 +123,19 @@ impl EgressSet {
     }
 }
 
+fn family(set: &IpSet, v6: bool) -> &RangeSet {
+    if v6 { &set.v6 } else { &set.v4 }
+}
+
 /// Splits the address space where the set of granting sources changes and merges the pieces
 /// each exact set of sources grants.
 fn merge(sources: &[Source]) -> Vec<AddressEgress> {
     let mut by_sources: BTreeMap<Vec<usize>, IpSet> = BTreeMap::new();
-    let families: [(fn(&IpSet) -> &RangeSet, u128); 2] =
-        [(|s| &s.v4, u32::MAX as u128), (|s| &s.v6, u128::MAX)];
-    for (family, max) in families {
+    for v6 in [false, true] {
+        let max = if v6 { u128::MAX } else { u32::MAX as u128 };
         let mut bounds: Vec<u128> = sources
             .iter()
-            .flat_map(|s| family(&s.addresses).ranges())
+            .flat_map(|s| family(&s.addresses, v6).ranges())
             .flat_map(|&(lo, hi)| [Some(lo), hi.checked_add(1).filter(|&b| b <= max)])
             .flatten()
             .collect();
@@ -143,7 +146,7 @@ fn merge(sources: &[Source]) -> Vec<AddressEgress> {
             let covering: Vec<usize> = sources
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| family(&s.addresses).contains(lo))
+                .filter(|(_, s)| family(&s.addresses, v6).contains(lo))
                 .map(|(i, _)| i)
                 .collect();
             if covering.is_empty() {
@@ -151,7 +154,7 @@ fn merge(sources: &[Source]) -> Vec<AddressEgress> {
             }
             let piece = RangeSet::range(lo, hi);
             let entry = by_sources.entry(covering).or_default();
-            if max == u128::MAX {
+            if v6 {
                 entry.v6 = entry.v6.union(&piece);
             } else {
                 entry.v4 = entry.v4.union(&piece);
