@@ -52,6 +52,12 @@ pub struct NamespaceVerdict {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkloadVerdict {
     pub workload: usize,
+    /// Some Egress policy selects the workload's pods.
+    pub isolated: bool,
+    /// The Egress policies selecting its pods (indices into `model.policies`).
+    pub selected_by: Vec<usize>,
+    /// Where those policies open a target to its pods.
+    pub openings: Vec<Opening>,
     pub reachable: Vec<Target>,
 }
 
@@ -212,12 +218,16 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
                 })
                 .collect();
             let isolated = !selecting.is_empty();
+            let openings: Vec<Opening> = selecting
+                .iter()
+                .flat_map(|i| openings_by_policy.get(i).into_iter().flatten())
+                .cloned()
+                .collect();
             let mut reachable: Vec<Target> = if workload.spec.host_network.is_some() || !isolated {
                 targets.to_vec()
             } else {
-                selecting
+                openings
                     .iter()
-                    .flat_map(|i| openings_by_policy.get(i).into_iter().flatten())
                     .flat_map(|o| o.targets.iter().copied())
                     .collect()
             };
@@ -225,6 +235,9 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
             reachable.dedup();
             WorkloadVerdict {
                 workload: w,
+                isolated,
+                selected_by: selecting,
+                openings,
                 reachable,
             }
         })

@@ -104,6 +104,9 @@ fn render_one(
     let _ = handler.render_report(out, report.as_ref());
 }
 
+/// Related places listed under a finding; JSON and SARIF carry all of them.
+const RELATED_SHOWN: usize = 5;
+
 pub fn render(outcome: &Outcome, color: bool) -> String {
     let handler = handler(color);
     let mut sources = Sources {
@@ -118,8 +121,21 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
                 Severity::Error => miette::Severity::Error,
                 Severity::Warning => miette::Severity::Warning,
             });
-        if let Some(help) = &finding.help {
-            diagnostic = diagnostic.with_help(help.clone());
+        let mut help = finding.help.clone().unwrap_or_default();
+        for related in finding.related.iter().take(RELATED_SHOWN) {
+            help.push_str(&format!(
+                "\n{} ({}:{})",
+                related.message, outcome.model.files[related.at.file], related.at.line
+            ));
+        }
+        if finding.related.len() > RELATED_SHOWN {
+            help.push_str(&format!(
+                "\n… and {} more (--format json lists every one)",
+                finding.related.len() - RELATED_SHOWN
+            ));
+        }
+        if !help.is_empty() {
+            diagnostic = diagnostic.with_help(help.trim_start().to_string());
         }
         render_one(
             &handler,

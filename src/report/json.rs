@@ -7,6 +7,7 @@ use serde::Serialize;
 #[derive(Serialize)]
 struct Report<'a> {
     version: u32,
+    targets: Vec<TargetOut>,
     namespaces: Vec<NamespaceOut<'a>>,
     workloads: Vec<WorkloadOut<'a>>,
     findings: Vec<FindingOut<'a>>,
@@ -36,8 +37,43 @@ struct WorkloadOut<'a> {
     metadata_reachable: bool,
     reachable_targets: Vec<String>,
     host_network: bool,
+    /// Some Egress policy selects the workload's pods.
+    isolated: bool,
+    /// Names of the Egress policies selecting its pods.
+    selected_by: Vec<&'a str>,
+    /// Each policy rule that opens a target to its pods.
+    reached_through: Vec<ThroughOut<'a>>,
     file: &'a str,
     line: usize,
+}
+
+#[derive(Serialize)]
+struct ThroughOut<'a> {
+    policy: &'a str,
+    /// 1-based, as in messages.
+    rule: usize,
+    targets: Vec<String>,
+    file: &'a str,
+    line: usize,
+    column: usize,
+}
+
+#[derive(Serialize)]
+struct TargetOut {
+    target: String,
+    address: String,
+    port: u16,
+    protocol: &'static str,
+    /// The presets this endpoint belongs to, when it is a well-known one.
+    known_as: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RelatedOut<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
+    message: &'a str,
 }
 
 #[derive(Serialize)]
@@ -52,6 +88,7 @@ struct FindingOut<'a> {
     end_line: usize,
     end_column: usize,
     message: &'a str,
+    related: Vec<RelatedOut<'a>>,
 }
 
 #[derive(Serialize)]
@@ -91,6 +128,24 @@ pub fn render(outcome: &Outcome) -> String {
                 metadata_reachable: !v.reachable.is_empty(),
                 reachable_targets: strings(&v.reachable),
                 host_network: w.spec.host_network.is_some(),
+                isolated: v.isolated,
+                selected_by: v
+                    .selected_by
+                    .iter()
+                    .map(|&p| model.policies[p].name.as_str())
+                    .collect(),
+                reached_through: v
+                    .openings
+                    .iter()
+                    .map(|o| ThroughOut {
+                        policy: &model.policies[o.policy].name,
+                        rule: o.rule + 1,
+                        targets: strings(&o.targets),
+                        file: &model.files[o.at.file],
+                        line: o.at.line,
+                        column: o.at.column,
+                    })
+                    .collect(),
                 file: &model.files[w.location.file],
                 line: w.location.line,
             }
@@ -99,6 +154,18 @@ pub fn render(outcome: &Outcome) -> String {
     workloads.sort_by(|a, b| (a.file, a.line, a.namespace).cmp(&(b.file, b.line, b.namespace)));
     let report = Report {
         version: 1,
+        targets: outcome
+            .analysis
+            .targets
+            .iter()
+            .map(|t| TargetOut {
+                target: t.to_string(),
+                address: t.addr.to_string(),
+                port: t.port,
+                protocol: t.protocol.as_str(),
+                known_as: t.known_as(),
+            })
+            .collect(),
         namespaces: outcome
             .analysis
             .namespaces
@@ -127,6 +194,16 @@ pub fn render(outcome: &Outcome) -> String {
                 end_line: f.at.end_line,
                 end_column: f.at.end_column,
                 message: &f.message,
+                related: f
+                    .related
+                    .iter()
+                    .map(|r| RelatedOut {
+                        file: &model.files[r.at.file],
+                        line: r.at.line,
+                        column: r.at.column,
+                        message: &r.message,
+                    })
+                    .collect(),
             })
             .collect(),
         errors: outcome

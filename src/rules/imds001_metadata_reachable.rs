@@ -1,7 +1,8 @@
 //! IMDS001: some pod that could exist in the namespace can reach a metadata endpoint.
 
-use super::{Context, Finding, Rule, Severity, list_targets, namespace_anchor};
-use crate::analyze::Via;
+use super::{Context, Finding, Related, Rule, Severity, list_targets, namespace_anchor};
+use crate::analyze::{Opening, Via};
+use crate::model::Workload;
 
 pub static RULE: Rule = Rule {
     id: "IMDS001",
@@ -12,6 +13,64 @@ pub static RULE: Rule = Rule {
     check,
 };
 
+/// Workloads named in a message before "and N more".
+const NAMED_IN_MESSAGE: usize = 3;
+
+fn workload_name(w: &Workload) -> String {
+    format!("{} {}/{}", w.kind, w.namespace, w.name)
+}
+
+/// ` (affects Deployment a/b, Job a/c and 2 more)`, or nothing when no workload is affected.
+fn affected_suffix(ctx: &Context, workloads: &[usize]) -> String {
+    if workloads.is_empty() {
+        return String::new();
+    }
+    let named: Vec<String> = workloads
+        .iter()
+        .take(NAMED_IN_MESSAGE)
+        .map(|&w| workload_name(&ctx.model.workloads[w]))
+        .collect();
+    let more = workloads.len().saturating_sub(NAMED_IN_MESSAGE);
+    if more == 0 {
+        format!(" (affects {})", named.join(", "))
+    } else {
+        format!(" (affects {} and {more} more)", named.join(", "))
+    }
+}
+
+/// Pod-network workloads of `namespace` for which `affected` holds, by index.
+fn workloads_where(
+    ctx: &Context,
+    namespace: &str,
+    affected: impl Fn(&crate::analyze::WorkloadVerdict) -> bool,
+) -> Vec<usize> {
+    ctx.analysis
+        .workloads
+        .iter()
+        .filter(|v| {
+            let w = &ctx.model.workloads[v.workload];
+            w.namespace == namespace && w.spec.host_network.is_none() && affected(v)
+        })
+        .map(|v| v.workload)
+        .collect()
+}
+
+/// `Deployment payments/api can reach 169.254.169.254:80/TCP through policy web-egress,
+/// egress rule 1`, at the workload.
+fn through_opening(ctx: &Context, workload: usize, opening: &Opening) -> Related {
+    let w = &ctx.model.workloads[workload];
+    Related {
+        at: w.location,
+        message: format!(
+            "{} can reach {} through policy {}, egress rule {}",
+            workload_name(w),
+            list_targets(&opening.targets),
+            ctx.model.policies[opening.policy].name,
+            opening.rule + 1
+        ),
+    }
+}
+
 fn check(ctx: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
     for verdict in &ctx.analysis.namespaces {
@@ -19,15 +78,31 @@ fn check(ctx: &Context) -> Vec<Finding> {
             continue;
         };
         if let Some(pods) = &verdict.unselected_pods {
+            let exposed = workloads_where(ctx, &verdict.name, |v| !v.isolated);
+            let related = exposed
+                .iter()
+                .map(|&w| {
+                    let workload = &ctx.model.workloads[w];
+                    Related {
+                        at: workload.location,
+                        message: format!(
+                            "{} can reach {}: no Egress policy selects its pods",
+                            workload_name(workload),
+                            list_targets(&verdict.reachable)
+                        ),
+                    }
+                })
+                .collect();
             findings.push(Finding {
                 rule: RULE.id,
                 severity: RULE.severity,
                 namespace: Some(verdict.name.clone()),
                 at: namespace_anchor(ns),
                 message: format!(
-                    "{pods} in namespace {} are selected by no Egress NetworkPolicy and can reach {}",
+                    "{pods} in namespace {} are selected by no Egress NetworkPolicy and can reach {}{}",
                     verdict.name,
-                    list_targets(&verdict.reachable)
+                    list_targets(&verdict.reachable),
+                    affected_suffix(ctx, &exposed)
                 ),
                 label: "no Egress policy isolates these pods".into(),
                 help: Some(
@@ -35,11 +110,12 @@ fn check(ctx: &Context) -> Vec<Finding> {
                      (imds-lint rule IMDS002, imds-lint rule IMDS003)"
                         .into(),
                 ),
-                related: Vec::new(),
+                related,
             });
         }
         for opening in &verdict.openings {
             let policy = &ctx.model.policies[opening.policy];
+            let affected = workloads_where(ctx, &verdict.name, |v| v.openings.contains(opening));
             let targets = list_targets(&opening.targets);
             let first = opening
                 .targets
@@ -72,16 +148,20 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 namespace: Some(verdict.name.clone()),
                 at: opening.at,
                 message: format!(
-                    "NetworkPolicy {}/{} egress rule {} lets {} reach {}",
+                    "NetworkPolicy {}/{} egress rule {} lets {} reach {}{}",
                     verdict.name,
                     policy.name,
                     opening.rule + 1,
                     policy.decoded.spec.pod_selector.describe(),
-                    targets
+                    targets,
+                    affected_suffix(ctx, &affected)
                 ),
                 label,
                 help: Some(help),
-                related: Vec::new(),
+                related: affected
+                    .iter()
+                    .map(|&w| through_opening(ctx, w, opening))
+                    .collect(),
             });
         }
     }
