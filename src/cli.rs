@@ -1,5 +1,6 @@
 //! The command line: parses arguments, runs the pipeline, prints a report. No verdicts here.
 
+use crate::analyze::explain::explain_namespace;
 use crate::net::{PRESETS, Target, preset_targets};
 use crate::rules::RULES;
 use crate::{Input, LintOptions, lint, report};
@@ -34,34 +35,34 @@ pub struct Cli {
     paths: Vec<PathBuf>,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
     format: Format,
 
     /// When to colour the human output (NO_COLOR is honoured with `auto`).
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", global = true)]
     color: ColorChoice,
 
     /// Skip paths matching this glob (matched against the file name and the path below each
     /// PATH); repeatable.
-    #[arg(long, value_name = "GLOB")]
+    #[arg(long, value_name = "GLOB", global = true)]
     exclude: Vec<String>,
 
     /// Namespace of namespaced objects that set none, as `kubectl apply` would use.
-    #[arg(long, value_name = "NAME", default_value = "default")]
+    #[arg(long, value_name = "NAME", default_value = "default", global = true)]
     default_namespace: String,
 
     /// A metadata endpoint to check, `ADDR[:PORT][/PROTO]` (port 80 and TCP by default);
     /// repeatable. Replaces the default endpoints unless `--preset` is also given.
-    #[arg(long, value_name = "ADDR[:PORT][/PROTO]", value_parser = Target::parse)]
+    #[arg(long, value_name = "ADDR[:PORT][/PROTO]", value_parser = Target::parse, global = true)]
     target: Vec<Target>,
 
     /// Check a provider's well-known endpoints; repeatable. Without --target or --preset,
     /// `aws` is checked.
-    #[arg(long, value_name = "NAME", value_parser = preset_names())]
+    #[arg(long, value_name = "NAME", value_parser = preset_names(), global = true)]
     preset: Vec<String>,
 
     /// Name used for standard input in messages.
-    #[arg(long, value_name = "NAME", default_value = "<stdin>")]
+    #[arg(long, value_name = "NAME", default_value = "<stdin>", global = true)]
     stdin_filename: String,
 
     #[command(subcommand)]
@@ -70,6 +71,18 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Show why a namespace's verdict is what it is: its policies and, per pod class (or per
+    /// workload), the effective egress with the rule behind each part.
+    Explain {
+        /// The namespace to explain.
+        namespace: String,
+        /// Files and directories to read, as for linting; `-` reads standard input.
+        #[arg(value_name = "PATH", default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// One section per workload instead of per pod class.
+        #[arg(long)]
+        workloads: bool,
+    },
     /// Print a rule's page (what, why, examples, fix), or list the rules.
     Rule {
         /// Rule id (IMDS001) or name (metadata-reachable).
@@ -145,6 +158,53 @@ fn rule_command(id: Option<String>) -> i32 {
     }
 }
 
+/// Prints the explanation of one namespace. Exit status: 2 when the namespace is unknown or
+/// some input could not be read, else 1 when some pod there reaches a target, else 0.
+fn explain_command(
+    outcome: &crate::Outcome,
+    namespace: &str,
+    per_workload: bool,
+    format: Format,
+    color: bool,
+) -> i32 {
+    let Some(explanation) = explain_namespace(&outcome.model, &outcome.analysis, namespace) else {
+        let known: Vec<&str> = outcome
+            .model
+            .namespaces
+            .keys()
+            .map(String::as_str)
+            .collect();
+        eprintln!(
+            "imds-lint: no namespace {namespace:?} in these manifests; known: {}",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+        return 2;
+    };
+    match format {
+        Format::Json => print(&report::explain::render_json(&outcome.model, &explanation)),
+        Format::Human => print(&report::explain::render_human(
+            &outcome.model,
+            &explanation,
+            per_workload,
+            color,
+        )),
+    }
+    for error in &outcome.errors {
+        eprintln!("imds-lint: {}: {} (not read)", error.file, error.message);
+    }
+    if !outcome.errors.is_empty() {
+        2
+    } else if explanation.reachable.is_empty() {
+        0
+    } else {
+        1
+    }
+}
+
 /// Runs the command line and returns the exit status.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -154,11 +214,17 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    if let Some(Command::Rule { id }) = cli.command {
-        return rule_command(id);
-    }
+    let (paths, explain) = match cli.command {
+        Some(Command::Rule { id }) => return rule_command(id),
+        Some(Command::Explain {
+            namespace,
+            paths,
+            workloads,
+        }) => (paths, Some((namespace, workloads))),
+        None => (cli.paths, None),
+    };
     let mut inputs = Vec::new();
-    for path in cli.paths {
+    for path in paths {
         if path.as_os_str() == "-" {
             let mut bytes = Vec::new();
             if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
@@ -186,6 +252,15 @@ pub fn main() -> i32 {
             return 2;
         }
     };
+    if let Some((namespace, per_workload)) = explain {
+        return explain_command(
+            &outcome,
+            &namespace,
+            per_workload,
+            cli.format,
+            use_color(cli.color),
+        );
+    }
     match cli.format {
         Format::Json => print(&report::json::render(&outcome)),
         Format::Human => print(&report::human::render(&outcome, use_color(cli.color))),

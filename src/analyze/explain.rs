@@ -331,6 +331,30 @@ mod tests {
         assert!(classes[0].workloads.is_empty(), "not counted in any class");
     }
 
+    #[test]
+    fn too_many_classes_still_explain_every_workload() {
+        // Twenty policies on twenty unrelated keys: 2^20 classes, not listed.
+        let mut yaml: String = (0..20)
+            .map(|i| {
+                policy(
+                    &format!("p{i}"),
+                    &format!("{{matchLabels: {{k{i}: v}}}}"),
+                    "[]",
+                )
+            })
+            .collect();
+        yaml.push_str(&deployment("api", "{k3: v}"));
+        let (explanation, outcome) = explain(&yaml);
+        assert_eq!(explanation.classes, Classes::TooMany);
+        let api = &explanation.workloads[0];
+        assert_eq!(outcome.model.policies[api.selected_by[0]].name, "p3");
+        assert!(api.reachable.is_empty());
+        assert_eq!(
+            explanation.reachable, explanation.targets,
+            "unlabelled pods are open"
+        );
+    }
+
     fn arb_selector() -> impl Strategy<Value = String> {
         let requirement = (
             prop::sample::select(vec!["a", "b"]),

@@ -1,0 +1,536 @@
+//! `imds-lint explain NAMESPACE`: a namespace's policies and, per pod class or per workload,
+//! the effective egress with the rule behind each part; for people and as JSON.
+
+use crate::analyze::egress::{EgressSet, Grant};
+use crate::analyze::explain::{
+    ClassExplanation, Classes, NamespaceExplanation, PolicyRole, WorkloadExplanation,
+};
+use crate::model::Model;
+use crate::model::selector::LabelValue;
+use crate::net::Target;
+use serde::Serialize;
+
+fn paint(text: &str, ansi: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[{ansi}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+fn targets_list(targets: &[Target]) -> String {
+    targets
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn role_text(role: PolicyRole) -> &'static str {
+    match role {
+        PolicyRole::Egress => "egress",
+        PolicyRole::IngressOnly => "ingress only: no effect on egress",
+        PolicyRole::SelectsNoPod => "its podSelector matches no pod",
+        PolicyRole::Rejected => "rejected by the API server (IMDS004): never in the cluster",
+    }
+}
+
+fn role_key(role: PolicyRole) -> &'static str {
+    match role {
+        PolicyRole::Egress => "egress",
+        PolicyRole::IngressOnly => "ingress-only",
+        PolicyRole::SelectsNoPod => "selects-no-pod",
+        PolicyRole::Rejected => "rejected",
+    }
+}
+
+fn grant_text(model: &Model, grant: &Grant) -> String {
+    format!(
+        "{} rule {} ({}:{}:{})",
+        model.policies[grant.policy].name,
+        grant.rule + 1,
+        model.files[grant.at.file],
+        grant.at.line,
+        grant.at.column
+    )
+}
+
+fn policy_names(model: &Model, policies: &[usize]) -> String {
+    policies
+        .iter()
+        .map(|&p| model.policies[p].name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The body shared by a class and a workload: who selects the pods, what they may send, and
+/// whether each target is reachable and why.
+fn egress_block(
+    out: &mut String,
+    model: &Model,
+    selected_by: &[usize],
+    egress: &EgressSet,
+    targets: &[Target],
+    host_network: bool,
+    color: bool,
+) {
+    if host_network {
+        out.push_str(
+            "  hostNetwork: true — NetworkPolicy does not apply; every target is reachable\n",
+        );
+    }
+    if selected_by.is_empty() {
+        out.push_str("  selected by: no Egress policy — not isolated, may send anything\n");
+    } else {
+        out.push_str(&format!(
+            "  selected by: {}\n",
+            policy_names(model, selected_by)
+        ));
+        if egress.addresses.is_empty() && egress.pods.is_empty() {
+            out.push_str("  egress: nothing (denied)\n");
+        } else {
+            out.push_str("  egress:\n");
+        }
+        let rows: Vec<(String, String, String)> = egress
+            .addresses
+            .iter()
+            .map(|a| {
+                let by: Vec<String> = a.granted_by.iter().map(|g| grant_text(model, g)).collect();
+                (a.addresses.describe(), a.ports.describe(), by.join("; "))
+            })
+            .chain(egress.pods.iter().map(|p| {
+                (
+                    p.peers.clone(),
+                    p.ports.describe(),
+                    grant_text(model, &p.granted_by),
+                )
+            }))
+            .collect();
+        let width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+        let port_width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+        for (addresses, ports, by) in rows {
+            out.push_str(&format!(
+                "    {addresses:<width$}  {ports:<port_width$}  {by}\n"
+            ));
+        }
+    }
+    for target in targets {
+        let line = if host_network || !egress.isolated {
+            format!("  {} {target}\n", paint("reachable", "1;31", color))
+        } else {
+            let grants = egress.grants_to(target);
+            if grants.is_empty() {
+                format!("  {} {target}\n", paint("blocked  ", "32", color))
+            } else {
+                let by: Vec<String> = grants.iter().map(|g| grant_text(model, g)).collect();
+                format!(
+                    "  {} {target} through {}\n",
+                    paint("reachable", "1;31", color),
+                    by.join("; ")
+                )
+            }
+        };
+        out.push_str(&line);
+    }
+}
+
+fn class_block(
+    out: &mut String,
+    model: &Model,
+    explanation: &NamespaceExplanation,
+    number: usize,
+    of: usize,
+    class: &ClassExplanation,
+    color: bool,
+) {
+    out.push_str(&paint(
+        &format!("pod class {number} of {of}: {}", class.describe()),
+        "1",
+        color,
+    ));
+    out.push('\n');
+    if !class.workloads.is_empty() {
+        let names: Vec<String> = class
+            .workloads
+            .iter()
+            .map(|&w| {
+                let w = &model.workloads[w];
+                format!("{} {}", w.kind, w.name)
+            })
+            .collect();
+        out.push_str(&format!("  workloads: {}\n", names.join(", ")));
+    }
+    egress_block(
+        out,
+        model,
+        &class.selected_by,
+        &class.egress,
+        &explanation.targets,
+        false,
+        color,
+    );
+}
+
+fn workload_block(
+    out: &mut String,
+    model: &Model,
+    explanation: &NamespaceExplanation,
+    workload: &WorkloadExplanation,
+    color: bool,
+) {
+    let w = &model.workloads[workload.workload];
+    out.push_str(&paint(
+        &format!(
+            "{} {} ({}:{})",
+            w.kind, w.name, model.files[w.location.file], w.location.line
+        ),
+        "1",
+        color,
+    ));
+    out.push('\n');
+    egress_block(
+        out,
+        model,
+        &workload.selected_by,
+        &workload.egress,
+        &explanation.targets,
+        workload.host_network,
+        color,
+    );
+}
+
+pub fn render_human(
+    model: &Model,
+    explanation: &NamespaceExplanation,
+    per_workload: bool,
+    color: bool,
+) -> String {
+    let mut out = String::new();
+    let verdict = if explanation.reachable.is_empty() {
+        paint("no pod can reach a metadata endpoint", "32", color)
+    } else {
+        paint(
+            &format!(
+                "some pods can reach {}",
+                targets_list(&explanation.reachable)
+            ),
+            "1;31",
+            color,
+        )
+    };
+    out.push_str(&format!(
+        "{}: {verdict}\n",
+        paint(&format!("namespace {}", explanation.namespace), "1", color)
+    ));
+    out.push_str(&format!(
+        "targets checked: {}\n\n",
+        targets_list(&explanation.targets)
+    ));
+    if explanation.policies.is_empty() {
+        out.push_str("policies: none — every pod may send anything\n\n");
+    } else {
+        out.push_str("policies:\n");
+        let width = explanation
+            .policies
+            .iter()
+            .map(|p| model.policies[p.policy].name.chars().count())
+            .max()
+            .unwrap_or(0);
+        for entry in &explanation.policies {
+            let policy = &model.policies[entry.policy];
+            out.push_str(&format!(
+                "  {:<width$}  {}  ({}:{})\n",
+                policy.name,
+                role_text(entry.role),
+                model.files[policy.location.file],
+                policy.location.line,
+            ));
+        }
+        out.push('\n');
+    }
+    match (&explanation.classes, per_workload) {
+        (Classes::Listed(classes), false) => {
+            for (i, class) in classes.iter().enumerate() {
+                class_block(
+                    &mut out,
+                    model,
+                    explanation,
+                    i + 1,
+                    classes.len(),
+                    class,
+                    color,
+                );
+                out.push('\n');
+            }
+            let host: Vec<&WorkloadExplanation> = explanation
+                .workloads
+                .iter()
+                .filter(|w| w.host_network)
+                .collect();
+            for workload in host {
+                workload_block(&mut out, model, explanation, workload, color);
+                out.push('\n');
+            }
+        }
+        (classes, _) => {
+            if *classes == Classes::TooMany && !per_workload {
+                out.push_str(
+                    "the selectors split pods into too many classes to list; per workload:\n\n",
+                );
+            }
+            if explanation.workloads.is_empty() {
+                out.push_str("no workload in this namespace\n");
+            }
+            for workload in &explanation.workloads {
+                workload_block(&mut out, model, explanation, workload, color);
+                out.push('\n');
+            }
+        }
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct ExplainOut<'a> {
+    version: u32,
+    namespace: &'a str,
+    metadata_reachable: bool,
+    reachable_targets: Vec<String>,
+    targets: Vec<String>,
+    policies: Vec<PolicyOut<'a>>,
+    /// `None` when the selectors split pods into too many classes to list.
+    classes: Option<Vec<ClassOut<'a>>>,
+    workloads: Vec<WorkloadOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct PolicyOut<'a> {
+    name: &'a str,
+    role: &'static str,
+    file: &'a str,
+    line: usize,
+}
+
+#[derive(Serialize)]
+struct GrantOut<'a> {
+    policy: &'a str,
+    /// 1-based, as in messages.
+    rule: usize,
+    file: &'a str,
+    line: usize,
+    column: usize,
+}
+
+#[derive(Serialize)]
+struct AddressesOut<'a> {
+    addresses: String,
+    cidrs: Vec<String>,
+    ports: String,
+    granted_by: Vec<GrantOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct PodsOut<'a> {
+    pods: &'a str,
+    ports: String,
+    granted_by: GrantOut<'a>,
+}
+
+#[derive(Serialize)]
+struct ReachOut<'a> {
+    target: String,
+    reachable: bool,
+    /// The rules that open it; empty when reachable because nothing isolates the pods.
+    granted_by: Vec<GrantOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct EgressOut<'a> {
+    isolated: bool,
+    selected_by: Vec<&'a str>,
+    addresses: Vec<AddressesOut<'a>>,
+    pods: Vec<PodsOut<'a>>,
+    metadata_reachable: bool,
+    targets: Vec<ReachOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct ClassOut<'a> {
+    pods: String,
+    /// The witness: a value per label key the selectors use (`null` = label absent,
+    /// `"*"` = any value no selector names).
+    example_labels: std::collections::BTreeMap<&'a str, Option<&'a str>>,
+    workloads: Vec<WorkloadRef<'a>>,
+    #[serde(flatten)]
+    egress: EgressOut<'a>,
+}
+
+#[derive(Serialize)]
+struct WorkloadRef<'a> {
+    kind: &'a str,
+    name: &'a str,
+    file: &'a str,
+    line: usize,
+}
+
+#[derive(Serialize)]
+struct WorkloadOut<'a> {
+    #[serde(flatten)]
+    workload: WorkloadRef<'a>,
+    host_network: bool,
+    #[serde(flatten)]
+    egress: EgressOut<'a>,
+}
+
+fn grant_out<'a>(model: &'a Model, grant: &Grant) -> GrantOut<'a> {
+    GrantOut {
+        policy: &model.policies[grant.policy].name,
+        rule: grant.rule + 1,
+        file: &model.files[grant.at.file],
+        line: grant.at.line,
+        column: grant.at.column,
+    }
+}
+
+fn egress_out<'a>(
+    model: &'a Model,
+    selected_by: &[usize],
+    egress: &'a EgressSet,
+    targets: &[Target],
+    reachable: &[Target],
+) -> EgressOut<'a> {
+    EgressOut {
+        isolated: egress.isolated,
+        selected_by: selected_by
+            .iter()
+            .map(|&p| model.policies[p].name.as_str())
+            .collect(),
+        addresses: egress
+            .addresses
+            .iter()
+            .map(|a| AddressesOut {
+                addresses: a.addresses.describe(),
+                cidrs: a
+                    .addresses
+                    .cidrs()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                ports: a.ports.describe(),
+                granted_by: a.granted_by.iter().map(|g| grant_out(model, g)).collect(),
+            })
+            .collect(),
+        pods: egress
+            .pods
+            .iter()
+            .map(|p| PodsOut {
+                pods: &p.peers,
+                ports: p.ports.describe(),
+                granted_by: grant_out(model, &p.granted_by),
+            })
+            .collect(),
+        metadata_reachable: !reachable.is_empty(),
+        targets: targets
+            .iter()
+            .map(|t| ReachOut {
+                target: t.to_string(),
+                reachable: reachable.contains(t),
+                granted_by: egress
+                    .grants_to(t)
+                    .into_iter()
+                    .map(|g| grant_out(model, g))
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+fn workload_ref(model: &Model, index: usize) -> WorkloadRef<'_> {
+    let w = &model.workloads[index];
+    WorkloadRef {
+        kind: &w.kind,
+        name: &w.name,
+        file: &model.files[w.location.file],
+        line: w.location.line,
+    }
+}
+
+pub fn render_json<'a>(model: &'a Model, explanation: &'a NamespaceExplanation) -> String {
+    let strings = |ts: &[Target]| ts.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let report = ExplainOut {
+        version: 1,
+        namespace: &explanation.namespace,
+        metadata_reachable: !explanation.reachable.is_empty(),
+        reachable_targets: strings(&explanation.reachable),
+        targets: strings(&explanation.targets),
+        policies: explanation
+            .policies
+            .iter()
+            .map(|p| {
+                let policy = &model.policies[p.policy];
+                PolicyOut {
+                    name: &policy.name,
+                    role: role_key(p.role),
+                    file: &model.files[policy.location.file],
+                    line: policy.location.line,
+                }
+            })
+            .collect(),
+        classes: match &explanation.classes {
+            Classes::TooMany => None,
+            Classes::Listed(classes) => Some(
+                classes
+                    .iter()
+                    .map(|c| ClassOut {
+                        pods: c.describe(),
+                        example_labels: c
+                            .example
+                            .iter()
+                            .map(|(k, v)| {
+                                let value = match v {
+                                    LabelValue::Absent => None,
+                                    LabelValue::Named(v) => Some(v.as_str()),
+                                    LabelValue::Other => Some("*"),
+                                };
+                                (k.as_str(), value)
+                            })
+                            .collect(),
+                        workloads: c
+                            .workloads
+                            .iter()
+                            .map(|&w| workload_ref(model, w))
+                            .collect(),
+                        egress: egress_out(
+                            model,
+                            &c.selected_by,
+                            &c.egress,
+                            &explanation.targets,
+                            &c.reachable,
+                        ),
+                    })
+                    .collect(),
+            ),
+        },
+        workloads: explanation
+            .workloads
+            .iter()
+            .map(|w| WorkloadOut {
+                workload: workload_ref(model, w.workload),
+                host_network: w.host_network,
+                egress: egress_out(
+                    model,
+                    &w.selected_by,
+                    &w.egress,
+                    &explanation.targets,
+                    &w.reachable,
+                ),
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    text.push('\n');
+    text
+}
