@@ -1,8 +1,9 @@
 //! IMDS001: some pod that could exist in the namespace can reach a metadata endpoint.
 
 use super::{Context, Finding, Related, Rule, Severity, list_targets, namespace_anchor};
-use crate::analyze::{Opening, Via};
+use crate::analyze::{Opening, Via, WorkloadVerdict};
 use crate::model::Workload;
+use std::collections::HashMap;
 
 pub static RULE: Rule = Rule {
     id: "IMDS001",
@@ -38,19 +39,15 @@ fn affected_suffix(ctx: &Context, workloads: &[usize]) -> String {
     }
 }
 
-/// Pod-network workloads of `namespace` for which `affected` holds, by index.
+/// Pod-network workloads among `verdicts` for which `affected` holds, by index.
 fn workloads_where(
     ctx: &Context,
-    namespace: &str,
-    affected: impl Fn(&crate::analyze::WorkloadVerdict) -> bool,
+    verdicts: &[&WorkloadVerdict],
+    affected: impl Fn(&WorkloadVerdict) -> bool,
 ) -> Vec<usize> {
-    ctx.analysis
-        .workloads
+    verdicts
         .iter()
-        .filter(|v| {
-            let w = &ctx.model.workloads[v.workload];
-            w.namespace == namespace && w.spec.host_network.is_none() && affected(v)
-        })
+        .filter(|v| ctx.model.workloads[v.workload].spec.host_network.is_none() && affected(v))
         .map(|v| v.workload)
         .collect()
 }
@@ -73,12 +70,20 @@ fn through_opening(ctx: &Context, workload: usize, opening: &Opening) -> Related
 
 fn check(ctx: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let mut workloads_in: HashMap<&str, Vec<&WorkloadVerdict>> = HashMap::new();
+    for v in &ctx.analysis.workloads {
+        let namespace = ctx.model.workloads[v.workload].namespace.as_str();
+        workloads_in.entry(namespace).or_default().push(v);
+    }
     for verdict in &ctx.analysis.namespaces {
         let Some(ns) = ctx.model.namespaces.get(&verdict.name) else {
             continue;
         };
+        let workloads = workloads_in
+            .get(verdict.name.as_str())
+            .map_or(&[][..], Vec::as_slice);
         if let Some(pods) = &verdict.unselected_pods {
-            let exposed = workloads_where(ctx, &verdict.name, |v| !v.isolated);
+            let exposed = workloads_where(ctx, workloads, |v| !v.isolated);
             let related = exposed
                 .iter()
                 .map(|&w| {
@@ -115,7 +120,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
         }
         for opening in &verdict.openings {
             let policy = &ctx.model.policies[opening.policy];
-            let affected = workloads_where(ctx, &verdict.name, |v| v.openings.contains(opening));
+            let affected = workloads_where(ctx, workloads, |v| v.openings.contains(opening));
             let targets = list_targets(&opening.targets);
             let first = opening
                 .targets
