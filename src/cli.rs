@@ -9,8 +9,12 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// Findings with the offending YAML underlined, then a summary.
     Human,
+    /// The JSON contract in the README, for other programs.
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -189,6 +193,7 @@ pub fn main() -> i32 {
     match cli.format {
         Format::Json => print(&report::json::render(&outcome)),
         Format::Human => print(&report::human::render(&outcome, use_color(cli.color))),
+        Format::Sarif => print(&report::sarif::render(&outcome)),
     }
     outcome.exit_code()
 }

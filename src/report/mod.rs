@@ -2,6 +2,7 @@
 
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use crate::Outcome;
 use crate::rules::Severity;
