@@ -15,6 +15,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
     Sarif,
+    /// GitHub Actions annotations (workflow commands).
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -194,6 +196,7 @@ pub fn main() -> i32 {
         Format::Json => print(&report::json::render(&outcome)),
         Format::Human => print(&report::human::render(&outcome, use_color(cli.color))),
         Format::Sarif => print(&report::sarif::render(&outcome)),
+        Format::Github => print(&report::github::render(&outcome)),
     }
     outcome.exit_code()
 }

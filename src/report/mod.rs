@@ -1,5 +1,6 @@
 //! Stage 7: reports. Each format renders an [`Outcome`]; none computes a verdict.
 
+pub mod github;
 pub mod human;
 pub mod json;
 pub mod sarif;
