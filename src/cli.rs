@@ -10,8 +10,14 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// Findings with the offending YAML underlined, then a summary.
     Human,
+    /// The JSON contract in the README, for other programs.
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions annotations (workflow commands).
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -192,6 +198,10 @@ fn explain_command(
             per_workload,
             color,
         )),
+        Format::Sarif | Format::Github => {
+            eprintln!("imds-lint: explain prints --format human or json only");
+            return 2;
+        }
     }
     for error in &outcome.errors {
         eprintln!("imds-lint: {}: {} (not read)", error.file, error.message);
@@ -264,6 +274,8 @@ pub fn main() -> i32 {
     match cli.format {
         Format::Json => print(&report::json::render(&outcome)),
         Format::Human => print(&report::human::render(&outcome, use_color(cli.color))),
+        Format::Sarif => print(&report::sarif::render(&outcome)),
+        Format::Github => print(&report::github::render(&outcome)),
     }
     outcome.exit_code()
 }

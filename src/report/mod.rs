@@ -1,8 +1,10 @@
 //! Stage 7: reports. Each format renders an [`Outcome`]; none computes a verdict.
 
 pub mod explain;
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use crate::Outcome;
 use crate::rules::Severity;

@@ -1,6 +1,8 @@
 //! IMDS001: some pod that could exist in the namespace can reach a metadata endpoint.
 
-use super::{Context, Finding, Related, Rule, Severity, list_targets, namespace_anchor};
+use super::{
+    AFFECTS_PREFIX, Context, Finding, Related, Rule, Severity, list_targets, namespace_anchor,
+};
 use crate::analyze::{Opening, Via, WorkloadVerdict};
 use crate::model::Workload;
 use std::collections::HashMap;
@@ -33,9 +35,9 @@ fn affected_suffix(ctx: &Context, workloads: &[usize]) -> String {
         .collect();
     let more = workloads.len().saturating_sub(NAMED_IN_MESSAGE);
     if more == 0 {
-        format!(" (affects {})", named.join(", "))
+        format!("{AFFECTS_PREFIX}{})", named.join(", "))
     } else {
-        format!(" (affects {} and {more} more)", named.join(", "))
+        format!("{AFFECTS_PREFIX}{} and {more} more)", named.join(", "))
     }
 }
 

@@ -57,6 +57,9 @@ pub struct Finding {
     pub related: Vec<Related>,
 }
 
+/// Starts the list of affected workloads at the end of a message: `… (affects Deployment a/b)`.
+pub const AFFECTS_PREFIX: &str = " (affects ";
+
 /// A place a finding refers to besides the one it points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Related {

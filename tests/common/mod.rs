@@ -1,0 +1,67 @@
+//! Running the built binary, shared by the integration tests of the output formats and of
+//! standard input.
+
+// Each test file includes this module and uses a different part of it.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs imds-lint in `dir` with `stdin` piped in; a panic message on stderr fails the test.
+pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imds-lint"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("imds-lint starts");
+    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // A separate thread, so that a large input cannot deadlock against a full stdout.
+        let bytes = bytes.to_vec();
+        std::thread::spawn(move || pipe.write_all(&bytes).expect("stdin written"));
+    }
+    let output = child.wait_with_output().expect("imds-lint finishes");
+    let run = Run {
+        code: output
+            .status
+            .code()
+            .expect("exited, not killed by a signal"),
+        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "imds-lint panicked: {}",
+        run.stderr
+    );
+    run
+}
+
+pub fn run(args: &[&str]) -> Run {
+    run_in(root(), args, None)
+}
+
+/// `--format json` on the same input, for comparing a format with the JSON contract.
+pub fn json_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> serde_json::Value {
+    let mut all = vec!["--format", "json"];
+    all.extend_from_slice(args);
+    let r = run_in(dir, &all, stdin);
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("JSON ({e}): {}", r.stdout))
+}
