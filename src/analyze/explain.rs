@@ -119,23 +119,14 @@ pub fn explain_namespace(
         .collect();
     let targets = &analysis.targets;
 
-    let workloads: Vec<WorkloadExplanation> = model
+    // The analysis already knows which policies select each workload's pods.
+    let workloads: Vec<WorkloadExplanation> = analysis
         .workloads
         .iter()
-        .enumerate()
-        .filter(|(_, w)| w.namespace == name)
-        .map(|(index, workload)| {
-            let selected_by: Vec<usize> = governing
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    model.policies[i]
-                        .decoded
-                        .spec
-                        .pod_selector
-                        .matches(&workload.spec.pod_labels)
-                })
-                .collect();
+        .filter(|v| model.workloads[v.workload].namespace == name)
+        .map(|verdict| {
+            let workload = &model.workloads[verdict.workload];
+            let selected_by = verdict.selected_by.clone();
             let egress = EgressSet::of(model, &selected_by);
             let host_network = workload.spec.host_network.is_some();
             let reachable = if host_network {
@@ -144,7 +135,7 @@ pub fn explain_namespace(
                 egress.reachable(targets)
             };
             WorkloadExplanation {
-                workload: index,
+                workload: verdict.workload,
                 host_network,
                 selected_by,
                 egress,
