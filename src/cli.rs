@@ -60,6 +60,11 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", value_parser = preset_names())]
     preset: Vec<String>,
 
+    /// Lint only this cluster: a Flux entry point's path (`clusters/prod`) or an Argo CD
+    /// destination, as in the JSON `cluster` field.
+    #[arg(long, value_name = "NAME")]
+    cluster: Option<String>,
+
     /// Name used for standard input in messages.
     #[arg(long, value_name = "NAME", default_value = "<stdin>")]
     stdin_filename: String,
@@ -178,6 +183,7 @@ pub fn main() -> i32 {
         excludes: cli.exclude,
         default_namespace: cli.default_namespace,
         targets: chosen_targets(&cli.preset, &cli.target),
+        cluster: cli.cluster,
     };
     let outcome = match lint(options) {
         Ok(outcome) => outcome,

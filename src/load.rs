@@ -63,6 +63,7 @@ fn keeps_body(kind: &str, api_version: &str) -> bool {
     kind == "Namespace"
         || WORKLOAD_KINDS.contains(&kind)
         || (kind == "NetworkPolicy" && api_version == "networking.k8s.io/v1")
+        || crate::gitops::is_applier(kind, api_version)
 }
 
 /// The parts of a workload's tree the analysis reads: pod labels and hostNetwork.
@@ -96,6 +97,10 @@ fn keep(kind: Option<&str>, path: &[&str]) -> bool {
         return true;
     }
     if kind == "Namespace" || kind == "NetworkPolicy" || kind.ends_with("List") {
+        return true;
+    }
+    // Flux Kustomizations and Argo CD Applications: where they build manifests from and to.
+    if (kind == "Kustomization" || kind == "Application") && path.first() == Some(&"spec") {
         return true;
     }
     WORKLOAD_KINDS.contains(&kind)

@@ -15,7 +15,7 @@ pub static RULE: Rule = Rule {
 fn check(ctx: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
     for verdict in &ctx.analysis.namespaces {
-        let Some(ns) = ctx.model.namespaces.get(&verdict.name) else {
+        let Some(ns) = ctx.model.namespaces.get(&verdict.key()) else {
             continue;
         };
         if let Some(pods) = &verdict.unselected_pods {
@@ -23,6 +23,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 rule: RULE.id,
                 severity: RULE.severity,
                 namespace: Some(verdict.name.clone()),
+                cluster: verdict.cluster.clone(),
                 at: namespace_anchor(ns),
                 message: format!(
                     "{pods} in namespace {} are selected by no Egress NetworkPolicy and can reach {}",
@@ -70,6 +71,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 rule: RULE.id,
                 severity: RULE.severity,
                 namespace: Some(verdict.name.clone()),
+                cluster: verdict.cluster.clone(),
                 at: opening.at,
                 message: format!(
                     "NetworkPolicy {}/{} egress rule {} lets {} reach {}",
