@@ -198,7 +198,8 @@ fn git_remote_urls(root: &Path) -> Vec<String> {
 }
 
 /// Folders that may be the repository root controllers resolve paths against: each linted
-/// PATH (its folder, for a file), then its parents up to the enclosing git checkout, if any.
+/// PATH (its folder, for a file), then its parents up to the enclosing git checkout, or up to
+/// the file system's root outside a checkout.
 fn candidate_roots(inputs: &[PathBuf], cwd: &Path) -> Vec<PathBuf> {
     let mut candidates = Vec::new();
     for input in inputs {
@@ -206,14 +207,10 @@ fn candidate_roots(inputs: &[PathBuf], cwd: &Path) -> Vec<PathBuf> {
         if start.is_file() {
             start.pop();
         }
-        let git_root = start.ancestors().find(|a| a.join(".git").exists());
-        candidates.push(start.clone());
-        if let Some(git_root) = git_root {
-            for ancestor in start.ancestors().skip(1) {
-                candidates.push(ancestor.to_path_buf());
-                if ancestor == git_root {
-                    break;
-                }
+        for ancestor in start.ancestors() {
+            candidates.push(ancestor.to_path_buf());
+            if ancestor.join(".git").exists() {
+                break;
             }
         }
     }
@@ -238,6 +235,114 @@ enum ArgoBuild {
 }
 
 pub fn resolve(files: &[LoadedFile], decoded: &[Vec<Decoded>], inputs: &[PathBuf]) -> Resolution {
+    let mut notes = Vec::new();
+    let kustomize = read_kustomizations(files, &mut notes);
+    let tree = Tree::new(files);
+    let found = controllers(decoded);
+    let mut appliers_in: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (a, f) in found.iter().enumerate() {
+        appliers_in.entry(f.file).or_default().push(a);
+    }
+    let root = repository_root(&tree, &found, inputs);
+    let identities = repository_identities(&tree, &root, &found, &appliers_in);
+    let plan = plan_controllers(&tree, &root, &identities, &found, &mut notes);
+    let (entry_points, reached_by_flux) =
+        flux_entry_points(files, &found, &appliers_in, &plan, &kustomize);
+
+    let mut walker = Walker {
+        kustomizations: &kustomize.kustomizations,
+        files,
+        placements: vec![Placement::Standalone; files.len()],
+        reached: BTreeSet::new(),
+        notes,
+        found: &found,
+        appliers_in: &appliers_in,
+        flux_builds: &plan.flux_builds,
+        argo_builds: &plan.argo_builds,
+        visited: HashSet::new(),
+        controller_path: Vec::new(),
+        clusters: BTreeSet::new(),
+    };
+    for &a in &entry_points {
+        let Applier::Flux(k) = found[a].applier else {
+            continue;
+        };
+        let cluster = clean_path(k.path.as_deref());
+        walker.clusters.insert(cluster.clone());
+        walker.visit(a, Some(cluster));
+    }
+    let mut argo: Vec<usize> = plan.argo_builds.keys().copied().collect();
+    argo.sort_unstable();
+    for a in argo {
+        walker.visit(a, None);
+    }
+    // Flux Kustomizations no entry point reaches (a tree linted without its entry point, or a
+    // cycle): their namespaces still apply, in no named cluster.
+    let mut flux: Vec<usize> = plan.flux_builds.keys().copied().collect();
+    flux.sort_unstable();
+    for pass in [false, true] {
+        for &a in &flux {
+            let visited = walker.visited.iter().any(|(b, _)| *b == a);
+            if !visited && (pass || !reached_by_flux.contains(&a)) {
+                walker.visit(a, None);
+            }
+        }
+    }
+
+    // Kustomizations that nothing above builds are entry points of their own.
+    let mut roots: Vec<usize> = kustomize
+        .kustomizations
+        .keys()
+        .copied()
+        .filter(|k| !kustomize.included.contains(k) && !walker.reached.contains(k))
+        .collect();
+    roots.sort_unstable();
+    let plain = Context::default();
+    for root in roots {
+        walker.walk(root, None, &plain, &mut Vec::new());
+    }
+    // A cycle that nothing outside builds has no root: enter it at its first member.
+    let mut all: Vec<usize> = kustomize.kustomizations.keys().copied().collect();
+    all.sort_unstable();
+    for k in all {
+        if !walker.reached.contains(&k) {
+            walker.walk(k, None, &plain, &mut Vec::new());
+        }
+    }
+    let Walker {
+        mut placements,
+        mut notes,
+        clusters,
+        ..
+    } = walker;
+    for &i in &kustomize.not_resources {
+        if placements[i] == Placement::Standalone {
+            placements[i] = Placement::NotAResource;
+        }
+    }
+    config_sync(&tree, &mut placements);
+    notes.sort();
+    notes.dedup();
+    Resolution {
+        placements,
+        notes,
+        clusters,
+        unfollowed: plan.unfollowed,
+    }
+}
+
+/// The kustomizations of the linted tree.
+struct Kustomize {
+    kustomizations: HashMap<usize, Kustomization>,
+    /// Files used as patches or generator inputs.
+    not_resources: BTreeSet<usize>,
+    /// Kustomizations another kustomization builds.
+    included: BTreeSet<usize>,
+    /// Files a kustomization lists as resources.
+    resource_files: BTreeSet<usize>,
+}
+
+fn read_kustomizations(files: &[LoadedFile], notes: &mut Vec<String>) -> Kustomize {
     let index: HashMap<PathBuf, usize> = files
         .iter()
         .enumerate()
@@ -249,8 +354,6 @@ pub fn resolve(files: &[LoadedFile], decoded: &[Vec<Decoded>], inputs: &[PathBuf
             .find_map(|name| index.get(&normalize(&dir.join(name))).copied())
             .filter(|&i| files[i].kustomization.is_some())
     };
-
-    let mut notes = Vec::new();
     let mut not_resources = BTreeSet::new();
     let mut kustomizations: HashMap<usize, Kustomization> = HashMap::new();
     for (i, file) in files.iter().enumerate() {
@@ -327,18 +430,33 @@ pub fn resolve(files: &[LoadedFile], decoded: &[Vec<Decoded>], inputs: &[PathBuf
             };
         }
     }
+    Kustomize {
+        kustomizations,
+        not_resources,
+        included,
+        resource_files,
+    }
+}
 
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let tree = Tree {
-        files,
-        by_path: files
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.text.is_none())
-            .map(|(i, f)| (normalize(&cwd.join(&f.path)), i))
-            .collect(),
-    };
-    let found: Vec<Found> = decoded
+impl<'a> Tree<'a> {
+    fn new(files: &'a [LoadedFile]) -> Self {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        Tree {
+            files,
+            // Standard input has no place in the tree.
+            by_path: files
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.text.is_none())
+                .map(|(i, f)| (normalize(&cwd.join(&f.path)), i))
+                .collect(),
+        }
+    }
+}
+
+/// Every Flux Kustomization and Argo CD Application in the linted files.
+fn controllers(decoded: &[Vec<Decoded>]) -> Vec<Found<'_>> {
+    decoded
         .iter()
         .enumerate()
         .flat_map(|(file, objects)| {
@@ -354,18 +472,13 @@ pub fn resolve(files: &[LoadedFile], decoded: &[Vec<Decoded>], inputs: &[PathBuf
                     _ => None,
                 })
         })
-        .collect();
-    let mut unfollowed = Vec::new();
-    let mut unfollow = |f: &Found, reason: String| {
-        unfollowed.push(Unfollowed {
-            file: f.file,
-            object: f.object,
-            reason,
-        })
-    };
+        .collect()
+}
 
-    // The repository root: of the candidate folders, the one under which most controller paths
-    // exist (the nearest on a tie).
+/// The repository root: of the candidate folders, the one under which most controller paths
+/// exist (the nearest on a tie).
+fn repository_root(tree: &Tree, found: &[Found], inputs: &[PathBuf]) -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_default();
     let relative_paths: Vec<String> = found
         .iter()
         .flat_map(|f| match f.applier {
@@ -379,7 +492,7 @@ pub fn resolve(files: &[LoadedFile], decoded: &[Vec<Decoded>], inputs: &[PathBuf
             Applier::Flux(_) => Vec::new(),
         })
         .collect();
-    let root = candidate_roots(inputs, &cwd)
+    candidate_roots(inputs, &cwd)
         .into_iter()
         .enumerate()
         .max_by_key(|(order, root)| {
@@ -389,26 +502,27 @@ pub fn resolve(files: &[LoadedFile], decoded: &[Vec<Decoded>], inputs: &[PathBuf
                 .count();
             (resolved, std::cmp::Reverse(*order))
         })
-        .map(|(_, root)| root)
-        .unwrap_or(cwd);
-    let at_root = |path: Option<&str>| normalize(&root.join(clean_path(path)));
+        .map_or(cwd, |(_, root)| root)
+}
 
-    let mut appliers_in: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (a, f) in found.iter().enumerate() {
-        appliers_in.entry(f.file).or_default().push(a);
-    }
-    // This repository's URLs, for Argo CD sources: the git remotes, and the repoURL of any
-    // source that builds Applications (an app of apps lives in the repository it builds).
-    let mut identities: BTreeSet<String> = git_remote_urls(&root)
+/// This repository's URLs, for Argo CD sources: the git remotes, and the repoURL of any
+/// source that builds Applications (an app of apps lives in the repository it builds).
+fn repository_identities(
+    tree: &Tree,
+    root: &Path,
+    found: &[Found],
+    appliers_in: &HashMap<usize, Vec<usize>>,
+) -> BTreeSet<String> {
+    let mut identities: BTreeSet<String> = git_remote_urls(root)
         .iter()
         .map(|u| repository_identity(u))
         .collect();
-    for f in &found {
+    for f in found {
         let Applier::Argo(app) = f.applier else {
             continue;
         };
         for source in app.sources.iter().filter(|s| s.path.is_some() && !s.helm) {
-            let dir = at_root(source.path.as_deref());
+            let dir = normalize(&root.join(clean_path(source.path.as_deref())));
             let builds_applications = tree.argo_directory(&dir, source.recurse).iter().any(|&i| {
                 appliers_in
                     .get(&i)
@@ -421,18 +535,44 @@ pub fn resolve(files: &[LoadedFile], decoded: &[Vec<Decoded>], inputs: &[PathBuf
             }
         }
     }
+    identities
+}
 
-    let mut flux_builds: HashMap<usize, Vec<Target>> = HashMap::new();
-    let mut argo_builds: HashMap<usize, Vec<ArgoBuild>> = HashMap::new();
+/// What each controller builds, and the controllers that cannot be built.
+struct Plan {
+    flux_builds: HashMap<usize, Vec<Target>>,
+    argo_builds: HashMap<usize, Vec<ArgoBuild>>,
+    unfollowed: Vec<Unfollowed>,
+}
+
+fn plan_controllers(
+    tree: &Tree,
+    root: &Path,
+    identities: &BTreeSet<String>,
+    found: &[Found],
+    notes: &mut Vec<String>,
+) -> Plan {
+    let at_root = |path: Option<&str>| normalize(&root.join(clean_path(path)));
+    let mut plan = Plan {
+        flux_builds: HashMap::new(),
+        argo_builds: HashMap::new(),
+        unfollowed: Vec::new(),
+    };
     for (a, f) in found.iter().enumerate() {
-        let display = &files[f.file].display;
+        let display = &tree.files[f.file].display;
+        let mut unfollow = |reason: String| {
+            plan.unfollowed.push(Unfollowed {
+                file: f.file,
+                object: f.object,
+                reason,
+            })
+        };
         match f.applier {
             Applier::Flux(k) => {
                 if let Some(source) = &k.foreign_source {
-                    unfollow(
-                        f,
-                        format!("Flux Kustomization: source {source} is not this repository"),
-                    );
+                    unfollow(format!(
+                        "Flux Kustomization: source {source} is not this repository"
+                    ));
                     continue;
                 }
                 let dir = at_root(k.path.as_deref());
@@ -442,33 +582,25 @@ pub fn resolve(files: &[LoadedFile], decoded: &[Vec<Decoded>], inputs: &[PathBuf
                         clean_path(k.path.as_deref())
                     ));
                 }
-                flux_builds.insert(a, tree.flux_build(&dir));
+                plan.flux_builds.insert(a, tree.flux_build(&dir));
             }
             Applier::Argo(app) => {
                 let mut builds = Vec::new();
-                for source in &app.sources {
-                    if source.values_only {
-                        continue;
-                    }
+                for source in app.sources.iter().filter(|s| !s.values_only) {
                     let dir = at_root(source.path.as_deref());
                     let chart_at_path =
                         source.path.is_some() && tree.by_path.contains_key(&dir.join("Chart.yaml"));
+                    let elsewhere = !identities.is_empty()
+                        && !identities.contains(&repository_identity(&source.repo_url));
                     if source.helm || chart_at_path {
                         unfollow(
-                            f,
                             "Argo CD Application: Helm source, the chart is not rendered".into(),
                         );
-                    } else if source.path.is_none()
-                        || (!identities.is_empty()
-                            && !identities.contains(&repository_identity(&source.repo_url)))
-                    {
-                        unfollow(
-                            f,
-                            format!(
-                                "Argo CD Application: source {} is not this repository",
-                                source.repo_url
-                            ),
-                        );
+                    } else if elsewhere {
+                        unfollow(format!(
+                            "Argo CD Application: source {} is not this repository",
+                            source.repo_url
+                        ));
                     } else if let Some(k) = tree.kustomization_in(&dir) {
                         builds.push(ArgoBuild::Kustomization(
                             k,
@@ -483,16 +615,26 @@ pub fn resolve(files: &[LoadedFile], decoded: &[Vec<Decoded>], inputs: &[PathBuf
                         ));
                     }
                 }
-                argo_builds.insert(a, builds);
+                plan.argo_builds.insert(a, builds);
             }
         }
     }
+    plan
+}
 
-    // Entry points: the bootstrap Kustomization (flux-system/flux-system), and any Flux
-    // Kustomization that neither another Kustomization nor a kustomization builds.
+/// Flux entry points: the bootstrap Kustomization (flux-system/flux-system), and any Flux
+/// Kustomization that neither another Flux Kustomization nor a kustomization builds. Also
+/// returns the Flux Kustomizations another one builds.
+fn flux_entry_points(
+    files: &[LoadedFile],
+    found: &[Found],
+    appliers_in: &HashMap<usize, Vec<usize>>,
+    plan: &Plan,
+    kustomize: &Kustomize,
+) -> (Vec<usize>, BTreeSet<usize>) {
     let mut reached_by_flux = BTreeSet::new();
-    for (&a, targets) in &flux_builds {
-        for file in files_built(targets, &kustomizations) {
+    for (&a, targets) in &plan.flux_builds {
+        for file in files_built(targets, &kustomize.kustomizations) {
             for &b in appliers_in.get(&file).into_iter().flatten() {
                 if b != a && matches!(found[b].applier, Applier::Flux(_)) {
                     reached_by_flux.insert(b);
@@ -500,96 +642,21 @@ pub fn resolve(files: &[LoadedFile], decoded: &[Vec<Decoded>], inputs: &[PathBuf
             }
         }
     }
-    let mut entry_points: Vec<usize> = flux_builds
+    let mut entry_points: Vec<usize> = plan
+        .flux_builds
         .keys()
         .copied()
         .filter(|&a| {
             let object = &files[found[a].file].objects[found[a].object];
             let bootstrap = object.name.as_deref() == Some("flux-system")
                 && object.namespace.as_deref() == Some("flux-system");
-            bootstrap || !(reached_by_flux.contains(&a) || resource_files.contains(&found[a].file))
+            let built =
+                reached_by_flux.contains(&a) || kustomize.resource_files.contains(&found[a].file);
+            bootstrap || !built
         })
         .collect();
     entry_points.sort_unstable();
-
-    let mut walker = Walker {
-        kustomizations: &kustomizations,
-        files,
-        placements: vec![Placement::Standalone; files.len()],
-        reached: BTreeSet::new(),
-        notes,
-        found: &found,
-        appliers_in: &appliers_in,
-        flux_builds: &flux_builds,
-        argo_builds: &argo_builds,
-        visited: HashSet::new(),
-        controller_path: Vec::new(),
-        clusters: BTreeSet::new(),
-    };
-    for &a in &entry_points {
-        let Applier::Flux(k) = found[a].applier else {
-            continue;
-        };
-        let cluster = clean_path(k.path.as_deref());
-        walker.clusters.insert(cluster.clone());
-        walker.visit(a, Some(cluster));
-    }
-    let mut argo: Vec<usize> = argo_builds.keys().copied().collect();
-    argo.sort_unstable();
-    for a in argo {
-        walker.visit(a, None);
-    }
-    // Flux Kustomizations no entry point reaches (a tree linted without its entry point, or a
-    // cycle): their namespaces still apply, in no named cluster.
-    let mut flux: Vec<usize> = flux_builds.keys().copied().collect();
-    flux.sort_unstable();
-    for pass in [false, true] {
-        for &a in &flux {
-            let visited = walker.visited.iter().any(|(b, _)| *b == a);
-            if !visited && (pass || !reached_by_flux.contains(&a)) {
-                walker.visit(a, None);
-            }
-        }
-    }
-
-    let mut roots: Vec<usize> = kustomizations
-        .keys()
-        .copied()
-        .filter(|k| !included.contains(k) && !walker.reached.contains(k))
-        .collect();
-    roots.sort_unstable();
-    let plain = Context::default();
-    for root in roots {
-        walker.walk(root, None, &plain, &mut Vec::new());
-    }
-    // A cycle that nothing outside builds has no root: enter it at its first member.
-    let mut all: Vec<usize> = kustomizations.keys().copied().collect();
-    all.sort_unstable();
-    for k in all {
-        if !walker.reached.contains(&k) {
-            walker.walk(k, None, &plain, &mut Vec::new());
-        }
-    }
-    let Walker {
-        mut placements,
-        mut notes,
-        clusters,
-        ..
-    } = walker;
-    for i in not_resources {
-        if placements[i] == Placement::Standalone {
-            placements[i] = Placement::NotAResource;
-        }
-    }
-    config_sync(&tree, &mut placements);
-    notes.sort();
-    notes.dedup();
-    Resolution {
-        placements,
-        notes,
-        clusters,
-        unfollowed,
-    }
+    (entry_points, reached_by_flux)
 }
 
 /// Every file a list of targets builds, through kustomizations.
@@ -930,5 +997,52 @@ mod tests {
         let r = resolve_files(&mut files);
         assert!(r.notes.iter().any(|n| n.contains("cycle")));
         assert_eq!(ways(&r.placements[2]), vec![Some("x")]);
+    }
+
+    #[test]
+    fn repository_urls_compare_across_spellings() {
+        let https = repository_identity("https://github.com/Example/Fleet.git");
+        assert_eq!(
+            repository_identity("git@github.com:example/fleet.git"),
+            https
+        );
+        assert_eq!(
+            repository_identity("ssh://git@github.com/example/fleet/"),
+            https
+        );
+        assert_ne!(
+            repository_identity("https://github.com/example/other"),
+            https
+        );
+    }
+
+    #[test]
+    fn controller_paths_are_relative_to_the_root() {
+        assert_eq!(clean_path(Some("./clusters/prod/")), "clusters/prod");
+        assert_eq!(clean_path(Some("/clusters/prod")), "clusters/prod");
+        assert_eq!(clean_path(None), ".");
+        assert_eq!(clean_path(Some("./")), ".");
+    }
+
+    #[test]
+    fn flux_builds_folders_with_a_kustomization_whole_and_other_manifests_one_by_one() {
+        let mut files = vec![
+            file("app/np.yaml", "kind: NetworkPolicy\n"),
+            file("app/sub/deploy.yml", "kind: Deployment\n"),
+            file("app/kust/kustomization.yaml", "resources: [a.yaml]\n"),
+            file("app/kust/a.yaml", "kind: Pod\n"),
+            file("app/kust/unlisted.yaml", "kind: Pod\n"),
+            file("app/data.json", "{\"kind\": \"Pod\"}"),
+        ];
+        for f in &mut files {
+            f.text = None;
+        }
+        let tree = Tree::new(&files);
+        let dir = normalize(&std::env::current_dir().unwrap().join("app"));
+        assert_eq!(
+            tree.flux_build(&dir),
+            vec![Target::File(0), Target::File(1), Target::Kustomization(2)]
+        );
+        assert_eq!(tree.argo_directory(&dir, false), vec![5, 0]);
     }
 }
