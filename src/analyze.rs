@@ -48,6 +48,7 @@ pub struct NamespaceVerdict {
 }
 
 impl NamespaceVerdict {
+    /// The namespace's key in [`Model::namespaces`].
     pub fn key(&self) -> crate::model::NamespaceKey {
         crate::model::NamespaceKey {
             cluster: self.cluster.clone(),
