@@ -38,6 +38,9 @@ pub struct Object {
     pub api_version: String,
     pub name: Option<String>,
     pub namespace: Option<String>,
+    /// The Config Sync `configmanagement.gke.io/namespace-selector` annotation: the namespaces
+    /// the object lands in are picked by labels (in a live cluster, in dynamic mode).
+    pub namespace_selector: Option<String>,
     /// Where the object starts (its first key).
     pub span: Span,
     /// The whole tree, kept only for kinds the analysis reads.
@@ -295,6 +298,11 @@ fn collect_objects(doc: Node, out: &mut Vec<Object>) {
     out.push(Object {
         name: text_of("name"),
         namespace: text_of("namespace").filter(|n| !n.is_empty()),
+        namespace_selector: metadata
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get("configmanagement.gke.io/namespace-selector"))
+            .and_then(Node::as_str)
+            .map(str::to_string),
         body: keeps_body(&kind, &api_version).then_some(doc),
         kind,
         api_version,

@@ -396,4 +396,15 @@ fn config_sync_folders_name_namespaces_and_abstract_policies_are_inherited() {
         .filter_map(|f| f["rule"].as_str())
         .collect();
     assert_eq!(shop, vec!["IMDS003"]);
+    // A policy whose namespaces a NamespaceSelector picks is listed, not placed by guess.
+    let listed = not_evaluated(&report);
+    assert!(
+        listed.iter().any(
+            |(kind, n, reason)| kind == "NetworkPolicy (networking.k8s.io/v1)"
+                && *n == 1
+                && reason.contains("NamespaceSelector legacy")
+        ),
+        "{listed:?}"
+    );
+    assert!(policy_places(&report, "allow-metadata-for-legacy", ".yaml").is_empty());
 }

@@ -161,7 +161,8 @@ fn unevaluated_reason(object: &Object) -> Option<&'static str> {
 pub struct UnevaluatedObject {
     pub name: String,
     pub cluster: Option<String>,
-    /// `None` for cluster-scoped kinds.
+    /// `None` for cluster-scoped kinds, and where a Config Sync NamespaceSelector picks the
+    /// namespaces.
     pub namespace: Option<String>,
     pub at: Location,
 }
@@ -300,27 +301,49 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
         .map(str::to_string)
         .or_else(|| object.namespace.clone())
         .or_else(|| way.fallback_namespace.clone());
+    // A rendered copy names its namespace; a source object's namespaces are picked by labels.
+    let selector = object
+        .namespace_selector
+        .as_ref()
+        .filter(|_| object.namespace.is_none())
+        .filter(|_| matches!(decoded, Decoded::Policy(_) | Decoded::Workload(_)));
+    let selector_reason = selector.map(|selector| {
+        format!(
+            "Config Sync NamespaceSelector {selector}: the namespaces it selects are not followed"
+        )
+    });
     let reasons = unevaluated_reason(object)
         .into_iter()
-        .chain(placed.reasons.iter().copied());
+        .chain(placed.reasons.iter().copied())
+        .chain(selector_reason.as_deref());
+    let selected = selector.is_some();
     for reason in reasons {
-        model
+        let unevaluated = UnevaluatedObject {
+            name: object.name.clone().unwrap_or_default(),
+            cluster: cluster.clone(),
+            namespace: (!cluster_scoped && !selected).then(|| {
+                explicit
+                    .clone()
+                    .unwrap_or_else(|| default_namespace.to_string())
+            }),
+            at: location,
+        };
+        let listed = model
             .not_evaluated
             .entry((
                 format!("{} ({})", object.kind, object.api_version),
                 reason.to_string(),
             ))
-            .or_default()
-            .push(UnevaluatedObject {
-                name: object.name.clone().unwrap_or_default(),
-                cluster: cluster.clone(),
-                namespace: (!cluster_scoped).then(|| {
-                    explicit
-                        .clone()
-                        .unwrap_or_else(|| default_namespace.to_string())
-                }),
-                at: location,
-            });
+            .or_default();
+        // An object's ways come one after another; two that land alike are one place.
+        if listed.last() != Some(&unevaluated) {
+            listed.push(unevaluated);
+        }
+    }
+    // Counting it in one namespace would be a guess: in the wrong one, a deny policy would
+    // make a namespace look safe.
+    if selected {
+        return;
     }
     if object.kind == "Namespace" {
         // kustomize renames a Namespace object to the namespace it sets.
