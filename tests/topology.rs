@@ -263,6 +263,11 @@ fn human_report_groups_findings_by_cluster() {
         .find("namespace web has no deny-egress-all")
         .expect("a web finding");
     assert!(web > staging, "{out}");
+    assert!(
+        out.contains("5 namespaces in 2 clusters (3 with metadata reachable)"),
+        "{out}"
+    );
+    assert_eq!(json(&["fixtures/flux-fleet"])["summary"]["clusters"], 2);
     // One cluster: no headings.
     assert!(
         !run(&["--cluster", "clusters/prod", "fixtures/flux-fleet"])

@@ -51,7 +51,6 @@ impl NamespaceKey {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Namespace {
-    pub cluster: Option<String>,
     pub name: String,
     /// The Namespace object, when the repository declares one.
     pub object: Option<Location>,
@@ -406,7 +405,6 @@ fn note_namespace<'a>(
         name: name.to_string(),
     };
     let ns = model.namespaces.entry(key).or_insert_with(|| Namespace {
-        cluster: cluster.clone(),
         name: name.to_string(),
         object: None,
         first_manifest: at,

@@ -228,7 +228,12 @@ pub fn summary_line(s: &Summary, seconds: f64) -> String {
         plural(s.files, "file"),
         plural(s.documents, "document"),
         plural(s.policies, "policy").replace("policys", "policies"),
-        plural(s.namespaces, "namespace"),
+        plural(s.namespaces, "namespace")
+            + &if s.clusters > 0 {
+                format!(" in {}", plural(s.clusters, "cluster"))
+            } else {
+                String::new()
+            },
         s.namespaces_reachable,
         plural(s.errors, "error"),
         plural(s.warnings, "warning"),
