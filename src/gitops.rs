@@ -87,6 +87,7 @@ pub fn decode(object: &Object, body: &Node) -> Option<Applier> {
         .iter();
     let sources = single
         .chain(many)
+        .filter(|s| s.as_map().is_some())
         .map(|s| ArgoSource {
             repo_url: text(s.get("repoURL")).unwrap_or_default(),
             path: text(s.get("path")),
@@ -122,5 +123,84 @@ pub fn unevaluated_kind(object: &Object) -> Option<&'static str> {
             Some("Argo CD ApplicationSet: generators are not expanded")
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::load_stream;
+
+    fn decoded(text: &str) -> Option<Applier> {
+        let file = load_stream("t.yaml", text.as_bytes());
+        let object = file.objects.first()?;
+        decode(object, object.body.as_ref()?)
+    }
+
+    #[test]
+    fn flux_source_is_this_repository_only_through_flux_system() {
+        let ours = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: a}\nspec:\n  path: ./apps\n  targetNamespace: web\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+        let Some(Applier::Flux(k)) = decoded(ours) else {
+            panic!("a Flux Kustomization")
+        };
+        assert_eq!(k.path.as_deref(), Some("./apps"));
+        assert_eq!(k.target_namespace.as_deref(), Some("web"));
+        assert_eq!(k.foreign_source, None);
+        let theirs = ours.replace("name: flux-system", "name: podinfo");
+        let Some(Applier::Flux(k)) = decoded(&theirs) else {
+            panic!("a Flux Kustomization")
+        };
+        assert_eq!(k.foreign_source.as_deref(), Some("GitRepository/podinfo"));
+    }
+
+    #[test]
+    fn argo_sources_and_destination() {
+        let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\nspec:\n  sources:\n    - {repoURL: 'https://charts.example', chart: x}\n    - {repoURL: 'https://git.example/r', ref: values}\n    - repoURL: https://git.example/r\n      path: apps\n      directory: {recurse: true}\n      kustomize: {namespace: forced}\n  destination: {server: 'https://kubernetes.default.svc', namespace: web}\n";
+        let Some(Applier::Argo(app)) = decoded(app) else {
+            panic!("an Application")
+        };
+        assert_eq!(
+            app.cluster.as_deref(),
+            Some("https://kubernetes.default.svc")
+        );
+        assert_eq!(app.namespace.as_deref(), Some("web"));
+        let kinds: Vec<(bool, bool, bool)> = app
+            .sources
+            .iter()
+            .map(|s| (s.helm, s.values_only, s.recurse))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (true, false, false),
+                (false, true, false),
+                (false, false, true)
+            ]
+        );
+        assert_eq!(
+            app.sources[2].kustomize_namespace.as_deref(),
+            Some("forced")
+        );
+    }
+
+    #[test]
+    fn odd_shapes_decode_to_defaults() {
+        for text in [
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec: [1, 2]\n",
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec: {path: 3, sourceRef: x}\n",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nspec: {sources: x, source: 1, destination: []}\n",
+        ] {
+            match decoded(text) {
+                Some(Applier::Argo(app)) => {
+                    assert!(app.sources.is_empty() && app.cluster.is_none())
+                }
+                Some(Applier::Flux(k)) => assert!(k.path.is_none() && k.foreign_source.is_some()),
+                None => panic!("{text}"),
+            }
+        }
+        assert_eq!(
+            decoded("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\n"),
+            None
+        );
     }
 }

@@ -166,10 +166,14 @@ fn has_extension(path: &Path, extensions: &[&str]) -> bool {
 }
 
 /// A controller path (`./clusters/prod`, `clusters/prod/`, `/clusters/prod`) as a relative
-/// path; `.` for the root.
+/// path; `.` for the root. Like the controllers (securejoin), it never leaves the root.
 fn clean_path(path: Option<&str>) -> String {
     let trimmed = normalize(Path::new(path.unwrap_or(".").trim_start_matches('/')));
-    trimmed.to_string_lossy().into_owned()
+    let inside: PathBuf = trimmed
+        .components()
+        .skip_while(|c| matches!(c, std::path::Component::ParentDir))
+        .collect();
+    normalize(&inside).to_string_lossy().into_owned()
 }
 
 /// A repository URL reduced so that its https, ssh and scp-like spellings compare equal.
@@ -1022,6 +1026,7 @@ mod tests {
         assert_eq!(clean_path(Some("/clusters/prod")), "clusters/prod");
         assert_eq!(clean_path(None), ".");
         assert_eq!(clean_path(Some("./")), ".");
+        assert_eq!(clean_path(Some("../../apps")), "apps");
     }
 
     #[test]
