@@ -36,6 +36,7 @@ pub struct Opening {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamespaceVerdict {
+    pub cluster: Option<String>,
     pub name: String,
     /// Pods that could exist here and that no Egress policy selects (so are not isolated),
     /// described for messages; `None` when every pod is isolated.
@@ -47,6 +48,16 @@ pub struct NamespaceVerdict {
     pub deny_all: Option<usize>,
     /// A policy selecting every pod that allows 0.0.0.0/0 minus every IPv4 target, if any.
     pub allow_except_metadata: Option<usize>,
+}
+
+impl NamespaceVerdict {
+    /// The namespace's key in [`Model::namespaces`].
+    pub fn key(&self) -> crate::model::NamespaceKey {
+        crate::model::NamespaceKey {
+            cluster: self.cluster.clone(),
+            name: self.name.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -136,13 +147,10 @@ fn is_allow_except_metadata(policy: &Policy, targets: &[Target]) -> bool {
 }
 
 pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
-    let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_namespace: HashMap<(Option<&str>, &str), Vec<usize>> = HashMap::new();
     for (i, p) in model.policies.iter().enumerate() {
         if p.governs_egress() {
-            by_namespace
-                .entry(p.namespace.as_str())
-                .or_default()
-                .push(i);
+            by_namespace.entry(p.key()).or_default().push(i);
         }
     }
     let mut openings_by_policy: HashMap<usize, Vec<Opening>> = HashMap::new();
@@ -158,8 +166,8 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
     let namespaces = model
         .namespaces
         .keys()
-        .map(|name| {
-            let governing: &[usize] = by_namespace.get(name.as_str()).map_or(&[], Vec::as_slice);
+        .map(|key| {
+            let governing: &[usize] = by_namespace.get(&key.as_pair()).map_or(&[], Vec::as_slice);
             let policies = || governing.iter().map(|&i| (i, &model.policies[i]));
             let selectors: Vec<&LabelSelector> = policies()
                 .map(|(_, p)| &p.decoded.spec.pod_selector)
@@ -187,7 +195,8 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
             reachable.sort();
             reachable.dedup();
             NamespaceVerdict {
-                name: name.clone(),
+                cluster: key.cluster.clone(),
+                name: key.name.clone(),
                 unselected_pods,
                 openings,
                 reachable,
@@ -205,7 +214,7 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
         .enumerate()
         .map(|(w, workload)| {
             let selecting: Vec<usize> = by_namespace
-                .get(workload.namespace.as_str())
+                .get(&workload.key())
                 .map_or(&[][..], Vec::as_slice)
                 .iter()
                 .copied()

@@ -67,6 +67,11 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", value_parser = preset_names(), global = true)]
     preset: Vec<String>,
 
+    /// Lint only this cluster: a Flux entry point's path (`clusters/prod`) or an Argo CD
+    /// destination, as in the JSON `cluster` field.
+    #[arg(long, value_name = "NAME", global = true)]
+    cluster: Option<String>,
+
     /// Name used for standard input in messages.
     #[arg(long, value_name = "NAME", default_value = "<stdin>", global = true)]
     stdin_filename: String,
@@ -173,13 +178,35 @@ fn explain_command(
     format: Format,
     color: bool,
 ) -> i32 {
-    let Some(explanation) = explain_namespace(&outcome.model, &outcome.analysis, namespace) else {
-        let known: Vec<&str> = outcome
+    // The run is already limited to --cluster when given; a name in several clusters needs it.
+    let clusters: Vec<Option<&str>> = outcome
+        .model
+        .namespaces
+        .keys()
+        .filter(|k| k.name == namespace)
+        .map(|k| k.cluster.as_deref())
+        .collect();
+    let explanation = match clusters.as_slice() {
+        [cluster] => explain_namespace(&outcome.model, &outcome.analysis, *cluster, namespace),
+        [] => None,
+        several => {
+            let names: Vec<&str> = several.iter().map(|c| c.unwrap_or("(none)")).collect();
+            eprintln!(
+                "imds-lint: namespace {namespace:?} is in several clusters ({}); choose one with --cluster",
+                names.join(", ")
+            );
+            return 2;
+        }
+    };
+    let Some(explanation) = explanation else {
+        let mut known: Vec<&str> = outcome
             .model
             .namespaces
             .keys()
-            .map(String::as_str)
+            .map(|k| k.name.as_str())
             .collect();
+        known.sort_unstable();
+        known.dedup();
         eprintln!(
             "imds-lint: no namespace {namespace:?} in these manifests; known: {}",
             if known.is_empty() {
@@ -254,6 +281,7 @@ pub fn main() -> i32 {
         excludes: cli.exclude,
         default_namespace: cli.default_namespace,
         targets: chosen_targets(&cli.preset, &cli.target),
+        cluster: cli.cluster,
     };
     let outcome = match lint(options) {
         Ok(outcome) => outcome,

@@ -6,6 +6,7 @@
 pub mod analyze;
 pub mod cli;
 pub mod discover;
+pub mod gitops;
 pub mod load;
 pub mod model;
 pub mod net;
@@ -37,6 +38,8 @@ pub struct LintOptions {
     pub excludes: Vec<String>,
     pub default_namespace: String,
     pub targets: Vec<Target>,
+    /// Restrict the run to this cluster (as named in the JSON `cluster` field).
+    pub cluster: Option<String>,
 }
 
 /// Everything one run found, ready for a report.
@@ -100,8 +103,22 @@ pub fn lint(options: LintOptions) -> Result<Outcome, String> {
         files.push(stream);
     }
 
-    let resolution = resolve::resolve(&files);
-    let model = model::build(&files, &decoded, &resolution, &options.default_namespace);
+    let resolution = resolve::resolve(&files, &decoded, &paths);
+    let mut model = model::build(&files, &decoded, &resolution, &options.default_namespace);
+    if let Some(cluster) = &options.cluster {
+        if !resolution.clusters.contains(cluster) {
+            let known: Vec<&str> = resolution.clusters.iter().map(String::as_str).collect();
+            return Err(if known.is_empty() {
+                format!("no cluster {cluster:?}: this repository has no GitOps entry point")
+            } else {
+                format!(
+                    "no cluster {cluster:?}; known clusters: {}",
+                    known.join(", ")
+                )
+            });
+        }
+        model.retain_cluster(cluster);
+    }
     let analysis = analyze::analyze(&model, &options.targets);
     let findings = rules::run_all(&rules::Context {
         model: &model,
@@ -142,6 +159,7 @@ pub(crate) fn lint_text(yaml: &str) -> Outcome {
         excludes: Vec::new(),
         default_namespace: "default".into(),
         targets: Target::defaults(),
+        cluster: None,
     };
     match lint(options) {
         Ok(outcome) => outcome,

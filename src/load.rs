@@ -38,6 +38,9 @@ pub struct Object {
     pub api_version: String,
     pub name: Option<String>,
     pub namespace: Option<String>,
+    /// The Config Sync `configmanagement.gke.io/namespace-selector` annotation: the namespaces
+    /// the object lands in are picked by labels (in a live cluster, in dynamic mode).
+    pub namespace_selector: Option<String>,
     /// Where the object starts (its first key).
     pub span: Span,
     /// The whole tree, kept only for kinds the analysis reads.
@@ -63,6 +66,7 @@ fn keeps_body(kind: &str, api_version: &str) -> bool {
     kind == "Namespace"
         || WORKLOAD_KINDS.contains(&kind)
         || (kind == "NetworkPolicy" && api_version == "networking.k8s.io/v1")
+        || crate::gitops::is_applier(kind, api_version)
 }
 
 /// The parts of a workload's tree the analysis reads: pod labels and hostNetwork.
@@ -96,6 +100,10 @@ fn keep(kind: Option<&str>, path: &[&str]) -> bool {
         return true;
     }
     if kind == "Namespace" || kind == "NetworkPolicy" || kind.ends_with("List") {
+        return true;
+    }
+    // Flux Kustomizations and Argo CD Applications: where they build manifests from and to.
+    if (kind == "Kustomization" || kind == "Application") && path.first() == Some(&"spec") {
         return true;
     }
     WORKLOAD_KINDS.contains(&kind)
@@ -290,6 +298,11 @@ fn collect_objects(doc: Node, out: &mut Vec<Object>) {
     out.push(Object {
         name: text_of("name"),
         namespace: text_of("namespace").filter(|n| !n.is_empty()),
+        namespace_selector: metadata
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get("configmanagement.gke.io/namespace-selector"))
+            .and_then(Node::as_str)
+            .map(str::to_string),
         body: keeps_body(&kind, &api_version).then_some(doc),
         kind,
         api_version,

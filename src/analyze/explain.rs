@@ -69,6 +69,7 @@ pub enum Classes {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamespaceExplanation {
+    pub cluster: Option<String>,
     pub namespace: String,
     pub targets: Vec<Target>,
     /// The namespace's verdict, as the analysis gave it.
@@ -91,18 +92,23 @@ fn role(policy: &Policy) -> PolicyRole {
     }
 }
 
-/// Explains namespace `name`; `None` when the repository has no such namespace.
+/// Explains namespace `name` of `cluster`; `None` when the repository has no such namespace.
 pub fn explain_namespace(
     model: &Model,
     analysis: &Analysis,
+    cluster: Option<&str>,
     name: &str,
 ) -> Option<NamespaceExplanation> {
-    let verdict = analysis.namespaces.iter().find(|v| v.name == name)?;
+    let key = (cluster, name);
+    let verdict = analysis
+        .namespaces
+        .iter()
+        .find(|v| (v.cluster.as_deref(), v.name.as_str()) == key)?;
     let policies: Vec<PolicyEntry> = model
         .policies
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.namespace == name)
+        .filter(|(_, p)| p.key() == key)
         .map(|(i, p)| PolicyEntry {
             policy: i,
             role: role(p),
@@ -123,7 +129,7 @@ pub fn explain_namespace(
     let workloads: Vec<WorkloadExplanation> = analysis
         .workloads
         .iter()
-        .filter(|v| model.workloads[v.workload].namespace == name)
+        .filter(|v| model.workloads[v.workload].key() == key)
         .map(|verdict| {
             let workload = &model.workloads[verdict.workload];
             let selected_by = verdict.selected_by.clone();
@@ -169,6 +175,7 @@ pub fn explain_namespace(
         ),
     };
     Some(NamespaceExplanation {
+        cluster: cluster.map(str::to_string),
         namespace: name.to_string(),
         targets: targets.clone(),
         reachable: verdict.reachable.clone(),
@@ -187,7 +194,7 @@ mod tests {
     fn explain(yaml: &str) -> (NamespaceExplanation, crate::Outcome) {
         let outcome = lint_text(yaml);
         let explanation =
-            explain_namespace(&outcome.model, &outcome.analysis, "ns").expect("namespace ns");
+            explain_namespace(&outcome.model, &outcome.analysis, None, "ns").expect("namespace ns");
         (explanation, outcome)
     }
 

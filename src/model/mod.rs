@@ -7,10 +7,10 @@ pub mod selector;
 pub mod workload;
 
 use crate::load::{LoadedFile, Object, WORKLOAD_KINDS};
-use crate::resolve::{Placement, Resolution};
+use crate::resolve::{Placement, Resolution, Way};
 use crate::yaml::{Node, Span};
 use policy::{DecodedPolicy, decode_network_policy};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use workload::{WorkloadSpec, decode_workload};
 
 /// A place in a loaded file: the file's index in [`Model::files`] and a span in it.
@@ -35,6 +35,20 @@ impl Location {
     }
 }
 
+/// A namespace's identity: the same name in two clusters is two namespaces.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NamespaceKey {
+    /// `None` when no GitOps entry point reaches the manifests.
+    pub cluster: Option<String>,
+    pub name: String,
+}
+
+impl NamespaceKey {
+    pub fn as_pair(&self) -> (Option<&str>, &str) {
+        (self.cluster.as_deref(), &self.name)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Namespace {
     pub name: String,
@@ -48,6 +62,7 @@ pub struct Namespace {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     pub name: String,
+    pub cluster: Option<String>,
     pub namespace: String,
     /// The policy's first key.
     pub location: Location,
@@ -55,6 +70,11 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// (cluster, namespace): where the policy applies.
+    pub fn key(&self) -> (Option<&str>, &str) {
+        (self.cluster.as_deref(), &self.namespace)
+    }
+
     /// Whether the policy takes part in egress decisions in a cluster: it isolates for egress
     /// and the API server would accept it.
     pub fn governs_egress(&self) -> bool {
@@ -66,9 +86,17 @@ impl Policy {
 pub struct Workload {
     pub kind: String,
     pub name: String,
+    pub cluster: Option<String>,
     pub namespace: String,
     pub location: Location,
     pub spec: WorkloadSpec,
+}
+
+impl Workload {
+    /// (cluster, namespace): where the workload runs.
+    pub fn key(&self) -> (Option<&str>, &str) {
+        (self.cluster.as_deref(), &self.namespace)
+    }
 }
 
 /// What the analysis reads of one object, decoded from its tree.
@@ -79,6 +107,8 @@ pub enum Decoded {
     Namespace {
         labels: BTreeMap<String, String>,
     },
+    /// A Flux Kustomization or Argo CD Application: where it builds manifests from and to.
+    Applier(crate::gitops::Applier),
     /// Only the object's identity matters.
     Other,
 }
@@ -102,17 +132,38 @@ pub fn decode_objects(objects: &mut [Object]) -> Vec<Decoded> {
             Some(body) if WORKLOAD_KINDS.contains(&object.kind.as_str()) => {
                 Decoded::Workload(decode_workload(&object.kind, &body))
             }
-            Some(_) => Decoded::Other,
+            Some(body) => {
+                crate::gitops::decode(object, &body).map_or(Decoded::Other, Decoded::Applier)
+            }
         })
         .collect()
 }
 
-/// Policy-like kinds imds-lint does not evaluate yet, counted so they are never ignored silently.
+/// Policy-like kinds imds-lint does not evaluate yet, listed so they are never ignored silently.
 fn is_unevaluated_policy(object: &Object) -> bool {
     let group = object.api_version.split('/').next().unwrap_or_default();
     (object.kind.contains("NetworkPolicy") || object.kind.contains("AdminNetworkPolicy"))
         && !(object.kind == "NetworkPolicy" && object.api_version == "networking.k8s.io/v1")
         || (group.ends_with("projectcalico.org") && object.kind.contains("Policy"))
+}
+
+/// Why an object is not evaluated, judged by its kind alone.
+fn unevaluated_reason(object: &Object) -> Option<&'static str> {
+    if is_unevaluated_policy(object) {
+        return Some("only networking.k8s.io/v1 NetworkPolicy is evaluated");
+    }
+    crate::gitops::unevaluated_kind(object)
+}
+
+/// One object that is not evaluated, where it lands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnevaluatedObject {
+    pub name: String,
+    pub cluster: Option<String>,
+    /// `None` for cluster-scoped kinds, and where a Config Sync NamespaceSelector picks the
+    /// namespaces.
+    pub namespace: Option<String>,
+    pub at: Location,
 }
 
 /// Kinds that live outside any namespace: they neither carry nor create one.
@@ -159,12 +210,28 @@ pub const CLUSTER_SCOPED_KINDS: &[&str] = &[
 pub struct Model {
     /// Display paths; a [`Location::file`] indexes this.
     pub files: Vec<String>,
-    pub namespaces: BTreeMap<String, Namespace>,
+    pub namespaces: BTreeMap<NamespaceKey, Namespace>,
     pub policies: Vec<Policy>,
     pub workloads: Vec<Workload>,
-    /// Policy kinds found but not evaluated, with how many of each.
-    pub not_evaluated: BTreeMap<String, usize>,
+    /// Objects found but not evaluated (other policy kinds, Helm releases, other sources), by
+    /// (kind, reason), one entry per way each lands.
+    pub not_evaluated: BTreeMap<(String, String), Vec<UnevaluatedObject>>,
     pub documents: usize,
+}
+
+impl Model {
+    /// Keeps only what lands in `cluster`.
+    pub fn retain_cluster(&mut self, cluster: &str) {
+        let wanted = Some(cluster);
+        self.namespaces
+            .retain(|k, _| k.cluster.as_deref() == wanted);
+        self.policies.retain(|p| p.cluster.as_deref() == wanted);
+        self.workloads.retain(|w| w.cluster.as_deref() == wanted);
+        for objects in self.not_evaluated.values_mut() {
+            objects.retain(|o| o.cluster.as_deref() == wanted);
+        }
+        self.not_evaluated.retain(|_, objects| !objects.is_empty());
+    }
 }
 
 /// Builds the model. `decoded[i]` is [`decode_objects`] of `files[i]`; `default_namespace` is
@@ -180,104 +247,169 @@ pub fn build(
         documents: files.iter().map(|f| f.documents).sum(),
         ..Model::default()
     };
+    let mut unfollowed: HashMap<(usize, usize), Vec<&str>> = HashMap::new();
+    for u in &resolution.unfollowed {
+        unfollowed
+            .entry((u.file, u.object))
+            .or_default()
+            .push(&u.reason);
+    }
+    let standalone = Way::default();
     for (file_index, file) in files.iter().enumerate() {
-        let ways: Vec<Option<&str>> = match &resolution.placements[file_index] {
+        let ways: Vec<&Way> = match &resolution.placements[file_index] {
             Placement::NotAResource => continue,
-            Placement::Standalone => vec![None],
-            Placement::Built(ways) => ways.iter().map(|w| w.as_deref()).collect(),
+            Placement::Standalone => vec![&standalone],
+            Placement::Built(ways) => ways.iter().collect(),
         };
-        for (object, decoded) in file.objects.iter().zip(&decoded[file_index]) {
-            for forced in &ways {
-                add_object(
-                    &mut model,
-                    file_index,
+        for (object_index, (object, decoded)) in
+            file.objects.iter().zip(&decoded[file_index]).enumerate()
+        {
+            let reasons = unfollowed.get(&(file_index, object_index));
+            for &way in &ways {
+                let object = Placed {
+                    file: file_index,
                     object,
-                    decoded,
-                    *forced,
-                    default_namespace,
-                );
+                    way,
+                    reasons: reasons.map_or(&[][..], Vec::as_slice),
+                };
+                add_object(&mut model, &object, decoded, default_namespace);
             }
         }
     }
     model
 }
 
-fn add_object(
-    model: &mut Model,
+/// One object as it lands one way, with the reasons a controller could not follow it.
+struct Placed<'a> {
     file: usize,
-    object: &Object,
-    decoded: &Decoded,
-    forced: Option<&str>,
-    default_namespace: &str,
-) {
+    object: &'a Object,
+    way: &'a Way,
+    reasons: &'a [&'a str],
+}
+
+fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_namespace: &str) {
+    let Placed {
+        file, object, way, ..
+    } = *placed;
     let location = Location::new(file, object.span);
-    if is_unevaluated_policy(object) {
-        *model
+    let cluster = way.cluster.clone();
+    let forced = way.namespace.as_deref();
+    let cluster_scoped =
+        object.kind == "Namespace" || CLUSTER_SCOPED_KINDS.contains(&object.kind.as_str());
+    let explicit = forced
+        .map(str::to_string)
+        .or_else(|| object.namespace.clone())
+        .or_else(|| way.fallback_namespace.clone());
+    // A rendered copy names its namespace; a source object's namespaces are picked by labels.
+    let selector = object
+        .namespace_selector
+        .as_ref()
+        .filter(|_| object.namespace.is_none())
+        .filter(|_| matches!(decoded, Decoded::Policy(_) | Decoded::Workload(_)));
+    let selector_reason = selector.map(|selector| {
+        format!(
+            "Config Sync NamespaceSelector {selector}: the namespaces it selects are not followed"
+        )
+    });
+    let reasons = unevaluated_reason(object)
+        .into_iter()
+        .chain(placed.reasons.iter().copied())
+        .chain(selector_reason.as_deref());
+    let selected = selector.is_some();
+    for reason in reasons {
+        let unevaluated = UnevaluatedObject {
+            name: object.name.clone().unwrap_or_default(),
+            cluster: cluster.clone(),
+            namespace: (!cluster_scoped && !selected).then(|| {
+                explicit
+                    .clone()
+                    .unwrap_or_else(|| default_namespace.to_string())
+            }),
+            at: location,
+        };
+        let listed = model
             .not_evaluated
-            .entry(format!("{} ({})", object.kind, object.api_version))
-            .or_default() += 1;
+            .entry((
+                format!("{} ({})", object.kind, object.api_version),
+                reason.to_string(),
+            ))
+            .or_default();
+        // An object's ways come one after another; two that land alike are one place.
+        if listed.last() != Some(&unevaluated) {
+            listed.push(unevaluated);
+        }
+    }
+    // Counting it in one namespace would be a guess: in the wrong one, a deny policy would
+    // make a namespace look safe.
+    if selected {
+        return;
     }
     if object.kind == "Namespace" {
         // kustomize renames a Namespace object to the namespace it sets.
         let Some(name) = forced.map(str::to_string).or_else(|| object.name.clone()) else {
             return;
         };
-        let ns = note_namespace(model, &name, location);
+        let ns = note_namespace(model, &cluster, &name, location);
         ns.object.get_or_insert(location);
         if let Decoded::Namespace { labels } = decoded {
             ns.labels = labels.clone();
         }
         return;
     }
-    if CLUSTER_SCOPED_KINDS.contains(&object.kind.as_str()) {
+    if cluster_scoped {
         return;
     }
-    let explicit = forced
-        .map(str::to_string)
-        .or_else(|| object.namespace.clone());
     let namespace = explicit
         .clone()
         .unwrap_or_else(|| default_namespace.to_string());
     let name = object.name.clone().unwrap_or_default();
     match decoded {
         Decoded::Policy(policy) => {
-            note_namespace(model, &namespace, location);
+            note_namespace(model, &cluster, &namespace, location);
             model.policies.push(Policy {
                 name,
+                cluster,
                 namespace,
                 location,
                 decoded: policy.clone(),
             });
         }
         Decoded::Workload(spec) => {
-            note_namespace(model, &namespace, location);
+            note_namespace(model, &cluster, &namespace, location);
             model.workloads.push(Workload {
                 kind: object.kind.clone(),
                 name,
+                cluster,
                 namespace,
                 location,
                 spec: spec.clone(),
             });
         }
         // Any namespaced object with an explicit namespace tells us the namespace exists.
-        Decoded::Namespace { .. } | Decoded::Other => {
+        Decoded::Namespace { .. } | Decoded::Applier(_) | Decoded::Other => {
             if let Some(ns) = explicit {
-                note_namespace(model, &ns, location);
+                note_namespace(model, &cluster, &ns, location);
             }
         }
     }
 }
 
-fn note_namespace<'a>(model: &'a mut Model, name: &str, at: Location) -> &'a mut Namespace {
-    let ns = model
-        .namespaces
-        .entry(name.to_string())
-        .or_insert_with(|| Namespace {
-            name: name.to_string(),
-            object: None,
-            first_manifest: at,
-            labels: BTreeMap::new(),
-        });
+fn note_namespace<'a>(
+    model: &'a mut Model,
+    cluster: &Option<String>,
+    name: &str,
+    at: Location,
+) -> &'a mut Namespace {
+    let key = NamespaceKey {
+        cluster: cluster.clone(),
+        name: name.to_string(),
+    };
+    let ns = model.namespaces.entry(key).or_insert_with(|| Namespace {
+        name: name.to_string(),
+        object: None,
+        first_manifest: at,
+        labels: BTreeMap::new(),
+    });
     if at < ns.first_manifest {
         ns.first_manifest = at;
     }

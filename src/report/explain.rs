@@ -218,10 +218,11 @@ pub fn render_human(
             color,
         )
     };
-    out.push_str(&format!(
-        "{}: {verdict}\n",
-        paint(&format!("namespace {}", explanation.namespace), "1", color)
-    ));
+    let title = match &explanation.cluster {
+        Some(cluster) => format!("namespace {} in cluster {cluster}", explanation.namespace),
+        None => format!("namespace {}", explanation.namespace),
+    };
+    out.push_str(&format!("{}: {verdict}\n", paint(&title, "1", color)));
     out.push_str(&format!(
         "targets checked: {}\n\n",
         targets_list(&explanation.targets)
@@ -296,6 +297,7 @@ pub fn render_human(
 #[derive(Serialize)]
 struct ExplainOut<'a> {
     version: u32,
+    cluster: Option<&'a str>,
     namespace: &'a str,
     metadata_reachable: bool,
     reachable_targets: Vec<String>,
@@ -462,6 +464,7 @@ pub fn render_json<'a>(model: &'a Model, explanation: &'a NamespaceExplanation) 
     let strings = |ts: &[Target]| ts.iter().map(ToString::to_string).collect::<Vec<_>>();
     let report = ExplainOut {
         version: 1,
+        cluster: explanation.cluster.as_deref(),
         namespace: &explanation.namespace,
         metadata_reachable: !explanation.reachable.is_empty(),
         reachable_targets: strings(&explanation.reachable),

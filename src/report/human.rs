@@ -6,7 +6,7 @@ use crate::Outcome;
 use crate::model::Location;
 use crate::rules::Severity;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// Source text per file index, read once and shared by every snippet of the file.
@@ -114,7 +114,25 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
         cache: HashMap::new(),
     };
     let mut out = String::new();
-    for finding in &outcome.findings {
+    // With more than one cluster, findings come grouped under a heading per cluster.
+    let clusters: BTreeSet<Option<&str>> = outcome
+        .analysis
+        .namespaces
+        .iter()
+        .map(|n| n.cluster.as_deref())
+        .chain(outcome.findings.iter().map(|f| f.cluster.as_deref()))
+        .collect();
+    let mut findings: Vec<&crate::rules::Finding> = outcome.findings.iter().collect();
+    findings.sort_by_key(|f| f.cluster.as_deref());
+    let mut heading = None;
+    for finding in findings {
+        if clusters.len() > 1 && heading != Some(finding.cluster.as_deref()) {
+            heading = Some(finding.cluster.as_deref());
+            out.push_str(&match finding.cluster.as_deref() {
+                Some(cluster) => format!("── cluster {cluster}\n\n"),
+                None => "── no cluster (manifests no GitOps entry point reaches)\n\n".into(),
+            });
+        }
         let mut diagnostic = MietteDiagnostic::new(finding.message.clone())
             .with_code(finding.rule)
             .with_severity(match finding.severity {
@@ -200,9 +218,10 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
             paths.join(", ")
         ));
     }
-    for (kind, count) in &outcome.model.not_evaluated {
+    for ((kind, reason), objects) in &outcome.model.not_evaluated {
         out.push_str(&format!(
-            "not evaluated: {count} × {kind} (only networking.k8s.io/v1 NetworkPolicy is)\n"
+            "not evaluated: {} × {kind} ({reason})\n",
+            objects.len()
         ));
     }
     for note in &outcome.notes {
@@ -225,7 +244,12 @@ pub fn summary_line(s: &Summary, seconds: f64) -> String {
         plural(s.files, "file"),
         plural(s.documents, "document"),
         plural(s.policies, "policy").replace("policys", "policies"),
-        plural(s.namespaces, "namespace"),
+        plural(s.namespaces, "namespace")
+            + &if s.clusters > 0 {
+                format!(" in {}", plural(s.clusters, "cluster"))
+            } else {
+                String::new()
+            },
         s.namespaces_reachable,
         plural(s.errors, "error"),
         plural(s.warnings, "warning"),

@@ -14,6 +14,8 @@ struct Report<'a> {
     errors: Vec<ErrorOut<'a>>,
     skipped: Vec<SkippedOut<'a>>,
     not_evaluated: Vec<NotEvaluatedOut<'a>>,
+    /// Every NetworkPolicy with where it landed (one entry per way a shared base lands).
+    policies: Vec<PolicyOut<'a>>,
     notes: &'a [String],
     summary: Summary,
 }
@@ -21,6 +23,7 @@ struct Report<'a> {
 #[derive(Serialize)]
 struct NamespaceOut<'a> {
     name: &'a str,
+    cluster: Option<&'a str>,
     metadata_reachable: bool,
     reachable_targets: Vec<String>,
     /// Every pod that could exist here is selected by some Egress policy.
@@ -32,6 +35,7 @@ struct NamespaceOut<'a> {
 #[derive(Serialize)]
 struct WorkloadOut<'a> {
     namespace: &'a str,
+    cluster: Option<&'a str>,
     kind: &'a str,
     name: &'a str,
     metadata_reachable: bool,
@@ -82,6 +86,7 @@ struct FindingOut<'a> {
     name: &'a str,
     severity: String,
     namespace: Option<&'a str>,
+    cluster: Option<&'a str>,
     file: &'a str,
     line: usize,
     column: usize,
@@ -109,6 +114,26 @@ struct SkippedOut<'a> {
 struct NotEvaluatedOut<'a> {
     kind: &'a str,
     count: usize,
+    reason: &'a str,
+    objects: Vec<UnevaluatedObjectOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct PolicyOut<'a> {
+    name: &'a str,
+    cluster: Option<&'a str>,
+    namespace: &'a str,
+    file: &'a str,
+    line: usize,
+}
+
+#[derive(Serialize)]
+struct UnevaluatedObjectOut<'a> {
+    name: &'a str,
+    cluster: Option<&'a str>,
+    namespace: Option<&'a str>,
+    file: &'a str,
+    line: usize,
 }
 
 pub fn render(outcome: &Outcome) -> String {
@@ -123,6 +148,7 @@ pub fn render(outcome: &Outcome) -> String {
             let w = &model.workloads[v.workload];
             WorkloadOut {
                 namespace: &w.namespace,
+                cluster: w.cluster.as_deref(),
                 kind: &w.kind,
                 name: &w.name,
                 metadata_reachable: !v.reachable.is_empty(),
@@ -151,7 +177,9 @@ pub fn render(outcome: &Outcome) -> String {
             }
         })
         .collect();
-    workloads.sort_by(|a, b| (a.file, a.line, a.namespace).cmp(&(b.file, b.line, b.namespace)));
+    workloads.sort_by(|a, b| {
+        (a.file, a.line, a.cluster, a.namespace).cmp(&(b.file, b.line, b.cluster, b.namespace))
+    });
     let report = Report {
         version: 1,
         targets: outcome
@@ -172,6 +200,7 @@ pub fn render(outcome: &Outcome) -> String {
             .iter()
             .map(|v| NamespaceOut {
                 name: &v.name,
+                cluster: v.cluster.as_deref(),
                 metadata_reachable: !v.reachable.is_empty(),
                 reachable_targets: strings(&v.reachable),
                 isolated: v.unselected_pods.is_none(),
@@ -188,6 +217,7 @@ pub fn render(outcome: &Outcome) -> String {
                 name: crate::rules::find_rule(f.rule).map_or("", |r| r.name),
                 severity: f.severity.to_string(),
                 namespace: f.namespace.as_deref(),
+                cluster: f.cluster.as_deref(),
                 file: &model.files[f.at.file],
                 line: f.at.line,
                 column: f.at.column,
@@ -227,7 +257,32 @@ pub fn render(outcome: &Outcome) -> String {
         not_evaluated: model
             .not_evaluated
             .iter()
-            .map(|(kind, &count)| NotEvaluatedOut { kind, count })
+            .map(|((kind, reason), objects)| NotEvaluatedOut {
+                kind,
+                count: objects.len(),
+                reason,
+                objects: objects
+                    .iter()
+                    .map(|o| UnevaluatedObjectOut {
+                        name: &o.name,
+                        cluster: o.cluster.as_deref(),
+                        namespace: o.namespace.as_deref(),
+                        file: &model.files[o.at.file],
+                        line: o.at.line,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        policies: model
+            .policies
+            .iter()
+            .map(|p| PolicyOut {
+                name: &p.name,
+                cluster: p.cluster.as_deref(),
+                namespace: &p.namespace,
+                file: &model.files[p.location.file],
+                line: p.location.line,
+            })
             .collect(),
         notes: &outcome.notes,
         summary: Summary::of(outcome),

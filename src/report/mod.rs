@@ -17,6 +17,8 @@ pub struct Summary {
     pub policies: usize,
     pub namespaces: usize,
     pub namespaces_reachable: usize,
+    /// Clusters the namespaces are in, as GitOps entry points and destinations name them.
+    pub clusters: usize,
     pub workloads: usize,
     pub errors: usize,
     pub warnings: usize,
@@ -38,6 +40,13 @@ impl Summary {
                 .iter()
                 .filter(|n| !n.reachable.is_empty())
                 .count(),
+            clusters: outcome
+                .analysis
+                .namespaces
+                .iter()
+                .filter_map(|n| n.cluster.as_deref())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
             workloads: outcome.model.workloads.len(),
             errors: count(Severity::Error),
             warnings: count(Severity::Warning),

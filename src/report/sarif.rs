@@ -274,11 +274,11 @@ fn invocation(outcome: &Outcome) -> Value {
             "locations": [{"physicalLocation": {"artifactLocation": artifact_location(&skipped.path)}}],
         }));
     }
-    for (kind, count) in &outcome.model.not_evaluated {
+    for ((kind, reason), objects) in &outcome.model.not_evaluated {
         notifications.push(json!({
             "level": "note",
             "descriptor": {"id": "not-evaluated"},
-            "message": {"text": format!("{count} {kind} not evaluated: imds-lint reads only networking.k8s.io/v1 NetworkPolicies")},
+            "message": {"text": format!("{} {kind} not evaluated: {reason}", objects.len())},
         }));
     }
     for note in &outcome.notes {

@@ -72,17 +72,17 @@ fn through_opening(ctx: &Context, workload: usize, opening: &Opening) -> Related
 
 fn check(ctx: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let mut workloads_in: HashMap<&str, Vec<&WorkloadVerdict>> = HashMap::new();
+    let mut workloads_in: HashMap<(Option<&str>, &str), Vec<&WorkloadVerdict>> = HashMap::new();
     for v in &ctx.analysis.workloads {
-        let namespace = ctx.model.workloads[v.workload].namespace.as_str();
-        workloads_in.entry(namespace).or_default().push(v);
+        let key = ctx.model.workloads[v.workload].key();
+        workloads_in.entry(key).or_default().push(v);
     }
     for verdict in &ctx.analysis.namespaces {
-        let Some(ns) = ctx.model.namespaces.get(&verdict.name) else {
+        let Some(ns) = ctx.model.namespaces.get(&verdict.key()) else {
             continue;
         };
         let workloads = workloads_in
-            .get(verdict.name.as_str())
+            .get(&(verdict.cluster.as_deref(), verdict.name.as_str()))
             .map_or(&[][..], Vec::as_slice);
         if let Some(pods) = &verdict.unselected_pods {
             let exposed = workloads_where(ctx, workloads, |v| !v.isolated);
@@ -104,6 +104,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 rule: RULE.id,
                 severity: RULE.severity,
                 namespace: Some(verdict.name.clone()),
+                cluster: verdict.cluster.clone(),
                 at: namespace_anchor(ns),
                 message: format!(
                     "{pods} in namespace {} are selected by no Egress NetworkPolicy and can reach {}{}",
@@ -153,6 +154,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 rule: RULE.id,
                 severity: RULE.severity,
                 namespace: Some(verdict.name.clone()),
+                cluster: verdict.cluster.clone(),
                 at: opening.at,
                 message: format!(
                     "NetworkPolicy {}/{} egress rule {} lets {} reach {}{}",

@@ -36,6 +36,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 rule: RULE.id,
                 severity: RULE.severity,
                 namespace: Some(policy.namespace.clone()),
+                cluster: policy.cluster.clone(),
                 at,
                 message: format!(
                     "NetworkPolicy {}/{}: {}",

@@ -22,6 +22,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 rule: RULE.id,
                 severity: RULE.severity,
                 namespace: Some(w.namespace.clone()),
+                cluster: w.cluster.clone(),
                 at,
                 message: format!(
                     "{} {}/{} runs with hostNetwork: true and reaches {} whatever the policies say",

@@ -48,6 +48,8 @@ pub struct Finding {
     pub rule: &'static str,
     pub severity: Severity,
     pub namespace: Option<String>,
+    /// The namespace's cluster, when a GitOps entry point names one.
+    pub cluster: Option<String>,
     pub at: Location,
     pub message: String,
     /// A few words shown under the YAML the finding points at.
@@ -92,6 +94,7 @@ pub fn run_all(ctx: &Context) -> Vec<Finding> {
             a.at.line,
             a.at.column,
             a.rule,
+            &a.cluster,
             &a.namespace,
             &a.message,
         )
@@ -100,6 +103,7 @@ pub fn run_all(ctx: &Context) -> Vec<Finding> {
                 b.at.line,
                 b.at.column,
                 b.rule,
+                &b.cluster,
                 &b.namespace,
                 &b.message,
             ))
@@ -127,11 +131,12 @@ fn namespaces_lacking(
         .iter()
         .filter(|v| lacks(v))
         .filter_map(|v| {
-            let ns = ctx.model.namespaces.get(&v.name)?;
+            let ns = ctx.model.namespaces.get(&v.key())?;
             Some(Finding {
                 rule: rule.id,
                 severity: rule.severity,
                 namespace: Some(v.name.clone()),
+                cluster: v.cluster.clone(),
                 at: namespace_anchor(ns),
                 message: format!("namespace {} has no {what} policy", v.name),
                 label: label.into(),
