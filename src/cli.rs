@@ -1,5 +1,6 @@
 //! The command line: parses arguments, runs the pipeline, prints a report. No verdicts here.
 
+use crate::config::{self, Config, ConfigError, FailOn};
 use crate::net::{PRESETS, Target, preset_targets};
 use crate::rules::RULES;
 use crate::{Input, LintOptions, lint, report};
@@ -46,9 +47,10 @@ pub struct Cli {
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
 
-    /// Namespace of namespaced objects that set none, as `kubectl apply` would use.
-    #[arg(long, value_name = "NAME", default_value = "default")]
-    default_namespace: String,
+    /// Namespace of namespaced objects that set none, as `kubectl apply` would use
+    /// [default: default].
+    #[arg(long, value_name = "NAME")]
+    default_namespace: Option<String>,
 
     /// A metadata endpoint to check, `ADDR[:PORT][/PROTO]` (port 80 and TCP by default);
     /// repeatable. Replaces the default endpoints unless `--preset` is also given.
@@ -64,6 +66,17 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", default_value = "<stdin>")]
     stdin_filename: String,
 
+    #[command(flatten)]
+    config: ConfigArgs,
+
+    /// Which findings make the exit status 1 [default: error, or the config's fail-on].
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    fail_on: Option<FailOn>,
+
+    /// List the findings that `imds-lint.io/ignore` annotations suppressed.
+    #[arg(long)]
+    show_suppressed: bool,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -75,6 +88,110 @@ enum Command {
         /// Rule id (IMDS001) or name (metadata-reachable).
         id: Option<String>,
     },
+    /// Write a commented default .imds-lint.yaml into DIR (default: the current folder).
+    Init {
+        dir: Option<PathBuf>,
+        /// Overwrite an existing configuration file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Where the configuration comes from.
+#[derive(Debug, clap::Args)]
+struct ConfigArgs {
+    /// Read settings from FILE instead of the first .imds-lint.yaml found from the first PATH
+    /// upwards.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Ignore any .imds-lint.yaml.
+    #[arg(long, conflicts_with = "config")]
+    no_config: bool,
+}
+
+/// The configuration to use: `--config`, else the first file found from the first PATH up.
+fn load_config(args: &ConfigArgs, paths: &[PathBuf]) -> Result<Option<Config>, ConfigError> {
+    if args.no_config {
+        return Ok(None);
+    }
+    let path = match &args.config {
+        Some(path) => path.clone(),
+        None => match paths.first().and_then(|p| config::find(p)) {
+            Some(found) => found,
+            None => return Ok(None),
+        },
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let display =
+        crate::discover::display_path(&crate::discover::normalize(&cwd.join(&path)), &cwd);
+    Config::load(&path, &display).map(Some)
+}
+
+/// The options shared by linting and fixing: the command line over the configuration file.
+struct Chosen {
+    excludes: Vec<String>,
+    default_namespace: String,
+    targets: Vec<Target>,
+    settings: config::Settings,
+}
+
+fn choose(
+    config: Option<Config>,
+    excludes: Vec<String>,
+    default_namespace: Option<String>,
+    presets: &[String],
+    targets: &[Target],
+    fail_on: Option<FailOn>,
+) -> Chosen {
+    let config = config.unwrap_or_default();
+    let mut all_excludes = config.excludes();
+    all_excludes.extend(excludes);
+    // Targets or presets on the command line replace the configuration's.
+    let targets = if presets.is_empty() && targets.is_empty() {
+        chosen_targets(&config.presets, &config.targets)
+    } else {
+        chosen_targets(presets, targets)
+    };
+    let mut settings = config.settings;
+    if let Some(fail_on) = fail_on {
+        settings.fail_on = fail_on;
+    }
+    Chosen {
+        excludes: all_excludes,
+        default_namespace: default_namespace
+            .or(config.default_namespace)
+            .unwrap_or_else(|| "default".into()),
+        targets,
+        settings,
+    }
+}
+
+fn init_command(dir: Option<PathBuf>, force: bool) -> i32 {
+    let dir = dir.unwrap_or_else(|| PathBuf::from("."));
+    let path = dir.join(config::CONFIG_NAMES[0]);
+    if !force
+        && let Some(existing) = config::CONFIG_NAMES
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.exists())
+    {
+        eprintln!(
+            "imds-lint: {} already exists; pass --force to overwrite it",
+            existing.display()
+        );
+        return 2;
+    }
+    match std::fs::write(&path, config::default_file()) {
+        Ok(()) => {
+            print(&format!("wrote {}\n", path.display()));
+            0
+        }
+        Err(e) => {
+            eprintln!("imds-lint: cannot write {}: {e}", path.display());
+            2
+        }
+    }
 }
 
 fn preset_names() -> clap::builder::PossibleValuesParser {
@@ -154,9 +271,26 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    if let Some(Command::Rule { id }) = cli.command {
-        return rule_command(id);
+    match cli.command {
+        Some(Command::Rule { id }) => return rule_command(id),
+        Some(Command::Init { dir, force }) => return init_command(dir, force),
+        None => {}
     }
+    let config = match load_config(&cli.config, &cli.paths) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("imds-lint: {e}");
+            return 2;
+        }
+    };
+    let chosen = choose(
+        config,
+        cli.exclude,
+        cli.default_namespace,
+        &cli.preset,
+        &cli.target,
+        cli.fail_on,
+    );
     let mut inputs = Vec::new();
     for path in cli.paths {
         if path.as_os_str() == "-" {
@@ -175,9 +309,10 @@ pub fn main() -> i32 {
     }
     let options = LintOptions {
         inputs,
-        excludes: cli.exclude,
-        default_namespace: cli.default_namespace,
-        targets: chosen_targets(&cli.preset, &cli.target),
+        excludes: chosen.excludes,
+        default_namespace: chosen.default_namespace,
+        targets: chosen.targets,
+        settings: chosen.settings,
     };
     let outcome = match lint(options) {
         Ok(outcome) => outcome,
@@ -188,7 +323,11 @@ pub fn main() -> i32 {
     };
     match cli.format {
         Format::Json => print(&report::json::render(&outcome)),
-        Format::Human => print(&report::human::render(&outcome, use_color(cli.color))),
+        Format::Human => print(&report::human::render_with(
+            &outcome,
+            use_color(cli.color),
+            cli.show_suppressed,
+        )),
     }
     outcome.exit_code()
 }

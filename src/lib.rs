@@ -5,6 +5,7 @@
 
 pub mod analyze;
 pub mod cli;
+pub mod config;
 pub mod discover;
 pub mod load;
 pub mod model;
@@ -12,6 +13,7 @@ pub mod net;
 pub mod report;
 pub mod resolve;
 pub mod rules;
+pub mod suppress;
 pub mod yaml;
 
 use discover::{DiscoverOptions, Skipped};
@@ -37,6 +39,8 @@ pub struct LintOptions {
     pub excludes: Vec<String>,
     pub default_namespace: String,
     pub targets: Vec<Target>,
+    /// Rule switches and severities, ignored namespaces, what fails the run.
+    pub settings: config::Settings,
 }
 
 /// Everything one run found, ready for a report.
@@ -45,6 +49,11 @@ pub struct Outcome {
     pub model: model::Model,
     pub analysis: analyze::Analysis,
     pub findings: Vec<Finding>,
+    /// Findings an `imds-lint.io/ignore` annotation suppressed: not in `findings`, not failing.
+    pub suppressed: Vec<suppress::Suppressed>,
+    /// Namespaces the settings ignore (they get no findings), sorted.
+    pub ignored_namespaces: Vec<String>,
+    pub fail_on: config::FailOn,
     pub errors: Vec<LoadError>,
     pub skipped: Vec<Skipped>,
     pub notes: Vec<String>,
@@ -52,11 +61,17 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// 2 when some input could not be read or parsed, else 1 when a finding is an error, else 0.
+    /// 2 when some input could not be read or parsed, else 1 when a finding is at the
+    /// `fail_on` severity or above, else 0.
     pub fn exit_code(&self) -> i32 {
+        let fails = |f: &Finding| match self.fail_on {
+            config::FailOn::Error => f.severity == Severity::Error,
+            config::FailOn::Warning => true,
+            config::FailOn::Never => false,
+        };
         if !self.errors.is_empty() {
             2
-        } else if self.findings.iter().any(|f| f.severity == Severity::Error) {
+        } else if self.findings.iter().any(fails) {
             1
         } else {
             0
@@ -106,7 +121,16 @@ pub fn lint(options: LintOptions) -> Result<Outcome, String> {
     let findings = rules::run_all(&rules::Context {
         model: &model,
         analysis: &analysis,
+        settings: &options.settings,
+        earlier: &[],
     });
+    let (findings, suppressed) = suppress::split(&model, findings);
+    let ignored_namespaces = model
+        .namespaces
+        .keys()
+        .filter(|ns| options.settings.ignores_namespace(ns))
+        .cloned()
+        .collect();
 
     let mut errors: Vec<LoadError> = discovered
         .errors
@@ -124,6 +148,9 @@ pub fn lint(options: LintOptions) -> Result<Outcome, String> {
         model,
         analysis,
         findings,
+        suppressed,
+        ignored_namespaces,
+        fail_on: options.settings.fail_on,
         errors,
         skipped: discovered.skipped,
         notes: resolution.notes,
@@ -142,6 +169,7 @@ pub(crate) fn lint_text(yaml: &str) -> Outcome {
         excludes: Vec::new(),
         default_namespace: "default".into(),
         targets: Target::defaults(),
+        settings: config::Settings::default(),
     };
     match lint(options) {
         Ok(outcome) => outcome,

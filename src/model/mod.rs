@@ -43,6 +43,40 @@ pub struct Namespace {
     /// The first manifest (in file, line order) that lands in the namespace.
     pub first_manifest: Location,
     pub labels: BTreeMap<String, String>,
+    /// The Namespace object's `imds-lint.io/ignore` annotation.
+    pub suppression: Option<Suppression>,
+}
+
+/// An `imds-lint.io/ignore` annotation on a Namespace, NetworkPolicy or workload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    /// Rule ids or names as written, or `all`.
+    pub rules: Vec<String>,
+    /// The `imds-lint.io/reason` annotation; without a non-empty one nothing is suppressed.
+    pub reason: Option<String>,
+    /// The `imds-lint.io/ignore` key.
+    pub at: Location,
+    /// Its value.
+    pub value_at: Location,
+}
+
+impl Suppression {
+    fn new(file: usize, annotation: &crate::load::SuppressAnnotation) -> Self {
+        Self {
+            rules: annotation.rules.clone(),
+            reason: annotation.reason.clone(),
+            at: Location::new(file, annotation.key),
+            value_at: Location::new(file, annotation.value),
+        }
+    }
+
+    /// The reason, when there is one that is not blank.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +86,7 @@ pub struct Policy {
     /// The policy's first key.
     pub location: Location,
     pub decoded: DecodedPolicy,
+    pub suppression: Option<Suppression>,
 }
 
 impl Policy {
@@ -69,6 +104,7 @@ pub struct Workload {
     pub namespace: String,
     pub location: Location,
     pub spec: WorkloadSpec,
+    pub suppression: Option<Suppression>,
 }
 
 /// What the analysis reads of one object, decoded from its tree.
@@ -211,6 +247,10 @@ fn add_object(
     default_namespace: &str,
 ) {
     let location = Location::new(file, object.span);
+    let suppression = object
+        .suppression
+        .as_ref()
+        .map(|a| Suppression::new(file, a));
     if is_unevaluated_policy(object) {
         *model
             .not_evaluated
@@ -224,6 +264,9 @@ fn add_object(
         };
         let ns = note_namespace(model, &name, location);
         ns.object.get_or_insert(location);
+        if ns.suppression.is_none() {
+            ns.suppression = suppression;
+        }
         if let Decoded::Namespace { labels } = decoded {
             ns.labels = labels.clone();
         }
@@ -247,6 +290,7 @@ fn add_object(
                 namespace,
                 location,
                 decoded: policy.clone(),
+                suppression,
             });
         }
         Decoded::Workload(spec) => {
@@ -257,6 +301,7 @@ fn add_object(
                 namespace,
                 location,
                 spec: spec.clone(),
+                suppression,
             });
         }
         // Any namespaced object with an explicit namespace tells us the namespace exists.
@@ -277,6 +322,7 @@ fn note_namespace<'a>(model: &'a mut Model, name: &str, at: Location) -> &'a mut
             object: None,
             first_manifest: at,
             labels: BTreeMap::new(),
+            suppression: None,
         });
     if at < ns.first_manifest {
         ns.first_manifest = at;

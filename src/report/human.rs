@@ -105,6 +105,11 @@ fn render_one(
 }
 
 pub fn render(outcome: &Outcome, color: bool) -> String {
+    render_with(outcome, color, false)
+}
+
+/// [`render`], listing the suppressed findings too when `show_suppressed`.
+pub fn render_with(outcome: &Outcome, color: bool, show_suppressed: bool) -> String {
     let handler = handler(color);
     let mut sources = Sources {
         outcome,
@@ -134,6 +139,41 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
                 outcome.model.files[finding.at.file], finding.at.line, finding.at.column
             )),
         );
+    }
+    if show_suppressed {
+        for suppressed in &outcome.suppressed {
+            let finding = &suppressed.finding;
+            let diagnostic = MietteDiagnostic::new(format!("suppressed: {}", finding.message))
+                .with_code(finding.rule)
+                .with_severity(miette::Severity::Advice)
+                .with_help(format!(
+                    "suppressed by {}:{}: {}",
+                    outcome.model.files[suppressed.by.file], suppressed.by.line, suppressed.reason
+                ));
+            render_one(
+                &handler,
+                &mut out,
+                &mut sources,
+                diagnostic,
+                finding.at,
+                &finding.label,
+                Some(format!(
+                    "{}:{}:{}",
+                    outcome.model.files[finding.at.file], finding.at.line, finding.at.column
+                )),
+            );
+        }
+    } else if !outcome.suppressed.is_empty() {
+        out.push_str(&format!(
+            "{} suppressed by imds-lint.io/ignore annotations (--show-suppressed lists them)\n",
+            plural(outcome.suppressed.len(), "finding")
+        ));
+    }
+    if !outcome.ignored_namespaces.is_empty() {
+        out.push_str(&format!(
+            "ignored (ignore-namespaces): {}\n",
+            outcome.ignored_namespaces.join(", ")
+        ));
     }
     for error in &outcome.errors {
         let where_ = match error.pos {
@@ -216,6 +256,15 @@ pub fn summary_line(s: &Summary, seconds: f64) -> String {
     );
     if s.skipped > 0 {
         line.push_str(&format!(", {} skipped", plural(s.skipped, "path")));
+    }
+    if s.suppressed > 0 {
+        line.push_str(&format!(", {} suppressed", s.suppressed));
+    }
+    if s.ignored_namespaces > 0 {
+        line.push_str(&format!(
+            ", {} ignored",
+            plural(s.ignored_namespaces, "namespace")
+        ));
     }
     if s.unreadable > 0 {
         line.push_str(&format!(

@@ -14,7 +14,51 @@ struct Report<'a> {
     skipped: Vec<SkippedOut<'a>>,
     not_evaluated: Vec<NotEvaluatedOut<'a>>,
     notes: &'a [String],
+    suppressed: Vec<SuppressedOut<'a>>,
+    ignored_namespaces: &'a [String],
     summary: Summary,
+}
+
+/// A finding an annotation suppressed, with the annotation's reason and place.
+#[derive(Serialize)]
+struct SuppressedOut<'a> {
+    finding: FindingOut<'a>,
+    reason: &'a str,
+    suppressed_by: PlaceOut<'a>,
+}
+
+#[derive(Serialize)]
+struct PlaceOut<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
+}
+
+fn suppressed_out<'a>(
+    model: &'a crate::model::Model,
+    s: &'a crate::suppress::Suppressed,
+) -> SuppressedOut<'a> {
+    let f = &s.finding;
+    SuppressedOut {
+        finding: FindingOut {
+            rule: f.rule,
+            name: crate::rules::find_rule(f.rule).map_or("", |r| r.name),
+            severity: f.severity.to_string(),
+            namespace: f.namespace.as_deref(),
+            file: &model.files[f.at.file],
+            line: f.at.line,
+            column: f.at.column,
+            end_line: f.at.end_line,
+            end_column: f.at.end_column,
+            message: &f.message,
+        },
+        reason: &s.reason,
+        suppressed_by: PlaceOut {
+            file: &model.files[s.by.file],
+            line: s.by.line,
+            column: s.by.column,
+        },
+    }
 }
 
 #[derive(Serialize)]
@@ -153,6 +197,12 @@ pub fn render(outcome: &Outcome) -> String {
             .map(|(kind, &count)| NotEvaluatedOut { kind, count })
             .collect(),
         notes: &outcome.notes,
+        suppressed: outcome
+            .suppressed
+            .iter()
+            .map(|s| suppressed_out(model, s))
+            .collect(),
+        ignored_namespaces: &outcome.ignored_namespaces,
         summary: Summary::of(outcome),
     };
     let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();

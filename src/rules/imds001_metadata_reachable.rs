@@ -1,6 +1,6 @@
 //! IMDS001: some pod that could exist in the namespace can reach a metadata endpoint.
 
-use super::{Context, Finding, Rule, Severity, list_targets, namespace_anchor};
+use super::{Context, Finding, Rule, Severity, Subject, list_targets, namespace_anchor};
 use crate::analyze::Via;
 
 pub static RULE: Rule = Rule {
@@ -36,6 +36,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                         .into(),
                 ),
                 related: Vec::new(),
+                subject: Subject::Namespace,
             });
         }
         for opening in &verdict.openings {
@@ -82,6 +83,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 label,
                 help: Some(help),
                 related: Vec::new(),
+                subject: Subject::Policy(opening.policy),
             });
         }
     }
