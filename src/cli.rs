@@ -95,6 +95,8 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Add the missing deny-egress-all / allow-egress-all-except-metadata policies.
+    Fix(FixArgs),
 }
 
 /// Where the configuration comes from.
@@ -108,6 +110,36 @@ struct ConfigArgs {
     /// Ignore any .imds-lint.yaml.
     #[arg(long, conflicts_with = "config")]
     no_config: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct FixArgs {
+    /// Files and directories of the repository to fix.
+    #[arg(value_name = "PATH", default_value = ".")]
+    paths: Vec<PathBuf>,
+
+    /// Print a unified diff of what would be written; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+
+    /// Skip paths matching this glob; repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+
+    /// Namespace of namespaced objects that set none [default: default].
+    #[arg(long, value_name = "NAME")]
+    default_namespace: Option<String>,
+
+    /// A metadata endpoint to carve out of the allow policy, `ADDR[:PORT][/PROTO]`; repeatable.
+    #[arg(long, value_name = "ADDR[:PORT][/PROTO]", value_parser = Target::parse)]
+    target: Vec<Target>,
+
+    /// A provider's well-known endpoints to carve out; repeatable.
+    #[arg(long, value_name = "NAME", value_parser = preset_names())]
+    preset: Vec<String>,
+
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 /// The configuration to use: `--config`, else the first file found from the first PATH up.
@@ -194,6 +226,91 @@ fn init_command(dir: Option<PathBuf>, force: bool) -> i32 {
     }
 }
 
+fn fix_command(args: FixArgs) -> i32 {
+    let config = match load_config(&args.config, &args.paths) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("imds-lint: {e}");
+            return 2;
+        }
+    };
+    let chosen = choose(
+        config,
+        args.exclude,
+        args.default_namespace,
+        &args.preset,
+        &args.target,
+        None,
+    );
+    let targets = chosen.targets.clone();
+    let mut inputs = Vec::new();
+    for path in args.paths {
+        if path.as_os_str() == "-" {
+            // Manifests on standard input take part in the verdicts, but nothing is written
+            // for a namespace that only they declare.
+            let mut bytes = Vec::new();
+            if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
+                eprintln!("imds-lint: cannot read standard input: {e}");
+                return 2;
+            }
+            inputs.push(Input::Stream {
+                name: "<stdin>".into(),
+                bytes,
+            });
+        } else {
+            inputs.push(Input::Path(path));
+        }
+    }
+    let options = LintOptions {
+        inputs,
+        excludes: chosen.excludes,
+        default_namespace: chosen.default_namespace,
+        targets: chosen.targets,
+        settings: chosen.settings,
+    };
+    let outcome = match lint(options) {
+        Ok(outcome) => outcome,
+        Err(message) => {
+            eprintln!("imds-lint: {message}");
+            return 2;
+        }
+    };
+    if !outcome.errors.is_empty() {
+        for error in &outcome.errors {
+            match error.pos {
+                Some(p) => eprintln!("{}:{}:{}: {}", error.file, p.line, p.column, error.message),
+                None => eprintln!("{}: {}", error.file, error.message),
+            }
+        }
+        eprintln!(
+            "imds-lint: not fixing: {} could not be read or parsed, and a policy there could change what is missing",
+            if outcome.errors.len() == 1 {
+                "1 input".to_string()
+            } else {
+                format!("{} inputs", outcome.errors.len())
+            }
+        );
+        return 2;
+    }
+    let plan = crate::fix::plan(&outcome, &targets, &crate::fix::RealDisk);
+    if args.dry_run {
+        print(&plan.diff());
+        print(&plan.notes());
+        return 0;
+    }
+    match plan.apply() {
+        Ok(report) => {
+            print(&report);
+            print(&plan.notes());
+            0
+        }
+        Err(e) => {
+            eprintln!("imds-lint: {e}");
+            2
+        }
+    }
+}
+
 fn preset_names() -> clap::builder::PossibleValuesParser {
     let mut names: Vec<clap::builder::PossibleValue> = PRESETS
         .iter()
@@ -274,6 +391,7 @@ pub fn main() -> i32 {
     match cli.command {
         Some(Command::Rule { id }) => return rule_command(id),
         Some(Command::Init { dir, force }) => return init_command(dir, force),
+        Some(Command::Fix(args)) => return fix_command(args),
         None => {}
     }
     let config = match load_config(&cli.config, &cli.paths) {

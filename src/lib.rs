@@ -7,6 +7,7 @@ pub mod analyze;
 pub mod cli;
 pub mod config;
 pub mod discover;
+pub mod fix;
 pub mod load;
 pub mod model;
 pub mod net;

@@ -1,0 +1,287 @@
+//! `imds-lint fix`, run through the binary on a temporary copy of `fixtures/fix`.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imds-lint"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("imds-lint starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("imds-lint finishes");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A fresh copy of `fixtures/fix`, and the path of the copy.
+fn fixture() -> (tempfile::TempDir, PathBuf) {
+    let temp = tempfile::tempdir().unwrap();
+    let repo = temp.path().join("repo");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fix"),
+        &repo,
+    );
+    (temp, repo)
+}
+
+/// Every file under `dir` with its contents, for before/after comparisons.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(snapshot(&path));
+        } else {
+            out.push((path.clone(), std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn findings(repo: &Path) -> Vec<(String, String)> {
+    let r = run(repo, &["--format", "json", "."], b"");
+    let json: Value = serde_json::from_str(&r.stdout).unwrap();
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["namespace"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn read(repo: &Path, path: &str) -> String {
+    std::fs::read_to_string(repo.join(path)).unwrap()
+}
+
+#[test]
+fn fix_writes_the_missing_halves_and_lint_then_passes() {
+    let (_temp, repo) = fixture();
+    let before = findings(&repo);
+    for ns in ["team-a", "shop"] {
+        assert!(
+            before.contains(&("IMDS002".into(), ns.into())),
+            "{before:?}"
+        );
+        assert!(
+            before.contains(&("IMDS003".into(), ns.into())),
+            "{before:?}"
+        );
+    }
+    assert!(before.contains(&("IMDS003".into(), "team-b".into())));
+
+    let r = run(&repo, &["fix"], b"");
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    for line in [
+        "wrote clusters/team-a/netpol-deny-egress-all.yaml: NetworkPolicy team-a/deny-egress-all\n",
+        "wrote clusters/team-a/netpol-allow-egress-all-except-metadata.yaml: NetworkPolicy team-a/allow-egress-all-except-metadata\n",
+        "wrote clusters/team-b/netpol-allow-egress-all-except-metadata-1.yaml: NetworkPolicy team-b/allow-egress-all-except-metadata-1 (the allow-egress-all-except-metadata half)\n",
+        "wrote apps/shop/overlays/prod/netpol-deny-egress-all.yaml: NetworkPolicy shop/deny-egress-all\n",
+        "edited clusters/team-a/kustomization.yaml: added netpol-deny-egress-all.yaml, netpol-allow-egress-all-except-metadata.yaml to resources\n",
+        "edited apps/shop/overlays/prod/kustomization.yaml: added netpol-deny-egress-all.yaml, netpol-allow-egress-all-except-metadata.yaml to resources\n",
+    ] {
+        assert!(r.stdout.contains(line), "missing {line:?} in\n{}", r.stdout);
+    }
+    // The reopening policy is named and left alone.
+    assert!(
+        r.stdout.contains(
+            "namespace team-b stays reachable: NetworkPolicy team-b/allow-link-local egress rule 1"
+        ),
+        "{}",
+        r.stdout
+    );
+    // Nothing is written for the namespace that suppresses IMDS002/IMDS003.
+    assert!(
+        r.stdout
+            .contains("namespace sandbox: IMDS002 is suppressed")
+    );
+    assert!(
+        !repo
+            .join("clusters/sandbox/netpol-deny-egress-all.yaml")
+            .exists()
+    );
+
+    // The kustomization is edited in place, comments and all.
+    assert_eq!(
+        read(&repo, "clusters/team-a/kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n# team-a owns this folder\n\
+         resources:\n  - namespace.yaml   # the namespace itself\n  - deployment.yaml\n\
+         \x20 - netpol-deny-egress-all.yaml\n  - netpol-allow-egress-all-except-metadata.yaml\n\
+         commonLabels:\n  team: a\n"
+    );
+    assert!(
+        read(&repo, "apps/shop/overlays/prod/kustomization.yaml").ends_with(
+            "resources: [../../base, netpol-deny-egress-all.yaml, netpol-allow-egress-all-except-metadata.yaml]\n"
+        )
+    );
+    // metadata.namespace only where no kustomization sets the namespace.
+    assert!(
+        read(&repo, "clusters/team-a/netpol-deny-egress-all.yaml")
+            .contains("  namespace: team-a\n")
+    );
+    assert!(
+        !read(&repo, "apps/shop/overlays/prod/netpol-deny-egress-all.yaml").contains("namespace:")
+    );
+    let allow = read(
+        &repo,
+        "clusters/team-a/netpol-allow-egress-all-except-metadata.yaml",
+    );
+    assert!(
+        allow
+            .contains("cidr: 0.0.0.0/0\n            except:\n              - 169.254.169.254/32\n"),
+        "{allow}"
+    );
+    assert!(
+        allow.contains(
+            "cidr: \"::/0\"\n            except:\n              - \"fd00:ec2::254/128\"\n"
+        ),
+        "{allow}"
+    );
+    // The existing policies are untouched.
+    assert_eq!(
+        read(&repo, "clusters/team-b/netpol-allow-link-local.yaml"),
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/fix/clusters/team-b/netpol-allow-link-local.yaml")
+        )
+        .unwrap()
+    );
+
+    let after = findings(&repo);
+    assert!(
+        !after
+            .iter()
+            .any(|(rule, _)| rule == "IMDS002" || rule == "IMDS003"),
+        "{after:?}"
+    );
+    assert_eq!(after, vec![("IMDS001".to_string(), "team-b".to_string())]);
+
+    // A second run changes nothing.
+    let written = snapshot(&repo);
+    let again = run(&repo, &["fix"], b"");
+    assert_eq!(again.code, 0);
+    assert!(
+        again.stdout.starts_with("nothing to fix"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(snapshot(&repo), written);
+}
+
+#[test]
+fn dry_run_prints_a_diff_and_writes_nothing() {
+    let (_temp, repo) = fixture();
+    let before = snapshot(&repo);
+    let r = run(&repo, &["fix", "--dry-run"], b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(snapshot(&repo), before);
+    assert!(r.stdout.contains(
+        "--- /dev/null\n+++ b/clusters/team-a/netpol-deny-egress-all.yaml\n@@ -0,0 +1,11 @@\n+# Written by `imds-lint fix`"
+    ), "{}", r.stdout);
+    assert!(r.stdout.contains(
+        "--- a/clusters/team-a/kustomization.yaml\n+++ b/clusters/team-a/kustomization.yaml\n@@ -4,5 +4,7 @@\n resources:\n   - namespace.yaml   # the namespace itself\n   - deployment.yaml\n+  - netpol-deny-egress-all.yaml\n+  - netpol-allow-egress-all-except-metadata.yaml\n commonLabels:\n   team: a\n"
+    ), "{}", r.stdout);
+    assert!(r.stdout.contains("-resources: [../../base]\n+resources: [../../base, netpol-deny-egress-all.yaml, netpol-allow-egress-all-except-metadata.yaml]\n"));
+    assert!(!r.stdout.contains("wrote "));
+}
+
+#[test]
+fn namespaces_only_on_standard_input_are_not_fixable() {
+    let (_temp, repo) = fixture();
+    let stdin = b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: piped\n";
+    let r = run(&repo, &["fix", "--dry-run", "clusters/team-a", "-"], stdin);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("namespace piped: not fixable"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("+++ b/clusters/team-a/netpol-deny-egress-all.yaml")
+    );
+}
+
+#[test]
+fn targets_from_the_command_line_are_carved_out() {
+    let (_temp, repo) = fixture();
+    let r = run(
+        &repo,
+        &[
+            "fix",
+            "--target",
+            "169.254.169.254",
+            "--target",
+            "169.254.170.2",
+            "clusters/team-a",
+        ],
+        b"",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let allow = read(
+        &repo,
+        "clusters/team-a/netpol-allow-egress-all-except-metadata.yaml",
+    );
+    assert!(
+        allow.contains("              - 169.254.169.254/32\n              - 169.254.170.2/32\n"),
+        "{allow}"
+    );
+    // No IPv6 target: no ::/0 block.
+    assert!(!allow.contains("::/0"), "{allow}");
+}
+
+#[test]
+fn unreadable_input_stops_fix() {
+    let (_temp, repo) = fixture();
+    std::fs::write(repo.join("clusters/team-a/broken.yaml"), "a: [\n").unwrap();
+    let before = snapshot(&repo);
+    let r = run(&repo, &["fix"], b"");
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("clusters/team-a/broken.yaml:2:1"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("not fixing"), "{}", r.stderr);
+    assert_eq!(snapshot(&repo), before);
+}
