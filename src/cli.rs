@@ -90,6 +90,7 @@ enum Command {
     },
     /// Write a commented default .imds-lint.yaml into DIR (default: the current folder).
     Init {
+        /// Folder to write the file into.
         dir: Option<PathBuf>,
         /// Overwrite an existing configuration file.
         #[arg(long)]

@@ -483,6 +483,25 @@ mod tests {
         assert!(error("- a\n").2.contains("mapping"));
     }
 
+    /// The README's full example is a valid configuration.
+    #[test]
+    fn readme_example_loads() {
+        let readme = include_str!("../README.md");
+        let start = readme
+            .find("# .imds-lint.yaml\n")
+            .expect("the README's example");
+        let example = &readme[start..];
+        let example = &example[..example.find("```").expect("a closed block")];
+        let config = Config::parse(example).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(config.settings.fail_on, FailOn::Warning);
+        assert_eq!(
+            config.settings.rules.get("IMDS006"),
+            Some(&RuleSetting::Off)
+        );
+        assert_eq!(config.targets.len(), 2);
+        assert_eq!(config.exclude.len(), 2);
+    }
+
     #[test]
     fn empty_file_is_the_defaults() {
         let config = Config::parse("# nothing yet\n").unwrap();
