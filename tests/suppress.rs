@@ -141,6 +141,12 @@ fn broken_suppressions_are_findings_and_suppress_nothing() {
                 26,
                 "imds-lint.io/ignore on NetworkPolicy tidy/deny-egress-all: names unknown rule \"IMDS042\""
             ),
+            (
+                "fixtures/suppress/tidy.yaml",
+                41,
+                5,
+                "imds-lint.io/ignore on ConfigMap tidy/settings has no effect: only Namespaces, NetworkPolicies and workloads can suppress findings"
+            ),
         ]
     );
     assert!(

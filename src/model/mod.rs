@@ -201,6 +201,9 @@ pub struct Model {
     /// Policy kinds found but not evaluated, with how many of each.
     pub not_evaluated: BTreeMap<String, usize>,
     pub documents: usize,
+    /// `imds-lint.io/ignore` annotations on objects no finding is about (ConfigMaps, Services,
+    /// …), which therefore suppress nothing: "Kind name" and its namespace, if any.
+    pub stray_suppressions: Vec<(Suppression, String, Option<String>)>,
 }
 
 /// Builds the model. `decoded[i]` is [`decode_objects`] of `files[i]`; `default_namespace` is
@@ -272,7 +275,20 @@ fn add_object(
         }
         return;
     }
+    let stray = |model: &mut Model, namespace: Option<String>| {
+        if let Some(suppression) = suppression.clone() {
+            let name = object.name.as_deref().unwrap_or_default();
+            let object = match &namespace {
+                Some(ns) => format!("{} {ns}/{name}", object.kind),
+                None => format!("{} {name}", object.kind),
+            };
+            model
+                .stray_suppressions
+                .push((suppression, object, namespace));
+        }
+    };
     if CLUSTER_SCOPED_KINDS.contains(&object.kind.as_str()) {
+        stray(model, None);
         return;
     }
     let explicit = forced
@@ -306,6 +322,7 @@ fn add_object(
         }
         // Any namespaced object with an explicit namespace tells us the namespace exists.
         Decoded::Namespace { .. } | Decoded::Other => {
+            stray(model, Some(namespace));
             if let Some(ns) = explicit {
                 note_namespace(model, &ns, location);
             }

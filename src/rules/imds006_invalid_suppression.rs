@@ -58,6 +58,28 @@ fn check(ctx: &Context) -> Vec<Finding> {
     };
     let mut seen = HashSet::new();
     let mut findings = Vec::new();
+    for (s, object, namespace) in &model.stray_suppressions {
+        if !seen.insert(s.at) {
+            continue;
+        }
+        findings.push(Finding {
+            rule: RULE.id,
+            severity: RULE.severity,
+            namespace: namespace.clone(),
+            at: s.at,
+            message: format!(
+                "{IGNORE_ANNOTATION} on {object} has no effect: only Namespaces, NetworkPolicies \
+                 and workloads can suppress findings"
+            ),
+            label: "no finding is about this object".into(),
+            help: Some(
+                "move the annotation to the Namespace, NetworkPolicy or workload the finding is about"
+                    .into(),
+            ),
+            related: Vec::new(),
+            subject: Subject::Namespace,
+        });
+    }
     for site in namespaces.chain(policies).chain(workloads) {
         let s = site.suppression;
         // A file built into two namespaces holds one annotation, not two.
