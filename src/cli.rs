@@ -26,7 +26,7 @@ pub enum ColorChoice {
     name = "imds-lint",
     version,
     about = "Finds Kubernetes namespaces whose pods can reach the cloud instance metadata service",
-    after_help = "Exit status: 0 no error findings, 1 error findings, 2 usage error or unreadable input.",
+    after_help = "Exit status: 0 no failing findings, 1 findings at the --fail-on severity (error by default), 2 usage error or unreadable input.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -201,7 +201,8 @@ fn choose(
 }
 
 fn init_command(dir: Option<PathBuf>, force: bool) -> i32 {
-    let dir = dir.unwrap_or_else(|| PathBuf::from("."));
+    // Without DIR the file is named as the user would write it, without `./`.
+    let dir = dir.unwrap_or_default();
     let path = dir.join(config::CONFIG_NAMES[0]);
     if !force
         && let Some(existing) = config::CONFIG_NAMES

@@ -331,7 +331,7 @@ fn init_writes_a_default_config_that_changes_nothing() {
     let before = json(&repo, &["."]);
     let r = run(&repo, &["init"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(r.stdout, "wrote ./.imds-lint.yaml\n");
+    assert_eq!(r.stdout, "wrote .imds-lint.yaml\n");
     let text = std::fs::read_to_string(repo.join(".imds-lint.yaml")).unwrap();
     for key in [
         "rules:",
@@ -375,4 +375,31 @@ fn init_writes_a_default_config_that_changes_nothing() {
     let r = run(&repo, &["init", "clusters"]);
     assert_eq!(r.code, 0);
     assert!(repo.join("clusters/.imds-lint.yaml").is_file());
+    assert_eq!(r.stdout, "wrote clusters/.imds-lint.yaml\n");
+}
+
+#[test]
+fn standard_input_uses_the_config_of_the_current_folder() {
+    let (_temp, repo) = demo(Some("rules:\n  IMDS002: off\n"));
+    let manifest = std::fs::read(repo.join("clusters/prod/batch/namespace.yaml")).unwrap();
+    let lint = |dir: &Path| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_imds-lint"))
+            .args(["--format", "json", "-"])
+            .current_dir(dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), &manifest).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        rules_of(&report)
+    };
+    // Below the configuration: IMDS002 is off.
+    let rules = lint(&repo.join("clusters/prod"));
+    assert!(rules.iter().any(|(r, _)| r == "IMDS003"), "{rules:?}");
+    assert!(!rules.iter().any(|(r, _)| r == "IMDS002"), "{rules:?}");
+    // Outside it: the defaults.
+    let rules = lint(repo.parent().unwrap());
+    assert!(rules.iter().any(|(r, _)| r == "IMDS002"), "{rules:?}");
 }
