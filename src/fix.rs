@@ -6,7 +6,7 @@
 use crate::Outcome;
 use crate::discover::{KUSTOMIZATION_NAMES, normalize};
 use crate::net::Target;
-use crate::yaml::{self, Node};
+use crate::yaml::{self, Node, offset_of};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -421,21 +421,6 @@ pub fn policy_text(half: Half, name: &str, namespace: Option<&str>, targets: &[T
         }
     }
     text
-}
-
-/// Byte offset of a 1-based line and character column in `text`.
-fn offset_of(text: &str, line: usize, column: usize) -> Option<usize> {
-    let line_start = if line <= 1 {
-        0
-    } else {
-        text.match_indices('\n').nth(line - 2).map(|(i, _)| i + 1)?
-    };
-    let rest = &text[line_start..];
-    let within = rest
-        .char_indices()
-        .nth(column.saturating_sub(1))
-        .map_or(rest.len(), |(i, _)| i);
-    Some(line_start + within)
 }
 
 /// Byte offset just past the end of the line holding `offset` (past its `\n`, if any).

@@ -5,6 +5,7 @@ use super::Summary;
 use crate::Outcome;
 use crate::model::Location;
 use crate::rules::Severity;
+use crate::yaml::offset_of;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,21 +31,6 @@ impl Sources<'_> {
             })
             .clone()
     }
-}
-
-/// Byte offset of a 1-based line and (character) column.
-fn offset_of(text: &str, line: usize, column: usize) -> Option<usize> {
-    let line_start = if line <= 1 {
-        0
-    } else {
-        text.match_indices('\n').nth(line - 2).map(|(i, _)| i + 1)?
-    };
-    let rest = &text[line_start..];
-    let within = rest
-        .char_indices()
-        .nth(column.saturating_sub(1))
-        .map_or(rest.len(), |(i, _)| i);
-    Some(line_start + within)
 }
 
 /// The span to underline: the node, cut at the end of its first line.
