@@ -1,50 +1,19 @@
 //! `.imds-lint.yaml`, `--config`, `--no-config`, `--fail-on` and `imds-lint init`, through the
 //! binary on temporary copies of `fixtures/demo`.
 
+mod common;
+
+use common::{copy_dir, run};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_imds-lint"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("imds-lint runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 fn json(dir: &Path, args: &[&str]) -> (i32, Value) {
     let mut all = vec!["--format", "json"];
     all.extend_from_slice(args);
-    let r = run(dir, &all);
+    let r = run(dir, &all, b"");
     let value =
         serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", r.stdout, r.stderr));
     (r.code, value)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// A temporary copy of the demo repository, with `config` as its `.imds-lint.yaml` if given.
@@ -106,7 +75,7 @@ fn explicit_config_file_wins_over_the_found_one() {
     let (code, report) = json(&repo, &["--config", other.to_str().unwrap(), "."]);
     assert_eq!(code, 1);
     assert!(rules_of(&report).contains(&("IMDS005".into(), "error".into())));
-    let r = run(&repo, &["--config", "missing.yaml", "."]);
+    let r = run(&repo, &["--config", "missing.yaml", "."], b"");
     assert_eq!(r.code, 2);
     assert!(
         r.stderr.contains("missing.yaml: cannot read"),
@@ -127,7 +96,7 @@ fn rule_settings_change_severity_everywhere_and_the_exit_code() {
     assert!(!rules.iter().any(|(r, _)| r == "IMDS002" || r == "IMDS003"));
     assert!(rules.iter().any(|(r, _)| r == "IMDS001"));
     assert_eq!(report["summary"]["errors"], 0);
-    let human = run(&repo, &["."]);
+    let human = run(&repo, &["."], b"");
     assert_eq!(human.code, 0);
     assert!(human.stdout.contains(": 0 errors, "), "{}", human.stdout);
     assert!(human.stdout.contains("⚠ NetworkPolicy web/frontend-egress"));
@@ -139,17 +108,17 @@ fn fail_on_from_config_and_command_line() {
         "rules: {IMDS001: off, IMDS002: off, IMDS003: off, IMDS004: off}\nfail-on: warning\n",
     ));
     // Only IMDS005 (a warning) is left, and warnings fail.
-    assert_eq!(run(&repo, &["."]).code, 1);
-    assert_eq!(run(&repo, &["--fail-on", "error", "."]).code, 0);
-    assert_eq!(run(&repo, &["--fail-on", "never", "."]).code, 0);
+    assert_eq!(run(&repo, &["."], b"").code, 1);
+    assert_eq!(run(&repo, &["--fail-on", "error", "."], b"").code, 0);
+    assert_eq!(run(&repo, &["--fail-on", "never", "."], b"").code, 0);
     assert_eq!(
-        run(&repo, &["--no-config", "--fail-on", "never", "."]).code,
+        run(&repo, &["--no-config", "--fail-on", "never", "."], b"").code,
         0
     );
-    assert_eq!(run(&repo, &["--no-config", "."]).code, 1);
+    assert_eq!(run(&repo, &["--no-config", "."], b"").code, 1);
     // Unreadable input is still 2, whatever fail-on says.
     std::fs::write(repo.join("broken.yaml"), "a: [\n").unwrap();
-    assert_eq!(run(&repo, &["--fail-on", "never", "."]).code, 2);
+    assert_eq!(run(&repo, &["--fail-on", "never", "."], b"").code, 2);
 }
 
 #[test]
@@ -176,7 +145,7 @@ fn ignored_namespaces_get_no_findings_and_are_listed() {
             .iter()
             .any(|n| n["name"] == "legacy")
     );
-    let human = run(&repo, &["."]);
+    let human = run(&repo, &["."], b"");
     assert!(
         human
             .stdout
@@ -314,7 +283,7 @@ fn config_mistakes_are_reported_at_their_line_and_column() {
     ];
     for (text, expected) in cases {
         let (_temp, repo) = demo(Some(text));
-        let r = run(&repo, &["."]);
+        let r = run(&repo, &["."], b"");
         assert_eq!(r.code, 2, "{text:?}: {}", r.stderr);
         assert!(
             r.stderr.starts_with(&format!("imds-lint: {expected}")),
@@ -329,7 +298,7 @@ fn config_mistakes_are_reported_at_their_line_and_column() {
 fn init_writes_a_default_config_that_changes_nothing() {
     let (_temp, repo) = demo(None);
     let before = json(&repo, &["."]);
-    let r = run(&repo, &["init"]);
+    let r = run(&repo, &["init"], b"");
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "wrote .imds-lint.yaml\n");
     let text = std::fs::read_to_string(repo.join(".imds-lint.yaml")).unwrap();
@@ -348,13 +317,13 @@ fn init_writes_a_default_config_that_changes_nothing() {
     // Loaded (it is found from `.`), it changes neither the report nor the exit code.
     assert_eq!(json(&repo, &["."]), before);
     assert_eq!(
-        run(&repo, &["."]).code,
-        run(&repo, &["--no-config", "."]).code
+        run(&repo, &["."], b"").code,
+        run(&repo, &["--no-config", "."], b"").code
     );
 
     // It refuses to overwrite, unless --force.
     std::fs::write(repo.join(".imds-lint.yaml"), "fail-on: never\n").unwrap();
-    let again = run(&repo, &["init"]);
+    let again = run(&repo, &["init"], b"");
     assert_eq!(again.code, 2);
     assert!(
         again.stderr.contains("already exists; pass --force"),
@@ -365,14 +334,14 @@ fn init_writes_a_default_config_that_changes_nothing() {
         std::fs::read_to_string(repo.join(".imds-lint.yaml")).unwrap(),
         "fail-on: never\n"
     );
-    assert_eq!(run(&repo, &["init", "--force"]).code, 0);
+    assert_eq!(run(&repo, &["init", "--force"], b"").code, 0);
     assert_eq!(
         std::fs::read_to_string(repo.join(".imds-lint.yaml")).unwrap(),
         text
     );
 
     // Into another folder.
-    let r = run(&repo, &["init", "clusters"]);
+    let r = run(&repo, &["init", "clusters"], b"");
     assert_eq!(r.code, 0);
     assert!(repo.join("clusters/.imds-lint.yaml").is_file());
     assert_eq!(r.stdout, "wrote clusters/.imds-lint.yaml\n");
@@ -383,16 +352,8 @@ fn standard_input_uses_the_config_of_the_current_folder() {
     let (_temp, repo) = demo(Some("rules:\n  IMDS002: off\n"));
     let manifest = std::fs::read(repo.join("clusters/prod/batch/namespace.yaml")).unwrap();
     let lint = |dir: &Path| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_imds-lint"))
-            .args(["--format", "json", "-"])
-            .current_dir(dir)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), &manifest).unwrap();
-        let out = child.wait_with_output().unwrap();
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let out = run(dir, &["--format", "json", "-"], &manifest);
+        let report: Value = serde_json::from_str(&out.stdout).unwrap();
         rules_of(&report)
     };
     // Below the configuration: IMDS002 is off.

@@ -1,25 +1,12 @@
 //! `imds-lint.io/ignore` annotations and IMDS006, through the binary on `fixtures/suppress`.
 
+mod common;
+
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
-struct Run {
-    code: i32,
-    stdout: String,
-}
-
-fn run(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_imds-lint"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("imds-lint runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-    }
+fn run(args: &[&str]) -> common::Run {
+    common::run(Path::new(env!("CARGO_MANIFEST_DIR")), args, b"")
 }
 
 fn json(args: &[&str]) -> Value {
@@ -163,6 +150,7 @@ fn suppressed_findings_do_not_fail_the_run_but_are_listed() {
     // Only the fully suppressed namespaces: nothing fails.
     let r = run(&["fixtures/suppress/batch.yaml", "fixtures/suppress/web.yaml"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
     assert!(
         r.stdout.contains("5 findings suppressed by imds-lint.io/ignore annotations (--show-suppressed lists them)"),
         "{}",
