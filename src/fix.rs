@@ -119,18 +119,23 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
             if !lacks {
                 continue;
             }
-            if has_finding(half.rule(), &verdict.name) {
+            let why = if has_finding(half.rule(), &verdict.name) {
                 halves.push(half);
+                continue;
             } else if outcome.suppressed.iter().any(|s| {
                 s.finding.rule == half.rule() && s.finding.namespace.as_ref() == Some(&verdict.name)
             }) {
-                plan.notes.push(format!(
-                    "namespace {}: {} is suppressed by an annotation; no {} policy written",
-                    verdict.name,
-                    half.rule(),
-                    half.name()
-                ));
-            }
+                format!("{} is suppressed by an annotation", half.rule())
+            } else if outcome.ignored_namespaces.contains(&verdict.name) {
+                "the namespace is ignored (ignore-namespaces)".to_string()
+            } else {
+                format!("{} is turned off in the configuration", half.rule())
+            };
+            plan.notes.push(format!(
+                "namespace {}: {why}; no {} policy written",
+                verdict.name,
+                half.name()
+            ));
         }
         if halves.is_empty() {
             continue;

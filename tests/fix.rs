@@ -229,6 +229,43 @@ fn targets_from_the_command_line_are_carved_out() {
 }
 
 #[test]
+fn ignored_namespaces_and_rules_turned_off_are_not_fixed_and_say_so() {
+    let (temp, repo) = fixture();
+    let config = temp.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        "ignore-namespaces: [team-a]\nrules: {IMDS002: off}\n",
+    )
+    .unwrap();
+    let r = run(
+        &repo,
+        &["fix", "--dry-run", "--config", config.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("note: namespace team-a: the namespace is ignored (ignore-namespaces); no deny-egress-all policy written"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("note: namespace shop: IMDS002 is turned off in the configuration; no deny-egress-all policy written"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("+++ b/clusters/team-a/"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("netpol-deny-egress-all.yaml\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("+++ b/apps/shop/overlays/prod/netpol-allow-egress-all-except-metadata.yaml")
+    );
+}
+
+#[test]
 fn unreadable_input_stops_fix() {
     let (_temp, repo) = fixture();
     std::fs::write(repo.join("clusters/team-a/broken.yaml"), "a: [\n").unwrap();
