@@ -310,13 +310,25 @@ fn home(outcome: &Outcome, graph: &KustomizationGraph, namespace: &str) -> Optio
         )
         .find(|l| is_file(l.file))?;
     let (dir, display_dir) = dir_of(anchor.file);
-    let kustomization = KUSTOMIZATION_NAMES.iter().find_map(|name| {
-        let path = normalize(&dir.join(name));
-        outcome
-            .files
-            .iter()
-            .position(|f| f.kustomization.is_some() && normalize(&f.path) == path)
-    });
+    // A kustomization here that sets another namespace does not build this namespace's
+    // manifests (they would be in that namespace); the new files stay out of it, like them.
+    let kustomization = KUSTOMIZATION_NAMES
+        .iter()
+        .find_map(|name| {
+            let path = normalize(&dir.join(name));
+            outcome
+                .files
+                .iter()
+                .position(|f| f.kustomization.is_some() && normalize(&f.path) == path)
+        })
+        .filter(|&k| {
+            outcome.files[k]
+                .kustomization
+                .as_ref()
+                .and_then(|node| node.get("namespace"))
+                .and_then(Node::as_str)
+                .is_none_or(|set| set.is_empty())
+        });
     Some(Home {
         dir,
         display_dir,

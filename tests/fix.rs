@@ -266,6 +266,39 @@ fn ignored_namespaces_and_rules_turned_off_are_not_fixed_and_say_so() {
 }
 
 #[test]
+fn a_kustomization_setting_another_namespace_does_not_list_the_new_files() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("f");
+    std::fs::create_dir(&dir).unwrap();
+    let kustomization = "namespace: other\nresources: [a.yaml]\n";
+    std::fs::write(dir.join("kustomization.yaml"), kustomization).unwrap();
+    std::fs::write(
+        dir.join("a.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+    )
+    .unwrap();
+    // Not a resource of the kustomization: the namespace `loose` comes from this file alone.
+    std::fs::write(
+        dir.join("ns.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: loose}\n",
+    )
+    .unwrap();
+    let r = run(temp.path(), &["fix"], b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(read(temp.path(), "f/netpol-deny-egress-all.yaml").contains("namespace: loose\n"));
+    assert!(!read(temp.path(), "f/netpol-deny-egress-all-1.yaml").contains("namespace:"));
+    assert_eq!(
+        read(temp.path(), "f/kustomization.yaml"),
+        "namespace: other\nresources: [a.yaml, netpol-deny-egress-all-1.yaml, netpol-allow-egress-all-except-metadata-1.yaml]\n"
+    );
+    assert!(
+        !findings(temp.path())
+            .iter()
+            .any(|(rule, _)| rule == "IMDS002" || rule == "IMDS003")
+    );
+}
+
+#[test]
 fn unreadable_input_stops_fix() {
     let (_temp, repo) = fixture();
     std::fs::write(repo.join("clusters/team-a/broken.yaml"), "a: [\n").unwrap();
