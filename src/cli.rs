@@ -169,6 +169,18 @@ struct Chosen {
     settings: config::Settings,
 }
 
+impl Chosen {
+    fn options(self, inputs: Vec<Input>) -> LintOptions {
+        LintOptions {
+            inputs,
+            excludes: self.excludes,
+            default_namespace: self.default_namespace,
+            targets: self.targets,
+            settings: self.settings,
+        }
+    }
+}
+
 fn choose(
     config: Option<Config>,
     excludes: Vec<String>,
@@ -263,14 +275,7 @@ fn fix_command(args: FixArgs) -> i32 {
             inputs.push(Input::Path(path));
         }
     }
-    let options = LintOptions {
-        inputs,
-        excludes: chosen.excludes,
-        default_namespace: chosen.default_namespace,
-        targets: chosen.targets,
-        settings: chosen.settings,
-    };
-    let outcome = match lint(options) {
+    let outcome = match lint(chosen.options(inputs)) {
         Ok(outcome) => outcome,
         Err(message) => {
             eprintln!("imds-lint: {message}");
@@ -427,13 +432,7 @@ pub fn main() -> i32 {
             inputs.push(Input::Path(path));
         }
     }
-    let options = LintOptions {
-        inputs,
-        excludes: chosen.excludes,
-        default_namespace: chosen.default_namespace,
-        targets: chosen.targets,
-        settings: chosen.settings,
-    };
+    let options = chosen.options(inputs);
     let outcome = match lint(options) {
         Ok(outcome) => outcome,
         Err(message) => {
