@@ -301,8 +301,9 @@ fn fix_command(args: FixArgs) -> i32 {
     }
     let plan = crate::fix::plan(&outcome, &targets, &crate::fix::RealDisk);
     if args.dry_run {
+        // Standard output is only the diff, so it can go to `git apply`; notes go aside.
         print(&plan.diff());
-        print(&plan.notes());
+        eprint!("{}", plan.notes());
         return 0;
     }
     match plan.apply() {

@@ -181,6 +181,21 @@ fn dry_run_prints_a_diff_and_writes_nothing() {
     ), "{}", r.stdout);
     assert!(r.stdout.contains("-resources: [../../base]\n+resources: [../../base, netpol-deny-egress-all.yaml, netpol-allow-egress-all-except-metadata.yaml]\n"));
     assert!(!r.stdout.contains("wrote "));
+    // Standard output is the diff alone (it can go to `git apply`); the notes are on stderr.
+    assert!(
+        r.stdout
+            .lines()
+            .all(|l| l.starts_with(['+', '-', ' ', '@'])),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains(
+            "note: namespace team-b stays reachable: NetworkPolicy team-b/allow-link-local"
+        ),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -190,9 +205,9 @@ fn namespaces_only_on_standard_input_are_not_fixable() {
     let r = run(&repo, &["fix", "--dry-run", "clusters/team-a", "-"], stdin);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stdout.contains("namespace piped: not fixable"),
+        r.stderr.contains("note: namespace piped: not fixable"),
         "{}",
-        r.stdout
+        r.stderr
     );
     assert!(
         r.stdout
@@ -244,14 +259,14 @@ fn ignored_namespaces_and_rules_turned_off_are_not_fixed_and_say_so() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stdout.contains("note: namespace team-a: the namespace is ignored (ignore-namespaces); no deny-egress-all policy written"),
+        r.stderr.contains("note: namespace team-a: the namespace is ignored (ignore-namespaces); no deny-egress-all policy written"),
         "{}",
-        r.stdout
+        r.stderr
     );
     assert!(
-        r.stdout.contains("note: namespace shop: IMDS002 is turned off in the configuration; no deny-egress-all policy written"),
+        r.stderr.contains("note: namespace shop: IMDS002 is turned off in the configuration; no deny-egress-all policy written"),
         "{}",
-        r.stdout
+        r.stderr
     );
     assert!(!r.stdout.contains("+++ b/clusters/team-a/"), "{}", r.stdout);
     assert!(
