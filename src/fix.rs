@@ -452,6 +452,22 @@ fn end_of_line(text: &str, offset: usize) -> usize {
 /// not a kustomization this can edit safely.
 pub fn add_resources(old: &str, added: &[String]) -> Option<String> {
     let root = yaml::parse_documents(old, 0).ok()?.into_iter().next()?;
+    let listed = |node: &Node| -> Vec<String> {
+        node.get("resources")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_string))
+            .collect()
+    };
+    // Written as the entries already there are: `./x.yaml` where they all start with `./`.
+    let existing = listed(&root);
+    let added: Vec<String> = if !existing.is_empty() && existing.iter().all(|e| e.starts_with("./"))
+    {
+        added.iter().map(|a| format!("./{a}")).collect()
+    } else {
+        added.to_vec()
+    };
     let mut new = old.to_string();
     match root.entry("resources") {
         None => {
@@ -459,7 +475,7 @@ pub fn add_resources(old: &str, added: &[String]) -> Option<String> {
                 new.push('\n');
             }
             new.push_str("resources:\n");
-            for entry in added {
+            for entry in &added {
                 new.push_str(&format!("  - {entry}\n"));
             }
         }
@@ -501,7 +517,7 @@ pub fn add_resources(old: &str, added: &[String]) -> Option<String> {
                 if !old[..at].ends_with('\n') {
                     insert.push('\n');
                 }
-                for entry in added {
+                for entry in &added {
                     insert.push_str(&format!("{prefix}{entry}\n"));
                 }
                 new.insert_str(at, &insert);
@@ -516,7 +532,7 @@ pub fn add_resources(old: &str, added: &[String]) -> Option<String> {
                 if !old[..at].ends_with('\n') {
                     insert.push('\n');
                 }
-                for entry in added {
+                for entry in &added {
                     insert.push_str(&format!("  - {entry}\n"));
                 }
                 new.insert_str(at, &insert);
@@ -526,16 +542,8 @@ pub fn add_resources(old: &str, added: &[String]) -> Option<String> {
     }
     // Check the edit means what it should: the old entries, then the new ones.
     let reparsed = yaml::parse_documents(&new, 0).ok()?.into_iter().next()?;
-    let listed = |node: &Node| -> Vec<String> {
-        node.get("resources")
-            .and_then(Node::as_seq)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|n| n.as_str().map(str::to_string))
-            .collect()
-    };
-    let mut expected = listed(&root);
-    expected.extend(added.iter().cloned());
+    let mut expected = existing;
+    expected.extend(added);
     (listed(&reparsed) == expected).then_some(new)
 }
 
@@ -712,6 +720,10 @@ mod tests {
             "resources:\n  - netpol-deny-egress-all.yaml\nnamespace: x\n"
         );
         assert_eq!(add_resources("resources: a.yaml\n", &added), None);
+        assert_eq!(
+            add_resources("resources:\n  - ./a.yaml\n  - ./b/ks.yaml\n", &added).unwrap(),
+            "resources:\n  - ./a.yaml\n  - ./b/ks.yaml\n  - ./netpol-deny-egress-all.yaml\n"
+        );
     }
 
     /// The disk as it is, plus files that only this test pretends exist.
