@@ -4,6 +4,7 @@
 //! writes. Existing policies are never edited.
 
 use crate::Outcome;
+use crate::analyze::NamespaceVerdict;
 use crate::discover::{KUSTOMIZATION_NAMES, normalize};
 use crate::net::Target;
 use crate::yaml::{self, Node, offset_of};
@@ -105,7 +106,7 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
     };
     let graph = KustomizationGraph::new(outcome);
     // Namespace → home and the halves it needs.
-    let mut wanted: Vec<(String, Home, Vec<Half>)> = Vec::new();
+    let mut wanted: Vec<(&NamespaceVerdict, Home, Vec<Half>)> = Vec::new();
     for verdict in &outcome.analysis.namespaces {
         let lacking = [
             (Half::DenyAll, verdict.deny_all.is_none()),
@@ -141,7 +142,7 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
             continue;
         }
         match home(outcome, &graph, &verdict.name) {
-            Some(home) => wanted.push((verdict.name.clone(), home, halves)),
+            Some(home) => wanted.push((verdict, home, halves)),
             None => plan.notes.push(format!(
                 "namespace {}: not fixable: none of its manifests is a file in the repository \
                  (standard input only?)",
@@ -153,7 +154,8 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
     let loaded: HashSet<PathBuf> = outcome.files.iter().map(|f| normalize(&f.path)).collect();
     let mut planned_paths: HashSet<PathBuf> = HashSet::new();
     let mut additions: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    for (namespace, home, halves) in &wanted {
+    for (verdict, home, halves) in &wanted {
+        let namespace = &verdict.name;
         let mut taken: BTreeSet<String> = model
             .policies
             .iter()
@@ -186,12 +188,7 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
                 additions.entry(k).or_default().push(file_name);
             }
         }
-        let verdict = outcome
-            .analysis
-            .namespaces
-            .iter()
-            .find(|v| &v.name == namespace);
-        for opening in verdict.map(|v| v.openings.as_slice()).unwrap_or_default() {
+        for opening in &verdict.openings {
             let p = &model.policies[opening.policy];
             plan.notes.push(format!(
                 "namespace {namespace} stays reachable: NetworkPolicy {}/{} egress rule {} ({}:{}) \
