@@ -1,6 +1,7 @@
 //! The command line: parses arguments, runs the pipeline, prints a report. No verdicts here.
 
 use crate::analyze::explain::explain_namespace;
+use crate::config::{self, Config, ConfigError, FailOn};
 use crate::net::{PRESETS, Target, preset_targets};
 use crate::rules::RULES;
 use crate::{Input, LintOptions, lint, report};
@@ -32,7 +33,7 @@ pub enum ColorChoice {
     name = "imds-lint",
     version,
     about = "Finds Kubernetes namespaces whose pods can reach the cloud instance metadata service",
-    after_help = "Exit status: 0 no error findings, 1 error findings, 2 usage error or unreadable input.",
+    after_help = "Exit status: 0 no failing findings, 1 findings at the --fail-on severity (error by default), 2 usage error or unreadable input.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -53,9 +54,10 @@ pub struct Cli {
     #[arg(long, value_name = "GLOB", global = true)]
     exclude: Vec<String>,
 
-    /// Namespace of namespaced objects that set none, as `kubectl apply` would use.
-    #[arg(long, value_name = "NAME", default_value = "default", global = true)]
-    default_namespace: String,
+    /// Namespace of namespaced objects that set none, as `kubectl apply` would use
+    /// [default: default, or the config's default-namespace].
+    #[arg(long, value_name = "NAME", global = true)]
+    default_namespace: Option<String>,
 
     /// A metadata endpoint to check, `ADDR[:PORT][/PROTO]` (port 80 and TCP by default);
     /// repeatable. Replaces the default endpoints unless `--preset` is also given.
@@ -75,6 +77,17 @@ pub struct Cli {
     /// Name used for standard input in messages.
     #[arg(long, value_name = "NAME", default_value = "<stdin>", global = true)]
     stdin_filename: String,
+
+    #[command(flatten)]
+    config: ConfigArgs,
+
+    /// Which findings make the exit status 1 [default: error, or the config's fail-on].
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    fail_on: Option<FailOn>,
+
+    /// List the findings that `imds-lint.io/ignore` annotations suppressed.
+    #[arg(long)]
+    show_suppressed: bool,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -99,6 +112,188 @@ enum Command {
         /// Rule id (IMDS001) or name (metadata-reachable).
         id: Option<String>,
     },
+    /// Write a commented default .imds-lint.yaml into DIR (default: the current folder).
+    Init {
+        /// Folder to write the file into.
+        dir: Option<PathBuf>,
+        /// Overwrite an existing configuration file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Add the missing deny-egress-all / allow-egress-all-except-metadata policies.
+    Fix(FixArgs),
+}
+
+/// Where the configuration comes from.
+#[derive(Debug, clap::Args)]
+struct ConfigArgs {
+    /// Read settings from FILE instead of the first .imds-lint.yaml found from the first PATH
+    /// upwards.
+    #[arg(long, value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
+
+    /// Ignore any .imds-lint.yaml.
+    #[arg(long, conflicts_with = "config", global = true)]
+    no_config: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct FixArgs {
+    /// Files and directories of the repository to fix.
+    #[arg(value_name = "PATH", default_value = ".")]
+    paths: Vec<PathBuf>,
+
+    /// Print a unified diff of what would be written; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// What to do with the linted repository.
+enum Mode {
+    Lint,
+    Explain {
+        namespace: String,
+        per_workload: bool,
+    },
+    Fix {
+        dry_run: bool,
+    },
+}
+
+/// The configuration to use: `--config`, else the first file found from the first PATH up.
+fn load_config(args: &ConfigArgs, paths: &[PathBuf]) -> Result<Option<Config>, ConfigError> {
+    if args.no_config {
+        return Ok(None);
+    }
+    let path = match &args.config {
+        Some(path) => path.clone(),
+        None => match paths.first().and_then(|p| config::find(p)) {
+            Some(found) => found,
+            None => return Ok(None),
+        },
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let display =
+        crate::discover::display_path(&crate::discover::normalize(&cwd.join(&path)), &cwd);
+    Config::load(&path, &display).map(Some)
+}
+
+/// The options shared by linting and fixing: the command line over the configuration file.
+struct Chosen {
+    excludes: Vec<String>,
+    default_namespace: String,
+    targets: Vec<Target>,
+    settings: config::Settings,
+}
+
+impl Chosen {
+    fn options(self, inputs: Vec<Input>, cluster: Option<String>) -> LintOptions {
+        LintOptions {
+            inputs,
+            excludes: self.excludes,
+            default_namespace: self.default_namespace,
+            targets: self.targets,
+            cluster,
+            settings: self.settings,
+        }
+    }
+}
+
+fn choose(
+    config: Option<Config>,
+    excludes: Vec<String>,
+    default_namespace: Option<String>,
+    presets: &[String],
+    targets: &[Target],
+    fail_on: Option<FailOn>,
+) -> Chosen {
+    let config = config.unwrap_or_default();
+    let mut all_excludes = config.excludes();
+    all_excludes.extend(excludes);
+    // Targets or presets on the command line replace the configuration's.
+    let targets = if presets.is_empty() && targets.is_empty() {
+        chosen_targets(&config.presets, &config.targets)
+    } else {
+        chosen_targets(presets, targets)
+    };
+    let mut settings = config.settings;
+    if let Some(fail_on) = fail_on {
+        settings.fail_on = fail_on;
+    }
+    Chosen {
+        excludes: all_excludes,
+        default_namespace: default_namespace
+            .or(config.default_namespace)
+            .unwrap_or_else(|| "default".into()),
+        targets,
+        settings,
+    }
+}
+
+fn init_command(dir: Option<PathBuf>, force: bool) -> i32 {
+    // Without DIR the file is named as the user would write it, without `./`.
+    let dir = dir.unwrap_or_default();
+    let path = dir.join(config::CONFIG_NAMES[0]);
+    if !force
+        && let Some(existing) = config::CONFIG_NAMES
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.exists())
+    {
+        eprintln!(
+            "imds-lint: {} already exists; pass --force to overwrite it",
+            existing.display()
+        );
+        return 2;
+    }
+    match std::fs::write(&path, config::default_file()) {
+        Ok(()) => {
+            print(&format!("wrote {}\n", path.display()));
+            0
+        }
+        Err(e) => {
+            eprintln!("imds-lint: cannot write {}: {e}", path.display());
+            2
+        }
+    }
+}
+
+fn fix_command(outcome: &crate::Outcome, targets: &[Target], dry_run: bool) -> i32 {
+    if !outcome.errors.is_empty() {
+        for error in &outcome.errors {
+            match error.pos {
+                Some(p) => eprintln!("{}:{}:{}: {}", error.file, p.line, p.column, error.message),
+                None => eprintln!("{}: {}", error.file, error.message),
+            }
+        }
+        eprintln!(
+            "imds-lint: not fixing: {} could not be read or parsed, and a policy there could change what is missing",
+            if outcome.errors.len() == 1 {
+                "1 input".to_string()
+            } else {
+                format!("{} inputs", outcome.errors.len())
+            }
+        );
+        return 2;
+    }
+    let plan = crate::fix::plan(outcome, targets, &crate::fix::RealDisk);
+    if dry_run {
+        // Standard output is only the diff, so it can go to `git apply`; notes go aside.
+        print(&plan.diff());
+        eprint!("{}", plan.notes());
+        return 0;
+    }
+    match plan.apply() {
+        Ok(report) => {
+            print(&report);
+            print(&plan.notes());
+            0
+        }
+        Err(e) => {
+            eprintln!("imds-lint: {e}");
+            2
+        }
+    }
 }
 
 fn preset_names() -> clap::builder::PossibleValuesParser {
@@ -251,15 +446,44 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    let (paths, explain) = match cli.command {
+    let (paths, mode) = match cli.command {
         Some(Command::Rule { id }) => return rule_command(id),
+        Some(Command::Init { dir, force }) => return init_command(dir, force),
+        Some(Command::Fix(args)) => (
+            args.paths,
+            Mode::Fix {
+                dry_run: args.dry_run,
+            },
+        ),
         Some(Command::Explain {
             namespace,
             paths,
             workloads,
-        }) => (paths, Some((namespace, workloads))),
-        None => (cli.paths, None),
+        }) => (
+            paths,
+            Mode::Explain {
+                namespace,
+                per_workload: workloads,
+            },
+        ),
+        None => (cli.paths, Mode::Lint),
     };
+    let config = match load_config(&cli.config, &paths) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("imds-lint: {e}");
+            return 2;
+        }
+    };
+    let chosen = choose(
+        config,
+        cli.exclude,
+        cli.default_namespace,
+        &cli.preset,
+        &cli.target,
+        cli.fail_on,
+    );
+    let targets = chosen.targets.clone();
     let mut inputs = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
@@ -276,13 +500,7 @@ pub fn main() -> i32 {
             inputs.push(Input::Path(path));
         }
     }
-    let options = LintOptions {
-        inputs,
-        excludes: cli.exclude,
-        default_namespace: cli.default_namespace,
-        targets: chosen_targets(&cli.preset, &cli.target),
-        cluster: cli.cluster,
-    };
+    let options = chosen.options(inputs, cli.cluster);
     let outcome = match lint(options) {
         Ok(outcome) => outcome,
         Err(message) => {
@@ -290,18 +508,29 @@ pub fn main() -> i32 {
             return 2;
         }
     };
-    if let Some((namespace, per_workload)) = explain {
-        return explain_command(
-            &outcome,
-            &namespace,
+    match mode {
+        Mode::Lint => {}
+        Mode::Explain {
+            namespace,
             per_workload,
-            cli.format,
-            use_color(cli.color),
-        );
+        } => {
+            return explain_command(
+                &outcome,
+                &namespace,
+                per_workload,
+                cli.format,
+                use_color(cli.color),
+            );
+        }
+        Mode::Fix { dry_run } => return fix_command(&outcome, &targets, dry_run),
     }
     match cli.format {
         Format::Json => print(&report::json::render(&outcome)),
-        Format::Human => print(&report::human::render(&outcome, use_color(cli.color))),
+        Format::Human => print(&report::human::render_with(
+            &outcome,
+            use_color(cli.color),
+            cli.show_suppressed,
+        )),
         Format::Sarif => print(&report::sarif::render(&outcome)),
         Format::Github => print(&report::github::render(&outcome)),
     }

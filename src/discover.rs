@@ -70,6 +70,10 @@ fn is_manifest_name(path: &Path) -> bool {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
+    // imds-lint's own configuration file is not a manifest.
+    if crate::config::CONFIG_NAMES.contains(&name) {
+        return false;
+    }
     name == "Kustomization"
         || [".yaml", ".yml", ".json"]
             .iter()
@@ -175,8 +179,10 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
         .require_git(false)
         .follow_links(true);
     let roots_for_filter = walk_roots.clone();
+    let cwd_for_filter = cwd.clone();
     builder.filter_entry(move |entry: &DirEntry| {
-        entry.file_name() != ".git" && !is_excluded(entry.path(), &roots_for_filter, &excludes)
+        entry.file_name() != ".git"
+            && !is_excluded(entry.path(), &roots_for_filter, &excludes, &cwd_for_filter)
     });
 
     builder.build_parallel().run(|| {
@@ -227,7 +233,7 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
     Ok(out)
 }
 
-fn is_excluded(path: &Path, roots: &[PathBuf], excludes: &GlobSet) -> bool {
+fn is_excluded(path: &Path, roots: &[PathBuf], excludes: &GlobSet, cwd: &Path) -> bool {
     if excludes.is_empty() {
         return false;
     }
@@ -239,6 +245,8 @@ fn is_excluded(path: &Path, roots: &[PathBuf], excludes: &GlobSet) -> bool {
         .filter_map(|root| path.strip_prefix(root).ok())
         .any(|relative| !relative.as_os_str().is_empty() && excludes.is_match(relative))
         || excludes.is_match(normalize(path))
+        // Globs from a configuration file are anchored at its (absolute) folder.
+        || excludes.is_match(normalize(&cwd.join(path)))
 }
 
 fn record_walk_error(
@@ -290,5 +298,6 @@ mod tests {
         assert!(is_manifest_name(Path::new("a/Kustomization")));
         assert!(!is_manifest_name(Path::new("a/README.md")));
         assert!(!is_manifest_name(Path::new("a/.yaml")));
+        assert!(!is_manifest_name(Path::new("a/.imds-lint.yaml")));
     }
 }

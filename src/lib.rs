@@ -5,7 +5,9 @@
 
 pub mod analyze;
 pub mod cli;
+pub mod config;
 pub mod discover;
+pub mod fix;
 pub mod gitops;
 pub mod load;
 pub mod model;
@@ -13,6 +15,7 @@ pub mod net;
 pub mod report;
 pub mod resolve;
 pub mod rules;
+pub mod suppress;
 pub mod yaml;
 
 use discover::{DiscoverOptions, Skipped};
@@ -40,6 +43,8 @@ pub struct LintOptions {
     pub targets: Vec<Target>,
     /// Restrict the run to this cluster (as named in the JSON `cluster` field).
     pub cluster: Option<String>,
+    /// Rule switches and severities, ignored namespaces, what fails the run.
+    pub settings: config::Settings,
 }
 
 /// Everything one run found, ready for a report.
@@ -48,6 +53,11 @@ pub struct Outcome {
     pub model: model::Model,
     pub analysis: analyze::Analysis,
     pub findings: Vec<Finding>,
+    /// Findings an `imds-lint.io/ignore` annotation suppressed: not in `findings`, not failing.
+    pub suppressed: Vec<suppress::Suppressed>,
+    /// Namespaces the settings ignore (they get no findings), sorted.
+    pub ignored_namespaces: Vec<String>,
+    pub fail_on: config::FailOn,
     pub errors: Vec<LoadError>,
     pub skipped: Vec<Skipped>,
     pub notes: Vec<String>,
@@ -55,11 +65,17 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// 2 when some input could not be read or parsed, else 1 when a finding is an error, else 0.
+    /// 2 when some input could not be read or parsed, else 1 when a finding is at the
+    /// `fail_on` severity or above, else 0.
     pub fn exit_code(&self) -> i32 {
+        let fails = |f: &Finding| match self.fail_on {
+            config::FailOn::Error => f.severity == Severity::Error,
+            config::FailOn::Warning => true,
+            config::FailOn::Never => false,
+        };
         if !self.errors.is_empty() {
             2
-        } else if self.findings.iter().any(|f| f.severity == Severity::Error) {
+        } else if self.findings.iter().any(fails) {
             1
         } else {
             0
@@ -123,7 +139,18 @@ pub fn lint(options: LintOptions) -> Result<Outcome, String> {
     let findings = rules::run_all(&rules::Context {
         model: &model,
         analysis: &analysis,
+        settings: &options.settings,
+        earlier: &[],
     });
+    let (findings, suppressed) = suppress::split(&model, findings);
+    let mut ignored_namespaces: Vec<String> = model
+        .namespaces
+        .keys()
+        .filter(|key| options.settings.ignores_namespace(&key.name))
+        .map(|key| key.name.clone())
+        .collect();
+    ignored_namespaces.sort();
+    ignored_namespaces.dedup();
 
     let mut errors: Vec<LoadError> = discovered
         .errors
@@ -141,6 +168,9 @@ pub fn lint(options: LintOptions) -> Result<Outcome, String> {
         model,
         analysis,
         findings,
+        suppressed,
+        ignored_namespaces,
+        fail_on: options.settings.fail_on,
         errors,
         skipped: discovered.skipped,
         notes: resolution.notes,
@@ -160,6 +190,7 @@ pub(crate) fn lint_text(yaml: &str) -> Outcome {
         default_namespace: "default".into(),
         targets: Target::defaults(),
         cluster: None,
+        settings: config::Settings::default(),
     };
     match lint(options) {
         Ok(outcome) => outcome,

@@ -45,6 +45,50 @@ pub struct Object {
     pub span: Span,
     /// The whole tree, kept only for kinds the analysis reads.
     pub body: Option<Node>,
+    /// The `imds-lint.io/ignore` annotation, when the object carries one.
+    pub suppression: Option<SuppressAnnotation>,
+}
+
+/// Annotation naming the rules to suppress for an object (`IMDS002,IMDS003`, names, or `all`).
+pub const IGNORE_ANNOTATION: &str = "imds-lint.io/ignore";
+/// Annotation saying why; a suppression without one suppresses nothing.
+pub const REASON_ANNOTATION: &str = "imds-lint.io/reason";
+
+/// An `imds-lint.io/ignore` annotation as written, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuppressAnnotation {
+    /// The entries of the comma-separated list, trimmed, empty ones left out.
+    pub rules: Vec<String>,
+    /// The `imds-lint.io/reason` annotation's text, when present and a string.
+    pub reason: Option<String>,
+    /// The `imds-lint.io/ignore` key.
+    pub key: Span,
+    /// Its value.
+    pub value: Span,
+}
+
+fn suppress_annotation(metadata: Option<&Node>) -> Option<SuppressAnnotation> {
+    let annotations = metadata?.get("annotations")?;
+    let (key, value) = annotations.entry(IGNORE_ANNOTATION)?;
+    let text = match value.scalar() {
+        Some(yaml::Scalar::Str(s)) => s.to_string(),
+        // A non-string value (the API server would refuse it) names what it spells.
+        _ => value.key_text().unwrap_or_default().to_string(),
+    };
+    Some(SuppressAnnotation {
+        rules: text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        reason: annotations
+            .get(REASON_ANNOTATION)
+            .and_then(Node::as_str)
+            .map(str::to_string),
+        key: key.span,
+        value: value.span,
+    })
 }
 
 #[derive(Debug, Default)]
@@ -296,6 +340,7 @@ fn collect_objects(doc: Node, out: &mut Vec<Object>) {
         .and_then(|m| m.first())
         .map_or(doc.span, |(k, _)| k.span);
     out.push(Object {
+        suppression: suppress_annotation(metadata),
         name: text_of("name"),
         namespace: text_of("namespace").filter(|n| !n.is_empty()),
         namespace_selector: metadata

@@ -28,6 +28,8 @@ pub struct Way {
     /// Overrides the object's own namespace (kustomize `namespace:`, Flux `targetNamespace`,
     /// a Config Sync namespace folder).
     pub namespace: Option<String>,
+    /// The kustomization file whose `namespace:` set `namespace`, when one did.
+    pub namespace_from: Option<usize>,
     /// The namespace of objects that set none (Argo CD `destination.namespace`).
     pub fallback_namespace: Option<String>,
 }
@@ -751,6 +753,23 @@ fn config_sync(tree: &Tree, placements: &mut [Placement]) {
     }
 }
 
+/// A namespace that overrides the objects' own, and the kustomization file that sets it (none
+/// for a controller's `targetNamespace`).
+#[derive(Debug, Clone, Copy)]
+struct Forced<'a> {
+    namespace: &'a str,
+    by: Option<usize>,
+}
+
+impl<'a> Forced<'a> {
+    fn by_controller(namespace: &'a Option<String>) -> Option<Self> {
+        namespace.as_deref().map(|namespace| Forced {
+            namespace,
+            by: None,
+        })
+    }
+}
+
 /// Who is building: the cluster, the namespace for objects that set none, and whether a
 /// controller builds (so that controller objects met on the way are followed too).
 #[derive(Debug, Clone, Default)]
@@ -780,7 +799,7 @@ struct Walker<'a> {
 
 impl Walker<'_> {
     /// `forced`: the namespace an outer kustomization sets; `path`: the kustomizations above.
-    fn walk(&mut self, k: usize, forced: Option<&str>, context: &Context, path: &mut Vec<usize>) {
+    fn walk(&mut self, k: usize, forced: Option<Forced>, context: &Context, path: &mut Vec<usize>) {
         let Some(kustomization) = self.kustomizations.get(&k) else {
             return;
         };
@@ -793,7 +812,10 @@ impl Walker<'_> {
         }
         self.reached.insert(k);
         // The outermost kustomization that sets a namespace wins.
-        let forced = forced.or(kustomization.namespace.as_deref());
+        let forced = forced.or(kustomization.namespace.as_deref().map(|namespace| Forced {
+            namespace,
+            by: Some(k),
+        }));
         path.push(k);
         for target in &kustomization.builds {
             match *target {
@@ -804,10 +826,11 @@ impl Walker<'_> {
         path.pop();
     }
 
-    fn place(&mut self, file: usize, forced: Option<&str>, context: &Context) {
+    fn place(&mut self, file: usize, forced: Option<Forced>, context: &Context) {
         let way = Way {
             cluster: context.cluster.clone(),
-            namespace: forced.map(str::to_string),
+            namespace: forced.map(|f| f.namespace.to_string()),
+            namespace_from: forced.and_then(|f| f.by),
             fallback_namespace: context.fallback_namespace.clone(),
         };
         match &mut self.placements[file] {
@@ -865,9 +888,9 @@ impl Walker<'_> {
         if let Some(targets) = self.flux_builds.get(&a) {
             for &target in targets {
                 match target {
-                    Target::File(f) => self.place(f, forced.as_deref(), &context),
+                    Target::File(f) => self.place(f, Forced::by_controller(&forced), &context),
                     Target::Kustomization(k) => {
-                        self.walk(k, forced.as_deref(), &context, &mut Vec::new())
+                        self.walk(k, Forced::by_controller(&forced), &context, &mut Vec::new())
                     }
                 }
             }
@@ -876,7 +899,7 @@ impl Walker<'_> {
         for build in argo_builds.get(&a).into_iter().flatten() {
             match build {
                 ArgoBuild::Kustomization(k, forced) => {
-                    self.walk(*k, forced.as_deref(), &context, &mut Vec::new());
+                    self.walk(*k, Forced::by_controller(forced), &context, &mut Vec::new());
                 }
                 ArgoBuild::Files(files) => {
                     for &f in files {

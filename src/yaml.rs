@@ -191,6 +191,21 @@ fn looks_like_float(text: &str) -> bool {
             && t.replace('_', "").parse::<f64>().is_ok())
 }
 
+/// Byte offset in `text` of a 1-based line and (character) column, as in [`Pos`].
+pub fn offset_of(text: &str, line: usize, column: usize) -> Option<usize> {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n').nth(line - 2).map(|(i, _)| i + 1)?
+    };
+    let rest = &text[line_start..];
+    let within = rest
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(rest.len(), |(i, _)| i);
+    Some(line_start + within)
+}
+
 fn pos(marker: &saphyr_parser::Marker, line_offset: usize) -> Pos {
     Pos {
         line: marker.line() + line_offset,

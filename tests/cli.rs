@@ -341,7 +341,7 @@ fn rule_pages_are_embedded() {
     let r = run(&["rule", "host-network-pod"]);
     assert!(r.stdout.starts_with("# IMDS005: host-network-pod"));
     let list = run(&["rule"]);
-    assert_eq!(list.stdout.lines().count(), 5);
+    assert_eq!(list.stdout.lines().count(), 6);
     assert!(
         list.stdout
             .contains("IMDS003  missing-allow-except-metadata")

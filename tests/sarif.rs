@@ -55,7 +55,12 @@ fn demo_tool_and_rules() {
     );
     let rules = driver["rules"].as_array().expect("rules");
     let ids: Vec<&str> = rules.iter().filter_map(|r| r["id"].as_str()).collect();
-    assert_eq!(ids, ["IMDS001", "IMDS002", "IMDS003", "IMDS004", "IMDS005"]);
+    assert_eq!(
+        ids,
+        [
+            "IMDS001", "IMDS002", "IMDS003", "IMDS004", "IMDS005", "IMDS006"
+        ]
+    );
     // The same list and levels as `imds-lint rule`.
     let listing = run(&["rule"]).stdout;
     for rule in rules {
@@ -315,4 +320,32 @@ fn fingerprints_survive_lines_inserted_above() {
         .find(|(key, _, _)| key == &opening.0)
         .expect("still reachable");
     assert_ne!(reopened.1, opening.1);
+}
+
+#[test]
+fn suppressed_findings_are_results_suppressed_in_source() {
+    let (_, doc) = sarif(&["fixtures/suppress"]);
+    let report = json_in(root(), &["fixtures/suppress"], None);
+    let suppressed: Vec<&Value> = results(&doc)
+        .iter()
+        .filter(|r| r.get("suppressions").is_some())
+        .collect();
+    let listed = report["suppressed"].as_array().expect("suppressed");
+    assert!(!listed.is_empty());
+    assert_eq!(suppressed.len(), listed.len());
+    for (result, entry) in suppressed.iter().zip(listed) {
+        assert_eq!(result["ruleId"], entry["finding"]["rule"]);
+        let s = &result["suppressions"][0];
+        assert_eq!(s["kind"], "inSource");
+        assert_eq!(s["justification"], entry["reason"]);
+        assert_eq!(
+            s["location"]["physicalLocation"]["region"]["startLine"],
+            entry["suppressed_by"]["line"]
+        );
+    }
+    let standing = results(&doc).len() - suppressed.len();
+    assert_eq!(
+        standing,
+        report["findings"].as_array().expect("findings").len()
+    );
 }

@@ -56,7 +56,53 @@ pub struct Namespace {
     pub object: Option<Location>,
     /// The first manifest (in file, line order) that lands in the namespace.
     pub first_manifest: Location,
+    /// A kustomization file whose `namespace:` puts objects here, the outermost one.
+    pub set_by: Option<usize>,
     pub labels: BTreeMap<String, String>,
+    /// The Namespace object's `imds-lint.io/ignore` annotation.
+    pub suppression: Option<Suppression>,
+}
+
+/// An `imds-lint.io/ignore` annotation on a Namespace, NetworkPolicy or workload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    /// Rule ids or names as written, or `all`.
+    pub rules: Vec<String>,
+    /// The `imds-lint.io/reason` annotation; without a non-empty one nothing is suppressed.
+    pub reason: Option<String>,
+    /// The `imds-lint.io/ignore` key.
+    pub at: Location,
+    /// Its value.
+    pub value_at: Location,
+}
+
+impl Suppression {
+    fn new(file: usize, annotation: &crate::load::SuppressAnnotation) -> Self {
+        Self {
+            rules: annotation.rules.clone(),
+            reason: annotation.reason.clone(),
+            at: Location::new(file, annotation.key),
+            value_at: Location::new(file, annotation.value),
+        }
+    }
+
+    /// The reason, when there is one that is not blank.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+    }
+}
+
+/// A suppression annotation on an object no finding can be about (a ConfigMap, say).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StraySuppression {
+    pub suppression: Suppression,
+    /// The object, for messages: `ConfigMap web/settings`.
+    pub object: String,
+    pub cluster: Option<String>,
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +113,7 @@ pub struct Policy {
     /// The policy's first key.
     pub location: Location,
     pub decoded: DecodedPolicy,
+    pub suppression: Option<Suppression>,
 }
 
 impl Policy {
@@ -90,6 +137,7 @@ pub struct Workload {
     pub namespace: String,
     pub location: Location,
     pub spec: WorkloadSpec,
+    pub suppression: Option<Suppression>,
 }
 
 impl Workload {
@@ -217,6 +265,9 @@ pub struct Model {
     /// (kind, reason), one entry per way each lands.
     pub not_evaluated: BTreeMap<(String, String), Vec<UnevaluatedObject>>,
     pub documents: usize,
+    /// `imds-lint.io/ignore` annotations on objects no finding is about (ConfigMaps, Services,
+    /// …), which therefore suppress nothing.
+    pub stray_suppressions: Vec<StraySuppression>,
 }
 
 impl Model {
@@ -292,8 +343,13 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
         file, object, way, ..
     } = *placed;
     let location = Location::new(file, object.span);
+    let suppression = object
+        .suppression
+        .as_ref()
+        .map(|a| Suppression::new(file, a));
     let cluster = way.cluster.clone();
     let forced = way.namespace.as_deref();
+    let set_by = way.namespace_from;
     let cluster_scoped =
         object.kind == "Namespace" || CLUSTER_SCOPED_KINDS.contains(&object.kind.as_str());
     let explicit = forced
@@ -349,14 +405,33 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
         let Some(name) = forced.map(str::to_string).or_else(|| object.name.clone()) else {
             return;
         };
-        let ns = note_namespace(model, &cluster, &name, location);
+        let ns = note_namespace(model, &cluster, &name, location, set_by);
         ns.object.get_or_insert(location);
+        if ns.suppression.is_none() {
+            ns.suppression = suppression;
+        }
         if let Decoded::Namespace { labels } = decoded {
             ns.labels = labels.clone();
         }
         return;
     }
+    let stray = |model: &mut Model, namespace: Option<String>| {
+        if let Some(suppression) = suppression.clone() {
+            let name = object.name.as_deref().unwrap_or_default();
+            let object = match &namespace {
+                Some(ns) => format!("{} {ns}/{name}", object.kind),
+                None => format!("{} {name}", object.kind),
+            };
+            model.stray_suppressions.push(StraySuppression {
+                suppression,
+                object,
+                cluster: cluster.clone(),
+                namespace,
+            });
+        }
+    };
     if cluster_scoped {
+        stray(model, None);
         return;
     }
     let namespace = explicit
@@ -365,17 +440,18 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
     let name = object.name.clone().unwrap_or_default();
     match decoded {
         Decoded::Policy(policy) => {
-            note_namespace(model, &cluster, &namespace, location);
+            note_namespace(model, &cluster, &namespace, location, set_by);
             model.policies.push(Policy {
                 name,
                 cluster,
                 namespace,
                 location,
                 decoded: policy.clone(),
+                suppression,
             });
         }
         Decoded::Workload(spec) => {
-            note_namespace(model, &cluster, &namespace, location);
+            note_namespace(model, &cluster, &namespace, location, set_by);
             model.workloads.push(Workload {
                 kind: object.kind.clone(),
                 name,
@@ -383,12 +459,14 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
                 namespace,
                 location,
                 spec: spec.clone(),
+                suppression,
             });
         }
         // Any namespaced object with an explicit namespace tells us the namespace exists.
         Decoded::Namespace { .. } | Decoded::Applier(_) | Decoded::Other => {
+            stray(model, Some(namespace));
             if let Some(ns) = explicit {
-                note_namespace(model, &cluster, &ns, location);
+                note_namespace(model, &cluster, &ns, location, set_by);
             }
         }
     }
@@ -399,6 +477,7 @@ fn note_namespace<'a>(
     cluster: &Option<String>,
     name: &str,
     at: Location,
+    set_by: Option<usize>,
 ) -> &'a mut Namespace {
     let key = NamespaceKey {
         cluster: cluster.clone(),
@@ -408,8 +487,13 @@ fn note_namespace<'a>(
         name: name.to_string(),
         object: None,
         first_manifest: at,
+        set_by: None,
         labels: BTreeMap::new(),
+        suppression: None,
     });
+    if ns.set_by.is_none() {
+        ns.set_by = set_by;
+    }
     if at < ns.first_manifest {
         ns.first_manifest = at;
     }

@@ -5,6 +5,7 @@ use super::Summary;
 use crate::Outcome;
 use crate::model::Location;
 use crate::rules::Severity;
+use crate::yaml::offset_of;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -30,21 +31,6 @@ impl Sources<'_> {
             })
             .clone()
     }
-}
-
-/// Byte offset of a 1-based line and (character) column.
-fn offset_of(text: &str, line: usize, column: usize) -> Option<usize> {
-    let line_start = if line <= 1 {
-        0
-    } else {
-        text.match_indices('\n').nth(line - 2).map(|(i, _)| i + 1)?
-    };
-    let rest = &text[line_start..];
-    let within = rest
-        .char_indices()
-        .nth(column.saturating_sub(1))
-        .map_or(rest.len(), |(i, _)| i);
-    Some(line_start + within)
 }
 
 /// The span to underline: the node, cut at the end of its first line.
@@ -108,6 +94,11 @@ fn render_one(
 const RELATED_SHOWN: usize = 5;
 
 pub fn render(outcome: &Outcome, color: bool) -> String {
+    render_with(outcome, color, false)
+}
+
+/// [`render`], listing the suppressed findings too when `show_suppressed`.
+pub fn render_with(outcome: &Outcome, color: bool, show_suppressed: bool) -> String {
     let handler = handler(color);
     let mut sources = Sources {
         outcome,
@@ -168,6 +159,41 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
                 outcome.model.files[finding.at.file], finding.at.line, finding.at.column
             )),
         );
+    }
+    if show_suppressed {
+        for suppressed in &outcome.suppressed {
+            let finding = &suppressed.finding;
+            let diagnostic = MietteDiagnostic::new(format!("suppressed: {}", finding.message))
+                .with_code(finding.rule)
+                .with_severity(miette::Severity::Advice)
+                .with_help(format!(
+                    "suppressed by {}:{}: {}",
+                    outcome.model.files[suppressed.by.file], suppressed.by.line, suppressed.reason
+                ));
+            render_one(
+                &handler,
+                &mut out,
+                &mut sources,
+                diagnostic,
+                finding.at,
+                &finding.label,
+                Some(format!(
+                    "{}:{}:{}",
+                    outcome.model.files[finding.at.file], finding.at.line, finding.at.column
+                )),
+            );
+        }
+    } else if !outcome.suppressed.is_empty() {
+        out.push_str(&format!(
+            "{} suppressed by imds-lint.io/ignore annotations (--show-suppressed lists them)\n",
+            plural(outcome.suppressed.len(), "finding")
+        ));
+    }
+    if !outcome.ignored_namespaces.is_empty() {
+        out.push_str(&format!(
+            "ignored (ignore-namespaces): {}\n",
+            outcome.ignored_namespaces.join(", ")
+        ));
     }
     for error in &outcome.errors {
         let where_ = match error.pos {
@@ -256,6 +282,15 @@ pub fn summary_line(s: &Summary, seconds: f64) -> String {
     );
     if s.skipped > 0 {
         line.push_str(&format!(", {} skipped", plural(s.skipped, "path")));
+    }
+    if s.suppressed > 0 {
+        line.push_str(&format!(", {} suppressed", s.suppressed));
+    }
+    if s.ignored_namespaces > 0 {
+        line.push_str(&format!(
+            ", {} ignored",
+            plural(s.ignored_namespaces, "namespace")
+        ));
     }
     if s.unreadable > 0 {
         line.push_str(&format!(

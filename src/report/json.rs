@@ -17,7 +17,66 @@ struct Report<'a> {
     /// Every NetworkPolicy with where it landed (one entry per way a shared base lands).
     policies: Vec<PolicyOut<'a>>,
     notes: &'a [String],
+    suppressed: Vec<SuppressedOut<'a>>,
+    ignored_namespaces: &'a [String],
     summary: Summary,
+}
+
+/// A finding an annotation suppressed, with the annotation's reason and place.
+#[derive(Serialize)]
+struct SuppressedOut<'a> {
+    finding: FindingOut<'a>,
+    reason: &'a str,
+    suppressed_by: PlaceOut<'a>,
+}
+
+#[derive(Serialize)]
+struct PlaceOut<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
+}
+
+fn finding_out<'a>(model: &'a crate::model::Model, f: &'a crate::rules::Finding) -> FindingOut<'a> {
+    FindingOut {
+        rule: f.rule,
+        name: crate::rules::find_rule(f.rule).map_or("", |r| r.name),
+        severity: f.severity.to_string(),
+        namespace: f.namespace.as_deref(),
+        cluster: f.cluster.as_deref(),
+        file: &model.files[f.at.file],
+        line: f.at.line,
+        column: f.at.column,
+        end_line: f.at.end_line,
+        end_column: f.at.end_column,
+        message: &f.message,
+        related: f
+            .related
+            .iter()
+            .map(|r| RelatedOut {
+                file: &model.files[r.at.file],
+                line: r.at.line,
+                column: r.at.column,
+                message: &r.message,
+            })
+            .collect(),
+    }
+}
+
+fn suppressed_out<'a>(
+    model: &'a crate::model::Model,
+    s: &'a crate::suppress::Suppressed,
+) -> SuppressedOut<'a> {
+    let f = &s.finding;
+    SuppressedOut {
+        finding: finding_out(model, f),
+        reason: &s.reason,
+        suppressed_by: PlaceOut {
+            file: &model.files[s.by.file],
+            line: s.by.line,
+            column: s.by.column,
+        },
+    }
 }
 
 #[derive(Serialize)]
@@ -212,29 +271,7 @@ pub fn render(outcome: &Outcome) -> String {
         findings: outcome
             .findings
             .iter()
-            .map(|f| FindingOut {
-                rule: f.rule,
-                name: crate::rules::find_rule(f.rule).map_or("", |r| r.name),
-                severity: f.severity.to_string(),
-                namespace: f.namespace.as_deref(),
-                cluster: f.cluster.as_deref(),
-                file: &model.files[f.at.file],
-                line: f.at.line,
-                column: f.at.column,
-                end_line: f.at.end_line,
-                end_column: f.at.end_column,
-                message: &f.message,
-                related: f
-                    .related
-                    .iter()
-                    .map(|r| RelatedOut {
-                        file: &model.files[r.at.file],
-                        line: r.at.line,
-                        column: r.at.column,
-                        message: &r.message,
-                    })
-                    .collect(),
-            })
+            .map(|f| finding_out(model, f))
             .collect(),
         errors: outcome
             .errors
@@ -285,6 +322,12 @@ pub fn render(outcome: &Outcome) -> String {
             })
             .collect(),
         notes: &outcome.notes,
+        suppressed: outcome
+            .suppressed
+            .iter()
+            .map(|s| suppressed_out(model, s))
+            .collect(),
+        ignored_namespaces: &outcome.ignored_namespaces,
         summary: Summary::of(outcome),
     };
     let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();

@@ -24,6 +24,10 @@ pub struct Summary {
     pub warnings: usize,
     pub skipped: usize,
     pub unreadable: usize,
+    /// Findings suppressed by `imds-lint.io/ignore` annotations.
+    pub suppressed: usize,
+    /// Namespaces the configuration's `ignore-namespaces` ignores.
+    pub ignored_namespaces: usize,
 }
 
 impl Summary {
@@ -52,6 +56,8 @@ impl Summary {
             warnings: count(Severity::Warning),
             skipped: outcome.skipped.len(),
             unreadable: outcome.errors.len(),
+            suppressed: outcome.suppressed.len(),
+            ignored_namespaces: outcome.ignored_namespaces.len(),
         }
     }
 }

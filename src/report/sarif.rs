@@ -185,6 +185,7 @@ fn identity(outcome: &Outcome, finding: &Finding) -> String {
     [
         finding.rule,
         finding.namespace.as_deref().unwrap_or(""),
+        finding.cluster.as_deref().unwrap_or(""),
         &slashed(file_name(outcome, finding.at.file)),
         // The workloads a finding lists come and go without the finding itself changing.
         finding
@@ -201,10 +202,15 @@ fn results(outcome: &Outcome) -> Vec<Value> {
     // Findings alike in every part of their identity (two equal ipBlocks in one rule) are told
     // apart by their order in the file, which moving lines does not change.
     let mut occurrences: HashMap<String, usize> = HashMap::new();
+    // Suppressed findings stay in the log, marked, so code scanning shows them as dismissed
+    // in source rather than as fixed.
+    let suppressed = outcome.suppressed.iter().map(|s| (&s.finding, Some(s)));
     outcome
         .findings
         .iter()
-        .map(|finding| {
+        .map(|finding| (finding, None))
+        .chain(suppressed)
+        .map(|(finding, suppression)| {
             let identity = identity(outcome, finding);
             let occurrence = occurrences.entry(identity.clone()).or_insert(0);
             *occurrence += 1;
@@ -229,6 +235,16 @@ fn results(outcome: &Outcome) -> Vec<Value> {
             }
             if let Some(namespace) = &finding.namespace {
                 result["properties"] = json!({"namespace": namespace});
+                if let Some(cluster) = &finding.cluster {
+                    result["properties"]["cluster"] = json!(cluster);
+                }
+            }
+            if let Some(s) = suppression {
+                result["suppressions"] = json!([{
+                    "kind": "inSource",
+                    "justification": s.reason,
+                    "location": {"physicalLocation": physical_location(outcome, &s.by)},
+                }]);
             }
             if !finding.related.is_empty() {
                 result["relatedLocations"] = finding

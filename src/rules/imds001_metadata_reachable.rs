@@ -1,7 +1,8 @@
 //! IMDS001: some pod that could exist in the namespace can reach a metadata endpoint.
 
 use super::{
-    AFFECTS_PREFIX, Context, Finding, Related, Rule, Severity, list_targets, namespace_anchor,
+    AFFECTS_PREFIX, Context, Finding, Related, Rule, Severity, Subject, list_targets,
+    namespace_anchor,
 };
 use crate::analyze::{Opening, Via, WorkloadVerdict};
 use crate::model::Workload;
@@ -119,6 +120,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                         .into(),
                 ),
                 related,
+                subject: Subject::Namespace,
             });
         }
         for opening in &verdict.openings {
@@ -171,6 +173,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                     .iter()
                     .map(|&w| through_opening(ctx, w, opening))
                     .collect(),
+                subject: Subject::Policy(opening.policy),
             });
         }
     }

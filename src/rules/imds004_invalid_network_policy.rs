@@ -1,6 +1,6 @@
 //! IMDS004: the API server would refuse the policy, or it holds fields the API does not know.
 
-use super::{Context, Finding, Rule, Severity};
+use super::{Context, Finding, Rule, Severity, Subject};
 use crate::model::Location;
 use crate::model::decode::ProblemKind;
 use std::collections::HashSet;
@@ -17,7 +17,7 @@ pub static RULE: Rule = Rule {
 fn check(ctx: &Context) -> Vec<Finding> {
     let mut seen = HashSet::new();
     let mut findings = Vec::new();
-    for policy in &ctx.model.policies {
+    for (index, policy) in ctx.model.policies.iter().enumerate() {
         for problem in &policy.decoded.problems {
             let at = Location::new(policy.location.file, problem.span);
             // A file built into two namespaces holds one mistake, not two.
@@ -48,6 +48,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 },
                 help: Some(help.into()),
                 related: Vec::new(),
+                subject: Subject::Policy(index),
             });
         }
     }

@@ -1,6 +1,6 @@
 //! IMDS005: a workload shares the node's network namespace, where NetworkPolicy does not apply.
 
-use super::{Context, Finding, Rule, Severity, list_targets};
+use super::{Context, Finding, Rule, Severity, Subject, list_targets};
 use crate::model::Location;
 
 pub static RULE: Rule = Rule {
@@ -16,7 +16,8 @@ fn check(ctx: &Context) -> Vec<Finding> {
     ctx.model
         .workloads
         .iter()
-        .filter_map(|w| {
+        .enumerate()
+        .filter_map(|(index, w)| {
             let at = Location::new(w.location.file, w.spec.host_network?);
             Some(Finding {
                 rule: RULE.id,
@@ -39,6 +40,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                         .into(),
                 ),
                 related: Vec::new(),
+                subject: Subject::Workload(index),
             })
         })
         .collect()

@@ -6,8 +6,10 @@ mod imds002_missing_deny_egress_all;
 mod imds003_missing_allow_except_metadata;
 mod imds004_invalid_network_policy;
 mod imds005_host_network_pod;
+mod imds006_invalid_suppression;
 
 use crate::analyze::{Analysis, NamespaceVerdict};
+use crate::config::Settings;
 use crate::model::{Location, Model, Namespace};
 use std::fmt;
 
@@ -27,9 +29,14 @@ impl fmt::Display for Severity {
 }
 
 /// What the analysis knows, handed to every rule.
+#[derive(Clone, Copy)]
 pub struct Context<'a> {
     pub model: &'a Model,
     pub analysis: &'a Analysis,
+    pub settings: &'a Settings,
+    /// Findings of the rules listed before this one in [`RULES`], after the settings (IMDS006
+    /// reads them to find suppressions that suppress nothing). [`run_all`] fills it in.
+    pub earlier: &'a [Finding],
 }
 
 pub struct Rule {
@@ -57,6 +64,19 @@ pub struct Finding {
     pub help: Option<String>,
     /// Other places involved: the workloads affected, the policies that take part.
     pub related: Vec<Related>,
+    /// The object the finding is about, whose `imds-lint.io/ignore` annotation may suppress it.
+    pub subject: Subject,
+}
+
+/// What a finding is about, besides its namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// The namespace as a whole.
+    Namespace,
+    /// A policy, by index in [`Model::policies`].
+    Policy(usize),
+    /// A workload, by index in [`Model::workloads`].
+    Workload(usize),
 }
 
 /// Starts the list of affected workloads at the end of a message: `… (affects Deployment a/b)`.
@@ -69,12 +89,13 @@ pub struct Related {
     pub message: String,
 }
 
-pub static RULES: [&Rule; 5] = [
+pub static RULES: [&Rule; 6] = [
     &imds001_metadata_reachable::RULE,
     &imds002_missing_deny_egress_all::RULE,
     &imds003_missing_allow_except_metadata::RULE,
     &imds004_invalid_network_policy::RULE,
     &imds005_host_network_pod::RULE,
+    &imds006_invalid_suppression::RULE,
 ];
 
 /// Looks a rule up by id (`IMDS001`, any case) or name (`metadata-reachable`).
@@ -85,9 +106,29 @@ pub fn find_rule(key: &str) -> Option<&'static Rule> {
         .find(|r| r.id.eq_ignore_ascii_case(key) || r.name == key)
 }
 
-/// Runs every rule; findings come sorted by file, line, column and rule.
+/// Runs every rule the settings leave on, in [`RULES`] order, at the severity the settings give
+/// it, leaving out findings in ignored namespaces; findings come sorted by file, line, column
+/// and rule.
 pub fn run_all(ctx: &Context) -> Vec<Finding> {
-    let mut findings: Vec<Finding> = RULES.iter().flat_map(|r| (r.check)(ctx)).collect();
+    let mut findings: Vec<Finding> = Vec::new();
+    for rule in RULES {
+        let Some(severity) = ctx.settings.severity(rule) else {
+            continue;
+        };
+        let mut found = (rule.check)(&Context {
+            earlier: &findings,
+            ..*ctx
+        });
+        found.retain(|f| {
+            !f.namespace
+                .as_deref()
+                .is_some_and(|ns| ctx.settings.ignores_namespace(ns))
+        });
+        for finding in &mut found {
+            finding.severity = severity;
+        }
+        findings.extend(found);
+    }
     findings.sort_by(|a, b| {
         (
             &ctx.model.files[a.at.file],
@@ -142,6 +183,7 @@ fn namespaces_lacking(
                 label: label.into(),
                 help: Some(help.into()),
                 related: Vec::new(),
+                subject: Subject::Namespace,
             })
         })
         .collect()
@@ -217,6 +259,10 @@ mod tests {
         }
         assert_eq!(find_rule("imds003").map(|r| r.id), Some("IMDS003"));
         assert_eq!(find_rule("host-network-pod").map(|r| r.id), Some("IMDS005"));
+        assert_eq!(
+            find_rule("invalid-suppression").map(|r| r.id),
+            Some("IMDS006")
+        );
         assert!(find_rule("IMDS999").is_none());
     }
 }

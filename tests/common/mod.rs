@@ -1,5 +1,5 @@
 //! Running the built binary, shared by the integration tests of the output formats and of
-//! standard input.
+//! standard input, of config, suppressions and fix.
 
 // Each test file includes this module and uses a different part of it.
 #![allow(dead_code)]
@@ -64,4 +64,23 @@ pub fn json_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> serde_json::V
     all.extend_from_slice(args);
     let r = run_in(dir, &all, stdin);
     serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("JSON ({e}): {}", r.stdout))
+}
+
+/// Runs imds-lint in `dir` with `stdin` piped in.
+pub fn run_piped(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
+    run_in(dir, args, Some(stdin))
+}
+
+/// Copies a fixture tree, so a test may change it.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }

@@ -1,0 +1,519 @@
+//! `.imds-lint.yaml`: a repository's settings, found by walking up from the linted path.
+//!
+//! Parsed over the positioned YAML tree so that every mistake (an unknown key, a wrong type, a
+//! bad value) is reported at its line and column instead of being ignored.
+
+use crate::net::{PRESETS, Target};
+use crate::rules::{RULES, Severity, find_rule};
+use crate::yaml::{self, Node, Pos, Scalar};
+use globset::{Glob, GlobMatcher};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// File names looked for in each folder, in this order.
+pub const CONFIG_NAMES: [&str; 2] = [".imds-lint.yaml", ".imds-lint.yml"];
+
+/// Which findings make the exit status 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FailOn {
+    /// Findings at error severity.
+    #[default]
+    Error,
+    /// Findings at warning or error severity.
+    Warning,
+    /// No finding (unreadable input still exits 2).
+    Never,
+}
+
+/// What the configuration does to one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSetting {
+    Off,
+    On(Severity),
+}
+
+/// Settings the library applies to findings: rule switches and severities, ignored
+/// namespaces, and what fails the run.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// By rule id; rules not listed keep their default severity.
+    pub rules: BTreeMap<&'static str, RuleSetting>,
+    /// Namespace names or globs that get no findings.
+    pub ignore_namespaces: Vec<GlobMatcher>,
+    pub fail_on: FailOn,
+}
+
+impl Settings {
+    /// The severity findings of `rule` get, or `None` when the rule is off.
+    pub fn severity(&self, rule: &crate::rules::Rule) -> Option<Severity> {
+        match self.rules.get(rule.id) {
+            Some(RuleSetting::Off) => None,
+            Some(RuleSetting::On(severity)) => Some(*severity),
+            None => Some(rule.severity),
+        }
+    }
+
+    pub fn is_enabled(&self, rule_id: &str) -> bool {
+        self.rules.get(rule_id) != Some(&RuleSetting::Off)
+    }
+
+    pub fn ignores_namespace(&self, name: &str) -> bool {
+        self.ignore_namespaces.iter().any(|g| g.is_match(name))
+    }
+}
+
+/// A configuration file, read and checked.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    pub settings: Settings,
+    /// `fail-on`, when the file sets it (the CLI's `--fail-on` wins).
+    pub fail_on: Option<FailOn>,
+    /// Globs as written; see [`Config::excludes`].
+    pub exclude: Vec<String>,
+    pub targets: Vec<Target>,
+    pub presets: Vec<String>,
+    pub default_namespace: Option<String>,
+}
+
+/// A problem in a configuration file, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub pos: Option<Pos>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.pos {
+            Some(p) => write!(f, "{}:{}:{}: {}", self.file, p.line, p.column, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// A problem found while parsing: where (when known) and what.
+type Problem = (Option<Pos>, String);
+
+const KEYS: &str =
+    "rules, exclude, ignore-namespaces, targets, presets, default-namespace, fail-on";
+
+/// The first configuration file in `start` or a folder above it. `start` is a linted PATH: a
+/// folder, or a file whose folder is searched; `-` (standard input) searches the current folder.
+pub fn find(start: &Path) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let start = if start.as_os_str() == "-" {
+        cwd
+    } else {
+        let absolute = cwd.join(start);
+        if absolute.is_dir() {
+            absolute
+        } else {
+            absolute.parent().map(Path::to_path_buf).unwrap_or(cwd)
+        }
+    };
+    start.ancestors().find_map(|dir| {
+        CONFIG_NAMES
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+impl Config {
+    /// Reads and checks the configuration file at `path`; `display` names it in messages.
+    pub fn load(path: &Path, display: &str) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: display.to_string(),
+            pos: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        let mut config = Config::parse(&text).map_err(|(pos, message)| ConfigError {
+            file: display.to_string(),
+            pos,
+            message,
+        })?;
+        config.path = path.to_path_buf();
+        Ok(config)
+    }
+
+    /// Parses configuration text. Errors carry the position of the offending node.
+    pub fn parse(text: &str) -> Result<Config, Problem> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let documents = yaml::parse_documents(text, 0).map_err(|e| (Some(e.pos), e.message))?;
+        let mut config = Config::default();
+        let root = match documents.as_slice() {
+            [] => return Ok(config),
+            [root] => root,
+            [_, second, ..] => {
+                return Err((
+                    Some(second.span.start),
+                    "a configuration file holds one YAML document".into(),
+                ));
+            }
+        };
+        if root.is_null() {
+            return Ok(config);
+        }
+        let entries = root.as_map().ok_or_else(|| {
+            wrong(
+                root,
+                &format!("a mapping of settings ({KEYS})"),
+                "the file's top level",
+            )
+        })?;
+        for (key, value) in entries {
+            let name = key.key_text().unwrap_or_default();
+            match name {
+                "rules" => config.settings.rules = parse_rules(value)?,
+                "exclude" => {
+                    config.exclude = strings(value, name)?
+                        .into_iter()
+                        .map(|(glob, node)| {
+                            Glob::new(glob.trim_end_matches('/'))
+                                .map(|_| glob.to_string())
+                                .map_err(|e| (Some(node.span.start), format!("bad glob: {e}")))
+                        })
+                        .collect::<Result<_, _>>()?;
+                }
+                "ignore-namespaces" => {
+                    config.settings.ignore_namespaces = strings(value, name)?
+                        .into_iter()
+                        .map(|(glob, node)| {
+                            Glob::new(glob)
+                                .map(|g| g.compile_matcher())
+                                .map_err(|e| (Some(node.span.start), format!("bad glob: {e}")))
+                        })
+                        .collect::<Result<_, _>>()?;
+                }
+                "targets" => {
+                    config.targets = strings(value, name)?
+                        .into_iter()
+                        .map(|(text, node)| {
+                            Target::parse(text).map_err(|e| (Some(node.span.start), e))
+                        })
+                        .collect::<Result<_, _>>()?;
+                }
+                "presets" => {
+                    for (preset, node) in strings(value, name)? {
+                        if preset != "all" && !PRESETS.iter().any(|p| p.name == preset) {
+                            let known: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
+                            return Err((
+                                Some(node.span.start),
+                                format!(
+                                    "unknown preset {preset:?}; known presets: {}, all",
+                                    known.join(", ")
+                                ),
+                            ));
+                        }
+                        config.presets.push(preset.to_string());
+                    }
+                }
+                "default-namespace" => match value.as_str() {
+                    Some(ns) if !ns.is_empty() => config.default_namespace = Some(ns.to_string()),
+                    _ => return Err(wrong(value, "a namespace name", name)),
+                },
+                "fail-on" => {
+                    config.fail_on = Some(match value.as_str() {
+                        Some("error") => FailOn::Error,
+                        Some("warning") => FailOn::Warning,
+                        Some("never") => FailOn::Never,
+                        _ => return Err(wrong(value, "error, warning or never", name)),
+                    });
+                }
+                _ => {
+                    return Err((
+                        Some(key.span.start),
+                        format!("unknown key {name:?}; known keys: {KEYS}"),
+                    ));
+                }
+            }
+        }
+        if let Some(fail_on) = config.fail_on {
+            config.settings.fail_on = fail_on;
+        }
+        Ok(config)
+    }
+
+    /// The `exclude` globs for the walk: a glob with a `/` is anchored at the configuration
+    /// file's folder (as in `.gitignore`); one without matches a file or folder name anywhere.
+    pub fn excludes(&self) -> Vec<String> {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let dir = self
+            .path
+            .parent()
+            .map(|d| crate::discover::normalize(&cwd.join(d)))
+            .unwrap_or_default();
+        self.exclude
+            .iter()
+            .map(|glob| {
+                let glob = glob.trim_start_matches("./");
+                if glob.trim_end_matches('/').contains('/') {
+                    format!("{}/{glob}", globset::escape(&dir.to_string_lossy()))
+                } else {
+                    glob.to_string()
+                }
+            })
+            .collect()
+    }
+}
+
+fn wrong(node: &Node, expected: &str, key: &str) -> Problem {
+    (
+        Some(node.span.start),
+        format!("{key}: expected {expected}, found {}", node.type_name()),
+    )
+}
+
+/// A list of strings (null counts as an empty list).
+fn strings<'a>(node: &'a Node, key: &str) -> Result<Vec<(&'a str, &'a Node)>, Problem> {
+    if node.is_null() {
+        return Ok(Vec::new());
+    }
+    let items = node
+        .as_seq()
+        .ok_or_else(|| wrong(node, "a list of strings", key))?;
+    items
+        .iter()
+        .map(|item| {
+            item.as_str()
+                .map(|s| (s, item))
+                .ok_or_else(|| wrong(item, "a string", key))
+        })
+        .collect()
+}
+
+/// `rules:` maps a rule id or name to `off`, `warning`, `error`, or
+/// `{enabled: BOOL, severity: warning|error}`.
+fn parse_rules(node: &Node) -> Result<BTreeMap<&'static str, RuleSetting>, Problem> {
+    let mut out = BTreeMap::new();
+    if node.is_null() {
+        return Ok(out);
+    }
+    let entries = node
+        .as_map()
+        .ok_or_else(|| wrong(node, "a mapping of rule ids to settings", "rules"))?;
+    for (key, value) in entries {
+        let name = key.key_text().unwrap_or_default();
+        let rule = find_rule(name).ok_or_else(|| {
+            let known: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+            (
+                Some(key.span.start),
+                format!("unknown rule {name:?}; rules are {}", known.join(", ")),
+            )
+        })?;
+        let what = format!("rules.{name}");
+        let setting = match (value.scalar(), value.as_map()) {
+            // YAML 1.1 reads a plain `off` as false and `on` as true.
+            (Some(Scalar::Bool(false)), _) => RuleSetting::Off,
+            (Some(Scalar::Bool(true)), _) => RuleSetting::On(rule.severity),
+            (Some(Scalar::Str("warning")), _) => RuleSetting::On(Severity::Warning),
+            (Some(Scalar::Str("error")), _) => RuleSetting::On(Severity::Error),
+            (_, Some(fields)) => {
+                let mut enabled = true;
+                let mut severity = rule.severity;
+                for (field, v) in fields {
+                    match field.key_text().unwrap_or_default() {
+                        "enabled" => match v.scalar() {
+                            Some(Scalar::Bool(b)) => enabled = b,
+                            _ => return Err(wrong(v, "true or false", &format!("{what}.enabled"))),
+                        },
+                        "severity" => match v.as_str() {
+                            Some("warning") => severity = Severity::Warning,
+                            Some("error") => severity = Severity::Error,
+                            _ => {
+                                return Err(wrong(
+                                    v,
+                                    "warning or error",
+                                    &format!("{what}.severity"),
+                                ));
+                            }
+                        },
+                        other => {
+                            return Err((
+                                Some(field.span.start),
+                                format!(
+                                    "unknown key {other:?} in {what}; known keys: enabled, severity"
+                                ),
+                            ));
+                        }
+                    }
+                }
+                if enabled {
+                    RuleSetting::On(severity)
+                } else {
+                    RuleSetting::Off
+                }
+            }
+            _ => {
+                return Err(wrong(
+                    value,
+                    "off, warning, error or {enabled: false, severity: warning}",
+                    &what,
+                ));
+            }
+        };
+        out.insert(rule.id, setting);
+    }
+    Ok(out)
+}
+
+/// The file `imds-lint init` writes: every key with its default, so loading it changes nothing.
+pub fn default_file() -> String {
+    let mut text = String::from(
+        "# imds-lint configuration. imds-lint reads the first .imds-lint.yaml found in the linted\n\
+         # folder or a folder above it; --config FILE names another, --no-config ignores it.\n\
+         # Command-line options win over these settings. Every value below is the default.\n\
+         \n\
+         # Per rule (id or name): off, warning or error; or {enabled: false, severity: warning}.\n\
+         rules:\n",
+    );
+    for rule in RULES {
+        text.push_str(&format!(
+            "  {}: {:<8} # {}: {}\n",
+            rule.id, rule.severity, rule.name, rule.summary
+        ));
+    }
+    text.push_str(
+        "\n\
+         # Paths not to lint, added to --exclude. A glob with a `/` is relative to this file's\n\
+         # folder (`clusters/legacy/**`); one without matches a file or folder name anywhere.\n\
+         exclude: []\n\
+         \n\
+         # Namespaces (names or globs such as `kube-*`) that get no findings; the report lists\n\
+         # them as ignored.\n\
+         ignore-namespaces: []\n\
+         \n\
+         # Metadata endpoints to check, ADDR[:PORT][/PROTO] (port 80 and TCP unless given), and\n\
+         # providers' well-known endpoints (aws, eks-pod-identity, ecs, gcp, azure, oci, alibaba,\n\
+         # all). --target or --preset on the command line replace both lists.\n\
+         targets: []\n\
+         presets: [aws]\n\
+         \n\
+         # Namespace of namespaced objects that set none, as `kubectl apply` would use.\n\
+         default-namespace: default\n\
+         \n\
+         # Which findings make the exit status 1: error, warning (warnings too) or never.\n\
+         fail-on: error\n",
+    );
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> (usize, usize, String) {
+        match Config::parse(text) {
+            Ok(_) => panic!("{text:?} parsed"),
+            Err((pos, message)) => {
+                let pos = pos.unwrap_or_default();
+                (pos.line, pos.column, message)
+            }
+        }
+    }
+
+    #[test]
+    fn default_file_loads_and_sets_the_defaults() {
+        let config = Config::parse(&default_file()).unwrap();
+        for rule in RULES {
+            assert_eq!(config.settings.severity(rule), Some(rule.severity));
+        }
+        assert_eq!(config.settings.fail_on, FailOn::Error);
+        assert_eq!(config.default_namespace.as_deref(), Some("default"));
+        assert_eq!(config.presets, vec!["aws"]);
+        assert!(config.targets.is_empty() && config.exclude.is_empty());
+        assert!(config.settings.ignore_namespaces.is_empty());
+    }
+
+    #[test]
+    fn both_rule_forms_and_names() {
+        let config = Config::parse(
+            "rules:\n  IMDS005: off\n  host-network-pod: error\n  IMDS002: warning\n  IMDS003: {enabled: false}\n  IMDS004:\n    severity: warning\n",
+        )
+        .unwrap();
+        let s = &config.settings;
+        assert_eq!(
+            s.rules.get("IMDS005"),
+            Some(&RuleSetting::On(Severity::Error))
+        );
+        assert_eq!(
+            s.rules.get("IMDS002"),
+            Some(&RuleSetting::On(Severity::Warning))
+        );
+        assert_eq!(s.rules.get("IMDS003"), Some(&RuleSetting::Off));
+        assert_eq!(
+            s.rules.get("IMDS004"),
+            Some(&RuleSetting::On(Severity::Warning))
+        );
+        assert!(!s.is_enabled("IMDS003"));
+    }
+
+    #[test]
+    fn mistakes_are_reported_where_they_are() {
+        assert_eq!(error("rules:\n  IMDS009: off\n").0, 2);
+        let (line, column, message) = error("exclude: []\nfail-on: sometimes\n");
+        assert_eq!((line, column), (2, 10));
+        assert!(message.contains("error, warning or never"), "{message}");
+        let (line, column, message) = error("exlude: [a]\n");
+        assert_eq!((line, column), (1, 1));
+        assert!(message.contains("unknown key \"exlude\""), "{message}");
+        assert_eq!(error("targets:\n  - 169.254.169.254:99999\n").0, 2);
+        assert_eq!(error("presets: [aws, nimbus]\n").1, 16);
+        assert!(error("exclude: legacy\n").2.contains("a list of strings"));
+        assert!(
+            error("rules: {IMDS001: loud}\n")
+                .2
+                .contains("off, warning, error")
+        );
+        assert!(
+            error("rules: {IMDS001: {enabled: maybe}}\n")
+                .2
+                .contains("true or false")
+        );
+        assert!(
+            error("default-namespace: 7\n")
+                .2
+                .contains("a namespace name")
+        );
+        assert_eq!(error("a: [\n").0, 2);
+        assert!(error("- a\n").2.contains("mapping"));
+    }
+
+    /// The README's full example is a valid configuration.
+    #[test]
+    fn readme_example_loads() {
+        let readme = include_str!("../README.md");
+        let start = readme
+            .find("# .imds-lint.yaml\n")
+            .expect("the README's example");
+        let example = &readme[start..];
+        let example = &example[..example.find("```").expect("a closed block")];
+        let config = Config::parse(example).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(config.settings.fail_on, FailOn::Warning);
+        assert_eq!(
+            config.settings.rules.get("IMDS006"),
+            Some(&RuleSetting::Off)
+        );
+        assert_eq!(config.targets.len(), 2);
+        assert_eq!(config.exclude.len(), 2);
+    }
+
+    #[test]
+    fn empty_file_is_the_defaults() {
+        let config = Config::parse("# nothing yet\n").unwrap();
+        assert!(config.settings.rules.is_empty());
+        assert_eq!(config.settings.fail_on, FailOn::Error);
+    }
+
+    #[test]
+    fn ignored_namespaces_take_globs() {
+        let config = Config::parse("ignore-namespaces: [kube-*, legacy]\n").unwrap();
+        assert!(config.settings.ignores_namespace("kube-system"));
+        assert!(config.settings.ignores_namespace("legacy"));
+        assert!(!config.settings.ignores_namespace("payments"));
+    }
+}

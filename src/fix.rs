@@ -1,0 +1,832 @@
+//! `imds-lint fix`: writes the missing halves of the policy pair (IMDS002, IMDS003) next to each
+//! namespace's manifests. [`plan`] decides what to write from a lint [`Outcome`] and is pure
+//! apart from looking at the disk through [`Disk`]; [`Plan::apply`] is the thin layer that
+//! writes. Existing policies are never edited.
+
+use crate::Outcome;
+use crate::analyze::NamespaceVerdict;
+use crate::discover::{KUSTOMIZATION_NAMES, normalize};
+use crate::net::Target;
+use crate::yaml::{self, Node, offset_of};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What `fix` may look at on disk besides the linted files.
+pub trait Disk {
+    fn exists(&self, path: &Path) -> bool;
+    fn read(&self, path: &Path) -> Option<String>;
+}
+
+/// The real file system.
+pub struct RealDisk;
+
+impl Disk for RealDisk {
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+    fn read(&self, path: &Path) -> Option<String> {
+        std::fs::read_to_string(path).ok()
+    }
+}
+
+/// The two halves of the pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Half {
+    DenyAll,
+    AllowExceptMetadata,
+}
+
+impl Half {
+    /// The usual policy name, also the base of the file name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Half::DenyAll => "deny-egress-all",
+            Half::AllowExceptMetadata => "allow-egress-all-except-metadata",
+        }
+    }
+
+    fn rule(self) -> &'static str {
+        match self {
+            Half::DenyAll => "IMDS002",
+            Half::AllowExceptMetadata => "IMDS003",
+        }
+    }
+}
+
+/// A policy file to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFile {
+    pub path: PathBuf,
+    pub display: String,
+    pub namespace: String,
+    pub policy: String,
+    pub half: Half,
+    pub text: String,
+}
+
+/// A kustomization whose `resources` gain the new files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub path: PathBuf,
+    pub display: String,
+    pub old: String,
+    pub new: String,
+    pub added: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub files: Vec<NewFile>,
+    pub edits: Vec<Edit>,
+    /// What was left alone and why: namespaces still reachable, not fixable, suppressed.
+    pub notes: Vec<String>,
+}
+
+/// Where a namespace's new policies go.
+struct Home {
+    dir: PathBuf,
+    display_dir: PathBuf,
+    /// The loaded kustomization in `dir`, by index in `outcome.files`.
+    kustomization: Option<usize>,
+    /// Whether that kustomization sets the namespace (then the policies carry none).
+    sets_namespace: bool,
+}
+
+/// Decides what `fix` writes. `targets` are the endpoints checked: every IPv4 one is carved out
+/// of `0.0.0.0/0` and, when there are IPv6 ones, a `::/0` block carves those out.
+pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
+    let model = &outcome.model;
+    let mut plan = Plan::default();
+    // Findings of `rule` about the namespace of `verdict` (in its cluster).
+    let about = |f: &crate::rules::Finding, rule: &str, verdict: &NamespaceVerdict| {
+        f.rule == rule
+            && f.namespace.as_deref() == Some(verdict.name.as_str())
+            && f.cluster == verdict.cluster
+    };
+    // Namespace → home and the halves it needs.
+    let mut wanted: Vec<(&NamespaceVerdict, Home, Vec<Half>)> = Vec::new();
+    for verdict in &outcome.analysis.namespaces {
+        let lacking = [
+            (Half::DenyAll, verdict.deny_all.is_none()),
+            (
+                Half::AllowExceptMetadata,
+                verdict.allow_except_metadata.is_none(),
+            ),
+        ];
+        let mut halves = Vec::new();
+        for (half, lacks) in lacking {
+            if !lacks {
+                continue;
+            }
+            let why = if outcome
+                .findings
+                .iter()
+                .any(|f| about(f, half.rule(), verdict))
+            {
+                halves.push(half);
+                continue;
+            } else if outcome
+                .suppressed
+                .iter()
+                .any(|s| about(&s.finding, half.rule(), verdict))
+            {
+                format!("{} is suppressed by an annotation", half.rule())
+            } else if outcome.ignored_namespaces.contains(&verdict.name) {
+                "the namespace is ignored (ignore-namespaces)".to_string()
+            } else {
+                format!("{} is turned off in the configuration", half.rule())
+            };
+            plan.notes.push(format!(
+                "namespace {}: {why}; no {} policy written",
+                verdict.name,
+                half.name()
+            ));
+        }
+        if halves.is_empty() {
+            continue;
+        }
+        match home(outcome, verdict.cluster.as_deref(), &verdict.name) {
+            Some(home) => wanted.push((verdict, home, halves)),
+            None => plan.notes.push(format!(
+                "namespace {}: not fixable: none of its manifests is a file in the repository \
+                 (standard input only?)",
+                verdict.name
+            )),
+        }
+    }
+
+    let loaded: HashSet<PathBuf> = outcome.files.iter().map(|f| normalize(&f.path)).collect();
+    let mut planned_paths: HashSet<PathBuf> = HashSet::new();
+    let mut additions: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut planned_halves: HashSet<(PathBuf, String, Half)> = HashSet::new();
+    for (verdict, home, halves) in &wanted {
+        let namespace = &verdict.name;
+        let key = (verdict.cluster.as_deref(), namespace.as_str());
+        let mut taken: BTreeSet<String> = model
+            .policies
+            .iter()
+            .filter(|p| p.key() == key)
+            .map(|p| p.name.clone())
+            .collect();
+        for &half in halves {
+            // One folder built into several clusters (or namespaces) needs the file once.
+            if !planned_halves.insert((normalize(&home.dir), namespace.clone(), half)) {
+                continue;
+            }
+            let policy = unique(half.name(), |n| taken.contains(n));
+            taken.insert(policy.clone());
+            let file_name = unique(&format!("netpol-{}", half.name()), |stem| {
+                let path = normalize(&home.dir.join(format!("{stem}.yaml")));
+                loaded.contains(&path) || planned_paths.contains(&path) || disk.exists(&path)
+            }) + ".yaml";
+            let path = normalize(&home.dir.join(&file_name));
+            planned_paths.insert(path.clone());
+            let namespace_field = (!home.sets_namespace).then_some(namespace.as_str());
+            plan.files.push(NewFile {
+                display: home
+                    .display_dir
+                    .join(&file_name)
+                    .to_string_lossy()
+                    .into_owned(),
+                path,
+                namespace: namespace.clone(),
+                text: policy_text(half, &policy, namespace_field, targets),
+                policy,
+                half,
+            });
+            if let Some(k) = home.kustomization {
+                additions.entry(k).or_default().push(file_name);
+            }
+        }
+        for opening in &verdict.openings {
+            let p = &model.policies[opening.policy];
+            plan.notes.push(format!(
+                "namespace {namespace} stays reachable: NetworkPolicy {}/{} egress rule {} ({}:{}) \
+                 opens {}; fix does not edit existing policies, change it by hand",
+                p.namespace,
+                p.name,
+                opening.rule + 1,
+                model.files[opening.at.file],
+                opening.at.line,
+                opening
+                    .targets
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+
+    for (k, added) in additions {
+        let file = &outcome.files[k];
+        let edited = disk
+            .read(&file.path)
+            .and_then(|old| add_resources(&old, &added).map(|new| (old, new)));
+        match edited {
+            Some((old, new)) => plan.edits.push(Edit {
+                path: file.path.clone(),
+                display: file.display.clone(),
+                old,
+                new,
+                added,
+            }),
+            None => plan.notes.push(format!(
+                "{}: could not add {} to its resources; add them by hand",
+                file.display,
+                added.join(", ")
+            )),
+        }
+    }
+    plan
+}
+
+/// `base`, else `base-1`, `base-2`, … : the first that is not `taken`.
+fn unique(base: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(base) {
+        return base.to_string();
+    }
+    (1..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|name| !taken(name))
+        .unwrap_or_default()
+}
+
+/// Where a namespace's policies go: the folder of the kustomization that sets the namespace,
+/// else of its Namespace object, else of its first manifest (or any manifest that is a file).
+fn home(outcome: &Outcome, cluster: Option<&str>, namespace: &str) -> Option<Home> {
+    let is_file = |i: usize| outcome.files.get(i).is_some_and(|f| f.text.is_none());
+    let dir_of = |i: usize| {
+        let file = &outcome.files[i];
+        (
+            file.path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+            Path::new(&file.display)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+        )
+    };
+    let model = &outcome.model;
+    let key = (cluster, namespace);
+    let ns = model.namespaces.get(&crate::model::NamespaceKey {
+        cluster: cluster.map(str::to_string),
+        name: namespace.to_string(),
+    })?;
+    // Where kustomize builds the namespace from: the outermost kustomization that sets it.
+    if let Some(k) = ns.set_by.filter(|&k| is_file(k)) {
+        let (dir, display_dir) = dir_of(k);
+        return Some(Home {
+            dir,
+            display_dir,
+            kustomization: Some(k),
+            sets_namespace: true,
+        });
+    }
+    let anchor = ns
+        .object
+        .into_iter()
+        .chain([ns.first_manifest])
+        .chain(
+            model
+                .policies
+                .iter()
+                .filter(|p| p.key() == key)
+                .map(|p| p.location),
+        )
+        .chain(
+            model
+                .workloads
+                .iter()
+                .filter(|w| w.key() == key)
+                .map(|w| w.location),
+        )
+        .find(|l| is_file(l.file))?;
+    let (dir, display_dir) = dir_of(anchor.file);
+    // A kustomization here that sets another namespace does not build this namespace's
+    // manifests (they would be in that namespace); the new files stay out of it, like them.
+    let kustomization = KUSTOMIZATION_NAMES
+        .iter()
+        .find_map(|name| {
+            let path = normalize(&dir.join(name));
+            outcome
+                .files
+                .iter()
+                .position(|f| f.kustomization.is_some() && normalize(&f.path) == path)
+        })
+        .filter(|&k| {
+            outcome.files[k]
+                .kustomization
+                .as_ref()
+                .and_then(|node| node.get("namespace"))
+                .and_then(Node::as_str)
+                .is_none_or(|set| set.is_empty())
+        });
+    Some(Home {
+        dir,
+        display_dir,
+        kustomization,
+        sets_namespace: false,
+    })
+}
+
+/// A YAML scalar: plain when it reads back as the same string, else double-quoted.
+fn quoted(text: &str) -> String {
+    let plain = yaml::Node {
+        value: yaml::Value::Scalar {
+            text: text.to_string(),
+            quoted: false,
+        },
+        span: yaml::Span::default(),
+    };
+    let safe = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '/' | '_'));
+    if safe && plain.as_str() == Some(text) {
+        text.to_string()
+    } else {
+        format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// The text of a new policy.
+pub fn policy_text(half: Half, name: &str, namespace: Option<&str>, targets: &[Target]) -> String {
+    let mut text = String::from(
+        "# Written by `imds-lint fix`: together with its pair it blocks the cloud metadata\n\
+         # service for every pod of the namespace (see `imds-lint rule IMDS002`, `IMDS003`).\n\
+         apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n",
+    );
+    text.push_str(&format!("  name: {name}\n"));
+    if let Some(ns) = namespace {
+        text.push_str(&format!("  namespace: {}\n", quoted(ns)));
+    }
+    text.push_str("spec:\n  podSelector: {}\n  policyTypes:\n    - Egress\n");
+    if half == Half::DenyAll {
+        return text;
+    }
+    let excepts = |v4: bool| -> BTreeSet<String> {
+        targets
+            .iter()
+            .filter(|t| t.addr.is_ipv4() == v4)
+            .map(|t| t.host_cidr().to_string())
+            .collect()
+    };
+    text.push_str("  egress:\n    - to:\n");
+    for (cidr, except) in [("0.0.0.0/0", excepts(true)), ("::/0", excepts(false))] {
+        // IPv6 is opened only alongside its carve-outs; IPv4 always (the pair's allow half).
+        if cidr == "::/0" && except.is_empty() {
+            continue;
+        }
+        text.push_str(&format!(
+            "        - ipBlock:\n            cidr: {}\n",
+            quoted(cidr)
+        ));
+        if !except.is_empty() {
+            text.push_str("            except:\n");
+            for e in except {
+                text.push_str(&format!("              - {}\n", quoted(&e)));
+            }
+        }
+    }
+    text
+}
+
+/// Byte offset just past the end of the line holding `offset` (past its `\n`, if any).
+fn end_of_line(text: &str, offset: usize) -> usize {
+    text[offset..]
+        .find('\n')
+        .map_or(text.len(), |i| offset + i + 1)
+}
+
+/// `old` with `added` appended to its top-level `resources` list, editing only where the list
+/// ends (or adding the key at the end), so comments and layout stay. `None` when the file is
+/// not a kustomization this can edit safely.
+pub fn add_resources(old: &str, added: &[String]) -> Option<String> {
+    let root = yaml::parse_documents(old, 0).ok()?.into_iter().next()?;
+    let listed = |node: &Node| -> Vec<String> {
+        node.get("resources")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_string))
+            .collect()
+    };
+    // Written as the entries already there are: `./x.yaml` where they all start with `./`.
+    let existing = listed(&root);
+    let added: Vec<String> = if !existing.is_empty() && existing.iter().all(|e| e.starts_with("./"))
+    {
+        added.iter().map(|a| format!("./{a}")).collect()
+    } else {
+        added.to_vec()
+    };
+    let mut new = old.to_string();
+    match root.entry("resources") {
+        None => {
+            if !new.is_empty() && !new.ends_with('\n') {
+                new.push('\n');
+            }
+            new.push_str("resources:\n");
+            for entry in &added {
+                new.push_str(&format!("  - {entry}\n"));
+            }
+        }
+        Some((key, value)) => match value.as_seq() {
+            Some(items)
+                if old[offset_of(old, value.span.start.line, value.span.start.column)?..]
+                    .starts_with('[') =>
+            {
+                // Flow list: insert before its closing bracket.
+                let end = offset_of(old, value.span.end.line, value.span.end.column)?;
+                let close = old[..end].rfind(']')?;
+                let joined = added.join(", ");
+                let insert = if items.is_empty() {
+                    joined
+                } else {
+                    format!(", {joined}")
+                };
+                new.insert_str(close, &insert);
+            }
+            Some(items) if !items.is_empty() => {
+                let first = &items[0];
+                let last = items.last()?;
+                let first_line_start = offset_of(old, first.span.start.line, 1)?;
+                let first_at = offset_of(old, first.span.start.line, first.span.start.column)?;
+                let prefix = &old[first_line_start..first_at];
+                // The prefix of a block item is indentation and a dash, possibly a quote.
+                let prefix = prefix.trim_end_matches(['"', '\'']);
+                if prefix.trim() != "-" {
+                    return None;
+                }
+                let last_end = offset_of(old, last.span.end.line, last.span.end.column)?;
+                // A node that ends at the start of a line (a block scalar) ends the line before.
+                let at = if last.span.end.column == 1 && last.span.end.line > last.span.start.line {
+                    last_end
+                } else {
+                    end_of_line(old, last_end)
+                };
+                let mut insert = String::new();
+                if !old[..at].ends_with('\n') {
+                    insert.push('\n');
+                }
+                for entry in &added {
+                    insert.push_str(&format!("{prefix}{entry}\n"));
+                }
+                new.insert_str(at, &insert);
+            }
+            _ if value.is_null() && value.key_text() == Some("") => {
+                // `resources:` with nothing after it.
+                let at = end_of_line(
+                    old,
+                    offset_of(old, key.span.start.line, key.span.start.column)?,
+                );
+                let mut insert = String::new();
+                if !old[..at].ends_with('\n') {
+                    insert.push('\n');
+                }
+                for entry in &added {
+                    insert.push_str(&format!("  - {entry}\n"));
+                }
+                new.insert_str(at, &insert);
+            }
+            _ => return None,
+        },
+    }
+    // Check the edit means what it should: the old entries, then the new ones.
+    let reparsed = yaml::parse_documents(&new, 0).ok()?.into_iter().next()?;
+    let mut expected = existing;
+    expected.extend(added);
+    (listed(&reparsed) == expected).then_some(new)
+}
+
+/// A unified diff of `old` → `new` (one changed region, which is all `fix` makes), with three
+/// lines of context.
+fn unified_diff(display: &str, old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.split_inclusive('\n').collect();
+    let b: Vec<&str> = new.split_inclusive('\n').collect();
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let start = prefix.saturating_sub(3);
+    let a_end = (a.len() - suffix + 3).min(a.len());
+    let b_end = (b.len() - suffix + 3).min(b.len());
+    let line = |l: &str| {
+        if l.ends_with('\n') {
+            l.to_string()
+        } else {
+            format!("{l}\n\\ No newline at end of file\n")
+        }
+    };
+    let mut out = format!("--- a/{display}\n+++ b/{display}\n");
+    let range = |from: usize, to: usize| {
+        if to == from {
+            format!("{},0", from)
+        } else {
+            format!("{},{}", from + 1, to - from)
+        }
+    };
+    out.push_str(&format!(
+        "@@ -{} +{} @@\n",
+        range(start, a_end),
+        range(start, b_end)
+    ));
+    for l in &a[start..prefix] {
+        out.push_str(&format!(" {}", line(l)));
+    }
+    for l in &a[prefix..a.len() - suffix] {
+        out.push_str(&format!("-{}", line(l)));
+    }
+    for l in &b[prefix..b.len() - suffix] {
+        out.push_str(&format!("+{}", line(l)));
+    }
+    for l in &a[a.len() - suffix..a_end] {
+        out.push_str(&format!(" {}", line(l)));
+    }
+    out
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.edits.is_empty()
+    }
+
+    /// What `--dry-run` prints: a unified diff of every file written or edited.
+    pub fn diff(&self) -> String {
+        let mut out = String::new();
+        for file in &self.files {
+            out.push_str(&format!(
+                "--- /dev/null\n+++ b/{}\n@@ -0,0 +1,{} @@\n",
+                file.display,
+                file.text.lines().count()
+            ));
+            for line in file.text.lines() {
+                out.push_str(&format!("+{line}\n"));
+            }
+        }
+        for edit in &self.edits {
+            out.push_str(&unified_diff(&edit.display, &edit.old, &edit.new));
+        }
+        out
+    }
+
+    /// The notes, one a line, or that there is nothing to fix.
+    pub fn notes(&self) -> String {
+        let mut out = String::new();
+        if self.is_empty() {
+            out.push_str(
+                "nothing to fix: no namespace lacks a half of the pair (IMDS002, IMDS003)\n",
+            );
+        }
+        for note in &self.notes {
+            out.push_str(&format!("note: {note}\n"));
+        }
+        out
+    }
+
+    /// Writes the plan: new files (never over an existing file), then the kustomization
+    /// edits (only if the file is still what the plan read). Returns what it did, one a line.
+    pub fn apply(&self) -> Result<String, String> {
+        let mut out = String::new();
+        for file in &self.files {
+            let mut handle = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&file.path)
+                .and_then(|mut f| f.write_all(file.text.as_bytes()).map(|()| f));
+            if let Err(e) = handle.as_mut() {
+                return Err(format!("cannot write {}: {e}", file.display));
+            }
+            let half = if file.policy == file.half.name() {
+                String::new()
+            } else {
+                format!(" (the {} half)", file.half.name())
+            };
+            out.push_str(&format!(
+                "wrote {}: NetworkPolicy {}/{}{half}\n",
+                file.display, file.namespace, file.policy
+            ));
+        }
+        for edit in &self.edits {
+            let current = std::fs::read_to_string(&edit.path)
+                .map_err(|e| format!("cannot read {}: {e}", edit.display))?;
+            if current != edit.old {
+                return Err(format!(
+                    "{} changed while fixing; add {} to its resources by hand",
+                    edit.display,
+                    edit.added.join(", ")
+                ));
+            }
+            std::fs::write(&edit.path, &edit.new)
+                .map_err(|e| format!("cannot write {}: {e}", edit.display))?;
+            out.push_str(&format!(
+                "edited {}: added {} to resources\n",
+                edit.display,
+                edit.added.join(", ")
+            ));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_grow_in_the_style_they_have() {
+        let added = vec!["netpol-deny-egress-all.yaml".to_string()];
+        let block = "# keep me\nresources:\n  - a.yaml # and me\n  - b.yaml\nnamespace: x\n";
+        assert_eq!(
+            add_resources(block, &added).unwrap(),
+            "# keep me\nresources:\n  - a.yaml # and me\n  - b.yaml\n  - netpol-deny-egress-all.yaml\nnamespace: x\n"
+        );
+        let unindented = "resources:\n- a.yaml\n";
+        assert_eq!(
+            add_resources(unindented, &added).unwrap(),
+            "resources:\n- a.yaml\n- netpol-deny-egress-all.yaml\n"
+        );
+        let no_newline = "resources:\n  - a.yaml";
+        assert_eq!(
+            add_resources(no_newline, &added).unwrap(),
+            "resources:\n  - a.yaml\n  - netpol-deny-egress-all.yaml\n"
+        );
+        let flow = "resources: [a.yaml, b.yaml] # x\n";
+        assert_eq!(
+            add_resources(flow, &added).unwrap(),
+            "resources: [a.yaml, b.yaml, netpol-deny-egress-all.yaml] # x\n"
+        );
+        assert_eq!(
+            add_resources("resources: []\n", &added).unwrap(),
+            "resources: [netpol-deny-egress-all.yaml]\n"
+        );
+        assert_eq!(
+            add_resources("namespace: x", &added).unwrap(),
+            "namespace: x\nresources:\n  - netpol-deny-egress-all.yaml\n"
+        );
+        assert_eq!(
+            add_resources("resources:\nnamespace: x\n", &added).unwrap(),
+            "resources:\n  - netpol-deny-egress-all.yaml\nnamespace: x\n"
+        );
+        assert_eq!(add_resources("resources: a.yaml\n", &added), None);
+        assert_eq!(
+            add_resources("resources:\n  - ./a.yaml\n  - ./b/ks.yaml\n", &added).unwrap(),
+            "resources:\n  - ./a.yaml\n  - ./b/ks.yaml\n  - ./netpol-deny-egress-all.yaml\n"
+        );
+    }
+
+    /// The disk as it is, plus files that only this test pretends exist.
+    struct Pretend(Vec<PathBuf>);
+
+    impl Disk for Pretend {
+        fn exists(&self, path: &Path) -> bool {
+            self.0.iter().any(|p| p == path) || path.exists()
+        }
+        fn read(&self, path: &Path) -> Option<String> {
+            std::fs::read_to_string(path).ok()
+        }
+    }
+
+    #[test]
+    fn plan_places_names_and_lists_the_new_files() {
+        let outcome = crate::lint(crate::LintOptions {
+            inputs: vec![crate::Input::Path("fixtures/fix".into())],
+            excludes: Vec::new(),
+            default_namespace: "default".into(),
+            targets: Target::defaults(),
+            cluster: None,
+            settings: crate::config::Settings::default(),
+        })
+        .unwrap();
+        let taken = normalize(Path::new(
+            "fixtures/fix/clusters/team-a/netpol-deny-egress-all.yaml",
+        ));
+        let plan = plan(&outcome, &Target::defaults(), &Pretend(vec![taken]));
+        let files: Vec<(&str, &str, &str)> = plan
+            .files
+            .iter()
+            .map(|f| (f.display.as_str(), f.namespace.as_str(), f.policy.as_str()))
+            .collect();
+        assert_eq!(
+            files,
+            vec![
+                (
+                    "fixtures/fix/apps/shop/overlays/prod/netpol-deny-egress-all.yaml",
+                    "shop",
+                    "deny-egress-all"
+                ),
+                (
+                    "fixtures/fix/apps/shop/overlays/prod/netpol-allow-egress-all-except-metadata.yaml",
+                    "shop",
+                    "allow-egress-all-except-metadata"
+                ),
+                (
+                    "fixtures/fix/clusters/team-a/netpol-deny-egress-all-1.yaml",
+                    "team-a",
+                    "deny-egress-all"
+                ),
+                (
+                    "fixtures/fix/clusters/team-a/netpol-allow-egress-all-except-metadata.yaml",
+                    "team-a",
+                    "allow-egress-all-except-metadata"
+                ),
+                (
+                    "fixtures/fix/clusters/team-b/netpol-allow-egress-all-except-metadata-1.yaml",
+                    "team-b",
+                    "allow-egress-all-except-metadata-1"
+                ),
+            ]
+        );
+        let edits: Vec<(&str, Vec<String>)> = plan
+            .edits
+            .iter()
+            .map(|e| (e.display.as_str(), e.added.clone()))
+            .collect();
+        assert_eq!(
+            edits,
+            vec![
+                (
+                    "fixtures/fix/apps/shop/overlays/prod/kustomization.yaml",
+                    vec![
+                        "netpol-deny-egress-all.yaml".to_string(),
+                        "netpol-allow-egress-all-except-metadata.yaml".to_string()
+                    ]
+                ),
+                (
+                    "fixtures/fix/clusters/team-a/kustomization.yaml",
+                    vec![
+                        "netpol-deny-egress-all-1.yaml".to_string(),
+                        "netpol-allow-egress-all-except-metadata.yaml".to_string()
+                    ]
+                ),
+            ]
+        );
+        assert_eq!(plan.notes.len(), 3, "{:?}", plan.notes);
+    }
+
+    #[test]
+    fn names_do_not_clash() {
+        assert_eq!(unique("deny-egress-all", |_| false), "deny-egress-all");
+        let taken = ["deny-egress-all", "deny-egress-all-1"];
+        assert_eq!(
+            unique("deny-egress-all", |n| taken.contains(&n)),
+            "deny-egress-all-2"
+        );
+    }
+
+    #[test]
+    fn allow_half_carves_out_every_target() {
+        let targets: Vec<Target> = ["169.254.169.254", "169.254.170.2", "fd00:ec2::254"]
+            .iter()
+            .map(|t| Target::parse(t).unwrap())
+            .collect();
+        let text = policy_text(Half::AllowExceptMetadata, "allow", Some("web"), &targets);
+        let outcome = crate::lint_text(&text);
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+        assert!(
+            text.contains("- 169.254.170.2/32\n") && text.contains("\"::/0\""),
+            "{text}"
+        );
+        assert!(text.contains("namespace: web\n"), "{text}");
+        let odd = policy_text(Half::DenyAll, "d", Some("true"), &targets);
+        assert!(odd.contains("namespace: \"true\""), "{odd}");
+        assert!(text.contains("\"fd00:ec2::254/128\""), "{text}");
+        let only_v4 = policy_text(Half::AllowExceptMetadata, "allow", None, &targets[..1]);
+        assert!(
+            !only_v4.contains("::/0") && !only_v4.contains("namespace:"),
+            "{only_v4}"
+        );
+    }
+
+    #[test]
+    fn the_pair_it_writes_passes_the_lint() {
+        let targets = Target::defaults();
+        let text = format!(
+            "{}---\n{}",
+            policy_text(Half::DenyAll, "deny-egress-all", Some("web"), &targets),
+            policy_text(
+                Half::AllowExceptMetadata,
+                "allow-egress-all-except-metadata",
+                Some("web"),
+                &targets
+            )
+        );
+        let outcome = crate::lint_text(&text);
+        assert!(outcome.findings.is_empty(), "{:?}", outcome.findings);
+    }
+
+    #[test]
+    fn diff_shows_the_change_with_context() {
+        let diff = unified_diff("k.yaml", "a\nb\nc\nd\ne\n", "a\nb\nc\nd\nx\ne\n");
+        assert_eq!(
+            diff,
+            "--- a/k.yaml\n+++ b/k.yaml\n@@ -2,4 +2,5 @@\n b\n c\n d\n+x\n e\n"
+        );
+    }
+}
