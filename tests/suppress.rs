@@ -223,3 +223,47 @@ fn settings_apply_to_imds006() {
             .any(|(rule, _, _)| rule == "IMDS006")
     );
 }
+
+#[test]
+fn an_imds001_suppression_on_a_workload_points_at_the_object_to_annotate() {
+    let manifest = b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: open\n  annotations:\n    imds-lint.io/ignore: IMDS001\n    imds-lint.io/reason: uses the SDK\nspec:\n  template:\n    metadata: {labels: {app: web}}\n";
+    let r = common::run_in(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["--format", "json", "-"],
+        Some(manifest),
+    );
+    let report: Value = serde_json::from_str(&r.stdout).expect("JSON output");
+    let imds006: Vec<&Value> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "IMDS006")
+        .collect();
+    assert_eq!(imds006.len(), 1);
+    assert!(
+        imds006[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("IMDS001 suppresses nothing"),
+        "{}",
+        imds006[0]
+    );
+    let human = common::run_in(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["--color", "never", "-"],
+        Some(manifest),
+    );
+    assert!(
+        human.stdout.contains("annotate that object instead"),
+        "{}",
+        human.stdout
+    );
+    // The namespace's IMDS001 still stands: a workload cannot accept it for its namespace.
+    assert!(
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["rule"] == "IMDS001")
+    );
+}

@@ -154,11 +154,20 @@ fn check(ctx: &Context) -> Vec<Finding> {
                     Subject::Namespace => format!("in namespace {}", site.namespace),
                     _ => "is about this object".to_string(),
                 };
+                // IMDS001 is about the policy that opens the endpoint, or the namespace whose
+                // pods no policy selects, never about one workload.
+                let on_workload_for_imds001 = matches!(site.subject, Subject::Workload(_))
+                    && find_rule(entry).is_some_and(|r| r.id == "IMDS001");
                 report(
                     s.value_at,
                     format!("{entry} suppresses nothing: {what} {place}"),
                     "unused suppression",
-                    "remove the entry (or the annotation) so it cannot hide a future finding",
+                    if on_workload_for_imds001 {
+                        "IMDS001 findings are about the NetworkPolicy that opens the endpoint, or \
+                         the Namespace whose pods no policy selects: annotate that object instead"
+                    } else {
+                        "remove the entry (or the annotation) so it cannot hide a future finding"
+                    },
                 );
             }
         }
