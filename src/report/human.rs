@@ -90,6 +90,11 @@ fn render_one(
     let _ = handler.render_report(out, report.as_ref());
 }
 
+/// `file:line:column` of a finding, for when its file cannot be shown.
+fn place_of(outcome: &Outcome, at: &Location) -> String {
+    format!("{}:{}:{}", outcome.model.files[at.file], at.line, at.column)
+}
+
 /// Related places listed under a finding; JSON and SARIF carry all of them.
 const RELATED_SHOWN: usize = 5;
 
@@ -154,10 +159,7 @@ pub fn render_with(outcome: &Outcome, color: bool, show_suppressed: bool) -> Str
             finding.at,
             &finding.label,
             // The message does not say where the finding is: link it when there is no snippet.
-            Some(format!(
-                "{}:{}:{}",
-                outcome.model.files[finding.at.file], finding.at.line, finding.at.column
-            )),
+            Some(place_of(outcome, &finding.at)),
         );
     }
     if show_suppressed {
@@ -177,10 +179,7 @@ pub fn render_with(outcome: &Outcome, color: bool, show_suppressed: bool) -> Str
                 diagnostic,
                 finding.at,
                 &finding.label,
-                Some(format!(
-                    "{}:{}:{}",
-                    outcome.model.files[finding.at.file], finding.at.line, finding.at.column
-                )),
+                Some(place_of(outcome, &finding.at)),
             );
         }
     } else if !outcome.suppressed.is_empty() {
