@@ -179,3 +179,40 @@ fn check(ctx: &Context) -> Vec<Finding> {
     }
     findings
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint_text;
+
+    #[test]
+    fn many_affected_workloads_are_counted_in_the_message_and_all_related() {
+        let yaml: String = ["e", "d", "c", "b", "a"]
+            .iter()
+            .map(|name| {
+                format!(
+                    "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: open}}\nspec:\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n"
+                )
+            })
+            .collect();
+        let outcome = lint_text(&yaml);
+        let finding = outcome
+            .findings
+            .iter()
+            .find(|f| f.rule == "IMDS001")
+            .expect("IMDS001");
+        assert!(
+            finding.message.ends_with(
+                "(affects Deployment open/e, Deployment open/d, Deployment open/c and 2 more)"
+            ),
+            "{}",
+            finding.message
+        );
+        assert_eq!(finding.related.len(), 5);
+        assert_eq!(
+            finding.related[4].message,
+            "Deployment open/a can reach 169.254.169.254:80/TCP, [fd00:ec2::254]:80/TCP: no Egress \
+             policy selects its pods"
+        );
+        assert_eq!(finding.related[4].at.line, 30);
+    }
+}
