@@ -46,7 +46,8 @@ pub struct Object {
     /// The whole tree, kept only for kinds the analysis reads.
     pub body: Option<Node>,
     /// The `imds-lint.io/ignore` annotation, when the object carries one.
-    pub suppression: Option<SuppressAnnotation>,
+    /// Boxed: most objects carry none, and every document has an `Object`.
+    pub suppression: Option<Box<SuppressAnnotation>>,
 }
 
 /// Annotation naming the rules to suppress for an object (`IMDS002,IMDS003`, names, or `all`).
@@ -340,7 +341,7 @@ fn collect_objects(doc: Node, out: &mut Vec<Object>) {
         .and_then(|m| m.first())
         .map_or(doc.span, |(k, _)| k.span);
     out.push(Object {
-        suppression: suppress_annotation(metadata),
+        suppression: suppress_annotation(metadata).map(Box::new),
         name: text_of("name"),
         namespace: text_of("namespace").filter(|n| !n.is_empty()),
         namespace_selector: metadata

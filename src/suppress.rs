@@ -33,11 +33,14 @@ pub fn candidates<'m>(model: &'m Model, finding: &Finding) -> Vec<&'m Suppressio
                 name: name.clone(),
             })
         })
-        .and_then(|ns| ns.suppression.as_ref());
+        .and_then(|ns| ns.suppression.as_deref());
     let subject = match finding.subject {
         Subject::Namespace => None,
-        Subject::Policy(i) => model.policies.get(i).and_then(|p| p.suppression.as_ref()),
-        Subject::Workload(i) => model.workloads.get(i).and_then(|w| w.suppression.as_ref()),
+        Subject::Policy(i) => model.policies.get(i).and_then(|p| p.suppression.as_deref()),
+        Subject::Workload(i) => model
+            .workloads
+            .get(i)
+            .and_then(|w| w.suppression.as_deref()),
     };
     namespace.into_iter().chain(subject).collect()
 }

@@ -60,7 +60,7 @@ pub struct Namespace {
     pub set_by: Option<usize>,
     pub labels: BTreeMap<String, String>,
     /// The Namespace object's `imds-lint.io/ignore` annotation.
-    pub suppression: Option<Suppression>,
+    pub suppression: Option<Box<Suppression>>,
 }
 
 /// An `imds-lint.io/ignore` annotation on a Namespace, NetworkPolicy or workload.
@@ -113,7 +113,7 @@ pub struct Policy {
     /// The policy's first key.
     pub location: Location,
     pub decoded: DecodedPolicy,
-    pub suppression: Option<Suppression>,
+    pub suppression: Option<Box<Suppression>>,
 }
 
 impl Policy {
@@ -137,7 +137,7 @@ pub struct Workload {
     pub namespace: String,
     pub location: Location,
     pub spec: WorkloadSpec,
-    pub suppression: Option<Suppression>,
+    pub suppression: Option<Box<Suppression>>,
 }
 
 impl Workload {
@@ -346,7 +346,7 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
     let suppression = object
         .suppression
         .as_ref()
-        .map(|a| Suppression::new(file, a));
+        .map(|a| Box::new(Suppression::new(file, a)));
     let cluster = way.cluster.clone();
     let forced = way.namespace.as_deref();
     let set_by = way.namespace_from;
@@ -423,7 +423,7 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
                 None => format!("{} {name}", object.kind),
             };
             model.stray_suppressions.push(StraySuppression {
-                suppression,
+                suppression: *suppression,
                 object,
                 cluster: cluster.clone(),
                 namespace,
