@@ -1,28 +1,10 @@
 //! Per-pod analysis through the binary: pod classes, workloads, targets and `explain`, on
 //! `fixtures/pods` (see its README).
 
+mod common;
+
+use common::run as imds_lint;
 use serde_json::Value;
-use std::process::Command;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn imds_lint(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_imds-lint"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("imds-lint runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 fn json(args: &[&str]) -> (i32, Value) {
     let mut all = args.to_vec();

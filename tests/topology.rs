@@ -1,33 +1,10 @@
 //! GitOps topology through the built binary: Flux, Argo CD and Config Sync fixture fleets decide
 //! the (cluster, namespace) every manifest lands in.
 
+mod common;
+
+use common::{copy_dir, root, run, run_in};
 use serde_json::Value;
-use std::path::Path;
-use std::process::Command;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_imds-lint"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("imds-lint runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn run(args: &[&str]) -> Run {
-    run_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
-}
 
 fn json(args: &[&str]) -> Value {
     let mut all = vec!["--format", "json"];
@@ -281,12 +258,9 @@ fn repository_root_is_found_above_the_linted_folder() {
     // Linting only clusters/ of a git checkout: Flux paths are relative to the checkout's root.
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("fleet");
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/flux-fleet"),
-        &repo,
-    );
+    copy_dir(&root().join("fixtures/flux-fleet"), &repo);
     std::fs::create_dir(repo.join(".git")).unwrap();
-    let r = run_in(&repo, &["--format", "json", "clusters"]);
+    let r = run_in(&repo, &["--format", "json", "clusters"], None);
     let report: Value = serde_json::from_str(&r.stdout).unwrap();
     let clusters: Vec<Option<String>> = namespaces(&report).into_iter().map(|n| n.0).collect();
     assert!(clusters.contains(&some("clusters/prod")), "{clusters:?}");
@@ -296,19 +270,6 @@ fn repository_root_is_found_above_the_linted_folder() {
         notes.contains("Flux Kustomization path apps/web/prod is not in the linted tree"),
         "{notes}"
     );
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]
