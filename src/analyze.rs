@@ -80,46 +80,29 @@ pub struct Analysis {
     pub workloads: Vec<WorkloadVerdict>,
 }
 
-/// Where a rule of `policy` opens `targets`, one entry per opening peer or `to`-less rule.
-fn openings_of(index: usize, policy: &Policy, targets: &[Target]) -> Vec<Opening> {
-    let mut out = Vec::new();
-    for (r, rule) in policy.decoded.spec.egress.iter().enumerate() {
-        let port_ok: Vec<Target> = targets
-            .iter()
-            .copied()
-            .filter(|t| rule.ports.contains(t.protocol, t.port))
-            .collect();
-        if port_ok.is_empty() {
-            continue;
-        }
-        let mut push = |at, via, reached: Vec<Target>| {
-            if !reached.is_empty() {
-                out.push(Opening {
-                    policy: index,
-                    rule: r,
-                    at: Location::new(policy.location.file, at),
-                    via,
-                    targets: reached,
-                });
-            }
-        };
-        match &rule.to {
-            None => push(rule.span, Via::AnyDestination, port_ok),
-            Some(peers) => {
-                for peer in peers {
-                    if let PeerKind::IpBlock { cidr, allowed } = &peer.kind {
-                        let reached = port_ok
-                            .iter()
-                            .copied()
-                            .filter(|t| allowed.contains(t.addr))
-                            .collect();
-                        push(peer.span, Via::IpBlock(*cidr), reached);
-                    }
-                }
-            }
-        }
-    }
-    out
+/// Where a rule of policy `index` opens `targets`, one entry per opening peer or `to`-less
+/// rule.
+fn openings_of(model: &Model, index: usize, targets: &[Target]) -> Vec<Opening> {
+    egress::peer_grants(model, index)
+        .into_iter()
+        .filter_map(|peer| {
+            let egress::Destination::Addresses { via, allowed } = peer.destination else {
+                return None;
+            };
+            let reached: Vec<Target> = targets
+                .iter()
+                .copied()
+                .filter(|t| peer.ports.contains(t.protocol, t.port) && allowed.contains(t.addr))
+                .collect();
+            (!reached.is_empty()).then_some(Opening {
+                policy: index,
+                rule: peer.grant.rule,
+                at: peer.grant.at,
+                via,
+                targets: reached,
+            })
+        })
+        .collect()
 }
 
 fn is_deny_all(policy: &Policy) -> bool {
@@ -158,7 +141,7 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
         for &i in indices {
             let policy = &model.policies[i];
             if policy.decoded.spec.pod_selector.is_satisfiable() {
-                openings_by_policy.insert(i, openings_of(i, policy, targets));
+                openings_by_policy.insert(i, openings_of(model, i, targets));
             }
         }
     }

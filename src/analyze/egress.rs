@@ -1,10 +1,13 @@
 //! The effective egress of a pod: what the Egress policies selecting it allow, merged per
 //! destination, each part with the rules that grant it. Pure.
 
+use super::Via;
 use crate::model::policy::PeerKind;
 use crate::model::{Location, Model};
 use crate::net::{IpSet, PortSet, RangeSet, Target};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 /// One egress rule (or one peer of it) that grants traffic.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -43,10 +46,77 @@ pub struct EgressSet {
     pub pods: Vec<PodEgress>,
 }
 
+/// Where one peer of an egress rule, or a rule with no `to`, lets traffic go.
+pub enum Destination<'m> {
+    /// Addresses: every one for a rule with no `to`, else an ipBlock's cidr minus its excepts.
+    Addresses { via: Via, allowed: Cow<'m, IpSet> },
+    /// Pods that podSelector / namespaceSelector choose, described for people.
+    Pods(&'m str),
+}
+
+/// One peer (or `to`-less rule) of an Egress policy, with the ports its rule allows.
+pub struct PeerGrant<'m> {
+    pub grant: Grant,
+    pub ports: &'m PortSet,
+    pub destination: Destination<'m>,
+}
+
+static EVERY_ADDRESS: LazyLock<IpSet> = LazyLock::new(IpSet::all);
+
+/// What each rule of policy `index` lets traffic reach, peer by peer: the one reading of
+/// `to` and `ports` that both the verdict and the explanation use.
+pub fn peer_grants(model: &Model, index: usize) -> Vec<PeerGrant<'_>> {
+    let policy = &model.policies[index];
+    let mut out = Vec::new();
+    for (rule, egress) in policy.decoded.spec.egress.iter().enumerate() {
+        // Only named ports: they name pod ports, never an address outside the cluster.
+        let reaches_addresses = !egress.ports.is_empty();
+        let mut push = |span, destination| {
+            out.push(PeerGrant {
+                grant: Grant {
+                    policy: index,
+                    rule,
+                    at: Location::new(policy.location.file, span),
+                },
+                ports: &egress.ports,
+                destination,
+            });
+        };
+        match &egress.to {
+            None if !reaches_addresses => {}
+            None => push(
+                egress.span,
+                Destination::Addresses {
+                    via: Via::AnyDestination,
+                    allowed: Cow::Borrowed(&*EVERY_ADDRESS),
+                },
+            ),
+            Some(peers) => {
+                for peer in peers {
+                    match &peer.kind {
+                        PeerKind::IpBlock { .. } if !reaches_addresses => {}
+                        PeerKind::IpBlock { cidr, allowed } => push(
+                            peer.span,
+                            Destination::Addresses {
+                                via: Via::IpBlock(*cidr),
+                                allowed: Cow::Borrowed(allowed),
+                            },
+                        ),
+                        PeerKind::Pods { description } => {
+                            push(peer.span, Destination::Pods(description))
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// A rule's address grant, one family at a time.
-struct Source {
-    addresses: IpSet,
-    ports: PortSet,
+struct Source<'m> {
+    addresses: Cow<'m, IpSet>,
+    ports: &'m PortSet,
     grant: Grant,
 }
 
@@ -57,40 +127,18 @@ impl EgressSet {
         let mut sources = Vec::new();
         let mut pods = Vec::new();
         for &index in policies {
-            let policy = &model.policies[index];
-            let file = policy.location.file;
-            for (rule, egress) in policy.decoded.spec.egress.iter().enumerate() {
-                // Only named ports: they name pod ports, never an address outside the cluster.
-                let reaches_addresses = !egress.ports.is_empty();
-                let grant = |span| Grant {
-                    policy: index,
-                    rule,
-                    at: Location::new(file, span),
-                };
-                match &egress.to {
-                    None if !reaches_addresses => {}
-                    None => sources.push(Source {
-                        addresses: IpSet::all(),
-                        ports: egress.ports.clone(),
-                        grant: grant(egress.span),
+            for peer in peer_grants(model, index) {
+                match peer.destination {
+                    Destination::Addresses { allowed, .. } => sources.push(Source {
+                        addresses: allowed,
+                        ports: peer.ports,
+                        grant: peer.grant,
                     }),
-                    Some(peers) => {
-                        for peer in peers {
-                            match &peer.kind {
-                                PeerKind::IpBlock { .. } if !reaches_addresses => {}
-                                PeerKind::IpBlock { allowed, .. } => sources.push(Source {
-                                    addresses: allowed.clone(),
-                                    ports: egress.ports.clone(),
-                                    grant: grant(peer.span),
-                                }),
-                                PeerKind::Pods { description } => pods.push(PodEgress {
-                                    peers: description.clone(),
-                                    ports: egress.ports.clone(),
-                                    granted_by: grant(peer.span),
-                                }),
-                            }
-                        }
-                    }
+                    Destination::Pods(description) => pods.push(PodEgress {
+                        peers: description.to_string(),
+                        ports: peer.ports.clone(),
+                        granted_by: peer.grant,
+                    }),
                 }
             }
         }
@@ -172,7 +220,7 @@ fn merge(sources: &[Source]) -> Vec<AddressEgress> {
                 addresses,
                 ports: covering
                     .iter()
-                    .fold(PortSet::empty(), |acc, &i| acc.union(&sources[i].ports)),
+                    .fold(PortSet::empty(), |acc, &i| acc.union(sources[i].ports)),
                 granted_by,
             }
         })
