@@ -554,6 +554,15 @@ impl Target {
     }
 }
 
+/// Targets for messages: `169.254.169.254:80/TCP, [fd00:ec2::254]:80/TCP`.
+pub fn list_targets(targets: &[Target]) -> String {
+    targets
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.addr {

@@ -7,7 +7,7 @@ use crate::analyze::explain::{
 };
 use crate::model::Model;
 use crate::model::selector::LabelValue;
-use crate::net::Target;
+use crate::net::{Target, list_targets};
 use serde::Serialize;
 
 fn paint(text: &str, ansi: &str, color: bool) -> String {
@@ -16,14 +16,6 @@ fn paint(text: &str, ansi: &str, color: bool) -> String {
     } else {
         text.to_string()
     }
-}
-
-fn targets_list(targets: &[Target]) -> String {
-    targets
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn role_text(role: PolicyRole) -> &'static str {
@@ -212,7 +204,7 @@ pub fn render_human(
         paint(
             &format!(
                 "some pods can reach {}",
-                targets_list(&explanation.reachable)
+                list_targets(&explanation.reachable)
             ),
             "1;31",
             color,
@@ -225,7 +217,7 @@ pub fn render_human(
     out.push_str(&format!("{}: {verdict}\n", paint(&title, "1", color)));
     out.push_str(&format!(
         "targets checked: {}\n\n",
-        targets_list(&explanation.targets)
+        list_targets(&explanation.targets)
     ));
     if explanation.policies.is_empty() {
         out.push_str("policies: none — every pod may send anything\n\n");

@@ -1,11 +1,9 @@
 //! IMDS001: some pod that could exist in the namespace can reach a metadata endpoint.
 
-use super::{
-    AFFECTS_PREFIX, Context, Finding, Related, Rule, Severity, Subject, list_targets,
-    namespace_anchor,
-};
+use super::{AFFECTS_PREFIX, Context, Finding, Related, Rule, Severity, Subject, namespace_anchor};
 use crate::analyze::{Opening, Via, WorkloadVerdict};
 use crate::model::Workload;
+use crate::net::list_targets;
 use std::collections::HashMap;
 
 pub static RULE: Rule = Rule {

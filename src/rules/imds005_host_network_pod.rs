@@ -1,7 +1,8 @@
 //! IMDS005: a workload shares the node's network namespace, where NetworkPolicy does not apply.
 
-use super::{Context, Finding, Rule, Severity, Subject, list_targets};
+use super::{Context, Finding, Rule, Severity, Subject};
 use crate::model::Location;
+use crate::net::list_targets;
 
 pub static RULE: Rule = Rule {
     id: "IMDS005",

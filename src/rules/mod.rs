@@ -189,14 +189,6 @@ fn namespaces_lacking(
         .collect()
 }
 
-fn list_targets(targets: &[crate::net::Target]) -> String {
-    targets
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
