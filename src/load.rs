@@ -111,6 +111,7 @@ fn keeps_body(kind: &str, api_version: &str) -> bool {
     kind == "Namespace"
         || WORKLOAD_KINDS.contains(&kind)
         || (kind == "NetworkPolicy" && api_version == "networking.k8s.io/v1")
+        || crate::model::engine::engine_kind(kind, api_version).is_some()
         || crate::gitops::is_applier(kind, api_version)
 }
 
@@ -144,7 +145,10 @@ fn keep(kind: Option<&str>, path: &[&str]) -> bool {
     if matches!(path.first(), Some(&"apiVersion" | &"kind" | &"metadata")) {
         return true;
     }
-    if kind == "Namespace" || kind == "NetworkPolicy" || kind.ends_with("List") {
+    if kind == "Namespace"
+        || crate::model::engine::ENGINE_KIND_NAMES.contains(&kind)
+        || kind.ends_with("List")
+    {
         return true;
     }
     // Flux Kustomizations and Argo CD Applications: where they build manifests from and to.

@@ -1,7 +1,11 @@
 //! Stage 4: the cluster as the repository describes it: namespaces, policies and workloads,
 //! each with the location of the YAML that declares it.
 
+pub mod admin;
+pub mod calico;
+pub mod cilium;
 pub mod decode;
+pub mod engine;
 pub mod policy;
 pub mod selector;
 pub mod workload;
@@ -9,6 +13,7 @@ pub mod workload;
 use crate::load::{LoadedFile, Object, WORKLOAD_KINDS};
 use crate::resolve::{Placement, Resolution, Way};
 use crate::yaml::{Node, Span};
+use engine::{DecodedEngine, EngineKind, EngineSpec, TierSpec, engine_kind};
 use policy::{DecodedPolicy, decode_network_policy};
 use std::collections::{BTreeMap, HashMap};
 use workload::{WorkloadSpec, decode_workload};
@@ -107,12 +112,19 @@ pub struct StraySuppression {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
+    /// The object's kind: `NetworkPolicy`, `CiliumClusterwideNetworkPolicy`, …
+    pub kind: String,
     pub name: String,
     pub cluster: Option<String>,
+    /// Empty for cluster-scoped kinds (GlobalNetworkPolicy, AdminNetworkPolicy, …).
     pub namespace: String,
     /// The policy's first key.
     pub location: Location,
+    /// A native policy's spec; for other engines only `problems` and `rejected` are filled.
     pub decoded: DecodedPolicy,
+    /// Another engine's policy, decoded into rules with actions; `None` for native ones and
+    /// for those that cannot be evaluated.
+    pub engine: Option<Box<EngineSpec>>,
     pub suppression: Option<Box<Suppression>>,
 }
 
@@ -122,10 +134,26 @@ impl Policy {
         (self.cluster.as_deref(), &self.namespace)
     }
 
-    /// Whether the policy takes part in egress decisions in a cluster: it isolates for egress
-    /// and the API server would accept it.
+    /// Whether a native policy takes part in egress decisions in a cluster: it isolates for
+    /// egress and the API server would accept it. Always false for other engines' policies.
     pub fn governs_egress(&self) -> bool {
         self.decoded.spec.egress_type && !self.decoded.rejected
+    }
+
+    /// Another engine's policy that takes part in egress decisions.
+    pub fn engine_egress(&self) -> Option<&EngineSpec> {
+        self.engine
+            .as_deref()
+            .filter(|e| e.governs_egress && !self.decoded.rejected)
+    }
+
+    /// `NetworkPolicy payments/web`, `GlobalNetworkPolicy deny-metadata`.
+    pub fn describe(&self) -> String {
+        if self.namespace.is_empty() {
+            format!("{} {}", self.kind, self.name)
+        } else {
+            format!("{} {}/{}", self.kind, self.namespace, self.name)
+        }
     }
 }
 
@@ -151,6 +179,9 @@ impl Workload {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded {
     Policy(DecodedPolicy),
+    /// A Cilium, Calico or AdminNetworkPolicy policy.
+    Engine(DecodedEngine),
+    Tier(TierSpec),
     Workload(WorkloadSpec),
     Namespace {
         labels: BTreeMap<String, String>,
@@ -174,31 +205,62 @@ pub fn decode_objects(objects: &mut [Object]) -> Vec<Decoded> {
                     .map(|m| string_map(m.get("labels")))
                     .unwrap_or_default(),
             },
-            Some(body) if object.kind == "NetworkPolicy" => {
+            Some(body)
+                if object.kind == "NetworkPolicy"
+                    && object.api_version == "networking.k8s.io/v1" =>
+            {
                 Decoded::Policy(decode_network_policy(&body))
             }
-            Some(body) if WORKLOAD_KINDS.contains(&object.kind.as_str()) => {
-                Decoded::Workload(decode_workload(&object.kind, &body))
-            }
-            Some(body) => {
-                crate::gitops::decode(object, &body).map_or(Decoded::Other, Decoded::Applier)
-            }
+            Some(body) => match engine_kind(&object.kind, &object.api_version) {
+                Some(EngineKind::CiliumNetworkPolicy) => {
+                    Decoded::Engine(cilium::decode(&body, false))
+                }
+                Some(EngineKind::CiliumClusterwideNetworkPolicy) => {
+                    Decoded::Engine(cilium::decode(&body, true))
+                }
+                Some(EngineKind::CalicoNetworkPolicy) => {
+                    Decoded::Engine(calico::decode(&body, false))
+                }
+                Some(EngineKind::CalicoGlobalNetworkPolicy) => {
+                    Decoded::Engine(calico::decode(&body, true))
+                }
+                Some(EngineKind::CalicoTier) => Decoded::Tier(calico::decode_tier(&body)),
+                Some(EngineKind::AdminNetworkPolicy) => {
+                    Decoded::Engine(admin::decode(&body, false))
+                }
+                Some(EngineKind::BaselineAdminNetworkPolicy) => {
+                    Decoded::Engine(admin::decode(&body, true))
+                }
+                None => decode_other(object, body),
+            },
         })
         .collect()
 }
 
-/// Policy-like kinds imds-lint does not evaluate yet, listed so they are never ignored silently.
+fn decode_other(object: &Object, body: Node) -> Decoded {
+    if WORKLOAD_KINDS.contains(&object.kind.as_str()) {
+        Decoded::Workload(decode_workload(&object.kind, &body))
+    } else {
+        crate::gitops::decode(object, &body).map_or(Decoded::Other, Decoded::Applier)
+    }
+}
+
+/// Policy-like kinds imds-lint does not evaluate (another CNI's, an unknown API version of a
+/// known kind), listed so they are never ignored silently.
 fn is_unevaluated_policy(object: &Object) -> bool {
+    let kind = object.kind.as_str();
     let group = object.api_version.split('/').next().unwrap_or_default();
-    (object.kind.contains("NetworkPolicy") || object.kind.contains("AdminNetworkPolicy"))
-        && !(object.kind == "NetworkPolicy" && object.api_version == "networking.k8s.io/v1")
-        || (group.ends_with("projectcalico.org") && object.kind.contains("Policy"))
+    let policy_like = kind.contains("NetworkPolicy")
+        || (kind.contains("Policy") && (group.contains("cilium") || group.contains("calico")));
+    policy_like
+        && !(kind == "NetworkPolicy" && object.api_version == "networking.k8s.io/v1")
+        && engine_kind(kind, &object.api_version).is_none()
 }
 
 /// Why an object is not evaluated, judged by its kind alone.
 fn unevaluated_reason(object: &Object) -> Option<&'static str> {
     if is_unevaluated_policy(object) {
-        return Some("only networking.k8s.io/v1 NetworkPolicy is evaluated");
+        return Some("this policy kind or API version is not evaluated");
     }
     crate::gitops::unevaluated_kind(object)
 }
@@ -268,6 +330,8 @@ pub struct Model {
     /// `imds-lint.io/ignore` annotations on objects no finding is about (ConfigMaps, Services,
     /// …), which therefore suppress nothing.
     pub stray_suppressions: Vec<StraySuppression>,
+    /// Calico tiers by (cluster, name).
+    pub tiers: BTreeMap<(Option<String>, String), TierSpec>,
 }
 
 impl Model {
@@ -278,6 +342,7 @@ impl Model {
             .retain(|k, _| k.cluster.as_deref() == wanted);
         self.policies.retain(|p| p.cluster.as_deref() == wanted);
         self.workloads.retain(|w| w.cluster.as_deref() == wanted);
+        self.tiers.retain(|(c, _), _| c.as_deref() == wanted);
         for objects in self.not_evaluated.values_mut() {
             objects.retain(|o| o.cluster.as_deref() == wanted);
         }
@@ -367,8 +432,13 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
             "Config Sync NamespaceSelector {selector}: the namespaces it selects are not followed"
         )
     });
+    let engine_reason = match decoded {
+        Decoded::Engine(engine) => engine.not_evaluated.as_deref(),
+        _ => None,
+    };
     let reasons = unevaluated_reason(object)
         .into_iter()
+        .chain(engine_reason)
         .chain(placed.reasons.iter().copied())
         .chain(selector_reason.as_deref());
     let selected = selector.is_some();
@@ -430,6 +500,35 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
             });
         }
     };
+    let name = object.name.clone().unwrap_or_default();
+    if let Decoded::Tier(tier) = decoded {
+        model.tiers.insert((cluster.clone(), name), tier.clone());
+        return;
+    }
+    if let Decoded::Engine(engine) = decoded {
+        let namespace = if cluster_scoped {
+            String::new()
+        } else {
+            let namespace = explicit.unwrap_or_else(|| default_namespace.to_string());
+            note_namespace(model, &cluster, &namespace, location, set_by);
+            namespace
+        };
+        model.policies.push(Policy {
+            kind: object.kind.clone(),
+            name,
+            cluster,
+            namespace,
+            location,
+            decoded: DecodedPolicy {
+                spec: policy::PolicySpec::default(),
+                problems: engine.problems.clone(),
+                rejected: engine.rejected,
+            },
+            engine: engine.spec.clone().map(Box::new),
+            suppression,
+        });
+        return;
+    }
     if cluster_scoped {
         stray(model, None);
         return;
@@ -437,16 +536,17 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
     let namespace = explicit
         .clone()
         .unwrap_or_else(|| default_namespace.to_string());
-    let name = object.name.clone().unwrap_or_default();
     match decoded {
         Decoded::Policy(policy) => {
             note_namespace(model, &cluster, &namespace, location, set_by);
             model.policies.push(Policy {
+                kind: object.kind.clone(),
                 name,
                 cluster,
                 namespace,
                 location,
                 decoded: policy.clone(),
+                engine: None,
                 suppression,
             });
         }
@@ -463,7 +563,11 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
             });
         }
         // Any namespaced object with an explicit namespace tells us the namespace exists.
-        Decoded::Namespace { .. } | Decoded::Applier(_) | Decoded::Other => {
+        Decoded::Namespace { .. }
+        | Decoded::Applier(_)
+        | Decoded::Engine(_)
+        | Decoded::Tier(_)
+        | Decoded::Other => {
             stray(model, Some(namespace));
             if let Some(ns) = explicit {
                 note_namespace(model, &cluster, &ns, location, set_by);

@@ -48,7 +48,7 @@ impl EgressRule {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PolicySpec {
     pub pod_selector: LabelSelector,
     /// Whether the policy's effective `policyTypes` include Egress.

@@ -1,0 +1,223 @@
+//! Policies of the engines beyond native NetworkPolicy (Cilium, Calico, AdminNetworkPolicy and
+//! BaselineAdminNetworkPolicy), decoded into one shape: rules with actions, placed in the
+//! precedence chain a cluster evaluates them in.
+//!
+//! The chain, for one packet from one pod: AdminNetworkPolicies by priority; then the tiers of
+//! the NetworkPolicy layer by order (Calico tiers; the default tier holds Calico's default-tier
+//! policies, the native NetworkPolicies at order 1000 and the Cilium policies); then
+//! BaselineAdminNetworkPolicies; then the default allow.
+
+use super::decode::Problem;
+use super::selector::LabelSelector;
+use crate::net::{IpSet, PortSet};
+use crate::yaml::Span;
+
+/// The project whose semantics a policy follows, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Engine {
+    Cilium,
+    Calico,
+    AdminNetworkPolicy,
+    BaselineAdminNetworkPolicy,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Cilium => "Cilium",
+            Engine::Calico => "Calico",
+            Engine::AdminNetworkPolicy => "AdminNetworkPolicy",
+            Engine::BaselineAdminNetworkPolicy => "BaselineAdminNetworkPolicy",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    Allow,
+    Deny,
+    /// Skip the rest of this tier (ANP: the rest of the AdminNetworkPolicies) and go on to the
+    /// next one.
+    Pass,
+    /// Calico: record and go on to the next rule.
+    Log,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Allow => "Allow",
+            Action::Deny => "Deny",
+            Action::Pass => "Pass",
+            Action::Log => "Log",
+        }
+    }
+}
+
+/// The three layers of the chain, evaluated in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Layer {
+    Admin,
+    NetworkPolicy,
+    Baseline,
+}
+
+/// The Calico tier that holds native NetworkPolicies, Cilium policies and Calico policies that
+/// name no tier.
+pub const DEFAULT_TIER: &str = "default";
+/// Where native NetworkPolicies sit in the default tier (documented Calico behaviour).
+pub const NATIVE_ORDER: f64 = 1000.0;
+
+/// Where a policy sits in the chain. Within a tier, policies run by ascending `order` (none:
+/// last), ties broken by name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    pub layer: Layer,
+    /// The Calico tier in the NetworkPolicy layer; [`DEFAULT_TIER`] elsewhere.
+    pub tier: String,
+    /// Calico `order`, AdminNetworkPolicy `priority`; `None` sorts after every number.
+    pub order: Option<f64>,
+}
+
+/// Which pods a policy applies to: a pod is selected when some pair matches its namespace's
+/// labels and its own labels. Namespace labels include `kubernetes.io/metadata.name`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Selects {
+    /// Namespaced kinds apply in their own namespace only, on top of `any_of`.
+    pub own_namespace_only: bool,
+    /// Empty: no pod.
+    pub any_of: Vec<SelectorPair>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SelectorPair {
+    pub namespaces: LabelSelector,
+    pub pods: LabelSelector,
+}
+
+/// A hostname a rule allows by DNS (Cilium `toFQDNs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostnameMatch {
+    /// `matchName`: one name.
+    Name(String),
+    /// `matchPattern`: `*` stands for any run of DNS-name characters.
+    Pattern(String),
+}
+
+/// Where a rule sends traffic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleDestinations {
+    /// Addresses the rule matches.
+    pub addresses: IpSet,
+    /// Hostnames the rule matches, for targets known by a hostname.
+    pub hostnames: Vec<HostnameMatch>,
+}
+
+/// One egress rule, in the order its policy lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineRule {
+    pub action: Action,
+    /// The rule for people: `egressDeny rule 2`, `egress rule 1`.
+    pub label: String,
+    /// The rule's list item.
+    pub span: Span,
+    pub destinations: RuleDestinations,
+    pub ports: PortSet,
+    /// Calico `source.selector` and friends on an egress rule: only these sending pods (as
+    /// pairs, like [`Selects`]); `None` for every pod the policy selects.
+    pub senders: Option<Vec<SelectorPair>>,
+    /// Part of the match cannot be known from the repository (a service account, a pod IP
+    /// range): an Allow is taken to match, a Deny not to, so a verdict never looks safer than
+    /// it is.
+    pub unknowable: Option<String>,
+    /// How the rule reaches addresses, for messages: `toEntities world`,
+    /// `destination.nets 169.254.0.0/16`, `no destination (every address)`.
+    pub via: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineSpec {
+    pub engine: Engine,
+    pub placement: Placement,
+    /// Rules run in order and the first match decides (Calico, AdminNetworkPolicy). Otherwise
+    /// (Cilium, like native policies) a matching deny anywhere wins over every allow, and
+    /// allows are unioned.
+    pub ordered: bool,
+    pub selects: Selects,
+    /// The policy takes part in egress (Calico `types` has Egress; Cilium has an egress or
+    /// egressDeny section; an ANP has egress rules).
+    pub governs_egress: bool,
+    /// Selecting a pod makes egress that no rule of its tier matches denied (Calico and native
+    /// policies, Cilium unless `enableDefaultDeny.egress: false`); AdminNetworkPolicies do not.
+    pub isolates: bool,
+    pub rules: Vec<EngineRule>,
+}
+
+/// What a decoder makes of one object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedEngine {
+    /// `None` when the object cannot be evaluated at all.
+    pub spec: Option<EngineSpec>,
+    pub problems: Vec<Problem>,
+    /// The API server (or the engine's webhook) would refuse the object.
+    pub rejected: bool,
+    /// Why the object, or part of it, is not evaluated (a host policy, an unsupported
+    /// selector): listed in the summary, never dropped silently.
+    pub not_evaluated: Option<String>,
+}
+
+/// A Calico Tier: where its policies run in the NetworkPolicy layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TierSpec {
+    pub order: Option<f64>,
+    /// What happens to traffic that policies of the tier select but no rule matches.
+    pub default_action: Action,
+}
+
+/// The default tier's order, documented by Calico.
+pub const DEFAULT_TIER_ORDER: f64 = 1_000_000.0;
+
+/// The kinds decoded into an [`EngineSpec`] (or a [`TierSpec`]), told apart by API group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    CiliumNetworkPolicy,
+    CiliumClusterwideNetworkPolicy,
+    CalicoNetworkPolicy,
+    CalicoGlobalNetworkPolicy,
+    CalicoTier,
+    AdminNetworkPolicy,
+    BaselineAdminNetworkPolicy,
+}
+
+/// Object kinds whose whole tree an engine decoder reads (the API group is checked later, by
+/// [`engine_kind`]).
+pub const ENGINE_KIND_NAMES: &[&str] = &[
+    "CiliumNetworkPolicy",
+    "CiliumClusterwideNetworkPolicy",
+    "NetworkPolicy",
+    "GlobalNetworkPolicy",
+    "Tier",
+    "AdminNetworkPolicy",
+    "BaselineAdminNetworkPolicy",
+];
+
+pub fn engine_kind(kind: &str, api_version: &str) -> Option<EngineKind> {
+    let group = api_version.split('/').next().unwrap_or_default();
+    let calico = group == "projectcalico.org" || group == "crd.projectcalico.org";
+    match kind {
+        "CiliumNetworkPolicy" if group == "cilium.io" => Some(EngineKind::CiliumNetworkPolicy),
+        "CiliumClusterwideNetworkPolicy" if group == "cilium.io" => {
+            Some(EngineKind::CiliumClusterwideNetworkPolicy)
+        }
+        "NetworkPolicy" if calico => Some(EngineKind::CalicoNetworkPolicy),
+        "GlobalNetworkPolicy" if calico => Some(EngineKind::CalicoGlobalNetworkPolicy),
+        "Tier" if calico => Some(EngineKind::CalicoTier),
+        "AdminNetworkPolicy" if group == "policy.networking.k8s.io" => {
+            Some(EngineKind::AdminNetworkPolicy)
+        }
+        "BaselineAdminNetworkPolicy" if group == "policy.networking.k8s.io" => {
+            Some(EngineKind::BaselineAdminNetworkPolicy)
+        }
+        _ => None,
+    }
+}
