@@ -6,7 +6,7 @@ use crate::yaml::Node;
 /// Decodes an AdminNetworkPolicy (`baseline`: a BaselineAdminNetworkPolicy).
 pub fn decode(_root: &Node, _baseline: bool) -> DecodedEngine {
     DecodedEngine {
-        spec: None,
+        specs: Vec::new(),
         problems: Vec::new(),
         rejected: false,
         not_evaluated: Some("AdminNetworkPolicies are not evaluated yet".into()),

@@ -1,13 +1,14 @@
 //! Calico `projectcalico.org/v3` (and `crd.projectcalico.org/v1`) NetworkPolicy,
 //! GlobalNetworkPolicy and Tier.
 
-use super::engine::{Action, DecodedEngine, TierSpec};
+use super::engine::{Action, DecodedEngine, NetworkSetSpec, TierSpec};
+use crate::net::IpSet;
 use crate::yaml::Node;
 
 /// Decodes a Calico policy object (`global` for GlobalNetworkPolicy).
 pub fn decode(_root: &Node, _global: bool) -> DecodedEngine {
     DecodedEngine {
-        spec: None,
+        specs: Vec::new(),
         problems: Vec::new(),
         rejected: false,
         not_evaluated: Some("Calico policies are not evaluated yet".into()),
@@ -19,5 +20,13 @@ pub fn decode_tier(_root: &Node) -> TierSpec {
     TierSpec {
         order: None,
         default_action: Action::Deny,
+    }
+}
+
+/// Decodes a Calico NetworkSet or GlobalNetworkSet.
+pub fn decode_network_set(_root: &Node) -> NetworkSetSpec {
+    NetworkSetSpec {
+        labels: Default::default(),
+        nets: IpSet::empty(),
     }
 }

@@ -111,6 +111,11 @@ pub struct RuleDestinations {
     pub addresses: IpSet,
     /// Hostnames the rule matches, for targets known by a hostname.
     pub hostnames: Vec<HostnameMatch>,
+    /// Endpoints picked by labels (Calico `destination.selector`): pods, which never hold a
+    /// metadata address, and Calico network sets, whose `nets` count as addresses. As pairs of
+    /// (namespace labels, set labels); a GlobalNetworkSet has no namespace and is matched by a
+    /// pair whose namespace selector is empty. Empty: none.
+    pub labelled: Vec<SelectorPair>,
 }
 
 /// One egress rule, in the order its policy lists it.
@@ -156,8 +161,9 @@ pub struct EngineSpec {
 /// What a decoder makes of one object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecodedEngine {
-    /// `None` when the object cannot be evaluated at all.
-    pub spec: Option<EngineSpec>,
+    /// Usually one; a Cilium policy gives one per entry of `specs`. Empty when the object
+    /// cannot be evaluated at all.
+    pub specs: Vec<EngineSpec>,
     pub problems: Vec<Problem>,
     /// The API server (or the engine's webhook) would refuse the object.
     pub rejected: bool,
@@ -174,6 +180,13 @@ pub struct TierSpec {
     pub default_action: Action,
 }
 
+/// A Calico NetworkSet or GlobalNetworkSet: labelled addresses that rules can select.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkSetSpec {
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub nets: IpSet,
+}
+
 /// The default tier's order, documented by Calico.
 pub const DEFAULT_TIER_ORDER: f64 = 1_000_000.0;
 
@@ -185,6 +198,8 @@ pub enum EngineKind {
     CalicoNetworkPolicy,
     CalicoGlobalNetworkPolicy,
     CalicoTier,
+    CalicoNetworkSet,
+    CalicoGlobalNetworkSet,
     AdminNetworkPolicy,
     BaselineAdminNetworkPolicy,
 }
@@ -197,6 +212,8 @@ pub const ENGINE_KIND_NAMES: &[&str] = &[
     "NetworkPolicy",
     "GlobalNetworkPolicy",
     "Tier",
+    "NetworkSet",
+    "GlobalNetworkSet",
     "AdminNetworkPolicy",
     "BaselineAdminNetworkPolicy",
 ];
@@ -212,6 +229,8 @@ pub fn engine_kind(kind: &str, api_version: &str) -> Option<EngineKind> {
         "NetworkPolicy" if calico => Some(EngineKind::CalicoNetworkPolicy),
         "GlobalNetworkPolicy" if calico => Some(EngineKind::CalicoGlobalNetworkPolicy),
         "Tier" if calico => Some(EngineKind::CalicoTier),
+        "NetworkSet" if calico => Some(EngineKind::CalicoNetworkSet),
+        "GlobalNetworkSet" if calico => Some(EngineKind::CalicoGlobalNetworkSet),
         "AdminNetworkPolicy" if group == "policy.networking.k8s.io" => {
             Some(EngineKind::AdminNetworkPolicy)
         }

@@ -13,7 +13,7 @@ pub mod workload;
 use crate::load::{LoadedFile, Object, WORKLOAD_KINDS};
 use crate::resolve::{Placement, Resolution, Way};
 use crate::yaml::{Node, Span};
-use engine::{DecodedEngine, EngineKind, EngineSpec, TierSpec, engine_kind};
+use engine::{DecodedEngine, EngineKind, EngineSpec, NetworkSetSpec, TierSpec, engine_kind};
 use policy::{DecodedPolicy, decode_network_policy};
 use std::collections::{BTreeMap, HashMap};
 use workload::{WorkloadSpec, decode_workload};
@@ -122,9 +122,9 @@ pub struct Policy {
     pub location: Location,
     /// A native policy's spec; for other engines only `problems` and `rejected` are filled.
     pub decoded: DecodedPolicy,
-    /// Another engine's policy, decoded into rules with actions; `None` for native ones and
-    /// for those that cannot be evaluated.
-    pub engine: Option<Box<EngineSpec>>,
+    /// Another engine's policy, decoded into rules with actions (a Cilium policy's `specs`
+    /// give one each); empty for native ones and for those that cannot be evaluated.
+    pub engine: Vec<EngineSpec>,
     pub suppression: Option<Box<Suppression>>,
 }
 
@@ -140,10 +140,10 @@ impl Policy {
         self.decoded.spec.egress_type && !self.decoded.rejected
     }
 
-    /// Another engine's policy that takes part in egress decisions.
-    pub fn engine_egress(&self) -> Option<&EngineSpec> {
+    /// The parts of another engine's policy that take part in egress decisions.
+    pub fn engine_egress(&self) -> impl Iterator<Item = &EngineSpec> {
         self.engine
-            .as_deref()
+            .iter()
             .filter(|e| e.governs_egress && !self.decoded.rejected)
     }
 
@@ -182,6 +182,7 @@ pub enum Decoded {
     /// A Cilium, Calico or AdminNetworkPolicy policy.
     Engine(DecodedEngine),
     Tier(TierSpec),
+    NetworkSet(NetworkSetSpec),
     Workload(WorkloadSpec),
     Namespace {
         labels: BTreeMap<String, String>,
@@ -225,6 +226,9 @@ pub fn decode_objects(objects: &mut [Object]) -> Vec<Decoded> {
                     Decoded::Engine(calico::decode(&body, true))
                 }
                 Some(EngineKind::CalicoTier) => Decoded::Tier(calico::decode_tier(&body)),
+                Some(EngineKind::CalicoNetworkSet | EngineKind::CalicoGlobalNetworkSet) => {
+                    Decoded::NetworkSet(calico::decode_network_set(&body))
+                }
                 Some(EngineKind::AdminNetworkPolicy) => {
                     Decoded::Engine(admin::decode(&body, false))
                 }
@@ -332,6 +336,15 @@ pub struct Model {
     pub stray_suppressions: Vec<StraySuppression>,
     /// Calico tiers by (cluster, name).
     pub tiers: BTreeMap<(Option<String>, String), TierSpec>,
+    pub network_sets: Vec<NetworkSet>,
+}
+
+/// A Calico NetworkSet (or GlobalNetworkSet: empty namespace) where it lands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkSet {
+    pub cluster: Option<String>,
+    pub namespace: String,
+    pub spec: NetworkSetSpec,
 }
 
 impl Model {
@@ -343,6 +356,7 @@ impl Model {
         self.policies.retain(|p| p.cluster.as_deref() == wanted);
         self.workloads.retain(|w| w.cluster.as_deref() == wanted);
         self.tiers.retain(|(c, _), _| c.as_deref() == wanted);
+        self.network_sets.retain(|s| s.cluster.as_deref() == wanted);
         for objects in self.not_evaluated.values_mut() {
             objects.retain(|o| o.cluster.as_deref() == wanted);
         }
@@ -505,6 +519,18 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
         model.tiers.insert((cluster.clone(), name), tier.clone());
         return;
     }
+    if let Decoded::NetworkSet(set) = decoded {
+        model.network_sets.push(NetworkSet {
+            cluster,
+            namespace: if cluster_scoped {
+                String::new()
+            } else {
+                explicit.unwrap_or_else(|| default_namespace.to_string())
+            },
+            spec: set.clone(),
+        });
+        return;
+    }
     if let Decoded::Engine(engine) = decoded {
         let namespace = if cluster_scoped {
             String::new()
@@ -524,7 +550,7 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
                 problems: engine.problems.clone(),
                 rejected: engine.rejected,
             },
-            engine: engine.spec.clone().map(Box::new),
+            engine: engine.specs.clone(),
             suppression,
         });
         return;
@@ -546,7 +572,7 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
                 namespace,
                 location,
                 decoded: policy.clone(),
-                engine: None,
+                engine: Vec::new(),
                 suppression,
             });
         }
@@ -567,6 +593,7 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
         | Decoded::Applier(_)
         | Decoded::Engine(_)
         | Decoded::Tier(_)
+        | Decoded::NetworkSet(_)
         | Decoded::Other => {
             stray(model, Some(namespace));
             if let Some(ns) = explicit {
