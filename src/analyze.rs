@@ -4,12 +4,14 @@
 //! isolated pod may send exactly what the union of the rules of the policies selecting it
 //! allows; a pod that no Egress policy selects may send anything.
 
+pub mod chain;
 pub mod egress;
 pub mod explain;
 
 use crate::model::policy::PeerKind;
-use crate::model::selector::{Coverage, LabelSelector, describe_gap, find_gap};
-use crate::model::{Location, Model, Policy};
+use chain::{Chain, DecidedBy, RuleRef};
+use crate::model::selector::{Coverage, LabelSelector, Partition, describe_gap, find_gap, partition};
+use crate::model::{Location, Model, NamespaceKey, Policy};
 use crate::net::{PortSet, Target};
 use ipnet::IpNet;
 use std::collections::HashMap;
@@ -21,17 +23,24 @@ pub enum Via {
     AnyDestination,
     /// An ipBlock whose cidr contains the target and whose excepts leave it in.
     IpBlock(IpNet),
+    /// Another engine's rule, described: `toEntities world`.
+    Engine(String),
 }
 
 /// A place in a policy that opens one or more targets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Opening {
     pub policy: usize,
+    /// The spec within the policy (a Cilium `specs` entry); 0 for the others.
+    pub part: usize,
     /// 0-based index of the egress rule.
     pub rule: usize,
     pub at: Location,
     pub via: Via,
     pub targets: Vec<Target>,
+    /// Rules that passed the traffic on to this one's tier (AdminNetworkPolicy or Calico
+    /// `Pass`), in order.
+    pub passed_by: Vec<RuleRef>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +57,9 @@ pub struct NamespaceVerdict {
     pub deny_all: Option<usize>,
     /// A policy selecting every pod that allows 0.0.0.0/0 minus every IPv4 target, if any.
     pub allow_except_metadata: Option<usize>,
+    /// Other engines' policies whose Deny rules decide every target for every pod here, so
+    /// the native pair is not needed; empty otherwise.
+    pub protected_by: Vec<usize>,
 }
 
 impl NamespaceVerdict {
@@ -63,8 +75,10 @@ impl NamespaceVerdict {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkloadVerdict {
     pub workload: usize,
-    /// Some Egress policy selects the workload's pods.
+    /// Some Egress policy that isolates selects the workload's pods.
     pub isolated: bool,
+    /// Some target is reachable because no policy decides its traffic.
+    pub default_allowed: bool,
     /// The Egress policies selecting its pods (indices into `model.policies`).
     pub selected_by: Vec<usize>,
     /// Where those policies open a target to its pods.
@@ -96,10 +110,12 @@ fn openings_of(model: &Model, index: usize, targets: &[Target]) -> Vec<Opening> 
                 .collect();
             (!reached.is_empty()).then_some(Opening {
                 policy: index,
+                part: 0,
                 rule: peer.grant.rule,
                 at: peer.grant.at,
                 via,
                 targets: reached,
+                passed_by: Vec::new(),
             })
         })
         .collect()
@@ -136,6 +152,21 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
             by_namespace.entry(p.key()).or_default().push(i);
         }
     }
+    let engine = chain::engine_policies(model);
+    // Namespaces where another engine's policy applies are decided by the precedence chain;
+    // the rest by the native union, which is the chain's answer there too, only faster.
+    let chains: HashMap<&NamespaceKey, Chain> = model
+        .namespaces
+        .keys()
+        .filter_map(|key| {
+            let in_namespace = chain::engine_policies_in(model, &engine, key);
+            if in_namespace.is_empty() {
+                return None;
+            }
+            let native = by_namespace.get(&key.as_pair()).map_or(&[][..], Vec::as_slice);
+            Some((key, Chain::build(model, key, native, &in_namespace)))
+        })
+        .collect();
     let mut openings_by_policy: HashMap<usize, Vec<Opening>> = HashMap::new();
     for indices in by_namespace.values() {
         for &i in indices {
@@ -152,6 +183,17 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
         .map(|key| {
             let governing: &[usize] = by_namespace.get(&key.as_pair()).map_or(&[], Vec::as_slice);
             let policies = || governing.iter().map(|&i| (i, &model.policies[i]));
+            let deny_all = policies().find(|(_, p)| is_deny_all(p)).map(|(i, _)| i);
+            let allow_except_metadata = policies()
+                .find(|(_, p)| is_allow_except_metadata(p, targets))
+                .map(|(i, _)| i);
+            if let Some(chain) = chains.get(key) {
+                return NamespaceVerdict {
+                    deny_all,
+                    allow_except_metadata,
+                    ..namespace_by_chain(model, key, chain, targets)
+                };
+            }
             let selectors: Vec<&LabelSelector> = policies()
                 .map(|(_, p)| &p.decoded.spec.pod_selector)
                 .collect();
@@ -159,9 +201,7 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
                 Coverage::Covered => None,
                 Coverage::Gap(gap) => Some(describe_gap(&gap)),
                 // Too many combinations to be sure: say reachable rather than miss a gap.
-                Coverage::TooComplex => {
-                    Some("some pods (too many selector combinations to tell which)".into())
-                }
+                Coverage::TooComplex => Some(TOO_COMPLEX.into()),
             };
             let openings: Vec<Opening> = governing
                 .iter()
@@ -183,10 +223,9 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
                 unselected_pods,
                 openings,
                 reachable,
-                deny_all: policies().find(|(_, p)| is_deny_all(p)).map(|(i, _)| i),
-                allow_except_metadata: policies()
-                    .find(|(_, p)| is_allow_except_metadata(p, targets))
-                    .map(|(i, _)| i),
+                deny_all,
+                allow_except_metadata,
+                protected_by: Vec::new(),
             }
         })
         .collect();
@@ -196,6 +235,13 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
         .iter()
         .enumerate()
         .map(|(w, workload)| {
+            let key = NamespaceKey {
+                cluster: workload.cluster.clone(),
+                name: workload.namespace.clone(),
+            };
+            if let Some(chain) = chains.get(&key) {
+                return workload_by_chain(model, w, chain, targets);
+            }
             let selecting: Vec<usize> = by_namespace
                 .get(&workload.key())
                 .map_or(&[][..], Vec::as_slice)
@@ -228,6 +274,7 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
             WorkloadVerdict {
                 workload: w,
                 isolated,
+                default_allowed: !isolated,
                 selected_by: selecting,
                 openings,
                 reachable,
@@ -239,6 +286,159 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
         targets: targets.to_vec(),
         namespaces,
         workloads,
+    }
+}
+
+const TOO_COMPLEX: &str = "some pods (too many selector combinations to tell which)";
+
+/// Collects the rules that let targets through into openings, one per rule.
+#[derive(Default)]
+struct OpeningsFound {
+    by_rule: Vec<(RuleRef, Vec<Target>, Vec<RuleRef>)>,
+}
+
+impl OpeningsFound {
+    fn add(&mut self, rules: &[RuleRef], target: Target, passed_by: Vec<RuleRef>) {
+        for rule in rules {
+            match self.by_rule.iter_mut().find(|(r, _, _)| r == rule) {
+                Some((_, targets, _)) if targets.contains(&target) => {}
+                Some((_, targets, _)) => targets.push(target),
+                None => self.by_rule.push((*rule, vec![target], passed_by.clone())),
+            }
+        }
+    }
+
+    fn into_openings(mut self, model: &Model) -> Vec<Opening> {
+        self.by_rule.sort_by_key(|(r, _, _)| *r);
+        self.by_rule
+            .into_iter()
+            .map(|(rule, mut targets, passed_by)| {
+                targets.sort();
+                Opening {
+                    policy: rule.policy,
+                    part: rule.part,
+                    rule: rule.rule,
+                    at: rule.at,
+                    via: chain::via_of(model, rule),
+                    targets,
+                    passed_by,
+                }
+            })
+            .collect()
+    }
+}
+
+fn passes(steps: &[chain::Step]) -> Vec<RuleRef> {
+    steps
+        .iter()
+        .filter(|s| s.action == crate::model::engine::Action::Pass)
+        .map(|s| s.rule)
+        .collect()
+}
+
+/// A namespace's verdict from its precedence chain, over every class of pods.
+fn namespace_by_chain(
+    model: &Model,
+    key: &NamespaceKey,
+    chain: &Chain,
+    targets: &[Target],
+) -> NamespaceVerdict {
+    let mut verdict = NamespaceVerdict {
+        cluster: key.cluster.clone(),
+        name: key.name.clone(),
+        unselected_pods: None,
+        openings: Vec::new(),
+        reachable: Vec::new(),
+        deny_all: None,
+        allow_except_metadata: None,
+        protected_by: Vec::new(),
+    };
+    let Partition::Classes(classes) = partition(&chain.selectors) else {
+        verdict.unselected_pods = Some(TOO_COMPLEX.into());
+        verdict.reachable = targets.to_vec();
+        return verdict;
+    };
+    let mut found = OpeningsFound::default();
+    let mut protected_by: Vec<usize> = Vec::new();
+    let mut protected = true;
+    for class in &classes {
+        let mut selected = vec![false; chain.selectors.len()];
+        for &i in &class.selected_by {
+            selected[i] = true;
+        }
+        let pod = |i: usize| selected[i];
+        for target in targets {
+            let decision = chain.decide(&pod, target);
+            match &decision.by {
+                DecidedBy::Rules(rules) if decision.allowed => {
+                    found.add(rules, *target, passes(&decision.steps));
+                }
+                DecidedBy::DefaultAllow => {
+                    verdict
+                        .unselected_pods
+                        .get_or_insert_with(|| describe_gap(&class.example));
+                }
+                _ => {}
+            }
+            match &decision.by {
+                DecidedBy::Rules(rules)
+                    if !decision.allowed
+                        && rules.iter().all(|r| !model.policies[r.policy].engine.is_empty()) =>
+                {
+                    for r in rules {
+                        if !protected_by.contains(&r.policy) {
+                            protected_by.push(r.policy);
+                        }
+                    }
+                }
+                _ => protected = false,
+            }
+            if decision.allowed && !verdict.reachable.contains(target) {
+                verdict.reachable.push(*target);
+            }
+        }
+    }
+    verdict.reachable.sort();
+    verdict.openings = found.into_openings(model);
+    if protected {
+        verdict.protected_by = protected_by;
+    }
+    verdict
+}
+
+/// A workload's verdict from its namespace's precedence chain, for its own labels.
+fn workload_by_chain(
+    model: &Model,
+    w: usize,
+    chain: &Chain,
+    targets: &[Target],
+) -> WorkloadVerdict {
+    let labels = &model.workloads[w].spec.pod_labels;
+    let pod = |i: usize| chain.selectors[i].matches(labels);
+    let mut found = OpeningsFound::default();
+    let mut reachable = Vec::new();
+    let mut default_allowed = false;
+    for target in targets {
+        let decision = chain.decide(&pod, target);
+        if let DecidedBy::Rules(rules) = &decision.by {
+            if decision.allowed {
+                found.add(rules, *target, passes(&decision.steps));
+            }
+        }
+        default_allowed |= decision.by == DecidedBy::DefaultAllow;
+        if decision.allowed || model.workloads[w].spec.host_network.is_some() {
+            reachable.push(*target);
+        }
+    }
+    reachable.sort();
+    reachable.dedup();
+    WorkloadVerdict {
+        workload: w,
+        isolated: chain.isolates(&pod),
+        default_allowed,
+        selected_by: chain.selecting(&pod),
+        openings: found.into_openings(model),
+        reachable,
     }
 }
 

@@ -536,6 +536,16 @@ impl Target {
     }
 
     /// The well-known endpoint this target is, for messages (`None` for a user's own).
+    /// Names that resolve to the target's address, for policies that allow by DNS name.
+    pub fn hostnames(&self) -> &'static [&'static str] {
+        const METADATA_V4: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(169, 254, 169, 254));
+        if self.addr == METADATA_V4 {
+            &["metadata.google.internal", "metadata"]
+        } else {
+            &[]
+        }
+    }
+
     pub fn known_as(&self) -> Option<String> {
         let names: Vec<&str> = PRESETS
             .iter()

@@ -1,8 +1,10 @@
 //! IMDS001: some pod that could exist in the namespace can reach a metadata endpoint.
 
 use super::{AFFECTS_PREFIX, Context, Finding, Related, Rule, Severity, Subject, namespace_anchor};
+use crate::analyze::chain::{RuleRef, rule_label};
 use crate::analyze::{Opening, Via, WorkloadVerdict};
-use crate::model::Workload;
+use crate::model::engine::Engine;
+use crate::model::{Policy, Workload};
 use crate::net::list_targets;
 use std::collections::HashMap;
 
@@ -60,12 +62,80 @@ fn through_opening(ctx: &Context, workload: usize, opening: &Opening) -> Related
     Related {
         at: w.location,
         message: format!(
-            "{} can reach {} through policy {}, egress rule {}",
+            "{} can reach {} through policy {}, {}",
             workload_name(w),
             list_targets(&opening.targets),
             ctx.model.policies[opening.policy].name,
-            opening.rule + 1
+            opening_rule_label(ctx, opening)
         ),
+    }
+}
+
+fn rule_ref(opening: &Opening) -> RuleRef {
+    RuleRef {
+        policy: opening.policy,
+        part: opening.part,
+        rule: opening.rule,
+        at: opening.at,
+    }
+}
+
+fn opening_rule_label(ctx: &Context, opening: &Opening) -> String {
+    rule_label(ctx.model, rule_ref(opening))
+}
+
+/// ` after AdminNetworkPolicy a egress rule 1 passes it on`, for each Pass on the way.
+fn passed_suffix(ctx: &Context, opening: &Opening) -> String {
+    opening
+        .passed_by
+        .iter()
+        .map(|r| {
+            format!(
+                ", after {} {} passes it on",
+                ctx.model.policies[r.policy].describe(),
+                rule_label(ctx.model, *r)
+            )
+        })
+        .collect()
+}
+
+/// Which pods a policy's part selects, for messages.
+fn selected_pods(ctx: &Context, opening: &Opening) -> String {
+    let policy = &ctx.model.policies[opening.policy];
+    match policy.engine.get(opening.part) {
+        None => policy.decoded.spec.pod_selector.describe(),
+        Some(spec) => match spec.selects.any_of.as_slice() {
+            [one] if one.namespaces.selects_all() || spec.selects.own_namespace_only => {
+                one.pods.describe()
+            }
+            _ => "the pods it selects".into(),
+        },
+    }
+}
+
+/// How to close an opening, in the terms of the policy's engine.
+fn engine_help(engine: Engine, cidrs: &str) -> String {
+    match engine {
+        Engine::Cilium => format!(
+            "add an egressDeny rule for {cidrs} (deny wins over every allow), or leave it out of \
+             this rule's destinations"
+        ),
+        Engine::Calico => format!(
+            "put a rule with `action: Deny` and `destination.nets: [{cidrs}]` before this one, or \
+             add {cidrs} to its `destination.notNets`"
+        ),
+        Engine::AdminNetworkPolicy | Engine::BaselineAdminNetworkPolicy => format!(
+            "put a Deny rule with `networks: [{cidrs}]` before this one, or narrow its peers"
+        ),
+    }
+}
+
+/// `NetworkPolicy payments/web`; a cluster-wide policy names the namespace it opens.
+fn policy_in(policy: &Policy, namespace: &str) -> String {
+    if policy.namespace.is_empty() {
+        format!("{} in namespace {namespace}", policy.describe())
+    } else {
+        policy.describe()
     }
 }
 
@@ -84,7 +154,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
             .get(&(verdict.cluster.as_deref(), verdict.name.as_str()))
             .map_or(&[][..], Vec::as_slice);
         if let Some(pods) = &verdict.unselected_pods {
-            let exposed = workloads_where(ctx, workloads, |v| !v.isolated);
+            let exposed = workloads_where(ctx, workloads, |v| v.default_allowed);
             let related = exposed
                 .iter()
                 .map(|&w| {
@@ -137,6 +207,21 @@ fn check(ctx: &Context) -> Vec<Finding> {
                      the rule's ports"
                         .to_string(),
                 ),
+                Via::Engine(how) => (
+                    format!("{how} reaches {first}"),
+                    engine_help(
+                        policy
+                            .engine
+                            .get(opening.part)
+                            .map_or(Engine::Calico, |s| s.engine),
+                        &opening
+                            .targets
+                            .iter()
+                            .map(|t| t.host_cidr().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                ),
                 Via::IpBlock(cidr) => (
                     format!("ipBlock {cidr} contains {first}"),
                     format!(
@@ -157,12 +242,12 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 cluster: verdict.cluster.clone(),
                 at: opening.at,
                 message: format!(
-                    "NetworkPolicy {}/{} egress rule {} lets {} reach {}{}",
-                    verdict.name,
-                    policy.name,
-                    opening.rule + 1,
-                    policy.decoded.spec.pod_selector.describe(),
+                    "{} {} lets {} reach {}{}{}",
+                    policy_in(policy, &verdict.name),
+                    opening_rule_label(ctx, opening),
+                    selected_pods(ctx, opening),
                     targets,
+                    passed_suffix(ctx, opening),
                     affected_suffix(ctx, &affected)
                 ),
                 label,

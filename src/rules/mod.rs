@@ -170,7 +170,8 @@ fn namespaces_lacking(
     ctx.analysis
         .namespaces
         .iter()
-        .filter(|v| lacks(v))
+        // Another engine's deny keeps every target closed there: the pair is not needed.
+        .filter(|v| v.protected_by.is_empty() && lacks(v))
         .filter_map(|v| {
             let ns = ctx.model.namespaces.get(&v.key())?;
             Some(Finding {

@@ -1,0 +1,572 @@
+//! The precedence chain: which rule decides a packet from a pod to a target, across
+//! AdminNetworkPolicies, the tiers of the NetworkPolicy layer (Calico's, with native and
+//! Cilium policies in the default tier) and BaselineAdminNetworkPolicies. Pure.
+//!
+//! Within a tier, policies run by ascending order, ties broken by name. An ordered policy
+//! (Calico, AdminNetworkPolicy) decides with its first matching rule: Allow and Deny end the
+//! walk, Pass skips to the next tier, Log goes on. Neighbouring unordered policies of equal
+//! order (native, Cilium) act as one: a matching deny anywhere wins, else any matching allow.
+//! When no rule of a tier matched and a policy of it isolates the pod, the tier's default
+//! action applies (Deny; Pass for the admin tiers and Calico tiers that say so). Past every
+//! tier, traffic is allowed.
+
+use super::Via;
+use super::egress::{Destination, peer_grants};
+use crate::model::engine::{
+    Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, EngineRule, HostnameMatch, Layer, NATIVE_ORDER,
+    SelectorPair,
+};
+use crate::model::selector::LabelSelector;
+use crate::model::{Location, Model, NamespaceKey};
+use crate::net::{IpSet, PortSet, Target};
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+/// One rule of one policy: `part` is the spec within the policy (a Cilium `specs` entry), 0
+/// for the others; `rule` indexes its rules (native: its egress rules, one entry per peer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RuleRef {
+    pub policy: usize,
+    pub part: usize,
+    pub rule: usize,
+    /// The rule, or the native peer, as written.
+    pub at: Location,
+}
+
+/// What decided a packet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DecidedBy {
+    /// Matching rules: the first of an ordered policy, or every match of a deny-wins group.
+    Rules(Vec<RuleRef>),
+    /// No rule of the tier matched and these policies of it isolate the pod.
+    TierEnd { tier: String, isolated_by: Vec<usize> },
+    /// No tier decided: the default allow.
+    DefaultAllow,
+}
+
+/// A step of the walk that did not end it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub rule: RuleRef,
+    /// Pass or Log.
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub by: DecidedBy,
+    /// Pass and Log rules met before the decision, in order.
+    pub steps: Vec<Step>,
+}
+
+/// Where a tier sits, and what it does with traffic no rule of it matched.
+#[derive(Debug, Clone, PartialEq)]
+struct Tier {
+    layer: Layer,
+    order: Option<f64>,
+    name: String,
+    default_action: Action,
+}
+
+/// A rule as it applies in one namespace.
+#[derive(Debug, Clone)]
+struct MemberRule<'m> {
+    rule: RuleRef,
+    action: Action,
+    addresses: Cow<'m, IpSet>,
+    hostnames: &'m [HostnameMatch],
+    ports: &'m PortSet,
+    /// Indices into [`Chain::selectors`]; `None`: every pod the policy selects.
+    senders: Option<Vec<usize>>,
+    unknowable: bool,
+}
+
+/// A policy (or one part of it) that applies in one namespace.
+#[derive(Debug, Clone)]
+struct Member<'m> {
+    policy: usize,
+    tier: usize,
+    order: Option<f64>,
+    name: &'m str,
+    ordered: bool,
+    isolates: bool,
+    /// Indices into [`Chain::selectors`]: the pod is selected when any matches.
+    pods: Vec<usize>,
+    rules: Vec<MemberRule<'m>>,
+}
+
+/// Every policy that applies in one namespace, in the order a cluster evaluates them.
+#[derive(Debug, Clone)]
+pub struct Chain<'m> {
+    /// The pod-label selectors the members use; a pod is described by which of them match.
+    pub selectors: Vec<&'m LabelSelector>,
+    tiers: Vec<Tier>,
+    members: Vec<Member<'m>>,
+}
+
+/// Namespace labels as selectors see them: with `kubernetes.io/metadata.name`.
+pub fn namespace_labels(model: &Model, key: &NamespaceKey) -> BTreeMap<String, String> {
+    let mut labels = model
+        .namespaces
+        .get(key)
+        .map(|ns| ns.labels.clone())
+        .unwrap_or_default();
+    labels.insert("kubernetes.io/metadata.name".into(), key.name.clone());
+    labels
+}
+
+fn order_cmp(a: Option<f64>, b: Option<f64>) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.total_cmp(&b),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// Other engines' policies that take part in egress, by index: usually none, so namespaces
+/// keep the native union semantics alone.
+pub fn engine_policies(model: &Model) -> Vec<usize> {
+    (0..model.policies.len())
+        .filter(|&i| model.policies[i].engine_egress().next().is_some())
+        .collect()
+}
+
+/// Those of `engine` (from [`engine_policies`]) that can apply in namespace `key`.
+pub fn engine_policies_in(model: &Model, engine: &[usize], key: &NamespaceKey) -> Vec<usize> {
+    let labels = namespace_labels(model, key);
+    engine
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let p = &model.policies[i];
+            p.cluster == key.cluster
+                && (p.namespace.is_empty() || p.namespace == key.name)
+                && p.engine_egress().any(|spec| {
+                    spec.selects.any_of.iter().any(|pair| {
+                        pair.namespaces.matches(&labels) && pair.pods.is_satisfiable()
+                    })
+                })
+        })
+        .collect()
+}
+
+impl<'m> Chain<'m> {
+    /// The chain of namespace `key`: its native Egress policies (`native`, indices) and the
+    /// parts of other engines' policies (`engine`, from [`engine_policies_in`]) whose
+    /// selectors can match it.
+    pub fn build(
+        model: &'m Model,
+        key: &NamespaceKey,
+        native: &[usize],
+        engine: &[usize],
+    ) -> Chain<'m> {
+        let labels = namespace_labels(model, key);
+        let mut chain = Chain {
+            selectors: Vec::new(),
+            tiers: Vec::new(),
+            members: Vec::new(),
+        };
+        let default_tier = chain.tier(model, key, Layer::NetworkPolicy, DEFAULT_TIER);
+        for &index in native {
+            let policy = &model.policies[index];
+            let selector = chain.selector(&policy.decoded.spec.pod_selector);
+            let rules = peer_grants(model, index)
+                .into_iter()
+                .filter_map(|peer| {
+                    let Destination::Addresses { allowed, .. } = peer.destination else {
+                        return None;
+                    };
+                    Some(MemberRule {
+                        rule: RuleRef {
+                            policy: index,
+                            part: 0,
+                            rule: peer.grant.rule,
+                            at: peer.grant.at,
+                        },
+                        action: Action::Allow,
+                        addresses: allowed,
+                        hostnames: &[],
+                        ports: peer.ports,
+                        senders: None,
+                        unknowable: false,
+                    })
+                })
+                .collect();
+            chain.members.push(Member {
+                policy: index,
+                tier: default_tier,
+                order: Some(NATIVE_ORDER),
+                name: &policy.name,
+                ordered: false,
+                isolates: true,
+                pods: vec![selector],
+                rules,
+            });
+        }
+        for &index in engine {
+            let policy = &model.policies[index];
+            for (part, spec) in policy.engine_egress().enumerate() {
+                if spec.selects.own_namespace_only && policy.namespace != key.name {
+                    continue;
+                }
+                let pods = chain.pod_selectors(&spec.selects.any_of, &labels);
+                if pods.is_empty() {
+                    continue;
+                }
+                let tier = chain.tier(
+                    model,
+                    key,
+                    spec.placement.layer,
+                    &spec.placement.tier,
+                );
+                let rules = spec
+                    .rules
+                    .iter()
+                    .enumerate()
+                    .map(|(rule, r)| MemberRule {
+                        rule: RuleRef {
+                            policy: index,
+                            part,
+                            rule,
+                            at: Location::new(policy.location.file, r.span),
+                        },
+                        action: r.action,
+                        addresses: rule_addresses(model, key, policy, r),
+                        hostnames: &r.destinations.hostnames,
+                        ports: &r.ports,
+                        senders: r
+                            .senders
+                            .as_ref()
+                            .map(|pairs| chain.pod_selectors(pairs, &labels)),
+                        unknowable: r.unknowable.is_some(),
+                    })
+                    .collect();
+                chain.members.push(Member {
+                    policy: index,
+                    tier,
+                    order: spec.placement.order,
+                    name: &policy.name,
+                    ordered: spec.ordered,
+                    isolates: spec.isolates,
+                    pods,
+                    rules,
+                });
+            }
+        }
+        let tiers = &chain.tiers;
+        chain.members.sort_by(|a, b| {
+            let (ta, tb) = (&tiers[a.tier], &tiers[b.tier]);
+            ta.layer
+                .cmp(&tb.layer)
+                .then(order_cmp(ta.order, tb.order))
+                .then(ta.name.cmp(&tb.name))
+                .then(order_cmp(a.order, b.order))
+                .then(a.name.cmp(b.name))
+        });
+        chain
+    }
+
+    fn selector(&mut self, selector: &'m LabelSelector) -> usize {
+        match self.selectors.iter().position(|s| *s == selector) {
+            Some(i) => i,
+            None => {
+                self.selectors.push(selector);
+                self.selectors.len() - 1
+            }
+        }
+    }
+
+    /// The pod selectors of the pairs whose namespace side matches this namespace.
+    fn pod_selectors(
+        &mut self,
+        pairs: &'m [SelectorPair],
+        labels: &BTreeMap<String, String>,
+    ) -> Vec<usize> {
+        pairs
+            .iter()
+            .filter(|pair| pair.namespaces.matches(labels) && pair.pods.is_satisfiable())
+            .map(|pair| self.selector(&pair.pods))
+            .collect()
+    }
+
+    fn tier(&mut self, model: &Model, key: &NamespaceKey, layer: Layer, name: &str) -> usize {
+        if let Some(i) = self
+            .tiers
+            .iter()
+            .position(|t| t.layer == layer && t.name == name)
+        {
+            return i;
+        }
+        let (order, default_action) = match layer {
+            // An admin tier with no matching rule hands over to the next layer.
+            Layer::Admin | Layer::Baseline => (None, Action::Pass),
+            Layer::NetworkPolicy => {
+                match model.tiers.get(&(key.cluster.clone(), name.to_string())) {
+                    Some(tier) => (tier.order, tier.default_action),
+                    None if name == DEFAULT_TIER => (Some(DEFAULT_TIER_ORDER), Action::Deny),
+                    None => (None, Action::Deny),
+                }
+            }
+        };
+        self.tiers.push(Tier {
+            layer,
+            order,
+            name: name.to_string(),
+            default_action,
+        });
+        self.tiers.len() - 1
+    }
+
+    /// Whether member `m` selects a pod, given which selectors match it.
+    fn selects(&self, m: &Member, pod: &dyn Fn(usize) -> bool) -> bool {
+        m.pods.iter().any(|&s| pod(s))
+    }
+
+    /// The policies that select a pod, each once, in chain order.
+    pub fn selecting(&self, pod: &dyn Fn(usize) -> bool) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        for m in &self.members {
+            if self.selects(m, pod) && !out.contains(&m.policy) {
+                out.push(m.policy);
+            }
+        }
+        out
+    }
+
+    /// Whether some policy that selects the pod isolates it: traffic none of its tier's rules
+    /// match is denied.
+    pub fn isolates(&self, pod: &dyn Fn(usize) -> bool) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.isolates && self.tiers[m.tier].default_action == Action::Deny && self.selects(m, pod))
+    }
+
+    /// Decides a packet from a pod (told by which selectors match it) to `target`.
+    pub fn decide(&self, pod: &dyn Fn(usize) -> bool, target: &Target) -> Decision {
+        let mut steps = Vec::new();
+        let mut start = 0;
+        while start < self.members.len() {
+            let tier = self.members[start].tier;
+            let end = self.members[start..]
+                .iter()
+                .position(|m| m.tier != tier)
+                .map_or(self.members.len(), |n| start + n);
+            let members: Vec<&Member> = self.members[start..end]
+                .iter()
+                .filter(|m| self.selects(m, pod))
+                .collect();
+            start = end;
+            match self.decide_in_tier(&members, pod, target, &mut steps) {
+                TierResult::Decided(allowed, rules) => {
+                    return Decision {
+                        allowed,
+                        by: DecidedBy::Rules(rules),
+                        steps,
+                    };
+                }
+                TierResult::Passed => continue,
+                TierResult::NoMatch => {}
+            }
+            let isolated_by: Vec<usize> = members
+                .iter()
+                .filter(|m| m.isolates)
+                .map(|m| m.policy)
+                .collect();
+            let tier = &self.tiers[tier];
+            if !isolated_by.is_empty() && tier.default_action == Action::Deny {
+                return Decision {
+                    allowed: false,
+                    by: DecidedBy::TierEnd {
+                        tier: tier.name.clone(),
+                        isolated_by,
+                    },
+                    steps,
+                };
+            }
+        }
+        Decision {
+            allowed: true,
+            by: DecidedBy::DefaultAllow,
+            steps,
+        }
+    }
+
+    fn decide_in_tier(
+        &self,
+        members: &[&Member],
+        pod: &dyn Fn(usize) -> bool,
+        target: &Target,
+        steps: &mut Vec<Step>,
+    ) -> TierResult {
+        let mut i = 0;
+        while i < members.len() {
+            let m = members[i];
+            if m.ordered {
+                i += 1;
+                for r in &m.rules {
+                    if !matches(r, pod, target) {
+                        continue;
+                    }
+                    match r.action {
+                        Action::Allow => return TierResult::Decided(true, vec![r.rule]),
+                        Action::Deny => return TierResult::Decided(false, vec![r.rule]),
+                        Action::Pass => {
+                            steps.push(Step {
+                                rule: r.rule,
+                                action: Action::Pass,
+                            });
+                            return TierResult::Passed;
+                        }
+                        Action::Log => steps.push(Step {
+                            rule: r.rule,
+                            action: Action::Log,
+                        }),
+                    }
+                }
+                continue;
+            }
+            // Unordered neighbours of equal order decide together: deny wins, allows union.
+            let group_end = members[i..]
+                .iter()
+                .position(|n| n.ordered || order_cmp(n.order, m.order) != Ordering::Equal)
+                .map_or(members.len(), |n| i + n);
+            let group = &members[i..group_end];
+            i = group_end;
+            let matching = |action: Action| -> Vec<RuleRef> {
+                group
+                    .iter()
+                    .flat_map(|g| &g.rules)
+                    .filter(|r| r.action == action && matches(r, pod, target))
+                    .map(|r| r.rule)
+                    .collect()
+            };
+            let denies = matching(Action::Deny);
+            if !denies.is_empty() {
+                return TierResult::Decided(false, denies);
+            }
+            let allows = matching(Action::Allow);
+            if !allows.is_empty() {
+                return TierResult::Decided(true, allows);
+            }
+        }
+        TierResult::NoMatch
+    }
+}
+
+enum TierResult {
+    Decided(bool, Vec<RuleRef>),
+    Passed,
+    NoMatch,
+}
+
+/// Whether a rule matches a packet to `target` from a pod. A part that cannot be known makes
+/// an Allow match and a Deny not, so the verdict never looks safer than it is.
+fn matches(rule: &MemberRule, pod: &dyn Fn(usize) -> bool, target: &Target) -> bool {
+    let sender = rule
+        .senders
+        .as_ref()
+        .is_none_or(|s| s.iter().any(|&i| pod(i)));
+    let destination = rule.addresses.contains(target.addr)
+        || rule
+            .hostnames
+            .iter()
+            .any(|h| target.hostnames().iter().any(|name| hostname_matches(h, name)));
+    let known = sender && destination && rule.ports.contains(target.protocol, target.port);
+    known && (!rule.unknowable || rule.action == Action::Allow)
+}
+
+/// Cilium `matchPattern`: `*` alone matches every name; elsewhere it matches characters
+/// within one DNS label.
+pub fn hostname_matches(rule: &HostnameMatch, name: &str) -> bool {
+    let canonical = |s: &str| s.trim_end_matches('.').to_ascii_lowercase();
+    let name = canonical(name);
+    match rule {
+        HostnameMatch::Name(n) => canonical(n) == name,
+        HostnameMatch::Pattern(p) if p.trim() == "*" => true,
+        HostnameMatch::Pattern(p) => glob_label(canonical(p).as_bytes(), name.as_bytes()),
+    }
+}
+
+fn glob_label(pattern: &[u8], name: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => name.is_empty(),
+        Some((b'*', rest)) => (0..=name.len())
+            .take_while(|&n| n == 0 || name[n - 1] != b'.')
+            .any(|n| glob_label(rest, &name[n..])),
+        Some((c, rest)) => name.first() == Some(c) && glob_label(rest, &name[1..]),
+    }
+}
+
+/// The addresses a rule sends to in namespace `key`: its own, plus the nets of the Calico
+/// network sets its label selectors pick.
+fn rule_addresses<'m>(
+    model: &'m Model,
+    key: &NamespaceKey,
+    policy: &crate::model::Policy,
+    rule: &'m EngineRule,
+) -> Cow<'m, IpSet> {
+    if rule.destinations.labelled.is_empty() {
+        return Cow::Borrowed(&rule.destinations.addresses);
+    }
+    let mut addresses = rule.destinations.addresses.clone();
+    for set in &model.network_sets {
+        if set.cluster != key.cluster {
+            continue;
+        }
+        let picked = rule.destinations.labelled.iter().any(|pair| {
+            let namespace_ok = if set.namespace.is_empty() {
+                // A GlobalNetworkSet: picked only by a selector without a namespace side.
+                pair.namespaces.selects_all()
+            } else {
+                // A NetworkSet: in the policy's namespace, or one the namespace side picks.
+                let ns_key = NamespaceKey {
+                    cluster: key.cluster.clone(),
+                    name: set.namespace.clone(),
+                };
+                if pair.namespaces.selects_all() {
+                    let home = if policy.namespace.is_empty() {
+                        &key.name
+                    } else {
+                        &policy.namespace
+                    };
+                    set.namespace == *home
+                } else {
+                    pair.namespaces.matches(&namespace_labels(model, &ns_key))
+                }
+            };
+            namespace_ok && pair.pods.matches(&set.spec.labels)
+        });
+        if picked {
+            addresses = addresses.union(&set.spec.nets);
+        }
+    }
+    Cow::Owned(addresses)
+}
+
+/// How a rule reaches a target, for findings.
+pub fn via_of(model: &Model, rule: RuleRef) -> Via {
+    let policy = &model.policies[rule.policy];
+    match policy.engine.get(rule.part).and_then(|s| s.rules.get(rule.rule)) {
+        Some(r) => Via::Engine(r.via.clone()),
+        None => peer_grants(model, rule.policy)
+            .into_iter()
+            .filter(|p| p.grant.at == rule.at)
+            .find_map(|p| match p.destination {
+                Destination::Addresses { via, .. } => Some(via),
+                Destination::Pods(_) => None,
+            })
+            .unwrap_or(Via::AnyDestination),
+    }
+}
+
+/// `egress rule 2`, `egressDeny rule 1`: a rule for people.
+pub fn rule_label(model: &Model, rule: RuleRef) -> String {
+    let policy = &model.policies[rule.policy];
+    match policy.engine.get(rule.part).and_then(|s| s.rules.get(rule.rule)) {
+        Some(r) => r.label.clone(),
+        None => format!("egress rule {}", rule.rule + 1),
+    }
+}
