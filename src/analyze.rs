@@ -9,10 +9,12 @@ pub mod egress;
 pub mod explain;
 
 use crate::model::policy::PeerKind;
-use chain::{Chain, DecidedBy, RuleRef};
-use crate::model::selector::{Coverage, LabelSelector, Partition, describe_gap, find_gap, partition};
+use crate::model::selector::{
+    Coverage, LabelSelector, Partition, describe_gap, find_gap, partition,
+};
 use crate::model::{Location, Model, NamespaceKey, Policy};
 use crate::net::{PortSet, Target};
+use chain::{Chain, DecidedBy, RuleRef};
 use ipnet::IpNet;
 use std::collections::HashMap;
 
@@ -163,7 +165,9 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
             if in_namespace.is_empty() {
                 return None;
             }
-            let native = by_namespace.get(&key.as_pair()).map_or(&[][..], Vec::as_slice);
+            let native = by_namespace
+                .get(&key.as_pair())
+                .map_or(&[][..], Vec::as_slice);
             Some((key, Chain::build(model, key, native, &in_namespace)))
         })
         .collect();
@@ -383,7 +387,9 @@ fn namespace_by_chain(
             match &decision.by {
                 DecidedBy::Rules(rules)
                     if !decision.allowed
-                        && rules.iter().all(|r| !model.policies[r.policy].engine.is_empty()) =>
+                        && rules
+                            .iter()
+                            .all(|r| !model.policies[r.policy].engine.is_empty()) =>
                 {
                     for r in rules {
                         if !protected_by.contains(&r.policy) {
@@ -420,10 +426,10 @@ fn workload_by_chain(
     let mut default_allowed = false;
     for target in targets {
         let decision = chain.decide(&pod, target);
-        if let DecidedBy::Rules(rules) = &decision.by {
-            if decision.allowed {
-                found.add(rules, *target, passes(&decision.steps));
-            }
+        if let DecidedBy::Rules(rules) = &decision.by
+            && decision.allowed
+        {
+            found.add(rules, *target, passes(&decision.steps));
         }
         default_allowed |= decision.by == DecidedBy::DefaultAllow;
         if decision.allowed || model.workloads[w].spec.host_network.is_some() {

@@ -40,7 +40,10 @@ pub enum DecidedBy {
     /// Matching rules: the first of an ordered policy, or every match of a deny-wins group.
     Rules(Vec<RuleRef>),
     /// No rule of the tier matched and these policies of it isolate the pod.
-    TierEnd { tier: String, isolated_by: Vec<usize> },
+    TierEnd {
+        tier: String,
+        isolated_by: Vec<usize>,
+    },
     /// No tier decided: the default allow.
     DefaultAllow,
 }
@@ -145,9 +148,10 @@ pub fn engine_policies_in(model: &Model, engine: &[usize], key: &NamespaceKey) -
             p.cluster == key.cluster
                 && (p.namespace.is_empty() || p.namespace == key.name)
                 && p.engine_egress().any(|spec| {
-                    spec.selects.any_of.iter().any(|pair| {
-                        pair.namespaces.matches(&labels) && pair.pods.is_satisfiable()
-                    })
+                    spec.selects
+                        .any_of
+                        .iter()
+                        .any(|pair| pair.namespaces.matches(&labels) && pair.pods.is_satisfiable())
                 })
         })
         .collect()
@@ -216,12 +220,7 @@ impl<'m> Chain<'m> {
                 if pods.is_empty() {
                     continue;
                 }
-                let tier = chain.tier(
-                    model,
-                    key,
-                    spec.placement.layer,
-                    &spec.placement.tier,
-                );
+                let tier = chain.tier(model, key, spec.placement.layer, &spec.placement.tier);
                 let rules = spec
                     .rules
                     .iter()
@@ -339,9 +338,9 @@ impl<'m> Chain<'m> {
     /// Whether some policy that selects the pod isolates it: traffic none of its tier's rules
     /// match is denied.
     pub fn isolates(&self, pod: &dyn Fn(usize) -> bool) -> bool {
-        self.members
-            .iter()
-            .any(|m| m.isolates && self.tiers[m.tier].default_action == Action::Deny && self.selects(m, pod))
+        self.members.iter().any(|m| {
+            m.isolates && self.tiers[m.tier].default_action == Action::Deny && self.selects(m, pod)
+        })
     }
 
     /// Decides a packet from a pod (told by which selectors match it) to `target`.
@@ -470,10 +469,12 @@ fn matches(rule: &MemberRule, pod: &dyn Fn(usize) -> bool, target: &Target) -> b
         .as_ref()
         .is_none_or(|s| s.iter().any(|&i| pod(i)));
     let destination = rule.addresses.contains(target.addr)
-        || rule
-            .hostnames
-            .iter()
-            .any(|h| target.hostnames().iter().any(|name| hostname_matches(h, name)));
+        || rule.hostnames.iter().any(|h| {
+            target
+                .hostnames()
+                .iter()
+                .any(|name| hostname_matches(h, name))
+        });
     let known = sender && destination && rule.ports.contains(target.protocol, target.port);
     known && (!rule.unknowable || rule.action == Action::Allow)
 }
@@ -549,7 +550,11 @@ fn rule_addresses<'m>(
 /// How a rule reaches a target, for findings.
 pub fn via_of(model: &Model, rule: RuleRef) -> Via {
     let policy = &model.policies[rule.policy];
-    match policy.engine.get(rule.part).and_then(|s| s.rules.get(rule.rule)) {
+    match policy
+        .engine
+        .get(rule.part)
+        .and_then(|s| s.rules.get(rule.rule))
+    {
         Some(r) => Via::Engine(r.via.clone()),
         None => peer_grants(model, rule.policy)
             .into_iter()
@@ -565,8 +570,458 @@ pub fn via_of(model: &Model, rule: RuleRef) -> Via {
 /// `egress rule 2`, `egressDeny rule 1`: a rule for people.
 pub fn rule_label(model: &Model, rule: RuleRef) -> String {
     let policy = &model.policies[rule.policy];
-    match policy.engine.get(rule.part).and_then(|s| s.rules.get(rule.rule)) {
+    match policy
+        .engine
+        .get(rule.part)
+        .and_then(|s| s.rules.get(rule.rule))
+    {
         Some(r) => r.label.clone(),
         None => format!("egress rule {}", rule.rule + 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::{NamespaceVerdict, analyze};
+    use crate::lint_text;
+    use crate::model::Policy;
+    use crate::model::engine::{Engine, EngineSpec, Placement, RuleDestinations, Selects};
+    use crate::model::policy::DecodedPolicy;
+    use crate::yaml::Span;
+
+    const NS: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns, labels: {team: a}}\n";
+    const DENY_ALL: &str = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns}\nspec: {podSelector: {}, policyTypes: [Egress]}\n";
+    const ALLOW_ALL: &str = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow, namespace: ns}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{}]\n";
+
+    fn rule(action: Action, cidr: &str) -> EngineRule {
+        let net: ipnet::IpNet = cidr.parse().expect("cidr");
+        EngineRule {
+            action,
+            label: format!("rule ({})", action.name()),
+            span: Span::default(),
+            destinations: RuleDestinations {
+                addresses: IpSet::from_net(&net),
+                hostnames: Vec::new(),
+                labelled: Vec::new(),
+            },
+            ports: PortSet::all(),
+            senders: None,
+            unknowable: None,
+            via: format!("to {cidr}"),
+        }
+    }
+
+    fn spec(
+        engine: Engine,
+        layer: Layer,
+        order: Option<f64>,
+        rules: Vec<EngineRule>,
+    ) -> EngineSpec {
+        EngineSpec {
+            engine,
+            placement: Placement {
+                layer,
+                tier: DEFAULT_TIER.into(),
+                order,
+            },
+            ordered: engine != Engine::Cilium,
+            selects: Selects {
+                own_namespace_only: false,
+                any_of: vec![SelectorPair::default()],
+            },
+            governs_egress: true,
+            isolates: matches!(engine, Engine::Cilium | Engine::Calico),
+            rules,
+        }
+    }
+
+    fn with(kind: &str, name: &str, spec: EngineSpec) -> Policy {
+        Policy {
+            kind: kind.into(),
+            name: name.into(),
+            cluster: None,
+            namespace: String::new(),
+            location: Location::new(0, Span::default()),
+            decoded: DecodedPolicy {
+                spec: Default::default(),
+                problems: Vec::new(),
+                rejected: false,
+            },
+            engine: vec![spec],
+            suppression: None,
+        }
+    }
+
+    /// The verdict of namespace `ns` with native `yaml` and other engines' `policies`.
+    fn verdict(yaml: &str, policies: Vec<Policy>) -> NamespaceVerdict {
+        let mut model = lint_text(&format!("{NS}{yaml}")).model;
+        model.policies.extend(policies);
+        let analysis = analyze(&model, &Target::defaults());
+        analysis
+            .namespaces
+            .into_iter()
+            .find(|n| n.name == "ns")
+            .expect("ns")
+    }
+
+    fn reachable(v: &NamespaceVerdict) -> Vec<String> {
+        v.reachable.iter().map(|t| t.addr.to_string()).collect()
+    }
+
+    const V4: &str = "169.254.169.254";
+    const V6: &str = "fd00:ec2::254";
+
+    #[test]
+    fn an_admin_deny_wins_over_a_native_allow() {
+        let anp = with(
+            "AdminNetworkPolicy",
+            "block",
+            spec(
+                Engine::AdminNetworkPolicy,
+                Layer::Admin,
+                Some(10.0),
+                vec![rule(Action::Deny, "169.254.169.254/32")],
+            ),
+        );
+        let v = verdict(ALLOW_ALL, vec![anp]);
+        assert_eq!(reachable(&v), [V6]);
+        assert!(v.protected_by.is_empty(), "the IPv6 target stays open");
+    }
+
+    #[test]
+    fn admin_priority_decides_between_admin_policies() {
+        let allow = with(
+            "AdminNetworkPolicy",
+            "allow",
+            spec(
+                Engine::AdminNetworkPolicy,
+                Layer::Admin,
+                Some(5.0),
+                vec![rule(Action::Allow, "0.0.0.0/0")],
+            ),
+        );
+        let deny = with(
+            "AdminNetworkPolicy",
+            "deny",
+            spec(
+                Engine::AdminNetworkPolicy,
+                Layer::Admin,
+                Some(50.0),
+                vec![rule(Action::Deny, "0.0.0.0/0")],
+            ),
+        );
+        let v = verdict(DENY_ALL, vec![deny, allow]);
+        assert_eq!(
+            reachable(&v),
+            [V4],
+            "priority 5 allows before priority 50 denies"
+        );
+        assert_eq!(v.openings.len(), 1);
+        assert_eq!(v.openings[0].via, Via::Engine("to 0.0.0.0/0".into()));
+    }
+
+    #[test]
+    fn a_pass_hands_over_to_network_policy() {
+        let pass = || {
+            with(
+                "AdminNetworkPolicy",
+                "pass",
+                spec(
+                    Engine::AdminNetworkPolicy,
+                    Layer::Admin,
+                    Some(1.0),
+                    vec![
+                        rule(Action::Pass, "169.254.169.254/32"),
+                        rule(Action::Deny, "0.0.0.0/0"),
+                    ],
+                ),
+            )
+        };
+        let v = verdict(DENY_ALL, vec![pass()]);
+        assert_eq!(
+            reachable(&v),
+            Vec::<String>::new(),
+            "the native deny decides after the pass"
+        );
+        let v = verdict(ALLOW_ALL, vec![pass()]);
+        assert_eq!(reachable(&v), [V4, V6]);
+        assert_eq!(
+            v.openings[0].passed_by.len(),
+            1,
+            "the opening names the pass"
+        );
+    }
+
+    #[test]
+    fn baseline_applies_only_where_no_network_policy_decides() {
+        let baseline = || {
+            with(
+                "BaselineAdminNetworkPolicy",
+                "default",
+                spec(
+                    Engine::BaselineAdminNetworkPolicy,
+                    Layer::Baseline,
+                    None,
+                    vec![rule(Action::Deny, "169.254.169.254/32")],
+                ),
+            )
+        };
+        let v = verdict("", vec![baseline()]);
+        assert_eq!(reachable(&v), [V6]);
+        assert!(
+            v.unselected_pods.is_some(),
+            "the IPv6 target falls through to the default allow"
+        );
+        let v = verdict(ALLOW_ALL, vec![baseline()]);
+        assert_eq!(
+            reachable(&v),
+            [V4, V6],
+            "a NetworkPolicy allow decides first"
+        );
+    }
+
+    #[test]
+    fn a_cilium_deny_wins_over_every_allow_of_its_tier() {
+        let cilium = with(
+            "CiliumClusterwideNetworkPolicy",
+            "no-imds",
+            spec(
+                Engine::Cilium,
+                Layer::NetworkPolicy,
+                Some(NATIVE_ORDER),
+                vec![
+                    rule(Action::Allow, "0.0.0.0/0"),
+                    rule(Action::Deny, "169.254.169.254/32"),
+                ],
+            ),
+        );
+        let v = verdict(ALLOW_ALL, vec![cilium]);
+        assert_eq!(reachable(&v), [V6], "ALLOW_ALL still opens IPv6");
+        let vias: Vec<&Via> = v.openings.iter().map(|o| &o.via).collect();
+        assert_eq!(
+            vias,
+            [&Via::AnyDestination],
+            "only the native allow opens, and only IPv6"
+        );
+    }
+
+    #[test]
+    fn a_cilium_policy_that_does_not_isolate_only_adds_and_denies() {
+        let mut allow = spec(
+            Engine::Cilium,
+            Layer::NetworkPolicy,
+            Some(NATIVE_ORDER),
+            vec![rule(Action::Allow, "10.0.0.0/8")],
+        );
+        allow.isolates = false;
+        let v = verdict(
+            "",
+            vec![with("CiliumNetworkPolicy", "extra", allow.clone())],
+        );
+        assert_eq!(reachable(&v), [V4, V6], "no isolation: the default allow");
+        allow.isolates = true;
+        let v = verdict("", vec![with("CiliumNetworkPolicy", "extra", allow)]);
+        assert!(reachable(&v).is_empty());
+    }
+
+    #[test]
+    fn calico_order_then_name_decide() {
+        let deny = |name: &str, order| {
+            with(
+                "GlobalNetworkPolicy",
+                name,
+                spec(
+                    Engine::Calico,
+                    Layer::NetworkPolicy,
+                    order,
+                    vec![rule(Action::Deny, "169.254.169.254/32")],
+                ),
+            )
+        };
+        let allow = |name: &str, order| {
+            with(
+                "GlobalNetworkPolicy",
+                name,
+                spec(
+                    Engine::Calico,
+                    Layer::NetworkPolicy,
+                    order,
+                    vec![rule(Action::Allow, "0.0.0.0/0")],
+                ),
+            )
+        };
+        let v = verdict("", vec![allow("b", Some(10.0)), deny("a", Some(10.0))]);
+        assert!(reachable(&v).is_empty(), "same order: a before b");
+        assert!(v.protected_by.is_empty(), "IPv6 is closed by the tier end, not a deny");
+        let v = verdict("", vec![allow("a", Some(10.0)), deny("b", Some(10.0))]);
+        assert_eq!(reachable(&v), [V4]);
+        let v = verdict("", vec![allow("a", None), deny("b", Some(2000.0))]);
+        assert!(reachable(&v).is_empty(), "no order sorts last");
+        let v = verdict(ALLOW_ALL, vec![deny("late", Some(2000.0))]);
+        assert_eq!(reachable(&v), [V4, V6], "native policies act at order 1000");
+        let v = verdict(ALLOW_ALL, vec![deny("early", Some(100.0))]);
+        assert!(reachable(&v).iter().all(|a| a == V6));
+    }
+
+    #[test]
+    fn calico_log_goes_on_and_pass_leaves_the_tier() {
+        let p = with(
+            "GlobalNetworkPolicy",
+            "p",
+            spec(
+                Engine::Calico,
+                Layer::NetworkPolicy,
+                Some(1.0),
+                vec![
+                    rule(Action::Log, "0.0.0.0/0"),
+                    rule(Action::Deny, "169.254.169.254/32"),
+                ],
+            ),
+        );
+        assert!(reachable(&verdict("", vec![p])).is_empty());
+        let mut pass = spec(
+            Engine::Calico,
+            Layer::NetworkPolicy,
+            Some(1.0),
+            vec![rule(Action::Pass, "0.0.0.0/0")],
+        );
+        pass.placement.tier = "security".into();
+        let v = verdict("", vec![with("GlobalNetworkPolicy", "pass", pass)]);
+        assert_eq!(
+            reachable(&v),
+            [V4],
+            "IPv4 is passed on and nothing else decides; IPv6 meets the tier end"
+        );
+    }
+
+    #[test]
+    fn a_selected_pod_with_no_matching_rule_meets_the_tier_end() {
+        let p = with(
+            "GlobalNetworkPolicy",
+            "only-dns",
+            spec(
+                Engine::Calico,
+                Layer::NetworkPolicy,
+                Some(1.0),
+                vec![rule(Action::Allow, "10.0.0.10/32")],
+            ),
+        );
+        let v = verdict("", vec![p]);
+        assert!(reachable(&v).is_empty());
+        assert!(
+            v.protected_by.is_empty(),
+            "closed by the tier end, not by a deny"
+        );
+    }
+
+    #[test]
+    fn namespace_selectors_use_namespace_labels() {
+        let mut s = spec(
+            Engine::AdminNetworkPolicy,
+            Layer::Admin,
+            Some(1.0),
+            vec![rule(Action::Deny, "0.0.0.0/0"), rule(Action::Deny, "::/0")],
+        );
+        let team = |v: &str| crate::model::selector::LabelSelector {
+            requirements: vec![crate::model::selector::Requirement {
+                key: "team".into(),
+                operator: crate::model::selector::Operator::In,
+                values: vec![v.into()],
+            }],
+        };
+        s.selects.any_of = vec![SelectorPair {
+            namespaces: team("b"),
+            pods: Default::default(),
+        }];
+        let v = verdict("", vec![with("AdminNetworkPolicy", "b-only", s.clone())]);
+        assert_eq!(reachable(&v), [V4, V6], "namespace ns is team a");
+        s.selects.any_of[0].namespaces = team("a");
+        let v = verdict("", vec![with("AdminNetworkPolicy", "a-only", s)]);
+        assert!(reachable(&v).is_empty());
+        assert_eq!(v.protected_by.len(), 1);
+    }
+
+    #[test]
+    fn an_unknowable_match_counts_for_allows_only() {
+        let mut deny = rule(Action::Deny, "169.254.169.254/32");
+        deny.unknowable = Some("source.nets".into());
+        let mut allow = rule(Action::Allow, "0.0.0.0/0");
+        allow.unknowable = Some("source.nets".into());
+        let p = with(
+            "GlobalNetworkPolicy",
+            "p",
+            spec(
+                Engine::Calico,
+                Layer::NetworkPolicy,
+                Some(1.0),
+                vec![deny, allow],
+            ),
+        );
+        assert_eq!(reachable(&verdict("", vec![p])), [V4]);
+    }
+
+    #[test]
+    fn hostnames_reach_the_targets_they_resolve_to() {
+        let mut fqdn = rule(Action::Allow, "10.0.0.0/8");
+        fqdn.destinations.hostnames = vec![HostnameMatch::Name("Metadata.Google.Internal.".into())];
+        let p = with(
+            "CiliumNetworkPolicy",
+            "gke",
+            spec(
+                Engine::Cilium,
+                Layer::NetworkPolicy,
+                Some(NATIVE_ORDER),
+                vec![fqdn],
+            ),
+        );
+        assert_eq!(reachable(&verdict("", vec![p])), [V4]);
+        let pattern =
+            |p: &str, name: &str| hostname_matches(&HostnameMatch::Pattern(p.into()), name);
+        assert!(pattern("*", "metadata.google.internal"));
+        assert!(pattern("*.google.internal", "metadata.google.internal"));
+        assert!(
+            !pattern("*.internal", "metadata.google.internal"),
+            "* stays within a label"
+        );
+        assert!(pattern("meta*", "metadata"));
+        assert!(!pattern("*.google.internal", "google.internal"));
+    }
+
+    #[test]
+    fn a_native_only_namespace_gives_the_same_verdict_either_way() {
+        let web = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: ns}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Egress]\n  egress: [{to: [ipBlock: {cidr: 169.254.0.0/16}]}]\n";
+        let native = verdict(&format!("{DENY_ALL}{web}"), vec![]);
+        // A deny for pods labelled `never` puts the namespace on the chain path; the verdict
+        // still comes from the pods without it.
+        let mut nobody = spec(
+            Engine::Calico,
+            Layer::NetworkPolicy,
+            Some(1.0),
+            vec![rule(Action::Deny, "0.0.0.0/0")],
+        );
+        nobody.selects.any_of[0].pods = crate::model::selector::LabelSelector {
+            requirements: vec![crate::model::selector::Requirement {
+                key: "never".into(),
+                operator: crate::model::selector::Operator::Exists,
+                values: Vec::new(),
+            }],
+        };
+        let chained = verdict(
+            &format!("{DENY_ALL}{web}"),
+            vec![with("GlobalNetworkPolicy", "nobody", nobody)],
+        );
+        assert_eq!(native.reachable, chained.reachable);
+        assert_eq!(
+            native.unselected_pods.is_some(),
+            chained.unselected_pods.is_some()
+        );
+        let at = |v: &NamespaceVerdict| {
+            v.openings
+                .iter()
+                .map(|o| (o.policy, o.rule, o.at, o.targets.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(at(&native), at(&chained));
     }
 }
