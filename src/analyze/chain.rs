@@ -853,7 +853,10 @@ mod tests {
         };
         let v = verdict("", vec![allow("b", Some(10.0)), deny("a", Some(10.0))]);
         assert!(reachable(&v).is_empty(), "same order: a before b");
-        assert!(v.protected_by.is_empty(), "IPv6 is closed by the tier end, not a deny");
+        assert!(
+            v.protected_by.is_empty(),
+            "IPv6 is closed by the tier end, not a deny"
+        );
         let v = verdict("", vec![allow("a", Some(10.0)), deny("b", Some(10.0))]);
         assert_eq!(reachable(&v), [V4]);
         let v = verdict("", vec![allow("a", None), deny("b", Some(2000.0))]);

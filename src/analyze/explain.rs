@@ -2,9 +2,10 @@
 //! egress and the rules that grant each part of it. Pure.
 
 use super::Analysis;
+use super::chain::{self, Chain, Decision};
 use super::egress::EgressSet;
-use crate::model::selector::{LabelSelector, LabelValue, Partition, describe_example, partition};
-use crate::model::{Model, Policy};
+use crate::model::selector::{LabelValue, Partition, describe_example, partition};
+use crate::model::{Model, NamespaceKey, Policy};
 use crate::net::Target;
 use std::collections::BTreeMap;
 
@@ -19,6 +20,8 @@ pub enum PolicyRole {
     Rejected,
     /// Its podSelector can match no label set.
     SelectsNoPod,
+    /// Another engine's policy that imds-lint cannot evaluate (listed under not evaluated).
+    NotEvaluated,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +39,8 @@ pub struct ClassExplanation {
     pub selected_by: Vec<usize>,
     pub egress: EgressSet,
     pub reachable: Vec<Target>,
+    /// Per target, the decision of the precedence chain and the steps to it.
+    pub decisions: Vec<(Target, Decision)>,
     /// Workloads (indices into `model.workloads`) whose pods are in this class and use the
     /// pod network.
     pub workloads: Vec<usize>,
@@ -57,6 +62,7 @@ pub struct WorkloadExplanation {
     pub selected_by: Vec<usize>,
     pub egress: EgressSet,
     pub reachable: Vec<Target>,
+    pub decisions: Vec<(Target, Decision)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -74,15 +80,26 @@ pub struct NamespaceExplanation {
     pub targets: Vec<Target>,
     /// The namespace's verdict, as the analysis gave it.
     pub reachable: Vec<Target>,
-    /// Every NetworkPolicy of the namespace, in file order.
+    /// Every policy of the namespace, in file order, then the cluster-wide ones that apply.
     pub policies: Vec<PolicyEntry>,
+    /// Another engine's policy applies here, so the precedence chain decides.
+    pub chained: bool,
     pub classes: Classes,
     pub workloads: Vec<WorkloadExplanation>,
 }
 
 fn role(policy: &Policy) -> PolicyRole {
+    let native = policy.kind == "NetworkPolicy" && policy.engine.is_empty();
     if policy.decoded.rejected {
         PolicyRole::Rejected
+    } else if !native && policy.engine.is_empty() {
+        PolicyRole::NotEvaluated
+    } else if !native {
+        if policy.engine_egress().next().is_some() {
+            PolicyRole::Egress
+        } else {
+            PolicyRole::IngressOnly
+        }
     } else if !policy.decoded.spec.egress_type {
         PolicyRole::IngressOnly
     } else if !policy.decoded.spec.pod_selector.is_satisfiable() {
@@ -104,7 +121,12 @@ pub fn explain_namespace(
         .namespaces
         .iter()
         .find(|v| (v.cluster.as_deref(), v.name.as_str()) == key)?;
-    let policies: Vec<PolicyEntry> = model
+    let namespace_key = NamespaceKey {
+        cluster: cluster.map(str::to_string),
+        name: name.to_string(),
+    };
+    let engine = chain::engine_policies_in(model, &chain::engine_policies(model), &namespace_key);
+    let mut policies: Vec<PolicyEntry> = model
         .policies
         .iter()
         .enumerate()
@@ -114,16 +136,41 @@ pub fn explain_namespace(
             role: role(p),
         })
         .collect();
-    let governing: Vec<usize> = policies
+    policies.extend(
+        engine
+            .iter()
+            .filter(|&&i| model.policies[i].namespace.is_empty())
+            .map(|&i| PolicyEntry {
+                policy: i,
+                role: PolicyRole::Egress,
+            }),
+    );
+    let native: Vec<usize> = policies
         .iter()
-        .filter(|e| e.role == PolicyRole::Egress)
+        .filter(|e| e.role == PolicyRole::Egress && model.policies[e.policy].engine.is_empty())
         .map(|e| e.policy)
         .collect();
-    let selectors: Vec<&LabelSelector> = governing
-        .iter()
-        .map(|&i| &model.policies[i].decoded.spec.pod_selector)
-        .collect();
+    let chain = Chain::build(model, &namespace_key, &native, &engine);
     let targets = &analysis.targets;
+    let decide = |pod: &dyn Fn(usize) -> bool| -> Vec<(Target, Decision)> {
+        targets.iter().map(|t| (*t, chain.decide(pod, t))).collect()
+    };
+    let allowed = |decisions: &[(Target, Decision)]| -> Vec<Target> {
+        decisions
+            .iter()
+            .filter(|(_, d)| d.allowed)
+            .map(|(t, _)| *t)
+            .collect()
+    };
+    // What native policies grant, shown beside the chain's decisions.
+    let native_egress = |selected_by: &[usize]| {
+        let native: Vec<usize> = selected_by
+            .iter()
+            .copied()
+            .filter(|&i| model.policies[i].engine.is_empty())
+            .collect();
+        EgressSet::of(model, &native)
+    };
 
     // The analysis already knows which policies select each workload's pods.
     let workloads: Vec<WorkloadExplanation> = analysis
@@ -132,13 +179,16 @@ pub fn explain_namespace(
         .filter(|v| model.workloads[v.workload].key() == key)
         .map(|verdict| {
             let workload = &model.workloads[verdict.workload];
-            let selected_by = verdict.selected_by.clone();
-            let egress = EgressSet::of(model, &selected_by);
+            let labels = &workload.spec.pod_labels;
+            let decisions = decide(&|i| chain.selectors[i].matches(labels));
+            let mut selected_by = verdict.selected_by.clone();
+            selected_by.sort_unstable();
+            let egress = native_egress(&selected_by);
             let host_network = workload.spec.host_network.is_some();
             let reachable = if host_network {
                 targets.clone()
             } else {
-                egress.reachable(targets)
+                allowed(&decisions)
             };
             WorkloadExplanation {
                 workload: verdict.workload,
@@ -146,21 +196,29 @@ pub fn explain_namespace(
                 selected_by,
                 egress,
                 reachable,
+                decisions,
             }
         })
         .collect();
 
-    let classes = match partition(&selectors) {
+    let classes = match partition(&chain.selectors) {
         Partition::TooComplex => Classes::TooMany,
         Partition::Classes(classes) => Classes::Listed(
             classes
                 .into_iter()
                 .map(|class| {
-                    let selected_by: Vec<usize> =
-                        class.selected_by.iter().map(|&i| governing[i]).collect();
-                    let egress = EgressSet::of(model, &selected_by);
+                    let mut selected = vec![false; chain.selectors.len()];
+                    for &i in &class.selected_by {
+                        selected[i] = true;
+                    }
+                    let pod = |i: usize| selected[i];
+                    let mut selected_by = chain.selecting(&pod);
+                    selected_by.sort_unstable();
+                    let decisions = decide(&pod);
+                    let egress = native_egress(&selected_by);
                     ClassExplanation {
-                        reachable: egress.reachable(targets),
+                        reachable: allowed(&decisions),
+                        decisions,
                         workloads: workloads
                             .iter()
                             .filter(|w| !w.host_network && w.selected_by == selected_by)
@@ -179,6 +237,7 @@ pub fn explain_namespace(
         namespace: name.to_string(),
         targets: targets.clone(),
         reachable: verdict.reachable.clone(),
+        chained: !engine.is_empty(),
         policies,
         classes,
         workloads,

@@ -1,6 +1,7 @@
 //! `imds-lint explain NAMESPACE`: a namespace's policies and, per pod class or per workload,
 //! the effective egress with the rule behind each part; for people and as JSON.
 
+use crate::analyze::chain::{DecidedBy, Decision, RuleRef, rule_label};
 use crate::analyze::egress::{EgressSet, Grant};
 use crate::analyze::explain::{
     ClassExplanation, Classes, NamespaceExplanation, PolicyRole, WorkloadExplanation,
@@ -24,6 +25,7 @@ fn role_text(role: PolicyRole) -> &'static str {
         PolicyRole::IngressOnly => "ingress only: no effect on egress",
         PolicyRole::SelectsNoPod => "its podSelector matches no pod",
         PolicyRole::Rejected => "rejected by the API server (IMDS004): never in the cluster",
+        PolicyRole::NotEvaluated => "not evaluated (listed in the lint summary)",
     }
 }
 
@@ -33,6 +35,7 @@ fn role_key(role: PolicyRole) -> &'static str {
         PolicyRole::IngressOnly => "ingress-only",
         PolicyRole::SelectsNoPod => "selects-no-pod",
         PolicyRole::Rejected => "rejected",
+        PolicyRole::NotEvaluated => "not-evaluated",
     }
 }
 
@@ -55,14 +58,67 @@ fn policy_names(model: &Model, policies: &[usize]) -> String {
         .join(", ")
 }
 
+/// `NetworkPolicy ns/allow egress rule 1`.
+fn rule_text(model: &Model, rule: &RuleRef) -> String {
+    format!(
+        "{} {} ({}:{})",
+        model.policies[rule.policy].describe(),
+        rule_label(model, *rule),
+        model.files[rule.at.file],
+        rule.at.line
+    )
+}
+
+/// The walk down the precedence chain for one target, for people.
+fn decision_text(model: &Model, decision: &Decision) -> String {
+    let mut parts: Vec<String> = decision
+        .steps
+        .iter()
+        .map(|step| {
+            let verb = if step.action == crate::model::engine::Action::Pass {
+                "passes it on"
+            } else {
+                "logs it"
+            };
+            format!("{} {verb}", rule_text(model, &step.rule))
+        })
+        .collect();
+    let names = |policies: &[usize]| {
+        policies
+            .iter()
+            .map(|&p| model.policies[p].describe())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    parts.push(match &decision.by {
+        DecidedBy::Rules(rules) => {
+            let rules: Vec<String> = rules.iter().map(|r| rule_text(model, r)).collect();
+            let verb = if decision.allowed {
+                "allowed"
+            } else {
+                "denied"
+            };
+            format!("{verb} by {}", rules.join("; "))
+        }
+        DecidedBy::TierEnd { tier, isolated_by } => format!(
+            "denied: no rule of tier {tier} matches, and {} isolate the pod",
+            names(isolated_by)
+        ),
+        DecidedBy::DefaultAllow => "no policy decides: allowed by default".into(),
+    });
+    parts.join(" → ")
+}
+
 /// The body shared by a class and a workload: who selects the pods, what they may send, and
 /// whether each target is reachable and why.
+#[allow(clippy::too_many_arguments)]
 fn egress_block(
     out: &mut String,
     model: &Model,
     selected_by: &[usize],
     egress: &EgressSet,
     targets: &[Target],
+    decisions: Option<&[(Target, Decision)]>,
     host_network: bool,
     color: bool,
 ) {
@@ -70,6 +126,18 @@ fn egress_block(
         out.push_str(
             "  hostNetwork: true — NetworkPolicy does not apply; every target is reachable\n",
         );
+    }
+    if let Some(decisions) = decisions {
+        chain_block(
+            out,
+            model,
+            selected_by,
+            egress,
+            decisions,
+            host_network,
+            color,
+        );
+        return;
     }
     if selected_by.is_empty() {
         out.push_str("  selected by: no Egress policy — not isolated, may send anything\n");
@@ -126,6 +194,51 @@ fn egress_block(
     }
 }
 
+/// A class or workload where another engine's policy applies: the policies in chain order and
+/// each target's walk down the chain.
+fn chain_block(
+    out: &mut String,
+    model: &Model,
+    selected_by: &[usize],
+    egress: &EgressSet,
+    decisions: &[(Target, Decision)],
+    host_network: bool,
+    color: bool,
+) {
+    if selected_by.is_empty() {
+        out.push_str("  selected by: no policy\n");
+    } else {
+        let names: Vec<String> = selected_by
+            .iter()
+            .map(|&p| model.policies[p].describe())
+            .collect();
+        out.push_str(&format!("  selected by: {}\n", names.join(", ")));
+    }
+    if !egress.addresses.is_empty() {
+        out.push_str("  NetworkPolicy egress:\n");
+        for a in &egress.addresses {
+            let by: Vec<String> = a.granted_by.iter().map(|g| grant_text(model, g)).collect();
+            out.push_str(&format!(
+                "    {}  {}  {}\n",
+                a.addresses.describe(),
+                a.ports.describe(),
+                by.join("; ")
+            ));
+        }
+    }
+    for (target, decision) in decisions {
+        let word = if decision.allowed || host_network {
+            paint("reachable", "1;31", color)
+        } else {
+            paint("blocked  ", "32", color)
+        };
+        out.push_str(&format!(
+            "  {word} {target}: {}\n",
+            decision_text(model, decision)
+        ));
+    }
+}
+
 fn class_block(
     out: &mut String,
     model: &Model,
@@ -158,6 +271,7 @@ fn class_block(
         &class.selected_by,
         &class.egress,
         &explanation.targets,
+        explanation.chained.then_some(&class.decisions[..]),
         false,
         color,
     );
@@ -186,9 +300,20 @@ fn workload_block(
         &workload.selected_by,
         &workload.egress,
         &explanation.targets,
+        explanation.chained.then_some(&workload.decisions[..]),
         workload.host_network,
         color,
     );
+}
+
+/// A policy in the list: native ones by name, as before; others with their kind.
+fn policy_title(model: &Model, index: usize) -> String {
+    let policy = &model.policies[index];
+    if policy.kind == "NetworkPolicy" && policy.engine.is_empty() && !policy.namespace.is_empty() {
+        policy.name.clone()
+    } else {
+        format!("{} {}", policy.kind, policy.name)
+    }
 }
 
 pub fn render_human(
@@ -226,14 +351,14 @@ pub fn render_human(
         let width = explanation
             .policies
             .iter()
-            .map(|p| model.policies[p.policy].name.chars().count())
+            .map(|p| policy_title(model, p.policy).chars().count())
             .max()
             .unwrap_or(0);
         for entry in &explanation.policies {
             let policy = &model.policies[entry.policy];
             out.push_str(&format!(
                 "  {:<width$}  {}  ({}:{})\n",
-                policy.name,
+                policy_title(model, entry.policy),
                 role_text(entry.role),
                 model.files[policy.location.file],
                 policy.location.line,
@@ -302,6 +427,7 @@ struct ExplainOut<'a> {
 
 #[derive(Serialize)]
 struct PolicyOut<'a> {
+    kind: &'a str,
     name: &'a str,
     role: &'static str,
     file: &'a str,
@@ -339,6 +465,70 @@ struct ReachOut<'a> {
     reachable: bool,
     /// The rules that open it; empty when reachable because nothing isolates the pods.
     granted_by: Vec<GrantOut<'a>>,
+    /// The walk down the precedence chain.
+    decision: DecisionOut<'a>,
+}
+
+#[derive(Serialize)]
+struct ChainRuleOut<'a> {
+    kind: &'a str,
+    policy: &'a str,
+    namespace: Option<&'a str>,
+    rule: String,
+    file: &'a str,
+    line: usize,
+    column: usize,
+}
+
+#[derive(Serialize)]
+struct DecisionOut<'a> {
+    allowed: bool,
+    /// `rules`, `tier-end` or `default-allow`.
+    decided_by: &'static str,
+    rules: Vec<ChainRuleOut<'a>>,
+    /// The tier whose end denied it.
+    tier: Option<&'a str>,
+    isolated_by: Vec<&'a str>,
+    /// Pass and Log rules met on the way, in order.
+    passed_through: Vec<ChainRuleOut<'a>>,
+}
+
+fn chain_rule_out<'a>(model: &'a Model, rule: &RuleRef) -> ChainRuleOut<'a> {
+    let policy = &model.policies[rule.policy];
+    ChainRuleOut {
+        kind: &policy.kind,
+        policy: &policy.name,
+        namespace: (!policy.namespace.is_empty()).then_some(policy.namespace.as_str()),
+        rule: rule_label(model, *rule),
+        file: &model.files[rule.at.file],
+        line: rule.at.line,
+        column: rule.at.column,
+    }
+}
+
+fn decision_out<'a>(model: &'a Model, decision: &'a Decision) -> DecisionOut<'a> {
+    let (decided_by, rules, tier, isolated_by): (_, &[RuleRef], _, &[usize]) = match &decision.by {
+        DecidedBy::Rules(rules) => ("rules", rules, None, &[]),
+        DecidedBy::TierEnd { tier, isolated_by } => {
+            ("tier-end", &[], Some(tier.as_str()), isolated_by)
+        }
+        DecidedBy::DefaultAllow => ("default-allow", &[], None, &[]),
+    };
+    DecisionOut {
+        allowed: decision.allowed,
+        decided_by,
+        rules: rules.iter().map(|r| chain_rule_out(model, r)).collect(),
+        tier,
+        isolated_by: isolated_by
+            .iter()
+            .map(|&p| model.policies[p].name.as_str())
+            .collect(),
+        passed_through: decision
+            .steps
+            .iter()
+            .map(|s| chain_rule_out(model, &s.rule))
+            .collect(),
+    }
 }
 
 #[derive(Serialize)]
@@ -393,7 +583,7 @@ fn egress_out<'a>(
     model: &'a Model,
     selected_by: &[usize],
     egress: &'a EgressSet,
-    targets: &[Target],
+    decisions: &'a [(Target, Decision)],
     reachable: &[Target],
 ) -> EgressOut<'a> {
     EgressOut {
@@ -427,9 +617,9 @@ fn egress_out<'a>(
             })
             .collect(),
         metadata_reachable: !reachable.is_empty(),
-        targets: targets
+        targets: decisions
             .iter()
-            .map(|t| ReachOut {
+            .map(|(t, decision)| ReachOut {
                 target: t.to_string(),
                 reachable: reachable.contains(t),
                 granted_by: egress
@@ -437,6 +627,7 @@ fn egress_out<'a>(
                     .into_iter()
                     .map(|g| grant_out(model, g))
                     .collect(),
+                decision: decision_out(model, decision),
             })
             .collect(),
     }
@@ -467,6 +658,7 @@ pub fn render_json<'a>(model: &'a Model, explanation: &'a NamespaceExplanation) 
             .map(|p| {
                 let policy = &model.policies[p.policy];
                 PolicyOut {
+                    kind: &policy.kind,
                     name: &policy.name,
                     role: role_key(p.role),
                     file: &model.files[policy.location.file],
@@ -502,7 +694,7 @@ pub fn render_json<'a>(model: &'a Model, explanation: &'a NamespaceExplanation) 
                             model,
                             &c.selected_by,
                             &c.egress,
-                            &explanation.targets,
+                            &c.decisions,
                             &c.reachable,
                         ),
                     })
@@ -515,13 +707,7 @@ pub fn render_json<'a>(model: &'a Model, explanation: &'a NamespaceExplanation) 
             .map(|w| WorkloadOut {
                 workload: workload_ref(model, w.workload),
                 host_network: w.host_network,
-                egress: egress_out(
-                    model,
-                    &w.selected_by,
-                    &w.egress,
-                    &explanation.targets,
-                    &w.reachable,
-                ),
+                egress: egress_out(model, &w.selected_by, &w.egress, &w.decisions, &w.reachable),
             })
             .collect(),
     };
