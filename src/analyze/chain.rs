@@ -586,7 +586,9 @@ mod tests {
     use crate::analyze::{NamespaceVerdict, analyze};
     use crate::lint_text;
     use crate::model::Policy;
-    use crate::model::engine::{Engine, EngineSpec, Placement, RuleDestinations, Selects};
+    use crate::model::engine::{
+        Engine, EngineKind, EngineSpec, Placement, RuleDestinations, Selects,
+    };
     use crate::model::policy::DecodedPolicy;
     use crate::yaml::Span;
 
@@ -648,6 +650,12 @@ mod tests {
                 problems: Vec::new(),
                 rejected: false,
             },
+            engine_kind: Some(match spec.engine {
+                Engine::Cilium => EngineKind::CiliumClusterwideNetworkPolicy,
+                Engine::Calico => EngineKind::CalicoGlobalNetworkPolicy,
+                Engine::AdminNetworkPolicy => EngineKind::AdminNetworkPolicy,
+                Engine::BaselineAdminNetworkPolicy => EngineKind::BaselineAdminNetworkPolicy,
+            }),
             engine: vec![spec],
             suppression: None,
         }

@@ -89,12 +89,11 @@ pub struct NamespaceExplanation {
 }
 
 fn role(policy: &Policy) -> PolicyRole {
-    let native = policy.kind == "NetworkPolicy" && policy.engine.is_empty();
     if policy.decoded.rejected {
         PolicyRole::Rejected
-    } else if !native && policy.engine.is_empty() {
+    } else if policy.is_unevaluated() {
         PolicyRole::NotEvaluated
-    } else if !native {
+    } else if policy.engine_kind.is_some() {
         if policy.engine_egress().next().is_some() {
             PolicyRole::Egress
         } else {

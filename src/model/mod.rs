@@ -122,6 +122,8 @@ pub struct Policy {
     pub location: Location,
     /// A native policy's spec; for other engines only `problems` and `rejected` are filled.
     pub decoded: DecodedPolicy,
+    /// The other engine's kind; `None` for a native `networking.k8s.io/v1` NetworkPolicy.
+    pub engine_kind: Option<EngineKind>,
     /// Another engine's policy, decoded into rules with actions (a Cilium policy's `specs`
     /// give one each); empty for native ones and for those that cannot be evaluated.
     pub engine: Vec<EngineSpec>,
@@ -145,6 +147,11 @@ impl Policy {
         self.engine
             .iter()
             .filter(|e| e.governs_egress && !self.decoded.rejected)
+    }
+
+    /// Another engine's policy that imds-lint cannot evaluate (it is listed as not evaluated).
+    pub fn is_unevaluated(&self) -> bool {
+        self.engine_kind.is_some() && self.engine.is_empty()
     }
 
     /// `NetworkPolicy payments/web`, `GlobalNetworkPolicy deny-metadata`.
@@ -550,6 +557,7 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
                 problems: engine.problems.clone(),
                 rejected: engine.rejected,
             },
+            engine_kind: engine_kind(&object.kind, &object.api_version),
             engine: engine.specs.clone(),
             suppression,
         });
@@ -572,6 +580,7 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
                 namespace,
                 location,
                 decoded: policy.clone(),
+                engine_kind: None,
                 engine: Vec::new(),
                 suppression,
             });

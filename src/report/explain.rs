@@ -309,7 +309,7 @@ fn workload_block(
 /// A policy in the list: native ones by name, as before; others with their kind.
 fn policy_title(model: &Model, index: usize) -> String {
     let policy = &model.policies[index];
-    if policy.kind == "NetworkPolicy" && policy.engine.is_empty() && !policy.namespace.is_empty() {
+    if policy.engine_kind.is_none() {
         policy.name.clone()
     } else {
         format!("{} {}", policy.kind, policy.name)

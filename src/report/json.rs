@@ -2,6 +2,7 @@
 
 use super::Summary;
 use crate::Outcome;
+use crate::analyze::chain::{RuleRef, rule_label};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -89,6 +90,9 @@ struct NamespaceOut<'a> {
     isolated: bool,
     has_deny_egress_all: bool,
     has_allow_except_metadata: bool,
+    /// Other engines' policies (Cilium, Calico, AdminNetworkPolicy) whose Deny rules keep
+    /// every target closed here, so the native pair is not needed.
+    protected_by: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -112,9 +116,15 @@ struct WorkloadOut<'a> {
 
 #[derive(Serialize)]
 struct ThroughOut<'a> {
+    kind: &'a str,
     policy: &'a str,
     /// 1-based, as in messages.
     rule: usize,
+    /// The rule as messages name it: `egress rule 1`, `egressDeny rule 2`.
+    rule_name: String,
+    /// Rules that passed the traffic on to this one's tier (AdminNetworkPolicy or Calico
+    /// `Pass`), as `Kind name: rule`.
+    passed_by: Vec<String>,
     targets: Vec<String>,
     file: &'a str,
     line: usize,
@@ -179,9 +189,16 @@ struct NotEvaluatedOut<'a> {
 
 #[derive(Serialize)]
 struct PolicyOut<'a> {
+    kind: &'a str,
+    /// `Cilium`, `Calico`, `AdminNetworkPolicy`, `BaselineAdminNetworkPolicy`; `null` for
+    /// native NetworkPolicies.
+    engine: Option<&'static str>,
+    /// Whether imds-lint evaluates it (see `not_evaluated` when not).
+    evaluated: bool,
     name: &'a str,
     cluster: Option<&'a str>,
-    namespace: &'a str,
+    /// `null` for cluster-scoped kinds.
+    namespace: Option<&'a str>,
     file: &'a str,
     line: usize,
 }
@@ -193,6 +210,15 @@ struct UnevaluatedObjectOut<'a> {
     namespace: Option<&'a str>,
     file: &'a str,
     line: usize,
+}
+
+fn opening_rule(o: &crate::analyze::Opening) -> RuleRef {
+    RuleRef {
+        policy: o.policy,
+        part: o.part,
+        rule: o.rule,
+        at: o.at,
+    }
 }
 
 pub fn render(outcome: &Outcome) -> String {
@@ -223,8 +249,21 @@ pub fn render(outcome: &Outcome) -> String {
                     .openings
                     .iter()
                     .map(|o| ThroughOut {
+                        kind: &model.policies[o.policy].kind,
                         policy: &model.policies[o.policy].name,
                         rule: o.rule + 1,
+                        rule_name: rule_label(model, opening_rule(o)),
+                        passed_by: o
+                            .passed_by
+                            .iter()
+                            .map(|r| {
+                                format!(
+                                    "{}: {}",
+                                    model.policies[r.policy].describe(),
+                                    rule_label(model, *r)
+                                )
+                            })
+                            .collect(),
                         targets: strings(&o.targets),
                         file: &model.files[o.at.file],
                         line: o.at.line,
@@ -265,6 +304,11 @@ pub fn render(outcome: &Outcome) -> String {
                 isolated: v.unselected_pods.is_none(),
                 has_deny_egress_all: v.deny_all.is_some(),
                 has_allow_except_metadata: v.allow_except_metadata.is_some(),
+                protected_by: v
+                    .protected_by
+                    .iter()
+                    .map(|&p| model.policies[p].name.as_str())
+                    .collect(),
             })
             .collect(),
         workloads,
@@ -314,9 +358,12 @@ pub fn render(outcome: &Outcome) -> String {
             .policies
             .iter()
             .map(|p| PolicyOut {
+                kind: &p.kind,
+                engine: p.engine.first().map(|e| e.engine.name()),
+                evaluated: !p.is_unevaluated(),
                 name: &p.name,
                 cluster: p.cluster.as_deref(),
-                namespace: &p.namespace,
+                namespace: (!p.namespace.is_empty()).then_some(p.namespace.as_str()),
                 file: &model.files[p.location.file],
                 line: p.location.line,
             })

@@ -35,13 +35,10 @@ fn check(ctx: &Context) -> Vec<Finding> {
             findings.push(Finding {
                 rule: RULE.id,
                 severity: RULE.severity,
-                namespace: Some(policy.namespace.clone()),
+                namespace: (!policy.namespace.is_empty()).then(|| policy.namespace.clone()),
                 cluster: policy.cluster.clone(),
                 at,
-                message: format!(
-                    "NetworkPolicy {}/{}: {}",
-                    policy.namespace, policy.name, problem.message
-                ),
+                message: format!("{}: {}", policy.describe(), problem.message),
                 label: match problem.kind {
                     ProblemKind::Invalid => "invalid".into(),
                     ProblemKind::UnknownField => "unknown field".into(),
