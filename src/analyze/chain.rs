@@ -139,6 +139,9 @@ pub fn engine_policies(model: &Model) -> Vec<usize> {
 
 /// Those of `engine` (from [`engine_policies`]) that can apply in namespace `key`.
 pub fn engine_policies_in(model: &Model, engine: &[usize], key: &NamespaceKey) -> Vec<usize> {
+    if engine.is_empty() {
+        return Vec::new();
+    }
     let labels = namespace_labels(model, key);
     engine
         .iter()

@@ -154,12 +154,17 @@ impl Policy {
         self.engine_kind.is_some() && self.engine.is_empty()
     }
 
-    /// `NetworkPolicy payments/web`, `GlobalNetworkPolicy deny-metadata`.
+    /// `NetworkPolicy payments/web`, `GlobalNetworkPolicy deny-metadata`, and `Calico
+    /// NetworkPolicy a/b` apart from the native kind of the same name.
     pub fn describe(&self) -> String {
+        let kind = match self.engine_kind {
+            Some(EngineKind::CalicoNetworkPolicy) => "Calico NetworkPolicy",
+            _ => self.kind.as_str(),
+        };
         if self.namespace.is_empty() {
-            format!("{} {}", self.kind, self.name)
+            format!("{kind} {}", self.name)
         } else {
-            format!("{} {}/{}", self.kind, self.namespace, self.name)
+            format!("{kind} {}/{}", self.namespace, self.name)
         }
     }
 }
