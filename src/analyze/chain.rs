@@ -1038,4 +1038,51 @@ mod tests {
         };
         assert_eq!(at(&native), at(&chained));
     }
+
+    fn native(name: &str, selector: &str, rules: &str) -> String {
+        format!(
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: ns}}\nspec:\n  podSelector: {selector}\n  policyTypes: [Egress]\n  egress: {rules}\n"
+        )
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(150))]
+
+        /// On native policies alone the chain gives the union semantics: a deny for pods
+        /// labelled `never` sends the namespace down the chain and changes nothing for the
+        /// other pods, so reachability, the unisolated pods and the openings stay the same.
+        #[test]
+        fn the_chain_agrees_with_the_native_union(
+            policies in prop::collection::vec((
+                prop::sample::select(vec!["{}", "{matchLabels: {app: web}}", "{matchLabels: {app: db}}", "{matchExpressions: [{key: app, operator: DoesNotExist}]}", "{matchExpressions: [{key: tier, operator: In, values: [a, b]}]}"]),
+                prop::sample::select(vec!["[]", "[{}]", "[{ports: [{port: 80}]}]", "[{ports: [{port: 53, protocol: UDP}]}]", "[{to: [ipBlock: {cidr: 169.254.0.0/16}]}]", "[{to: [ipBlock: {cidr: 0.0.0.0/0, except: [169.254.169.254/32]}]}]", "[{to: [ipBlock: {cidr: '::/0'}]}, {to: [podSelector: {}]}]"]),
+            ), 0..5),
+        ) {
+            let yaml: String = policies
+                .iter()
+                .enumerate()
+                .map(|(i, (selector, rules))| native(&format!("p{i}"), selector, rules))
+                .collect();
+            let mut never = spec(Engine::Calico, Layer::NetworkPolicy, Some(1.0), vec![rule(Action::Deny, "0.0.0.0/0")]);
+            never.selects.any_of[0].pods = crate::model::selector::LabelSelector {
+                requirements: vec![crate::model::selector::Requirement {
+                    key: "never".into(),
+                    operator: crate::model::selector::Operator::Exists,
+                    values: Vec::new(),
+                }],
+            };
+            let union = verdict(&yaml, vec![]);
+            let chained = verdict(&yaml, vec![with("GlobalNetworkPolicy", "never", never)]);
+            prop_assert_eq!(&union.reachable, &chained.reachable);
+            prop_assert_eq!(union.unselected_pods.is_some(), chained.unselected_pods.is_some());
+            let openings = |v: &NamespaceVerdict| {
+                let mut o: Vec<_> = v.openings.iter().map(|o| (o.policy, o.rule, o.at, o.targets.clone())).collect();
+                o.sort();
+                o
+            };
+            prop_assert_eq!(openings(&union), openings(&chained));
+        }
+    }
 }
