@@ -45,6 +45,18 @@ pub struct Opening {
     pub passed_by: Vec<RuleRef>,
 }
 
+impl Opening {
+    /// The rule behind the opening, for [`chain::rule_label`].
+    pub fn rule_ref(&self) -> RuleRef {
+        RuleRef {
+            policy: self.policy,
+            part: self.part,
+            rule: self.rule,
+            at: self.at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamespaceVerdict {
     pub cluster: Option<String>,

@@ -107,6 +107,21 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
     // Namespace → home and the halves it needs.
     let mut wanted: Vec<(&NamespaceVerdict, Home, Vec<Half>)> = Vec::new();
     for verdict in &outcome.analysis.namespaces {
+        if !verdict.protected_by.is_empty() {
+            if verdict.deny_all.is_none() || verdict.allow_except_metadata.is_none() {
+                let by: Vec<String> = verdict
+                    .protected_by
+                    .iter()
+                    .map(|&p| model.policies[p].describe())
+                    .collect();
+                plan.notes.push(format!(
+                    "namespace {}: {} keeps every target closed; the pair is not needed",
+                    verdict.name,
+                    by.join(", ")
+                ));
+            }
+            continue;
+        }
         let lacking = [
             (Half::DenyAll, verdict.deny_all.is_none()),
             (
@@ -202,11 +217,10 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
         for opening in &verdict.openings {
             let p = &model.policies[opening.policy];
             plan.notes.push(format!(
-                "namespace {namespace} stays reachable: NetworkPolicy {}/{} egress rule {} ({}:{}) \
+                "namespace {namespace} stays reachable: {} {} ({}:{}) \
                  opens {}; fix does not edit existing policies, change it by hand",
-                p.namespace,
-                p.name,
-                opening.rule + 1,
+                p.describe(),
+                crate::analyze::chain::rule_label(model, opening.rule_ref()),
                 model.files[opening.at.file],
                 opening.at.line,
                 opening

@@ -2,7 +2,7 @@
 
 use super::Summary;
 use crate::Outcome;
-use crate::analyze::chain::{RuleRef, rule_label};
+use crate::analyze::chain::rule_label;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -212,15 +212,6 @@ struct UnevaluatedObjectOut<'a> {
     line: usize,
 }
 
-fn opening_rule(o: &crate::analyze::Opening) -> RuleRef {
-    RuleRef {
-        policy: o.policy,
-        part: o.part,
-        rule: o.rule,
-        at: o.at,
-    }
-}
-
 pub fn render(outcome: &Outcome) -> String {
     let model = &outcome.model;
     let strings =
@@ -252,7 +243,7 @@ pub fn render(outcome: &Outcome) -> String {
                         kind: &model.policies[o.policy].kind,
                         policy: &model.policies[o.policy].name,
                         rule: o.rule + 1,
-                        rule_name: rule_label(model, opening_rule(o)),
+                        rule_name: rule_label(model, o.rule_ref()),
                         passed_by: o
                             .passed_by
                             .iter()

@@ -1,7 +1,7 @@
 //! IMDS001: some pod that could exist in the namespace can reach a metadata endpoint.
 
 use super::{AFFECTS_PREFIX, Context, Finding, Related, Rule, Severity, Subject, namespace_anchor};
-use crate::analyze::chain::{RuleRef, rule_label};
+use crate::analyze::chain::rule_label;
 use crate::analyze::{Opening, Via, WorkloadVerdict};
 use crate::model::engine::Engine;
 use crate::model::{Policy, Workload};
@@ -71,17 +71,8 @@ fn through_opening(ctx: &Context, workload: usize, opening: &Opening) -> Related
     }
 }
 
-fn rule_ref(opening: &Opening) -> RuleRef {
-    RuleRef {
-        policy: opening.policy,
-        part: opening.part,
-        rule: opening.rule,
-        at: opening.at,
-    }
-}
-
 fn opening_rule_label(ctx: &Context, opening: &Opening) -> String {
-    rule_label(ctx.model, rule_ref(opening))
+    rule_label(ctx.model, opening.rule_ref())
 }
 
 /// ` after AdminNetworkPolicy a egress rule 1 passes it on`, for each Pass on the way.

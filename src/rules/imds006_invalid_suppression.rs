@@ -42,7 +42,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
             cluster: p.cluster.as_deref(),
             namespace: &p.namespace,
             subject: Subject::Policy(i),
-            object: format!("NetworkPolicy {}/{}", p.namespace, p.name),
+            object: p.describe(),
         })
     });
     let workloads = model.workloads.iter().enumerate().filter_map(|(i, w)| {
