@@ -156,6 +156,8 @@ fn decode_rule(node: &Node, prefix: &str, clusterwide: bool, d: &mut Decoder) ->
             );
             return RuleOutcome::Broken;
         }
+        // Refused above: nothing more to say about it.
+        (None, Some(_)) if !clusterwide => return RuleOutcome::Broken,
         (None, Some(_)) => {
             return RuleOutcome::NotEvaluated(
                 "host policy (nodeSelector): applies to nodes, not pods".into(),
