@@ -335,7 +335,7 @@ fn decode_egress_rule(
         unknowable: None,
     };
     let mut l3_used: Vec<&str> = Vec::new();
-    let mut empty_endpoints = false;
+    let (mut empty_endpoints, mut requires) = (false, false);
     let (mut to_ports, mut icmps) = (None, None);
     for (key, value) in entries {
         let name = key.key_text().unwrap_or_default();
@@ -362,6 +362,10 @@ fn decode_egress_rule(
             "toPorts" => to_ports = Some(items),
             "icmps" => icmps = Some(items),
             "toEndpoints" if items.is_empty() => empty_endpoints = true,
+            "toRequires" if !items.is_empty() => {
+                requires = true;
+                decode_peers(name, items, &mut peers, d);
+            }
             _ => decode_peers(name, items, &mut peers, d),
         }
     }
@@ -383,6 +387,8 @@ fn decode_egress_rule(
     if l3_used.is_empty() {
         if empty_endpoints {
             via.push("toEndpoints [] (selects nothing)".into());
+        } else if requires {
+            // `AllowsWildcarding` is false with toRequires: it grants nothing by itself.
         } else if to_ports.is_some() || icmps.is_some() {
             // "nil ToEndpoints is implicitly treated as a wildcard selector if ToPorts are
             // also specified" (CRD field doc); the L4 docs say "to any layer 3 destination".
@@ -1056,6 +1062,16 @@ mod tests {
             assert!(rule.destinations.addresses.is_empty(), "{peer}");
             assert!(!rule.ports.is_empty());
         }
+        let requires = cnp(
+            "endpointSelector: {}\negress:\n- toRequires: [{}]\n  toPorts:\n  - ports: [{port: \"80\"}]\n",
+        );
+        assert!(
+            only_spec(&requires).rules[0]
+                .destinations
+                .addresses
+                .is_empty(),
+            "toRequires grants nothing by itself"
+        );
         let none = cnp(
             "endpointSelector: {}\negress:\n- toEndpoints: []\n  toPorts:\n  - ports: [{port: \"80\"}]\n",
         );
