@@ -152,7 +152,7 @@ fn decode_subject(node: &Node, d: &mut Decoder) -> Option<SelectorPair> {
             _ => d.unknown_field(key),
         }
     }
-    if entries.len() != 1 {
+    if count_known(entries, &["namespaces", "pods"]) != 1 {
         d.invalid(
             node,
             "subject needs exactly one of namespaces and pods".into(),
@@ -283,6 +283,15 @@ fn decode_egress_rule(
     })
 }
 
+/// How many of `known` a mapping sets. The CRDs want exactly one (`minProperties` and
+/// `maxProperties` 1), counted after the API server drops unknown fields and nulls.
+fn count_known(entries: &[(Node, Node)], known: &[&str]) -> usize {
+    entries
+        .iter()
+        .filter(|(k, v)| known.contains(&k.key_text().unwrap_or_default()) && !v.is_null())
+        .count()
+}
+
 /// A list with between one and [`MAX_ITEMS`] entries.
 fn expect_seq_len<'a>(node: &'a Node, field: &str, d: &mut Decoder) -> Option<&'a [Node]> {
     let items = super::decode::expect_seq(node, d)?;
@@ -311,10 +320,15 @@ fn decode_peer(
     let Some(entries) = expect_map(node, d) else {
         return;
     };
-    if entries.len() != 1 {
+    let kinds: &[&str] = if baseline {
+        &["namespaces", "pods", "nodes", "networks"]
+    } else {
+        &["namespaces", "pods", "nodes", "networks", "domainNames"]
+    };
+    if count_known(entries, kinds) != 1 {
         d.invalid(
             node,
-            "a peer needs exactly one of namespaces, pods, nodes, networks or domainNames".into(),
+            format!("a peer needs exactly one of {}", kinds.join(", ")),
         );
     }
     for (key, value) in entries {
@@ -438,7 +452,7 @@ fn decode_port(node: &Node, unknowable: &mut Option<String>, d: &mut Decoder) ->
     let Some(entries) = expect_map(node, d) else {
         return (PortSet::empty(), false);
     };
-    if entries.len() != 1 {
+    if count_known(entries, &["portNumber", "portRange", "namedPort"]) != 1 {
         d.invalid(
             node,
             "a port needs exactly one of portNumber, portRange and namedPort".into(),
@@ -740,6 +754,10 @@ mod tests {
         assert!(deny_domains.unwrap().unknowable.is_some());
         assert!(rule("{networks: [10.0.0.0/8], namespaces: {}}", "Deny").0);
         assert!(rule("{}", "Deny").0);
+        assert!(
+            rule("{cidr: 10.0.0.0/8}", "Deny").0,
+            "an unknown field alone leaves no peer"
+        );
         assert!(rule("{networks: [\"::ffff:1.2.3.4/128\"]}", "Deny").0);
         assert!(rule("{networks: [10.0.0.0/8, 10.0.0.0/8]}", "Deny").0);
         assert!(rule("{networks: [not-a-cidr]}", "Deny").0);
@@ -749,7 +767,16 @@ mod tests {
         let banp_domains = banp(
             "subject: {namespaces: {}}\negress:\n- action: Allow\n  to: [{domainNames: [example.com]}]\n",
         );
-        assert_eq!(banp_domains.problems[0].kind, ProblemKind::UnknownField);
+        assert!(
+            banp_domains
+                .problems
+                .iter()
+                .any(|p| p.kind == ProblemKind::UnknownField && p.message.contains("domainNames"))
+        );
+        assert!(
+            banp_domains.rejected,
+            "without domainNames the peer is empty"
+        );
     }
 
     #[test]
