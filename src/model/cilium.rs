@@ -323,11 +323,8 @@ fn decode_egress_rule(
     label: String,
     d: &mut Decoder,
 ) -> Option<EngineRule> {
-    let entries = if node.is_null() {
-        &[][..]
-    } else {
-        expect_map(node, d)?
-    };
+    // A null item is refused like any non-object: the CRD wants objects.
+    let entries = expect_map(node, d)?;
     let mut peers = Peers {
         addresses: IpSet::empty(),
         hostnames: Vec::new(),
@@ -923,6 +920,10 @@ mod tests {
         assert!(p.rejected);
         assert!(messages(&p)[0].contains("needs a non-empty"));
         // `egress: [{}]` isolates and its rule matches nothing.
+        assert!(
+            cnp("endpointSelector: {}\negress:\n-\n").rejected,
+            "a null rule"
+        );
         let p = cnp("endpointSelector: {}\negress:\n- {}\n");
         let spec = only_spec(&p);
         assert!(spec.governs_egress && spec.isolates);
