@@ -80,3 +80,61 @@ pub fn expect_string(node: &Node, d: &mut Decoder) -> Option<String> {
 pub fn optional_seq<'a>(node: Option<&'a Node>, d: &mut Decoder) -> Option<&'a [Node]> {
     node.filter(|n| !n.is_null()).and_then(|n| expect_seq(n, d))
 }
+
+/// The fields of `metadata` the API server knows.
+pub const OBJECT_META_FIELDS: &[&str] = &[
+    "name",
+    "generateName",
+    "namespace",
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
+];
+
+/// Checks a custom resource's top level (`apiVersion`, `kind`, `metadata`, then `fields`) and
+/// its metadata; returns its name when it has one.
+pub fn check_object(root: &Node, fields: &[&str], d: &mut Decoder) -> Option<String> {
+    for (key, _) in root.as_map().unwrap_or_default() {
+        let name = key.key_text().unwrap_or_default();
+        if !["apiVersion", "kind", "metadata"].contains(&name) && !fields.contains(&name) {
+            d.unknown_field(key);
+        }
+    }
+    let Some((_, meta)) = root.entry("metadata") else {
+        d.invalid(root, "metadata.name is required".into());
+        return None;
+    };
+    let entries = expect_map(meta, d)?;
+    for (key, _) in entries {
+        if !OBJECT_META_FIELDS.contains(&key.key_text().unwrap_or_default()) {
+            d.unknown_field(key);
+        }
+    }
+    let name = meta
+        .get("name")
+        .and_then(Node::as_str)
+        .filter(|n| !n.is_empty());
+    if name.is_none() && meta.get("generateName").is_none() {
+        d.invalid(meta, "metadata.name is required".into());
+    }
+    name.map(str::to_string)
+}
+
+/// A CIDR as `net.ParseCIDR` reads it (`10.0.0.0/8`, `fd00::/8`; host bits may be set).
+pub fn expect_cidr(node: &Node, d: &mut Decoder) -> Option<ipnet::IpNet> {
+    let text = expect_string(node, d)?;
+    let net = text.parse::<ipnet::IpNet>().ok();
+    if net.is_none() {
+        d.invalid(node, format!("{text:?} is not a valid CIDR"));
+    }
+    net
+}

@@ -357,6 +357,16 @@ pub fn describe_example(example: &BTreeMap<String, LabelValue>) -> String {
 
 /// Decodes a selector; `None` or null means the empty selector.
 pub fn decode_selector(node: Option<&Node>, d: &mut Decoder) -> LabelSelector {
+    decode_selector_with(node, d, true)
+}
+
+/// Like [`decode_selector`]; `check_keys: false` accepts keys that are not Kubernetes label
+/// keys (Cilium's `k8s:app`, whose source prefix its API server does not check).
+pub fn decode_selector_with(
+    node: Option<&Node>,
+    d: &mut Decoder,
+    check_keys: bool,
+) -> LabelSelector {
     let mut selector = LabelSelector::default();
     let Some(node) = node.filter(|n| !n.is_null()) else {
         return selector;
@@ -377,7 +387,9 @@ pub fn decode_selector(node: Option<&Node>, d: &mut Decoder) -> LabelSelector {
                     let (Some(k), Some(v)) = (expect_string(k, d), expect_label_value(v, d)) else {
                         continue;
                     };
-                    check_label_key(&k, key, d);
+                    if check_keys {
+                        check_label_key(&k, key, d);
+                    }
                     check_label_value(&v, value, d);
                     selector.requirements.push(Requirement {
                         key: k,
@@ -391,7 +403,7 @@ pub fn decode_selector(node: Option<&Node>, d: &mut Decoder) -> LabelSelector {
                     continue;
                 }
                 for item in expect_seq(value, d).unwrap_or_default() {
-                    if let Some(r) = decode_requirement(item, d) {
+                    if let Some(r) = decode_requirement(item, d, check_keys) {
                         selector.requirements.push(r);
                     }
                 }
@@ -412,14 +424,14 @@ fn expect_label_value(node: &Node, d: &mut Decoder) -> Option<String> {
     expect_string(node, d)
 }
 
-fn decode_requirement(node: &Node, d: &mut Decoder) -> Option<Requirement> {
+fn decode_requirement(node: &Node, d: &mut Decoder, check_keys: bool) -> Option<Requirement> {
     let entries = expect_map(node, d)?;
     let (mut key, mut operator, mut values) = (None, None, Vec::new());
     for (k, v) in entries {
         match k.key_text().unwrap_or_default() {
             "key" => {
                 key = expect_string(v, d);
-                if let Some(text) = &key {
+                if let Some(text) = key.as_ref().filter(|_| check_keys) {
                     check_label_key(text, v, d);
                 }
             }
