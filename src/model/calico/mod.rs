@@ -1,6 +1,8 @@
 //! Calico `projectcalico.org/v3` (and `crd.projectcalico.org/v1`) NetworkPolicy,
 //! GlobalNetworkPolicy and Tier.
 
+pub mod selector;
+
 use super::engine::{Action, DecodedEngine, NetworkSetSpec, TierSpec};
 use crate::net::IpSet;
 use crate::yaml::Node;
