@@ -158,6 +158,16 @@ fn selector_field(
     if text.trim_matches([' ', '\t']).is_empty() {
         return None;
     }
+    if selector::nesting(&text) > selector::MAX_NESTING {
+        cx.unsupported(format!(
+            "{field}: parentheses nest deeper than {}",
+            selector::MAX_NESTING
+        ));
+        return Some(SelectorField {
+            text,
+            dnf: always(),
+        });
+    }
     let expr = match parse(&text) {
         Ok(expr) => expr,
         Err(message) => {
@@ -1527,6 +1537,10 @@ mod tests {
             .collect();
         let e = gnp(&format!("selector: \"{}\"\n", factors.join(" && ")));
         assert!(e.not_evaluated.unwrap().contains("more than 256"));
+        let deep = format!("{}has(a){}", "(".repeat(500), ")".repeat(500));
+        let e = gnp(&format!("selector: \"{deep}\"\n"));
+        assert!(e.not_evaluated.unwrap().contains("nest deeper"));
+        assert!(!e.rejected);
         // Ingress selectors do not matter for egress, but syntax still does.
         assert!(
             spec(&gnp(

@@ -183,8 +183,34 @@ fn tokenize(mut input: &str) -> Result<Vec<Token>, String> {
     }
 }
 
+/// Parentheses a selector may nest: Calico has no limit, but real selectors stay far below
+/// it and deeper ones would exhaust the stack of a recursive reading.
+pub const MAX_NESTING: usize = 64;
+
+/// How deeply the parentheses of a selector nest (quoted text aside).
+pub fn nesting(text: &str) -> usize {
+    let (mut depth, mut deepest, mut quote) = (0usize, 0, None);
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (None, ')') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Parses a selector; the empty selector is `all()`.
 pub fn parse(text: &str) -> Result<Expr, String> {
+    if nesting(text) > MAX_NESTING {
+        return Err(format!("parentheses nest deeper than {MAX_NESTING}"));
+    }
     let tokens = tokenize(text)?;
     if tokens.first() == Some(&Token::End) {
         return Ok(Expr::All);
@@ -890,6 +916,20 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let deep = format!("{}has(a){}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(nesting(&deep) > MAX_NESTING);
+        assert!(parse(&deep).is_err());
+        let fine = format!(
+            "{}has(a){}",
+            "(".repeat(MAX_NESTING - 1),
+            ")".repeat(MAX_NESTING - 1)
+        );
+        assert_eq!(parse(&fine).unwrap(), Expr::Has("a".into()));
+        assert_eq!(nesting("a == '((('"), 0);
+    }
+
+    #[test]
     fn dnf_is_capped() {
         // (a1 || b1) && (a2 || b2) && … doubles with every factor.
         let factors: Vec<String> = (0..9)
@@ -959,7 +999,7 @@ mod tests {
 
         /// Arbitrary text never panics the parser.
         #[test]
-        fn parser_never_panics(text in "[ a-c!=&|(){},'\"inotsh]{0,40}") {
+        fn parser_never_panics(text in "[ a-c!=&|(){},'\"inotshé😀]{0,40}") {
             let _ = parse(&text);
         }
     }
