@@ -617,9 +617,10 @@ struct Entity {
     not_selector: Option<SelectorField>,
     ports: Vec<(Port, Node)>,
     not_ports: Vec<(Port, Node)>,
-    /// The key node of each of these fields, for messages.
+    /// The first non-empty `ports` or `notPorts` key, for messages.
     ports_key: Option<Node>,
     service_accounts: bool,
+    /// `namespace/name` of `services`, and its key.
     services: Option<String>,
     services_key: Option<Node>,
     domains: Vec<String>,
