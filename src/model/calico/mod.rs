@@ -1660,6 +1660,32 @@ mod tests {
     }
 
     #[test]
+    fn malformed_shapes_are_refused_without_panicking() {
+        for spec_text in [
+            "[]\n",
+            "egress: {}\n",
+            "egress: [null]\n",
+            "egress: [7]\n",
+            "egress:\n- action: [Allow]\n",
+            "egress:\n- action: Allow\n  destination: []\n",
+            "egress:\n- action: Allow\n  destination:\n    nets: 10.0.0.0/8\n",
+            "egress:\n- action: Allow\n  destination:\n    ports: [{port: 80}]\n",
+            "egress:\n- action: Allow\n  destination:\n    services: [api]\n",
+            "egress:\n- action: Allow\n  icmp: 8\n",
+            "selector: 5\n",
+            "selector: {matchLabels: {app: web}}\n",
+            "types: Egress\n",
+            "order: [1]\n",
+            "order: '1'\n",
+            "tier: {}\n",
+            "doNotTrack: maybe\n",
+        ] {
+            let e = gnp(spec_text);
+            assert!(e.rejected, "{spec_text}: {:?}", messages(&e));
+        }
+    }
+
+    #[test]
     fn selector_errors_point_at_the_selector() {
         let e = gnp("egress:\n- action: Deny\n  destination:\n    selector: role == metadata\n");
         assert!(e.rejected);
