@@ -353,6 +353,15 @@ impl PortSet {
         }
     }
 
+    /// The ports in `self` and not in `other` (Calico `notPorts`, `notProtocol`).
+    pub fn difference(&self, other: &Self) -> Self {
+        Self {
+            tcp: self.tcp.difference(&other.tcp),
+            udp: self.udp.difference(&other.udp),
+            sctp: self.sctp.difference(&other.sctp),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         Protocol::ALL.iter().all(|&p| self.of(p).is_empty())
     }
@@ -645,6 +654,24 @@ mod tests {
         assert_eq!(a.ranges(), &[(0, 20)]);
         let b = RangeSet::range(0, 9).union(&RangeSet::range(11, 20));
         assert_eq!(b.ranges(), &[(0, 9), (11, 20)]);
+    }
+
+    #[test]
+    fn port_difference_is_per_protocol() {
+        let web =
+            PortSet::range(Protocol::Tcp, 1, 1024).union(&PortSet::range(Protocol::Udp, 53, 53));
+        let carved = web.difference(&PortSet::range(Protocol::Tcp, 80, 80));
+        assert!(!carved.contains(Protocol::Tcp, 80));
+        assert!(carved.contains(Protocol::Tcp, 79) && carved.contains(Protocol::Tcp, 81));
+        assert!(
+            carved.contains(Protocol::Udp, 53),
+            "other protocols are untouched"
+        );
+        let no_tcp = PortSet::all().difference(&PortSet::range(Protocol::Tcp, 0, u16::MAX));
+        assert!(!no_tcp.contains(Protocol::Tcp, 443));
+        assert!(no_tcp.contains(Protocol::Udp, 443) && no_tcp.contains(Protocol::Sctp, 0));
+        assert!(web.difference(&PortSet::all()).is_empty());
+        assert_eq!(web.difference(&PortSet::empty()), web);
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub struct DecodedPolicy {
 }
 
 const OBJECT_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
-const OBJECT_META_FIELDS: &[&str] = &[
+pub(super) const OBJECT_META_FIELDS: &[&str] = &[
     "name",
     "generateName",
     "namespace",
