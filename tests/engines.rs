@@ -182,7 +182,11 @@ fn calico_breaks_an_order_tie_by_name() {
     let (_, report) = json("fixtures/engines/calico");
     let shop = namespace(&report, "shop");
     assert_eq!(shop["metadata_reachable"], false);
-    assert_eq!(strings(&shop["protected_by"]), ["a-deny-metadata"]);
+    assert_eq!(
+        strings(&shop["protected_by"]),
+        ["a-deny-metadata", "ci-no-metadata"],
+        "app=ci pods meet ci-no-metadata's deny first"
+    );
     assert!(
         places(&report, "shop").is_empty(),
         "{:?}",
@@ -202,6 +206,10 @@ fn a_calico_policy_ordered_first_reopens_and_a_network_set_closes() {
     );
     assert_eq!(imds001[0]["file"], "fixtures/engines/calico/legacy.yaml");
     assert_eq!(imds001[0]["line"], 17, "points at the rule");
+    assert!(
+        message.ends_with("(affects CronJob legacy/ci, Deployment legacy/web)"),
+        "ci still reaches IPv6 through it: {message}"
+    );
     assert_eq!(
         strings(&workload(&report, "ci")["reachable_targets"]),
         ["[fd00:ec2::254]:80/TCP"],

@@ -112,8 +112,9 @@ fn engine_help(engine: Engine, cidrs: &str) -> String {
              this rule's destinations"
         ),
         Engine::Calico => format!(
-            "put a rule with `action: Deny` and `destination.nets: [{cidrs}]` before this one, or \
-             add {cidrs} to its `destination.notNets`"
+            "put rules with `action: Deny` and `destination.nets` for {cidrs} before this one \
+             (one rule per IP family: Calico refuses a rule that mixes them), or add them to its \
+             `destination.notNets`"
         ),
         Engine::AdminNetworkPolicy | Engine::BaselineAdminNetworkPolicy => format!(
             "put a Deny rule with `networks: [{cidrs}]` before this one, or narrow its peers"
@@ -184,7 +185,12 @@ fn check(ctx: &Context) -> Vec<Finding> {
         }
         for opening in &verdict.openings {
             let policy = &ctx.model.policies[opening.policy];
-            let affected = workloads_where(ctx, workloads, |v| v.openings.contains(opening));
+            // The same rule, though perhaps to fewer targets for these pods.
+            let affected = workloads_where(ctx, workloads, |v| {
+                v.openings
+                    .iter()
+                    .any(|o| o.rule_ref() == opening.rule_ref())
+            });
             let targets = list_targets(&opening.targets);
             let first = opening
                 .targets
@@ -245,7 +251,19 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 help: Some(help),
                 related: affected
                     .iter()
-                    .map(|&w| through_opening(ctx, w, opening))
+                    .map(|&w| {
+                        // The workload's own view of the rule: the targets it reaches through it.
+                        let own = workloads
+                            .iter()
+                            .find(|v| v.workload == w)
+                            .and_then(|v| {
+                                v.openings
+                                    .iter()
+                                    .find(|o| o.rule_ref() == opening.rule_ref())
+                            })
+                            .unwrap_or(opening);
+                        through_opening(ctx, w, own)
+                    })
                     .collect(),
                 subject: Subject::Policy(opening.policy),
             });
