@@ -236,7 +236,7 @@ impl<'m> Chain<'m> {
                             at: Location::new(policy.location.file, r.span),
                         },
                         action: r.action,
-                        addresses: rule_addresses(model, key, policy, r),
+                        addresses: rule_addresses(model, key, r),
                         hostnames: &r.destinations.hostnames,
                         ports: &r.ports,
                         senders: r
@@ -505,43 +505,35 @@ fn glob_label(pattern: &[u8], name: &[u8]) -> bool {
 }
 
 /// The addresses a rule sends to in namespace `key`: its own, plus the nets of the Calico
-/// network sets its label selectors pick.
+/// network sets its label selectors pick. A GlobalNetworkSet has no namespace, so only a pair
+/// whose namespace side accepts an empty label set (empty, or `global()`) picks it.
 fn rule_addresses<'m>(
     model: &'m Model,
     key: &NamespaceKey,
-    policy: &crate::model::Policy,
     rule: &'m EngineRule,
 ) -> Cow<'m, IpSet> {
     if rule.destinations.labelled.is_empty() {
         return Cow::Borrowed(&rule.destinations.addresses);
     }
     let mut addresses = rule.destinations.addresses.clone();
-    for set in &model.network_sets {
-        if set.cluster != key.cluster {
-            continue;
-        }
-        let picked = rule.destinations.labelled.iter().any(|pair| {
-            let namespace_ok = if set.namespace.is_empty() {
-                // A GlobalNetworkSet: picked only by a selector without a namespace side.
-                pair.namespaces.selects_all()
-            } else {
-                // A NetworkSet: in the policy's namespace, or one the namespace side picks.
-                let ns_key = NamespaceKey {
+    for set in model
+        .network_sets
+        .iter()
+        .filter(|s| s.cluster == key.cluster)
+    {
+        let namespace_labels = if set.namespace.is_empty() {
+            BTreeMap::new()
+        } else {
+            namespace_labels(
+                model,
+                &NamespaceKey {
                     cluster: key.cluster.clone(),
                     name: set.namespace.clone(),
-                };
-                if pair.namespaces.selects_all() {
-                    let home = if policy.namespace.is_empty() {
-                        &key.name
-                    } else {
-                        &policy.namespace
-                    };
-                    set.namespace == *home
-                } else {
-                    pair.namespaces.matches(&namespace_labels(model, &ns_key))
-                }
-            };
-            namespace_ok && pair.pods.matches(&set.spec.labels)
+                },
+            )
+        };
+        let picked = rule.destinations.labelled.iter().any(|pair| {
+            pair.namespaces.matches(&namespace_labels) && pair.pods.matches(&set.spec.labels)
         });
         if picked {
             addresses = addresses.union(&set.spec.nets);
