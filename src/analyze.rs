@@ -71,8 +71,9 @@ pub struct NamespaceVerdict {
     pub deny_all: Option<usize>,
     /// A policy selecting every pod that allows 0.0.0.0/0 minus every IPv4 target, if any.
     pub allow_except_metadata: Option<usize>,
-    /// Other engines' policies whose Deny rules decide every target for every pod here, so
-    /// the native pair is not needed; empty otherwise.
+    /// Other engines' policies that keep every target closed for every pod here (by a deny
+    /// rule, or by isolating the pods at a tier's end), so the native pair is not needed;
+    /// empty otherwise.
     pub protected_by: Vec<usize>,
 }
 
@@ -396,20 +397,28 @@ fn namespace_by_chain(
                 }
                 _ => {}
             }
-            match &decision.by {
-                DecidedBy::Rules(rules)
-                    if !decision.allowed
-                        && rules
-                            .iter()
-                            .all(|r| !model.policies[r.policy].engine.is_empty()) =>
-                {
-                    for r in rules {
-                        if !protected_by.contains(&r.policy) {
-                            protected_by.push(r.policy);
-                        }
+            // Another engine takes part in every denial: its deny rules, or its isolation
+            // meeting a tier end (a Cilium default deny, a Calico tier).
+            let engine = |p: &usize| !model.policies[*p].engine.is_empty();
+            let deciders: Vec<usize> = match &decision.by {
+                DecidedBy::Rules(rules) if !decision.allowed => {
+                    let policies: Vec<usize> = rules.iter().map(|r| r.policy).collect();
+                    if policies.iter().all(engine) {
+                        policies
+                    } else {
+                        Vec::new()
                     }
                 }
-                _ => protected = false,
+                DecidedBy::TierEnd { isolated_by, .. } => {
+                    isolated_by.iter().copied().filter(engine).collect()
+                }
+                _ => Vec::new(),
+            };
+            protected &= !deciders.is_empty();
+            for p in deciders {
+                if !protected_by.contains(&p) {
+                    protected_by.push(p);
+                }
             }
             if decision.allowed && !verdict.reachable.contains(target) {
                 verdict.reachable.push(*target);

@@ -856,10 +856,7 @@ mod tests {
         };
         let v = verdict("", vec![allow("b", Some(10.0)), deny("a", Some(10.0))]);
         assert!(reachable(&v).is_empty(), "same order: a before b");
-        assert!(
-            v.protected_by.is_empty(),
-            "IPv6 is closed by the tier end, not a deny"
-        );
+        assert_eq!(v.protected_by.len(), 2, "a denies IPv4, the tier end IPv6");
         let v = verdict("", vec![allow("a", Some(10.0)), deny("b", Some(10.0))]);
         assert_eq!(reachable(&v), [V4]);
         let v = verdict("", vec![allow("a", None), deny("b", Some(2000.0))]);
@@ -915,9 +912,15 @@ mod tests {
         );
         let v = verdict("", vec![p]);
         assert!(reachable(&v).is_empty());
+        assert_eq!(
+            v.protected_by.len(),
+            1,
+            "its isolation closes the namespace"
+        );
+        let v = verdict(DENY_ALL, vec![]);
         assert!(
             v.protected_by.is_empty(),
-            "closed by the tier end, not by a deny"
+            "a native deny is the pair's business"
         );
     }
 

@@ -265,10 +265,7 @@ fn decode_other(object: &Object, body: Node) -> Decoded {
 /// known kind), listed so they are never ignored silently.
 fn is_unevaluated_policy(object: &Object) -> bool {
     let kind = object.kind.as_str();
-    let group = object.api_version.split('/').next().unwrap_or_default();
-    let policy_like = kind.contains("NetworkPolicy")
-        || (kind.contains("Policy") && (group.contains("cilium") || group.contains("calico")));
-    policy_like
+    kind.contains("NetworkPolicy")
         && !(kind == "NetworkPolicy" && object.api_version == "networking.k8s.io/v1")
         && engine_kind(kind, &object.api_version).is_none()
 }
