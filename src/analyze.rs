@@ -370,21 +370,26 @@ fn namespace_by_chain(
         allow_except_metadata: None,
         protected_by: Vec::new(),
     };
-    let Partition::Classes(classes) = partition(&chain.selectors) else {
-        verdict.unselected_pods = Some(TOO_COMPLEX.into());
-        verdict.reachable = targets.to_vec();
-        return verdict;
-    };
     let mut found = OpeningsFound::default();
     let mut protected_by: Vec<usize> = Vec::new();
     let mut protected = true;
-    for class in &classes {
-        let mut selected = vec![false; chain.selectors.len()];
-        for &i in &class.selected_by {
-            selected[i] = true;
-        }
-        let pod = |i: usize| selected[i];
-        for target in targets {
+    for target in targets {
+        // Per target, only the selectors that can change its decision split the pods.
+        let chain = chain.for_target(target);
+        let used = chain.used_selectors();
+        let selectors: Vec<&LabelSelector> = used.iter().map(|&i| chain.selectors[i]).collect();
+        let Partition::Classes(classes) = partition(&selectors) else {
+            verdict.unselected_pods = Some(TOO_COMPLEX.into());
+            verdict.reachable = targets.to_vec();
+            verdict.protected_by = Vec::new();
+            return verdict;
+        };
+        for class in &classes {
+            let mut selected = vec![false; chain.selectors.len()];
+            for &i in &class.selected_by {
+                selected[used[i]] = true;
+            }
+            let pod = |i: usize| selected[i];
             let decision = chain.decide(&pod, target);
             match &decision.by {
                 DecidedBy::Rules(rules) if decision.allowed => {

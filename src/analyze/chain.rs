@@ -322,6 +322,63 @@ impl<'m> Chain<'m> {
         self.tiers.len() - 1
     }
 
+    /// The chain as far as it can decide packets to `target`: rules that cannot match it are
+    /// dropped, and so are policies left with no rule, unless their isolation can still end
+    /// the walk. Fewer selectors then split pods into classes, and the decisions for `target`
+    /// are the same.
+    pub fn for_target(&self, target: &Target) -> Chain<'m> {
+        let mut reduced = Chain {
+            selectors: self.selectors.clone(),
+            tiers: self.tiers.clone(),
+            members: Vec::new(),
+        };
+        // Tiers where a policy isolates every pod: others' isolation adds nothing there.
+        let isolated_everywhere: Vec<usize> = self
+            .members
+            .iter()
+            .filter(|m| m.isolates && m.pods.iter().any(|&s| self.selectors[s].selects_all()))
+            .map(|m| m.tier)
+            .collect();
+        for m in &self.members {
+            let rules: Vec<MemberRule> = m
+                .rules
+                .iter()
+                .filter(|r| reaches(r, target))
+                .cloned()
+                .collect();
+            let isolation_matters = m.isolates
+                && self.tiers[m.tier].default_action == Action::Deny
+                && (!isolated_everywhere.contains(&m.tier)
+                    || m.pods.iter().any(|&s| self.selectors[s].selects_all()));
+            if rules.is_empty() && !isolation_matters {
+                continue;
+            }
+            reduced.members.push(Member {
+                rules,
+                pods: m.pods.clone(),
+                ..m.clone()
+            });
+        }
+        reduced
+    }
+
+    /// The selectors some member or rule uses.
+    pub fn used_selectors(&self) -> Vec<usize> {
+        let mut used: Vec<usize> = self
+            .members
+            .iter()
+            .flat_map(|m| {
+                m.pods
+                    .iter()
+                    .chain(m.rules.iter().flat_map(|r| r.senders.iter().flatten()))
+            })
+            .copied()
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        used
+    }
+
     /// Whether member `m` selects a pod, given which selectors match it.
     fn selects(&self, m: &Member, pod: &dyn Fn(usize) -> bool) -> bool {
         m.pods.iter().any(|&s| pod(s))
@@ -471,6 +528,11 @@ fn matches(rule: &MemberRule, pod: &dyn Fn(usize) -> bool, target: &Target) -> b
         .senders
         .as_ref()
         .is_none_or(|s| s.iter().any(|&i| pod(i)));
+    sender && reaches(rule, target) && (!rule.unknowable || rule.action == Action::Allow)
+}
+
+/// Whether a rule's destinations and ports cover `target`, whoever sends.
+fn reaches(rule: &MemberRule, target: &Target) -> bool {
     let destination = rule.addresses.contains(target.addr)
         || rule.hostnames.iter().any(|h| {
             target
@@ -478,8 +540,7 @@ fn matches(rule: &MemberRule, pod: &dyn Fn(usize) -> bool, target: &Target) -> b
                 .iter()
                 .any(|name| hostname_matches(h, name))
         });
-    let known = sender && destination && rule.ports.contains(target.protocol, target.port);
-    known && (!rule.unknowable || rule.action == Action::Allow)
+    destination && rule.ports.contains(target.protocol, target.port)
 }
 
 /// Cilium `matchPattern`: `*` alone matches every name; elsewhere it matches characters
@@ -490,7 +551,16 @@ pub fn hostname_matches(rule: &HostnameMatch, name: &str) -> bool {
     match rule {
         HostnameMatch::Name(n) => canonical(n) == name,
         HostnameMatch::Pattern(p) if p.trim() == "*" => true,
-        HostnameMatch::Pattern(p) => glob_label(canonical(p).as_bytes(), name.as_bytes()),
+        HostnameMatch::Pattern(p) => {
+            let pattern = canonical(p);
+            match pattern.strip_prefix("**.") {
+                // `**.` stands for one or more whole labels.
+                Some(rest) => name
+                    .match_indices('.')
+                    .any(|(i, _)| i > 0 && glob_label(rest.as_bytes(), &name.as_bytes()[i + 1..])),
+                None => glob_label(pattern.as_bytes(), name.as_bytes()),
+            }
+        }
     }
 }
 
@@ -1032,6 +1102,46 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(at(&native), at(&chained));
+    }
+
+    #[test]
+    fn policies_that_cannot_decide_a_target_do_not_split_pods_for_it() {
+        // Twenty policies on unrelated keys make 2^20 classes; each only allows DNS, and a
+        // clusterwide policy isolates every pod, so none of them can decide a metadata target.
+        let mut policies: Vec<Policy> = (0..20)
+            .map(|i| {
+                let mut dns = rule(Action::Allow, "10.0.0.10/32");
+                dns.ports = PortSet::range(crate::net::Protocol::Udp, 53, 53);
+                let mut s = spec(
+                    Engine::Cilium,
+                    Layer::NetworkPolicy,
+                    Some(NATIVE_ORDER),
+                    vec![dns],
+                );
+                s.selects.any_of[0].pods = crate::model::selector::LabelSelector {
+                    requirements: vec![crate::model::selector::Requirement {
+                        key: format!("key{i}"),
+                        operator: crate::model::selector::Operator::Exists,
+                        values: Vec::new(),
+                    }],
+                };
+                with("CiliumNetworkPolicy", &format!("p{i}"), s)
+            })
+            .collect();
+        policies.push(with(
+            "CiliumClusterwideNetworkPolicy",
+            "default-deny",
+            spec(
+                Engine::Cilium,
+                Layer::NetworkPolicy,
+                Some(NATIVE_ORDER),
+                vec![],
+            ),
+        ));
+        let v = verdict("", policies);
+        assert!(v.unselected_pods.is_none(), "{:?}", v.unselected_pods);
+        assert!(reachable(&v).is_empty());
+        assert_eq!(v.protected_by.len(), 1, "the clusterwide default deny");
     }
 
     fn native(name: &str, selector: &str, rules: &str) -> String {

@@ -26,7 +26,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
             }
             let help = match problem.kind {
                 ProblemKind::Invalid => {
-                    "the API server refuses this policy, so imds-lint leaves it out of the verdict"
+                    "the API server (or, for a CNI's policy, its webhook or agent) refuses this policy, so imds-lint leaves it out of the verdict"
                 }
                 ProblemKind::UnknownField => {
                     "strict kubectl refuses this field and a lax client drops it; the verdict ignores it"
