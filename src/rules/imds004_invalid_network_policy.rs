@@ -25,8 +25,11 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 continue;
             }
             let help = match problem.kind {
+                ProblemKind::Invalid if policy.engine_kind.is_some() => {
+                    "the API server (its CRD validation) or the CNI refuses this policy, so imds-lint leaves it out of the verdict"
+                }
                 ProblemKind::Invalid => {
-                    "the API server (or, for a CNI's policy, its webhook or agent) refuses this policy, so imds-lint leaves it out of the verdict"
+                    "the API server refuses this policy, so imds-lint leaves it out of the verdict"
                 }
                 ProblemKind::UnknownField => {
                     "strict kubectl refuses this field and a lax client drops it; the verdict ignores it"
