@@ -1,7 +1,9 @@
 //! `networking.k8s.io/v1` NetworkPolicy: decoded from YAML with the API server's defaults and
 //! validation, keeping the position of every node a finding may point at.
 
-use super::decode::{Decoder, Problem, expect_map, expect_string, optional_seq};
+use super::decode::{
+    Decoder, Problem, check_object, expect_cidr, expect_map, expect_string, optional_seq,
+};
 use super::selector::{LabelSelector, decode_selector};
 use crate::net::{IpSet, PortSet, Protocol};
 use crate::yaml::{Node, Scalar, Span};
@@ -64,25 +66,6 @@ pub struct DecodedPolicy {
     pub rejected: bool,
 }
 
-const OBJECT_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
-pub(super) const OBJECT_META_FIELDS: &[&str] = &[
-    "name",
-    "generateName",
-    "namespace",
-    "selfLink",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "labels",
-    "annotations",
-    "ownerReferences",
-    "finalizers",
-    "managedFields",
-];
-
 /// Decodes a whole NetworkPolicy object. Unknown fields are reported and ignored, as a
 /// cluster that accepts them does; anything the API server would refuse marks it rejected.
 pub fn decode_network_policy(root: &Node) -> DecodedPolicy {
@@ -92,33 +75,7 @@ pub fn decode_network_policy(root: &Node) -> DecodedPolicy {
         egress_type: false,
         egress: Vec::new(),
     };
-    for (key, _) in root.as_map().unwrap_or_default() {
-        if !OBJECT_FIELDS.contains(&key.key_text().unwrap_or_default()) {
-            d.unknown_field(key);
-        }
-    }
-    match root.entry("metadata") {
-        Some((_, meta)) if meta.as_map().is_some() => {
-            for (key, _) in meta.as_map().unwrap_or_default() {
-                if !OBJECT_META_FIELDS.contains(&key.key_text().unwrap_or_default()) {
-                    d.unknown_field(key);
-                }
-            }
-            if meta
-                .get("name")
-                .and_then(Node::as_str)
-                .is_none_or(str::is_empty)
-                && meta.get("generateName").is_none()
-            {
-                d.invalid(meta, "metadata.name is required".into());
-            }
-        }
-        Some((_, meta)) => d.invalid(
-            meta,
-            format!("metadata: expected a mapping, found {}", meta.type_name()),
-        ),
-        None => d.invalid(root, "metadata.name is required".into()),
-    }
+    check_object(root, &["spec", "status"], &mut d);
     if let Some(node) = root.get("spec").filter(|n| !n.is_null()) {
         decode_spec(node, &mut spec, &mut d);
     }
@@ -273,15 +230,6 @@ fn decode_peer(node: &Node, d: &mut Decoder) -> Option<Peer> {
     }
 }
 
-fn parse_cidr(node: &Node, d: &mut Decoder) -> Option<IpNet> {
-    let text = expect_string(node, d)?;
-    let net = text.parse::<IpNet>().ok();
-    if net.is_none() {
-        d.invalid(node, format!("{text:?} is not a valid CIDR"));
-    }
-    net
-}
-
 fn decode_ip_block(node: &Node, d: &mut Decoder) -> Option<PeerKind> {
     let entries = expect_map(node, d)?;
     let mut cidr_node = None;
@@ -297,10 +245,10 @@ fn decode_ip_block(node: &Node, d: &mut Decoder) -> Option<PeerKind> {
         d.invalid(node, "ipBlock needs a cidr".into());
         return None;
     };
-    let cidr = parse_cidr(cidr_node, d)?;
+    let cidr = expect_cidr(cidr_node, d)?;
     let mut except = Vec::new();
     for e in excepts {
-        let Some(net) = parse_cidr(e, d) else {
+        let Some(net) = expect_cidr(e, d) else {
             continue;
         };
         // The API server demands a strict subset: inside cidr and with a longer prefix.

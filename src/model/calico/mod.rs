@@ -11,13 +11,12 @@
 
 pub mod selector;
 
-use super::decode::{Decoder, expect_map, expect_string, optional_seq};
+use super::decode::{self, Decoder, expect_map, expect_string, optional_seq};
 use super::engine::{
     Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, DecodedEngine, Engine, EngineRule, EngineSpec,
     HostnameMatch, Layer, NetworkSetSpec, Placement, RuleDestinations, SelectorPair, Selects,
     TierSpec,
 };
-use super::policy::OBJECT_META_FIELDS;
 use super::selector::{LabelSelector, Operator, Requirement};
 use crate::net::{IpSet, PortSet, Protocol, RangeSet};
 use crate::yaml::{Node, Scalar, Value};
@@ -25,7 +24,6 @@ use ipnet::IpNet;
 use selector::{Context, Dnf, Expr, NAMESPACE_NAME_LABEL, always, and, parse, to_dnf};
 use std::net::IpAddr;
 
-const OBJECT_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
 const SPEC_FIELDS: &[&str] = &[
     "tier",
     "order",
@@ -89,38 +87,13 @@ impl Cx {
 }
 
 fn check_object(root: &Node, cx: &mut Cx) {
-    for (key, _) in root.as_map().unwrap_or_default() {
-        if !OBJECT_FIELDS.contains(&key.key_text().unwrap_or_default()) {
-            cx.d.unknown_field(key);
-        }
-    }
-    match root.entry("metadata") {
-        Some((_, meta)) if meta.as_map().is_some() => {
-            for (key, _) in meta.as_map().unwrap_or_default() {
-                if !OBJECT_META_FIELDS.contains(&key.key_text().unwrap_or_default()) {
-                    cx.d.unknown_field(key);
-                }
-            }
-            if meta
-                .get("name")
-                .and_then(Node::as_str)
-                .is_none_or(str::is_empty)
-                && meta.get("generateName").is_none()
-            {
-                cx.d.invalid(meta, "metadata.name is required".into());
-            }
-            cx.namespace = meta
-                .get("namespace")
-                .and_then(Node::as_str)
-                .filter(|ns| !ns.is_empty())
-                .map(str::to_string);
-        }
-        Some((_, meta)) => cx.d.invalid(
-            meta,
-            format!("metadata: expected a mapping, found {}", meta.type_name()),
-        ),
-        None => cx.d.invalid(root, "metadata.name is required".into()),
-    }
+    decode::check_object(root, &["spec", "status"], &mut cx.d);
+    cx.namespace = root
+        .get("metadata")
+        .and_then(|m| m.get("namespace"))
+        .and_then(Node::as_str)
+        .filter(|ns| !ns.is_empty())
+        .map(str::to_string);
 }
 
 /// Where `global()` may appear in a selector field.
