@@ -4,6 +4,7 @@
 mod common;
 
 use common::run as imds_lint;
+use common::{findings, namespace, workload};
 use serde_json::Value;
 
 fn json(args: &[&str]) -> (i32, Value) {
@@ -13,33 +14,6 @@ fn json(args: &[&str]) -> (i32, Value) {
     let value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
     (run.code, value)
-}
-
-fn findings<'a>(report: &'a Value, rule: &str, namespace: &str) -> Vec<&'a Value> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == rule && f["namespace"] == namespace)
-        .collect()
-}
-
-fn namespace<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["namespaces"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["name"] == name)
-        .unwrap_or_else(|| panic!("no namespace {name}"))
-}
-
-fn workload<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["workloads"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["name"] == name)
-        .unwrap_or_else(|| panic!("no workload {name}"))
 }
 
 #[test]

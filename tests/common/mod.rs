@@ -4,6 +4,7 @@
 // Each test file includes this module and uses a different part of it.
 #![allow(dead_code)]
 
+use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -83,4 +84,34 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+/// The findings of `rule` in `namespace` of a JSON report.
+pub fn findings<'a>(report: &'a Value, rule: &str, namespace: &str) -> Vec<&'a Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule && f["namespace"] == namespace)
+        .collect()
+}
+
+/// Namespace `name` of a JSON report.
+pub fn namespace<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == name)
+        .unwrap_or_else(|| panic!("no namespace {name}"))
+}
+
+/// Workload `name` of a JSON report.
+pub fn workload<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == name)
+        .unwrap_or_else(|| panic!("no workload {name}"))
 }
