@@ -261,3 +261,35 @@ fn every_engine_policy_is_listed_with_its_kind() {
     );
     assert!(report["not_evaluated"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn explain_json_gives_each_target_its_decision() {
+    let run = imds_lint(&[
+        "explain",
+        "batch",
+        "fixtures/engines/admin",
+        "--format",
+        "json",
+    ]);
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let decision = &report["classes"][0]["targets"][0]["decision"];
+    assert_eq!(decision["allowed"], true);
+    assert_eq!(decision["decided_by"], "rules");
+    assert_eq!(decision["rules"][0]["policy"], "allow-all-egress");
+    assert_eq!(decision["passed_through"][0]["kind"], "AdminNetworkPolicy");
+    assert_eq!(decision["passed_through"][0]["policy"], "delegate-metadata");
+    let run = imds_lint(&[
+        "explain",
+        "sandbox",
+        "fixtures/engines/admin",
+        "--format",
+        "json",
+    ]);
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let decision = &report["classes"][0]["targets"][0]["decision"];
+    assert_eq!(decision["allowed"], false);
+    assert_eq!(
+        decision["rules"][0]["kind"], "BaselineAdminNetworkPolicy",
+        "after the pass, no NetworkPolicy decides and the baseline denies"
+    );
+}
