@@ -136,6 +136,8 @@ pub fn lint(options: LintOptions) -> Result<Outcome, String> {
         model.retain_cluster(cluster);
     }
     let analysis = analyze::analyze(&model, &options.targets);
+    let mut notes = resolution.notes;
+    notes.extend(model.undefined_tier_notes());
     let findings = rules::run_all(&rules::Context {
         model: &model,
         analysis: &analysis,
@@ -173,7 +175,7 @@ pub fn lint(options: LintOptions) -> Result<Outcome, String> {
         fail_on: options.settings.fail_on,
         errors,
         skipped: discovered.skipped,
-        notes: resolution.notes,
+        notes,
         elapsed: started.elapsed(),
     })
 }

@@ -1144,6 +1144,42 @@ mod tests {
         assert_eq!(v.protected_by.len(), 1, "the clusterwide default deny");
     }
 
+    #[test]
+    fn calico_tiers_run_by_order_and_pass_to_the_next() {
+        let security = |tier: &str, last: &str| {
+            format!(
+                "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: security.block-imds}}\nspec:\n  tier: security\n  order: 1\n  selector: all()\n  types: [Egress]\n  egress:\n  - action: Deny\n    destination: {{nets: [169.254.169.254/32]}}\n{last}{tier}"
+            )
+        };
+        let tier = "---\napiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: security}\nspec: {order: 100}\n";
+        let outcome = lint_text(&format!(
+            "{NS}{ALLOW_ALL}{}",
+            security(tier, "  - action: Pass\n")
+        ));
+        let v = &outcome.analysis.namespaces[0];
+        assert_eq!(
+            reachable(v),
+            [V6],
+            "IPv4 denied in tier security, IPv6 passed on"
+        );
+        assert!(outcome.notes.is_empty(), "{:?}", outcome.notes);
+        let outcome = lint_text(&format!("{NS}{ALLOW_ALL}{}", security(tier, "")));
+        assert!(
+            reachable(&outcome.analysis.namespaces[0]).is_empty(),
+            "without the Pass, IPv6 meets the end of tier security"
+        );
+        let outcome = lint_text(&format!(
+            "{NS}{ALLOW_ALL}{}",
+            security("", "  - action: Pass\n")
+        ));
+        assert_eq!(outcome.notes.len(), 1);
+        assert!(
+            outcome.notes[0].contains("Calico tier security has no Tier object"),
+            "{}",
+            outcome.notes[0]
+        );
+    }
+
     fn native(name: &str, selector: &str, rules: &str) -> String {
         format!(
             "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: ns}}\nspec:\n  podSelector: {selector}\n  policyTypes: [Egress]\n  egress: {rules}\n"

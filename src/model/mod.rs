@@ -357,6 +357,35 @@ pub struct NetworkSet {
 }
 
 impl Model {
+    /// Calico policies in a tier the repository has no Tier object for. Calico refuses such a
+    /// policy until the tier exists; the chain puts the tier after every other one.
+    pub fn undefined_tier_notes(&self) -> Vec<String> {
+        let mut notes: Vec<String> = self
+            .policies
+            .iter()
+            .flat_map(|p| p.engine.iter().map(move |spec| (p, spec)))
+            .filter(|(p, spec)| {
+                spec.placement.layer == engine::Layer::NetworkPolicy
+                    && spec.placement.tier != engine::DEFAULT_TIER
+                    && !self
+                        .tiers
+                        .contains_key(&(p.cluster.clone(), spec.placement.tier.clone()))
+            })
+            .map(|(p, spec)| {
+                format!(
+                    "{} ({}:{}): Calico tier {} has no Tier object in the repository; it is \
+                     evaluated after every other tier",
+                    p.describe(),
+                    self.files[p.location.file],
+                    p.location.line,
+                    spec.placement.tier
+                )
+            })
+            .collect();
+        notes.dedup();
+        notes
+    }
+
     /// Keeps only what lands in `cluster`.
     pub fn retain_cluster(&mut self, cluster: &str) {
         let wanted = Some(cluster);
