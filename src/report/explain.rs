@@ -109,34 +109,38 @@ fn decision_text(model: &Model, decision: &Decision) -> String {
     parts.join(" → ")
 }
 
+/// What a class or a workload's pods are: who selects them, what they may send, and the
+/// chain's decision per target.
+struct Pods<'a> {
+    selected_by: &'a [usize],
+    egress: &'a EgressSet,
+    decisions: &'a [(Target, Decision)],
+    host_network: bool,
+}
+
 /// The body shared by a class and a workload: who selects the pods, what they may send, and
 /// whether each target is reachable and why.
-#[allow(clippy::too_many_arguments)]
 fn egress_block(
     out: &mut String,
     model: &Model,
-    selected_by: &[usize],
-    egress: &EgressSet,
-    targets: &[Target],
-    decisions: Option<&[(Target, Decision)]>,
-    host_network: bool,
+    explanation: &NamespaceExplanation,
+    pods: &Pods,
     color: bool,
 ) {
+    let Pods {
+        selected_by,
+        egress,
+        host_network,
+        ..
+    } = *pods;
+    let targets = &explanation.targets;
     if host_network {
         out.push_str(
             "  hostNetwork: true — NetworkPolicy does not apply; every target is reachable\n",
         );
     }
-    if let Some(decisions) = decisions {
-        chain_block(
-            out,
-            model,
-            selected_by,
-            egress,
-            decisions,
-            host_network,
-            color,
-        );
+    if explanation.chained {
+        chain_block(out, model, pods, color);
         return;
     }
     if selected_by.is_empty() {
@@ -196,15 +200,13 @@ fn egress_block(
 
 /// A class or workload where another engine's policy applies: the policies in chain order and
 /// each target's walk down the chain.
-fn chain_block(
-    out: &mut String,
-    model: &Model,
-    selected_by: &[usize],
-    egress: &EgressSet,
-    decisions: &[(Target, Decision)],
-    host_network: bool,
-    color: bool,
-) {
+fn chain_block(out: &mut String, model: &Model, pods: &Pods, color: bool) {
+    let Pods {
+        selected_by,
+        egress,
+        decisions,
+        host_network,
+    } = *pods;
     if selected_by.is_empty() {
         out.push_str("  selected by: no policy\n");
     } else {
@@ -265,16 +267,13 @@ fn class_block(
             .collect();
         out.push_str(&format!("  workloads: {}\n", names.join(", ")));
     }
-    egress_block(
-        out,
-        model,
-        &class.selected_by,
-        &class.egress,
-        &explanation.targets,
-        explanation.chained.then_some(&class.decisions[..]),
-        false,
-        color,
-    );
+    let pods = Pods {
+        selected_by: &class.selected_by,
+        egress: &class.egress,
+        decisions: &class.decisions,
+        host_network: false,
+    };
+    egress_block(out, model, explanation, &pods, color);
 }
 
 fn workload_block(
@@ -294,16 +293,13 @@ fn workload_block(
         color,
     ));
     out.push('\n');
-    egress_block(
-        out,
-        model,
-        &workload.selected_by,
-        &workload.egress,
-        &explanation.targets,
-        explanation.chained.then_some(&workload.decisions[..]),
-        workload.host_network,
-        color,
-    );
+    let pods = Pods {
+        selected_by: &workload.selected_by,
+        egress: &workload.egress,
+        decisions: &workload.decisions,
+        host_network: workload.host_network,
+    };
+    egress_block(out, model, explanation, &pods, color);
 }
 
 /// A policy in the list: native ones by name, as before; others with their kind.
