@@ -293,3 +293,23 @@ fn explain_json_gives_each_target_its_decision() {
         "after the pass, no NetworkPolicy decides and the baseline denies"
     );
 }
+
+#[test]
+fn explain_chain_human_output() {
+    let run = imds_lint(&[
+        "explain",
+        "batch",
+        "fixtures/engines/admin",
+        "--color",
+        "never",
+    ]);
+    insta::assert_snapshot!("explain_chain_admin_batch", run.stdout);
+    let run = imds_lint(&[
+        "explain",
+        "legacy",
+        "fixtures/engines/calico",
+        "--color",
+        "never",
+    ]);
+    insta::assert_snapshot!("explain_chain_calico_legacy", run.stdout);
+}

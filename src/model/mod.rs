@@ -154,13 +154,18 @@ impl Policy {
         self.engine_kind.is_some() && self.engine.is_empty()
     }
 
+    /// The kind for people: Calico's NetworkPolicy is told apart from the native one.
+    pub fn kind_name(&self) -> &str {
+        match self.engine_kind {
+            Some(EngineKind::CalicoNetworkPolicy) => "Calico NetworkPolicy",
+            _ => &self.kind,
+        }
+    }
+
     /// `NetworkPolicy payments/web`, `GlobalNetworkPolicy deny-metadata`, and `Calico
     /// NetworkPolicy a/b` apart from the native kind of the same name.
     pub fn describe(&self) -> String {
-        let kind = match self.engine_kind {
-            Some(EngineKind::CalicoNetworkPolicy) => "Calico NetworkPolicy",
-            _ => self.kind.as_str(),
-        };
+        let kind = self.kind_name();
         if self.namespace.is_empty() {
             format!("{kind} {}", self.name)
         } else {

@@ -308,7 +308,7 @@ fn policy_title(model: &Model, index: usize) -> String {
     if policy.engine_kind.is_none() {
         policy.name.clone()
     } else {
-        format!("{} {}", policy.kind, policy.name)
+        format!("{} {}", policy.kind_name(), policy.name)
     }
 }
 
