@@ -10,13 +10,13 @@ pub mod explain;
 
 use crate::model::policy::PeerKind;
 use crate::model::selector::{
-    Coverage, LabelSelector, Partition, describe_gap, find_gap, partition,
+    Coverage, LabelSelector, LabelValue, Partition, describe_gap, find_gap, partition,
 };
 use crate::model::{Location, Model, NamespaceKey, Policy};
 use crate::net::{PortSet, Target};
 use chain::{Chain, DecidedBy, RuleRef};
 use ipnet::IpNet;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// How a rule lets traffic reach a target.
 #[derive(Debug, Clone, PartialEq)]
@@ -373,6 +373,7 @@ fn namespace_by_chain(
     let mut found = OpeningsFound::default();
     let mut protected_by: Vec<usize> = Vec::new();
     let mut protected = true;
+    let mut unselected: Option<BTreeMap<String, LabelValue>> = None;
     for target in targets {
         // Per target, only the selectors that can change its decision split the pods.
         let chain = chain.for_target(target);
@@ -396,9 +397,15 @@ fn namespace_by_chain(
                     found.add(rules, *target, passes(&decision.steps));
                 }
                 DecidedBy::DefaultAllow => {
-                    verdict
-                        .unselected_pods
-                        .get_or_insert_with(|| describe_gap(&class.example));
+                    // The witness that names the fewest labels reads best.
+                    if unselected
+                        .as_ref()
+                        .is_none_or(|e: &BTreeMap<String, LabelValue>| {
+                            class.example.len() < e.len()
+                        })
+                    {
+                        unselected = Some(class.example.clone());
+                    }
                 }
                 _ => {}
             }
@@ -431,6 +438,7 @@ fn namespace_by_chain(
         }
     }
     verdict.reachable.sort();
+    verdict.unselected_pods = unselected.as_ref().map(describe_gap);
     verdict.openings = found.into_openings(model);
     if protected {
         verdict.protected_by = protected_by;
