@@ -396,16 +396,15 @@ fn namespace_by_chain(
                 DecidedBy::Rules(rules) if decision.allowed => {
                     found.add(rules, *target, passes(&decision.steps));
                 }
-                DecidedBy::DefaultAllow => {
-                    // The witness that names the fewest labels reads best.
+                // The witness that names the fewest labels reads best.
+                DecidedBy::DefaultAllow
                     if unselected
                         .as_ref()
                         .is_none_or(|e: &BTreeMap<String, LabelValue>| {
                             class.example.len() < e.len()
-                        })
-                    {
-                        unselected = Some(class.example.clone());
-                    }
+                        }) =>
+                {
+                    unselected = Some(class.example.clone());
                 }
                 _ => {}
             }
