@@ -236,7 +236,7 @@ impl<'m> Chain<'m> {
                             at: Location::new(policy.location.file, r.span),
                         },
                         action: r.action,
-                        addresses: rule_addresses(model, key, r),
+                        addresses: rule_addresses(model, key, policy, r),
                         hostnames: &r.destinations.hostnames,
                         ports: &r.ports,
                         senders: r
@@ -580,17 +580,29 @@ fn glob_label(pattern: &[u8], name: &[u8]) -> bool {
 fn rule_addresses<'m>(
     model: &'m Model,
     key: &NamespaceKey,
+    policy: &crate::model::Policy,
     rule: &'m EngineRule,
 ) -> Cow<'m, IpSet> {
-    if rule.destinations.labelled.is_empty() {
-        return Cow::Borrowed(&rule.destinations.addresses);
+    let destinations = &rule.destinations;
+    if destinations.labelled.is_empty() {
+        return Cow::Borrowed(&destinations.addresses);
     }
-    let mut addresses = rule.destinations.addresses.clone();
+    // A cluster-wide policy has no namespace of its own; its rules then look everywhere.
+    let home = if policy.namespace.is_empty() {
+        None
+    } else {
+        Some(policy.namespace.as_str())
+    };
+    let mut picked_nets = IpSet::empty();
     for set in model
         .network_sets
         .iter()
         .filter(|s| s.cluster == key.cluster)
     {
+        if destinations.labelled_in_own_namespace && home.is_some_and(|home| set.namespace != home)
+        {
+            continue;
+        }
         let namespace_labels = if set.namespace.is_empty() {
             BTreeMap::new()
         } else {
@@ -602,14 +614,17 @@ fn rule_addresses<'m>(
                 },
             )
         };
-        let picked = rule.destinations.labelled.iter().any(|pair| {
+        let picked = destinations.labelled.iter().any(|pair| {
             pair.namespaces.matches(&namespace_labels) && pair.pods.matches(&set.spec.labels)
         });
         if picked {
-            addresses = addresses.union(&set.spec.nets);
+            picked_nets = picked_nets.union(&set.spec.nets);
         }
     }
-    Cow::Owned(addresses)
+    if let Some(within) = &destinations.labelled_within {
+        picked_nets = picked_nets.difference(&IpSet::all().difference(within));
+    }
+    Cow::Owned(destinations.addresses.union(&picked_nets))
 }
 
 /// How a rule reaches a target, for findings.
@@ -671,6 +686,8 @@ mod tests {
                 addresses: IpSet::from_net(&net),
                 hostnames: Vec::new(),
                 labelled: Vec::new(),
+                labelled_in_own_namespace: false,
+                labelled_within: None,
             },
             ports: PortSet::all(),
             senders: None,
@@ -1177,6 +1194,57 @@ mod tests {
             outcome.notes[0].contains("Calico tier security has no Tier object"),
             "{}",
             outcome.notes[0]
+        );
+    }
+
+    #[test]
+    fn network_sets_are_picked_in_the_policy_namespace_and_inside_its_nets() {
+        let sets = "---\napiVersion: projectcalico.org/v3\nkind: NetworkSet\nmetadata: {name: imds-v4, namespace: ns, labels: {role: metadata}}\nspec: {nets: [169.254.169.254/32]}\n---\napiVersion: projectcalico.org/v3\nkind: NetworkSet\nmetadata: {name: imds-v6, namespace: other, labels: {role: metadata}}\nspec: {nets: ['fd00:ec2::254/128']}\n";
+        let policy = |destination: &str| {
+            format!(
+                "---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: no-imds, namespace: ns}}\nspec:\n  order: 1\n  types: [Egress]\n  egress:\n  - action: Deny\n    destination: {destination}\n  - action: Allow\n"
+            )
+        };
+        let outcome = lint_text(&format!(
+            "{NS}{sets}{}",
+            policy("{selector: role == 'metadata'}")
+        ));
+        let v = outcome
+            .analysis
+            .namespaces
+            .iter()
+            .find(|n| n.name == "ns")
+            .expect("ns");
+        assert_eq!(
+            reachable(v),
+            [V6],
+            "the set in namespace other is not picked"
+        );
+        let outcome = lint_text(&format!(
+            "{NS}{sets}{}",
+            policy("{selector: role == 'metadata', namespaceSelector: all()}")
+        ));
+        let v = outcome
+            .analysis
+            .namespaces
+            .iter()
+            .find(|n| n.name == "ns")
+            .expect("ns");
+        assert!(reachable(v).is_empty(), "every namespace's sets");
+        let outcome = lint_text(&format!(
+            "{NS}{sets}{}",
+            policy("{selector: role == 'metadata', nets: [10.0.0.0/8]}")
+        ));
+        let v = outcome
+            .analysis
+            .namespaces
+            .iter()
+            .find(|n| n.name == "ns")
+            .expect("ns");
+        assert_eq!(
+            reachable(v),
+            [V4, V6],
+            "the set's address is outside the rule's nets"
         );
     }
 

@@ -237,6 +237,8 @@ fn decode_egress_rule(
         addresses: IpSet::empty(),
         hostnames: Vec::new(),
         labelled: Vec::new(),
+        labelled_in_own_namespace: false,
+        labelled_within: None,
     };
     let (mut via, mut unknowable, mut outside_pods) = (Vec::new(), None, false);
     for peer in peers {

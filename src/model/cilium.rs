@@ -423,6 +423,8 @@ fn decode_egress_rule(
             addresses: peers.addresses,
             hostnames: peers.hostnames,
             labelled: Vec::new(),
+            labelled_in_own_namespace: false,
+            labelled_within: None,
         },
         ports,
         senders: None,

@@ -116,6 +116,12 @@ pub struct RuleDestinations {
     /// (namespace labels, set labels); a GlobalNetworkSet has no namespace and is matched by a
     /// pair whose namespace selector is empty. Empty: none.
     pub labelled: Vec<SelectorPair>,
+    /// The pairs look in the policy's own namespace only (a namespaced Calico policy's
+    /// selector without a namespaceSelector): known only once the namespace is resolved.
+    pub labelled_in_own_namespace: bool,
+    /// The labelled sets' addresses count only inside these (Calico ANDs a selector with
+    /// `nets`, `notNets` and `ipVersion`); `None`: no such restriction.
+    pub labelled_within: Option<IpSet>,
 }
 
 /// One egress rule, in the order its policy lists it.

@@ -17,11 +17,11 @@ use super::engine::{
     HostnameMatch, Layer, NetworkSetSpec, Placement, RuleDestinations, SelectorPair, Selects,
     TierSpec,
 };
-use super::selector::{LabelSelector, Operator, Requirement};
+use super::selector::LabelSelector;
 use crate::net::{IpSet, PortSet, Protocol, RangeSet};
 use crate::yaml::{Node, Scalar, Value};
 use ipnet::IpNet;
-use selector::{Context, Dnf, Expr, NAMESPACE_NAME_LABEL, always, and, parse, to_dnf};
+use selector::{Context, Dnf, Expr, always, and, parse, to_dnf};
 use std::net::IpAddr;
 
 const SPEC_FIELDS: &[&str] = &[
@@ -48,10 +48,9 @@ pub fn decode(root: &Node, global: bool) -> DecodedEngine {
         d: Decoder::default(),
         unsupported: Vec::new(),
         global,
-        namespace: None,
         in_ingress: false,
     };
-    check_object(root, &mut cx);
+    decode::check_object(root, &["spec", "status"], &mut cx.d);
     let spec = decode_spec(root.get("spec").filter(|n| !n.is_null()), &mut cx);
     let not_evaluated = (!cx.unsupported.is_empty()).then(|| cx.unsupported.join("; "));
     DecodedEngine {
@@ -72,8 +71,6 @@ struct Cx {
     /// Why the policy cannot be evaluated exactly (each reason once).
     unsupported: Vec<String>,
     global: bool,
-    /// `metadata.namespace`, where a namespaced policy's rule selectors look by default.
-    namespace: Option<String>,
     /// Decoding ingress rules, which only need to be valid: their selectors do not matter.
     in_ingress: bool,
 }
@@ -84,16 +81,6 @@ impl Cx {
             self.unsupported.push(reason);
         }
     }
-}
-
-fn check_object(root: &Node, cx: &mut Cx) {
-    decode::check_object(root, &["spec", "status"], &mut cx.d);
-    cx.namespace = root
-        .get("metadata")
-        .and_then(|m| m.get("namespace"))
-        .and_then(Node::as_str)
-        .filter(|ns| !ns.is_empty())
-        .map(str::to_string);
 }
 
 /// Where `global()` may appear in a selector field.
@@ -1007,6 +994,7 @@ fn destinations(
         }
     }
     let mut labelled = Vec::new();
+    let mut labelled_within = None;
     let mut hostnames = Vec::new();
     if let Some(services) = &dest.services {
         // A Service's endpoints are pods: never a metadata address.
@@ -1033,16 +1021,10 @@ fn destinations(
         // Calico ANDs every match of a rule: with a selector, the destination must be an
         // endpoint it selects, whose address must also be inside nets, outside notNets and
         // of ipVersion. Of endpoints, only network sets can hold a metadata address, so the
-        // selected sets go to `labelled` and `addresses` stays empty. The IR cannot
-        // intersect their nets with `nets`, so a rule that also restricts addresses is
-        // marked unknowable: an Allow still counts the whole sets, a Deny counts as nothing.
+        // selected sets go to `labelled`, restricted to the rule's addresses.
         labelled = to_pairs(&labelled_dnf(dest, cx));
+        labelled_within = restricted.then(|| addresses.clone());
         addresses = IpSet::empty();
-        if restricted {
-            unknowable.push(
-                "destination nets, notNets or ipVersion together with a selector: only the selected network sets' addresses inside them match".to_string(),
-            );
-        }
     }
     if dest.not_selector.is_some() {
         unknowable.push(
@@ -1060,6 +1042,8 @@ fn destinations(
             addresses,
             hostnames,
             labelled,
+            labelled_in_own_namespace: !cx.global && dest.namespace_selector.is_none(),
+            labelled_within,
         },
         via,
         unknowable,
@@ -1072,33 +1056,9 @@ fn destinations(
 fn labelled_dnf(dest: &Entity, cx: &mut Cx) -> Dnf {
     let all = always();
     let selector = dest.selector.as_ref().map_or(&all, |s| &s.dnf);
-    let own_namespace: Dnf;
-    let namespaces = match (&dest.namespace_selector, cx.global) {
-        (Some(s), _) => &s.dnf,
-        (None, true) => &all,
-        (None, false) => {
-            // The IR has no "the policy's namespace": name it when the object does, else
-            // every namespace (never the global sets, which a namespaced policy reaches only
-            // through global()).
-            let requirement = match &cx.namespace {
-                Some(ns) => Requirement {
-                    key: NAMESPACE_NAME_LABEL.into(),
-                    operator: Operator::In,
-                    values: vec![ns.clone()],
-                },
-                None => Requirement {
-                    key: NAMESPACE_NAME_LABEL.into(),
-                    operator: Operator::Exists,
-                    values: Vec::new(),
-                },
-            };
-            own_namespace = vec![selector::Conjunction {
-                namespaces: vec![requirement],
-                endpoints: Vec::new(),
-            }];
-            &own_namespace
-        }
-    };
+    // Without one, a namespaced policy's own namespace: `labelled_in_own_namespace` says so,
+    // since the object's `metadata.namespace` may be overridden where it lands (kustomize).
+    let namespaces = dest.namespace_selector.as_ref().map_or(&all, |s| &s.dnf);
     and_all(&[namespaces, selector], cx)
 }
 
@@ -1187,6 +1147,7 @@ mod tests {
     use crate::model::decode::ProblemKind;
     use crate::net::Target;
     use crate::yaml::parse_documents;
+    use selector::NAMESPACE_NAME_LABEL;
     use std::collections::BTreeMap;
 
     fn object(kind: &str, meta: &str, spec: &str) -> Node {
@@ -1393,24 +1354,17 @@ mod tests {
                 .matches(&labels(&[("role", "metadata")]))
         );
         assert_eq!(g.unknowable, None);
-        // A namespaced policy looks in its own namespace unless told otherwise.
+        assert!(!g.destinations.labelled_in_own_namespace);
+        // A namespaced policy looks in its own namespace unless told otherwise: which one is
+        // known only where the policy lands.
         let n = rule(&np(
             "egress:\n- action: Deny\n  destination:\n    selector: role == 'metadata'\n",
         ));
-        let pair = &n.destinations.labelled[0];
-        assert!(
-            pair.namespaces
-                .matches(&labels(&[(NAMESPACE_NAME_LABEL, "team")]))
-        );
-        assert!(
-            !pair
-                .namespaces
-                .matches(&labels(&[(NAMESPACE_NAME_LABEL, "other")]))
-        );
-        assert!(
-            !pair.namespaces.matches(&labels(&[])),
-            "not the global sets"
-        );
+        assert!(n.destinations.labelled_in_own_namespace);
+        let told = rule(&np(
+            "egress:\n- action: Deny\n  destination:\n    selector: role == 'metadata'\n    namespaceSelector: all()\n",
+        ));
+        assert!(!told.destinations.labelled_in_own_namespace);
         let global = rule(&np(
             "egress:\n- action: Deny\n  destination:\n    selector: role == 'metadata'\n    namespaceSelector: global()\n",
         ));
@@ -1421,12 +1375,19 @@ mod tests {
                 .namespaces
                 .matches(&labels(&[(NAMESPACE_NAME_LABEL, "team")]))
         );
-        // Selector and nets: the sets, with the intersection unknowable.
+        // Selector and nets: the sets' addresses inside the nets.
         let both = rule(&gnp(
             "egress:\n- action: Deny\n  destination:\n    selector: role == 'm'\n    nets: [169.254.0.0/16]\n",
         ));
         assert!(both.destinations.addresses.is_empty());
-        assert!(both.unknowable.is_some());
+        assert!(both.unknowable.is_none());
+        assert_eq!(
+            both.destinations
+                .labelled_within
+                .as_ref()
+                .map(|w| w.describe()),
+            Some("169.254.0.0/16".to_string())
+        );
         assert_eq!(
             both.via,
             "destination.nets 169.254.0.0/16 and destination.selector role == 'm'"
