@@ -47,6 +47,10 @@ fn an_admin_deny_cannot_be_reopened_by_a_namespaced_allow() {
     let payments = namespace(&report, "payments");
     assert_eq!(payments["metadata_reachable"], false);
     assert_eq!(strings(&payments["protected_by"]), ["deny-metadata"]);
+    assert_eq!(
+        report["summary"]["namespaces_protected"], 2,
+        "payments and sandbox"
+    );
     assert!(
         places(&report, "payments").is_empty(),
         "the pair is not needed where a cluster-wide deny decides: {:?}",

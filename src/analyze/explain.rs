@@ -80,6 +80,8 @@ pub struct NamespaceExplanation {
     pub targets: Vec<Target>,
     /// The namespace's verdict, as the analysis gave it.
     pub reachable: Vec<Target>,
+    /// Other engines' policies that keep every target closed here (the pair is not needed).
+    pub protected_by: Vec<usize>,
     /// Every policy of the namespace, in file order, then the cluster-wide ones that apply.
     pub policies: Vec<PolicyEntry>,
     /// Another engine's policy applies here, so the precedence chain decides.
@@ -236,6 +238,7 @@ pub fn explain_namespace(
         namespace: name.to_string(),
         targets: targets.clone(),
         reachable: verdict.reachable.clone(),
+        protected_by: verdict.protected_by.clone(),
         chained: !engine.is_empty(),
         policies,
         classes,

@@ -337,9 +337,22 @@ pub fn render_human(
     };
     out.push_str(&format!("{}: {verdict}\n", paint(&title, "1", color)));
     out.push_str(&format!(
-        "targets checked: {}\n\n",
+        "targets checked: {}\n",
         list_targets(&explanation.targets)
     ));
+    if !explanation.protected_by.is_empty() {
+        let names: Vec<String> = explanation
+            .protected_by
+            .iter()
+            .map(|&p| model.policies[p].describe())
+            .collect();
+        out.push_str(&format!(
+            "closed by: {} — the deny-egress-all / allow-egress-all-except-metadata pair is not \
+             needed here\n",
+            names.join(", ")
+        ));
+    }
+    out.push('\n');
     if explanation.policies.is_empty() {
         out.push_str("policies: none — every pod may send anything\n\n");
     } else {
@@ -415,6 +428,8 @@ struct ExplainOut<'a> {
     metadata_reachable: bool,
     reachable_targets: Vec<String>,
     targets: Vec<String>,
+    /// Other engines' policies that keep every target closed here.
+    protected_by: Vec<&'a str>,
     policies: Vec<PolicyOut<'a>>,
     /// `None` when the selectors split pods into too many classes to list.
     classes: Option<Vec<ClassOut<'a>>>,
@@ -648,6 +663,11 @@ pub fn render_json<'a>(model: &'a Model, explanation: &'a NamespaceExplanation) 
         metadata_reachable: !explanation.reachable.is_empty(),
         reachable_targets: strings(&explanation.reachable),
         targets: strings(&explanation.targets),
+        protected_by: explanation
+            .protected_by
+            .iter()
+            .map(|&p| model.policies[p].name.as_str())
+            .collect(),
         policies: explanation
             .policies
             .iter()

@@ -265,7 +265,7 @@ fn plural(n: usize, word: &str) -> String {
 
 pub fn summary_line(s: &Summary, seconds: f64) -> String {
     let mut line = format!(
-        "{}, {}, {}, {} ({} with metadata reachable): {}, {}",
+        "{}, {}, {}, {} ({} with metadata reachable{}): {}, {}",
         plural(s.files, "file"),
         plural(s.documents, "document"),
         plural(s.policies, "policy").replace("policys", "policies"),
@@ -276,6 +276,14 @@ pub fn summary_line(s: &Summary, seconds: f64) -> String {
                 String::new()
             },
         s.namespaces_reachable,
+        if s.namespaces_protected > 0 {
+            format!(
+                ", {} closed by cluster-wide or CNI policies",
+                s.namespaces_protected
+            )
+        } else {
+            String::new()
+        },
         plural(s.errors, "error"),
         plural(s.warnings, "warning"),
     );

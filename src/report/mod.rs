@@ -17,6 +17,8 @@ pub struct Summary {
     pub policies: usize,
     pub namespaces: usize,
     pub namespaces_reachable: usize,
+    /// Namespaces that other engines' policies keep closed, where the pair is not needed.
+    pub namespaces_protected: usize,
     /// Clusters the namespaces are in, as GitOps entry points and destinations name them.
     pub clusters: usize,
     pub workloads: usize,
@@ -43,6 +45,12 @@ impl Summary {
                 .namespaces
                 .iter()
                 .filter(|n| !n.reachable.is_empty())
+                .count(),
+            namespaces_protected: outcome
+                .analysis
+                .namespaces
+                .iter()
+                .filter(|n| !n.protected_by.is_empty())
                 .count(),
             clusters: outcome
                 .analysis
