@@ -584,9 +584,20 @@ fn rule_addresses<'m>(
     rule: &'m EngineRule,
 ) -> Cow<'m, IpSet> {
     let destinations = &rule.destinations;
-    if destinations.labelled.is_empty() {
+    if destinations.labelled.is_empty() && destinations.cidr_groups.is_empty() {
         return Cow::Borrowed(&destinations.addresses);
     }
+    let groups = model
+        .cidr_groups
+        .iter()
+        .filter(|g| g.cluster == key.cluster)
+        .filter(|g| {
+            destinations
+                .cidr_groups
+                .iter()
+                .any(|s| s.matches(&g.spec.labels))
+        })
+        .fold(IpSet::empty(), |acc, g| acc.union(&g.spec.nets));
     // A cluster-wide policy has no namespace of its own; its rules then look everywhere.
     let home = if policy.namespace.is_empty() {
         None
@@ -624,7 +635,7 @@ fn rule_addresses<'m>(
     if let Some(within) = &destinations.labelled_within {
         picked_nets = picked_nets.difference(&IpSet::all().difference(within));
     }
-    Cow::Owned(destinations.addresses.union(&picked_nets))
+    Cow::Owned(destinations.addresses.union(&picked_nets).union(&groups))
 }
 
 /// How a rule reaches a target, for findings.
@@ -688,6 +699,7 @@ mod tests {
                 labelled: Vec::new(),
                 labelled_in_own_namespace: false,
                 labelled_within: None,
+                cidr_groups: Vec::new(),
             },
             ports: PortSet::all(),
             senders: None,
@@ -1246,6 +1258,28 @@ mod tests {
             [V4, V6],
             "the set's address is outside the rule's nets"
         );
+    }
+
+    #[test]
+    fn cilium_cidr_groups_are_followed_by_name_and_labels() {
+        let group = "---\napiVersion: cilium.io/v2alpha1\nkind: CiliumCIDRGroup\nmetadata: {name: imds, labels: {kind: metadata}}\nspec:\n  externalCIDRs: [169.254.169.254/32]\n";
+        let deny = |entry: &str| {
+            format!(
+                "---\napiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {{name: no-imds}}\nspec:\n  endpointSelector: {{}}\n  enableDefaultDeny: {{egress: false}}\n  egressDeny:\n  - toCIDRSet:\n    - {entry}\n"
+            )
+        };
+        for entry in [
+            "cidrGroupRef: imds",
+            "cidrGroupSelector: {matchLabels: {kind: metadata}}",
+        ] {
+            let outcome = lint_text(&format!("{NS}{ALLOW_ALL}{group}{}", deny(entry)));
+            assert_eq!(reachable(&outcome.analysis.namespaces[0]), [V6], "{entry}");
+        }
+        let outcome = lint_text(&format!(
+            "{NS}{ALLOW_ALL}{group}{}",
+            deny("cidrGroupRef: other")
+        ));
+        assert_eq!(reachable(&outcome.analysis.namespaces[0]), [V4, V6]);
     }
 
     fn native(name: &str, selector: &str, rules: &str) -> String {

@@ -239,6 +239,7 @@ fn decode_egress_rule(
         labelled: Vec::new(),
         labelled_in_own_namespace: false,
         labelled_within: None,
+        cidr_groups: Vec::new(),
     };
     let (mut via, mut unknowable, mut outside_pods) = (Vec::new(), None, false);
     for peer in peers {

@@ -19,10 +19,11 @@ use super::decode::{
     Decoder, check_object, expect_cidr, expect_map, expect_seq, expect_string, optional_seq,
 };
 use super::engine::{
-    Action, DEFAULT_TIER, DecodedEngine, Engine, EngineRule, EngineSpec, HostnameMatch, Layer,
-    NATIVE_ORDER, Placement, RuleDestinations, SelectorPair, Selects,
+    Action, CIDR_GROUP_NAME, DEFAULT_TIER, DecodedEngine, Engine, EngineRule, EngineSpec,
+    HostnameMatch, Layer, NATIVE_ORDER, NetworkSetSpec, Placement, RuleDestinations, SelectorPair,
+    Selects,
 };
-use super::selector::{LabelSelector, Requirement, decode_selector_with};
+use super::selector::{LabelSelector, Operator, Requirement, decode_selector_with};
 use crate::net::{IpSet, PortSet, Protocol};
 use crate::yaml::{Node, Scalar};
 use ipnet::IpNet;
@@ -313,6 +314,7 @@ const L3_FIELDS: &[&str] = &[
 struct Peers {
     addresses: IpSet,
     hostnames: Vec<HostnameMatch>,
+    cidr_groups: Vec<LabelSelector>,
     via: Vec<String>,
     unknowable: Option<String>,
 }
@@ -328,6 +330,7 @@ fn decode_egress_rule(
     let mut peers = Peers {
         addresses: IpSet::empty(),
         hostnames: Vec::new(),
+        cidr_groups: Vec::new(),
         via: Vec::new(),
         unknowable: None,
     };
@@ -425,6 +428,7 @@ fn decode_egress_rule(
             labelled: Vec::new(),
             labelled_in_own_namespace: false,
             labelled_within: None,
+            cidr_groups: peers.cidr_groups,
         },
         ports,
         senders: None,
@@ -525,7 +529,24 @@ fn decode_cidr_rule(node: &Node, peers: &mut Peers, d: &mut Decoder) {
         match key.key_text().unwrap_or_default() {
             "cidr" => cidr = Some(value),
             "except" => excepts.extend(optional_seq(Some(value), d).unwrap_or_default()),
-            name @ ("cidrGroupRef" | "cidrGroupSelector") => group.push(name),
+            "cidrGroupRef" => {
+                if let Some(name) = expect_string(value, d) {
+                    group.push((
+                        format!("cidrGroupRef {name}"),
+                        LabelSelector {
+                            requirements: vec![Requirement {
+                                key: CIDR_GROUP_NAME.into(),
+                                operator: Operator::In,
+                                values: vec![name],
+                            }],
+                        },
+                    ));
+                }
+            }
+            "cidrGroupSelector" => group.push((
+                "cidrGroupSelector".into(),
+                decode_selector_with(Some(value), d, false),
+            )),
             _ => d.unknown_field(key),
         }
     }
@@ -536,11 +557,9 @@ fn decode_cidr_rule(node: &Node, peers: &mut Peers, d: &mut Decoder) {
         );
         return;
     }
-    if let Some(name) = group.first() {
-        peers.unknowable = Some(format!(
-            "toCIDRSet {name}: CiliumCIDRGroups are not followed"
-        ));
-        peers.via.push(format!("toCIDRSet {name}"));
+    if let Some((via, selector)) = group.pop() {
+        peers.cidr_groups.push(selector);
+        peers.via.push(format!("toCIDRSet {via}"));
         return;
     }
     let Some(cidr) = cidr.and_then(|c| expect_cidr(c, d)) else {
@@ -772,13 +791,33 @@ fn is_port_name(s: &str) -> bool {
         && !s.contains("--")
 }
 
+/// Decodes a CiliumCIDRGroup: its labels, with its name under [`CIDR_GROUP_NAME`], and
+/// `externalCIDRs`.
+pub fn decode_cidr_group(root: &Node) -> NetworkSetSpec {
+    let mut d = Decoder::default();
+    let metadata = root.get("metadata");
+    let mut labels = super::string_map(metadata.and_then(|m| m.get("labels")));
+    if let Some(name) = metadata.and_then(|m| m.get("name")).and_then(Node::as_str) {
+        labels.insert(CIDR_GROUP_NAME.into(), name.to_string());
+    }
+    let nets = optional_seq(
+        root.get("spec").and_then(|s| s.get("externalCIDRs")),
+        &mut d,
+    )
+    .unwrap_or_default()
+    .iter()
+    .filter_map(|c| expect_cidr(c, &mut d))
+    .fold(IpSet::empty(), |acc, net| acc.union(&IpSet::from_net(&net)));
+    NetworkSetSpec { labels, nets }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::decode::ProblemKind;
-    use crate::model::selector::Operator;
     use crate::net::Target;
     use crate::yaml::parse_documents;
+    use std::collections::BTreeMap;
 
     fn object(kind: &str, body: &str) -> DecodedEngine {
         let text = format!(
@@ -1026,11 +1065,13 @@ mod tests {
             cnp("endpointSelector: {}\negress:\n- toCIDRSet:\n  - cidrGroupRef: metadata\n");
         let rule = &only_spec(&group).rules[0];
         assert!(
-            rule.unknowable
-                .as_deref()
-                .unwrap()
-                .contains("CiliumCIDRGroup")
+            rule.unknowable.is_none(),
+            "groups are resolved where the policy lands"
         );
+        let named = |name: &str| BTreeMap::from([(CIDR_GROUP_NAME.to_string(), name.to_string())]);
+        assert!(rule.destinations.cidr_groups[0].matches(&named("metadata")));
+        assert!(!rule.destinations.cidr_groups[0].matches(&named("other")));
+        assert_eq!(rule.via, "toCIDRSet cidrGroupRef metadata");
         let outside = cnp(
             "endpointSelector: {}\negress:\n- toCIDRSet:\n  - cidr: 10.0.0.0/8\n    except: [192.168.0.0/16]\n",
         );

@@ -122,7 +122,14 @@ pub struct RuleDestinations {
     /// The labelled sets' addresses count only inside these (Calico ANDs a selector with
     /// `nets`, `notNets` and `ipVersion`); `None`: no such restriction.
     pub labelled_within: Option<IpSet>,
+    /// CiliumCIDRGroups (`toCIDRSet` `cidrGroupRef` / `cidrGroupSelector`), by selectors over
+    /// each group's labels plus [`CIDR_GROUP_NAME`]; their `externalCIDRs` count.
+    pub cidr_groups: Vec<LabelSelector>,
 }
+
+/// The key under which a CiliumCIDRGroup's name is matched: not a valid label key, so no
+/// real label can clash with it.
+pub const CIDR_GROUP_NAME: &str = ":name";
 
 /// One egress rule, in the order its policy lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -206,6 +213,7 @@ pub enum EngineKind {
     CalicoTier,
     CalicoNetworkSet,
     CalicoGlobalNetworkSet,
+    CiliumCidrGroup,
     AdminNetworkPolicy,
     BaselineAdminNetworkPolicy,
 }
@@ -215,6 +223,7 @@ pub enum EngineKind {
 pub const ENGINE_KIND_NAMES: &[&str] = &[
     "CiliumNetworkPolicy",
     "CiliumClusterwideNetworkPolicy",
+    "CiliumCIDRGroup",
     "NetworkPolicy",
     "GlobalNetworkPolicy",
     "Tier",
@@ -232,6 +241,7 @@ pub fn engine_kind(kind: &str, api_version: &str) -> Option<EngineKind> {
         "CiliumClusterwideNetworkPolicy" if group == "cilium.io" => {
             Some(EngineKind::CiliumClusterwideNetworkPolicy)
         }
+        "CiliumCIDRGroup" if group == "cilium.io" => Some(EngineKind::CiliumCidrGroup),
         "NetworkPolicy" if calico => Some(EngineKind::CalicoNetworkPolicy),
         "GlobalNetworkPolicy" if calico => Some(EngineKind::CalicoGlobalNetworkPolicy),
         "Tier" if calico => Some(EngineKind::CalicoTier),

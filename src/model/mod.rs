@@ -200,6 +200,8 @@ pub enum Decoded {
     Engine(DecodedEngine),
     Tier(TierSpec),
     NetworkSet(NetworkSetSpec),
+    /// A CiliumCIDRGroup: addresses `toCIDRSet` entries refer to.
+    CidrGroup(NetworkSetSpec),
     Workload(WorkloadSpec),
     Namespace {
         labels: BTreeMap<String, String>,
@@ -245,6 +247,9 @@ pub fn decode_objects(objects: &mut [Object]) -> Vec<Decoded> {
                 Some(EngineKind::CalicoTier) => Decoded::Tier(calico::decode_tier(&body)),
                 Some(EngineKind::CalicoNetworkSet | EngineKind::CalicoGlobalNetworkSet) => {
                     Decoded::NetworkSet(calico::decode_network_set(&body))
+                }
+                Some(EngineKind::CiliumCidrGroup) => {
+                    Decoded::CidrGroup(cilium::decode_cidr_group(&body))
                 }
                 Some(EngineKind::AdminNetworkPolicy) => {
                     Decoded::Engine(admin::decode(&body, false))
@@ -328,6 +333,7 @@ pub const CLUSTER_SCOPED_KINDS: &[&str] = &[
     "CiliumClusterwideNetworkPolicy",
     "GlobalNetworkPolicy",
     "GlobalNetworkSet",
+    "CiliumCIDRGroup",
     "AdminNetworkPolicy",
     "BaselineAdminNetworkPolicy",
     "IPAddressPool",
@@ -351,9 +357,12 @@ pub struct Model {
     /// Calico tiers by (cluster, name).
     pub tiers: BTreeMap<(Option<String>, String), TierSpec>,
     pub network_sets: Vec<NetworkSet>,
+    /// CiliumCIDRGroups (cluster-scoped: no namespace).
+    pub cidr_groups: Vec<NetworkSet>,
 }
 
-/// A Calico NetworkSet (or GlobalNetworkSet: empty namespace) where it lands.
+/// A Calico NetworkSet (or GlobalNetworkSet: empty namespace), or a CiliumCIDRGroup, where
+/// it lands.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkSet {
     pub cluster: Option<String>,
@@ -562,6 +571,14 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
         model.tiers.insert((cluster.clone(), name), tier.clone());
         return;
     }
+    if let Decoded::CidrGroup(group) = decoded {
+        model.cidr_groups.push(NetworkSet {
+            cluster,
+            namespace: String::new(),
+            spec: group.clone(),
+        });
+        return;
+    }
     if let Decoded::NetworkSet(set) = decoded {
         model.network_sets.push(NetworkSet {
             cluster,
@@ -639,6 +656,7 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
         | Decoded::Engine(_)
         | Decoded::Tier(_)
         | Decoded::NetworkSet(_)
+        | Decoded::CidrGroup(_)
         | Decoded::Other => {
             stray(model, Some(namespace));
             if let Some(ns) = explicit {

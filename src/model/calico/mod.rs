@@ -1044,6 +1044,7 @@ fn destinations(
             labelled,
             labelled_in_own_namespace: !cx.global && dest.namespace_selector.is_none(),
             labelled_within,
+            cidr_groups: Vec::new(),
         },
         via,
         unknowable,
