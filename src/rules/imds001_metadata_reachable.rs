@@ -249,9 +249,19 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 ),
                 label,
                 help: Some(help),
-                related: affected
+                // Each Pass on the way, then the workloads exposed.
+                related: opening
+                    .passed_by
                     .iter()
-                    .map(|&w| {
+                    .map(|r| Related {
+                        at: r.at,
+                        message: format!(
+                            "{} {} passes it on to the next tier",
+                            ctx.model.policies[r.policy].describe(),
+                            rule_label(ctx.model, *r)
+                        ),
+                    })
+                    .chain(affected.iter().map(|&w| {
                         // The workload's own view of the rule: the targets it reaches through it.
                         let own = workloads
                             .iter()
@@ -263,7 +273,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                             })
                             .unwrap_or(opening);
                         through_opening(ctx, w, own)
-                    })
+                    }))
                     .collect(),
                 subject: Subject::Policy(opening.policy),
             });
