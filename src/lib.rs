@@ -205,8 +205,13 @@ mod robustness {
     use super::lint_text;
     use proptest::prelude::*;
 
-    const SEED: &str =
-        include_str!("../fixtures/demo/clusters/prod/web/netpol-egress-baseline.yaml");
+    /// Real manifests of every engine to mangle.
+    const SEEDS: [&str; 4] = [
+        include_str!("../fixtures/demo/clusters/prod/web/netpol-egress-baseline.yaml"),
+        include_str!("../fixtures/engines/calico/global-policies.yaml"),
+        include_str!("../fixtures/engines/cilium/clusterwide-block-imds.yaml"),
+        include_str!("../fixtures/engines/admin/cluster-policies.yaml"),
+    ];
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
@@ -221,9 +226,10 @@ mod robustness {
         /// cut) never panics, and every problem is either an error entry or a finding.
         #[test]
         fn mangled_manifests_never_panic(
-            edits in proptest::collection::vec((0usize..2000, prop::sample::select(vec![":", "-", "[", "{", "}", "&a", "*a", "'", "\"", "\n", " ", "#", "|", "!", "---\n", "\t"])), 1..8),
+            seed in prop::sample::select(SEEDS.to_vec()),
+            edits in proptest::collection::vec((0usize..2000, prop::sample::select(vec![":", "-", "[", "{", "}", "&a", "*a", "'", "\"", "\n", " ", "#", "|", "!", "---\n", "\t", "()", "||", "!has(", "0.0.0.0/0"])), 1..8),
         ) {
-            let mut text = SEED.to_string();
+            let mut text = seed.to_string();
             for (at, insert) in edits {
                 let mut at = at % (text.len() + 1);
                 while !text.is_char_boundary(at) {
