@@ -22,7 +22,7 @@ use super::engine::{
     Action, DEFAULT_TIER, DecodedEngine, Engine, EngineRule, EngineSpec, HostnameMatch, Layer,
     NATIVE_ORDER, Placement, RuleDestinations, SelectorPair, Selects,
 };
-use super::selector::{LabelSelector, Requirement, decode_selector_with};
+use super::selector::{LabelSelector, Operator, Requirement, decode_selector_with};
 use super::workload::SERVICE_ACCOUNT_LABEL;
 use crate::net::{IpSet, PortSet, Protocol};
 use crate::yaml::{Node, Scalar};
@@ -252,8 +252,7 @@ fn endpoint_pair(selector: &LabelSelector, namespaced: bool) -> Option<SelectorP
             // A namespaced policy's selector always gets its own namespace: Cilium replaces a
             // `matchLabels` namespace entry (ParseToCiliumRule), and `own_namespace_only`
             // already says so.
-            let from_match_labels =
-                r.operator == super::selector::Operator::In && r.values.len() == 1;
+            let from_match_labels = r.operator == Operator::In && r.values.len() == 1;
             if !(namespaced && from_match_labels) {
                 pair.namespaces
                     .requirements
@@ -262,7 +261,15 @@ fn endpoint_pair(selector: &LabelSelector, namespaced: bool) -> Option<SelectorP
         } else if let Some(label) = key.strip_prefix(NAMESPACE_LABELS_PREFIX) {
             pair.namespaces.requirements.push(with_key(label));
         } else if key == SERVICE_ACCOUNT_KEY {
-            pair.pods.requirements.push(with_key(SERVICE_ACCOUNT_LABEL));
+            // Every pod has a service account: decided here, so that no pod class "without a
+            // service account" is ever considered.
+            match r.operator {
+                Operator::Exists => {}
+                Operator::DoesNotExist => return None,
+                Operator::In | Operator::NotIn => {
+                    pair.pods.requirements.push(with_key(SERVICE_ACCOUNT_LABEL))
+                }
+            }
         } else if key == SERVICE_ACCOUNT_LABEL {
             // imds-lint's own key is no label a pod can carry: the requirement sees it absent.
             if !r.matches(&Default::default()) {
@@ -774,7 +781,6 @@ fn is_port_name(s: &str) -> bool {
 mod tests {
     use super::*;
     use crate::model::decode::ProblemKind;
-    use crate::model::selector::Operator;
     use crate::net::Target;
     use crate::yaml::parse_documents;
     use std::collections::BTreeMap;
@@ -1186,6 +1192,17 @@ mod tests {
         );
         let pods = &only_spec(&not_in).selects.any_of[0].pods;
         assert!(pods.matches(&pod("batch")) && !pods.matches(&pod("web")));
+        let exists = |operator: &str| {
+            cnp(&format!(
+                "endpointSelector:\n  matchExpressions:\n  - {{key: io.cilium.k8s.policy.serviceaccount, operator: {operator}}}\negress:\n- {{}}\n"
+            ))
+        };
+        assert!(
+            only_spec(&exists("Exists")).selects.any_of[0]
+                .pods
+                .selects_all()
+        );
+        assert!(only_spec(&exists("DoesNotExist")).selects.any_of.is_empty());
         // imds-lint's synthetic key is no pod label: a selector naming it sees it absent.
         let forged =
             cnp("endpointSelector: {matchLabels: {'@serviceaccount': batch}}\negress:\n- {}\n");

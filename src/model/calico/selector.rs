@@ -608,6 +608,11 @@ fn atom(context: Context, key: &str, test: Atom, negated: bool) -> Result<Dnf, U
     match classify(context, key) {
         Key::Unknown(reason) => Err(Unsupported(reason)),
         Key::Fixed(value) => Ok(truth(test.holds(value))),
+        // Every pod has a service account: decided here, so that no pod class "without a
+        // service account" is ever considered.
+        Key::On(_, key) if key == SERVICE_ACCOUNT_LABEL && matches!(test, Atom::Has) => {
+            Ok(truth(true))
+        }
         // `in {}` never holds and `not in {}` always does, whatever the label.
         Key::On(..) if matches!(test, Atom::In([]) | Atom::NotIn([])) => {
             Ok(truth(test.holds(None)))
@@ -934,6 +939,8 @@ mod tests {
         assert!(dnf_matches(&d, &pod("cron")) && !dnf_matches(&d, &pod("web")));
         let not = dnf("!(projectcalico.org/serviceaccount == 'web')");
         assert!(dnf_matches(&not, &pod("batch")) && !dnf_matches(&not, &pod("web")));
+        assert_eq!(dnf("has(projectcalico.org/serviceaccount)"), always());
+        assert!(dnf("!has(projectcalico.org/serviceaccount)").is_empty());
         // Network sets have no service account.
         let sets = to_dnf(
             &parse("has(projectcalico.org/serviceaccount)").unwrap(),
