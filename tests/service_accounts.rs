@@ -175,3 +175,58 @@ fn selecting_by_service_account_labels_stays_not_evaluated() {
     let reason = listed[0]["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("pcsa.team"), "{reason}");
 }
+
+#[test]
+fn a_native_selector_cannot_name_the_service_account_label() {
+    let text = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: jobs}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: forged, namespace: jobs}
+spec:
+  podSelector:
+    matchLabels: {'@serviceaccount': batch}
+  policyTypes: [Egress]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: exporter, namespace: jobs}
+spec:
+  template:
+    spec: {serviceAccountName: batch}
+"#;
+    let report = json_in(root(), &["-"], Some(text.as_bytes()));
+    // The API server refuses the key, so the policy isolates nothing.
+    let refused = findings(&report, "IMDS004", "jobs");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("\"@serviceaccount\" is not a valid label key")
+    );
+    assert_eq!(
+        workload(&report, "exporter")["selected_by"],
+        serde_json::json!([])
+    );
+    assert_eq!(workload(&report, "exporter")["metadata_reachable"], true);
+}
+
+#[test]
+fn explain_splits_pod_classes_by_service_account() {
+    let run = common::run(&["explain", "jobs", "fixtures/engines/service-accounts"]);
+    let out = &run.stdout;
+    assert!(
+        out.contains("a pod labelled @serviceaccount=batch\n  workloads: Deployment exporter"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "a pod labelled @serviceaccount=<any other value>\n  workloads: Deployment frontend"
+        ),
+        "{out}"
+    );
+}
