@@ -115,10 +115,15 @@ fn keeps_body(kind: &str, api_version: &str) -> bool {
         || crate::gitops::is_applier(kind, api_version)
 }
 
-/// The parts of a workload's tree the analysis reads: pod labels and hostNetwork.
+/// The parts of a workload's tree the analysis reads: pod labels, hostNetwork and the service
+/// account.
 fn workload_paths(kind: &str) -> &'static [&'static [&'static str]] {
     match kind {
-        "Pod" => &[&["spec", "hostNetwork"]],
+        "Pod" => &[
+            &["spec", "hostNetwork"],
+            &["spec", "serviceAccountName"],
+            &["spec", "serviceAccount"],
+        ],
         "CronJob" => &[
             &["spec", "jobTemplate", "spec", "template", "metadata"],
             &[
@@ -129,10 +134,28 @@ fn workload_paths(kind: &str) -> &'static [&'static [&'static str]] {
                 "spec",
                 "hostNetwork",
             ],
+            &[
+                "spec",
+                "jobTemplate",
+                "spec",
+                "template",
+                "spec",
+                "serviceAccountName",
+            ],
+            &[
+                "spec",
+                "jobTemplate",
+                "spec",
+                "template",
+                "spec",
+                "serviceAccount",
+            ],
         ],
         _ => &[
             &["spec", "template", "metadata"],
             &["spec", "template", "spec", "hostNetwork"],
+            &["spec", "template", "spec", "serviceAccountName"],
+            &["spec", "template", "spec", "serviceAccount"],
         ],
     }
 }
@@ -406,16 +429,30 @@ mod tests {
     }
 
     #[test]
-    fn workloads_keep_labels_and_host_network_only() {
+    fn workloads_keep_labels_host_network_and_service_account_only() {
         let f = load(
-            "kind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 2\n  template:\n    metadata: {labels: {app: a}}\n    spec:\n      hostNetwork: true\n      containers: [{name: c, image: i}]\n",
+            "kind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 2\n  template:\n    metadata: {labels: {app: a}}\n    spec:\n      hostNetwork: true\n      serviceAccountName: batch\n      serviceAccount: old\n      containers: [{name: c, image: i}]\n",
         );
         let body = f.objects[0].body.as_ref().unwrap();
         let template = body.get("spec").unwrap().get("template").unwrap();
+        let pod = template.get("spec").unwrap();
         assert!(body.get("spec").unwrap().get("replicas").is_none());
-        assert!(template.get("spec").unwrap().get("containers").is_none());
-        assert!(template.get("spec").unwrap().get("hostNetwork").is_some());
+        assert!(pod.get("containers").is_none());
+        assert!(pod.get("hostNetwork").is_some());
+        assert_eq!(
+            pod.get("serviceAccountName").unwrap().as_str(),
+            Some("batch")
+        );
+        assert_eq!(pod.get("serviceAccount").unwrap().as_str(), Some("old"));
         assert!(template.get("metadata").unwrap().get("labels").is_some());
+        let f = load(
+            "kind: CronJob\nmetadata: {name: c}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec: {serviceAccountName: cron, containers: []}\n",
+        );
+        let pod = ["spec", "jobTemplate", "spec", "template", "spec"]
+            .iter()
+            .try_fold(f.objects[0].body.as_ref().unwrap(), |n, k| n.get(k))
+            .unwrap();
+        assert!(pod.get("serviceAccountName").is_some() && pod.get("containers").is_none());
     }
 
     #[test]

@@ -83,7 +83,7 @@ fn accepted_policies_are_not_reported_as_refused() {
 }
 
 #[test]
-fn host_and_service_account_policies_are_listed_as_not_evaluated() {
+fn host_policies_are_listed_as_not_evaluated_and_service_account_ones_are_evaluated() {
     let doc = lint_engines();
     let listed: Vec<(String, String)> = doc["not_evaluated"]
         .as_array()
@@ -103,16 +103,10 @@ fn host_and_service_account_policies_are_listed_as_not_evaluated() {
                 })
         })
         .collect();
-    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed.len(), 1, "{listed:?}");
     assert!(
         listed
             .iter()
             .any(|(name, reason)| name == "host-firewall" && reason.contains("host policy"))
-    );
-    assert!(
-        listed
-            .iter()
-            .any(|(name, reason)| name == "by-service-account"
-                && reason.contains("io.cilium.k8s.policy.serviceaccount"))
     );
 }

@@ -24,6 +24,7 @@ use super::engine::{
     Selects,
 };
 use super::selector::{LabelSelector, Operator, Requirement, decode_selector_with};
+use super::workload::SERVICE_ACCOUNT_LABEL;
 use crate::net::{IpSet, PortSet, Protocol};
 use crate::yaml::{Node, Scalar};
 use ipnet::IpNet;
@@ -173,25 +174,22 @@ fn decode_rule(node: &Node, prefix: &str, clusterwide: bool, d: &mut Decoder) ->
         }
         (Some((_, value)), None) => decode_selector_with(Some(value), d, false),
     };
-    match endpoint_pair(&selector, !clusterwide) {
-        Ok(pair) => RuleOutcome::Spec(EngineSpec {
-            engine: Engine::Cilium,
-            placement: Placement {
-                layer: Layer::NetworkPolicy,
-                tier: DEFAULT_TIER.into(),
-                order: Some(NATIVE_ORDER),
-            },
-            ordered: false,
-            selects: Selects {
-                own_namespace_only: !clusterwide,
-                any_of: pair.into_iter().collect(),
-            },
-            governs_egress: egress_lists > 0,
-            isolates,
-            rules,
-        }),
-        Err(reason) => RuleOutcome::NotEvaluated(reason),
-    }
+    RuleOutcome::Spec(EngineSpec {
+        engine: Engine::Cilium,
+        placement: Placement {
+            layer: Layer::NetworkPolicy,
+            tier: DEFAULT_TIER.into(),
+            order: Some(NATIVE_ORDER),
+        },
+        ordered: false,
+        selects: Selects {
+            own_namespace_only: !clusterwide,
+            any_of: endpoint_pair(&selector, !clusterwide).into_iter().collect(),
+        },
+        governs_egress: egress_lists > 0,
+        isolates,
+        rules,
+    })
 }
 
 /// `enableDefaultDeny`: whether the rule puts its pods into default deny for egress.
@@ -222,6 +220,9 @@ fn decode_default_deny(node: &Node, d: &mut Decoder) -> bool {
 
 /// The label Cilium gives every pod for its namespace's name.
 const POD_NAMESPACE_LABEL: &str = "io.kubernetes.pod.namespace";
+/// The label Cilium gives every pod for its service account's name; it becomes a requirement
+/// on imds-lint's [`SERVICE_ACCOUNT_LABEL`].
+const SERVICE_ACCOUNT_KEY: &str = "io.cilium.k8s.policy.serviceaccount";
 /// The label Cilium gives every pod for its cluster's name, and that name's default.
 const CLUSTER_LABEL: &str = "io.cilium.k8s.policy.cluster";
 const DEFAULT_CLUSTER_NAME: &str = "default";
@@ -231,11 +232,9 @@ const NAMESPACE_LABELS_PREFIX: &str = "io.cilium.k8s.namespace.labels.";
 /// Splits a Cilium endpoint selector into namespace and pod requirements. Keys may carry a
 /// label source (`k8s:app`, `any:app`); a pod's labels all come from `k8s`, so a key of
 /// another source (`reserved:host`) is kept whole and never matches a pod label, which is
-/// right: such a key selects a special identity, never a pod, unless negated.
-fn endpoint_pair(
-    selector: &LabelSelector,
-    namespaced: bool,
-) -> Result<Option<SelectorPair>, String> {
+/// right: such a key selects a special identity, never a pod, unless negated. The service
+/// account key becomes imds-lint's synthetic label. `None` when the selector selects no pod.
+fn endpoint_pair(selector: &LabelSelector, namespaced: bool) -> Option<SelectorPair> {
     let mut pair = SelectorPair::default();
     for r in &selector.requirements {
         let key = match r.key.split_once(':') {
@@ -254,8 +253,7 @@ fn endpoint_pair(
             // A namespaced policy's selector always gets its own namespace: Cilium replaces a
             // `matchLabels` namespace entry (ParseToCiliumRule), and `own_namespace_only`
             // already says so.
-            let from_match_labels =
-                r.operator == super::selector::Operator::In && r.values.len() == 1;
+            let from_match_labels = r.operator == Operator::In && r.values.len() == 1;
             if !(namespaced && from_match_labels) {
                 pair.namespaces
                     .requirements
@@ -263,25 +261,34 @@ fn endpoint_pair(
             }
         } else if let Some(label) = key.strip_prefix(NAMESPACE_LABELS_PREFIX) {
             pair.namespaces.requirements.push(with_key(label));
-        } else if key == "io.cilium.k8s.policy.serviceaccount" {
-            return Err(
-                "endpointSelector uses io.cilium.k8s.policy.serviceaccount: pods \
-                 selected by service account are not followed"
-                    .into(),
-            );
+        } else if key == SERVICE_ACCOUNT_KEY {
+            // Every pod has a service account: decided here, so that no pod class "without a
+            // service account" is ever considered.
+            match r.operator {
+                Operator::Exists => {}
+                Operator::DoesNotExist => return None,
+                Operator::In | Operator::NotIn => {
+                    pair.pods.requirements.push(with_key(SERVICE_ACCOUNT_LABEL))
+                }
+            }
+        } else if key == SERVICE_ACCOUNT_LABEL {
+            // imds-lint's own key is no label a pod can carry: the requirement sees it absent.
+            if !r.matches(&Default::default()) {
+                return None;
+            }
         } else if key == CLUSTER_LABEL {
             // Every pod carries its cluster's name; `default` is Cilium's default
             // `cluster-name`, and `io.cilium.k8s.policy.cluster: default` is a common way to
             // say "every pod". A requirement the default name fails selects no pod.
             let labels = [(key.to_string(), DEFAULT_CLUSTER_NAME.to_string())].into();
             if !r.matches(&labels) {
-                return Ok(None);
+                return None;
             }
         } else {
             pair.pods.requirements.push(with_key(key));
         }
     }
-    Ok(Some(pair))
+    Some(pair)
 }
 
 const EGRESS_FIELDS: &[&str] = &[
@@ -1210,15 +1217,43 @@ mod tests {
     #[test]
     fn service_account_and_cluster_selectors() {
         let sa = cnp(
-            "endpointSelector: {matchLabels: {io.cilium.k8s.policy.serviceaccount: app}}\negress:\n- {}\n",
+            "endpointSelector: {matchLabels: {io.cilium.k8s.policy.serviceaccount: batch, k8s:app: x}}\negress:\n- {}\n",
         );
-        assert!(sa.specs.is_empty() && !sa.rejected);
+        let pods = &only_spec(&sa).selects.any_of[0].pods;
+        assert_eq!(pods.requirements[0].key, SERVICE_ACCOUNT_LABEL);
+        assert_eq!(pods.requirements[0].values, ["batch"]);
+        let pod = |account: &str| -> BTreeMap<String, String> {
+            [
+                ("app".to_string(), "x".to_string()),
+                (SERVICE_ACCOUNT_LABEL.to_string(), account.to_string()),
+            ]
+            .into()
+        };
+        assert!(pods.matches(&pod("batch")) && !pods.matches(&pod("web")));
+        let not_in = cnp(
+            "endpointSelector:\n  matchExpressions:\n  - {key: k8s:io.cilium.k8s.policy.serviceaccount, operator: NotIn, values: [web]}\negress:\n- {}\n",
+        );
+        let pods = &only_spec(&not_in).selects.any_of[0].pods;
+        assert!(pods.matches(&pod("batch")) && !pods.matches(&pod("web")));
+        let exists = |operator: &str| {
+            cnp(&format!(
+                "endpointSelector:\n  matchExpressions:\n  - {{key: io.cilium.k8s.policy.serviceaccount, operator: {operator}}}\negress:\n- {{}}\n"
+            ))
+        };
         assert!(
-            sa.not_evaluated
-                .as_deref()
-                .unwrap()
-                .contains("serviceaccount")
+            only_spec(&exists("Exists")).selects.any_of[0]
+                .pods
+                .selects_all()
         );
+        assert!(only_spec(&exists("DoesNotExist")).selects.any_of.is_empty());
+        // imds-lint's synthetic key is no pod label: a selector naming it sees it absent.
+        let forged =
+            cnp("endpointSelector: {matchLabels: {'@serviceaccount': batch}}\negress:\n- {}\n");
+        assert!(only_spec(&forged).selects.any_of.is_empty());
+        let absent = cnp(
+            "endpointSelector:\n  matchExpressions:\n  - {key: '@serviceaccount', operator: DoesNotExist}\negress:\n- {}\n",
+        );
+        assert!(only_spec(&absent).selects.any_of[0].pods.selects_all());
         let cluster = ccnp(
             "endpointSelector: {matchLabels: {io.cilium.k8s.policy.cluster: default}}\negress:\n- {}\n",
         );

@@ -1,6 +1,7 @@
 //! Kubernetes label selectors (`matchLabels` + `matchExpressions`), decoded and validated.
 
 use super::decode::{Decoder, expect_map, expect_seq, expect_string};
+use super::workload::SERVICE_ACCOUNT_LABEL;
 use crate::yaml::Node;
 use std::collections::{BTreeMap, HashSet};
 
@@ -205,12 +206,23 @@ fn break_all<'a>(
     Some(false)
 }
 
+/// The value to describe a witness's label by. Every pod has a service account, and
+/// selectors only ever test its name with `In`/`NotIn` (the decoders settle `Exists`), so an
+/// absent service-account label stands for a name no selector lists.
+fn shown<'a>(key: &str, value: &'a LabelValue) -> &'a LabelValue {
+    if key == SERVICE_ACCOUNT_LABEL && *value == LabelValue::Absent {
+        &LabelValue::Other
+    } else {
+        value
+    }
+}
+
 /// Describes a label set found by [`find_gap`] for messages: `pods without label app`.
 pub fn describe_gap(gap: &BTreeMap<String, LabelValue>) -> String {
     let mut without = Vec::new();
     let mut with = Vec::new();
     for (key, value) in gap {
-        match value {
+        match shown(key, value) {
             LabelValue::Absent => without.push(key.as_str()),
             LabelValue::Named(v) => with.push(format!("{key}={v}")),
             LabelValue::Other => with.push(format!("{key}=<any other value>")),
@@ -338,7 +350,7 @@ pub fn partition(selectors: &[&LabelSelector]) -> Partition {
 pub fn describe_example(example: &BTreeMap<String, LabelValue>) -> String {
     let present: Vec<String> = example
         .iter()
-        .filter_map(|(key, value)| match value {
+        .filter_map(|(key, value)| match shown(key, value) {
             LabelValue::Absent => None,
             LabelValue::Named(v) => Some(format!("{key}={v}")),
             LabelValue::Other => Some(format!("{key}=<any other value>")),
@@ -634,6 +646,17 @@ mod tests {
             panic!()
         };
         assert_eq!(describe_gap(&gap), "pods without label app");
+        // Every pod has a service account: an absent one is one no selector names.
+        let account: BTreeMap<String, LabelValue> =
+            [(SERVICE_ACCOUNT_LABEL.to_string(), LabelValue::Absent)].into();
+        assert_eq!(
+            describe_gap(&account),
+            "pods labelled @serviceaccount=<any other value>"
+        );
+        assert_eq!(
+            describe_example(&account),
+            "a pod labelled @serviceaccount=<any other value>"
+        );
         let web = sel("matchLabels: {app: web}\n");
         let Coverage::Gap(gap) = find_gap(&[&web, &missing]) else {
             panic!()

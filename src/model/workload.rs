@@ -1,12 +1,26 @@
-//! Workloads: the pods they run, as far as egress is concerned (labels and hostNetwork).
+//! Workloads: the pods they run, as far as egress is concerned (labels, service account and
+//! hostNetwork).
 
 use super::string_map;
 use crate::yaml::{Node, Scalar, Span};
 use std::collections::BTreeMap;
 
+/// The synthetic pod label that carries a pod's service account name, so that policies
+/// selecting pods by service account (Cilium's `io.cilium.k8s.policy.serviceaccount`, Calico's
+/// `projectcalico.org/serviceaccount`) become ordinary label requirements for the pod-class
+/// partition and `LabelSelector::matches`. `@` is not allowed in a Kubernetes label key, nor in
+/// a Calico selector's label names, so no real label and no native selector can name it; the
+/// Cilium decoder refuses it as a selector key. (Reusing Cilium's own key would not do: it is a
+/// valid label key, and a native NetworkPolicy naming it would suddenly match by service
+/// account.)
+pub const SERVICE_ACCOUNT_LABEL: &str = "@serviceaccount";
+/// The service account of a pod whose spec names none.
+pub const DEFAULT_SERVICE_ACCOUNT: &str = "default";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkloadSpec {
-    /// Labels of the pods the workload runs.
+    /// Labels of the pods the workload runs, plus [`SERVICE_ACCOUNT_LABEL`] with its service
+    /// account's name.
     pub pod_labels: BTreeMap<String, String>,
     /// The `hostNetwork: true` key, when the pods share the node's network namespace.
     pub host_network: Option<Span>,
@@ -32,10 +46,26 @@ pub fn decode_workload(kind: &str, body: &Node) -> WorkloadSpec {
         .and_then(|s| s.entry("hostNetwork"))
         .filter(|(_, v)| v.scalar() == Some(Scalar::Bool(true)))
         .map(|(k, _)| k.span);
+    let mut pod_labels = string_map(metadata.and_then(|m| m.get("labels")));
+    // Inserted last, so a (refused) real label of that key cannot stand in for it.
+    pod_labels.insert(
+        SERVICE_ACCOUNT_LABEL.to_string(),
+        service_account(spec).to_string(),
+    );
     WorkloadSpec {
-        pod_labels: string_map(metadata.and_then(|m| m.get("labels"))),
+        pod_labels,
         host_network,
     }
+}
+
+/// The pod's service account: `serviceAccountName`, else the deprecated `serviceAccount`
+/// (the API server copies it over when `serviceAccountName` is empty), else `default`.
+fn service_account(spec: Option<&Node>) -> &str {
+    ["serviceAccountName", "serviceAccount"]
+        .iter()
+        .filter_map(|field| spec?.get(field)?.as_str())
+        .find(|name| !name.is_empty())
+        .unwrap_or(DEFAULT_SERVICE_ACCOUNT)
 }
 
 #[cfg(test)]
@@ -64,12 +94,51 @@ mod tests {
             "CronJob",
             "spec:\n  jobTemplate:\n    spec:\n      template:\n        metadata: {labels: {job: x}}\n        spec: {hostNetwork: false}\n",
         );
-        assert_eq!(d.pod_labels.len(), 1);
+        assert_eq!(d.pod_labels.get("job").map(String::as_str), Some("x"));
         assert!(d.host_network.is_none());
         let d = decode(
             "Pod",
             "metadata: {labels: {a: b}}\nspec: {hostNetwork: true}\n",
         );
-        assert!(d.host_network.is_some() && d.pod_labels.len() == 1);
+        assert!(d.host_network.is_some() && d.pod_labels.contains_key("a"));
+    }
+
+    fn service_account_of(kind: &str, yaml: &str) -> String {
+        decode(kind, yaml).pod_labels[SERVICE_ACCOUNT_LABEL].clone()
+    }
+
+    #[test]
+    fn service_account_is_a_synthetic_label() {
+        let sa = |spec: &str| {
+            service_account_of(
+                "Deployment",
+                &format!("spec:\n  template:\n    spec: {spec}\n"),
+            )
+        };
+        assert_eq!(sa("{serviceAccountName: batch}"), "batch");
+        assert_eq!(sa("{serviceAccount: old}"), "old");
+        assert_eq!(sa("{serviceAccountName: new, serviceAccount: old}"), "new");
+        assert_eq!(sa("{serviceAccountName: '', serviceAccount: old}"), "old");
+        assert_eq!(sa("{}"), DEFAULT_SERVICE_ACCOUNT);
+        assert_eq!(sa("{serviceAccountName: [x]}"), DEFAULT_SERVICE_ACCOUNT);
+        assert_eq!(
+            service_account_of(
+                "CronJob",
+                "spec:\n  jobTemplate:\n    spec:\n      template:\n        spec: {serviceAccountName: cron}\n",
+            ),
+            "cron"
+        );
+        assert_eq!(
+            service_account_of("Pod", "spec: {serviceAccountName: solo}\n"),
+            "solo"
+        );
+        // No spec at all: still the default account, never a panic.
+        assert_eq!(service_account_of("Deployment", "spec: 3\n"), "default");
+        // A real label of the reserved key (the API server refuses it) cannot override.
+        let d = decode(
+            "Pod",
+            "metadata: {labels: {'@serviceaccount': forged}}\nspec: {serviceAccountName: real}\n",
+        );
+        assert_eq!(d.pod_labels[SERVICE_ACCOUNT_LABEL], "real");
     }
 }

@@ -17,7 +17,8 @@ use super::engine::{
     HostnameMatch, Layer, NetworkSetSpec, Placement, RuleDestinations, SelectorPair, Selects,
     TierSpec,
 };
-use super::selector::LabelSelector;
+use super::selector::{LabelSelector, Operator, Requirement};
+use super::workload::SERVICE_ACCOUNT_LABEL;
 use crate::net::{IpSet, PortSet, Protocol, RangeSet};
 use crate::yaml::{Node, Scalar, Value};
 use ipnet::IpNet;
@@ -306,7 +307,7 @@ fn decode_spec(node: Option<&Node>, cx: &mut Cx) -> EngineSpec {
                 ) && s.dnf != always()
                 {
                     cx.unsupported(format!(
-                        "serviceAccountSelector {:?}: the pods it selects depend on service accounts, which are not read",
+                        "serviceAccountSelector {:?}: the pods it selects depend on service-account labels, which are not read",
                         s.text
                     ));
                 }
@@ -580,6 +581,10 @@ struct Entity {
     /// The first non-empty `ports` or `notPorts` key, for messages.
     ports_key: Option<Node>,
     service_accounts: bool,
+    /// `serviceAccounts.names`: the endpoint's service account is one of these (empty: any).
+    service_account_names: Vec<String>,
+    /// `serviceAccounts.selector` on the service accounts' own labels, which are not read.
+    service_account_selector: Option<String>,
     /// `namespace/name` of `services`, and its key.
     services: Option<String>,
     services_key: Option<Node>,
@@ -647,19 +652,23 @@ fn decode_entity(node: &Node, field: &str, source: bool, cx: &mut Cx) -> Entity 
                         match k.key_text().unwrap_or_default() {
                             "names" => {
                                 for item in optional_seq(Some(v), &mut cx.d).unwrap_or_default() {
-                                    expect_string(item, &mut cx.d);
+                                    entity
+                                        .service_account_names
+                                        .extend(expect_string(item, &mut cx.d));
                                 }
                             }
                             "selector" => {
                                 let path = format!("{path}.selector");
-                                selector_field(
+                                entity.service_account_selector = selector_field(
                                     v,
                                     &path,
                                     Context::Pods,
                                     false,
                                     GlobalUse::Refused,
                                     cx,
-                                );
+                                )
+                                .filter(|s| s.dnf != always())
+                                .map(|s| s.text);
                             }
                             _ => cx.d.unknown_field(k),
                         }
@@ -1080,12 +1089,28 @@ fn senders(
     {
         parts.push(&s.dnf);
     }
+    // `serviceAccounts.names`, a requirement on the pod's service account like
+    // `projectcalico.org/serviceaccount in {...}`.
+    let by_name: Dnf = vec![selector::Conjunction {
+        namespaces: Vec::new(),
+        endpoints: vec![Requirement {
+            key: SERVICE_ACCOUNT_LABEL.to_string(),
+            operator: Operator::In,
+            values: source.service_account_names.clone(),
+        }],
+    }];
+    if !source.service_account_names.is_empty() {
+        parts.push(&by_name);
+    }
     for (set, what) in [
         (
             source.nets.is_some() || !source.not_nets.is_empty(),
             "source nets and notNets (pod addresses)",
         ),
-        (source.service_accounts, "source.serviceAccounts"),
+        (
+            source.service_account_selector.is_some(),
+            "source.serviceAccounts.selector (service-account labels)",
+        ),
         (
             !source.ports.is_empty() || !source.not_ports.is_empty(),
             "source ports (the sending port)",
@@ -1341,6 +1366,40 @@ mod tests {
     }
 
     #[test]
+    fn service_accounts_select_pods_by_name() {
+        let batch = labels(&[(SERVICE_ACCOUNT_LABEL, "batch")]);
+        let web = labels(&[(SERVICE_ACCOUNT_LABEL, "web")]);
+        let p =
+            np("selector: projectcalico.org/serviceaccount == 'batch'\negress:\n- action: Allow\n");
+        let pods = &spec(&p).selects.any_of[0].pods;
+        assert!(pods.matches(&batch) && !pods.matches(&web));
+        let senders = |source: &str| {
+            let p = np(&format!(
+                "egress:\n- action: Allow\n  source:\n    serviceAccounts: {source}\n"
+            ));
+            spec(&p).rules[0].clone()
+        };
+        let by_name = senders("{names: [batch, cron]}");
+        let pair = &by_name.senders.as_ref().unwrap()[0];
+        assert!(pair.pods.matches(&batch) && !pair.pods.matches(&web));
+        assert_eq!(by_name.unknowable, None);
+        // The service accounts' own labels are not read: the rule stays unknowable, and
+        // names still narrow it.
+        let by_label = senders("{names: [batch], selector: \"role == 'jobs'\"}");
+        assert!(
+            by_label
+                .unknowable
+                .unwrap()
+                .contains("serviceAccounts.selector")
+        );
+        assert!(!by_label.senders.unwrap()[0].pods.matches(&web));
+        let any = senders("{}");
+        assert_eq!((any.senders, any.unknowable), (None, None));
+        let p = gnp("serviceAccountSelector: role == 'admin'\negress:\n- action: Allow\n");
+        assert!(p.not_evaluated.unwrap().contains("service-account labels"));
+    }
+
+    #[test]
     fn selectors_pick_network_sets_and_senders() {
         let rule = |policy: &DecodedEngine| spec(policy).rules[0].clone();
         let g = rule(&gnp(
@@ -1449,12 +1508,9 @@ mod tests {
             ),
             (
                 "serviceAccountSelector: role == 'admin'\n",
-                "service accounts",
+                "service-account labels",
             ),
-            (
-                "selector: projectcalico.org/serviceaccount == 'x'\n",
-                "service-account",
-            ),
+            ("selector: pcsa.role == 'x'\n", "service-account"),
             (
                 "preDNAT: true\napplyOnForward: true\ningress: []\n",
                 "preDNAT",

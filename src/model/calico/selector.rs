@@ -9,6 +9,7 @@
 //! whitespace is spaces and tabs. The empty selector is `all()`.
 
 use crate::model::selector::{LabelSelector, Operator, Requirement};
+use crate::model::workload::SERVICE_ACCOUNT_LABEL;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -407,6 +408,11 @@ impl fmt::Display for Expr {
 /// namespaces) and `projectcalico.org/namespace` (on endpoints) say the same thing.
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
+/// The label Calico gives a pod for its service account's name; it becomes a requirement on
+/// imds-lint's [`SERVICE_ACCOUNT_LABEL`]. (`pcsa.<key>`, the service account's own labels, is
+/// not known from a workload.)
+const SERVICE_ACCOUNT_NAME_KEY: &str = "projectcalico.org/serviceaccount";
+
 /// What the labels of a selector are labels of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Context {
@@ -456,11 +462,15 @@ fn classify(context: Context, key: &str) -> Key {
     if let Some(ns_key) = key.strip_prefix("pcns.") {
         return Key::On(Side::Namespace, namespace_key(ns_key));
     }
-    let service_account = key == "projectcalico.org/serviceaccount" || key.starts_with("pcsa.");
+    let service_account = key == SERVICE_ACCOUNT_NAME_KEY || key.starts_with("pcsa.");
     match context {
         Context::Pods if key == "projectcalico.org/orchestrator" => Key::Fixed(Some("k8s")),
+        // The pod's service account's name is known from its workload.
+        Context::Pods if key == SERVICE_ACCOUNT_NAME_KEY => {
+            Key::On(Side::Endpoint, SERVICE_ACCOUNT_LABEL.to_string())
+        }
         Context::Pods if service_account => Key::Unknown(format!(
-            "the selector uses the service-account label {key:?}, and service accounts are not read"
+            "the selector uses the service-account label {key:?}, and ServiceAccount objects' labels are not read"
         )),
         Context::NetworkSets if key == "projectcalico.org/orchestrator" || service_account => {
             Key::Fixed(None)
@@ -598,6 +608,11 @@ fn atom(context: Context, key: &str, test: Atom, negated: bool) -> Result<Dnf, U
     match classify(context, key) {
         Key::Unknown(reason) => Err(Unsupported(reason)),
         Key::Fixed(value) => Ok(truth(test.holds(value))),
+        // Every pod has a service account: decided here, so that no pod class "without a
+        // service account" is ever considered.
+        Key::On(_, key) if key == SERVICE_ACCOUNT_LABEL && matches!(test, Atom::Has) => {
+            Ok(truth(true))
+        }
         // `in {}` never holds and `not in {}` always does, whatever the label.
         Key::On(..) if matches!(test, Atom::In([]) | Atom::NotIn([])) => {
             Ok(truth(test.holds(None)))
@@ -906,13 +921,36 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.0.contains("starts with"), "{e:?}");
-        let e = to_dnf(
-            &parse("projectcalico.org/serviceaccount == 'x'").unwrap(),
-            Context::Pods,
+        let e = to_dnf(&parse("pcsa.role == 'x'").unwrap(), Context::Pods, false).unwrap_err();
+        assert!(e.0.contains("service-account"), "{e:?}");
+    }
+
+    #[test]
+    fn service_account_name_is_the_synthetic_pod_label() {
+        let d = dnf("projectcalico.org/serviceaccount in {'batch', 'cron'} && app == 'x'");
+        assert_eq!(
+            d[0].endpoints,
+            vec![
+                req(SERVICE_ACCOUNT_LABEL, Operator::In, &["batch", "cron"]),
+                req("app", Operator::In, &["x"]),
+            ]
+        );
+        let pod = |sa: &str| labels(&[("app", "x"), (SERVICE_ACCOUNT_LABEL, sa)]);
+        assert!(dnf_matches(&d, &pod("cron")) && !dnf_matches(&d, &pod("web")));
+        let not = dnf("!(projectcalico.org/serviceaccount == 'web')");
+        assert!(dnf_matches(&not, &pod("batch")) && !dnf_matches(&not, &pod("web")));
+        assert_eq!(dnf("has(projectcalico.org/serviceaccount)"), always());
+        assert!(dnf("!has(projectcalico.org/serviceaccount)").is_empty());
+        // Network sets have no service account.
+        let sets = to_dnf(
+            &parse("has(projectcalico.org/serviceaccount)").unwrap(),
+            Context::NetworkSets,
             false,
         )
-        .unwrap_err();
-        assert!(e.0.contains("service-account"), "{e:?}");
+        .unwrap();
+        assert!(sets.is_empty());
+        // imds-lint's synthetic key is not a Calico label name.
+        assert!(parse("@serviceaccount == 'x'").is_err());
     }
 
     #[test]
