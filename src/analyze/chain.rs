@@ -767,6 +767,16 @@ mod tests {
             .expect("ns")
     }
 
+    /// The verdict of namespace `ns`.
+    fn in_ns(outcome: &crate::Outcome) -> &NamespaceVerdict {
+        outcome
+            .analysis
+            .namespaces
+            .iter()
+            .find(|n| n.name == "ns")
+            .expect("ns")
+    }
+
     fn reachable(v: &NamespaceVerdict) -> Vec<String> {
         v.reachable.iter().map(|t| t.addr.to_string()).collect()
     }
@@ -1221,12 +1231,7 @@ mod tests {
             "{NS}{sets}{}",
             policy("{selector: role == 'metadata'}")
         ));
-        let v = outcome
-            .analysis
-            .namespaces
-            .iter()
-            .find(|n| n.name == "ns")
-            .expect("ns");
+        let v = in_ns(&outcome);
         assert_eq!(
             reachable(v),
             [V6],
@@ -1236,23 +1241,13 @@ mod tests {
             "{NS}{sets}{}",
             policy("{selector: role == 'metadata', namespaceSelector: all()}")
         ));
-        let v = outcome
-            .analysis
-            .namespaces
-            .iter()
-            .find(|n| n.name == "ns")
-            .expect("ns");
+        let v = in_ns(&outcome);
         assert!(reachable(v).is_empty(), "every namespace's sets");
         let outcome = lint_text(&format!(
             "{NS}{sets}{}",
             policy("{selector: role == 'metadata', nets: [10.0.0.0/8]}")
         ));
-        let v = outcome
-            .analysis
-            .namespaces
-            .iter()
-            .find(|n| n.name == "ns")
-            .expect("ns");
+        let v = in_ns(&outcome);
         assert_eq!(
             reachable(v),
             [V4, V6],
