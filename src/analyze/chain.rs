@@ -110,7 +110,7 @@ pub struct Chain<'m> {
 }
 
 /// Namespace labels as selectors see them: with `kubernetes.io/metadata.name`.
-pub fn namespace_labels(model: &Model, key: &NamespaceKey) -> BTreeMap<String, String> {
+fn namespace_labels(model: &Model, key: &NamespaceKey) -> BTreeMap<String, String> {
     let mut labels = model
         .namespaces
         .get(key)
@@ -545,7 +545,7 @@ fn reaches(rule: &MemberRule, target: &Target) -> bool {
 
 /// Cilium `matchPattern`: `*` alone matches every name; elsewhere it matches characters
 /// within one DNS label.
-pub fn hostname_matches(rule: &HostnameMatch, name: &str) -> bool {
+fn hostname_matches(rule: &HostnameMatch, name: &str) -> bool {
     let canonical = |s: &str| s.trim_end_matches('.').to_ascii_lowercase();
     let name = canonical(name);
     match rule {
