@@ -90,6 +90,16 @@ pub struct NamespaceExplanation {
     pub workloads: Vec<WorkloadExplanation>,
 }
 
+/// Whether two lists hold the same policies, in any order.
+fn same_policies(a: &[usize], b: &[usize]) -> bool {
+    let sorted = |v: &[usize]| {
+        let mut v = v.to_vec();
+        v.sort_unstable();
+        v
+    };
+    sorted(a) == sorted(b)
+}
+
 fn role(policy: &Policy) -> PolicyRole {
     if policy.decoded.rejected {
         PolicyRole::Rejected
@@ -163,6 +173,18 @@ pub fn explain_namespace(
             .map(|(t, _)| *t)
             .collect()
     };
+    let chained = !engine.is_empty();
+    // Where another engine applies, policies are listed in the order the chain consults them;
+    // elsewhere in file order.
+    let display_order = |pod: &dyn Fn(usize) -> bool, selecting: &[usize]| -> Vec<usize> {
+        if chained {
+            chain.selecting(pod)
+        } else {
+            let mut sorted = selecting.to_vec();
+            sorted.sort_unstable();
+            sorted
+        }
+    };
     // What native policies grant, shown beside the chain's decisions.
     let native_egress = |selected_by: &[usize]| {
         let native: Vec<usize> = selected_by
@@ -181,9 +203,9 @@ pub fn explain_namespace(
         .map(|verdict| {
             let workload = &model.workloads[verdict.workload];
             let labels = &workload.spec.pod_labels;
-            let decisions = decide(&|i| chain.selectors[i].matches(labels));
-            let mut selected_by = verdict.selected_by.clone();
-            selected_by.sort_unstable();
+            let pod = |i: usize| chain.selectors[i].matches(labels);
+            let decisions = decide(&pod);
+            let selected_by = display_order(&pod, &verdict.selected_by);
             let egress = native_egress(&selected_by);
             let host_network = workload.spec.host_network.is_some();
             let reachable = if host_network {
@@ -213,8 +235,7 @@ pub fn explain_namespace(
                         selected[i] = true;
                     }
                     let pod = |i: usize| selected[i];
-                    let mut selected_by = chain.selecting(&pod);
-                    selected_by.sort_unstable();
+                    let selected_by = display_order(&pod, &chain.selecting(&pod));
                     let decisions = decide(&pod);
                     let egress = native_egress(&selected_by);
                     ClassExplanation {
@@ -222,7 +243,9 @@ pub fn explain_namespace(
                         decisions,
                         workloads: workloads
                             .iter()
-                            .filter(|w| !w.host_network && w.selected_by == selected_by)
+                            .filter(|w| {
+                                !w.host_network && same_policies(&w.selected_by, &selected_by)
+                            })
                             .map(|w| w.workload)
                             .collect(),
                         example: class.example,
@@ -239,7 +262,7 @@ pub fn explain_namespace(
         targets: targets.clone(),
         reachable: verdict.reachable.clone(),
         protected_by: verdict.protected_by.clone(),
-        chained: !engine.is_empty(),
+        chained,
         policies,
         classes,
         workloads,
