@@ -214,7 +214,10 @@ fn chain_block(out: &mut String, model: &Model, pods: &Pods, color: bool) {
             .iter()
             .map(|&p| model.policies[p].describe())
             .collect();
-        out.push_str(&format!("  selected by, in chain order: {}\n", names.join(", ")));
+        out.push_str(&format!(
+            "  selected by, in chain order: {}\n",
+            names.join(", ")
+        ));
     }
     if !egress.addresses.is_empty() {
         out.push_str("  NetworkPolicy egress:\n");
