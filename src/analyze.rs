@@ -382,7 +382,6 @@ fn namespace_by_chain(
         let Partition::Classes(classes) = partition(&selectors) else {
             verdict.unselected_pods = Some(TOO_COMPLEX.into());
             verdict.reachable = targets.to_vec();
-            verdict.protected_by = Vec::new();
             return verdict;
         };
         for class in &classes {

@@ -215,12 +215,10 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
             }
         }
         for opening in &verdict.openings {
-            let p = &model.policies[opening.policy];
             plan.notes.push(format!(
-                "namespace {namespace} stays reachable: {} {} ({}:{}) \
+                "namespace {namespace} stays reachable: {} ({}:{}) \
                  opens {}; fix does not edit existing policies, change it by hand",
-                p.describe(),
-                crate::analyze::chain::rule_label(model, opening.rule_ref()),
+                crate::analyze::chain::describe_rule(model, opening.rule_ref()),
                 model.files[opening.at.file],
                 opening.at.line,
                 opening

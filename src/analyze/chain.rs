@@ -353,11 +353,7 @@ impl<'m> Chain<'m> {
             if rules.is_empty() && !isolation_matters {
                 continue;
             }
-            reduced.members.push(Member {
-                rules,
-                pods: m.pods.clone(),
-                ..m.clone()
-            });
+            reduced.members.push(Member { rules, ..m.clone() });
         }
         reduced
     }
@@ -669,6 +665,15 @@ pub fn rule_label(model: &Model, rule: RuleRef) -> String {
         Some(r) => r.label.clone(),
         None => format!("egress rule {}", rule.rule + 1),
     }
+}
+
+/// `NetworkPolicy batch/allow egress rule 1`: the policy and its rule, for people.
+pub fn describe_rule(model: &Model, rule: RuleRef) -> String {
+    format!(
+        "{} {}",
+        model.policies[rule.policy].describe(),
+        rule_label(model, rule)
+    )
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `imds-lint explain NAMESPACE`: a namespace's policies and, per pod class or per workload,
 //! the effective egress with the rule behind each part; for people and as JSON.
 
-use crate::analyze::chain::{DecidedBy, Decision, RuleRef, rule_label};
+use crate::analyze::chain::{DecidedBy, Decision, RuleRef, describe_rule, rule_label};
 use crate::analyze::egress::{EgressSet, Grant};
 use crate::analyze::explain::{
     ClassExplanation, Classes, NamespaceExplanation, PolicyRole, WorkloadExplanation,
@@ -61,9 +61,8 @@ fn policy_names(model: &Model, policies: &[usize]) -> String {
 /// `NetworkPolicy ns/allow egress rule 1`.
 fn rule_text(model: &Model, rule: &RuleRef) -> String {
     format!(
-        "{} {} ({}:{})",
-        model.policies[rule.policy].describe(),
-        rule_label(model, *rule),
+        "{} ({}:{})",
+        describe_rule(model, *rule),
         model.files[rule.at.file],
         rule.at.line
     )

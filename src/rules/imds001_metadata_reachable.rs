@@ -1,7 +1,7 @@
 //! IMDS001: some pod that could exist in the namespace can reach a metadata endpoint.
 
 use super::{AFFECTS_PREFIX, Context, Finding, Related, Rule, Severity, Subject, namespace_anchor};
-use crate::analyze::chain::rule_label;
+use crate::analyze::chain::{describe_rule, rule_label};
 use crate::analyze::{Opening, Via, WorkloadVerdict};
 use crate::model::engine::Engine;
 use crate::model::{Policy, Workload};
@@ -80,13 +80,7 @@ fn passed_suffix(ctx: &Context, opening: &Opening) -> String {
     opening
         .passed_by
         .iter()
-        .map(|r| {
-            format!(
-                ", after {} {} passes it on",
-                ctx.model.policies[r.policy].describe(),
-                rule_label(ctx.model, *r)
-            )
-        })
+        .map(|r| format!(", after {} passes it on", describe_rule(ctx.model, *r)))
         .collect()
 }
 
@@ -256,9 +250,8 @@ fn check(ctx: &Context) -> Vec<Finding> {
                     .map(|r| Related {
                         at: r.at,
                         message: format!(
-                            "{} {} passes it on to the next tier",
-                            ctx.model.policies[r.policy].describe(),
-                            rule_label(ctx.model, *r)
+                            "{} passes it on to the next tier",
+                            describe_rule(ctx.model, *r)
                         ),
                     })
                     .chain(affected.iter().map(|&w| {
