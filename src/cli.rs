@@ -1,9 +1,10 @@
 //! The command line: parses arguments, runs the pipeline, prints a report. No verdicts here.
 
 use crate::analyze::explain::explain_namespace;
-use crate::config::{self, Config, ConfigError, FailOn};
+use crate::config::{self, Config, ConfigError};
+use crate::lint::RULES;
+use crate::lint::settings::FailOn;
 use crate::net::{PRESETS, Target, preset_targets};
-use crate::rules::RULES;
 use crate::{Input, LintOptions, lint, report};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Read, Write};
@@ -173,8 +174,10 @@ fn load_config(args: &ConfigArgs, paths: &[PathBuf]) -> Result<Option<Config>, C
         },
     };
     let cwd = std::env::current_dir().unwrap_or_default();
-    let display =
-        crate::discover::display_path(&crate::discover::normalize(&cwd.join(&path)), &cwd);
+    let display = crate::source::discover::display_path(
+        &crate::source::discover::normalize(&cwd.join(&path)),
+        &cwd,
+    );
     Config::load(&path, &display).map(Some)
 }
 
@@ -183,7 +186,7 @@ struct Chosen {
     excludes: Vec<String>,
     default_namespace: String,
     targets: Vec<Target>,
-    settings: config::Settings,
+    settings: lint::settings::Settings,
 }
 
 impl Chosen {
@@ -351,7 +354,7 @@ fn rule_command(id: Option<String>) -> i32 {
             print(&text);
             0
         }
-        Some(id) => match crate::rules::find_rule(&id) {
+        Some(id) => match crate::lint::find_rule(&id) {
             Some(rule) => {
                 print(rule.doc);
                 0

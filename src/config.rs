@@ -3,65 +3,15 @@
 //! Parsed over the positioned YAML tree so that every mistake (an unknown key, a wrong type, a
 //! bad value) is reported at its line and column instead of being ignored.
 
+use crate::lint::settings::{FailOn, RuleSetting, Settings};
+use crate::lint::{RULES, Severity, find_rule};
 use crate::net::{PRESETS, Target};
-use crate::rules::{RULES, Severity, find_rule};
-use crate::yaml::{self, Node, Pos, Scalar};
-use globset::{Glob, GlobMatcher};
+pub use crate::source::discover::CONFIG_NAMES;
+use crate::source::yaml::{self, Node, Pos, Scalar};
+use globset::Glob;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-
-/// File names looked for in each folder, in this order.
-pub const CONFIG_NAMES: [&str; 2] = [".imds-lint.yaml", ".imds-lint.yml"];
-
-/// Which findings make the exit status 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum FailOn {
-    /// Findings at error severity.
-    #[default]
-    Error,
-    /// Findings at warning or error severity.
-    Warning,
-    /// No finding (unreadable input still exits 2).
-    Never,
-}
-
-/// What the configuration does to one rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RuleSetting {
-    Off,
-    On(Severity),
-}
-
-/// Settings the library applies to findings: rule switches and severities, ignored
-/// namespaces, and what fails the run.
-#[derive(Debug, Clone, Default)]
-pub struct Settings {
-    /// By rule id; rules not listed keep their default severity.
-    pub rules: BTreeMap<&'static str, RuleSetting>,
-    /// Namespace names or globs that get no findings.
-    pub ignore_namespaces: Vec<GlobMatcher>,
-    pub fail_on: FailOn,
-}
-
-impl Settings {
-    /// The severity findings of `rule` get, or `None` when the rule is off.
-    pub fn severity(&self, rule: &crate::rules::Rule) -> Option<Severity> {
-        match self.rules.get(rule.id) {
-            Some(RuleSetting::Off) => None,
-            Some(RuleSetting::On(severity)) => Some(*severity),
-            None => Some(rule.severity),
-        }
-    }
-
-    pub fn is_enabled(&self, rule_id: &str) -> bool {
-        self.rules.get(rule_id) != Some(&RuleSetting::Off)
-    }
-
-    pub fn ignores_namespace(&self, name: &str) -> bool {
-        self.ignore_namespaces.iter().any(|g| g.is_match(name))
-    }
-}
 
 /// A configuration file, read and checked.
 #[derive(Debug, Clone, Default)]
@@ -245,7 +195,7 @@ impl Config {
         let dir = self
             .path
             .parent()
-            .map(|d| crate::discover::normalize(&cwd.join(d)))
+            .map(|d| crate::source::discover::normalize(&cwd.join(d)))
             .unwrap_or_default();
         self.exclude
             .iter()

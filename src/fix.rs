@@ -5,9 +5,9 @@
 
 use crate::Outcome;
 use crate::analyze::NamespaceVerdict;
-use crate::discover::{KUSTOMIZATION_NAMES, normalize};
 use crate::net::Target;
-use crate::yaml::{self, Node, offset_of};
+use crate::source::discover::{KUSTOMIZATION_NAMES, normalize};
+use crate::source::yaml::{self, Node, offset_of};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -99,7 +99,7 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
     let model = &outcome.model;
     let mut plan = Plan::default();
     // Findings of `rule` about the namespace of `verdict` (in its cluster).
-    let about = |f: &crate::rules::Finding, rule: &str, verdict: &NamespaceVerdict| {
+    let about = |f: &crate::lint::Finding, rule: &str, verdict: &NamespaceVerdict| {
         f.rule == rule
             && f.namespace.as_deref() == Some(verdict.name.as_str())
             && f.cluster == verdict.cluster
@@ -713,7 +713,7 @@ mod tests {
             default_namespace: "default".into(),
             targets: Target::defaults(),
             cluster: None,
-            settings: crate::config::Settings::default(),
+            settings: crate::lint::settings::Settings::default(),
         })
         .unwrap();
         let taken = normalize(Path::new(

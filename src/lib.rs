@@ -1,28 +1,30 @@
 //! imds-lint: can any pod reach the cloud instance metadata service?
 //!
-//! The pipeline, one module per stage, data flowing one way:
-//! [`discover`] → [`load`] → [`resolve`] → [`model`] → [`analyze`] → [`rules`] → [`report`].
+//! The pipeline, one folder per stage, data flowing one way (no stage imports a later one):
+//! [`source`] → [`decode`] → [`topology`] → [`model`] → [`analyze`] → [`lint`] → [`report`].
+//! [`net`] is the address and port arithmetic every stage shares; [`config`], [`fix`] and
+//! [`cli`] drive the pipeline from outside.
 
 pub mod analyze;
+pub mod decode;
+pub mod lint;
+pub mod model;
+pub mod report;
+pub mod source;
+pub mod topology;
+
+pub mod net;
+
 pub mod cli;
 pub mod config;
-pub mod discover;
 pub mod fix;
-pub mod gitops;
-pub mod load;
-pub mod model;
-pub mod net;
-pub mod report;
-pub mod resolve;
-pub mod rules;
-pub mod suppress;
-pub mod yaml;
 
-use discover::{DiscoverOptions, Skipped};
-use load::{LoadError, LoadedFile};
+use decode::object::Object;
+use lint::{Finding, Severity};
 use net::Target;
 use rayon::prelude::*;
-use rules::{Finding, Severity};
+use source::discover::{self, DiscoverOptions, Skipped};
+use source::load::{self, LoadError, LoadedFile};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -44,7 +46,7 @@ pub struct LintOptions {
     /// Restrict the run to this cluster (as named in the JSON `cluster` field).
     pub cluster: Option<String>,
     /// Rule switches and severities, ignored namespaces, what fails the run.
-    pub settings: config::Settings,
+    pub settings: lint::settings::Settings,
 }
 
 /// Everything one run found, ready for a report.
@@ -54,10 +56,10 @@ pub struct Outcome {
     pub analysis: analyze::Analysis,
     pub findings: Vec<Finding>,
     /// Findings an `imds-lint.io/ignore` annotation suppressed: not in `findings`, not failing.
-    pub suppressed: Vec<suppress::Suppressed>,
+    pub suppressed: Vec<lint::suppress::Suppressed>,
     /// Namespaces the settings ignore (they get no findings), sorted.
     pub ignored_namespaces: Vec<String>,
-    pub fail_on: config::FailOn,
+    pub fail_on: lint::settings::FailOn,
     pub errors: Vec<LoadError>,
     pub skipped: Vec<Skipped>,
     pub notes: Vec<String>,
@@ -69,9 +71,9 @@ impl Outcome {
     /// `fail_on` severity or above, else 0.
     pub fn exit_code(&self) -> i32 {
         let fails = |f: &Finding| match self.fail_on {
-            config::FailOn::Error => f.severity == Severity::Error,
-            config::FailOn::Warning => true,
-            config::FailOn::Never => false,
+            lint::settings::FailOn::Error => f.severity == Severity::Error,
+            lint::settings::FailOn::Warning => true,
+            lint::settings::FailOn::Never => false,
         };
         if !self.errors.is_empty() {
             2
@@ -91,7 +93,9 @@ pub fn lint(options: LintOptions) -> Result<Outcome, String> {
     for input in options.inputs {
         match input {
             Input::Path(p) => paths.push(p),
-            Input::Stream { name, bytes } => streams.push(load::load_stream(&name, &bytes)),
+            Input::Stream { name, bytes } => {
+                streams.push(load::load_stream(&name, &bytes, &decode::object::keep))
+            }
         }
     }
     let discovered = if paths.is_empty() {
@@ -105,22 +109,24 @@ pub fn lint(options: LintOptions) -> Result<Outcome, String> {
         )?
     };
     // Load and decode file by file, so trees never pile up for the whole repository.
-    let (mut files, mut decoded): (Vec<LoadedFile>, Vec<Vec<model::Decoded>>) = discovered
+    let (mut files, mut objects): (Vec<LoadedFile>, Vec<Vec<Object>>) = discovered
         .files
         .par_iter()
         .map(|source| {
-            let mut file = load::load_file(source);
-            let objects = model::decode_objects(&mut file.objects);
+            let mut file = load::load_file(source, &decode::object::keep);
+            let objects = decode::object::objects_of(std::mem::take(&mut file.trees));
             (file, objects)
         })
         .unzip();
     for mut stream in streams {
-        decoded.push(model::decode_objects(&mut stream.objects));
+        objects.push(decode::object::objects_of(std::mem::take(
+            &mut stream.trees,
+        )));
         files.push(stream);
     }
 
-    let resolution = resolve::resolve(&files, &decoded, &paths);
-    let mut model = model::build(&files, &decoded, &resolution, &options.default_namespace);
+    let resolution = topology::resolve(&files, &objects, &paths);
+    let mut model = model::build(&files, &objects, &resolution, &options.default_namespace);
     if let Some(cluster) = &options.cluster {
         if !resolution.clusters.contains(cluster) {
             let known: Vec<&str> = resolution.clusters.iter().map(String::as_str).collect();
@@ -138,13 +144,13 @@ pub fn lint(options: LintOptions) -> Result<Outcome, String> {
     let analysis = analyze::analyze(&model, &options.targets);
     let mut notes = resolution.notes;
     notes.extend(model.undefined_tier_notes());
-    let findings = rules::run_all(&rules::Context {
+    let findings = lint::run_all(&lint::Context {
         model: &model,
         analysis: &analysis,
         settings: &options.settings,
         earlier: &[],
     });
-    let (findings, suppressed) = suppress::split(&model, findings);
+    let (findings, suppressed) = lint::suppress::split(&model, findings);
     let mut ignored_namespaces: Vec<String> = model
         .namespaces
         .keys()
@@ -192,7 +198,7 @@ pub(crate) fn lint_text(yaml: &str) -> Outcome {
         default_namespace: "default".into(),
         targets: Target::defaults(),
         cluster: None,
-        settings: config::Settings::default(),
+        settings: lint::settings::Settings::default(),
     };
     match lint(options) {
         Ok(outcome) => outcome,

@@ -10,13 +10,12 @@
 //! action applies (Deny; Pass for the admin tiers and Calico tiers that say so). Past every
 //! tier, traffic is allowed.
 
-use super::Via;
-use super::egress::{Destination, peer_grants};
-use crate::model::engine::{
+use super::egress::{Destination, Via, peer_grants};
+use crate::decode::selector::LabelSelector;
+use crate::decode::spec::{
     Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, EngineRule, HostnameMatch, Layer, NATIVE_ORDER,
     SelectorPair,
 };
-use crate::model::selector::LabelSelector;
 use crate::model::{Location, Model, NamespaceKey};
 use crate::net::{IpSet, PortSet, Target};
 use std::borrow::Cow;
@@ -680,13 +679,13 @@ pub fn describe_rule(model: &Model, rule: RuleRef) -> String {
 mod tests {
     use super::*;
     use crate::analyze::{NamespaceVerdict, analyze};
-    use crate::lint_text;
-    use crate::model::Policy;
-    use crate::model::engine::{
+    use crate::decode::native::DecodedPolicy;
+    use crate::decode::spec::{
         Engine, EngineKind, EngineSpec, Placement, RuleDestinations, Selects,
     };
-    use crate::model::policy::DecodedPolicy;
-    use crate::yaml::Span;
+    use crate::lint_text;
+    use crate::model::Policy;
+    use crate::source::yaml::Span;
 
     const NS: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns, labels: {team: a}}\n";
     const DENY_ALL: &str = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns}\nspec: {podSelector: {}, policyTypes: [Egress]}\n";
@@ -1046,10 +1045,10 @@ mod tests {
             Some(1.0),
             vec![rule(Action::Deny, "0.0.0.0/0"), rule(Action::Deny, "::/0")],
         );
-        let team = |v: &str| crate::model::selector::LabelSelector {
-            requirements: vec![crate::model::selector::Requirement {
+        let team = |v: &str| crate::decode::selector::LabelSelector {
+            requirements: vec![crate::decode::selector::Requirement {
                 key: "team".into(),
-                operator: crate::model::selector::Operator::In,
+                operator: crate::decode::selector::Operator::In,
                 values: vec![v.into()],
             }],
         };
@@ -1123,10 +1122,10 @@ mod tests {
             Some(1.0),
             vec![rule(Action::Deny, "0.0.0.0/0")],
         );
-        nobody.selects.any_of[0].pods = crate::model::selector::LabelSelector {
-            requirements: vec![crate::model::selector::Requirement {
+        nobody.selects.any_of[0].pods = crate::decode::selector::LabelSelector {
+            requirements: vec![crate::decode::selector::Requirement {
                 key: "never".into(),
-                operator: crate::model::selector::Operator::Exists,
+                operator: crate::decode::selector::Operator::Exists,
                 values: Vec::new(),
             }],
         };
@@ -1162,10 +1161,10 @@ mod tests {
                     Some(NATIVE_ORDER),
                     vec![dns],
                 );
-                s.selects.any_of[0].pods = crate::model::selector::LabelSelector {
-                    requirements: vec![crate::model::selector::Requirement {
+                s.selects.any_of[0].pods = crate::decode::selector::LabelSelector {
+                    requirements: vec![crate::decode::selector::Requirement {
                         key: format!("key{i}"),
-                        operator: crate::model::selector::Operator::Exists,
+                        operator: crate::decode::selector::Operator::Exists,
                         values: Vec::new(),
                     }],
                 };
@@ -1309,10 +1308,10 @@ mod tests {
                 .map(|(i, (selector, rules))| native(&format!("p{i}"), selector, rules))
                 .collect();
             let mut never = spec(Engine::Calico, Layer::NetworkPolicy, Some(1.0), vec![rule(Action::Deny, "0.0.0.0/0")]);
-            never.selects.any_of[0].pods = crate::model::selector::LabelSelector {
-                requirements: vec![crate::model::selector::Requirement {
+            never.selects.any_of[0].pods = crate::decode::selector::LabelSelector {
+                requirements: vec![crate::decode::selector::Requirement {
                     key: "never".into(),
-                    operator: crate::model::selector::Operator::Exists,
+                    operator: crate::decode::selector::Operator::Exists,
                     values: Vec::new(),
                 }],
             };

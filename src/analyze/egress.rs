@@ -1,13 +1,24 @@
 //! The effective egress of a pod: what the Egress policies selecting it allow, merged per
 //! destination, each part with the rules that grant it. Pure.
 
-use super::Via;
-use crate::model::policy::PeerKind;
+use crate::decode::native::PeerKind;
 use crate::model::{Location, Model};
 use crate::net::{IpSet, PortSet, RangeSet, Target};
+use ipnet::IpNet;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
+
+/// How a rule lets traffic reach a target.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Via {
+    /// The rule has no `to`: every destination.
+    AnyDestination,
+    /// An ipBlock whose cidr contains the target and whose excepts leave it in.
+    IpBlock(IpNet),
+    /// Another engine's rule, described: `toEntities world`.
+    Engine(String),
+}
 
 /// One egress rule (or one peer of it) that grants traffic.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -4,7 +4,7 @@
 use super::Analysis;
 use super::chain::{self, Chain, Decision};
 use super::egress::EgressSet;
-use crate::model::selector::{LabelValue, Partition, describe_example, partition};
+use crate::decode::selector::{LabelValue, Partition, describe_example, partition};
 use crate::model::{Model, NamespaceKey, Policy};
 use crate::net::Target;
 use std::collections::BTreeMap;

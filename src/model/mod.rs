@@ -1,22 +1,17 @@
 //! Stage 4: the cluster as the repository describes it: namespaces, policies and workloads,
 //! each with the location of the YAML that declares it.
 
-pub mod admin;
-pub mod calico;
-pub mod cilium;
-pub mod decode;
-pub mod engine;
-pub mod policy;
-pub mod selector;
-pub mod workload;
-
-use crate::load::{LoadedFile, Object, WORKLOAD_KINDS};
-use crate::resolve::{Placement, Resolution, Way};
-use crate::yaml::{Node, Span};
-use engine::{DecodedEngine, EngineKind, EngineSpec, NetworkSetSpec, TierSpec, engine_kind};
-use policy::{DecodedPolicy, decode_network_policy};
+use crate::decode::native::{self, DecodedPolicy};
+use crate::decode::object::{Object, SuppressAnnotation};
+use crate::decode::spec::{
+    self as engine, EngineKind, EngineSpec, NetworkSetSpec, TierSpec, engine_kind,
+};
+use crate::decode::workload::WorkloadSpec;
+use crate::decode::{CLUSTER_SCOPED_KINDS, Decoded, unevaluated_reason};
+use crate::source::load::LoadedFile;
+use crate::source::yaml::Span;
+use crate::topology::{Placement, Resolution, Way};
 use std::collections::{BTreeMap, HashMap};
-use workload::{WorkloadSpec, decode_workload};
 
 /// A place in a loaded file: the file's index in [`Model::files`] and a span in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -82,7 +77,7 @@ pub struct Suppression {
 }
 
 impl Suppression {
-    fn new(file: usize, annotation: &crate::load::SuppressAnnotation) -> Self {
+    fn new(file: usize, annotation: &SuppressAnnotation) -> Self {
         Self {
             rules: annotation.rules.clone(),
             reason: annotation.reason.clone(),
@@ -192,102 +187,6 @@ impl Workload {
     }
 }
 
-/// What the analysis reads of one object, decoded from its tree.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Decoded {
-    Policy(DecodedPolicy),
-    /// A Cilium, Calico or AdminNetworkPolicy policy.
-    Engine(DecodedEngine),
-    Tier(TierSpec),
-    NetworkSet(NetworkSetSpec),
-    /// A CiliumCIDRGroup: addresses `toCIDRSet` entries refer to.
-    CidrGroup(NetworkSetSpec),
-    Workload(WorkloadSpec),
-    Namespace {
-        labels: BTreeMap<String, String>,
-    },
-    /// A Flux Kustomization or Argo CD Application: where it builds manifests from and to.
-    Applier(crate::gitops::Applier),
-    /// Only the object's identity matters.
-    Other,
-}
-
-/// Decodes the objects of one file and drops their trees, so that a whole repository never
-/// holds more than a few trees at once. The result is parallel to `objects`.
-pub fn decode_objects(objects: &mut [Object]) -> Vec<Decoded> {
-    objects
-        .iter_mut()
-        .map(|object| match object.body.take() {
-            None => Decoded::Other,
-            Some(body) if object.kind == "Namespace" => Decoded::Namespace {
-                labels: body
-                    .get("metadata")
-                    .map(|m| string_map(m.get("labels")))
-                    .unwrap_or_default(),
-            },
-            Some(body)
-                if object.kind == "NetworkPolicy"
-                    && object.api_version == "networking.k8s.io/v1" =>
-            {
-                Decoded::Policy(decode_network_policy(&body))
-            }
-            Some(body) => match engine_kind(&object.kind, &object.api_version) {
-                Some(EngineKind::CiliumNetworkPolicy) => {
-                    Decoded::Engine(cilium::decode(&body, false))
-                }
-                Some(EngineKind::CiliumClusterwideNetworkPolicy) => {
-                    Decoded::Engine(cilium::decode(&body, true))
-                }
-                Some(EngineKind::CalicoNetworkPolicy) => {
-                    Decoded::Engine(calico::decode(&body, false))
-                }
-                Some(EngineKind::CalicoGlobalNetworkPolicy) => {
-                    Decoded::Engine(calico::decode(&body, true))
-                }
-                Some(EngineKind::CalicoTier) => Decoded::Tier(calico::decode_tier(&body)),
-                Some(EngineKind::CalicoNetworkSet | EngineKind::CalicoGlobalNetworkSet) => {
-                    Decoded::NetworkSet(calico::decode_network_set(&body))
-                }
-                Some(EngineKind::CiliumCidrGroup) => {
-                    Decoded::CidrGroup(cilium::decode_cidr_group(&body))
-                }
-                Some(EngineKind::AdminNetworkPolicy) => {
-                    Decoded::Engine(admin::decode(&body, false))
-                }
-                Some(EngineKind::BaselineAdminNetworkPolicy) => {
-                    Decoded::Engine(admin::decode(&body, true))
-                }
-                None => decode_other(object, body),
-            },
-        })
-        .collect()
-}
-
-fn decode_other(object: &Object, body: Node) -> Decoded {
-    if WORKLOAD_KINDS.contains(&object.kind.as_str()) {
-        Decoded::Workload(decode_workload(&object.kind, &body))
-    } else {
-        crate::gitops::decode(object, &body).map_or(Decoded::Other, Decoded::Applier)
-    }
-}
-
-/// Policy-like kinds imds-lint does not evaluate (another CNI's, an unknown API version of a
-/// known kind), listed so they are never ignored silently.
-fn is_unevaluated_policy(object: &Object) -> bool {
-    let kind = object.kind.as_str();
-    kind.contains("NetworkPolicy")
-        && !(kind == "NetworkPolicy" && object.api_version == "networking.k8s.io/v1")
-        && engine_kind(kind, &object.api_version).is_none()
-}
-
-/// Why an object is not evaluated, judged by its kind alone.
-fn unevaluated_reason(object: &Object) -> Option<&'static str> {
-    if is_unevaluated_policy(object) {
-        return Some("this policy kind or API version is not evaluated");
-    }
-    crate::gitops::unevaluated_kind(object)
-}
-
 /// One object that is not evaluated, where it lands.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnevaluatedObject {
@@ -298,47 +197,6 @@ pub struct UnevaluatedObject {
     pub namespace: Option<String>,
     pub at: Location,
 }
-
-/// Kinds that live outside any namespace: they neither carry nor create one.
-pub const CLUSTER_SCOPED_KINDS: &[&str] = &[
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "StorageClass",
-    "CustomResourceDefinition",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "PriorityClass",
-    "IngressClass",
-    "RuntimeClass",
-    "ValidatingWebhookConfiguration",
-    "MutatingWebhookConfiguration",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "MutatingAdmissionPolicy",
-    "MutatingAdmissionPolicyBinding",
-    "APIService",
-    "CSIDriver",
-    "CSINode",
-    "VolumeAttachment",
-    "CertificateSigningRequest",
-    "FlowSchema",
-    "PriorityLevelConfiguration",
-    "PodSecurityPolicy",
-    "ClusterIssuer",
-    "ClusterSecretStore",
-    "ClusterExternalSecret",
-    "ClusterPolicy",
-    "ClusterClaim",
-    "CiliumClusterwideNetworkPolicy",
-    "GlobalNetworkPolicy",
-    "GlobalNetworkSet",
-    "CiliumCIDRGroup",
-    "AdminNetworkPolicy",
-    "BaselineAdminNetworkPolicy",
-    "IPAddressPool",
-    "GatewayClass",
-];
 
 #[derive(Debug, Default)]
 pub struct Model {
@@ -416,11 +274,11 @@ impl Model {
     }
 }
 
-/// Builds the model. `decoded[i]` is [`decode_objects`] of `files[i]`; `default_namespace` is
+/// Builds the model. `objects[i]` are the objects of `files[i]`; `default_namespace` is
 /// where namespaced objects without one land.
 pub fn build(
     files: &[LoadedFile],
-    decoded: &[Vec<Decoded>],
+    objects: &[Vec<Object>],
     resolution: &Resolution,
     default_namespace: &str,
 ) -> Model {
@@ -437,15 +295,15 @@ pub fn build(
             .push(&u.reason);
     }
     let standalone = Way::default();
-    for (file_index, file) in files.iter().enumerate() {
-        let ways: Vec<&Way> = match &resolution.placements[file_index] {
+    for (file_index, (file_objects, placement)) in
+        objects.iter().zip(&resolution.placements).enumerate()
+    {
+        let ways: Vec<&Way> = match placement {
             Placement::NotAResource => continue,
             Placement::Standalone => vec![&standalone],
             Placement::Built(ways) => ways.iter().collect(),
         };
-        for (object_index, (object, decoded)) in
-            file.objects.iter().zip(&decoded[file_index]).enumerate()
-        {
+        for (object_index, object) in file_objects.iter().enumerate() {
             let reasons = unfollowed.get(&(file_index, object_index));
             for &way in &ways {
                 let object = Placed {
@@ -454,7 +312,7 @@ pub fn build(
                     way,
                     reasons: reasons.map_or(&[][..], Vec::as_slice),
                 };
-                add_object(&mut model, &object, decoded, default_namespace);
+                add_object(&mut model, &object, default_namespace);
             }
         }
     }
@@ -469,10 +327,11 @@ struct Placed<'a> {
     reasons: &'a [&'a str],
 }
 
-fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_namespace: &str) {
+fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
     let Placed {
         file, object, way, ..
     } = *placed;
+    let decoded = &object.decoded;
     let location = Location::new(file, object.span);
     let suppression = object
         .suppression
@@ -606,7 +465,7 @@ fn add_object(model: &mut Model, placed: &Placed, decoded: &Decoded, default_nam
             namespace,
             location,
             decoded: DecodedPolicy {
-                spec: policy::PolicySpec::default(),
+                spec: native::PolicySpec::default(),
                 problems: engine.problems.clone(),
                 rejected: engine.rejected,
             },
@@ -692,13 +551,4 @@ fn note_namespace<'a>(
         ns.first_manifest = at;
     }
     ns
-}
-
-/// A `string: string` mapping such as labels; entries of other types are skipped.
-pub fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
-    node.and_then(Node::as_map)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|(k, v)| Some((k.key_text()?.to_string(), v.as_str()?.to_string())))
-        .collect()
 }

@@ -6,8 +6,8 @@ use crate::analyze::egress::{EgressSet, Grant};
 use crate::analyze::explain::{
     ClassExplanation, Classes, NamespaceExplanation, PolicyRole, WorkloadExplanation,
 };
+use crate::decode::selector::LabelValue;
 use crate::model::Model;
-use crate::model::selector::LabelValue;
 use crate::net::{Target, list_targets};
 use serde::Serialize;
 
@@ -74,7 +74,7 @@ fn decision_text(model: &Model, decision: &Decision) -> String {
         .steps
         .iter()
         .map(|step| {
-            let verb = if step.action == crate::model::engine::Action::Pass {
+            let verb = if step.action == crate::decode::spec::Action::Pass {
                 "passes it on"
             } else {
                 "logs it"

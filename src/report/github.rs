@@ -2,7 +2,7 @@
 //! which the runner turns into annotations on the pull request's files.
 
 use crate::Outcome;
-use crate::rules::{RULES, Severity};
+use crate::lint::{RULES, Severity};
 
 /// Escapes a command's message, as the Actions runner unescapes it.
 pub fn escape_data(text: &str) -> String {

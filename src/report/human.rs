@@ -3,9 +3,9 @@
 
 use super::Summary;
 use crate::Outcome;
+use crate::lint::Severity;
 use crate::model::Location;
-use crate::rules::Severity;
-use crate::yaml::offset_of;
+use crate::source::yaml::offset_of;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -118,7 +118,7 @@ pub fn render_with(outcome: &Outcome, color: bool, show_suppressed: bool) -> Str
         .map(|n| n.cluster.as_deref())
         .chain(outcome.findings.iter().map(|f| f.cluster.as_deref()))
         .collect();
-    let mut findings: Vec<&crate::rules::Finding> = outcome.findings.iter().collect();
+    let mut findings: Vec<&crate::lint::Finding> = outcome.findings.iter().collect();
     findings.sort_by_key(|f| f.cluster.as_deref());
     let mut heading = None;
     for finding in findings {

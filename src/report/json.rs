@@ -38,10 +38,10 @@ struct PlaceOut<'a> {
     column: usize,
 }
 
-fn finding_out<'a>(model: &'a crate::model::Model, f: &'a crate::rules::Finding) -> FindingOut<'a> {
+fn finding_out<'a>(model: &'a crate::model::Model, f: &'a crate::lint::Finding) -> FindingOut<'a> {
     FindingOut {
         rule: f.rule,
-        name: crate::rules::find_rule(f.rule).map_or("", |r| r.name),
+        name: crate::lint::find_rule(f.rule).map_or("", |r| r.name),
         severity: f.severity.to_string(),
         namespace: f.namespace.as_deref(),
         cluster: f.cluster.as_deref(),
@@ -66,7 +66,7 @@ fn finding_out<'a>(model: &'a crate::model::Model, f: &'a crate::rules::Finding)
 
 fn suppressed_out<'a>(
     model: &'a crate::model::Model,
-    s: &'a crate::suppress::Suppressed,
+    s: &'a crate::lint::suppress::Suppressed,
 ) -> SuppressedOut<'a> {
     let f = &s.finding;
     SuppressedOut {

@@ -7,7 +7,7 @@ pub mod json;
 pub mod sarif;
 
 use crate::Outcome;
-use crate::rules::Severity;
+use crate::lint::Severity;
 
 /// Counts shown in the summary line and in the JSON `summary` object.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -5,8 +5,8 @@
 //! notifications. Deterministic: no times, keys sorted, findings in the report's order.
 
 use crate::Outcome;
+use crate::lint::{Finding, RULES, Rule, Severity};
 use crate::model::Location;
-use crate::rules::{Finding, RULES, Rule, Severity};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -190,7 +190,7 @@ fn identity(outcome: &Outcome, finding: &Finding) -> String {
         // The workloads a finding lists come and go without the finding itself changing.
         finding
             .message
-            .split(crate::rules::AFFECTS_PREFIX)
+            .split(crate::lint::AFFECTS_PREFIX)
             .next()
             .unwrap_or_default(),
         &finding.label,
@@ -314,7 +314,7 @@ fn invocation(outcome: &Outcome) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::Related;
+    use crate::lint::Related;
 
     #[test]
     fn fnv1a_matches_the_published_vectors() {

@@ -2,7 +2,7 @@
 //! hostNetwork).
 
 use super::string_map;
-use crate::yaml::{Node, Scalar, Span};
+use crate::source::yaml::{Node, Scalar, Span};
 use std::collections::BTreeMap;
 
 /// The synthetic pod label that carries a pod's service account name, so that policies
@@ -71,7 +71,7 @@ fn service_account(spec: Option<&Node>) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::parse_documents;
+    use crate::source::yaml::parse_documents;
 
     fn decode(kind: &str, yaml: &str) -> WorkloadSpec {
         decode_workload(kind, &parse_documents(yaml, 0).unwrap().remove(0))

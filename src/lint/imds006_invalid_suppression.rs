@@ -2,9 +2,9 @@
 //! suppresses nothing.
 
 use super::{Context, Finding, Rule, Severity, Subject, find_rule};
-use crate::load::{IGNORE_ANNOTATION, REASON_ANNOTATION};
+use crate::decode::object::{IGNORE_ANNOTATION, REASON_ANNOTATION};
+use crate::lint::suppress::{INVALID_SUPPRESSION, candidates, entry_names};
 use crate::model::{Location, Suppression};
-use crate::suppress::{INVALID_SUPPRESSION, candidates, entry_names};
 use std::collections::HashSet;
 
 pub static RULE: Rule = Rule {

@@ -7,10 +7,12 @@ mod imds003_missing_allow_except_metadata;
 mod imds004_invalid_network_policy;
 mod imds005_host_network_pod;
 mod imds006_invalid_suppression;
+pub mod settings;
+pub mod suppress;
 
 use crate::analyze::{Analysis, NamespaceVerdict};
-use crate::config::Settings;
 use crate::model::{Location, Model, Namespace};
+use settings::Settings;
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,6 +1,7 @@
 //! Typed decoding of YAML nodes that keeps every problem with the position of its node.
 
-use crate::yaml::{Node, Span};
+use crate::source::yaml::{Node, Span};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProblemKind {
@@ -137,4 +138,13 @@ pub fn expect_cidr(node: &Node, d: &mut Decoder) -> Option<ipnet::IpNet> {
         d.invalid(node, format!("{text:?} is not a valid CIDR"));
     }
     net
+}
+
+/// A `string: string` mapping such as labels; entries of other types are skipped.
+pub fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
+    node.and_then(Node::as_map)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(k, v)| Some((k.key_text()?.to_string(), v.as_str()?.to_string())))
+        .collect()
 }

@@ -1,33 +1,20 @@
-//! Stage 5: effective egress and reachability of the metadata endpoints. Pure: no I/O.
+//! Verdicts: per namespace and per workload, which metadata targets some pod can reach and
+//! through which rules.
 //!
 //! Kubernetes semantics: a pod is egress-isolated iff some Egress policy selects it; an
 //! isolated pod may send exactly what the union of the rules of the policies selecting it
 //! allows; a pod that no Egress policy selects may send anything.
 
-pub mod chain;
-pub mod egress;
-pub mod explain;
-
-use crate::model::policy::PeerKind;
-use crate::model::selector::{
+use super::chain::{self, Chain, DecidedBy, RuleRef};
+use super::egress::{self, Via};
+use crate::decode::native::PeerKind;
+use crate::decode::selector::{
     Coverage, LabelSelector, LabelValue, Partition, describe_gap, find_gap, partition,
 };
 use crate::model::{Location, Model, NamespaceKey, Policy};
 use crate::net::{PortSet, Target};
-use chain::{Chain, DecidedBy, RuleRef};
 use ipnet::IpNet;
 use std::collections::{BTreeMap, HashMap};
-
-/// How a rule lets traffic reach a target.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Via {
-    /// The rule has no `to`: every destination.
-    AnyDestination,
-    /// An ipBlock whose cidr contains the target and whose excepts leave it in.
-    IpBlock(IpNet),
-    /// Another engine's rule, described: `toEntities world`.
-    Engine(String),
-}
 
 /// A place in a policy that opens one or more targets.
 #[derive(Debug, Clone, PartialEq)]
@@ -348,7 +335,7 @@ impl OpeningsFound {
 fn passes(steps: &[chain::Step]) -> Vec<RuleRef> {
     steps
         .iter()
-        .filter(|s| s.action == crate::model::engine::Action::Pass)
+        .filter(|s| s.action == crate::decode::spec::Action::Pass)
         .map(|s| s.rule)
         .collect()
 }

@@ -15,18 +15,18 @@
 //! * `world` "is identical to allowing to CIDR 0.0.0.0/0" (security/policy/layer3), and CIDR
 //!   rules apply to destinations outside the cluster, which is where metadata endpoints are.
 
-use super::decode::{
-    Decoder, check_object, expect_cidr, expect_map, expect_seq, expect_string, optional_seq,
-};
-use super::engine::{
+use super::selector::{LabelSelector, Operator, Requirement, decode_selector_with};
+use super::spec::{
     Action, CIDR_GROUP_NAME, DEFAULT_TIER, DecodedEngine, Engine, EngineRule, EngineSpec,
     HostnameMatch, Layer, NATIVE_ORDER, NetworkSetSpec, Placement, RuleDestinations, SelectorPair,
     Selects,
 };
-use super::selector::{LabelSelector, Operator, Requirement, decode_selector_with};
+use super::toolkit::{
+    Decoder, check_object, expect_cidr, expect_map, expect_seq, expect_string, optional_seq,
+};
 use super::workload::SERVICE_ACCOUNT_LABEL;
 use crate::net::{IpSet, PortSet, Protocol};
-use crate::yaml::{Node, Scalar};
+use crate::source::yaml::{Node, Scalar};
 use ipnet::IpNet;
 
 /// What one rule (`spec` or an entry of `specs`) turns into.
@@ -821,9 +821,9 @@ pub fn decode_cidr_group(root: &Node) -> NetworkSetSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::decode::ProblemKind;
+    use crate::decode::toolkit::ProblemKind;
     use crate::net::Target;
-    use crate::yaml::parse_documents;
+    use crate::source::yaml::parse_documents;
     use std::collections::BTreeMap;
 
     fn object(kind: &str, body: &str) -> DecodedEngine {

@@ -62,6 +62,10 @@ pub struct DiscoverOptions {
 }
 
 /// Names kustomize looks for in a directory, in its order of preference.
+/// Configuration file names (see `config`), looked for in each folder in this order; never
+/// manifests.
+pub const CONFIG_NAMES: [&str; 2] = [".imds-lint.yaml", ".imds-lint.yml"];
+
 pub const KUSTOMIZATION_NAMES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
@@ -71,7 +75,7 @@ fn is_manifest_name(path: &Path) -> bool {
         .and_then(|n| n.to_str())
         .unwrap_or_default();
     // imds-lint's own configuration file is not a manifest.
-    if crate::config::CONFIG_NAMES.contains(&name) {
+    if CONFIG_NAMES.contains(&name) {
         return false;
     }
     name == "Kustomization"

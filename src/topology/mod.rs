@@ -12,11 +12,12 @@
 //! own. Config Sync hierarchical repositories name the namespace by folder. Files that nothing
 //! builds keep their own `metadata.namespace`.
 
-use crate::discover::{KUSTOMIZATION_NAMES, normalize};
-use crate::gitops::{Applier, ArgoApplication, FluxKustomization};
-use crate::load::LoadedFile;
-use crate::model::Decoded;
-use crate::yaml::Node;
+use crate::decode::Decoded;
+use crate::decode::gitops::{Applier, ArgoApplication, FluxKustomization};
+use crate::decode::object::Object;
+use crate::source::discover::{KUSTOMIZATION_NAMES, normalize};
+use crate::source::load::LoadedFile;
+use crate::source::yaml::Node;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -97,6 +98,8 @@ fn is_remote(entry: &str) -> bool {
 /// repository root.
 struct Tree<'a> {
     files: &'a [LoadedFile],
+    /// Parallel to `files`.
+    objects: &'a [Vec<Object>],
     by_path: BTreeMap<PathBuf, usize>,
 }
 
@@ -230,6 +233,8 @@ fn candidate_roots(inputs: &[PathBuf], cwd: &Path) -> Vec<PathBuf> {
 struct Found<'a> {
     file: usize,
     object: usize,
+    /// The controller object itself, for its name and namespace.
+    identity: &'a Object,
     applier: &'a Applier,
 }
 
@@ -240,11 +245,11 @@ enum ArgoBuild {
     Files(Vec<usize>),
 }
 
-pub fn resolve(files: &[LoadedFile], decoded: &[Vec<Decoded>], inputs: &[PathBuf]) -> Resolution {
+pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]) -> Resolution {
     let mut notes = Vec::new();
     let kustomize = read_kustomizations(files, &mut notes);
-    let tree = Tree::new(files);
-    let found = controllers(decoded);
+    let tree = Tree::new(files, objects);
+    let found = controllers(objects);
     let mut appliers_in: HashMap<usize, Vec<usize>> = HashMap::new();
     for (a, f) in found.iter().enumerate() {
         appliers_in.entry(f.file).or_default().push(a);
@@ -253,7 +258,7 @@ pub fn resolve(files: &[LoadedFile], decoded: &[Vec<Decoded>], inputs: &[PathBuf
     let identities = repository_identities(&tree, &root, &found, &appliers_in);
     let plan = plan_controllers(&tree, &root, &identities, &found, &mut notes);
     let (entry_points, reached_by_flux) =
-        flux_entry_points(files, &found, &appliers_in, &plan, &kustomize);
+        flux_entry_points(&found, &appliers_in, &plan, &kustomize);
 
     let mut walker = Walker {
         kustomizations: &kustomize.kustomizations,
@@ -445,10 +450,11 @@ fn read_kustomizations(files: &[LoadedFile], notes: &mut Vec<String>) -> Kustomi
 }
 
 impl<'a> Tree<'a> {
-    fn new(files: &'a [LoadedFile]) -> Self {
+    fn new(files: &'a [LoadedFile], objects: &'a [Vec<Object>]) -> Self {
         let cwd = std::env::current_dir().unwrap_or_default();
         Tree {
             files,
+            objects,
             // Standard input has no place in the tree.
             by_path: files
                 .iter()
@@ -461,18 +467,19 @@ impl<'a> Tree<'a> {
 }
 
 /// Every Flux Kustomization and Argo CD Application in the linted files.
-fn controllers(decoded: &[Vec<Decoded>]) -> Vec<Found<'_>> {
-    decoded
+fn controllers(objects: &[Vec<Object>]) -> Vec<Found<'_>> {
+    objects
         .iter()
         .enumerate()
         .flat_map(|(file, objects)| {
             objects
                 .iter()
                 .enumerate()
-                .filter_map(move |(object, d)| match d {
+                .filter_map(move |(index, object)| match &object.decoded {
                     Decoded::Applier(applier) => Some(Found {
                         file,
-                        object,
+                        object: index,
+                        identity: object,
                         applier,
                     }),
                     _ => None,
@@ -632,7 +639,6 @@ fn plan_controllers(
 /// Kustomization that neither another Flux Kustomization nor a kustomization builds. Also
 /// returns the Flux Kustomizations another one builds.
 fn flux_entry_points(
-    files: &[LoadedFile],
     found: &[Found],
     appliers_in: &HashMap<usize, Vec<usize>>,
     plan: &Plan,
@@ -653,7 +659,7 @@ fn flux_entry_points(
         .keys()
         .copied()
         .filter(|&a| {
-            let object = &files[found[a].file].objects[found[a].object];
+            let object = found[a].identity;
             let bootstrap = object.name.as_deref() == Some("flux-system")
                 && object.namespace.as_deref() == Some("flux-system");
             let built =
@@ -721,8 +727,7 @@ fn config_sync(tree: &Tree, placements: &mut [Placement]) {
             .filter(|d| {
                 let leaf = !folders.iter().any(|o| o != d && o.starts_with(d));
                 let declares = tree.under(d).any(|(p, i)| {
-                    p.parent() == Some(d)
-                        && tree.files[i].objects.iter().any(|o| o.kind == "Namespace")
+                    p.parent() == Some(d) && tree.objects[i].iter().any(|o| o.kind == "Namespace")
                 });
                 leaf || declares
             })
@@ -864,7 +869,7 @@ impl Walker<'_> {
             return;
         }
         if self.controller_path.contains(&a) {
-            let object = &self.files[found.file].objects[found.object];
+            let object = found.identity;
             self.notes.push(format!(
                 "{}: {} {} is in a cycle of controllers, not followed again",
                 self.files[found.file].display,
@@ -915,13 +920,13 @@ impl Walker<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::load_stream;
+    use crate::source::load::load_stream;
 
     fn file(path: &str, text: &str) -> LoadedFile {
-        let mut f = load_stream(path, text.as_bytes());
+        let mut f = load_stream(path, text.as_bytes(), &crate::decode::object::keep);
         f.path = PathBuf::from(path);
-        if crate::load::is_kustomization(Path::new(path)) {
-            f.kustomization = crate::yaml::parse_documents(text, 0)
+        if crate::source::load::is_kustomization(Path::new(path)) {
+            f.kustomization = crate::source::yaml::parse_documents(text, 0)
                 .unwrap()
                 .into_iter()
                 .next();
@@ -930,11 +935,11 @@ mod tests {
     }
 
     fn resolve_files(files: &mut [LoadedFile]) -> Resolution {
-        let decoded: Vec<Vec<Decoded>> = files
+        let objects: Vec<Vec<Object>> = files
             .iter_mut()
-            .map(|f| crate::model::decode_objects(&mut f.objects))
+            .map(|f| crate::decode::object::objects_of(std::mem::take(&mut f.trees)))
             .collect();
-        resolve(files, &decoded, &[])
+        resolve(files, &objects, &[])
     }
 
     fn ways(p: &Placement) -> Vec<Option<&str>> {
@@ -1065,7 +1070,7 @@ mod tests {
         for f in &mut files {
             f.text = None;
         }
-        let tree = Tree::new(&files);
+        let tree = Tree::new(&files, &[]);
         let dir = normalize(&std::env::current_dir().unwrap().join("app"));
         assert_eq!(
             tree.flux_build(&dir),

@@ -2,8 +2,8 @@
 //! Argo CD Applications, decoded from their trees; and the controller kinds imds-lint lists as
 //! "not evaluated" (Helm releases, OCI sources, ApplicationSets).
 
-use crate::load::Object;
-use crate::yaml::Node;
+use crate::decode::object::Object;
+use crate::source::yaml::Node;
 
 /// Whether an object is one of the controller objects [`decode`] reads.
 pub fn is_applier(kind: &str, api_version: &str) -> bool {
@@ -97,7 +97,7 @@ pub fn decode(object: &Object, body: &Node) -> Option<Applier> {
                 .get("directory")
                 .and_then(|d| d.get("recurse"))
                 .and_then(|r| r.scalar())
-                .is_some_and(|r| r == crate::yaml::Scalar::Bool(true)),
+                .is_some_and(|r| r == crate::source::yaml::Scalar::Bool(true)),
             kustomize_namespace: text(s.get("kustomize").and_then(|k| k.get("namespace"))),
         })
         .collect();
@@ -129,12 +129,17 @@ pub fn unevaluated_kind(object: &Object) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::load_stream;
+    use crate::source::load::load_stream;
 
     fn decoded(text: &str) -> Option<Applier> {
-        let file = load_stream("t.yaml", text.as_bytes());
-        let object = file.objects.first()?;
-        decode(object, object.body.as_ref()?)
+        let file = load_stream("t.yaml", text.as_bytes(), &crate::decode::object::keep);
+        let object = crate::decode::object::objects_of(file.trees)
+            .into_iter()
+            .next()?;
+        match object.decoded {
+            crate::decode::Decoded::Applier(applier) => Some(applier),
+            _ => None,
+        }
     }
 
     #[test]

@@ -13,14 +13,14 @@
 //! * `ports` absent: every port; `portNumber`/`portRange` default to TCP; a `namedPort` names a
 //!   pod's container port, which a metadata endpoint is not.
 
-use super::decode::{Decoder, check_object, expect_cidr, expect_map, expect_string, optional_seq};
-use super::engine::{
+use super::selector::{LabelSelector, decode_selector};
+use super::spec::{
     Action, DEFAULT_TIER, DecodedEngine, Engine, EngineRule, EngineSpec, HostnameMatch, Layer,
     Placement, RuleDestinations, SelectorPair, Selects,
 };
-use super::selector::{LabelSelector, decode_selector};
+use super::toolkit::{Decoder, check_object, expect_cidr, expect_map, expect_string, optional_seq};
 use crate::net::{IpSet, PortSet, Protocol};
-use crate::yaml::{Node, Scalar};
+use crate::source::yaml::{Node, Scalar};
 
 /// The API's limit on rules per policy, on peers per rule and on ports per rule.
 const MAX_ITEMS: usize = 100;
@@ -297,7 +297,7 @@ fn count_known(entries: &[(Node, Node)], known: &[&str]) -> usize {
 
 /// A list with between one and [`MAX_ITEMS`] entries.
 fn expect_seq_len<'a>(node: &'a Node, field: &str, d: &mut Decoder) -> Option<&'a [Node]> {
-    let items = super::decode::expect_seq(node, d)?;
+    let items = super::toolkit::expect_seq(node, d)?;
     if items.len() > MAX_ITEMS {
         d.invalid(
             node,
@@ -404,7 +404,7 @@ fn decode_peer(
 
 /// A `listType=set` list of 1 to 25 strings, without duplicates.
 fn set_values<'a>(node: &'a Node, field: &str, d: &mut Decoder) -> &'a [Node] {
-    let items = super::decode::expect_seq(node, d).unwrap_or_default();
+    let items = super::toolkit::expect_seq(node, d).unwrap_or_default();
     if items.is_empty() || items.len() > MAX_PEER_VALUES {
         d.invalid(
             node,
@@ -558,9 +558,9 @@ fn port_protocol(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::decode::ProblemKind;
+    use crate::decode::toolkit::ProblemKind;
     use crate::net::Target;
-    use crate::yaml::parse_documents;
+    use crate::source::yaml::parse_documents;
 
     fn object(kind: &str, name: &str, spec: &str) -> DecodedEngine {
         let body: String = spec.lines().map(|l| format!("  {l}\n")).collect();

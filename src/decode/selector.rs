@@ -1,8 +1,8 @@
 //! Kubernetes label selectors (`matchLabels` + `matchExpressions`), decoded and validated.
 
-use super::decode::{Decoder, expect_map, expect_seq, expect_string};
+use super::toolkit::{Decoder, expect_map, expect_seq, expect_string};
 use super::workload::SERVICE_ACCOUNT_LABEL;
-use crate::yaml::Node;
+use crate::source::yaml::Node;
 use std::collections::{BTreeMap, HashSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -551,7 +551,7 @@ fn is_label_name(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::parse_documents;
+    use crate::source::yaml::parse_documents;
 
     fn selector(yaml: &str) -> (LabelSelector, Vec<String>) {
         let doc = parse_documents(yaml, 0).unwrap().remove(0);

@@ -2,8 +2,8 @@
 //! Namespaces, NetworkPolicies and workloads. A suppressed finding leaves the failing set but
 //! is still counted and reported as suppressed, never dropped silently.
 
+use crate::lint::{Finding, Subject, find_rule};
 use crate::model::{Location, Model, Suppression};
-use crate::rules::{Finding, Subject, find_rule};
 
 /// The rule that reports broken suppressions; an annotation cannot suppress it.
 pub const INVALID_SUPPRESSION: &str = "IMDS006";

@@ -8,8 +8,8 @@
 //! and parenthesised expressions. Strings take single or double quotes, without escapes;
 //! whitespace is spaces and tabs. The empty selector is `all()`.
 
-use crate::model::selector::{LabelSelector, Operator, Requirement};
-use crate::model::workload::SERVICE_ACCOUNT_LABEL;
+use crate::decode::selector::{LabelSelector, Operator, Requirement};
+use crate::decode::workload::SERVICE_ACCOUNT_LABEL;
 use std::collections::BTreeMap;
 use std::fmt;
 

@@ -1,8 +1,8 @@
 //! IMDS004: the API server would refuse the policy, or it holds fields the API does not know.
 
 use super::{Context, Finding, Rule, Severity, Subject};
+use crate::decode::toolkit::ProblemKind;
 use crate::model::Location;
-use crate::model::decode::ProblemKind;
 use std::collections::HashSet;
 
 pub static RULE: Rule = Rule {

@@ -3,7 +3,7 @@
 use super::{AFFECTS_PREFIX, Context, Finding, Related, Rule, Severity, Subject, namespace_anchor};
 use crate::analyze::chain::{describe_rule, rule_label};
 use crate::analyze::{Opening, Via, WorkloadVerdict};
-use crate::model::engine::Engine;
+use crate::decode::spec::Engine;
 use crate::model::{Policy, Workload};
 use crate::net::list_targets;
 use std::collections::HashMap;

@@ -1,12 +1,12 @@
 //! `networking.k8s.io/v1` NetworkPolicy: decoded from YAML with the API server's defaults and
 //! validation, keeping the position of every node a finding may point at.
 
-use super::decode::{
+use super::selector::{LabelSelector, decode_selector};
+use super::toolkit::{
     Decoder, Problem, check_object, expect_cidr, expect_map, expect_string, optional_seq,
 };
-use super::selector::{LabelSelector, decode_selector};
 use crate::net::{IpSet, PortSet, Protocol};
-use crate::yaml::{Node, Scalar, Span};
+use crate::source::yaml::{Node, Scalar, Span};
 use ipnet::IpNet;
 
 /// One destination of an egress rule.
@@ -376,9 +376,9 @@ fn decode_port(node: &Node, d: &mut Decoder) -> PortSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::decode::ProblemKind;
+    use crate::decode::toolkit::ProblemKind;
     use crate::net::Target;
-    use crate::yaml::parse_documents;
+    use crate::source::yaml::parse_documents;
 
     fn decode(spec: &str) -> DecodedPolicy {
         let text = format!(

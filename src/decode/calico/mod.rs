@@ -11,16 +11,16 @@
 
 pub mod selector;
 
-use super::decode::{self, Decoder, expect_map, expect_string, optional_seq};
-use super::engine::{
+use super::selector::{LabelSelector, Operator, Requirement};
+use super::spec::{
     Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, DecodedEngine, Engine, EngineRule, EngineSpec,
     HostnameMatch, Layer, NetworkSetSpec, Placement, RuleDestinations, SelectorPair, Selects,
     TierSpec,
 };
-use super::selector::{LabelSelector, Operator, Requirement};
+use super::toolkit::{self, Decoder, expect_map, expect_string, optional_seq};
 use super::workload::SERVICE_ACCOUNT_LABEL;
 use crate::net::{IpSet, PortSet, Protocol, RangeSet};
-use crate::yaml::{Node, Scalar, Value};
+use crate::source::yaml::{Node, Scalar, Value};
 use ipnet::IpNet;
 use selector::{Context, Dnf, Expr, always, and, parse, to_dnf};
 use std::net::IpAddr;
@@ -51,7 +51,7 @@ pub fn decode(root: &Node, global: bool) -> DecodedEngine {
         global,
         in_ingress: false,
     };
-    decode::check_object(root, &["spec", "status"], &mut cx.d);
+    toolkit::check_object(root, &["spec", "status"], &mut cx.d);
     let spec = decode_spec(root.get("spec").filter(|n| !n.is_null()), &mut cx);
     let not_evaluated = (!cx.unsupported.is_empty()).then(|| cx.unsupported.join("; "));
     DecodedEngine {
@@ -1170,9 +1170,9 @@ pub fn decode_network_set(root: &Node) -> NetworkSetSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::decode::ProblemKind;
+    use crate::decode::toolkit::ProblemKind;
     use crate::net::Target;
-    use crate::yaml::parse_documents;
+    use crate::source::yaml::parse_documents;
     use selector::NAMESPACE_NAME_LABEL;
     use std::collections::BTreeMap;
 

@@ -7,10 +7,10 @@
 //! policies, the native NetworkPolicies at order 1000 and the Cilium policies); then
 //! BaselineAdminNetworkPolicies; then the default allow.
 
-use super::decode::Problem;
 use super::selector::LabelSelector;
+use super::toolkit::Problem;
 use crate::net::{IpSet, PortSet};
-use crate::yaml::Span;
+use crate::source::yaml::Span;
 
 /// The project whose semantics a policy follows, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,0 +1,55 @@
+//! What a repository's configuration does to the rules: switches, severities, ignored
+//! namespaces, and which findings fail the run.
+
+use super::{Rule, Severity};
+use globset::GlobMatcher;
+use std::collections::BTreeMap;
+
+/// Which findings make the exit status 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FailOn {
+    /// Findings at error severity.
+    #[default]
+    Error,
+    /// Findings at warning or error severity.
+    Warning,
+    /// No finding (unreadable input still exits 2).
+    Never,
+}
+
+/// What the configuration does to one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSetting {
+    Off,
+    On(Severity),
+}
+
+/// Settings the library applies to findings: rule switches and severities, ignored
+/// namespaces, and what fails the run.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// By rule id; rules not listed keep their default severity.
+    pub rules: BTreeMap<&'static str, RuleSetting>,
+    /// Namespace names or globs that get no findings.
+    pub ignore_namespaces: Vec<GlobMatcher>,
+    pub fail_on: FailOn,
+}
+
+impl Settings {
+    /// The severity findings of `rule` get, or `None` when the rule is off.
+    pub fn severity(&self, rule: &Rule) -> Option<Severity> {
+        match self.rules.get(rule.id) {
+            Some(RuleSetting::Off) => None,
+            Some(RuleSetting::On(severity)) => Some(*severity),
+            None => Some(rule.severity),
+        }
+    }
+
+    pub fn is_enabled(&self, rule_id: &str) -> bool {
+        self.rules.get(rule_id) != Some(&RuleSetting::Off)
+    }
+
+    pub fn ignores_namespace(&self, name: &str) -> bool {
+        self.ignore_namespaces.iter().any(|g| g.is_match(name))
+    }
+}

@@ -1,0 +1,7 @@
+//! Stage 1: files to positioned YAML trees, with no Kubernetes knowledge. [`discover`] walks
+//! the paths in parallel, [`load`] reads each file and splits it into documents, [`yaml`]
+//! builds each document's tree under depth and alias budgets.
+
+pub mod discover;
+pub mod load;
+pub mod yaml;
