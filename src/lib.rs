@@ -1,7 +1,7 @@
 //! imds-lint: can any pod reach the cloud instance metadata service?
 //!
 //! The pipeline, one folder per stage, data flowing one way (no stage imports a later one):
-//! [`source`] → [`decode`] → [`topology`] → [`model`] → [`analyze`] → [`lint`] → [`report`].
+//! [`source`] → [`decode`] → [`topology`] → [`model`] → [`analyze`] → [`lint`](mod@lint) → [`report`].
 //! [`net`] is the address and port arithmetic every stage shares; [`config`], [`fix`] and
 //! [`cli`] drive the pipeline from outside.
 
