@@ -61,11 +61,11 @@ pub struct DiscoverOptions {
     pub excludes: Vec<String>,
 }
 
-/// Names kustomize looks for in a directory, in its order of preference.
 /// Configuration file names (see `config`), looked for in each folder in this order; never
 /// manifests.
 pub const CONFIG_NAMES: [&str; 2] = [".imds-lint.yaml", ".imds-lint.yml"];
 
+/// Names kustomize looks for in a directory, in its order of preference.
 pub const KUSTOMIZATION_NAMES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
