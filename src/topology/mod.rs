@@ -37,7 +37,7 @@ pub struct Way {
 
 /// What kustomize and the controllers would do to one file's objects.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Placement {
+pub enum Landing {
     /// Not built by any kustomization or controller: objects keep their own namespace.
     Standalone,
     /// Built; each entry is one way in.
@@ -57,8 +57,8 @@ pub struct Unfollowed {
 
 #[derive(Debug, Default)]
 pub struct Resolution {
-    /// One placement per loaded file, in the same order.
-    pub placements: Vec<Placement>,
+    /// Where each loaded file's objects land, in the same order as the files.
+    pub landings: Vec<Landing>,
     /// Things kustomize would follow that imds-lint cannot (remote bases, missing paths, cycles).
     pub notes: Vec<String>,
     /// Every cluster a Flux entry point or an Argo CD destination names.
@@ -67,16 +67,18 @@ pub struct Resolution {
     pub unfollowed: Vec<Unfollowed>,
 }
 
-/// A reference from a kustomization (or a controller) to something it builds.
+/// Something a build includes as a resource (kustomize's `resources:`, or what Flux generates
+/// one from): a manifest file, or a kustomization that is built in turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Target {
+enum Resource {
     File(usize),
     Kustomization(usize),
 }
 
+/// A kustomization file: the namespace it sets and what it builds.
 struct Kustomization {
     namespace: Option<String>,
-    builds: Vec<Target>,
+    resources: Vec<Resource>,
 }
 
 fn strings(node: Option<&Node>) -> Vec<&str> {
@@ -125,11 +127,11 @@ impl Tree<'_> {
 
     /// What Flux builds at `dir`: its kustomization, else (as Flux generates one) every
     /// `.yaml`/`.yml` file below it, except that a folder with a kustomization is built whole.
-    fn flux_build(&self, dir: &Path) -> Vec<Target> {
+    fn flux_build(&self, dir: &Path) -> Vec<Resource> {
         if let Some(k) = self.kustomization_in(dir) {
-            return vec![Target::Kustomization(k)];
+            return vec![Resource::Kustomization(k)];
         }
-        let mut targets = BTreeSet::new();
+        let mut resources = BTreeSet::new();
         for (path, file) in self.under(dir) {
             let Ok(below) = path.strip_prefix(dir) else {
                 continue;
@@ -145,12 +147,14 @@ impl Tree<'_> {
                 }
             }
             match built_whole {
-                Some(k) => targets.insert(Target::Kustomization(k)),
-                None if has_extension(path, &["yaml", "yml"]) => targets.insert(Target::File(file)),
+                Some(k) => resources.insert(Resource::Kustomization(k)),
+                None if has_extension(path, &["yaml", "yml"]) => {
+                    resources.insert(Resource::File(file))
+                }
                 None => false,
             };
         }
-        targets.into_iter().collect()
+        resources.into_iter().collect()
     }
 
     /// What Argo CD builds at `dir` as a directory source: the manifests in it (below it too
@@ -263,7 +267,7 @@ pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]
     let mut walker = Walker {
         kustomizations: &kustomize.kustomizations,
         files,
-        placements: vec![Placement::Standalone; files.len()],
+        landings: vec![Landing::Standalone; files.len()],
         reached: BTreeSet::new(),
         notes,
         found: &found,
@@ -308,7 +312,7 @@ pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]
         .filter(|k| !kustomize.included.contains(k) && !walker.reached.contains(k))
         .collect();
     roots.sort_unstable();
-    let plain = Context::default();
+    let plain = BuildContext::default();
     for root in roots {
         walker.walk(root, None, &plain, &mut Vec::new());
     }
@@ -321,21 +325,21 @@ pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]
         }
     }
     let Walker {
-        mut placements,
+        mut landings,
         mut notes,
         clusters,
         ..
     } = walker;
     for &i in &kustomize.not_resources {
-        if placements[i] == Placement::Standalone {
-            placements[i] = Placement::NotAResource;
+        if landings[i] == Landing::Standalone {
+            landings[i] = Landing::NotAResource;
         }
     }
-    config_sync(&tree, &mut placements);
+    config_sync(&tree, &mut landings);
     notes.sort();
     notes.dedup();
     Resolution {
-        placements,
+        landings,
         notes,
         clusters,
         unfollowed: plan.unfollowed,
@@ -372,7 +376,7 @@ fn read_kustomizations(files: &[LoadedFile], notes: &mut Vec<String>) -> Kustomi
             continue;
         };
         let dir = file.path.parent().unwrap_or(Path::new("."));
-        let mut builds = Vec::new();
+        let mut resources = Vec::new();
         let entries = ["resources", "components", "bases"]
             .iter()
             .flat_map(|key| strings(k.get(key)));
@@ -385,10 +389,10 @@ fn read_kustomizations(files: &[LoadedFile], notes: &mut Vec<String>) -> Kustomi
                 continue;
             }
             let path = normalize(&dir.join(entry));
-            if let Some(&target) = index.get(&path) {
-                builds.push(Target::File(target));
-            } else if let Some(target) = kustomization_in(&path) {
-                builds.push(Target::Kustomization(target));
+            if let Some(&resource) = index.get(&path) {
+                resources.push(Resource::File(resource));
+            } else if let Some(resource) = kustomization_in(&path) {
+                resources.push(Resource::Kustomization(resource));
             } else {
                 notes.push(format!(
                     "{}: resource {entry} is neither a manifest nor a kustomization in the linted tree",
@@ -419,8 +423,8 @@ fn read_kustomizations(files: &[LoadedFile], notes: &mut Vec<String>) -> Kustomi
             }
         }
         for input in inputs {
-            if let Some(&target) = index.get(&normalize(&dir.join(input))) {
-                not_resources.insert(target);
+            if let Some(&resource) = index.get(&normalize(&dir.join(input))) {
+                not_resources.insert(resource);
             }
         }
         let namespace = k
@@ -428,16 +432,22 @@ fn read_kustomizations(files: &[LoadedFile], notes: &mut Vec<String>) -> Kustomi
             .and_then(Node::as_str)
             .filter(|n| !n.is_empty())
             .map(str::to_string);
-        kustomizations.insert(i, Kustomization { namespace, builds });
+        kustomizations.insert(
+            i,
+            Kustomization {
+                namespace,
+                resources,
+            },
+        );
     }
 
     let mut included = BTreeSet::new();
     let mut resource_files = BTreeSet::new();
     for k in kustomizations.values() {
-        for t in &k.builds {
+        for t in &k.resources {
             match *t {
-                Target::Kustomization(j) => included.insert(j),
-                Target::File(f) => resource_files.insert(f),
+                Resource::Kustomization(j) => included.insert(j),
+                Resource::File(f) => resource_files.insert(f),
             };
         }
     }
@@ -552,8 +562,8 @@ fn repository_identities(
 }
 
 /// What each controller builds, and the controllers that cannot be built.
-struct Plan {
-    flux_builds: HashMap<usize, Vec<Target>>,
+struct ControllerBuilds {
+    flux_builds: HashMap<usize, Vec<Resource>>,
     argo_builds: HashMap<usize, Vec<ArgoBuild>>,
     unfollowed: Vec<Unfollowed>,
 }
@@ -564,9 +574,9 @@ fn plan_controllers(
     identities: &BTreeSet<String>,
     found: &[Found],
     notes: &mut Vec<String>,
-) -> Plan {
+) -> ControllerBuilds {
     let at_root = |path: Option<&str>| normalize(&root.join(clean_path(path)));
-    let mut plan = Plan {
+    let mut plan = ControllerBuilds {
         flux_builds: HashMap::new(),
         argo_builds: HashMap::new(),
         unfollowed: Vec::new(),
@@ -641,12 +651,12 @@ fn plan_controllers(
 fn flux_entry_points(
     found: &[Found],
     appliers_in: &HashMap<usize, Vec<usize>>,
-    plan: &Plan,
+    plan: &ControllerBuilds,
     kustomize: &Kustomize,
 ) -> (Vec<usize>, BTreeSet<usize>) {
     let mut reached_by_flux = BTreeSet::new();
-    for (&a, targets) in &plan.flux_builds {
-        for file in files_built(targets, &kustomize.kustomizations) {
+    for (&a, resources) in &plan.flux_builds {
+        for file in files_built(resources, &kustomize.kustomizations) {
             for &b in appliers_in.get(&file).into_iter().flatten() {
                 if b != a && matches!(found[b].applier, Applier::Flux(_)) {
                     reached_by_flux.insert(b);
@@ -671,26 +681,26 @@ fn flux_entry_points(
     (entry_points, reached_by_flux)
 }
 
-/// Every file a list of targets builds, through kustomizations.
+/// Every file a list of resources builds, through kustomizations.
 fn files_built(
-    targets: &[Target],
+    resources: &[Resource],
     kustomizations: &HashMap<usize, Kustomization>,
 ) -> BTreeSet<usize> {
     let mut files = BTreeSet::new();
     let mut seen = BTreeSet::new();
-    let mut stack: Vec<Target> = targets.to_vec();
-    while let Some(target) = stack.pop() {
-        match target {
-            Target::File(f) => {
+    let mut stack: Vec<Resource> = resources.to_vec();
+    while let Some(resource) = stack.pop() {
+        match resource {
+            Resource::File(f) => {
                 files.insert(f);
             }
-            Target::Kustomization(k) => {
+            Resource::Kustomization(k) => {
                 if seen.insert(k) {
                     stack.extend(
                         kustomizations
                             .get(&k)
                             .into_iter()
-                            .flat_map(|k| k.builds.iter().copied()),
+                            .flat_map(|k| k.resources.iter().copied()),
                     );
                 }
             }
@@ -703,7 +713,7 @@ fn files_built(
 /// folder under `namespaces/` that holds a Namespace object, or no folders, is a namespace of
 /// that name; an object in a folder above (an abstract namespace) is in every namespace below.
 /// Only files nothing else builds are placed this way.
-fn config_sync(tree: &Tree, placements: &mut [Placement]) {
+fn config_sync(tree: &Tree, landings: &mut [Landing]) {
     let mut namespace_roots = BTreeSet::new();
     for path in tree.by_path.keys() {
         for ancestor in path.ancestors().skip(1) {
@@ -733,7 +743,7 @@ fn config_sync(tree: &Tree, placements: &mut [Placement]) {
             })
             .collect();
         for (path, file) in tree.under(&root) {
-            let (Some(dir), Placement::Standalone) = (path.parent(), &placements[file]) else {
+            let (Some(dir), Landing::Standalone) = (path.parent(), &landings[file]) else {
                 continue;
             };
             let ways: BTreeSet<Way> = namespaces
@@ -752,7 +762,7 @@ fn config_sync(tree: &Tree, placements: &mut [Placement]) {
                 })
                 .collect();
             if !ways.is_empty() {
-                placements[file] = Placement::Built(ways);
+                landings[file] = Landing::Built(ways);
             }
         }
     }
@@ -778,7 +788,7 @@ impl<'a> Forced<'a> {
 /// Who is building: the cluster, the namespace for objects that set none, and whether a
 /// controller builds (so that controller objects met on the way are followed too).
 #[derive(Debug, Clone, Default)]
-struct Context {
+struct BuildContext {
     cluster: Option<String>,
     fallback_namespace: Option<String>,
     controlled: bool,
@@ -788,12 +798,12 @@ struct Context {
 struct Walker<'a> {
     kustomizations: &'a HashMap<usize, Kustomization>,
     files: &'a [LoadedFile],
-    placements: Vec<Placement>,
+    landings: Vec<Landing>,
     reached: BTreeSet<usize>,
     notes: Vec<String>,
     found: &'a [Found<'a>],
     appliers_in: &'a HashMap<usize, Vec<usize>>,
-    flux_builds: &'a HashMap<usize, Vec<Target>>,
+    flux_builds: &'a HashMap<usize, Vec<Resource>>,
     argo_builds: &'a HashMap<usize, Vec<ArgoBuild>>,
     /// Controllers followed, with the cluster they were followed in.
     visited: HashSet<(usize, Option<String>)>,
@@ -804,7 +814,13 @@ struct Walker<'a> {
 
 impl Walker<'_> {
     /// `forced`: the namespace an outer kustomization sets; `path`: the kustomizations above.
-    fn walk(&mut self, k: usize, forced: Option<Forced>, context: &Context, path: &mut Vec<usize>) {
+    fn walk(
+        &mut self,
+        k: usize,
+        forced: Option<Forced>,
+        context: &BuildContext,
+        path: &mut Vec<usize>,
+    ) {
         let Some(kustomization) = self.kustomizations.get(&k) else {
             return;
         };
@@ -822,27 +838,27 @@ impl Walker<'_> {
             by: Some(k),
         }));
         path.push(k);
-        for target in &kustomization.builds {
-            match *target {
-                Target::File(f) => self.place(f, forced, context),
-                Target::Kustomization(j) => self.walk(j, forced, context, path),
+        for resource in &kustomization.resources {
+            match *resource {
+                Resource::File(f) => self.land(f, forced, context),
+                Resource::Kustomization(j) => self.walk(j, forced, context, path),
             }
         }
         path.pop();
     }
 
-    fn place(&mut self, file: usize, forced: Option<Forced>, context: &Context) {
+    fn land(&mut self, file: usize, forced: Option<Forced>, context: &BuildContext) {
         let way = Way {
             cluster: context.cluster.clone(),
             namespace: forced.map(|f| f.namespace.to_string()),
             namespace_from: forced.and_then(|f| f.by),
             fallback_namespace: context.fallback_namespace.clone(),
         };
-        match &mut self.placements[file] {
-            Placement::Built(ways) => {
+        match &mut self.landings[file] {
+            Landing::Built(ways) => {
                 ways.insert(way);
             }
-            other => *other = Placement::Built(BTreeSet::from([way])),
+            other => *other = Landing::Built(BTreeSet::from([way])),
         }
         if context.controlled {
             let appliers = self.appliers_in.get(&file).cloned().unwrap_or_default();
@@ -884,17 +900,17 @@ impl Walker<'_> {
         if let Some(cluster) = &cluster {
             self.clusters.insert(cluster.clone());
         }
-        let context = Context {
+        let context = BuildContext {
             cluster,
             fallback_namespace,
             controlled: true,
         };
         self.controller_path.push(a);
-        if let Some(targets) = self.flux_builds.get(&a) {
-            for &target in targets {
-                match target {
-                    Target::File(f) => self.place(f, Forced::by_controller(&forced), &context),
-                    Target::Kustomization(k) => {
+        if let Some(resources) = self.flux_builds.get(&a) {
+            for &resource in resources {
+                match resource {
+                    Resource::File(f) => self.land(f, Forced::by_controller(&forced), &context),
+                    Resource::Kustomization(k) => {
                         self.walk(k, Forced::by_controller(&forced), &context, &mut Vec::new())
                     }
                 }
@@ -908,7 +924,7 @@ impl Walker<'_> {
                 }
                 ArgoBuild::Files(files) => {
                     for &f in files {
-                        self.place(f, None, &context);
+                        self.land(f, None, &context);
                     }
                 }
             }
@@ -942,9 +958,9 @@ mod tests {
         resolve(files, &objects, &[])
     }
 
-    fn ways(p: &Placement) -> Vec<Option<&str>> {
+    fn ways(p: &Landing) -> Vec<Option<&str>> {
         match p {
-            Placement::Built(w) => w.iter().map(|o| o.namespace.as_deref()).collect(),
+            Landing::Built(w) => w.iter().map(|o| o.namespace.as_deref()).collect(),
             other => panic!("{other:?}"),
         }
     }
@@ -965,8 +981,8 @@ mod tests {
             file("loose.yaml", "kind: ConfigMap\n"),
         ];
         let r = resolve_files(&mut files);
-        assert_eq!(ways(&r.placements[1]), vec![Some("alpha"), Some("beta")]);
-        assert_eq!(r.placements[4], Placement::Standalone);
+        assert_eq!(ways(&r.landings[1]), vec![Some("alpha"), Some("beta")]);
+        assert_eq!(r.landings[4], Landing::Standalone);
     }
 
     #[test]
@@ -994,9 +1010,9 @@ mod tests {
             file("comp/c.yaml", "kind: Pod\n"),
         ];
         let r = resolve_files(&mut files);
-        assert_eq!(ways(&r.placements[1]), vec![Some("outer")]);
-        assert_eq!(ways(&r.placements[5]), vec![None]);
-        assert_eq!(ways(&r.placements[7]), vec![None]);
+        assert_eq!(ways(&r.landings[1]), vec![Some("outer")]);
+        assert_eq!(ways(&r.landings[5]), vec![None]);
+        assert_eq!(ways(&r.landings[7]), vec![None]);
     }
 
     #[test]
@@ -1010,8 +1026,8 @@ mod tests {
             file("o/psm.yaml", "kind: Deployment\n"),
         ];
         let r = resolve_files(&mut files);
-        assert_eq!(r.placements[1], Placement::NotAResource);
-        assert_eq!(r.placements[2], Placement::NotAResource);
+        assert_eq!(r.landings[1], Landing::NotAResource);
+        assert_eq!(r.landings[2], Landing::NotAResource);
         assert_eq!(r.notes.len(), 3, "{:?}", r.notes);
         assert!(r.notes.iter().any(|n| n.contains("helmCharts")));
     }
@@ -1028,7 +1044,7 @@ mod tests {
         ];
         let r = resolve_files(&mut files);
         assert!(r.notes.iter().any(|n| n.contains("cycle")));
-        assert_eq!(ways(&r.placements[2]), vec![Some("x")]);
+        assert_eq!(ways(&r.landings[2]), vec![Some("x")]);
     }
 
     #[test]
@@ -1074,7 +1090,11 @@ mod tests {
         let dir = normalize(&std::env::current_dir().unwrap().join("app"));
         assert_eq!(
             tree.flux_build(&dir),
-            vec![Target::File(0), Target::File(1), Target::Kustomization(2)]
+            vec![
+                Resource::File(0),
+                Resource::File(1),
+                Resource::Kustomization(2)
+            ]
         );
         assert_eq!(tree.argo_directory(&dir, false), vec![5, 0]);
     }
