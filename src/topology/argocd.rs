@@ -1,11 +1,10 @@
 //! Argo CD: what an Application's sources build, and which repository URLs are this
 //! repository's.
 
-use super::controllers::{Found, clean_path};
+use super::controllers::{Controllers, at_root, clean_path};
 use super::tree::{Tree, has_extension};
-use crate::decode::gitops::Applier;
-use crate::source::discover::normalize;
-use std::collections::{BTreeSet, HashMap};
+use crate::decode::gitops::{Applier, ArgoSource};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 /// How one Argo CD source is built.
@@ -13,6 +12,48 @@ pub(super) enum ArgoBuild {
     /// A kustomization, with the namespace `kustomize.namespace` forces.
     Kustomization(usize, Option<String>),
     Files(Vec<usize>),
+}
+
+/// How Argo CD builds `source` of an Application in file `display`, with `root` the
+/// repository root and `identities` its URLs: `None` when its path is not in the linted tree,
+/// `Err` with the reason when it is a Helm chart or another repository.
+pub(super) fn plan_source(
+    tree: &Tree,
+    root: &Path,
+    identities: &BTreeSet<String>,
+    source: &ArgoSource,
+    display: &str,
+    notes: &mut Vec<String>,
+) -> Result<Option<ArgoBuild>, String> {
+    let dir = at_root(root, source.path.as_deref());
+    let chart_at_path = source.path.is_some() && tree.by_path.contains_key(&dir.join("Chart.yaml"));
+    let elsewhere =
+        !identities.is_empty() && !identities.contains(&repository_identity(&source.repo_url));
+    if source.helm || chart_at_path {
+        Err("Argo CD Application: Helm source, the chart is not rendered".into())
+    } else if elsewhere {
+        Err(format!(
+            "Argo CD Application: source {} is not this repository",
+            source.repo_url
+        ))
+    } else if let Some(k) = tree.kustomization_in(&dir) {
+        Ok(Some(ArgoBuild::Kustomization(
+            k,
+            source.kustomize_namespace.clone(),
+        )))
+    } else if tree.has_files_under(&dir) {
+        Ok(Some(ArgoBuild::Files(directory_manifests(
+            tree,
+            &dir,
+            source.recurse,
+        ))))
+    } else {
+        notes.push(format!(
+            "{display}: Argo CD source path {} is not in the linted tree",
+            clean_path(source.path.as_deref())
+        ));
+        Ok(None)
+    }
 }
 
 /// What Argo CD builds at `dir` as a directory source: the manifests in it (below it too
@@ -55,29 +96,22 @@ fn git_remote_urls(root: &Path) -> Vec<String> {
 pub(super) fn repository_identities(
     tree: &Tree,
     root: &Path,
-    found: &[Found],
-    appliers_in: &HashMap<usize, Vec<usize>>,
+    controllers: &Controllers,
 ) -> BTreeSet<String> {
     let mut identities: BTreeSet<String> = git_remote_urls(root)
         .iter()
         .map(|u| repository_identity(u))
         .collect();
-    for f in found {
+    for f in &controllers.found {
         let Applier::Argo(app) = f.applier else {
             continue;
         };
         for source in app.sources.iter().filter(|s| s.path.is_some() && !s.helm) {
-            let dir = normalize(&root.join(clean_path(source.path.as_deref())));
-            let builds_applications =
-                directory_manifests(tree, &dir, source.recurse)
-                    .iter()
-                    .any(|&i| {
-                        appliers_in
-                            .get(&i)
-                            .into_iter()
-                            .flatten()
-                            .any(|&b| matches!(found[b].applier, Applier::Argo(_)))
-                    });
+            let dir = at_root(root, source.path.as_deref());
+            let builds_applications = directory_manifests(tree, &dir, source.recurse)
+                .into_iter()
+                .flat_map(|file| controllers.in_file(file))
+                .any(|&b| matches!(controllers.found[b].applier, Applier::Argo(_)));
             if builds_applications {
                 identities.insert(repository_identity(&source.repo_url));
             }
@@ -89,6 +123,7 @@ pub(super) fn repository_identities(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::discover::normalize;
     use crate::topology::testing::file;
 
     #[test]

@@ -6,6 +6,7 @@ use crate::decode::Decoded;
 use crate::decode::gitops::Applier;
 use crate::decode::object::Object;
 use crate::source::discover::normalize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// A controller object found in the linted files.
@@ -17,33 +18,57 @@ pub(super) struct Found<'a> {
     pub(super) applier: &'a Applier,
 }
 
-/// Every Flux Kustomization and Argo CD Application in the linted files.
-pub(super) fn controllers(objects: &[Vec<Object>]) -> Vec<Found<'_>> {
-    objects
-        .iter()
-        .enumerate()
-        .flat_map(|(file, objects)| {
-            objects
-                .iter()
-                .enumerate()
-                .filter_map(move |(index, object)| match &object.decoded {
-                    Decoded::Applier(applier) => Some(Found {
-                        file,
-                        object: index,
-                        identity: object,
-                        applier,
-                    }),
-                    _ => None,
-                })
-        })
-        .collect()
+/// The controller objects in the linted files, and which file holds which.
+pub(super) struct Controllers<'a> {
+    pub(super) found: Vec<Found<'a>>,
+    /// Indices in `found`, by the file that holds them.
+    by_file: HashMap<usize, Vec<usize>>,
+}
+
+impl<'a> Controllers<'a> {
+    /// Every Flux Kustomization and Argo CD Application in the linted files.
+    pub(super) fn find(objects: &'a [Vec<Object>]) -> Self {
+        let found: Vec<Found> = objects
+            .iter()
+            .enumerate()
+            .flat_map(|(file, objects)| {
+                objects
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(index, object)| match &object.decoded {
+                        Decoded::Applier(applier) => Some(Found {
+                            file,
+                            object: index,
+                            identity: object,
+                            applier,
+                        }),
+                        _ => None,
+                    })
+            })
+            .collect();
+        let mut by_file: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (a, f) in found.iter().enumerate() {
+            by_file.entry(f.file).or_default().push(a);
+        }
+        Controllers { found, by_file }
+    }
+
+    /// The controllers `file` holds, as indices in `found`.
+    pub(super) fn in_file(&self, file: usize) -> &[usize] {
+        self.by_file.get(&file).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// The repository root: of the candidate folders, the one under which most controller paths
 /// exist (the nearest on a tie).
-pub(super) fn repository_root(tree: &Tree, found: &[Found], inputs: &[PathBuf]) -> PathBuf {
+pub(super) fn repository_root(
+    tree: &Tree,
+    controllers: &Controllers,
+    inputs: &[PathBuf],
+) -> PathBuf {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let relative_paths: Vec<String> = found
+    let relative_paths: Vec<String> = controllers
+        .found
         .iter()
         .flat_map(|f| match f.applier {
             Applier::Flux(k) if k.foreign_source.is_none() => vec![clean_path(k.path.as_deref())],
@@ -78,6 +103,11 @@ pub(super) fn clean_path(path: Option<&str>) -> String {
         .skip_while(|c| matches!(c, std::path::Component::ParentDir))
         .collect();
     normalize(&inside).to_string_lossy().into_owned()
+}
+
+/// Where a controller path lands under `root`.
+pub(super) fn at_root(root: &Path, path: Option<&str>) -> PathBuf {
+    normalize(&root.join(clean_path(path)))
 }
 
 /// Folders that may be the repository root controllers resolve paths against: each linted

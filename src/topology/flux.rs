@@ -1,12 +1,36 @@
 //! Flux: what a Flux Kustomization builds at its path, and which Flux Kustomizations are
 //! entry points (nothing else in the linted tree applies them).
 
-use super::controllers::Found;
+use super::controllers::{Controllers, at_root, clean_path};
 use super::kustomize::{Kustomize, Resource};
 use super::tree::{Tree, has_extension};
-use crate::decode::gitops::Applier;
+use crate::decode::gitops::{Applier, FluxKustomization};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+
+/// What Flux builds for Kustomization `k` of file `display`, with `root` the repository root;
+/// `Err` with the reason when it builds another repository.
+pub(super) fn plan(
+    tree: &Tree,
+    root: &Path,
+    k: &FluxKustomization,
+    display: &str,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Resource>, String> {
+    if let Some(source) = &k.foreign_source {
+        return Err(format!(
+            "Flux Kustomization: source {source} is not this repository"
+        ));
+    }
+    let dir = at_root(root, k.path.as_deref());
+    if !tree.has_files_under(&dir) {
+        notes.push(format!(
+            "{display}: Flux Kustomization path {} is not in the linted tree",
+            clean_path(k.path.as_deref())
+        ));
+    }
+    Ok(build_at(tree, &dir))
+}
 
 /// What Flux builds at `dir`: its kustomization, else (as Flux generates one) every
 /// `.yaml`/`.yml` file below it, except that a folder with a kustomization is built whole.
@@ -42,16 +66,15 @@ pub(super) fn build_at(tree: &Tree, dir: &Path) -> Vec<Resource> {
 /// Kustomization that neither another Flux Kustomization nor a kustomization builds. Also
 /// returns the Flux Kustomizations another one builds.
 pub(super) fn entry_points(
-    found: &[Found],
-    appliers_in: &HashMap<usize, Vec<usize>>,
+    controllers: &Controllers,
     flux_builds: &HashMap<usize, Vec<Resource>>,
     kustomize: &Kustomize,
 ) -> (Vec<usize>, BTreeSet<usize>) {
     let mut reached_by_flux = BTreeSet::new();
     for (&a, resources) in flux_builds {
         for file in kustomize.files_built(resources) {
-            for &b in appliers_in.get(&file).into_iter().flatten() {
-                if b != a && matches!(found[b].applier, Applier::Flux(_)) {
+            for &b in controllers.in_file(file) {
+                if b != a && matches!(controllers.found[b].applier, Applier::Flux(_)) {
                     reached_by_flux.insert(b);
                 }
             }
@@ -61,11 +84,12 @@ pub(super) fn entry_points(
         .keys()
         .copied()
         .filter(|&a| {
-            let object = found[a].identity;
+            let found = &controllers.found[a];
+            let object = found.identity;
             let bootstrap = object.name.as_deref() == Some("flux-system")
                 && object.namespace.as_deref() == Some("flux-system");
             let built =
-                reached_by_flux.contains(&a) || kustomize.resource_files.contains(&found[a].file);
+                reached_by_flux.contains(&a) || kustomize.resource_files.contains(&found.file);
             bootstrap || !built
         })
         .collect();

@@ -47,18 +47,10 @@ pub(super) struct Kustomize {
     pub(super) resource_files: BTreeSet<usize>,
 }
 
+/// Every kustomization file of `files`, with notes on what kustomize would follow that cannot
+/// be followed here.
 pub(super) fn read_kustomizations(files: &[LoadedFile], notes: &mut Vec<String>) -> Kustomize {
-    let index: HashMap<PathBuf, usize> = files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (normalize(&f.path), i))
-        .collect();
-    let kustomization_in = |dir: &Path| {
-        KUSTOMIZATION_NAMES
-            .iter()
-            .find_map(|name| index.get(&normalize(&dir.join(name))).copied())
-            .filter(|&i| files[i].kustomization.is_some())
-    };
+    let index = FileIndex::new(files);
     let mut not_resources = BTreeSet::new();
     let mut kustomizations: HashMap<usize, Kustomization> = HashMap::new();
     for (i, file) in files.iter().enumerate() {
@@ -66,56 +58,15 @@ pub(super) fn read_kustomizations(files: &[LoadedFile], notes: &mut Vec<String>)
             continue;
         };
         let dir = file.path.parent().unwrap_or(Path::new("."));
-        let mut resources = Vec::new();
-        let entries = ["resources", "components", "bases"]
-            .iter()
-            .flat_map(|key| strings(k.get(key)));
-        for entry in entries {
-            if is_remote(entry) {
-                notes.push(format!(
-                    "{}: remote resource {entry} is not followed",
-                    file.display
-                ));
-                continue;
-            }
-            let path = normalize(&dir.join(entry));
-            if let Some(&resource) = index.get(&path) {
-                resources.push(Resource::File(resource));
-            } else if let Some(resource) = kustomization_in(&path) {
-                resources.push(Resource::Kustomization(resource));
-            } else {
-                notes.push(format!(
-                    "{}: resource {entry} is neither a manifest nor a kustomization in the linted tree",
-                    file.display
-                ));
-            }
-        }
+        let resources = resources_of(k, dir, &index, &file.display, notes);
         if k.get("helmCharts").is_some() {
             notes.push(format!(
                 "{}: helmCharts are not rendered; lint `kubectl kustomize --enable-helm` output with `-`",
                 file.display
             ));
         }
-        // Patches and generator inputs are not objects of their own.
-        let mut inputs: Vec<&str> = strings(k.get("patchesStrategicMerge"));
-        for key in ["patches", "patchesJson6902", "replacements"] {
-            for item in k.get(key).and_then(Node::as_seq).unwrap_or_default() {
-                inputs.extend(item.get("path").and_then(Node::as_str));
-            }
-        }
-        for key in ["configMapGenerator", "secretGenerator"] {
-            for item in k.get(key).and_then(Node::as_seq).unwrap_or_default() {
-                inputs.extend(
-                    strings(item.get("files"))
-                        .into_iter()
-                        .map(|f| f.rsplit('=').next().unwrap_or(f)),
-                );
-            }
-        }
-        for input in inputs {
-            if let Some(&resource) = index.get(&normalize(&dir.join(input))) {
-                not_resources.insert(resource);
-            }
+        for input in patch_and_generator_inputs(k) {
+            not_resources.extend(index.file(&dir.join(input)));
         }
         let namespace = k
             .get("namespace")
@@ -130,26 +81,112 @@ pub(super) fn read_kustomizations(files: &[LoadedFile], notes: &mut Vec<String>)
             },
         );
     }
+    Kustomize::new(kustomizations, not_resources)
+}
 
-    let mut included = BTreeSet::new();
-    let mut resource_files = BTreeSet::new();
-    for k in kustomizations.values() {
-        for t in &k.resources {
-            match *t {
-                Resource::Kustomization(j) => included.insert(j),
-                Resource::File(f) => resource_files.insert(f),
-            };
-        }
+/// The loaded files by path as kustomizations name them: relative to the working folder.
+struct FileIndex<'a> {
+    files: &'a [LoadedFile],
+    by_path: HashMap<PathBuf, usize>,
+}
+
+impl<'a> FileIndex<'a> {
+    fn new(files: &'a [LoadedFile]) -> Self {
+        let by_path = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (normalize(&f.path), i))
+            .collect();
+        FileIndex { files, by_path }
     }
-    Kustomize {
-        kustomizations,
-        not_resources,
-        included,
-        resource_files,
+
+    fn file(&self, path: &Path) -> Option<usize> {
+        self.by_path.get(&normalize(path)).copied()
+    }
+
+    fn kustomization_in(&self, dir: &Path) -> Option<usize> {
+        KUSTOMIZATION_NAMES
+            .iter()
+            .find_map(|name| self.file(&dir.join(name)))
+            .filter(|&i| self.files[i].kustomization.is_some())
     }
 }
 
+/// What kustomization `k` in `dir` (file `display`) builds: its `resources`, `components` and
+/// `bases` in the linted tree.
+fn resources_of(
+    k: &Node,
+    dir: &Path,
+    index: &FileIndex,
+    display: &str,
+    notes: &mut Vec<String>,
+) -> Vec<Resource> {
+    let mut resources = Vec::new();
+    let entries = ["resources", "components", "bases"]
+        .iter()
+        .flat_map(|key| strings(k.get(key)));
+    for entry in entries {
+        if is_remote(entry) {
+            notes.push(format!(
+                "{display}: remote resource {entry} is not followed"
+            ));
+            continue;
+        }
+        let path = normalize(&dir.join(entry));
+        if let Some(file) = index.file(&path) {
+            resources.push(Resource::File(file));
+        } else if let Some(kustomization) = index.kustomization_in(&path) {
+            resources.push(Resource::Kustomization(kustomization));
+        } else {
+            notes.push(format!(
+                "{display}: resource {entry} is neither a manifest nor a kustomization in the linted tree"
+            ));
+        }
+    }
+    resources
+}
+
+/// The files kustomization `k` uses as patches and generator inputs, as it names them: these
+/// are not objects of their own.
+fn patch_and_generator_inputs(k: &Node) -> Vec<&str> {
+    let mut inputs: Vec<&str> = strings(k.get("patchesStrategicMerge"));
+    for key in ["patches", "patchesJson6902", "replacements"] {
+        for item in k.get(key).and_then(Node::as_seq).unwrap_or_default() {
+            inputs.extend(item.get("path").and_then(Node::as_str));
+        }
+    }
+    for key in ["configMapGenerator", "secretGenerator"] {
+        for item in k.get(key).and_then(Node::as_seq).unwrap_or_default() {
+            inputs.extend(
+                strings(item.get("files"))
+                    .into_iter()
+                    .map(|f| f.rsplit('=').next().unwrap_or(f)),
+            );
+        }
+    }
+    inputs
+}
+
 impl Kustomize {
+    fn new(kustomizations: HashMap<usize, Kustomization>, not_resources: BTreeSet<usize>) -> Self {
+        let mut included = BTreeSet::new();
+        let mut resource_files = BTreeSet::new();
+        for k in kustomizations.values() {
+            for resource in &k.resources {
+                match *resource {
+                    Resource::Kustomization(j) => included.insert(j),
+                    Resource::File(f) => resource_files.insert(f),
+                };
+            }
+        }
+        Kustomize {
+            kustomizations,
+            not_resources,
+            included,
+            resource_files,
+        }
+    }
+
     /// Every file a list of resources builds, through kustomizations.
     pub(super) fn files_built(&self, resources: &[Resource]) -> BTreeSet<usize> {
         let mut files = BTreeSet::new();

@@ -24,15 +24,14 @@ mod walk;
 
 use crate::decode::gitops::Applier;
 use crate::decode::object::Object;
-use crate::source::discover::normalize;
 use crate::source::load::LoadedFile;
-use argocd::{ArgoBuild, repository_identities, repository_identity};
-use controllers::{Found, clean_path, controllers, repository_root};
+use argocd::ArgoBuild;
+use controllers::{Controllers, Found, repository_root};
 use kustomize::{Resource, read_kustomizations};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use tree::Tree;
-use walk::{BuildContext, Walker};
+use walk::{Walked, Walker};
 
 /// One way an object reaches a cluster.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -80,87 +79,21 @@ pub struct Resolution {
     pub unfollowed: Vec<Unfollowed>,
 }
 
+/// Where the objects of each of `files` land; `objects[i]` are the objects of `files[i]`, and
+/// `inputs` the paths being linted (where the repository root is looked for).
 pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]) -> Resolution {
     let mut notes = Vec::new();
     let kustomize = read_kustomizations(files, &mut notes);
     let tree = Tree::new(files, objects);
-    let found = controllers(objects);
-    let mut appliers_in: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (a, f) in found.iter().enumerate() {
-        appliers_in.entry(f.file).or_default().push(a);
-    }
-    let root = repository_root(&tree, &found, inputs);
-    let identities = repository_identities(&tree, &root, &found, &appliers_in);
-    let plan = plan_controllers(&tree, &root, &identities, &found, &mut notes);
-    let (entry_points, reached_by_flux) =
-        flux::entry_points(&found, &appliers_in, &plan.flux_builds, &kustomize);
-
-    let mut walker = Walker {
-        kustomizations: &kustomize.kustomizations,
-        files,
-        landings: vec![Landing::Standalone; files.len()],
-        reached: BTreeSet::new(),
-        notes,
-        found: &found,
-        appliers_in: &appliers_in,
-        flux_builds: &plan.flux_builds,
-        argo_builds: &plan.argo_builds,
-        visited: HashSet::new(),
-        controller_path: Vec::new(),
-        clusters: BTreeSet::new(),
-    };
-    for &a in &entry_points {
-        let Applier::Flux(k) = found[a].applier else {
-            continue;
-        };
-        let cluster = clean_path(k.path.as_deref());
-        walker.clusters.insert(cluster.clone());
-        walker.visit(a, Some(cluster));
-    }
-    let mut argo: Vec<usize> = plan.argo_builds.keys().copied().collect();
-    argo.sort_unstable();
-    for a in argo {
-        walker.visit(a, None);
-    }
-    // Flux Kustomizations no entry point reaches (a tree linted without its entry point, or a
-    // cycle): their namespaces still apply, in no named cluster.
-    let mut flux: Vec<usize> = plan.flux_builds.keys().copied().collect();
-    flux.sort_unstable();
-    for pass in [false, true] {
-        for &a in &flux {
-            let visited = walker.visited.iter().any(|(b, _)| *b == a);
-            if !visited && (pass || !reached_by_flux.contains(&a)) {
-                walker.visit(a, None);
-            }
-        }
-    }
-
-    // Kustomizations that nothing above builds are entry points of their own.
-    let mut roots: Vec<usize> = kustomize
-        .kustomizations
-        .keys()
-        .copied()
-        .filter(|k| !kustomize.included.contains(k) && !walker.reached.contains(k))
-        .collect();
-    roots.sort_unstable();
-    let plain = BuildContext::default();
-    for root in roots {
-        walker.walk(root, None, &plain, &mut Vec::new());
-    }
-    // A cycle that nothing outside builds has no root: enter it at its first member.
-    let mut all: Vec<usize> = kustomize.kustomizations.keys().copied().collect();
-    all.sort_unstable();
-    for k in all {
-        if !walker.reached.contains(&k) {
-            walker.walk(k, None, &plain, &mut Vec::new());
-        }
-    }
-    let Walker {
+    let controllers = Controllers::find(objects);
+    let root = repository_root(&tree, &controllers, inputs);
+    let identities = argocd::repository_identities(&tree, &root, &controllers);
+    let builds = plan_controllers(&tree, &root, &identities, &controllers, &mut notes);
+    let Walked {
         mut landings,
         mut notes,
         clusters,
-        ..
-    } = walker;
+    } = Walker::new(files, &kustomize, &controllers, &builds, notes).walk_all();
     for &i in &kustomize.not_resources {
         if landings[i] == Landing::Standalone {
             landings[i] = Landing::NotAResource;
@@ -173,94 +106,58 @@ pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]
         landings,
         notes,
         clusters,
-        unfollowed: plan.unfollowed,
+        unfollowed: builds.unfollowed,
     }
 }
 
 /// What each controller builds, and the controllers that cannot be built.
+#[derive(Default)]
 struct ControllerBuilds {
-    flux_builds: HashMap<usize, Vec<Resource>>,
-    argo_builds: HashMap<usize, Vec<ArgoBuild>>,
+    /// By index in [`Controllers::found`].
+    flux: HashMap<usize, Vec<Resource>>,
+    argo: HashMap<usize, Vec<ArgoBuild>>,
     unfollowed: Vec<Unfollowed>,
 }
 
+impl ControllerBuilds {
+    fn unfollow(&mut self, found: &Found, reason: String) {
+        self.unfollowed.push(Unfollowed {
+            file: found.file,
+            object: found.object,
+            reason,
+        });
+    }
+}
+
+/// What each controller builds, with `root` the repository root and `identities` its URLs.
 fn plan_controllers(
     tree: &Tree,
     root: &Path,
     identities: &BTreeSet<String>,
-    found: &[Found],
+    controllers: &Controllers,
     notes: &mut Vec<String>,
 ) -> ControllerBuilds {
-    let at_root = |path: Option<&str>| normalize(&root.join(clean_path(path)));
-    let mut plan = ControllerBuilds {
-        flux_builds: HashMap::new(),
-        argo_builds: HashMap::new(),
-        unfollowed: Vec::new(),
-    };
-    for (a, f) in found.iter().enumerate() {
-        let display = &tree.files[f.file].display;
-        let mut unfollow = |reason: String| {
-            plan.unfollowed.push(Unfollowed {
-                file: f.file,
-                object: f.object,
-                reason,
-            })
-        };
-        match f.applier {
-            Applier::Flux(k) => {
-                if let Some(source) = &k.foreign_source {
-                    unfollow(format!(
-                        "Flux Kustomization: source {source} is not this repository"
-                    ));
-                    continue;
+    let mut builds = ControllerBuilds::default();
+    for (a, found) in controllers.found.iter().enumerate() {
+        let display = &tree.files[found.file].display;
+        match found.applier {
+            Applier::Flux(k) => match flux::plan(tree, root, k, display, notes) {
+                Ok(resources) => {
+                    builds.flux.insert(a, resources);
                 }
-                let dir = at_root(k.path.as_deref());
-                if !tree.has_files_under(&dir) {
-                    notes.push(format!(
-                        "{display}: Flux Kustomization path {} is not in the linted tree",
-                        clean_path(k.path.as_deref())
-                    ));
-                }
-                plan.flux_builds.insert(a, flux::build_at(tree, &dir));
-            }
+                Err(reason) => builds.unfollow(found, reason),
+            },
             Applier::Argo(app) => {
-                let mut builds = Vec::new();
+                let mut sources = Vec::new();
                 for source in app.sources.iter().filter(|s| !s.values_only) {
-                    let dir = at_root(source.path.as_deref());
-                    let chart_at_path =
-                        source.path.is_some() && tree.by_path.contains_key(&dir.join("Chart.yaml"));
-                    let elsewhere = !identities.is_empty()
-                        && !identities.contains(&repository_identity(&source.repo_url));
-                    if source.helm || chart_at_path {
-                        unfollow(
-                            "Argo CD Application: Helm source, the chart is not rendered".into(),
-                        );
-                    } else if elsewhere {
-                        unfollow(format!(
-                            "Argo CD Application: source {} is not this repository",
-                            source.repo_url
-                        ));
-                    } else if let Some(k) = tree.kustomization_in(&dir) {
-                        builds.push(ArgoBuild::Kustomization(
-                            k,
-                            source.kustomize_namespace.clone(),
-                        ));
-                    } else if tree.has_files_under(&dir) {
-                        builds.push(ArgoBuild::Files(argocd::directory_manifests(
-                            tree,
-                            &dir,
-                            source.recurse,
-                        )));
-                    } else {
-                        notes.push(format!(
-                            "{display}: Argo CD source path {} is not in the linted tree",
-                            clean_path(source.path.as_deref())
-                        ));
+                    match argocd::plan_source(tree, root, identities, source, display, notes) {
+                        Ok(build) => sources.extend(build),
+                        Err(reason) => builds.unfollow(found, reason),
                     }
                 }
-                plan.argo_builds.insert(a, builds);
+                builds.argo.insert(a, sources);
             }
         }
     }
-    plan
+    builds
 }

@@ -1,9 +1,11 @@
 //! The walk from entry points (Flux entry points, Argo CD Applications, kustomizations that
 //! nothing builds) down to the files they build, recording each way a file's objects land.
 
+use super::ControllerBuilds;
 use super::argocd::ArgoBuild;
-use super::controllers::Found;
-use super::kustomize::{Kustomization, Resource};
+use super::controllers::{Controllers, clean_path};
+use super::flux;
+use super::kustomize::{Kustomize, Resource};
 use super::{Landing, Way};
 use crate::decode::gitops::{Applier, ArgoApplication, FluxKustomization};
 use crate::source::load::LoadedFile;
@@ -12,7 +14,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// A namespace that overrides the objects' own, and the kustomization file that sets it (none
 /// for a controller's `targetNamespace`).
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Forced<'a> {
+struct Forced<'a> {
     namespace: &'a str,
     by: Option<usize>,
 }
@@ -29,40 +31,140 @@ impl<'a> Forced<'a> {
 /// Who is building: the cluster, the namespace for objects that set none, and whether a
 /// controller builds (so that controller objects met on the way are followed too).
 #[derive(Debug, Clone, Default)]
-pub(super) struct BuildContext {
+struct BuildContext {
     cluster: Option<String>,
     fallback_namespace: Option<String>,
     controlled: bool,
 }
 
-/// Follows kustomizations and controllers from an entry point down to the files they build.
-pub(super) struct Walker<'a> {
-    pub(super) kustomizations: &'a HashMap<usize, Kustomization>,
-    pub(super) files: &'a [LoadedFile],
+/// What the walk found.
+pub(super) struct Walked {
+    /// Where each file's objects land, in the same order as the files.
     pub(super) landings: Vec<Landing>,
-    pub(super) reached: BTreeSet<usize>,
+    /// Unsorted, possibly repeated.
     pub(super) notes: Vec<String>,
-    pub(super) found: &'a [Found<'a>],
-    pub(super) appliers_in: &'a HashMap<usize, Vec<usize>>,
-    pub(super) flux_builds: &'a HashMap<usize, Vec<Resource>>,
-    pub(super) argo_builds: &'a HashMap<usize, Vec<ArgoBuild>>,
-    /// Controllers followed, with the cluster they were followed in.
-    pub(super) visited: HashSet<(usize, Option<String>)>,
-    /// The controllers above the one being followed, to tell a cycle.
-    pub(super) controller_path: Vec<usize>,
+    /// The clusters the controllers followed name.
     pub(super) clusters: BTreeSet<String>,
 }
 
-impl Walker<'_> {
-    /// `forced`: the namespace an outer kustomization sets; `path`: the kustomizations above.
-    pub(super) fn walk(
+/// Follows kustomizations and controllers from the entry points down to the files they build.
+pub(super) struct Walker<'a> {
+    files: &'a [LoadedFile],
+    kustomize: &'a Kustomize,
+    controllers: &'a Controllers<'a>,
+    builds: &'a ControllerBuilds,
+    landings: Vec<Landing>,
+    /// Kustomizations built so far.
+    reached: BTreeSet<usize>,
+    notes: Vec<String>,
+    /// Controllers followed, with the cluster they were followed in.
+    visited: HashSet<(usize, Option<String>)>,
+    /// The controllers above the one being followed, to tell a cycle.
+    controller_path: Vec<usize>,
+    clusters: BTreeSet<String>,
+}
+
+impl<'a> Walker<'a> {
+    /// A walk over `files` that adds its notes to `notes`.
+    pub(super) fn new(
+        files: &'a [LoadedFile],
+        kustomize: &'a Kustomize,
+        controllers: &'a Controllers<'a>,
+        builds: &'a ControllerBuilds,
+        notes: Vec<String>,
+    ) -> Self {
+        Walker {
+            files,
+            kustomize,
+            controllers,
+            builds,
+            landings: vec![Landing::Standalone; files.len()],
+            reached: BTreeSet::new(),
+            notes,
+            visited: HashSet::new(),
+            controller_path: Vec::new(),
+            clusters: BTreeSet::new(),
+        }
+    }
+
+    /// Follows every entry point. The order matters: a controller is followed once per
+    /// cluster, and a kustomization something else builds is not an entry point of its own.
+    pub(super) fn walk_all(mut self) -> Walked {
+        let (entry_points, reached_by_flux) =
+            flux::entry_points(self.controllers, &self.builds.flux, self.kustomize);
+        self.walk_flux_entry_points(&entry_points);
+        for a in sorted_keys(&self.builds.argo) {
+            self.visit(a, None);
+        }
+        self.walk_unreached_flux(&reached_by_flux);
+        self.walk_unbuilt_kustomizations();
+        Walked {
+            landings: self.landings,
+            notes: self.notes,
+            clusters: self.clusters,
+        }
+    }
+
+    /// Each Flux entry point builds into the cluster its path names.
+    fn walk_flux_entry_points(&mut self, entry_points: &[usize]) {
+        let controllers = self.controllers;
+        for &a in entry_points {
+            let Applier::Flux(k) = controllers.found[a].applier else {
+                continue;
+            };
+            let cluster = clean_path(k.path.as_deref());
+            self.clusters.insert(cluster.clone());
+            self.visit(a, Some(cluster));
+        }
+    }
+
+    /// Flux Kustomizations no entry point reaches (a tree linted without its entry point, or a
+    /// cycle): their namespaces still apply, in no named cluster. Those no other Flux
+    /// Kustomization builds go first.
+    fn walk_unreached_flux(&mut self, reached_by_flux: &BTreeSet<usize>) {
+        let flux = sorted_keys(&self.builds.flux);
+        for pass in [false, true] {
+            for &a in &flux {
+                let visited = self.visited.iter().any(|(b, _)| *b == a);
+                if !visited && (pass || !reached_by_flux.contains(&a)) {
+                    self.visit(a, None);
+                }
+            }
+        }
+    }
+
+    /// Kustomizations that nothing above builds are entry points of their own; a cycle that
+    /// nothing outside builds has no such root, and is entered at its first member.
+    fn walk_unbuilt_kustomizations(&mut self) {
+        let kustomize = self.kustomize;
+        let all = sorted_keys(&kustomize.kustomizations);
+        let roots: Vec<usize> = all
+            .iter()
+            .copied()
+            .filter(|k| !kustomize.included.contains(k) && !self.reached.contains(k))
+            .collect();
+        let plain = BuildContext::default();
+        for root in roots {
+            self.walk(root, None, &plain, &mut Vec::new());
+        }
+        for k in all {
+            if !self.reached.contains(&k) {
+                self.walk(k, None, &plain, &mut Vec::new());
+            }
+        }
+    }
+
+    /// Builds kustomization `k`; `forced`: the namespace an outer kustomization or a controller
+    /// sets; `path`: the kustomizations above.
+    fn walk(
         &mut self,
         k: usize,
-        forced: Option<Forced>,
+        forced: Option<Forced<'a>>,
         context: &BuildContext,
         path: &mut Vec<usize>,
     ) {
-        let Some(kustomization) = self.kustomizations.get(&k) else {
+        let kustomize = self.kustomize;
+        let Some(kustomization) = kustomize.kustomizations.get(&k) else {
             return;
         };
         if path.contains(&k) {
@@ -88,6 +190,8 @@ impl Walker<'_> {
         path.pop();
     }
 
+    /// Records one way `file`'s objects land, and follows the controllers it holds when a
+    /// controller builds it.
     fn land(&mut self, file: usize, forced: Option<Forced>, context: &BuildContext) {
         let way = Way {
             cluster: context.cluster.clone(),
@@ -102,8 +206,8 @@ impl Walker<'_> {
             other => *other = Landing::Built(BTreeSet::from([way])),
         }
         if context.controlled {
-            let appliers = self.appliers_in.get(&file).cloned().unwrap_or_default();
-            for a in appliers {
+            let controllers = self.controllers;
+            for &a in controllers.in_file(file) {
                 self.visit(a, context.cluster.clone());
             }
         }
@@ -111,31 +215,17 @@ impl Walker<'_> {
 
     /// Follows controller `a` in `cluster` (a Flux Kustomization's entry point); an Argo CD
     /// Application goes to its own destination.
-    pub(super) fn visit(&mut self, a: usize, cluster: Option<String>) {
-        let found = &self.found[a];
-        let (cluster, fallback_namespace, forced) = match found.applier {
+    fn visit(&mut self, a: usize, cluster: Option<String>) {
+        let controllers = self.controllers;
+        let (cluster, fallback_namespace, forced) = match controllers.found[a].applier {
             Applier::Flux(FluxKustomization {
                 target_namespace, ..
-            }) => (cluster, None, target_namespace.clone()),
+            }) => (cluster, None, Forced::by_controller(target_namespace)),
             Applier::Argo(ArgoApplication {
                 cluster, namespace, ..
             }) => (cluster.clone(), namespace.clone(), None),
         };
-        if self.controller_path.last() == Some(&a) {
-            // Flux applies its own entry point's folder, which holds the entry point itself.
-            return;
-        }
-        if self.controller_path.contains(&a) {
-            let object = found.identity;
-            self.notes.push(format!(
-                "{}: {} {} is in a cycle of controllers, not followed again",
-                self.files[found.file].display,
-                object.kind,
-                object.name.as_deref().unwrap_or_default()
-            ));
-            return;
-        }
-        if !self.visited.insert((a, cluster.clone())) {
+        if !self.follows(a, &cluster) {
             return;
         }
         if let Some(cluster) = &cluster {
@@ -147,31 +237,66 @@ impl Walker<'_> {
             controlled: true,
         };
         self.controller_path.push(a);
-        if let Some(resources) = self.flux_builds.get(&a) {
-            for &resource in resources {
-                match resource {
-                    Resource::File(f) => self.land(f, Forced::by_controller(&forced), &context),
-                    Resource::Kustomization(k) => {
-                        self.walk(k, Forced::by_controller(&forced), &context, &mut Vec::new())
-                    }
-                }
+        self.build_flux(a, forced, &context);
+        self.build_argo(a, &context);
+        self.controller_path.pop();
+    }
+
+    /// Whether to follow controller `a` in `cluster`: once per cluster, and not round a cycle
+    /// of controllers.
+    fn follows(&mut self, a: usize, cluster: &Option<String>) -> bool {
+        if self.controller_path.last() == Some(&a) {
+            // Flux applies its own entry point's folder, which holds the entry point itself.
+            return false;
+        }
+        if self.controller_path.contains(&a) {
+            let found = &self.controllers.found[a];
+            let object = found.identity;
+            self.notes.push(format!(
+                "{}: {} {} is in a cycle of controllers, not followed again",
+                self.files[found.file].display,
+                object.kind,
+                object.name.as_deref().unwrap_or_default()
+            ));
+            return false;
+        }
+        self.visited.insert((a, cluster.clone()))
+    }
+
+    /// Builds what Flux Kustomization `a` builds, `forced` its `targetNamespace`.
+    fn build_flux(&mut self, a: usize, forced: Option<Forced<'a>>, context: &BuildContext) {
+        let builds = self.builds;
+        for &resource in builds.flux.get(&a).into_iter().flatten() {
+            match resource {
+                Resource::File(f) => self.land(f, forced, context),
+                Resource::Kustomization(k) => self.walk(k, forced, context, &mut Vec::new()),
             }
         }
-        let argo_builds = self.argo_builds;
-        for build in argo_builds.get(&a).into_iter().flatten() {
+    }
+
+    /// Builds what the sources of Argo CD Application `a` build.
+    fn build_argo(&mut self, a: usize, context: &BuildContext) {
+        let builds = self.builds;
+        for build in builds.argo.get(&a).into_iter().flatten() {
             match build {
                 ArgoBuild::Kustomization(k, forced) => {
-                    self.walk(*k, Forced::by_controller(forced), &context, &mut Vec::new());
+                    self.walk(*k, Forced::by_controller(forced), context, &mut Vec::new());
                 }
                 ArgoBuild::Files(files) => {
                     for &f in files {
-                        self.land(f, None, &context);
+                        self.land(f, None, context);
                     }
                 }
             }
         }
-        self.controller_path.pop();
     }
+}
+
+/// The keys of `map`, in order.
+fn sorted_keys<V>(map: &HashMap<usize, V>) -> Vec<usize> {
+    let mut keys: Vec<usize> = map.keys().copied().collect();
+    keys.sort_unstable();
+    keys
 }
 
 #[cfg(test)]
