@@ -1,5 +1,9 @@
 //! The walk from entry points (Flux entry points, Argo CD Applications, kustomizations that
 //! nothing builds) down to the files they build, recording each way a file's objects land.
+//!
+//! Kustomizations are followed with an explicit stack. A controller met on the way is still
+//! followed by a nested call (`land` -> `visit` -> `walk`): the call depth grows with a chain of
+//! controllers that apply one another (each once per chain), not with files or kustomizations.
 
 use super::ControllerBuilds;
 use super::argocd::ArgoBuild;
@@ -35,6 +39,35 @@ struct BuildContext {
     cluster: Option<String>,
     fallback_namespace: Option<String>,
     controlled: bool,
+}
+
+/// A kustomization being built: the namespace it (or one above) forces, and the index of the
+/// next of its resources to build.
+struct Frame<'a> {
+    kustomization: usize,
+    forced: Option<Forced<'a>>,
+    next: usize,
+}
+
+/// The kustomizations being built, outermost first.
+#[derive(Default)]
+struct Stack<'a> {
+    frames: Vec<Frame<'a>>,
+    /// The kustomizations in `frames`, to tell a cycle at once.
+    members: HashSet<usize>,
+}
+
+impl<'a> Stack<'a> {
+    fn push(&mut self, frame: Frame<'a>) {
+        self.members.insert(frame.kustomization);
+        self.frames.push(frame);
+    }
+
+    fn pop(&mut self) {
+        if let Some(frame) = self.frames.pop() {
+            self.members.remove(&frame.kustomization);
+        }
+    }
 }
 
 /// What the walk found.
@@ -145,29 +178,46 @@ impl<'a> Walker<'a> {
             .collect();
         let plain = BuildContext::default();
         for root in roots {
-            self.walk(root, None, &plain, &mut Vec::new());
+            self.walk(root, None, &plain);
         }
         for k in all {
             if !self.reached.contains(&k) {
-                self.walk(k, None, &plain, &mut Vec::new());
+                self.walk(k, None, &plain);
             }
         }
     }
 
-    /// Builds kustomization `k`; `forced`: the namespace an outer kustomization or a controller
-    /// sets; `path`: the kustomizations above.
-    fn walk(
-        &mut self,
-        k: usize,
-        forced: Option<Forced<'a>>,
-        context: &BuildContext,
-        path: &mut Vec<usize>,
-    ) {
+    /// Builds kustomization `top`, and every kustomization it builds, depth first; `forced` is
+    /// the namespace a controller above forces.
+    fn walk(&mut self, top: usize, forced: Option<Forced<'a>>, context: &BuildContext) {
+        let mut stack = Stack::default();
+        self.enter(top, forced, &mut stack);
+        while let Some(frame) = stack.frames.last_mut() {
+            let Some(&resource) = self
+                .kustomize
+                .kustomizations
+                .get(&frame.kustomization)
+                .and_then(|k| k.resources.get(frame.next))
+            else {
+                stack.pop();
+                continue;
+            };
+            frame.next += 1;
+            let forced = frame.forced;
+            match resource {
+                Resource::File(f) => self.land(f, forced, context),
+                Resource::Kustomization(k) => self.enter(k, forced, &mut stack),
+            }
+        }
+    }
+
+    /// Starts building kustomization `k` on top of `stack`, unless that goes round a cycle.
+    fn enter(&mut self, k: usize, forced: Option<Forced<'a>>, stack: &mut Stack<'a>) {
         let kustomize = self.kustomize;
         let Some(kustomization) = kustomize.kustomizations.get(&k) else {
             return;
         };
-        if path.contains(&k) {
+        if stack.members.contains(&k) {
             self.notes.push(format!(
                 "{}: kustomization cycle, not followed again",
                 self.files[k].display
@@ -180,14 +230,11 @@ impl<'a> Walker<'a> {
             namespace,
             by: Some(k),
         }));
-        path.push(k);
-        for resource in &kustomization.resources {
-            match *resource {
-                Resource::File(f) => self.land(f, forced, context),
-                Resource::Kustomization(j) => self.walk(j, forced, context, path),
-            }
-        }
-        path.pop();
+        stack.push(Frame {
+            kustomization: k,
+            forced,
+            next: 0,
+        });
     }
 
     /// Records one way `file`'s objects land, and follows the controllers it holds when a
@@ -269,7 +316,7 @@ impl<'a> Walker<'a> {
         for &resource in builds.flux.get(&a).into_iter().flatten() {
             match resource {
                 Resource::File(f) => self.land(f, forced, context),
-                Resource::Kustomization(k) => self.walk(k, forced, context, &mut Vec::new()),
+                Resource::Kustomization(k) => self.walk(k, forced, context),
             }
         }
     }
@@ -280,7 +327,7 @@ impl<'a> Walker<'a> {
         for build in builds.argo.get(&a).into_iter().flatten() {
             match build {
                 ArgoBuild::Kustomization(k, forced) => {
-                    self.walk(*k, Forced::by_controller(forced), context, &mut Vec::new());
+                    self.walk(*k, Forced::by_controller(forced), context);
                 }
                 ArgoBuild::Files(files) => {
                     for &f in files {
@@ -374,5 +421,24 @@ mod tests {
         let r = resolve_files(&mut files);
         assert!(r.notes.iter().any(|n| n.contains("cycle")));
         assert_eq!(ways(&r.landings[2]), vec![Some("x")]);
+    }
+
+    #[test]
+    fn a_long_chain_of_kustomizations_is_walked_without_deep_calls() {
+        const DEPTH: usize = 20_000;
+        let mut files: Vec<_> = (0..DEPTH)
+            .map(|i| {
+                let namespace = if i == 0 { "namespace: top\n" } else { "" };
+                let text = format!("{namespace}resources: [../k{}]\n", i + 1);
+                file(&format!("k{i}/kustomization.yaml"), &text)
+            })
+            .collect();
+        files.push(file(
+            &format!("k{DEPTH}/kustomization.yaml"),
+            "resources: [np.yaml]\n",
+        ));
+        files.push(file(&format!("k{DEPTH}/np.yaml"), "kind: NetworkPolicy\n"));
+        let r = resolve_files(&mut files);
+        assert_eq!(ways(&r.landings[DEPTH + 1]), vec![Some("top")]);
     }
 }
