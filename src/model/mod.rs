@@ -10,7 +10,7 @@ use crate::decode::workload::WorkloadSpec;
 use crate::decode::{CLUSTER_SCOPED_KINDS, Decoded, unevaluated_reason};
 use crate::source::load::LoadedFile;
 use crate::source::yaml::Span;
-use crate::topology::{Placement, Resolution, Way};
+use crate::topology::{Landing, Resolution, Way};
 use std::collections::{BTreeMap, HashMap};
 
 /// A place in a loaded file: the file's index in [`Model::files`] and a span in it.
@@ -295,13 +295,13 @@ pub fn build(
             .push(&u.reason);
     }
     let standalone = Way::default();
-    for (file_index, (file_objects, placement)) in
-        objects.iter().zip(&resolution.placements).enumerate()
+    for (file_index, (file_objects, landing)) in
+        objects.iter().zip(&resolution.landings).enumerate()
     {
-        let ways: Vec<&Way> = match placement {
-            Placement::NotAResource => continue,
-            Placement::Standalone => vec![&standalone],
-            Placement::Built(ways) => ways.iter().collect(),
+        let ways: Vec<&Way> = match landing {
+            Landing::NotAResource => continue,
+            Landing::Standalone => vec![&standalone],
+            Landing::Built(ways) => ways.iter().collect(),
         };
         for (object_index, object) in file_objects.iter().enumerate() {
             let reasons = unfollowed.get(&(file_index, object_index));

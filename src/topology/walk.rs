@@ -1,0 +1,444 @@
+//! The walk from entry points (Flux entry points, Argo CD Applications, kustomizations that
+//! nothing builds) down to the files they build, recording each way a file's objects land.
+//!
+//! Kustomizations are followed with an explicit stack. A controller met on the way is still
+//! followed by a nested call (`land` -> `visit` -> `walk`): the call depth grows with a chain of
+//! controllers that apply one another (each once per chain), not with files or kustomizations.
+
+use super::ControllerBuilds;
+use super::argocd::ArgoBuild;
+use super::controllers::{Controllers, clean_path};
+use super::flux;
+use super::kustomize::{Kustomize, Resource};
+use super::{Landing, Way};
+use crate::decode::gitops::{Applier, ArgoApplication, FluxKustomization};
+use crate::source::load::LoadedFile;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// A namespace that overrides the objects' own, and the kustomization file that sets it (none
+/// for a controller's `targetNamespace`).
+#[derive(Debug, Clone, Copy)]
+struct Forced<'a> {
+    namespace: &'a str,
+    by: Option<usize>,
+}
+
+impl<'a> Forced<'a> {
+    fn by_controller(namespace: &'a Option<String>) -> Option<Self> {
+        namespace.as_deref().map(|namespace| Forced {
+            namespace,
+            by: None,
+        })
+    }
+}
+
+/// Who is building: the cluster, the namespace for objects that set none, and whether a
+/// controller builds (so that controller objects met on the way are followed too).
+#[derive(Debug, Clone, Default)]
+struct BuildContext {
+    cluster: Option<String>,
+    fallback_namespace: Option<String>,
+    controlled: bool,
+}
+
+/// A kustomization being built: the namespace it (or one above) forces, and the index of the
+/// next of its resources to build.
+struct Frame<'a> {
+    kustomization: usize,
+    forced: Option<Forced<'a>>,
+    next: usize,
+}
+
+/// The kustomizations being built, outermost first.
+#[derive(Default)]
+struct Stack<'a> {
+    frames: Vec<Frame<'a>>,
+    /// The kustomizations in `frames`, to tell a cycle at once.
+    members: HashSet<usize>,
+}
+
+impl<'a> Stack<'a> {
+    fn push(&mut self, frame: Frame<'a>) {
+        self.members.insert(frame.kustomization);
+        self.frames.push(frame);
+    }
+
+    fn pop(&mut self) {
+        if let Some(frame) = self.frames.pop() {
+            self.members.remove(&frame.kustomization);
+        }
+    }
+}
+
+/// What the walk found.
+pub(super) struct Walked {
+    /// Where each file's objects land, in the same order as the files.
+    pub(super) landings: Vec<Landing>,
+    /// Unsorted, possibly repeated.
+    pub(super) notes: Vec<String>,
+    /// The clusters the controllers followed name.
+    pub(super) clusters: BTreeSet<String>,
+}
+
+/// Follows kustomizations and controllers from the entry points down to the files they build.
+pub(super) struct Walker<'a> {
+    files: &'a [LoadedFile],
+    kustomize: &'a Kustomize,
+    controllers: &'a Controllers<'a>,
+    builds: &'a ControllerBuilds,
+    landings: Vec<Landing>,
+    /// Kustomizations built so far.
+    reached: BTreeSet<usize>,
+    notes: Vec<String>,
+    /// Controllers followed, with the cluster they were followed in.
+    visited: HashSet<(usize, Option<String>)>,
+    /// The controllers above the one being followed, to tell a cycle.
+    controller_path: Vec<usize>,
+    clusters: BTreeSet<String>,
+}
+
+impl<'a> Walker<'a> {
+    /// A walk over `files` that adds its notes to `notes`.
+    pub(super) fn new(
+        files: &'a [LoadedFile],
+        kustomize: &'a Kustomize,
+        controllers: &'a Controllers<'a>,
+        builds: &'a ControllerBuilds,
+        notes: Vec<String>,
+    ) -> Self {
+        Walker {
+            files,
+            kustomize,
+            controllers,
+            builds,
+            landings: vec![Landing::Standalone; files.len()],
+            reached: BTreeSet::new(),
+            notes,
+            visited: HashSet::new(),
+            controller_path: Vec::new(),
+            clusters: BTreeSet::new(),
+        }
+    }
+
+    /// Follows every entry point. The order matters: a controller is followed once per
+    /// cluster, and a kustomization something else builds is not an entry point of its own.
+    pub(super) fn walk_all(mut self) -> Walked {
+        let (entry_points, reached_by_flux) =
+            flux::entry_points(self.controllers, &self.builds.flux, self.kustomize);
+        self.walk_flux_entry_points(&entry_points);
+        for a in sorted_keys(&self.builds.argo) {
+            self.visit(a, None);
+        }
+        self.walk_unreached_flux(&reached_by_flux);
+        self.walk_unbuilt_kustomizations();
+        Walked {
+            landings: self.landings,
+            notes: self.notes,
+            clusters: self.clusters,
+        }
+    }
+
+    /// Each Flux entry point builds into the cluster its path names.
+    fn walk_flux_entry_points(&mut self, entry_points: &[usize]) {
+        let controllers = self.controllers;
+        for &a in entry_points {
+            let Applier::Flux(k) = controllers.found[a].applier else {
+                continue;
+            };
+            let cluster = clean_path(k.path.as_deref());
+            self.clusters.insert(cluster.clone());
+            self.visit(a, Some(cluster));
+        }
+    }
+
+    /// Flux Kustomizations no entry point reaches (a tree linted without its entry point, or a
+    /// cycle): their namespaces still apply, in no named cluster. Those no other Flux
+    /// Kustomization builds go first.
+    fn walk_unreached_flux(&mut self, reached_by_flux: &BTreeSet<usize>) {
+        let flux = sorted_keys(&self.builds.flux);
+        for pass in [false, true] {
+            for &a in &flux {
+                let visited = self.visited.iter().any(|(b, _)| *b == a);
+                if !visited && (pass || !reached_by_flux.contains(&a)) {
+                    self.visit(a, None);
+                }
+            }
+        }
+    }
+
+    /// Kustomizations that nothing above builds are entry points of their own; a cycle that
+    /// nothing outside builds has no such root, and is entered at its first member.
+    fn walk_unbuilt_kustomizations(&mut self) {
+        let kustomize = self.kustomize;
+        let all = sorted_keys(&kustomize.kustomizations);
+        let roots: Vec<usize> = all
+            .iter()
+            .copied()
+            .filter(|k| !kustomize.included.contains(k) && !self.reached.contains(k))
+            .collect();
+        let plain = BuildContext::default();
+        for root in roots {
+            self.walk(root, None, &plain);
+        }
+        for k in all {
+            if !self.reached.contains(&k) {
+                self.walk(k, None, &plain);
+            }
+        }
+    }
+
+    /// Builds kustomization `top`, and every kustomization it builds, depth first; `forced` is
+    /// the namespace a controller above forces.
+    fn walk(&mut self, top: usize, forced: Option<Forced<'a>>, context: &BuildContext) {
+        let mut stack = Stack::default();
+        self.enter(top, forced, &mut stack);
+        while let Some(frame) = stack.frames.last_mut() {
+            let Some(&resource) = self
+                .kustomize
+                .kustomizations
+                .get(&frame.kustomization)
+                .and_then(|k| k.resources.get(frame.next))
+            else {
+                stack.pop();
+                continue;
+            };
+            frame.next += 1;
+            let forced = frame.forced;
+            match resource {
+                Resource::File(f) => self.land(f, forced, context),
+                Resource::Kustomization(k) => self.enter(k, forced, &mut stack),
+            }
+        }
+    }
+
+    /// Starts building kustomization `k` on top of `stack`, unless that goes round a cycle.
+    fn enter(&mut self, k: usize, forced: Option<Forced<'a>>, stack: &mut Stack<'a>) {
+        let kustomize = self.kustomize;
+        let Some(kustomization) = kustomize.kustomizations.get(&k) else {
+            return;
+        };
+        if stack.members.contains(&k) {
+            self.notes.push(format!(
+                "{}: kustomization cycle, not followed again",
+                self.files[k].display
+            ));
+            return;
+        }
+        self.reached.insert(k);
+        // The outermost kustomization that sets a namespace wins.
+        let forced = forced.or(kustomization.namespace.as_deref().map(|namespace| Forced {
+            namespace,
+            by: Some(k),
+        }));
+        stack.push(Frame {
+            kustomization: k,
+            forced,
+            next: 0,
+        });
+    }
+
+    /// Records one way `file`'s objects land, and follows the controllers it holds when a
+    /// controller builds it.
+    fn land(&mut self, file: usize, forced: Option<Forced>, context: &BuildContext) {
+        let way = Way {
+            cluster: context.cluster.clone(),
+            namespace: forced.map(|f| f.namespace.to_string()),
+            namespace_from: forced.and_then(|f| f.by),
+            fallback_namespace: context.fallback_namespace.clone(),
+        };
+        match &mut self.landings[file] {
+            Landing::Built(ways) => {
+                ways.insert(way);
+            }
+            other => *other = Landing::Built(BTreeSet::from([way])),
+        }
+        if context.controlled {
+            let controllers = self.controllers;
+            for &a in controllers.in_file(file) {
+                self.visit(a, context.cluster.clone());
+            }
+        }
+    }
+
+    /// Follows controller `a` in `cluster` (a Flux Kustomization's entry point); an Argo CD
+    /// Application goes to its own destination.
+    fn visit(&mut self, a: usize, cluster: Option<String>) {
+        let controllers = self.controllers;
+        let (cluster, fallback_namespace, forced) = match controllers.found[a].applier {
+            Applier::Flux(FluxKustomization {
+                target_namespace, ..
+            }) => (cluster, None, Forced::by_controller(target_namespace)),
+            Applier::Argo(ArgoApplication {
+                cluster, namespace, ..
+            }) => (cluster.clone(), namespace.clone(), None),
+        };
+        if !self.follows(a, &cluster) {
+            return;
+        }
+        if let Some(cluster) = &cluster {
+            self.clusters.insert(cluster.clone());
+        }
+        let context = BuildContext {
+            cluster,
+            fallback_namespace,
+            controlled: true,
+        };
+        self.controller_path.push(a);
+        self.build_flux(a, forced, &context);
+        self.build_argo(a, &context);
+        self.controller_path.pop();
+    }
+
+    /// Whether to follow controller `a` in `cluster`: once per cluster, and not round a cycle
+    /// of controllers.
+    fn follows(&mut self, a: usize, cluster: &Option<String>) -> bool {
+        if self.controller_path.last() == Some(&a) {
+            // Flux applies its own entry point's folder, which holds the entry point itself.
+            return false;
+        }
+        if self.controller_path.contains(&a) {
+            let found = &self.controllers.found[a];
+            let object = found.identity;
+            self.notes.push(format!(
+                "{}: {} {} is in a cycle of controllers, not followed again",
+                self.files[found.file].display,
+                object.kind,
+                object.name.as_deref().unwrap_or_default()
+            ));
+            return false;
+        }
+        self.visited.insert((a, cluster.clone()))
+    }
+
+    /// Builds what Flux Kustomization `a` builds, `forced` its `targetNamespace`.
+    fn build_flux(&mut self, a: usize, forced: Option<Forced<'a>>, context: &BuildContext) {
+        let builds = self.builds;
+        for &resource in builds.flux.get(&a).into_iter().flatten() {
+            match resource {
+                Resource::File(f) => self.land(f, forced, context),
+                Resource::Kustomization(k) => self.walk(k, forced, context),
+            }
+        }
+    }
+
+    /// Builds what the sources of Argo CD Application `a` build.
+    fn build_argo(&mut self, a: usize, context: &BuildContext) {
+        let builds = self.builds;
+        for build in builds.argo.get(&a).into_iter().flatten() {
+            match build {
+                ArgoBuild::Kustomization(k, forced) => {
+                    self.walk(*k, Forced::by_controller(forced), context);
+                }
+                ArgoBuild::Files(files) => {
+                    for &f in files {
+                        self.land(f, None, context);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The keys of `map`, in order.
+fn sorted_keys<V>(map: &HashMap<usize, V>) -> Vec<usize> {
+    let mut keys: Vec<usize> = map.keys().copied().collect();
+    keys.sort_unstable();
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::topology::Landing;
+    use crate::topology::testing::{file, resolve_files};
+
+    fn ways(p: &Landing) -> Vec<Option<&str>> {
+        match p {
+            Landing::Built(w) => w.iter().map(|o| o.namespace.as_deref()).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn base_used_by_two_overlays_lands_in_both() {
+        let mut files = vec![
+            file("base/kustomization.yaml", "resources: [np.yaml]\n"),
+            file("base/np.yaml", "kind: NetworkPolicy\n"),
+            file(
+                "a/kustomization.yaml",
+                "namespace: alpha\nresources: [../base]\n",
+            ),
+            file(
+                "b/kustomization.yml",
+                "namespace: beta\nbases: [../base/]\n",
+            ),
+            file("loose.yaml", "kind: ConfigMap\n"),
+        ];
+        let r = resolve_files(&mut files);
+        assert_eq!(ways(&r.landings[1]), vec![Some("alpha"), Some("beta")]);
+        assert_eq!(r.landings[4], Landing::Standalone);
+    }
+
+    #[test]
+    fn outermost_namespace_wins_and_unset_keeps_own() {
+        let mut files = vec![
+            file(
+                "base/kustomization.yaml",
+                "namespace: inner\nresources: [np.yaml]\n",
+            ),
+            file("base/np.yaml", "kind: NetworkPolicy\n"),
+            file(
+                "top/kustomization.yaml",
+                "namespace: outer\nresources: [../mid]\n",
+            ),
+            file("mid/kustomization.yaml", "resources: [../base]\n"),
+            file(
+                "plain/kustomization.yaml",
+                "resources: [p.yaml]\ncomponents: [../comp]\n",
+            ),
+            file("plain/p.yaml", "kind: Pod\n"),
+            file(
+                "comp/kustomization.yaml",
+                "kind: Component\nresources: [c.yaml]\n",
+            ),
+            file("comp/c.yaml", "kind: Pod\n"),
+        ];
+        let r = resolve_files(&mut files);
+        assert_eq!(ways(&r.landings[1]), vec![Some("outer")]);
+        assert_eq!(ways(&r.landings[5]), vec![None]);
+        assert_eq!(ways(&r.landings[7]), vec![None]);
+    }
+
+    #[test]
+    fn cycles_terminate() {
+        let mut files = vec![
+            file(
+                "a/kustomization.yaml",
+                "namespace: x\nresources: [../b, a.yaml]\n",
+            ),
+            file("b/kustomization.yaml", "resources: [../a]\n"),
+            file("a/a.yaml", "kind: Pod\n"),
+        ];
+        let r = resolve_files(&mut files);
+        assert!(r.notes.iter().any(|n| n.contains("cycle")));
+        assert_eq!(ways(&r.landings[2]), vec![Some("x")]);
+    }
+
+    #[test]
+    fn a_long_chain_of_kustomizations_is_walked_without_deep_calls() {
+        const DEPTH: usize = 20_000;
+        let mut files: Vec<_> = (0..DEPTH)
+            .map(|i| {
+                let namespace = if i == 0 { "namespace: top\n" } else { "" };
+                let text = format!("{namespace}resources: [../k{}]\n", i + 1);
+                file(&format!("k{i}/kustomization.yaml"), &text)
+            })
+            .collect();
+        files.push(file(
+            &format!("k{DEPTH}/kustomization.yaml"),
+            "resources: [np.yaml]\n",
+        ));
+        files.push(file(&format!("k{DEPTH}/np.yaml"), "kind: NetworkPolicy\n"));
+        let r = resolve_files(&mut files);
+        assert_eq!(ways(&r.landings[DEPTH + 1]), vec![Some("top")]);
+    }
+}
