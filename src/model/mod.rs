@@ -1,13 +1,12 @@
 //! Stage 4: the cluster as the repository describes it: namespaces, policies and workloads,
 //! each with the location of the YAML that declares it.
 
+use crate::decode::Decoded;
+use crate::decode::kind::Kind;
 use crate::decode::native::{self, DecodedPolicy};
 use crate::decode::object::{Object, SuppressAnnotation};
-use crate::decode::spec::{
-    self as engine, EngineKind, EngineSpec, NetworkSetSpec, TierSpec, engine_kind,
-};
+use crate::decode::spec::{self as engine, EngineKind, EngineSpec, NetworkSetSpec, TierSpec};
 use crate::decode::workload::WorkloadSpec;
-use crate::decode::{CLUSTER_SCOPED_KINDS, Decoded, unevaluated_reason};
 use crate::source::load::LoadedFile;
 use crate::source::yaml::Span;
 use crate::topology::{Placement, Resolution, Way};
@@ -340,8 +339,7 @@ fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
     let cluster = way.cluster.clone();
     let forced = way.namespace.as_deref();
     let set_by = way.namespace_from;
-    let cluster_scoped =
-        object.kind == "Namespace" || CLUSTER_SCOPED_KINDS.contains(&object.kind.as_str());
+    let cluster_scoped = object.kind.is_cluster_scoped();
     let explicit = forced
         .map(str::to_string)
         .or_else(|| object.namespace.clone())
@@ -361,7 +359,9 @@ fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
         Decoded::Engine(engine) => engine.not_evaluated.as_deref(),
         _ => None,
     };
-    let reasons = unevaluated_reason(object)
+    let reasons = object
+        .kind
+        .unevaluated_reason()
         .into_iter()
         .chain(engine_reason)
         .chain(placed.reasons.iter().copied())
@@ -381,7 +381,7 @@ fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
         let listed = model
             .not_evaluated
             .entry((
-                format!("{} ({})", object.kind, object.api_version),
+                format!("{} ({})", object.written_kind, object.api_version),
                 reason.to_string(),
             ))
             .or_default();
@@ -395,7 +395,7 @@ fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
     if selected {
         return;
     }
-    if object.kind == "Namespace" {
+    if object.kind == Kind::Namespace {
         // kustomize renames a Namespace object to the namespace it sets.
         let Some(name) = forced.map(str::to_string).or_else(|| object.name.clone()) else {
             return;
@@ -414,8 +414,8 @@ fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
         if let Some(suppression) = suppression.clone() {
             let name = object.name.as_deref().unwrap_or_default();
             let object = match &namespace {
-                Some(ns) => format!("{} {ns}/{name}", object.kind),
-                None => format!("{} {name}", object.kind),
+                Some(ns) => format!("{} {ns}/{name}", object.written_kind),
+                None => format!("{} {name}", object.written_kind),
             };
             model.stray_suppressions.push(StraySuppression {
                 suppression: *suppression,
@@ -459,7 +459,7 @@ fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
             namespace
         };
         model.policies.push(Policy {
-            kind: object.kind.clone(),
+            kind: object.written_kind.clone(),
             name,
             cluster,
             namespace,
@@ -469,7 +469,10 @@ fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
                 problems: engine.problems.clone(),
                 rejected: engine.rejected,
             },
-            engine_kind: engine_kind(&object.kind, &object.api_version),
+            engine_kind: match object.kind {
+                Kind::Engine(kind) => Some(kind),
+                _ => None,
+            },
             engine: engine.specs.clone(),
             suppression,
         });
@@ -486,7 +489,7 @@ fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
         Decoded::Policy(policy) => {
             note_namespace(model, &cluster, &namespace, location, set_by);
             model.policies.push(Policy {
-                kind: object.kind.clone(),
+                kind: object.written_kind.clone(),
                 name,
                 cluster,
                 namespace,
@@ -500,7 +503,7 @@ fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
         Decoded::Workload(spec) => {
             note_namespace(model, &cluster, &namespace, location, set_by);
             model.workloads.push(Workload {
-                kind: object.kind.clone(),
+                kind: object.written_kind.clone(),
                 name,
                 cluster,
                 namespace,

@@ -14,6 +14,7 @@
 
 use crate::decode::Decoded;
 use crate::decode::gitops::{Applier, ArgoApplication, FluxKustomization};
+use crate::decode::kind::Kind;
 use crate::decode::object::Object;
 use crate::source::discover::{KUSTOMIZATION_NAMES, normalize};
 use crate::source::load::LoadedFile;
@@ -727,7 +728,8 @@ fn config_sync(tree: &Tree, placements: &mut [Placement]) {
             .filter(|d| {
                 let leaf = !folders.iter().any(|o| o != d && o.starts_with(d));
                 let declares = tree.under(d).any(|(p, i)| {
-                    p.parent() == Some(d) && tree.objects[i].iter().any(|o| o.kind == "Namespace")
+                    p.parent() == Some(d)
+                        && tree.objects[i].iter().any(|o| o.kind == Kind::Namespace)
                 });
                 leaf || declares
             })
@@ -873,7 +875,7 @@ impl Walker<'_> {
             self.notes.push(format!(
                 "{}: {} {} is in a cycle of controllers, not followed again",
                 self.files[found.file].display,
-                object.kind,
+                object.written_kind,
                 object.name.as_deref().unwrap_or_default()
             ));
             return;
