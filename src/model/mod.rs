@@ -5,7 +5,9 @@ use crate::decode::Decoded;
 use crate::decode::kind::Kind;
 use crate::decode::native::{self, DecodedPolicy};
 use crate::decode::object::{Object, SuppressAnnotation};
-use crate::decode::spec::{self as engine, EngineKind, EngineSpec, NetworkSetSpec, TierSpec};
+use crate::decode::spec::{
+    self as engine, DecodedEngine, EngineKind, EngineSpec, NetworkSetSpec, TierSpec,
+};
 use crate::decode::workload::WorkloadSpec;
 use crate::source::load::LoadedFile;
 use crate::source::yaml::Span;
@@ -326,36 +328,124 @@ struct Placed<'a> {
     reasons: &'a [&'a str],
 }
 
+/// One object where it lands one way: what each part of the model it becomes needs.
+struct Landing<'a> {
+    object: &'a Object,
+    cluster: Option<String>,
+    location: Location,
+    suppression: Option<Box<Suppression>>,
+    /// The namespace the way sets for everything it builds (kustomize `namespace:`).
+    forced: Option<&'a str>,
+    /// The kustomization file that sets it.
+    set_by: Option<usize>,
+    /// The namespace set, named by the object, or given by the way; `None`: the default.
+    explicit: Option<String>,
+    default_namespace: &'a str,
+}
+
+impl Landing<'_> {
+    fn new<'a>(placed: &Placed<'a>, default_namespace: &'a str) -> Landing<'a> {
+        let Placed {
+            file, object, way, ..
+        } = *placed;
+        let forced = way.namespace.as_deref();
+        Landing {
+            object,
+            cluster: way.cluster.clone(),
+            location: Location::new(file, object.span),
+            suppression: object
+                .suppression
+                .as_ref()
+                .map(|a| Box::new(Suppression::new(file, a))),
+            forced,
+            set_by: way.namespace_from,
+            explicit: forced
+                .map(str::to_string)
+                .or_else(|| object.namespace.clone())
+                .or_else(|| way.fallback_namespace.clone()),
+            default_namespace,
+        }
+    }
+
+    /// The namespace a namespaced object lands in.
+    fn namespace(&self) -> String {
+        self.explicit
+            .clone()
+            .unwrap_or_else(|| self.default_namespace.to_string())
+    }
+
+    /// The namespace it lands in, empty for cluster-scoped kinds.
+    fn namespace_unless_cluster_scoped(&self) -> String {
+        if self.object.kind.is_cluster_scoped() {
+            String::new()
+        } else {
+            self.namespace()
+        }
+    }
+
+    fn name(&self) -> String {
+        self.object.name.clone().unwrap_or_default()
+    }
+}
+
 fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
-    let Placed {
-        file, object, way, ..
-    } = *placed;
-    let decoded = &object.decoded;
-    let location = Location::new(file, object.span);
-    let suppression = object
-        .suppression
-        .as_ref()
-        .map(|a| Box::new(Suppression::new(file, a)));
-    let cluster = way.cluster.clone();
-    let forced = way.namespace.as_deref();
-    let set_by = way.namespace_from;
-    let cluster_scoped = object.kind.is_cluster_scoped();
-    let explicit = forced
-        .map(str::to_string)
-        .or_else(|| object.namespace.clone())
-        .or_else(|| way.fallback_namespace.clone());
+    let landing = Landing::new(placed, default_namespace);
+    let object = placed.object;
     // A rendered copy names its namespace; a source object's namespaces are picked by labels.
     let selector = object
         .namespace_selector
         .as_ref()
         .filter(|_| object.namespace.is_none())
-        .filter(|_| matches!(decoded, Decoded::Policy(_) | Decoded::Workload(_)));
-    let selector_reason = selector.map(|selector| {
+        .filter(|_| matches!(object.decoded, Decoded::Policy(_) | Decoded::Workload(_)));
+    list_unevaluated(
+        model,
+        &landing,
+        placed.reasons,
+        selector.map(String::as_str),
+    );
+    // Counting it in one namespace would be a guess: in the wrong one, a deny policy would
+    // make a namespace look safe.
+    if selector.is_some() {
+        return;
+    }
+    match &object.decoded {
+        Decoded::Namespace { labels } => add_namespace_object(model, landing, labels),
+        Decoded::Tier(tier) => {
+            let key = (landing.cluster.clone(), landing.name());
+            model.tiers.insert(key, tier.clone());
+        }
+        Decoded::CidrGroup(group) => model.cidr_groups.push(NetworkSet {
+            cluster: landing.cluster,
+            namespace: String::new(),
+            spec: group.clone(),
+        }),
+        Decoded::NetworkSet(set) => model.network_sets.push(NetworkSet {
+            namespace: landing.namespace_unless_cluster_scoped(),
+            cluster: landing.cluster,
+            spec: set.clone(),
+        }),
+        Decoded::Engine(engine) => add_engine_policy(model, landing, engine),
+        Decoded::Policy(policy) => add_native_policy(model, landing, policy),
+        Decoded::Workload(spec) => add_workload(model, landing, spec),
+        Decoded::Applier(_) | Decoded::Other => add_unread_object(model, &landing),
+    }
+}
+
+/// Lists the object as not evaluated once for each reason: its kind, its engine's decoder,
+/// the controllers that could not follow it, and a Config Sync NamespaceSelector.
+fn list_unevaluated(
+    model: &mut Model,
+    landing: &Landing,
+    unfollowed: &[&str],
+    namespace_selector: Option<&str>,
+) {
+    let object = landing.object;
+    let selector_reason = namespace_selector.map(|selector| {
         format!(
             "Config Sync NamespaceSelector {selector}: the namespaces it selects are not followed"
         )
     });
-    let engine_reason = match decoded {
+    let engine_reason = match &object.decoded {
         Decoded::Engine(engine) => engine.not_evaluated.as_deref(),
         _ => None,
     };
@@ -364,19 +454,15 @@ fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
         .unevaluated_reason()
         .into_iter()
         .chain(engine_reason)
-        .chain(placed.reasons.iter().copied())
+        .chain(unfollowed.iter().copied())
         .chain(selector_reason.as_deref());
-    let selected = selector.is_some();
+    let placed_in_namespace = !object.kind.is_cluster_scoped() && namespace_selector.is_none();
     for reason in reasons {
         let unevaluated = UnevaluatedObject {
-            name: object.name.clone().unwrap_or_default(),
-            cluster: cluster.clone(),
-            namespace: (!cluster_scoped && !selected).then(|| {
-                explicit
-                    .clone()
-                    .unwrap_or_else(|| default_namespace.to_string())
-            }),
-            at: location,
+            name: landing.name(),
+            cluster: landing.cluster.clone(),
+            namespace: placed_in_namespace.then(|| landing.namespace()),
+            at: landing.location,
         };
         let listed = model
             .not_evaluated
@@ -390,155 +476,122 @@ fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
             listed.push(unevaluated);
         }
     }
-    // Counting it in one namespace would be a guess: in the wrong one, a deny policy would
-    // make a namespace look safe.
-    if selected {
+}
+
+fn add_namespace_object(model: &mut Model, landing: Landing, labels: &BTreeMap<String, String>) {
+    // kustomize renames a Namespace object to the namespace it sets.
+    let Some(name) = landing
+        .forced
+        .map(str::to_string)
+        .or_else(|| landing.object.name.clone())
+    else {
         return;
-    }
-    if object.kind == Kind::Namespace {
-        // kustomize renames a Namespace object to the namespace it sets.
-        let Some(name) = forced.map(str::to_string).or_else(|| object.name.clone()) else {
-            return;
-        };
-        let ns = note_namespace(model, &cluster, &name, location, set_by);
-        ns.object.get_or_insert(location);
-        if ns.suppression.is_none() {
-            ns.suppression = suppression;
-        }
-        if let Decoded::Namespace { labels } = decoded {
-            ns.labels = labels.clone();
-        }
-        return;
-    }
-    let stray = |model: &mut Model, namespace: Option<String>| {
-        if let Some(suppression) = suppression.clone() {
-            let name = object.name.as_deref().unwrap_or_default();
-            let object = match &namespace {
-                Some(ns) => format!("{} {ns}/{name}", object.written_kind),
-                None => format!("{} {name}", object.written_kind),
-            };
-            model.stray_suppressions.push(StraySuppression {
-                suppression: *suppression,
-                object,
-                cluster: cluster.clone(),
-                namespace,
-            });
-        }
     };
-    let name = object.name.clone().unwrap_or_default();
-    if let Decoded::Tier(tier) = decoded {
-        model.tiers.insert((cluster.clone(), name), tier.clone());
+    let ns = note_namespace(model, &landing, &name);
+    ns.object.get_or_insert(landing.location);
+    if ns.suppression.is_none() {
+        ns.suppression = landing.suppression;
+    }
+    ns.labels = labels.clone();
+}
+
+fn add_engine_policy(model: &mut Model, landing: Landing, engine: &DecodedEngine) {
+    let namespace = if landing.object.kind.is_cluster_scoped() {
+        String::new()
+    } else {
+        let namespace = landing.namespace();
+        note_namespace(model, &landing, &namespace);
+        namespace
+    };
+    let engine_kind = match landing.object.kind {
+        Kind::Engine(kind) => Some(kind),
+        _ => None,
+    };
+    model.policies.push(Policy {
+        kind: landing.object.written_kind.clone(),
+        name: landing.name(),
+        cluster: landing.cluster,
+        namespace,
+        location: landing.location,
+        decoded: DecodedPolicy {
+            spec: native::PolicySpec::default(),
+            problems: engine.problems.clone(),
+            rejected: engine.rejected,
+        },
+        engine_kind,
+        engine: engine.specs.clone(),
+        suppression: landing.suppression,
+    });
+}
+
+fn add_native_policy(model: &mut Model, landing: Landing, policy: &DecodedPolicy) {
+    let namespace = landing.namespace();
+    note_namespace(model, &landing, &namespace);
+    model.policies.push(Policy {
+        kind: landing.object.written_kind.clone(),
+        name: landing.name(),
+        cluster: landing.cluster,
+        namespace,
+        location: landing.location,
+        decoded: policy.clone(),
+        engine_kind: None,
+        engine: Vec::new(),
+        suppression: landing.suppression,
+    });
+}
+
+fn add_workload(model: &mut Model, landing: Landing, spec: &WorkloadSpec) {
+    let namespace = landing.namespace();
+    note_namespace(model, &landing, &namespace);
+    model.workloads.push(Workload {
+        kind: landing.object.written_kind.clone(),
+        name: landing.name(),
+        cluster: landing.cluster,
+        namespace,
+        location: landing.location,
+        spec: spec.clone(),
+        suppression: landing.suppression,
+    });
+}
+
+/// An object the analysis reads nothing of beyond where it lands: its suppression annotation
+/// is stray, and a namespaced one with an explicit namespace tells us the namespace exists.
+fn add_unread_object(model: &mut Model, landing: &Landing) {
+    if landing.object.kind.is_cluster_scoped() {
+        add_stray_suppression(model, landing, None);
         return;
     }
-    if let Decoded::CidrGroup(group) = decoded {
-        model.cidr_groups.push(NetworkSet {
-            cluster,
-            namespace: String::new(),
-            spec: group.clone(),
-        });
-        return;
-    }
-    if let Decoded::NetworkSet(set) = decoded {
-        model.network_sets.push(NetworkSet {
-            cluster,
-            namespace: if cluster_scoped {
-                String::new()
-            } else {
-                explicit.unwrap_or_else(|| default_namespace.to_string())
-            },
-            spec: set.clone(),
-        });
-        return;
-    }
-    if let Decoded::Engine(engine) = decoded {
-        let namespace = if cluster_scoped {
-            String::new()
-        } else {
-            let namespace = explicit.unwrap_or_else(|| default_namespace.to_string());
-            note_namespace(model, &cluster, &namespace, location, set_by);
-            namespace
-        };
-        model.policies.push(Policy {
-            kind: object.written_kind.clone(),
-            name,
-            cluster,
-            namespace,
-            location,
-            decoded: DecodedPolicy {
-                spec: native::PolicySpec::default(),
-                problems: engine.problems.clone(),
-                rejected: engine.rejected,
-            },
-            engine_kind: match object.kind {
-                Kind::Engine(kind) => Some(kind),
-                _ => None,
-            },
-            engine: engine.specs.clone(),
-            suppression,
-        });
-        return;
-    }
-    if cluster_scoped {
-        stray(model, None);
-        return;
-    }
-    let namespace = explicit
-        .clone()
-        .unwrap_or_else(|| default_namespace.to_string());
-    match decoded {
-        Decoded::Policy(policy) => {
-            note_namespace(model, &cluster, &namespace, location, set_by);
-            model.policies.push(Policy {
-                kind: object.written_kind.clone(),
-                name,
-                cluster,
-                namespace,
-                location,
-                decoded: policy.clone(),
-                engine_kind: None,
-                engine: Vec::new(),
-                suppression,
-            });
-        }
-        Decoded::Workload(spec) => {
-            note_namespace(model, &cluster, &namespace, location, set_by);
-            model.workloads.push(Workload {
-                kind: object.written_kind.clone(),
-                name,
-                cluster,
-                namespace,
-                location,
-                spec: spec.clone(),
-                suppression,
-            });
-        }
-        // Any namespaced object with an explicit namespace tells us the namespace exists.
-        Decoded::Namespace { .. }
-        | Decoded::Applier(_)
-        | Decoded::Engine(_)
-        | Decoded::Tier(_)
-        | Decoded::NetworkSet(_)
-        | Decoded::CidrGroup(_)
-        | Decoded::Other => {
-            stray(model, Some(namespace));
-            if let Some(ns) = explicit {
-                note_namespace(model, &cluster, &ns, location, set_by);
-            }
-        }
+    add_stray_suppression(model, landing, Some(landing.namespace()));
+    if let Some(namespace) = &landing.explicit {
+        note_namespace(model, landing, namespace);
     }
 }
 
-fn note_namespace<'a>(
-    model: &'a mut Model,
-    cluster: &Option<String>,
-    name: &str,
-    at: Location,
-    set_by: Option<usize>,
-) -> &'a mut Namespace {
+/// A suppression annotation on an object no finding can be about.
+fn add_stray_suppression(model: &mut Model, landing: &Landing, namespace: Option<String>) {
+    let Some(suppression) = &landing.suppression else {
+        return;
+    };
+    let (kind, name) = (&landing.object.written_kind, landing.name());
+    let object = match &namespace {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
+    };
+    model.stray_suppressions.push(StraySuppression {
+        suppression: (**suppression).clone(),
+        object,
+        cluster: landing.cluster.clone(),
+        namespace,
+    });
+}
+
+/// Notes that something lands in namespace `name`, and returns it.
+fn note_namespace<'a>(model: &'a mut Model, landing: &Landing, name: &str) -> &'a mut Namespace {
     let key = NamespaceKey {
-        cluster: cluster.clone(),
+        cluster: landing.cluster.clone(),
         name: name.to_string(),
     };
+    let at = landing.location;
     let ns = model.namespaces.entry(key).or_insert_with(|| Namespace {
         name: name.to_string(),
         object: None,
@@ -548,7 +601,7 @@ fn note_namespace<'a>(
         suppression: None,
     });
     if ns.set_by.is_none() {
-        ns.set_by = set_by;
+        ns.set_by = landing.set_by;
     }
     if at < ns.first_manifest {
         ns.first_manifest = at;
