@@ -1,5 +1,5 @@
 //! What an object is, classified once from its `kind` and the API group of its `apiVersion`.
-//! [`KINDS`] is the one table of the kinds the analysis reads: the tree filter, the decoder
+//! `KINDS` is the one table of the kinds the analysis reads: the tree filter, the decoder
 //! dispatch, cluster scope and the not-evaluated listing all follow from it.
 
 use super::gitops::{ApplierKind, ControllerKind};
@@ -107,16 +107,17 @@ impl Kind {
     }
 }
 
-/// Which `apiVersion`s a row of [`KINDS`] matches.
+/// Which `apiVersion`s a row of `KINDS` matches.
 #[derive(Debug, Clone, Copy)]
 enum Api {
     /// Any: core kinds are told by name alone.
     Any,
     /// Exactly this `apiVersion`.
     Exactly(&'static str),
-    /// One of these API groups, any version.
+    /// One of these API groups (the part before `/`), any version.
     Group(&'static [&'static str]),
-    /// This API group with a version (`group/version`).
+    /// This API group followed by `/` and a version: a bare group names no Flux or Argo CD
+    /// controller object.
     GroupWithVersion(&'static str),
 }
 
