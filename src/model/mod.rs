@@ -608,3 +608,84 @@ fn note_namespace<'a>(model: &'a mut Model, landing: &Landing, name: &str) -> &'
     }
     ns
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint_text;
+
+    const IGNORE: &str =
+        "annotations: {imds-lint.io/ignore: IMDS001, imds-lint.io/reason: 'reviewed'}";
+
+    #[test]
+    fn engine_policies_land_by_scope() {
+        let model = lint_text(
+            "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: g}\nspec: {selector: all(), types: [Egress]}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: p, namespace: team}\nspec: {selector: all(), types: [Egress]}\n",
+        )
+        .model;
+        let landed: Vec<(&str, &str)> = model
+            .policies
+            .iter()
+            .map(|p| (p.kind_name(), p.namespace.as_str()))
+            .collect();
+        assert_eq!(
+            landed,
+            [
+                ("GlobalNetworkPolicy", ""),
+                ("Calico NetworkPolicy", "team")
+            ]
+        );
+        let namespaces: Vec<&str> = model.namespaces.values().map(|n| n.name.as_str()).collect();
+        assert_eq!(namespaces, ["team"], "a cluster-scoped policy creates none");
+    }
+
+    #[test]
+    fn suppressions_on_unread_objects_are_stray() {
+        let model = lint_text(&format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, namespace: web, {IGNORE}}}\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: r, {IGNORE}}}\n---\n\
+             apiVersion: v1\nkind: Namespace\nmetadata: {{name: web, labels: {{team: a}}, {IGNORE}}}\n"
+        ))
+        .model;
+        let stray: Vec<(&str, Option<&str>)> = model
+            .stray_suppressions
+            .iter()
+            .map(|s| (s.object.as_str(), s.namespace.as_deref()))
+            .collect();
+        assert_eq!(
+            stray,
+            [("ConfigMap web/c", Some("web")), ("ClusterRole r", None)]
+        );
+        let web = model.namespaces.values().next().unwrap();
+        assert!(web.object.is_some() && web.suppression.is_some());
+        assert_eq!(web.labels.get("team").map(String::as_str), Some("a"));
+    }
+
+    #[test]
+    fn unevaluated_kinds_are_listed_where_they_land() {
+        let model = lint_text(
+            "apiVersion: networking.k8s.io/v1beta1\nkind: NetworkPolicy\nmetadata: {name: old}\n---\n\
+             apiVersion: example.com/v1\nkind: GlobalNetworkPolicy\nmetadata: {name: other}\n---\n\
+             apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: h, namespace: apps}\n",
+        )
+        .model;
+        let listed: Vec<(&str, Option<&str>)> = model
+            .not_evaluated
+            .iter()
+            .flat_map(|((kind, _), objects)| {
+                objects
+                    .iter()
+                    .map(move |o| (kind.as_str(), o.namespace.as_deref()))
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("GlobalNetworkPolicy (example.com/v1)", None),
+                ("HelmRelease (helm.toolkit.fluxcd.io/v2)", Some("apps")),
+                ("NetworkPolicy (networking.k8s.io/v1beta1)", Some("default")),
+            ]
+        );
+        assert!(model.policies.is_empty());
+    }
+}
