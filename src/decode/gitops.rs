@@ -2,13 +2,38 @@
 //! Argo CD Applications, decoded from their trees; and the controller kinds imds-lint lists as
 //! "not evaluated" (Helm releases, OCI sources, ApplicationSets).
 
-use crate::decode::object::Object;
 use crate::source::yaml::Node;
 
-/// Whether an object is one of the controller objects [`decode`] reads.
-pub fn is_applier(kind: &str, api_version: &str) -> bool {
-    (kind == "Kustomization" && api_version.starts_with("kustomize.toolkit.fluxcd.io/"))
-        || (kind == "Application" && api_version.starts_with("argoproj.io/"))
+/// The controller objects [`decode`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplierKind {
+    /// `kustomize.toolkit.fluxcd.io` Kustomization.
+    FluxKustomization,
+    /// `argoproj.io` Application.
+    ArgoApplication,
+}
+
+/// Controller objects whose manifests imds-lint does not follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControllerKind {
+    FluxHelmRelease,
+    FluxOciRepository,
+    ArgoApplicationSet,
+}
+
+impl ControllerKind {
+    /// Why objects of this kind are listed as not evaluated.
+    pub fn unevaluated_reason(self) -> &'static str {
+        match self {
+            ControllerKind::FluxHelmRelease => "Flux HelmRelease: the chart is not rendered",
+            ControllerKind::FluxOciRepository => {
+                "Flux OCIRepository: remote artifacts are not fetched"
+            }
+            ControllerKind::ArgoApplicationSet => {
+                "Argo CD ApplicationSet: generators are not expanded"
+            }
+        }
+    }
 }
 
 /// A controller object that builds manifests of this repository into a cluster.
@@ -58,26 +83,31 @@ fn text(node: Option<&Node>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Decodes a Flux Kustomization or Argo CD Application; `None` for anything else.
-pub fn decode(object: &Object, body: &Node) -> Option<Applier> {
-    if !is_applier(&object.kind, &object.api_version) {
-        return None;
-    }
+/// Decodes a Flux Kustomization or Argo CD Application.
+pub fn decode(kind: ApplierKind, body: &Node) -> Applier {
     let spec = body.get("spec");
-    let field = |key: &str| text(spec.and_then(|s| s.get(key)));
-    if object.kind == "Kustomization" {
-        let source = spec.and_then(|s| s.get("sourceRef"));
-        let source_kind = text(source.and_then(|s| s.get("kind"))).unwrap_or_default();
-        let source_name = text(source.and_then(|s| s.get("name"))).unwrap_or_default();
-        // `flux bootstrap` names the GitRepository of the repository it bootstraps flux-system.
-        let foreign_source = (source_kind != "GitRepository" || source_name != "flux-system")
-            .then(|| format!("{source_kind}/{source_name}"));
-        return Some(Applier::Flux(FluxKustomization {
-            path: field("path"),
-            target_namespace: field("targetNamespace"),
-            foreign_source,
-        }));
+    match kind {
+        ApplierKind::FluxKustomization => Applier::Flux(decode_flux(spec)),
+        ApplierKind::ArgoApplication => Applier::Argo(decode_argo(spec)),
     }
+}
+
+fn decode_flux(spec: Option<&Node>) -> FluxKustomization {
+    let field = |key: &str| text(spec.and_then(|s| s.get(key)));
+    let source = spec.and_then(|s| s.get("sourceRef"));
+    let source_kind = text(source.and_then(|s| s.get("kind"))).unwrap_or_default();
+    let source_name = text(source.and_then(|s| s.get("name"))).unwrap_or_default();
+    // `flux bootstrap` names the GitRepository of the repository it bootstraps flux-system.
+    let foreign_source = (source_kind != "GitRepository" || source_name != "flux-system")
+        .then(|| format!("{source_kind}/{source_name}"));
+    FluxKustomization {
+        path: field("path"),
+        target_namespace: field("targetNamespace"),
+        foreign_source,
+    }
+}
+
+fn decode_argo(spec: Option<&Node>) -> ArgoApplication {
     let destination = spec.and_then(|s| s.get("destination"));
     let single = spec.and_then(|s| s.get("source")).into_iter();
     let many = spec
@@ -101,28 +131,11 @@ pub fn decode(object: &Object, body: &Node) -> Option<Applier> {
             kustomize_namespace: text(s.get("kustomize").and_then(|k| k.get("namespace"))),
         })
         .collect();
-    Some(Applier::Argo(ArgoApplication {
+    ArgoApplication {
         sources,
         cluster: text(destination.and_then(|d| d.get("name")))
             .or_else(|| text(destination.and_then(|d| d.get("server")))),
         namespace: text(destination.and_then(|d| d.get("namespace"))),
-    }))
-}
-
-/// Why a controller object is listed as not evaluated, judged by its kind alone.
-pub fn unevaluated_kind(object: &Object) -> Option<&'static str> {
-    let group = object.api_version.split('/').next().unwrap_or_default();
-    match (group, object.kind.as_str()) {
-        ("helm.toolkit.fluxcd.io", "HelmRelease") => {
-            Some("Flux HelmRelease: the chart is not rendered")
-        }
-        ("source.toolkit.fluxcd.io", "OCIRepository") => {
-            Some("Flux OCIRepository: remote artifacts are not fetched")
-        }
-        ("argoproj.io", "ApplicationSet") => {
-            Some("Argo CD ApplicationSet: generators are not expanded")
-        }
-        _ => None,
     }
 }
 

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod calico;
 pub mod cilium;
 pub mod gitops;
+pub mod kind;
 pub mod native;
 pub mod object;
 pub mod selector;
@@ -15,9 +16,10 @@ pub mod toolkit;
 pub mod workload;
 
 use crate::source::yaml::Node;
+use kind::Kind;
 use native::{DecodedPolicy, decode_network_policy};
-use object::{Object, WORKLOAD_KINDS};
-use spec::{DecodedEngine, EngineKind, NetworkSetSpec, TierSpec, engine_kind};
+use object::Object;
+use spec::{DecodedEngine, EngineKind, NetworkSetSpec, TierSpec};
 use std::collections::BTreeMap;
 use toolkit::string_map;
 use workload::{WorkloadSpec, decode_workload};
@@ -50,107 +52,39 @@ fn decode_objects(objects: &mut [Object], bodies: Vec<Option<Node>>) {
     }
 }
 
+/// Decodes an object by its kind; `body` is its tree, kept where the kind reads more than
+/// its identity.
 fn decode_object(object: &Object, body: Option<Node>) -> Decoded {
-    match body {
-        None => Decoded::Other,
-        Some(body) if object.kind == "Namespace" => Decoded::Namespace {
+    let Some(body) = body else {
+        return Decoded::Other;
+    };
+    match object.kind {
+        Kind::Namespace => Decoded::Namespace {
             labels: body
                 .get("metadata")
                 .map(|m| string_map(m.get("labels")))
                 .unwrap_or_default(),
         },
-        Some(body)
-            if object.kind == "NetworkPolicy" && object.api_version == "networking.k8s.io/v1" =>
-        {
-            Decoded::Policy(decode_network_policy(&body))
+        Kind::NetworkPolicy => Decoded::Policy(decode_network_policy(&body)),
+        Kind::Engine(engine) => decode_engine(engine, &body),
+        Kind::Workload(workload) => Decoded::Workload(decode_workload(workload, &body)),
+        Kind::Applier(applier) => Decoded::Applier(gitops::decode(applier, &body)),
+        Kind::Controller(_) | Kind::Other { .. } => Decoded::Other,
+    }
+}
+
+fn decode_engine(kind: EngineKind, body: &Node) -> Decoded {
+    match kind {
+        EngineKind::CiliumNetworkPolicy => Decoded::Engine(cilium::decode(body, false)),
+        EngineKind::CiliumClusterwideNetworkPolicy => Decoded::Engine(cilium::decode(body, true)),
+        EngineKind::CalicoNetworkPolicy => Decoded::Engine(calico::decode(body, false)),
+        EngineKind::CalicoGlobalNetworkPolicy => Decoded::Engine(calico::decode(body, true)),
+        EngineKind::CalicoTier => Decoded::Tier(calico::decode_tier(body)),
+        EngineKind::CalicoNetworkSet | EngineKind::CalicoGlobalNetworkSet => {
+            Decoded::NetworkSet(calico::decode_network_set(body))
         }
-        Some(body) => match engine_kind(&object.kind, &object.api_version) {
-            Some(EngineKind::CiliumNetworkPolicy) => Decoded::Engine(cilium::decode(&body, false)),
-            Some(EngineKind::CiliumClusterwideNetworkPolicy) => {
-                Decoded::Engine(cilium::decode(&body, true))
-            }
-            Some(EngineKind::CalicoNetworkPolicy) => Decoded::Engine(calico::decode(&body, false)),
-            Some(EngineKind::CalicoGlobalNetworkPolicy) => {
-                Decoded::Engine(calico::decode(&body, true))
-            }
-            Some(EngineKind::CalicoTier) => Decoded::Tier(calico::decode_tier(&body)),
-            Some(EngineKind::CalicoNetworkSet | EngineKind::CalicoGlobalNetworkSet) => {
-                Decoded::NetworkSet(calico::decode_network_set(&body))
-            }
-            Some(EngineKind::CiliumCidrGroup) => {
-                Decoded::CidrGroup(cilium::decode_cidr_group(&body))
-            }
-            Some(EngineKind::AdminNetworkPolicy) => Decoded::Engine(admin::decode(&body, false)),
-            Some(EngineKind::BaselineAdminNetworkPolicy) => {
-                Decoded::Engine(admin::decode(&body, true))
-            }
-            None => decode_other(object, body),
-        },
+        EngineKind::CiliumCidrGroup => Decoded::CidrGroup(cilium::decode_cidr_group(body)),
+        EngineKind::AdminNetworkPolicy => Decoded::Engine(admin::decode(body, false)),
+        EngineKind::BaselineAdminNetworkPolicy => Decoded::Engine(admin::decode(body, true)),
     }
 }
-
-fn decode_other(object: &Object, body: Node) -> Decoded {
-    if WORKLOAD_KINDS.contains(&object.kind.as_str()) {
-        Decoded::Workload(decode_workload(&object.kind, &body))
-    } else {
-        gitops::decode(object, &body).map_or(Decoded::Other, Decoded::Applier)
-    }
-}
-
-/// Policy-like kinds imds-lint does not evaluate (another CNI's, an unknown API version of a
-/// known kind), listed so they are never ignored silently.
-fn is_unevaluated_policy(object: &Object) -> bool {
-    let kind = object.kind.as_str();
-    kind.contains("NetworkPolicy")
-        && !(kind == "NetworkPolicy" && object.api_version == "networking.k8s.io/v1")
-        && engine_kind(kind, &object.api_version).is_none()
-}
-
-/// Why an object is not evaluated, judged by its kind alone.
-pub fn unevaluated_reason(object: &Object) -> Option<&'static str> {
-    if is_unevaluated_policy(object) {
-        return Some("this policy kind or API version is not evaluated");
-    }
-    gitops::unevaluated_kind(object)
-}
-
-/// Kinds that live outside any namespace: they neither carry nor create one.
-pub const CLUSTER_SCOPED_KINDS: &[&str] = &[
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "StorageClass",
-    "CustomResourceDefinition",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "PriorityClass",
-    "IngressClass",
-    "RuntimeClass",
-    "ValidatingWebhookConfiguration",
-    "MutatingWebhookConfiguration",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "MutatingAdmissionPolicy",
-    "MutatingAdmissionPolicyBinding",
-    "APIService",
-    "CSIDriver",
-    "CSINode",
-    "VolumeAttachment",
-    "CertificateSigningRequest",
-    "FlowSchema",
-    "PriorityLevelConfiguration",
-    "PodSecurityPolicy",
-    "ClusterIssuer",
-    "ClusterSecretStore",
-    "ClusterExternalSecret",
-    "ClusterPolicy",
-    "ClusterClaim",
-    "CiliumClusterwideNetworkPolicy",
-    "GlobalNetworkPolicy",
-    "GlobalNetworkSet",
-    "CiliumCIDRGroup",
-    "AdminNetworkPolicy",
-    "BaselineAdminNetworkPolicy",
-    "IPAddressPool",
-    "GatewayClass",
-];

@@ -3,24 +3,16 @@
 //! parts of it are built at all.
 
 use super::Decoded;
+use super::kind::{self, Kind, Reads};
 use crate::source::yaml::{self, Node, Span};
-
-/// Kinds whose pods run workloads, with where their pod template lives.
-pub const WORKLOAD_KINDS: [&str; 8] = [
-    "Pod",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-    "CronJob",
-];
 
 /// A Kubernetes object found in a document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Object {
-    pub kind: String,
+    /// What the object is, classified once from `written_kind` and `api_version`.
+    pub kind: Kind,
+    /// The kind as written, for messages.
+    pub written_kind: String,
     pub api_version: String,
     pub name: Option<String>,
     pub namespace: Option<String>,
@@ -78,82 +70,11 @@ fn suppress_annotation(metadata: Option<&Node>) -> Option<SuppressAnnotation> {
     })
 }
 
-/// Whether the analysis needs an object's tree.
-fn keeps_body(kind: &str, api_version: &str) -> bool {
-    kind == "Namespace"
-        || WORKLOAD_KINDS.contains(&kind)
-        || (kind == "NetworkPolicy" && api_version == "networking.k8s.io/v1")
-        || super::spec::engine_kind(kind, api_version).is_some()
-        || super::gitops::is_applier(kind, api_version)
-}
-
-/// The parts of a workload's tree the analysis reads: pod labels, hostNetwork and the service
-/// account.
-fn workload_paths(kind: &str) -> &'static [&'static [&'static str]] {
-    match kind {
-        "Pod" => &[
-            &["spec", "hostNetwork"],
-            &["spec", "serviceAccountName"],
-            &["spec", "serviceAccount"],
-        ],
-        "CronJob" => &[
-            &["spec", "jobTemplate", "spec", "template", "metadata"],
-            &[
-                "spec",
-                "jobTemplate",
-                "spec",
-                "template",
-                "spec",
-                "hostNetwork",
-            ],
-            &[
-                "spec",
-                "jobTemplate",
-                "spec",
-                "template",
-                "spec",
-                "serviceAccountName",
-            ],
-            &[
-                "spec",
-                "jobTemplate",
-                "spec",
-                "template",
-                "spec",
-                "serviceAccount",
-            ],
-        ],
-        _ => &[
-            &["spec", "template", "metadata"],
-            &["spec", "template", "spec", "hostNetwork"],
-            &["spec", "template", "spec", "serviceAccountName"],
-            &["spec", "template", "spec", "serviceAccount"],
-        ],
-    }
-}
-
 /// Which parts of a document to build: everything until `kind` is known, then identity
 /// (`apiVersion`, `kind`, `metadata`) for every object and the rest only where the analysis
 /// reads it. This keeps large irrelevant documents (CRDs, ConfigMaps) from costing a tree.
 pub fn keep(kind: Option<&str>, path: &[&str]) -> bool {
-    let Some(kind) = kind else { return true };
-    if matches!(path.first(), Some(&"apiVersion" | &"kind" | &"metadata")) {
-        return true;
-    }
-    if kind == "Namespace"
-        || super::spec::ENGINE_KIND_NAMES.contains(&kind)
-        || kind.ends_with("List")
-    {
-        return true;
-    }
-    // Flux Kustomizations and Argo CD Applications: where they build manifests from and to.
-    if (kind == "Kustomization" || kind == "Application") && path.first() == Some(&"spec") {
-        return true;
-    }
-    WORKLOAD_KINDS.contains(&kind)
-        && workload_paths(kind)
-            .iter()
-            .any(|p| p.starts_with(path) || path.starts_with(p))
+    kind.is_none_or(|written| kind::keeps(written, path))
 }
 
 /// The objects of a file's documents, decoded; a `List`'s items are objects of their own.
@@ -170,10 +91,10 @@ pub fn objects_of(trees: Vec<Node>) -> Vec<Object> {
 /// Pushes the document's objects, and parallel to them the tree of each whose kind the
 /// analysis reads.
 fn collect_objects(doc: Node, out: &mut Vec<Object>, bodies: &mut Vec<Option<Node>>) {
-    let Some(kind) = doc.get("kind").and_then(Node::as_str).map(str::to_string) else {
+    let Some(written_kind) = doc.get("kind").and_then(Node::as_str).map(str::to_string) else {
         return;
     };
-    if kind == "List" || kind.ends_with("List") && doc.get("items").is_some() {
+    if kind::is_list(&written_kind, doc.get("items").is_some()) {
         if let Some(Node {
             value: yaml::Value::Seq(items),
             ..
@@ -211,11 +132,12 @@ fn collect_objects(doc: Node, out: &mut Vec<Object>, bodies: &mut Vec<Option<Nod
             .and_then(Node::as_str)
             .map(str::to_string),
         decoded: Decoded::Other,
-        kind,
+        kind: kind::classify(&written_kind, &api_version),
+        written_kind,
         api_version,
         span,
     };
-    bodies.push(keeps_body(&object.kind, &object.api_version).then_some(doc));
+    bodies.push((object.kind.reads() != Reads::Identity).then_some(doc));
     out.push(object);
 }
 

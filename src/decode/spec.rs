@@ -203,7 +203,8 @@ pub struct NetworkSetSpec {
 /// The default tier's order, documented by Calico.
 pub const DEFAULT_TIER_ORDER: f64 = 1_000_000.0;
 
-/// The kinds decoded into an [`EngineSpec`] (or a [`TierSpec`]), told apart by API group.
+/// The kinds decoded into an [`EngineSpec`], a [`TierSpec`] or a [`NetworkSetSpec`], told
+/// apart by API group (see [`super::kind`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineKind {
     CiliumNetworkPolicy,
@@ -216,43 +217,4 @@ pub enum EngineKind {
     CiliumCidrGroup,
     AdminNetworkPolicy,
     BaselineAdminNetworkPolicy,
-}
-
-/// Object kinds whose whole tree an engine decoder reads (the API group is checked later, by
-/// [`engine_kind`]).
-pub const ENGINE_KIND_NAMES: &[&str] = &[
-    "CiliumNetworkPolicy",
-    "CiliumClusterwideNetworkPolicy",
-    "CiliumCIDRGroup",
-    "NetworkPolicy",
-    "GlobalNetworkPolicy",
-    "Tier",
-    "NetworkSet",
-    "GlobalNetworkSet",
-    "AdminNetworkPolicy",
-    "BaselineAdminNetworkPolicy",
-];
-
-pub fn engine_kind(kind: &str, api_version: &str) -> Option<EngineKind> {
-    let group = api_version.split('/').next().unwrap_or_default();
-    let calico = group == "projectcalico.org" || group == "crd.projectcalico.org";
-    match kind {
-        "CiliumNetworkPolicy" if group == "cilium.io" => Some(EngineKind::CiliumNetworkPolicy),
-        "CiliumClusterwideNetworkPolicy" if group == "cilium.io" => {
-            Some(EngineKind::CiliumClusterwideNetworkPolicy)
-        }
-        "CiliumCIDRGroup" if group == "cilium.io" => Some(EngineKind::CiliumCidrGroup),
-        "NetworkPolicy" if calico => Some(EngineKind::CalicoNetworkPolicy),
-        "GlobalNetworkPolicy" if calico => Some(EngineKind::CalicoGlobalNetworkPolicy),
-        "Tier" if calico => Some(EngineKind::CalicoTier),
-        "NetworkSet" if calico => Some(EngineKind::CalicoNetworkSet),
-        "GlobalNetworkSet" if calico => Some(EngineKind::CalicoGlobalNetworkSet),
-        "AdminNetworkPolicy" if group == "policy.networking.k8s.io" => {
-            Some(EngineKind::AdminNetworkPolicy)
-        }
-        "BaselineAdminNetworkPolicy" if group == "policy.networking.k8s.io" => {
-            Some(EngineKind::BaselineAdminNetworkPolicy)
-        }
-        _ => None,
-    }
 }

@@ -26,22 +26,51 @@ pub struct WorkloadSpec {
     pub host_network: Option<Span>,
 }
 
-/// The pod template of a workload kind: a Pod is its own template.
-fn pod_template<'a>(kind: &str, body: &'a Node) -> Option<(Option<&'a Node>, Option<&'a Node>)> {
-    let template = match kind {
-        "Pod" => return Some((body.get("metadata"), body.get("spec"))),
-        "CronJob" => body
-            .get("spec")?
-            .get("jobTemplate")?
-            .get("spec")?
-            .get("template")?,
-        _ => body.get("spec")?.get("template")?,
-    };
-    Some((template.get("metadata"), template.get("spec")))
+/// The kinds whose pods run workloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadKind {
+    Pod,
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+    ReplicaSet,
+    ReplicationController,
+    Job,
+    CronJob,
 }
 
-pub fn decode_workload(kind: &str, body: &Node) -> WorkloadSpec {
-    let (metadata, spec) = pod_template(kind, body).unwrap_or((None, None));
+impl WorkloadKind {
+    /// Where the pod template lives: a Pod is its own template.
+    pub fn template_path(self) -> &'static [&'static str] {
+        match self {
+            WorkloadKind::Pod => &[],
+            WorkloadKind::CronJob => &["spec", "jobTemplate", "spec", "template"],
+            WorkloadKind::Deployment
+            | WorkloadKind::StatefulSet
+            | WorkloadKind::DaemonSet
+            | WorkloadKind::ReplicaSet
+            | WorkloadKind::ReplicationController
+            | WorkloadKind::Job => &["spec", "template"],
+        }
+    }
+}
+
+/// What [`decode_workload`] reads of a pod template: the pods' labels, hostNetwork and the
+/// service account.
+pub const POD_READS: &[&[&str]] = &[
+    &["metadata"],
+    &["spec", "hostNetwork"],
+    &["spec", "serviceAccountName"],
+    &["spec", "serviceAccount"],
+];
+
+pub fn decode_workload(kind: WorkloadKind, body: &Node) -> WorkloadSpec {
+    let template = kind
+        .template_path()
+        .iter()
+        .try_fold(body, |node, key| node.get(key));
+    let metadata = template.and_then(|t| t.get("metadata"));
+    let spec = template.and_then(|t| t.get("spec"));
     let host_network = spec
         .and_then(|s| s.entry("hostNetwork"))
         .filter(|(_, v)| v.scalar() == Some(Scalar::Bool(true)))
@@ -73,14 +102,14 @@ mod tests {
     use super::*;
     use crate::source::yaml::parse_documents;
 
-    fn decode(kind: &str, yaml: &str) -> WorkloadSpec {
+    fn decode(kind: WorkloadKind, yaml: &str) -> WorkloadSpec {
         decode_workload(kind, &parse_documents(yaml, 0).unwrap().remove(0))
     }
 
     #[test]
     fn pod_labels_come_from_the_template() {
         let d = decode(
-            "Deployment",
+            WorkloadKind::Deployment,
             "metadata:\n  labels: {owner: x}\nspec:\n  template:\n    metadata:\n      labels: {app: api}\n    spec:\n      hostNetwork: true\n",
         );
         assert_eq!(d.pod_labels.get("app").map(String::as_str), Some("api"));
@@ -91,19 +120,19 @@ mod tests {
     #[test]
     fn cron_job_and_pod() {
         let d = decode(
-            "CronJob",
+            WorkloadKind::CronJob,
             "spec:\n  jobTemplate:\n    spec:\n      template:\n        metadata: {labels: {job: x}}\n        spec: {hostNetwork: false}\n",
         );
         assert_eq!(d.pod_labels.get("job").map(String::as_str), Some("x"));
         assert!(d.host_network.is_none());
         let d = decode(
-            "Pod",
+            WorkloadKind::Pod,
             "metadata: {labels: {a: b}}\nspec: {hostNetwork: true}\n",
         );
         assert!(d.host_network.is_some() && d.pod_labels.contains_key("a"));
     }
 
-    fn service_account_of(kind: &str, yaml: &str) -> String {
+    fn service_account_of(kind: WorkloadKind, yaml: &str) -> String {
         decode(kind, yaml).pod_labels[SERVICE_ACCOUNT_LABEL].clone()
     }
 
@@ -111,7 +140,7 @@ mod tests {
     fn service_account_is_a_synthetic_label() {
         let sa = |spec: &str| {
             service_account_of(
-                "Deployment",
+                WorkloadKind::Deployment,
                 &format!("spec:\n  template:\n    spec: {spec}\n"),
             )
         };
@@ -123,20 +152,23 @@ mod tests {
         assert_eq!(sa("{serviceAccountName: [x]}"), DEFAULT_SERVICE_ACCOUNT);
         assert_eq!(
             service_account_of(
-                "CronJob",
+                WorkloadKind::CronJob,
                 "spec:\n  jobTemplate:\n    spec:\n      template:\n        spec: {serviceAccountName: cron}\n",
             ),
             "cron"
         );
         assert_eq!(
-            service_account_of("Pod", "spec: {serviceAccountName: solo}\n"),
+            service_account_of(WorkloadKind::Pod, "spec: {serviceAccountName: solo}\n"),
             "solo"
         );
         // No spec at all: still the default account, never a panic.
-        assert_eq!(service_account_of("Deployment", "spec: 3\n"), "default");
+        assert_eq!(
+            service_account_of(WorkloadKind::Deployment, "spec: 3\n"),
+            "default"
+        );
         // A real label of the reserved key (the API server refuses it) cannot override.
         let d = decode(
-            "Pod",
+            WorkloadKind::Pod,
             "metadata: {labels: {'@serviceaccount': forged}}\nspec: {serviceAccountName: real}\n",
         );
         assert_eq!(d.pod_labels[SERVICE_ACCOUNT_LABEL], "real");

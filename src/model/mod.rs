@@ -1,13 +1,14 @@
 //! Stage 4: the cluster as the repository describes it: namespaces, policies and workloads,
 //! each with the location of the YAML that declares it.
 
+use crate::decode::Decoded;
+use crate::decode::kind::Kind;
 use crate::decode::native::{self, DecodedPolicy};
 use crate::decode::object::{Object, SuppressAnnotation};
 use crate::decode::spec::{
-    self as engine, EngineKind, EngineSpec, NetworkSetSpec, TierSpec, engine_kind,
+    self as engine, DecodedEngine, EngineKind, EngineSpec, NetworkSetSpec, TierSpec,
 };
 use crate::decode::workload::WorkloadSpec;
-use crate::decode::{CLUSTER_SCOPED_KINDS, Decoded, unevaluated_reason};
 use crate::source::load::LoadedFile;
 use crate::source::yaml::Span;
 use crate::topology::{Landing, Resolution, Way};
@@ -295,10 +296,10 @@ pub fn build(
             .push(&u.reason);
     }
     let standalone = Way::default();
-    for (file_index, (file_objects, landing)) in
+    for (file_index, (file_objects, arrival)) in
         objects.iter().zip(&resolution.landings).enumerate()
     {
-        let ways: Vec<&Way> = match landing {
+        let ways: Vec<&Way> = match arrival {
             Landing::NotAResource => continue,
             Landing::Standalone => vec![&standalone],
             Landing::Built(ways) => ways.iter().collect(),
@@ -327,61 +328,146 @@ struct Placed<'a> {
     reasons: &'a [&'a str],
 }
 
+/// One object arriving in the model one way: what each part of the model it becomes needs.
+struct Arrival<'a> {
+    object: &'a Object,
+    cluster: Option<String>,
+    location: Location,
+    suppression: Option<Box<Suppression>>,
+    /// The namespace the way sets for everything it builds (kustomize `namespace:`).
+    forced: Option<&'a str>,
+    /// The kustomization file that sets it.
+    set_by: Option<usize>,
+    /// The namespace set, named by the object, or given by the way; `None`: the default.
+    explicit: Option<String>,
+    default_namespace: &'a str,
+}
+
+impl Arrival<'_> {
+    fn new<'a>(placed: &Placed<'a>, default_namespace: &'a str) -> Arrival<'a> {
+        let Placed {
+            file, object, way, ..
+        } = *placed;
+        let forced = way.namespace.as_deref();
+        Arrival {
+            object,
+            cluster: way.cluster.clone(),
+            location: Location::new(file, object.span),
+            suppression: object
+                .suppression
+                .as_ref()
+                .map(|a| Box::new(Suppression::new(file, a))),
+            forced,
+            set_by: way.namespace_from,
+            explicit: forced
+                .map(str::to_string)
+                .or_else(|| object.namespace.clone())
+                .or_else(|| way.fallback_namespace.clone()),
+            default_namespace,
+        }
+    }
+
+    /// The namespace a namespaced object lands in.
+    fn namespace(&self) -> String {
+        self.explicit
+            .clone()
+            .unwrap_or_else(|| self.default_namespace.to_string())
+    }
+
+    /// The namespace it lands in, empty for cluster-scoped kinds.
+    fn namespace_unless_cluster_scoped(&self) -> String {
+        if self.object.kind.is_cluster_scoped() {
+            String::new()
+        } else {
+            self.namespace()
+        }
+    }
+
+    fn name(&self) -> String {
+        self.object.name.clone().unwrap_or_default()
+    }
+}
+
 fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
-    let Placed {
-        file, object, way, ..
-    } = *placed;
-    let decoded = &object.decoded;
-    let location = Location::new(file, object.span);
-    let suppression = object
-        .suppression
-        .as_ref()
-        .map(|a| Box::new(Suppression::new(file, a)));
-    let cluster = way.cluster.clone();
-    let forced = way.namespace.as_deref();
-    let set_by = way.namespace_from;
-    let cluster_scoped =
-        object.kind == "Namespace" || CLUSTER_SCOPED_KINDS.contains(&object.kind.as_str());
-    let explicit = forced
-        .map(str::to_string)
-        .or_else(|| object.namespace.clone())
-        .or_else(|| way.fallback_namespace.clone());
+    let arrival = Arrival::new(placed, default_namespace);
+    let object = placed.object;
     // A rendered copy names its namespace; a source object's namespaces are picked by labels.
     let selector = object
         .namespace_selector
         .as_ref()
         .filter(|_| object.namespace.is_none())
-        .filter(|_| matches!(decoded, Decoded::Policy(_) | Decoded::Workload(_)));
-    let selector_reason = selector.map(|selector| {
+        .filter(|_| matches!(object.decoded, Decoded::Policy(_) | Decoded::Workload(_)));
+    list_unevaluated(
+        model,
+        &arrival,
+        placed.reasons,
+        selector.map(String::as_str),
+    );
+    // Counting it in one namespace would be a guess: in the wrong one, a deny policy would
+    // make a namespace look safe.
+    if selector.is_some() {
+        return;
+    }
+    match &object.decoded {
+        Decoded::Namespace { labels } => add_namespace_object(model, arrival, labels),
+        Decoded::Tier(tier) => {
+            let key = (arrival.cluster.clone(), arrival.name());
+            model.tiers.insert(key, tier.clone());
+        }
+        Decoded::CidrGroup(group) => model.cidr_groups.push(NetworkSet {
+            cluster: arrival.cluster,
+            namespace: String::new(),
+            spec: group.clone(),
+        }),
+        Decoded::NetworkSet(set) => model.network_sets.push(NetworkSet {
+            namespace: arrival.namespace_unless_cluster_scoped(),
+            cluster: arrival.cluster,
+            spec: set.clone(),
+        }),
+        Decoded::Engine(engine) => add_engine_policy(model, arrival, engine),
+        Decoded::Policy(policy) => add_native_policy(model, arrival, policy),
+        Decoded::Workload(spec) => add_workload(model, arrival, spec),
+        Decoded::Applier(_) | Decoded::Other => add_unread_object(model, &arrival),
+    }
+}
+
+/// Lists the object as not evaluated once for each reason: its kind, its engine's decoder,
+/// the controllers that could not follow it, and a Config Sync NamespaceSelector.
+fn list_unevaluated(
+    model: &mut Model,
+    arrival: &Arrival,
+    unfollowed: &[&str],
+    namespace_selector: Option<&str>,
+) {
+    let object = arrival.object;
+    let selector_reason = namespace_selector.map(|selector| {
         format!(
             "Config Sync NamespaceSelector {selector}: the namespaces it selects are not followed"
         )
     });
-    let engine_reason = match decoded {
+    let engine_reason = match &object.decoded {
         Decoded::Engine(engine) => engine.not_evaluated.as_deref(),
         _ => None,
     };
-    let reasons = unevaluated_reason(object)
+    let reasons = object
+        .kind
+        .unevaluated_reason()
         .into_iter()
         .chain(engine_reason)
-        .chain(placed.reasons.iter().copied())
+        .chain(unfollowed.iter().copied())
         .chain(selector_reason.as_deref());
-    let selected = selector.is_some();
+    let placed_in_namespace = !object.kind.is_cluster_scoped() && namespace_selector.is_none();
     for reason in reasons {
         let unevaluated = UnevaluatedObject {
-            name: object.name.clone().unwrap_or_default(),
-            cluster: cluster.clone(),
-            namespace: (!cluster_scoped && !selected).then(|| {
-                explicit
-                    .clone()
-                    .unwrap_or_else(|| default_namespace.to_string())
-            }),
-            at: location,
+            name: arrival.name(),
+            cluster: arrival.cluster.clone(),
+            namespace: placed_in_namespace.then(|| arrival.namespace()),
+            at: arrival.location,
         };
         let listed = model
             .not_evaluated
             .entry((
-                format!("{} ({})", object.kind, object.api_version),
+                format!("{} ({})", object.written_kind, object.api_version),
                 reason.to_string(),
             ))
             .or_default();
@@ -390,152 +476,122 @@ fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
             listed.push(unevaluated);
         }
     }
-    // Counting it in one namespace would be a guess: in the wrong one, a deny policy would
-    // make a namespace look safe.
-    if selected {
+}
+
+fn add_namespace_object(model: &mut Model, arrival: Arrival, labels: &BTreeMap<String, String>) {
+    // kustomize renames a Namespace object to the namespace it sets.
+    let Some(name) = arrival
+        .forced
+        .map(str::to_string)
+        .or_else(|| arrival.object.name.clone())
+    else {
         return;
-    }
-    if object.kind == "Namespace" {
-        // kustomize renames a Namespace object to the namespace it sets.
-        let Some(name) = forced.map(str::to_string).or_else(|| object.name.clone()) else {
-            return;
-        };
-        let ns = note_namespace(model, &cluster, &name, location, set_by);
-        ns.object.get_or_insert(location);
-        if ns.suppression.is_none() {
-            ns.suppression = suppression;
-        }
-        if let Decoded::Namespace { labels } = decoded {
-            ns.labels = labels.clone();
-        }
-        return;
-    }
-    let stray = |model: &mut Model, namespace: Option<String>| {
-        if let Some(suppression) = suppression.clone() {
-            let name = object.name.as_deref().unwrap_or_default();
-            let object = match &namespace {
-                Some(ns) => format!("{} {ns}/{name}", object.kind),
-                None => format!("{} {name}", object.kind),
-            };
-            model.stray_suppressions.push(StraySuppression {
-                suppression: *suppression,
-                object,
-                cluster: cluster.clone(),
-                namespace,
-            });
-        }
     };
-    let name = object.name.clone().unwrap_or_default();
-    if let Decoded::Tier(tier) = decoded {
-        model.tiers.insert((cluster.clone(), name), tier.clone());
+    let ns = note_namespace(model, &arrival, &name);
+    ns.object.get_or_insert(arrival.location);
+    if ns.suppression.is_none() {
+        ns.suppression = arrival.suppression;
+    }
+    ns.labels = labels.clone();
+}
+
+fn add_engine_policy(model: &mut Model, arrival: Arrival, engine: &DecodedEngine) {
+    let namespace = if arrival.object.kind.is_cluster_scoped() {
+        String::new()
+    } else {
+        let namespace = arrival.namespace();
+        note_namespace(model, &arrival, &namespace);
+        namespace
+    };
+    let engine_kind = match arrival.object.kind {
+        Kind::Engine(kind) => Some(kind),
+        _ => None,
+    };
+    model.policies.push(Policy {
+        kind: arrival.object.written_kind.clone(),
+        name: arrival.name(),
+        cluster: arrival.cluster,
+        namespace,
+        location: arrival.location,
+        decoded: DecodedPolicy {
+            spec: native::PolicySpec::default(),
+            problems: engine.problems.clone(),
+            rejected: engine.rejected,
+        },
+        engine_kind,
+        engine: engine.specs.clone(),
+        suppression: arrival.suppression,
+    });
+}
+
+fn add_native_policy(model: &mut Model, arrival: Arrival, policy: &DecodedPolicy) {
+    let namespace = arrival.namespace();
+    note_namespace(model, &arrival, &namespace);
+    model.policies.push(Policy {
+        kind: arrival.object.written_kind.clone(),
+        name: arrival.name(),
+        cluster: arrival.cluster,
+        namespace,
+        location: arrival.location,
+        decoded: policy.clone(),
+        engine_kind: None,
+        engine: Vec::new(),
+        suppression: arrival.suppression,
+    });
+}
+
+fn add_workload(model: &mut Model, arrival: Arrival, spec: &WorkloadSpec) {
+    let namespace = arrival.namespace();
+    note_namespace(model, &arrival, &namespace);
+    model.workloads.push(Workload {
+        kind: arrival.object.written_kind.clone(),
+        name: arrival.name(),
+        cluster: arrival.cluster,
+        namespace,
+        location: arrival.location,
+        spec: spec.clone(),
+        suppression: arrival.suppression,
+    });
+}
+
+/// An object the analysis reads nothing of beyond where it lands: its suppression annotation
+/// is stray, and a namespaced one with an explicit namespace tells us the namespace exists.
+fn add_unread_object(model: &mut Model, arrival: &Arrival) {
+    if arrival.object.kind.is_cluster_scoped() {
+        add_stray_suppression(model, arrival, None);
         return;
     }
-    if let Decoded::CidrGroup(group) = decoded {
-        model.cidr_groups.push(NetworkSet {
-            cluster,
-            namespace: String::new(),
-            spec: group.clone(),
-        });
-        return;
-    }
-    if let Decoded::NetworkSet(set) = decoded {
-        model.network_sets.push(NetworkSet {
-            cluster,
-            namespace: if cluster_scoped {
-                String::new()
-            } else {
-                explicit.unwrap_or_else(|| default_namespace.to_string())
-            },
-            spec: set.clone(),
-        });
-        return;
-    }
-    if let Decoded::Engine(engine) = decoded {
-        let namespace = if cluster_scoped {
-            String::new()
-        } else {
-            let namespace = explicit.unwrap_or_else(|| default_namespace.to_string());
-            note_namespace(model, &cluster, &namespace, location, set_by);
-            namespace
-        };
-        model.policies.push(Policy {
-            kind: object.kind.clone(),
-            name,
-            cluster,
-            namespace,
-            location,
-            decoded: DecodedPolicy {
-                spec: native::PolicySpec::default(),
-                problems: engine.problems.clone(),
-                rejected: engine.rejected,
-            },
-            engine_kind: engine_kind(&object.kind, &object.api_version),
-            engine: engine.specs.clone(),
-            suppression,
-        });
-        return;
-    }
-    if cluster_scoped {
-        stray(model, None);
-        return;
-    }
-    let namespace = explicit
-        .clone()
-        .unwrap_or_else(|| default_namespace.to_string());
-    match decoded {
-        Decoded::Policy(policy) => {
-            note_namespace(model, &cluster, &namespace, location, set_by);
-            model.policies.push(Policy {
-                kind: object.kind.clone(),
-                name,
-                cluster,
-                namespace,
-                location,
-                decoded: policy.clone(),
-                engine_kind: None,
-                engine: Vec::new(),
-                suppression,
-            });
-        }
-        Decoded::Workload(spec) => {
-            note_namespace(model, &cluster, &namespace, location, set_by);
-            model.workloads.push(Workload {
-                kind: object.kind.clone(),
-                name,
-                cluster,
-                namespace,
-                location,
-                spec: spec.clone(),
-                suppression,
-            });
-        }
-        // Any namespaced object with an explicit namespace tells us the namespace exists.
-        Decoded::Namespace { .. }
-        | Decoded::Applier(_)
-        | Decoded::Engine(_)
-        | Decoded::Tier(_)
-        | Decoded::NetworkSet(_)
-        | Decoded::CidrGroup(_)
-        | Decoded::Other => {
-            stray(model, Some(namespace));
-            if let Some(ns) = explicit {
-                note_namespace(model, &cluster, &ns, location, set_by);
-            }
-        }
+    add_stray_suppression(model, arrival, Some(arrival.namespace()));
+    if let Some(namespace) = &arrival.explicit {
+        note_namespace(model, arrival, namespace);
     }
 }
 
-fn note_namespace<'a>(
-    model: &'a mut Model,
-    cluster: &Option<String>,
-    name: &str,
-    at: Location,
-    set_by: Option<usize>,
-) -> &'a mut Namespace {
+/// A suppression annotation on an object no finding can be about.
+fn add_stray_suppression(model: &mut Model, arrival: &Arrival, namespace: Option<String>) {
+    let Some(suppression) = &arrival.suppression else {
+        return;
+    };
+    let (kind, name) = (&arrival.object.written_kind, arrival.name());
+    let object = match &namespace {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
+    };
+    model.stray_suppressions.push(StraySuppression {
+        suppression: (**suppression).clone(),
+        object,
+        cluster: arrival.cluster.clone(),
+        namespace,
+    });
+}
+
+/// Notes that something lands in namespace `name`, and returns it.
+fn note_namespace<'a>(model: &'a mut Model, arrival: &Arrival, name: &str) -> &'a mut Namespace {
     let key = NamespaceKey {
-        cluster: cluster.clone(),
+        cluster: arrival.cluster.clone(),
         name: name.to_string(),
     };
+    let at = arrival.location;
     let ns = model.namespaces.entry(key).or_insert_with(|| Namespace {
         name: name.to_string(),
         object: None,
@@ -545,10 +601,91 @@ fn note_namespace<'a>(
         suppression: None,
     });
     if ns.set_by.is_none() {
-        ns.set_by = set_by;
+        ns.set_by = arrival.set_by;
     }
     if at < ns.first_manifest {
         ns.first_manifest = at;
     }
     ns
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint_text;
+
+    const IGNORE: &str =
+        "annotations: {imds-lint.io/ignore: IMDS001, imds-lint.io/reason: 'reviewed'}";
+
+    #[test]
+    fn engine_policies_land_by_scope() {
+        let model = lint_text(
+            "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: g}\nspec: {selector: all(), types: [Egress]}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: p, namespace: team}\nspec: {selector: all(), types: [Egress]}\n",
+        )
+        .model;
+        let landed: Vec<(&str, &str)> = model
+            .policies
+            .iter()
+            .map(|p| (p.kind_name(), p.namespace.as_str()))
+            .collect();
+        assert_eq!(
+            landed,
+            [
+                ("GlobalNetworkPolicy", ""),
+                ("Calico NetworkPolicy", "team")
+            ]
+        );
+        let namespaces: Vec<&str> = model.namespaces.values().map(|n| n.name.as_str()).collect();
+        assert_eq!(namespaces, ["team"], "a cluster-scoped policy creates none");
+    }
+
+    #[test]
+    fn suppressions_on_unread_objects_are_stray() {
+        let model = lint_text(&format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, namespace: web, {IGNORE}}}\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: r, {IGNORE}}}\n---\n\
+             apiVersion: v1\nkind: Namespace\nmetadata: {{name: web, labels: {{team: a}}, {IGNORE}}}\n"
+        ))
+        .model;
+        let stray: Vec<(&str, Option<&str>)> = model
+            .stray_suppressions
+            .iter()
+            .map(|s| (s.object.as_str(), s.namespace.as_deref()))
+            .collect();
+        assert_eq!(
+            stray,
+            [("ConfigMap web/c", Some("web")), ("ClusterRole r", None)]
+        );
+        let web = model.namespaces.values().next().unwrap();
+        assert!(web.object.is_some() && web.suppression.is_some());
+        assert_eq!(web.labels.get("team").map(String::as_str), Some("a"));
+    }
+
+    #[test]
+    fn unevaluated_kinds_are_listed_where_they_land() {
+        let model = lint_text(
+            "apiVersion: networking.k8s.io/v1beta1\nkind: NetworkPolicy\nmetadata: {name: old}\n---\n\
+             apiVersion: example.com/v1\nkind: GlobalNetworkPolicy\nmetadata: {name: other}\n---\n\
+             apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: h, namespace: apps}\n",
+        )
+        .model;
+        let listed: Vec<(&str, Option<&str>)> = model
+            .not_evaluated
+            .iter()
+            .flat_map(|((kind, _), objects)| {
+                objects
+                    .iter()
+                    .map(move |o| (kind.as_str(), o.namespace.as_deref()))
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("GlobalNetworkPolicy (example.com/v1)", None),
+                ("HelmRelease (helm.toolkit.fluxcd.io/v2)", Some("apps")),
+                ("NetworkPolicy (networking.k8s.io/v1beta1)", Some("default")),
+            ]
+        );
+        assert!(model.policies.is_empty());
+    }
 }

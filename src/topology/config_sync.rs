@@ -2,6 +2,7 @@
 
 use super::tree::Tree;
 use super::{Landing, Way};
+use crate::decode::kind::Kind;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -55,7 +56,7 @@ fn namespace_folders<'r>(tree: &'r Tree, root: &'r Path) -> Vec<&'r Path> {
         .filter(|d| {
             let leaf = !folders.iter().any(|o| o != d && o.starts_with(d));
             let declares = tree.under(d).any(|(p, i)| {
-                p.parent() == Some(d) && tree.objects[i].iter().any(|o| o.kind == "Namespace")
+                p.parent() == Some(d) && tree.objects[i].iter().any(|o| o.kind == Kind::Namespace)
             });
             leaf || declares
         })

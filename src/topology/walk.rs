@@ -302,7 +302,7 @@ impl<'a> Walker<'a> {
             self.notes.push(format!(
                 "{}: {} {} is in a cycle of controllers, not followed again",
                 self.files[found.file].display,
-                object.kind,
+                object.written_kind,
                 object.name.as_deref().unwrap_or_default()
             ));
             return false;

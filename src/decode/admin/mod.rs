@@ -196,23 +196,7 @@ fn decode_egress_rule(
                     d.invalid(value, "a rule name may be at most 100 characters".into());
                 }
             }
-            "action" => {
-                let text = expect_string(value, d)?;
-                action = match text.as_str() {
-                    "Allow" => Some(Action::Allow),
-                    "Deny" => Some(Action::Deny),
-                    "Pass" if !baseline => Some(Action::Pass),
-                    _ => {
-                        let allowed = if baseline {
-                            "Allow or Deny"
-                        } else {
-                            "Allow, Deny or Pass"
-                        };
-                        d.invalid(value, format!("action {text:?} is not {allowed}"));
-                        return None;
-                    }
-                };
-            }
+            "action" => action = Some(decode_action(value, baseline, d)?),
             "to" => to = Some(value),
             "ports" => ports = Some(value),
             _ => d.unknown_field(key),
@@ -226,64 +210,91 @@ fn decode_egress_rule(
         Some(n) if !n.is_empty() => format!("egress rule {number} {n:?} ({})", action.name()),
         _ => format!("egress rule {number} ({})", action.name()),
     };
-    let peers = to
+    let peer_nodes = to
         .filter(|t| !t.is_null())
         .and_then(|t| expect_seq_len(t, "to", d))
         .unwrap_or_default();
-    if peers.is_empty() {
+    if peer_nodes.is_empty() {
         d.invalid(node, "an egress rule needs at least one `to` peer".into());
     }
-    let mut dest = RuleDestinations {
-        addresses: IpSet::empty(),
-        hostnames: Vec::new(),
-        labelled: Vec::new(),
-        labelled_in_own_namespace: false,
-        labelled_within: None,
-        cidr_groups: Vec::new(),
+    let mut peers = Peers {
+        destinations: RuleDestinations {
+            addresses: IpSet::empty(),
+            hostnames: Vec::new(),
+            labelled: Vec::new(),
+            labelled_in_own_namespace: false,
+            labelled_within: None,
+            cidr_groups: Vec::new(),
+        },
+        via: Vec::new(),
+        unknowable: None,
+        outside_pods: false,
     };
-    let (mut via, mut unknowable, mut outside_pods) = (Vec::new(), None, false);
-    for peer in peers {
-        decode_peer(
-            peer,
-            action,
-            baseline,
-            &mut dest,
-            &mut via,
-            &mut unknowable,
-            &mut outside_pods,
-            d,
-        );
+    for peer in peer_nodes {
+        decode_peer(peer, action, baseline, &mut peers, d);
     }
-    let mut port_set = PortSet::all();
-    if let Some(list) = ports.filter(|p| !p.is_null()) {
-        let items = expect_seq_len(list, "ports", d).unwrap_or_default();
-        if items.is_empty() {
-            d.invalid(list, "ports, when given, needs at least one entry".into());
-        }
-        port_set = PortSet::empty();
-        for item in items {
-            let (set, named) = decode_port(item, &mut unknowable, d);
-            if named && outside_pods {
-                // The CRD's rule: "networks/nodes/domainNames peer cannot be set with
-                // namedPorts since there are no namedPorts for networks/nodes/domainNames".
-                d.invalid(
-                    item,
-                    "namedPort cannot be used with networks, nodes or domainNames peers".into(),
-                );
-            }
-            port_set = port_set.union(&set);
-        }
-    }
+    let ports = ports.filter(|p| !p.is_null());
+    let port_set = ports.map_or_else(PortSet::all, |list| rule_ports(list, &mut peers, d));
     Some(EngineRule {
         action,
         label,
         span: node.span,
-        destinations: dest,
+        destinations: peers.destinations,
         ports: port_set,
         senders: None,
-        unknowable,
-        via: via.join(", "),
+        unknowable: peers.unknowable,
+        via: peers.via.join(", "),
     })
+}
+
+/// A rule's `action`; `None` (with a problem if it is not a string naming one) otherwise.
+fn decode_action(value: &Node, baseline: bool, d: &mut Decoder) -> Option<Action> {
+    let text = expect_string(value, d)?;
+    match text.as_str() {
+        "Allow" => Some(Action::Allow),
+        "Deny" => Some(Action::Deny),
+        "Pass" if !baseline => Some(Action::Pass),
+        _ => {
+            let allowed = if baseline {
+                "Allow or Deny"
+            } else {
+                "Allow, Deny or Pass"
+            };
+            d.invalid(value, format!("action {text:?} is not {allowed}"));
+            None
+        }
+    }
+}
+
+/// Where a rule's `to` peers lead, gathered peer by peer.
+struct Peers {
+    destinations: RuleDestinations,
+    via: Vec<String>,
+    unknowable: Option<String>,
+    /// Some peer is not pods (nodes, networks, domain names): named ports cannot apply.
+    outside_pods: bool,
+}
+
+/// The ports a rule's `ports` list matches.
+fn rule_ports(list: &Node, peers: &mut Peers, d: &mut Decoder) -> PortSet {
+    let items = expect_seq_len(list, "ports", d).unwrap_or_default();
+    if items.is_empty() {
+        d.invalid(list, "ports, when given, needs at least one entry".into());
+    }
+    let mut port_set = PortSet::empty();
+    for item in items {
+        let (set, named) = decode_port(item, &mut peers.unknowable, d);
+        if named && peers.outside_pods {
+            // The CRD's rule: "networks/nodes/domainNames peer cannot be set with
+            // namedPorts since there are no namedPorts for networks/nodes/domainNames".
+            d.invalid(
+                item,
+                "namedPort cannot be used with networks, nodes or domainNames peers".into(),
+            );
+        }
+        port_set = port_set.union(&set);
+    }
+    port_set
 }
 
 /// How many of `known` a mapping sets. The CRDs want exactly one (`minProperties` and
@@ -309,17 +320,7 @@ fn expect_seq_len<'a>(node: &'a Node, field: &str, d: &mut Decoder) -> Option<&'
 
 /// One `to` peer: exactly one of namespaces, pods, nodes, networks, domainNames (not in a
 /// BaselineAdminNetworkPolicy).
-#[allow(clippy::too_many_arguments)]
-fn decode_peer(
-    node: &Node,
-    action: Action,
-    baseline: bool,
-    dest: &mut RuleDestinations,
-    via: &mut Vec<String>,
-    unknowable: &mut Option<String>,
-    outside_pods: &mut bool,
-    d: &mut Decoder,
-) {
+fn decode_peer(node: &Node, action: Action, baseline: bool, peers: &mut Peers, d: &mut Decoder) {
     let Some(entries) = expect_map(node, d) else {
         return;
     };
@@ -338,68 +339,79 @@ fn decode_peer(
         match key.key_text().unwrap_or_default() {
             "namespaces" => {
                 decode_selector(Some(value), d);
-                via.push("namespaces (pods, no metadata address)".into());
+                peers
+                    .via
+                    .push("namespaces (pods, no metadata address)".into());
             }
             "pods" => {
                 decode_namespaced_pod(value, d);
-                via.push("pods (no metadata address)".into());
+                peers.via.push("pods (no metadata address)".into());
             }
             "nodes" => {
                 decode_selector(Some(value), d);
-                *outside_pods = true;
-                via.push("nodes (node addresses, no metadata address)".into());
+                peers.outside_pods = true;
+                peers
+                    .via
+                    .push("nodes (node addresses, no metadata address)".into());
             }
-            "networks" => {
-                *outside_pods = true;
-                let items = set_values(value, "networks", d);
-                let mut shown = Vec::new();
-                for item in items {
-                    let Some(text) = item.as_str() else {
-                        continue;
-                    };
-                    // The CRD's rule: "CIDR must be either an IPv4 or IPv6 address".
-                    if text.contains(':') == text.contains('.') {
-                        d.invalid(
-                            item,
-                            format!("{text:?}: a network must be an IPv4 or an IPv6 CIDR"),
-                        );
-                        continue;
-                    }
-                    if let Some(net) = expect_cidr(item, d) {
-                        dest.addresses = dest.addresses.union(&IpSet::from_net(&net));
-                        shown.push(net.to_string());
-                    }
-                }
-                via.push(format!("networks {}", shown.join(", ")));
-            }
-            "domainNames" if !baseline => {
-                *outside_pods = true;
-                let items = set_values(value, "domainNames", d);
-                let mut shown = Vec::new();
-                for item in items {
-                    let Some(text) = item.as_str() else {
-                        continue;
-                    };
-                    let Some(host) = domain_match(text) else {
-                        d.invalid(item, format!("{text:?} is not a valid domain name"));
-                        continue;
-                    };
-                    shown.push(text.trim_end_matches('.').to_ascii_lowercase());
-                    dest.hostnames.push(host);
-                }
-                if action != Action::Allow {
-                    // "DomainNames is only supported for ALLOW rules": what an implementation
-                    // does with another action is not defined.
-                    *unknowable = Some(format!(
-                        "domainNames in a {} rule: only Allow rules support them",
-                        action.name()
-                    ));
-                }
-                via.push(format!("domainNames {}", shown.join(", ")));
-            }
+            "networks" => decode_networks(value, peers, d),
+            "domainNames" if !baseline => decode_domain_names(value, action, peers, d),
             _ => d.unknown_field(key),
         }
     }
+}
+
+/// A `networks` peer: IPv4 or IPv6 CIDRs.
+fn decode_networks(value: &Node, peers: &mut Peers, d: &mut Decoder) {
+    peers.outside_pods = true;
+    let items = set_values(value, "networks", d);
+    let mut shown = Vec::new();
+    for item in items {
+        let Some(text) = item.as_str() else {
+            continue;
+        };
+        // The CRD's rule: "CIDR must be either an IPv4 or IPv6 address".
+        if text.contains(':') == text.contains('.') {
+            d.invalid(
+                item,
+                format!("{text:?}: a network must be an IPv4 or an IPv6 CIDR"),
+            );
+            continue;
+        }
+        if let Some(net) = expect_cidr(item, d) {
+            let addresses = &mut peers.destinations.addresses;
+            *addresses = addresses.union(&IpSet::from_net(&net));
+            shown.push(net.to_string());
+        }
+    }
+    peers.via.push(format!("networks {}", shown.join(", ")));
+}
+
+/// A `domainNames` peer: names and `*.` patterns, for Allow rules only.
+fn decode_domain_names(value: &Node, action: Action, peers: &mut Peers, d: &mut Decoder) {
+    peers.outside_pods = true;
+    let items = set_values(value, "domainNames", d);
+    let mut shown = Vec::new();
+    for item in items {
+        let Some(text) = item.as_str() else {
+            continue;
+        };
+        let Some(host) = domain_match(text) else {
+            d.invalid(item, format!("{text:?} is not a valid domain name"));
+            continue;
+        };
+        shown.push(text.trim_end_matches('.').to_ascii_lowercase());
+        peers.destinations.hostnames.push(host);
+    }
+    if action != Action::Allow {
+        // "DomainNames is only supported for ALLOW rules": what an implementation
+        // does with another action is not defined.
+        peers.unknowable = Some(format!(
+            "domainNames in a {} rule: only Allow rules support them",
+            action.name()
+        ));
+    }
+    peers.via.push(format!("domainNames {}", shown.join(", ")));
 }
 
 /// A `listType=set` list of 1 to 25 strings, without duplicates.

@@ -259,68 +259,24 @@ fn decode_spec(node: Option<&Node>, cx: &mut Cx) -> EngineSpec {
         }
         match name {
             "tier" if !value.is_null() => {
-                if let Some(tier) = expect_string(value, &mut cx.d) {
-                    if !tier.is_empty() && !is_tier_name(&tier) {
-                        cx.d.invalid(
-                            value,
-                            format!("tier {tier:?} is not a valid tier name (lower-case letters, digits and '-')"),
-                        );
-                    }
-                    if !tier.is_empty() {
-                        placement.tier = tier;
-                    }
+                if let Some(tier) = decode_tier_name(value, cx) {
+                    placement.tier = tier;
                 }
             }
             "order" if !value.is_null() => placement.order = number(value, &mut cx.d),
             "selector" => {
-                if let Some(s) = selector_field(
-                    value,
-                    "selector",
-                    Context::Pods,
-                    false,
-                    GlobalUse::Refused,
-                    cx,
-                ) {
-                    pods = s.dnf;
+                if let Some(dnf) = policy_selector(value, name, Context::Pods, cx) {
+                    pods = dnf;
                 }
             }
             "namespaceSelector" => {
-                if let Some(s) = selector_field(
-                    value,
-                    "namespaceSelector",
-                    Context::Namespaces,
-                    false,
-                    GlobalUse::Refused,
-                    cx,
-                ) {
-                    namespaces = s.dnf;
+                if let Some(dnf) = policy_selector(value, name, Context::Namespaces, cx) {
+                    namespaces = dnf;
                 }
             }
-            "serviceAccountSelector" => {
-                if let Some(s) = selector_field(
-                    value,
-                    "serviceAccountSelector",
-                    Context::Pods,
-                    false,
-                    GlobalUse::Refused,
-                    cx,
-                ) && s.dnf != always()
-                {
-                    cx.unsupported(format!(
-                        "serviceAccountSelector {:?}: the pods it selects depend on service-account labels, which are not read",
-                        s.text
-                    ));
-                }
-            }
+            "serviceAccountSelector" => check_service_account_selector(value, cx),
             "types" => types = decode_types(value, cx),
-            "ingress" => {
-                let items = optional_seq(Some(value), &mut cx.d).unwrap_or_default();
-                cx.in_ingress = true;
-                for (i, rule) in items.iter().enumerate() {
-                    decode_rule(rule, false, i, cx);
-                }
-                cx.in_ingress = false;
-            }
+            "ingress" => validate_ingress_rules(value, cx),
             "egress" => {
                 // Rules that fail to decode still make the policy Egress by default.
                 let items = optional_seq(Some(value), &mut cx.d).unwrap_or_default();
@@ -332,18 +288,7 @@ fn decode_spec(node: Option<&Node>, cx: &mut Cx) -> EngineSpec {
             "doNotTrack" | "preDNAT" | "applyOnForward" if boolean(value, &mut cx.d) => {
                 host.push((name, key));
             }
-            "performanceHints" => {
-                for item in optional_seq(Some(value), &mut cx.d).unwrap_or_default() {
-                    if let Some(hint) = expect_string(item, &mut cx.d)
-                        && hint != "AssumeNeededOnEveryNode"
-                    {
-                        cx.d.invalid(
-                            item,
-                            format!("performance hint {hint:?} is not AssumeNeededOnEveryNode"),
-                        );
-                    }
-                }
-            }
+            "performanceHints" => check_performance_hints(value, cx),
             _ => {}
         }
     }
@@ -354,25 +299,82 @@ fn decode_spec(node: Option<&Node>, cx: &mut Cx) -> EngineSpec {
         Some(t) => t.iter().any(|name| name == "Egress"),
         None => has_egress,
     };
-    let selects = if global {
-        Selects {
-            own_namespace_only: false,
-            any_of: to_pairs(&and_all(&[&namespaces, &pods], cx)),
-        }
-    } else {
-        Selects {
-            own_namespace_only: true,
-            any_of: to_pairs(&pods),
-        }
-    };
     EngineSpec {
         engine: Engine::Calico,
         placement,
         ordered: true,
-        selects,
+        selects: selects(&namespaces, &pods, cx),
         governs_egress,
         isolates: true,
         rules,
+    }
+}
+
+/// A policy's `tier`, when it names one (a name Calico refuses is a problem too).
+fn decode_tier_name(value: &Node, cx: &mut Cx) -> Option<String> {
+    let tier = expect_string(value, &mut cx.d)?;
+    if !tier.is_empty() && !is_tier_name(&tier) {
+        cx.d.invalid(
+            value,
+            format!("tier {tier:?} is not a valid tier name (lower-case letters, digits and '-')"),
+        );
+    }
+    (!tier.is_empty()).then_some(tier)
+}
+
+/// A policy's `selector` or `namespaceSelector`, as a DNF.
+fn policy_selector(value: &Node, field: &str, context: Context, cx: &mut Cx) -> Option<Dnf> {
+    selector_field(value, field, context, false, GlobalUse::Refused, cx).map(|s| s.dnf)
+}
+
+fn check_service_account_selector(value: &Node, cx: &mut Cx) {
+    let field = "serviceAccountSelector";
+    if let Some(s) = selector_field(value, field, Context::Pods, false, GlobalUse::Refused, cx)
+        && s.dnf != always()
+    {
+        cx.unsupported(format!(
+            "serviceAccountSelector {:?}: the pods it selects depend on service-account labels, which are not read",
+            s.text
+        ));
+    }
+}
+
+/// Ingress rules only need to be valid: their selectors do not matter.
+fn validate_ingress_rules(value: &Node, cx: &mut Cx) {
+    let items = optional_seq(Some(value), &mut cx.d).unwrap_or_default();
+    cx.in_ingress = true;
+    for (i, rule) in items.iter().enumerate() {
+        decode_rule(rule, false, i, cx);
+    }
+    cx.in_ingress = false;
+}
+
+fn check_performance_hints(value: &Node, cx: &mut Cx) {
+    for item in optional_seq(Some(value), &mut cx.d).unwrap_or_default() {
+        if let Some(hint) = expect_string(item, &mut cx.d)
+            && hint != "AssumeNeededOnEveryNode"
+        {
+            cx.d.invalid(
+                item,
+                format!("performance hint {hint:?} is not AssumeNeededOnEveryNode"),
+            );
+        }
+    }
+}
+
+/// The pods a policy selects: a namespaced policy in its own namespace, a global one in the
+/// namespaces its `namespaceSelector` picks.
+fn selects(namespaces: &Dnf, pods: &Dnf, cx: &mut Cx) -> Selects {
+    if cx.global {
+        Selects {
+            own_namespace_only: false,
+            any_of: to_pairs(&and_all(&[namespaces, pods], cx)),
+        }
+    } else {
+        Selects {
+            own_namespace_only: true,
+            any_of: to_pairs(pods),
+        }
     }
 }
 
@@ -632,11 +634,7 @@ fn decode_entity(node: &Node, field: &str, source: bool, cx: &mut Cx) -> Entity 
                     selector_field(value, &path, endpoints, true, GlobalUse::Unchecked, cx)
             }
             "ports" | "notPorts" => {
-                let ports: Vec<(Port, Node)> = optional_seq(Some(value), &mut cx.d)
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|p| Some((decode_port(p, &mut cx.d)?, p.clone())))
-                    .collect();
+                let ports = decode_ports(value, cx);
                 if !ports.is_empty() {
                     entity.ports_key.get_or_insert_with(|| key.clone());
                 }
@@ -647,56 +645,13 @@ fn decode_entity(node: &Node, field: &str, source: bool, cx: &mut Cx) -> Entity 
                 }
             }
             "serviceAccounts" if !value.is_null() => {
-                if let Some(entries) = expect_map(value, &mut cx.d) {
-                    for (k, v) in entries {
-                        match k.key_text().unwrap_or_default() {
-                            "names" => {
-                                for item in optional_seq(Some(v), &mut cx.d).unwrap_or_default() {
-                                    entity
-                                        .service_account_names
-                                        .extend(expect_string(item, &mut cx.d));
-                                }
-                            }
-                            "selector" => {
-                                let path = format!("{path}.selector");
-                                entity.service_account_selector = selector_field(
-                                    v,
-                                    &path,
-                                    Context::Pods,
-                                    false,
-                                    GlobalUse::Refused,
-                                    cx,
-                                )
-                                .filter(|s| s.dnf != always())
-                                .map(|s| s.text);
-                            }
-                            _ => cx.d.unknown_field(k),
-                        }
-                    }
-                    entity.service_accounts = true;
-                }
+                decode_service_accounts(value, &path, &mut entity, cx)
             }
             "services" => {
                 entity.services_key = Some(key.clone());
-                let Some(entries) = expect_map(value, &mut cx.d) else {
-                    continue;
-                };
-                let (mut svc, mut ns) = (String::new(), String::new());
-                for (k, v) in entries {
-                    match k.key_text().unwrap_or_default() {
-                        "name" => svc = expect_string(v, &mut cx.d).unwrap_or_default(),
-                        "namespace" => ns = expect_string(v, &mut cx.d).unwrap_or_default(),
-                        _ => cx.d.unknown_field(k),
-                    }
+                if let Some(services) = decode_services(value, &path, cx) {
+                    entity.services = Some(services);
                 }
-                if svc.is_empty() {
-                    cx.d.invalid(value, format!("{path}: must name a service"));
-                }
-                entity.services = Some(if ns.is_empty() {
-                    svc
-                } else {
-                    format!("{ns}/{svc}")
-                });
             }
             "serviceAccounts" => {}
             "domains" => {
@@ -707,23 +662,85 @@ fn decode_entity(node: &Node, field: &str, source: bool, cx: &mut Cx) -> Entity 
             _ => cx.d.unknown_field(key),
         }
     }
-    if let (Some(services), Some(key)) = (&entity.services, &entity.services_key) {
-        let clash = [
-            (entity.selector.is_some(), "selector"),
-            (entity.not_selector.is_some(), "notSelector"),
-            (entity.namespace_selector.is_some(), "namespaceSelector"),
-            (entity.nets.as_ref().is_some_and(|n| !n.is_empty()), "nets"),
-            (!entity.not_nets.is_empty(), "notNets"),
-            (entity.service_accounts, "serviceAccounts"),
-        ];
-        for (_, other) in clash.iter().filter(|(set, _)| *set) {
-            cx.d.invalid(
-                key,
-                format!("{field}.services ({services}) cannot be combined with {field}.{other}"),
-            );
+    check_services_alone(&entity, field, cx);
+    entity
+}
+
+fn decode_ports(value: &Node, cx: &mut Cx) -> Vec<(Port, Node)> {
+    optional_seq(Some(value), &mut cx.d)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| Some((decode_port(p, &mut cx.d)?, p.clone())))
+        .collect()
+}
+
+/// An entity's `serviceAccounts`: `names` and a `selector` on the accounts' own labels.
+fn decode_service_accounts(value: &Node, path: &str, entity: &mut Entity, cx: &mut Cx) {
+    let Some(entries) = expect_map(value, &mut cx.d) else {
+        return;
+    };
+    for (k, v) in entries {
+        match k.key_text().unwrap_or_default() {
+            "names" => {
+                for item in optional_seq(Some(v), &mut cx.d).unwrap_or_default() {
+                    entity
+                        .service_account_names
+                        .extend(expect_string(item, &mut cx.d));
+                }
+            }
+            "selector" => {
+                let path = format!("{path}.selector");
+                entity.service_account_selector =
+                    selector_field(v, &path, Context::Pods, false, GlobalUse::Refused, cx)
+                        .filter(|s| s.dnf != always())
+                        .map(|s| s.text);
+            }
+            _ => cx.d.unknown_field(k),
         }
     }
-    entity
+    entity.service_accounts = true;
+}
+
+/// An entity's `services` as `namespace/name` (or `name`); `None` when it is not a mapping.
+fn decode_services(value: &Node, path: &str, cx: &mut Cx) -> Option<String> {
+    let entries = expect_map(value, &mut cx.d)?;
+    let (mut svc, mut ns) = (String::new(), String::new());
+    for (k, v) in entries {
+        match k.key_text().unwrap_or_default() {
+            "name" => svc = expect_string(v, &mut cx.d).unwrap_or_default(),
+            "namespace" => ns = expect_string(v, &mut cx.d).unwrap_or_default(),
+            _ => cx.d.unknown_field(k),
+        }
+    }
+    if svc.is_empty() {
+        cx.d.invalid(value, format!("{path}: must name a service"));
+    }
+    Some(if ns.is_empty() {
+        svc
+    } else {
+        format!("{ns}/{svc}")
+    })
+}
+
+/// Calico refuses `services` together with the entity's other matches.
+fn check_services_alone(entity: &Entity, field: &str, cx: &mut Cx) {
+    let (Some(services), Some(key)) = (&entity.services, &entity.services_key) else {
+        return;
+    };
+    let clash = [
+        (entity.selector.is_some(), "selector"),
+        (entity.not_selector.is_some(), "notSelector"),
+        (entity.namespace_selector.is_some(), "namespaceSelector"),
+        (entity.nets.as_ref().is_some_and(|n| !n.is_empty()), "nets"),
+        (!entity.not_nets.is_empty(), "notNets"),
+        (entity.service_accounts, "serviceAccounts"),
+    ];
+    for (_, other) in clash.iter().filter(|(set, _)| *set) {
+        cx.d.invalid(
+            key,
+            format!("{field}.services ({services}) cannot be combined with {field}.{other}"),
+        );
+    }
 }
 
 const RULE_FIELDS: &[&str] = &[
@@ -758,24 +775,7 @@ fn decode_rule(node: &Node, egress: bool, index: usize, cx: &mut Cx) -> Option<E
             continue;
         }
         match name {
-            "action" => {
-                let Some(text) = expect_string(value, &mut cx.d) else {
-                    continue;
-                };
-                action = match text.as_str() {
-                    "Allow" => Some(Action::Allow),
-                    "Deny" => Some(Action::Deny),
-                    "Log" => Some(Action::Log),
-                    "Pass" => Some(Action::Pass),
-                    _ => {
-                        cx.d.invalid(
-                            value,
-                            format!("action {text:?} is not Allow, Deny, Log or Pass"),
-                        );
-                        continue;
-                    }
-                }
-            }
+            "action" => action = decode_action(value, cx).or(action),
             "ipVersion" => match value.scalar() {
                 Some(Scalar::Int(v @ (4 | 6))) => ip_version = Some(v),
                 _ => cx.d.invalid(value, "ipVersion must be 4 or 6".into()),
@@ -789,18 +789,7 @@ fn decode_rule(node: &Node, egress: bool, index: usize, cx: &mut Cx) -> Option<E
                 protocol_nodes.push((not_protocol, value));
             }
             "icmp" | "notICMP" => {
-                if let Some(fields) = expect_map(value, &mut cx.d) {
-                    for (k, v) in fields {
-                        match k.key_text().unwrap_or_default() {
-                            "type" | "code" => {
-                                if !matches!(v.scalar(), Some(Scalar::Int(0..=255))) {
-                                    cx.d.invalid(v, "ICMP type and code are 0-255".into());
-                                }
-                            }
-                            _ => cx.d.unknown_field(k),
-                        }
-                    }
-                }
+                check_icmp_fields(value, cx);
                 icmp.push((name, key));
             }
             "source" => source = decode_entity(value, "source", egress, cx),
@@ -821,7 +810,75 @@ fn decode_rule(node: &Node, egress: bool, index: usize, cx: &mut Cx) -> Option<E
         }
         return None;
     };
-    for (p, at) in &protocol_nodes {
+    check_protocol_versions(&protocol_nodes, ip_version, cx);
+    check_rule(
+        (protocol, not_protocol, ip_version),
+        &icmp,
+        &source,
+        &destination,
+        cx,
+    );
+    check_direction(egress, action, http, &source, &destination, cx);
+    if !egress {
+        return None;
+    }
+    let ports = rule_ports(protocol, not_protocol, &destination);
+    let (destinations, via, mut unknowable) = destinations(&destination, ip_version, cx);
+    let senders = senders(&source, &mut unknowable, cx);
+    Some(EngineRule {
+        action,
+        label: format!("egress rule {} ({})", index + 1, action.name()),
+        span: node.span,
+        destinations,
+        ports,
+        senders,
+        unknowable: (!unknowable.is_empty()).then(|| unknowable.join("; ")),
+        via,
+    })
+}
+
+/// A rule's `action`; `None` (with a problem if it is not a string naming one) otherwise.
+fn decode_action(value: &Node, cx: &mut Cx) -> Option<Action> {
+    let text = expect_string(value, &mut cx.d)?;
+    match text.as_str() {
+        "Allow" => Some(Action::Allow),
+        "Deny" => Some(Action::Deny),
+        "Log" => Some(Action::Log),
+        "Pass" => Some(Action::Pass),
+        _ => {
+            cx.d.invalid(
+                value,
+                format!("action {text:?} is not Allow, Deny, Log or Pass"),
+            );
+            None
+        }
+    }
+}
+
+/// An `icmp` or `notICMP` match: `type` and `code`, 0-255.
+fn check_icmp_fields(value: &Node, cx: &mut Cx) {
+    let Some(fields) = expect_map(value, &mut cx.d) else {
+        return;
+    };
+    for (k, v) in fields {
+        match k.key_text().unwrap_or_default() {
+            "type" | "code" => {
+                if !matches!(v.scalar(), Some(Scalar::Int(0..=255))) {
+                    cx.d.invalid(v, "ICMP type and code are 0-255".into());
+                }
+            }
+            _ => cx.d.unknown_field(k),
+        }
+    }
+}
+
+/// ICMP and ICMPv6 need the matching `ipVersion`.
+fn check_protocol_versions(
+    protocol_nodes: &[(Option<u8>, &Node)],
+    ip_version: Option<i64>,
+    cx: &mut Cx,
+) {
+    for (p, at) in protocol_nodes {
         match (p, ip_version) {
             (Some(1), Some(6)) => {
                 cx.d.invalid(at, "protocol ICMP requires ipVersion 4".into())
@@ -832,13 +889,18 @@ fn decode_rule(node: &Node, egress: bool, index: usize, cx: &mut Cx) -> Option<E
             _ => {}
         }
     }
-    check_rule(
-        (protocol, not_protocol, ip_version),
-        &icmp,
-        &source,
-        &destination,
-        cx,
-    );
+}
+
+/// Matches Calico allows in one direction only: `http` on ingress Allow rules, `services`
+/// on the remote side.
+fn check_direction(
+    egress: bool,
+    action: Action,
+    http: Option<&Node>,
+    source: &Entity,
+    destination: &Entity,
+    cx: &mut Cx,
+) {
     if let Some(key) = http {
         if egress {
             cx.d.invalid(key, "http matches are not allowed in egress rules".into());
@@ -858,22 +920,6 @@ fn decode_rule(node: &Node, egress: bool, index: usize, cx: &mut Cx) -> Option<E
             "destination.services is not allowed in an ingress rule".into(),
         );
     }
-    if !egress {
-        return None;
-    }
-    let ports = rule_ports(protocol, not_protocol, &destination);
-    let (destinations, via, mut unknowable) = destinations(&destination, ip_version, cx);
-    let senders = senders(&source, &mut unknowable, cx);
-    Some(EngineRule {
-        action,
-        label: format!("egress rule {} ({})", index + 1, action.name()),
-        span: node.span,
-        destinations,
-        ports,
-        senders,
-        unknowable: (!unknowable.is_empty()).then(|| unknowable.join("; ")),
-        via,
-    })
 }
 
 /// Calico's checks across the fields of a rule.
@@ -965,14 +1011,8 @@ fn list_nets(nets: &[(IpNet, Node)]) -> String {
         .join(", ")
 }
 
-/// Where an egress rule sends traffic, how to say so, and what of it cannot be known.
-fn destinations(
-    dest: &Entity,
-    ip_version: Option<i64>,
-    cx: &mut Cx,
-) -> (RuleDestinations, String, Vec<String>) {
-    let mut via = Vec::new();
-    let mut unknowable = Vec::new();
+/// The addresses `nets`, `notNets` and `ipVersion` leave, noting the fields used in `via`.
+fn rule_addresses(dest: &Entity, ip_version: Option<i64>, via: &mut Vec<String>) -> IpSet {
     let mut addresses = match &dest.nets {
         Some(nets) => {
             via.push(format!("destination.nets {}", list_nets(nets)));
@@ -992,6 +1032,27 @@ fn destinations(
         Some(6) => addresses.v4 = RangeSet::empty(),
         _ => {}
     }
+    addresses
+}
+
+/// A `domains` entry: `*` makes it a pattern.
+fn hostname_match(domain: &str) -> HostnameMatch {
+    if domain.contains('*') {
+        HostnameMatch::Pattern(domain.to_string())
+    } else {
+        HostnameMatch::Name(domain.to_string())
+    }
+}
+
+/// Where an egress rule sends traffic, how to say so, and what of it cannot be known.
+fn destinations(
+    dest: &Entity,
+    ip_version: Option<i64>,
+    cx: &mut Cx,
+) -> (RuleDestinations, String, Vec<String>) {
+    let mut via = Vec::new();
+    let mut unknowable = Vec::new();
+    let mut addresses = rule_addresses(dest, ip_version, &mut via);
     let restricted = dest.nets.is_some() || !dest.not_nets.is_empty() || ip_version.is_some();
     for (field, s) in [
         ("selector", &dest.selector),
@@ -1014,17 +1075,7 @@ fn destinations(
         addresses = IpSet::empty();
     } else if !dest.domains.is_empty() {
         via.push(format!("destination.domains {}", dest.domains.join(", ")));
-        hostnames = dest
-            .domains
-            .iter()
-            .map(|d| {
-                if d.contains('*') {
-                    HostnameMatch::Pattern(d.clone())
-                } else {
-                    HostnameMatch::Name(d.clone())
-                }
-            })
-            .collect();
+        hostnames = dest.domains.iter().map(|d| hostname_match(d)).collect();
         addresses = IpSet::empty();
     } else if dest.selector.is_some() || dest.namespace_selector.is_some() {
         // Calico ANDs every match of a rule: with a selector, the destination must be an

@@ -100,24 +100,7 @@ fn tokenize(mut input: &str) -> Result<Vec<Token>, String> {
             tokens.push(Token::End);
             return Ok(tokens);
         };
-        let after_label = matches!(tokens.last(), Some(Token::Label(_)));
-        let simple = match first {
-            b'(' => Some((Token::LParen, 1)),
-            b')' => Some((Token::RParen, 1)),
-            b'{' => Some((Token::LBrace, 1)),
-            b'}' => Some((Token::RBrace, 1)),
-            b',' => Some((Token::Comma, 1)),
-            b'=' if input.starts_with("==") => Some((Token::Eq, 2)),
-            b'=' => return Err("expected ==".into()),
-            b'!' if input.starts_with("!=") => Some((Token::Ne, 2)),
-            b'!' => Some((Token::Not, 1)),
-            b'&' if input.starts_with("&&") => Some((Token::And, 2)),
-            b'&' => return Err("expected &&".into()),
-            b'|' if input.starts_with("||") => Some((Token::Or, 2)),
-            b'|' => return Err("expected ||".into()),
-            _ => None,
-        };
-        if let Some((token, len)) = simple {
+        if let Some((token, len)) = punctuation(input)? {
             tokens.push(token);
             input = &input[len..];
             continue;
@@ -130,57 +113,85 @@ fn tokenize(mut input: &str) -> Result<Vec<Token>, String> {
             input = &body[end + 1..];
             continue;
         }
-        if after_label {
-            let (token, rest) = if let Some(rest) = input.strip_prefix("contains") {
-                (Token::Substring(SubstringOp::Contains), rest)
-            } else if let Some(rest) = two_words(input, "starts", "with") {
-                (Token::Substring(SubstringOp::StartsWith), rest)
-            } else if let Some(rest) = two_words(input, "ends", "with") {
-                (Token::Substring(SubstringOp::EndsWith), rest)
-            } else if let Some(rest) = two_words(input, "not", "in") {
-                (Token::NotIn, rest)
-            } else if let Some(rest) = input.strip_prefix("in") {
-                (Token::In, rest)
-            } else {
-                let label = match tokens.last() {
-                    Some(Token::Label(l)) => l.as_str(),
-                    _ => "",
-                };
-                return Err(format!(
-                    "unexpected characters after label {label:?}, expected an operator"
-                ));
-            };
-            tokens.push(token);
-            input = rest;
-        } else if let Some(rest) = input.strip_prefix("has(") {
-            let rest = trim_space(rest);
-            let label = label_prefix(rest);
-            if label.is_empty() {
-                return Err("no label name in has(".into());
-            }
-            let rest = trim_space(&rest[label.len()..]);
-            let rest = rest.strip_prefix(')').ok_or("no closing ) after has(")?;
-            tokens.push(Token::Has(label.to_string()));
-            input = rest;
-        } else if let Some(rest) = input.strip_prefix("all(") {
-            input = trim_space(rest)
-                .strip_prefix(')')
-                .ok_or("no closing ) after all(")?;
-            tokens.push(Token::All);
-        } else if let Some(rest) = input.strip_prefix("global(") {
-            input = trim_space(rest)
-                .strip_prefix(')')
-                .ok_or("no closing ) after global(")?;
-            tokens.push(Token::Global);
-        } else {
-            let label = label_prefix(input);
-            if label.is_empty() {
-                let c = input.chars().next().unwrap_or(' ');
-                return Err(format!("unexpected character {c:?}"));
-            }
-            tokens.push(Token::Label(label.to_string()));
-            input = &input[label.len()..];
+        let (token, rest) = match tokens.last() {
+            Some(Token::Label(label)) => operator(input, label)?,
+            _ => word(input)?,
+        };
+        tokens.push(token);
+        input = rest;
+    }
+}
+
+/// A one- or two-character token at the start of `input`, with its length.
+fn punctuation(input: &str) -> Result<Option<(Token, usize)>, String> {
+    let Some(&first) = input.as_bytes().first() else {
+        return Ok(None);
+    };
+    Ok(match first {
+        b'(' => Some((Token::LParen, 1)),
+        b')' => Some((Token::RParen, 1)),
+        b'{' => Some((Token::LBrace, 1)),
+        b'}' => Some((Token::RBrace, 1)),
+        b',' => Some((Token::Comma, 1)),
+        b'=' if input.starts_with("==") => Some((Token::Eq, 2)),
+        b'=' => return Err("expected ==".into()),
+        b'!' if input.starts_with("!=") => Some((Token::Ne, 2)),
+        b'!' => Some((Token::Not, 1)),
+        b'&' if input.starts_with("&&") => Some((Token::And, 2)),
+        b'&' => return Err("expected &&".into()),
+        b'|' if input.starts_with("||") => Some((Token::Or, 2)),
+        b'|' => return Err("expected ||".into()),
+        _ => None,
+    })
+}
+
+/// The word operator after `label`, and the rest of the input.
+fn operator<'a>(input: &'a str, label: &str) -> Result<(Token, &'a str), String> {
+    if let Some(rest) = input.strip_prefix("contains") {
+        Ok((Token::Substring(SubstringOp::Contains), rest))
+    } else if let Some(rest) = two_words(input, "starts", "with") {
+        Ok((Token::Substring(SubstringOp::StartsWith), rest))
+    } else if let Some(rest) = two_words(input, "ends", "with") {
+        Ok((Token::Substring(SubstringOp::EndsWith), rest))
+    } else if let Some(rest) = two_words(input, "not", "in") {
+        Ok((Token::NotIn, rest))
+    } else if let Some(rest) = input.strip_prefix("in") {
+        Ok((Token::In, rest))
+    } else {
+        Err(format!(
+            "unexpected characters after label {label:?}, expected an operator"
+        ))
+    }
+}
+
+/// `has(label)`, `all()`, `global()` or a label, and the rest of the input.
+fn word(input: &str) -> Result<(Token, &str), String> {
+    if let Some(rest) = input.strip_prefix("has(") {
+        let rest = trim_space(rest);
+        let label = label_prefix(rest);
+        if label.is_empty() {
+            return Err("no label name in has(".into());
         }
+        let rest = trim_space(&rest[label.len()..]);
+        let rest = rest.strip_prefix(')').ok_or("no closing ) after has(")?;
+        Ok((Token::Has(label.to_string()), rest))
+    } else if let Some(rest) = input.strip_prefix("all(") {
+        let rest = trim_space(rest)
+            .strip_prefix(')')
+            .ok_or("no closing ) after all(")?;
+        Ok((Token::All, rest))
+    } else if let Some(rest) = input.strip_prefix("global(") {
+        let rest = trim_space(rest)
+            .strip_prefix(')')
+            .ok_or("no closing ) after global(")?;
+        Ok((Token::Global, rest))
+    } else {
+        let label = label_prefix(input);
+        if label.is_empty() {
+            let c = input.chars().next().unwrap_or(' ');
+            return Err(format!("unexpected character {c:?}"));
+        }
+        Ok((Token::Label(label.to_string()), &input[label.len()..]))
     }
 }
 

@@ -100,25 +100,13 @@ fn decode_rule(node: &Node, prefix: &str, clusterwide: bool, d: &mut Decoder) ->
             d.unknown_field(key);
         }
     }
-    let present = |name: &str| node.entry(name).filter(|(_, v)| !v.is_null());
     let mut sections = 0;
     for name in ["ingress", "ingressDeny"] {
-        if let Some((_, value)) = present(name) {
+        if let Some((_, value)) = present(node, name) {
             sections += optional_seq(Some(value), d).map_or(0, <[Node]>::len);
         }
     }
-    let mut rules = Vec::new();
-    let mut egress_lists = 0;
-    for (name, action) in [("egress", Action::Allow), ("egressDeny", Action::Deny)] {
-        let items = optional_seq(present(name).map(|(_, v)| v), d).unwrap_or_default();
-        egress_lists += items.len();
-        for (i, item) in items.iter().enumerate() {
-            let label = format!("{prefix}{name} rule {}", i + 1);
-            if let Some(rule) = decode_egress_rule(item, action, label, d) {
-                rules.push(rule);
-            }
-        }
-    }
+    let (rules, egress_lists) = decode_egress_sections(node, prefix, d);
     sections += egress_lists;
     if sections == 0 {
         // `Rule.Validate`: "rule must have at least one of Ingress, IngressDeny, Egress,
@@ -128,51 +116,19 @@ fn decode_rule(node: &Node, prefix: &str, clusterwide: bool, d: &mut Decoder) ->
             "a Cilium rule needs a non-empty ingress, ingressDeny, egress or egressDeny".into(),
         );
     }
-    let isolates = match present("enableDefaultDeny") {
+    let isolates = match present(node, "enableDefaultDeny") {
         Some((_, value)) => decode_default_deny(value, d),
         None => true,
     };
-    if let Some((_, value)) = present("description") {
+    if let Some((_, value)) = present(node, "description") {
         expect_string(value, d);
     }
-    if let Some((_, value)) = present("labels") {
+    if let Some((_, value)) = present(node, "labels") {
         expect_seq(value, d);
     }
-    let host = present("nodeSelector");
-    let pods = present("endpointSelector");
-    if let Some((key, value)) = host {
-        decode_selector_with(Some(value), d, false);
-        if !clusterwide {
-            // `CiliumNetworkPolicy.Parse`: "rule cannot have NodeSelector".
-            d.invalid(
-                key,
-                "nodeSelector is only allowed in a CiliumClusterwideNetworkPolicy".into(),
-            );
-        }
-    }
-    let selector = match (pods, host) {
-        (Some((key, _)), Some(_)) => {
-            d.invalid(
-                key,
-                "a rule cannot have both endpointSelector and nodeSelector".into(),
-            );
-            return RuleOutcome::Broken;
-        }
-        // Refused above: nothing more to say about it.
-        (None, Some(_)) if !clusterwide => return RuleOutcome::Broken,
-        (None, Some(_)) => {
-            return RuleOutcome::NotEvaluated(
-                "host policy (nodeSelector): applies to nodes, not pods".into(),
-            );
-        }
-        (None, None) => {
-            d.invalid(
-                node,
-                "a rule needs an endpointSelector or a nodeSelector".into(),
-            );
-            return RuleOutcome::Broken;
-        }
-        (Some((_, value)), None) => decode_selector_with(Some(value), d, false),
+    let selector = match rule_selector(node, clusterwide, d) {
+        Ok(selector) => selector,
+        Err(outcome) => return outcome,
     };
     RuleOutcome::Spec(EngineSpec {
         engine: Engine::Cilium,
@@ -190,6 +146,71 @@ fn decode_rule(node: &Node, prefix: &str, clusterwide: bool, d: &mut Decoder) ->
         isolates,
         rules,
     })
+}
+
+/// A rule's field with its key, unless absent or null.
+fn present<'a>(node: &'a Node, name: &str) -> Option<(&'a Node, &'a Node)> {
+    node.entry(name).filter(|(_, v)| !v.is_null())
+}
+
+/// The rules of `egress` and `egressDeny`, and how many items the two lists hold.
+fn decode_egress_sections(node: &Node, prefix: &str, d: &mut Decoder) -> (Vec<EngineRule>, usize) {
+    let mut rules = Vec::new();
+    let mut egress_lists = 0;
+    for (name, action) in [("egress", Action::Allow), ("egressDeny", Action::Deny)] {
+        let items = optional_seq(present(node, name).map(|(_, v)| v), d).unwrap_or_default();
+        egress_lists += items.len();
+        for (i, item) in items.iter().enumerate() {
+            let label = format!("{prefix}{name} rule {}", i + 1);
+            if let Some(rule) = decode_egress_rule(item, action, label, d) {
+                rules.push(rule);
+            }
+        }
+    }
+    (rules, egress_lists)
+}
+
+/// The pods a rule selects (`endpointSelector`), or what the rule is instead: refused, or a
+/// host policy (`nodeSelector`).
+fn rule_selector(
+    node: &Node,
+    clusterwide: bool,
+    d: &mut Decoder,
+) -> Result<LabelSelector, RuleOutcome> {
+    let host = present(node, "nodeSelector");
+    let pods = present(node, "endpointSelector");
+    if let Some((key, value)) = host {
+        decode_selector_with(Some(value), d, false);
+        if !clusterwide {
+            // `CiliumNetworkPolicy.Parse`: "rule cannot have NodeSelector".
+            d.invalid(
+                key,
+                "nodeSelector is only allowed in a CiliumClusterwideNetworkPolicy".into(),
+            );
+        }
+    }
+    match (pods, host) {
+        (Some((key, _)), Some(_)) => {
+            d.invalid(
+                key,
+                "a rule cannot have both endpointSelector and nodeSelector".into(),
+            );
+            Err(RuleOutcome::Broken)
+        }
+        // Refused above: nothing more to say about it.
+        (None, Some(_)) if !clusterwide => Err(RuleOutcome::Broken),
+        (None, Some(_)) => Err(RuleOutcome::NotEvaluated(
+            "host policy (nodeSelector): applies to nodes, not pods".into(),
+        )),
+        (None, None) => {
+            d.invalid(
+                node,
+                "a rule needs an endpointSelector or a nodeSelector".into(),
+            );
+            Err(RuleOutcome::Broken)
+        }
+        (Some((_, value)), None) => Ok(decode_selector_with(Some(value), d, false)),
+    }
 }
 
 /// `enableDefaultDeny`: whether the rule puts its pods into default deny for egress.
@@ -376,35 +397,73 @@ fn decode_egress_rule(
             _ => decode_peers(name, items, &mut peers, d),
         }
     }
+    let to_ports = to_ports.filter(|p| !p.is_empty());
+    let icmps = icmps.filter(|i| !i.is_empty());
+    check_combinations(node, &l3_used, to_ports.is_some() && icmps.is_some(), d);
+    if l3_used.is_empty() {
+        let has_l4 = to_ports.is_some() || icmps.is_some();
+        without_l3_peer(empty_endpoints, requires, has_l4, &mut peers);
+    }
+    let ports = rule_ports(icmps, to_ports, action, &mut peers.via, d);
+    Some(EngineRule {
+        action,
+        label,
+        span: node.span,
+        destinations: RuleDestinations {
+            addresses: peers.addresses,
+            hostnames: peers.hostnames,
+            labelled: Vec::new(),
+            labelled_in_own_namespace: false,
+            labelled_within: None,
+            cidr_groups: peers.cidr_groups,
+        },
+        ports,
+        senders: None,
+        unknowable: peers.unknowable,
+        via: peers.via.join(", "),
+    })
+}
+
+/// Cilium refuses a rule with two kinds of L3 peer, or with both `toPorts` and `icmps`.
+fn check_combinations(node: &Node, l3_used: &[&str], ports_and_icmps: bool, d: &mut Decoder) {
     if let [first, second, ..] = l3_used[..] {
         d.invalid(
             node,
             format!("combining {first} and {second} in one rule is not supported by Cilium"),
         );
     }
-    let to_ports = to_ports.filter(|p| !p.is_empty());
-    let icmps = icmps.filter(|i| !i.is_empty());
-    if to_ports.is_some() && icmps.is_some() {
+    if ports_and_icmps {
         d.invalid(
             node,
             "icmps may only be present without toPorts: define a separate rule".into(),
         );
     }
-    let mut via = peers.via;
-    if l3_used.is_empty() {
-        if empty_endpoints {
-            via.push("toEndpoints [] (selects nothing)".into());
-        } else if requires {
-            // `AllowsWildcarding` is false with toRequires: it grants nothing by itself.
-        } else if to_ports.is_some() || icmps.is_some() {
-            // "nil ToEndpoints is implicitly treated as a wildcard selector if ToPorts are
-            // also specified" (CRD field doc); the L4 docs say "to any layer 3 destination".
-            peers.addresses = IpSet::all();
-            via.push("no L3 peer (every destination)".into());
-        } else {
-            via.push("empty rule (matches nothing)".into());
-        }
+}
+
+/// What a rule without an L3 peer reaches.
+fn without_l3_peer(empty_endpoints: bool, requires: bool, has_l4: bool, peers: &mut Peers) {
+    if empty_endpoints {
+        peers.via.push("toEndpoints [] (selects nothing)".into());
+    } else if requires {
+        // `AllowsWildcarding` is false with toRequires: it grants nothing by itself.
+    } else if has_l4 {
+        // "nil ToEndpoints is implicitly treated as a wildcard selector if ToPorts are
+        // also specified" (CRD field doc); the L4 docs say "to any layer 3 destination".
+        peers.addresses = IpSet::all();
+        peers.via.push("no L3 peer (every destination)".into());
+    } else {
+        peers.via.push("empty rule (matches nothing)".into());
     }
+}
+
+/// The ports a rule's `icmps` and `toPorts` match, saying how in `via`.
+fn rule_ports(
+    icmps: Option<&[Node]>,
+    to_ports: Option<&[Node]>,
+    action: Action,
+    via: &mut Vec<String>,
+    d: &mut Decoder,
+) -> PortSet {
     let mut ports = PortSet::all();
     if let Some(items) = icmps {
         for item in items {
@@ -425,23 +484,7 @@ fn decode_egress_rule(
             via.push("L7 rules on toPorts (the connection itself is allowed)".into());
         }
     }
-    Some(EngineRule {
-        action,
-        label,
-        span: node.span,
-        destinations: RuleDestinations {
-            addresses: peers.addresses,
-            hostnames: peers.hostnames,
-            labelled: Vec::new(),
-            labelled_in_own_namespace: false,
-            labelled_within: None,
-            cidr_groups: peers.cidr_groups,
-        },
-        ports,
-        senders: None,
-        unknowable: peers.unknowable,
-        via: via.join(", "),
-    })
+    ports
 }
 
 /// One L3 field of an egress rule.

@@ -288,13 +288,8 @@ fn decode_port(node: &Node, d: &mut Decoder) -> PortSet {
     for (key, value) in entries {
         match key.key_text().unwrap_or_default() {
             "protocol" if !value.is_null() => {
-                if let Some(text) = expect_string(value, d) {
-                    match Protocol::parse(&text) {
-                        Some(p) => protocol = p,
-                        None => {
-                            d.invalid(value, format!("protocol {text:?} is not TCP, UDP or SCTP"))
-                        }
-                    }
+                if let Some(p) = decode_protocol(value, d) {
+                    protocol = p;
                 }
             }
             "port" if !value.is_null() => port = Some(value),
@@ -303,16 +298,6 @@ fn decode_port(node: &Node, d: &mut Decoder) -> PortSet {
             _ => d.unknown_field(key),
         }
     }
-    let number = |n: &Node, d: &mut Decoder| -> Option<u16> {
-        match n.scalar() {
-            Some(Scalar::Int(v)) if (1..=65535).contains(&v) => Some(v as u16),
-            Some(Scalar::Int(v)) => {
-                d.invalid(n, format!("port {v} is outside 1-65535"));
-                None
-            }
-            _ => None,
-        }
-    };
     let Some(port) = port else {
         if let Some(e) = end_port {
             d.invalid(e, "endPort may not be set without port".into());
@@ -320,32 +305,7 @@ fn decode_port(node: &Node, d: &mut Decoder) -> PortSet {
         return PortSet::range(protocol, 0, u16::MAX);
     };
     match port.scalar() {
-        Some(Scalar::Int(_)) => {
-            let Some(lo) = number(port, d) else {
-                return PortSet::empty();
-            };
-            let hi = match end_port {
-                None => lo,
-                Some(e) => match e.scalar() {
-                    Some(Scalar::Int(_)) => match number(e, d) {
-                        Some(hi) if hi >= lo => hi,
-                        Some(hi) => {
-                            d.invalid(e, format!("endPort {hi} is less than port {lo}"));
-                            return PortSet::empty();
-                        }
-                        None => return PortSet::empty(),
-                    },
-                    _ => {
-                        d.invalid(
-                            e,
-                            format!("endPort: expected an integer, found {}", e.type_name()),
-                        );
-                        return PortSet::empty();
-                    }
-                },
-            };
-            PortSet::range(protocol, lo, hi)
-        }
+        Some(Scalar::Int(_)) => port_range(protocol, port, end_port, d),
         Some(Scalar::Str(name)) => {
             if !is_service_name(name) {
                 d.invalid(
@@ -371,6 +331,61 @@ fn decode_port(node: &Node, d: &mut Decoder) -> PortSet {
             PortSet::empty()
         }
     }
+}
+
+fn decode_protocol(value: &Node, d: &mut Decoder) -> Option<Protocol> {
+    let text = expect_string(value, d)?;
+    let protocol = Protocol::parse(&text);
+    if protocol.is_none() {
+        d.invalid(value, format!("protocol {text:?} is not TCP, UDP or SCTP"));
+    }
+    protocol
+}
+
+/// A port number, 1-65535; `None` (with a problem if it is an integer out of range)
+/// otherwise.
+fn port_number(n: &Node, d: &mut Decoder) -> Option<u16> {
+    match n.scalar() {
+        Some(Scalar::Int(v)) if (1..=65535).contains(&v) => Some(v as u16),
+        Some(Scalar::Int(v)) => {
+            d.invalid(n, format!("port {v} is outside 1-65535"));
+            None
+        }
+        _ => None,
+    }
+}
+
+/// A numeric `port` up to `endPort` (or alone); empty when either is refused.
+fn port_range(
+    protocol: Protocol,
+    port: &Node,
+    end_port: Option<&Node>,
+    d: &mut Decoder,
+) -> PortSet {
+    let Some(lo) = port_number(port, d) else {
+        return PortSet::empty();
+    };
+    let hi = match end_port {
+        None => lo,
+        Some(e) => match e.scalar() {
+            Some(Scalar::Int(_)) => match port_number(e, d) {
+                Some(hi) if hi >= lo => hi,
+                Some(hi) => {
+                    d.invalid(e, format!("endPort {hi} is less than port {lo}"));
+                    return PortSet::empty();
+                }
+                None => return PortSet::empty(),
+            },
+            _ => {
+                d.invalid(
+                    e,
+                    format!("endPort: expected an integer, found {}", e.type_name()),
+                );
+                return PortSet::empty();
+            }
+        },
+    };
+    PortSet::range(protocol, lo, hi)
 }
 
 #[cfg(test)]
