@@ -95,14 +95,9 @@ fn collect_objects(doc: Node, out: &mut Vec<Object>, bodies: &mut Vec<Option<Nod
         return;
     };
     if kind::is_list(&written_kind, doc.get("items").is_some()) {
-        if let Some(Node {
-            value: yaml::Value::Seq(items),
-            ..
-        }) = doc.get("items").cloned()
-        {
-            for item in items {
-                collect_objects(item, out, bodies);
-            }
+        // Items share their trees with the list: cloning one copies no subtree.
+        for item in doc.get("items").and_then(Node::as_seq).unwrap_or_default() {
+            collect_objects(item.clone(), out, bodies);
         }
         return;
     }

@@ -15,6 +15,10 @@ pub enum SkipReason {
     HelmTemplates,
     SymlinkOutsideTree,
     SymlinkLoop,
+    /// A symbolic link whose target does not exist.
+    DanglingSymlink,
+    /// A FIFO, socket or device: reading it could block forever or never end.
+    NotARegularFile(&'static str),
 }
 
 impl SkipReason {
@@ -25,6 +29,8 @@ impl SkipReason {
             }
             SkipReason::SymlinkOutsideTree => "symbolic link pointing outside the linted tree",
             SkipReason::SymlinkLoop => "symbolic link loop",
+            SkipReason::DanglingSymlink => "symbolic link to nothing",
+            SkipReason::NotARegularFile(kind) => kind,
         }
     }
 }
@@ -70,10 +76,13 @@ pub const KUSTOMIZATION_NAMES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 fn is_manifest_name(path: &Path) -> bool {
+    // A name that is not UTF-8 is still a manifest by its extension (the bytes that are not
+    // UTF-8 are replaced, the extension is not).
     let name = path
         .file_name()
-        .and_then(|n| n.to_str())
+        .map(|n| n.to_string_lossy())
         .unwrap_or_default();
+    let name = name.as_ref();
     // imds-lint's own configuration file is not a manifest.
     if CONFIG_NAMES.contains(&name) {
         return false;
@@ -88,7 +97,50 @@ fn is_manifest_name(path: &Path) -> bool {
 /// without `./`.
 pub fn display_path(path: &Path, cwd: &Path) -> String {
     let relative = path.strip_prefix(cwd).unwrap_or(path);
-    normalize(relative).to_string_lossy().into_owned()
+    escaped(normalize(relative).as_os_str())
+}
+
+/// A file name for people: as is when it is UTF-8, else with each byte that is not shown as
+/// `\xHH`, so that two such names never read alike.
+#[cfg(unix)]
+fn escaped(name: &std::ffi::OsStr) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in name.as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(not(unix))]
+fn escaped(name: &std::ffi::OsStr) -> String {
+    name.to_string_lossy().into_owned()
+}
+
+/// Why a path that is neither a file nor a folder is not read.
+#[cfg(unix)]
+fn special_file(file_type: std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_file() || file_type.is_dir() || file_type.is_symlink() {
+        None
+    } else if file_type.is_fifo() {
+        Some("a FIFO (named pipe), not a regular file")
+    } else if file_type.is_socket() {
+        Some("a socket, not a regular file")
+    } else if file_type.is_block_device() || file_type.is_char_device() {
+        Some("a device, not a regular file")
+    } else {
+        Some("not a regular file")
+    }
+}
+
+#[cfg(not(unix))]
+fn special_file(file_type: std::fs::FileType) -> Option<&'static str> {
+    let regular = file_type.is_file() || file_type.is_dir() || file_type.is_symlink();
+    (!regular).then_some("not a regular file")
 }
 
 /// Lexical normalization: drops `.` and folds `dir/..`, without touching the file system.
@@ -141,7 +193,13 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
     for root in roots {
         match std::fs::metadata(root) {
             Ok(meta) if meta.is_file() => out.files.push(source(root)),
-            Ok(_) => walk_roots.push(root.clone()),
+            Ok(meta) if meta.is_dir() => walk_roots.push(root.clone()),
+            Ok(meta) => out.skipped.push(Skipped {
+                path: display_path(root, &cwd),
+                reason: SkipReason::NotARegularFile(
+                    special_file(meta.file_type()).unwrap_or("not a regular file"),
+                ),
+            }),
             Err(e) => out.errors.push(WalkError {
                 path: display_path(root, &cwd),
                 message: e.to_string(),
@@ -150,6 +208,7 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
     }
     let Some((first, rest)) = walk_roots.split_first() else {
         out.files.sort();
+        out.skipped.sort();
         return Ok(out);
     };
     let canonical_roots: Vec<PathBuf> = walk_roots
@@ -209,7 +268,11 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
                 }
             }
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            if is_dir {
+            if let Some(kind) = entry.file_type().and_then(special_file) {
+                if is_manifest_name(path) {
+                    skip(path, SkipReason::NotARegularFile(kind));
+                }
+            } else if is_dir {
                 if entry.file_name() == "templates"
                     && path
                         .parent()
@@ -230,7 +293,7 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
     out.files.extend(files.into_inner().unwrap_or_default());
     out.files.sort();
     out.files.dedup();
-    out.skipped = skipped.into_inner().unwrap_or_default();
+    out.skipped.extend(skipped.into_inner().unwrap_or_default());
     out.skipped.sort();
     out.errors.extend(errors.into_inner().unwrap_or_default());
     out.errors.sort();
@@ -262,13 +325,30 @@ fn record_walk_error(
     match err {
         ignore::Error::WithPath { path, err } => match err.as_ref() {
             ignore::Error::Loop { .. } => skip(path, SkipReason::SymlinkLoop),
-            inner => push_error(errors, display_path(path, cwd), inner.to_string()),
+            inner => match broken_symlink(path) {
+                Some(reason) => skip(path, reason),
+                None => push_error(errors, display_path(path, cwd), inner.to_string()),
+            },
         },
         ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
             record_walk_error(err, skip, errors, cwd)
         }
         ignore::Error::Loop { child, .. } => skip(child, SkipReason::SymlinkLoop),
         other => push_error(errors, String::new(), other.to_string()),
+    }
+}
+
+/// Why a symbolic link cannot be followed: it loops, or it leads nowhere. `None` when `path`
+/// is no symbolic link, or one that leads somewhere.
+fn broken_symlink(path: &Path) -> Option<SkipReason> {
+    if !std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return None;
+    }
+    match std::fs::metadata(path) {
+        Ok(_) => None,
+        // ELOOP: too many levels of symbolic links.
+        Err(e) if e.raw_os_error() == Some(40) => Some(SkipReason::SymlinkLoop),
+        Err(_) => Some(SkipReason::DanglingSymlink),
     }
 }
 

@@ -87,32 +87,23 @@ pub fn load_stream(display: &str, bytes: &[u8], keep: &yaml::Keep) -> LoadedFile
 }
 
 fn parse_bytes(file: &mut LoadedFile, bytes: &[u8], keep: &yaml::Keep) {
-    let error = |pos: Option<Pos>, message: String| LoadError {
-        file: file.display.clone(),
-        pos,
-        message,
-    };
-    if let Some(offset) = memchr_nul(bytes) {
-        let e = error(
-            Some(position_of(bytes, offset)),
-            "binary file (contains a NUL byte)".into(),
-        );
-        file.errors.push(e);
-        return;
-    }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            let pos = position_of(bytes, e.valid_up_to());
-            file.errors.push(error(Some(pos), "invalid UTF-8".into()));
-            return;
-        }
-    };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let is_kustomization = is_kustomization(&file.path);
     let keep: &yaml::Keep = if is_kustomization { &|_, _| true } else { keep };
-    for (line_offset, chunk) in split_documents(text) {
-        match yaml::parse_documents_filtered(chunk, line_offset, keep) {
+    // Split first, decode each document on its own: a stray byte in one document is an error
+    // for that document only.
+    for chunk in split_documents(bytes) {
+        let text = match decode_chunk(bytes, &chunk) {
+            Ok(text) => text,
+            Err((pos, message)) => {
+                file.errors.push(LoadError {
+                    file: file.display.clone(),
+                    pos: Some(pos),
+                    message,
+                });
+                continue;
+            }
+        };
+        match yaml::parse_documents_filtered(text, chunk.line_offset, keep) {
             Ok(documents) => {
                 file.documents += documents.len();
                 for doc in documents {
@@ -125,60 +116,143 @@ fn parse_bytes(file: &mut LoadedFile, bytes: &[u8], keep: &yaml::Keep) {
                     }
                 }
             }
-            Err(e) => file.errors.push(error(Some(e.pos), e.message)),
+            Err(e) => file.errors.push(LoadError {
+                file: file.display.clone(),
+                pos: Some(e.pos),
+                message: e.message,
+            }),
         }
     }
 }
 
-fn memchr_nul(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == 0)
+/// One document's bytes in a file: `bytes[start..end]`, whose first line is line
+/// `line_offset + 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Chunk {
+    start: usize,
+    end: usize,
+    line_offset: usize,
 }
 
-/// The 1-based line and column of a byte offset.
+/// A chunk as text: valid UTF-8 without NUL bytes, a leading byte order mark dropped.
+fn decode_chunk<'a>(bytes: &'a [u8], chunk: &Chunk) -> Result<&'a str, (Pos, String)> {
+    let raw = &bytes[chunk.start..chunk.end];
+    if let Some(at) = raw.iter().position(|&b| b == 0) {
+        let pos = position_of(bytes, chunk.start + at);
+        return Err((pos, "binary data (contains a NUL byte)".into()));
+    }
+    match std::str::from_utf8(raw) {
+        Ok(text) => Ok(text.strip_prefix('\u{feff}').unwrap_or(text)),
+        Err(e) => Err((
+            position_of(bytes, chunk.start + e.valid_up_to()),
+            "invalid UTF-8".into(),
+        )),
+    }
+}
+
+/// The lines of `bytes` as YAML sees them: each ends after `\n`, `\r\n` or a lone `\r`.
+fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= bytes.len() {
+            return None;
+        }
+        let line_start = start;
+        let end = match bytes[start..]
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+        {
+            Some(i) if bytes[start + i] == b'\r' && bytes.get(start + i + 1) == Some(&b'\n') => {
+                start + i + 2
+            }
+            Some(i) => start + i + 1,
+            None => bytes.len(),
+        };
+        start = end;
+        Some((line_start, end))
+    })
+}
+
+/// The 1-based line and column of a byte offset; every YAML line break (`\n`, `\r\n`, a lone
+/// `\r`) counts.
 fn position_of(bytes: &[u8], offset: usize) -> Pos {
-    let before = &bytes[..offset.min(bytes.len())];
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
+    let offset = offset.min(bytes.len());
+    let (mut line, mut line_start) = (1, 0);
+    for (i, &b) in bytes[..offset].iter().enumerate() {
+        let breaks = b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+        if breaks {
+            line += 1;
+            line_start = i + 1;
+        }
+    }
     Pos {
-        line: before.iter().filter(|&&b| b == b'\n').count() + 1,
-        column: String::from_utf8_lossy(&before[line_start..])
+        line,
+        column: String::from_utf8_lossy(&bytes[line_start..offset])
             .chars()
             .count()
             + 1,
     }
 }
 
-/// Splits a YAML stream at `---` lines into (lines before the chunk, chunk). A `---` at the
-/// start of a line always starts a document, even inside a block scalar, so this is exact.
-fn split_documents(text: &str) -> Vec<(usize, &str)> {
+/// Whether a line (without its break) is a document marker: `---` or `...` at its start,
+/// followed by white space or nothing. A marker at the start of a line always is one, even
+/// where a block scalar would go on, so splitting there is exact.
+fn is_marker(line: &[u8], marker: &[u8; 3]) -> bool {
+    line.starts_with(marker) && line.get(3).is_none_or(|b| b.is_ascii_whitespace())
+}
+
+/// Splits a YAML stream into documents: before each `---` that follows content, and after
+/// each `...`. Comments, blank lines and directives before a document belong to it.
+fn split_documents(bytes: &[u8]) -> Vec<Chunk> {
     let mut chunks = Vec::new();
-    let (mut start, mut start_line) = (0, 0);
-    let mut offset = 0;
-    for (line_no, line) in text.split_inclusive('\n').enumerate() {
-        let is_marker =
-            line.starts_with("---") && line[3..].chars().next().is_none_or(|c| c.is_whitespace());
-        if is_marker && offset > start && has_content(&text[start..offset]) {
-            chunks.push((start_line, &text[start..offset]));
-            start = offset;
-            start_line = line_no;
+    let mut current = Chunk {
+        start: 0,
+        end: 0,
+        line_offset: 0,
+    };
+    let mut has_content = false;
+    for (line_no, (start, end)) in lines(bytes).enumerate() {
+        let line = trim_break(&bytes[start..end]);
+        if is_marker(line, b"---") {
+            if has_content {
+                current.end = start;
+                chunks.push(current);
+                current = Chunk {
+                    start,
+                    end: start,
+                    line_offset: line_no,
+                };
+            }
+            // An explicit start makes a document, even an empty one.
+            has_content = true;
+        } else if is_marker(line, b"...") {
+            current.end = end;
+            chunks.push(current);
+            current = Chunk {
+                start: end,
+                end,
+                line_offset: line_no + 1,
+            };
+            has_content = false;
+            continue;
+        } else if !has_content {
+            let text = line.trim_ascii_start();
+            // A directive is a `%` line before a document's content.
+            let directive = line.first() == Some(&b'%');
+            has_content = !(text.is_empty() || text.starts_with(b"#") || directive);
         }
-        offset += line.len();
+        current.end = end;
     }
-    if start < text.len() {
-        chunks.push((start_line, &text[start..]));
+    if current.start < bytes.len() {
+        current.end = bytes.len();
+        chunks.push(current);
     }
     chunks
 }
 
-/// Whether a chunk holds more than comments, blank lines and directives (those belong to the
-/// document that follows them).
-fn has_content(chunk: &str) -> bool {
-    chunk.lines().any(|l| {
-        let t = l.trim_start();
-        !(t.is_empty() || t.starts_with('#') || l.starts_with('%'))
-    })
+fn trim_break(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 #[cfg(test)]
@@ -189,9 +263,25 @@ mod tests {
         load_stream("test.yaml", text.as_bytes(), &|_, _| true)
     }
 
+    /// The chunks of a stream as (line offset, text).
+    fn split(text: &str) -> Vec<(usize, &str)> {
+        split_documents(text.as_bytes())
+            .iter()
+            .map(|c| (c.line_offset, &text[c.start..c.end]))
+            .collect()
+    }
+
+    /// The names of the objects a stream's documents hold, in order.
+    fn names(f: &LoadedFile) -> Vec<&str> {
+        f.trees
+            .iter()
+            .filter_map(|t| t.get("metadata")?.get("name")?.as_str())
+            .collect()
+    }
+
     #[test]
     fn split_keeps_line_numbers() {
-        let chunks = split_documents("a: 1\n---\nb: 2\n--- # c\nc: 3\n");
+        let chunks = split("a: 1\n---\nb: 2\n--- # c\nc: 3\n");
         assert_eq!(
             chunks.iter().map(|c| c.0).collect::<Vec<_>>(),
             vec![0, 1, 3]
@@ -201,8 +291,84 @@ mod tests {
 
     #[test]
     fn leading_comments_and_directives_stay_with_their_document() {
-        let chunks = split_documents("# header\n%YAML 1.2\n---\nkind: Pod\n");
-        assert_eq!(chunks.len(), 1);
+        assert_eq!(split("# header\n%YAML 1.2\n---\nkind: Pod\n").len(), 1);
+    }
+
+    #[test]
+    fn a_document_end_marker_ends_the_document_before_a_directive() {
+        let text =
+            "kind: Pod\nmetadata: {name: p}\n...\n%YAML 1.2\n---\nkind: Pod\nmetadata: {name: q}\n";
+        let chunks = split(text);
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(
+            chunks[1],
+            (3, "%YAML 1.2\n---\nkind: Pod\nmetadata: {name: q}\n")
+        );
+        let f = load(text);
+        assert!(f.errors.is_empty(), "{:?}", f.errors);
+        assert_eq!(names(&f), ["p", "q"]);
+    }
+
+    #[test]
+    fn every_line_break_separates_documents() {
+        for br in ["\n", "\r\n", "\r"] {
+            let text = [
+                "kind: Pod",
+                "metadata: {name: p}",
+                "---",
+                "kind: Pod",
+                "metadata: {name: q}",
+                "",
+            ]
+            .join(br);
+            let f = load(&text);
+            assert!(f.errors.is_empty(), "{br:?}: {:?}", f.errors);
+            assert_eq!(names(&f), ["p", "q"], "{br:?}");
+            // An error in the second document is placed on its own line, whatever the breaks.
+            let broken = text.replace("{name: q}", "{name: q");
+            let f = load(&broken);
+            assert_eq!(names(&f), ["p"], "{br:?}");
+            assert_eq!(f.errors.len(), 1, "{br:?}");
+            assert!(
+                f.errors[0].pos.is_some_and(|p| p.line >= 4 && p.line <= 6),
+                "{br:?}: {:?}",
+                f.errors
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_byte_spoils_only_its_own_document() {
+        let f = load_stream(
+            "m.yaml",
+            b"kind: Pod\nmetadata: {name: p}\n---\n# caf\xe9\nkind: Pod\nmetadata: {name: q}\n---\nkind: Pod\nmetadata: {name: r}\n\x00\n---\nkind: Pod\nmetadata: {name: s}\n",
+            &|_, _| true,
+        );
+        assert_eq!(names(&f), ["p", "s"]);
+        let errors: Vec<(usize, usize, &str)> = f
+            .errors
+            .iter()
+            .map(|e| {
+                (
+                    e.pos.unwrap().line,
+                    e.pos.unwrap().column,
+                    e.message.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                (4, 6, "invalid UTF-8"),
+                (10, 1, "binary data (contains a NUL byte)")
+            ]
+        );
+    }
+
+    #[test]
+    fn positions_count_every_line_break() {
+        assert_eq!(position_of(b"a\r\nb\rc\nd", 7), Pos { line: 4, column: 1 });
+        assert_eq!(position_of(b"a\r\nb\rcd", 7), Pos { line: 3, column: 3 });
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as EventSpan};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Deepest nesting accepted; real manifests stay far below it.
 pub const MAX_DEPTH: usize = 256;
@@ -40,8 +41,9 @@ pub enum Value {
         text: String,
         quoted: bool,
     },
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
+    /// Items are shared, so an alias costs no copy of what its anchor names.
+    Seq(Arc<Vec<Node>>),
+    Map(Arc<Vec<(Node, Node)>>),
 }
 
 /// A typed reading of a scalar, as Kubernetes' YAML-to-JSON conversion would see it.
@@ -221,17 +223,19 @@ fn span(s: &EventSpan, line_offset: usize) -> Span {
 }
 
 /// A collection being built, with what it has so far.
-enum Frame {
-    Seq {
-        items: Vec<Node>,
-        start: Span,
-        anchor: usize,
-    },
+struct Frame {
+    items: Items,
+    start: Span,
+    anchor: usize,
+    /// Nodes in the collection so far, itself and expanded aliases included.
+    size: usize,
+}
+
+enum Items {
+    Seq(Vec<Node>),
     Map {
         entries: Vec<(Node, Node)>,
         key: Option<Node>,
-        start: Span,
-        anchor: usize,
     },
 }
 
@@ -261,7 +265,7 @@ pub fn parse_documents_filtered(
         other => other,
     };
     built.or_else(|error| match error {
-        BuildError::Syntax(e) => lenient_parse(text, line_offset).ok_or(e),
+        BuildError::Syntax(e) => lenient_parse(text, line_offset, e),
         BuildError::Guard(e) => Err(e),
         BuildError::NeedsEverything => Err(ParseError {
             pos: Pos {
@@ -277,8 +281,15 @@ pub fn parse_documents_filtered(
 /// (and saphyr) refuse, such as under-indented continuation lines of quoted scalars. When
 /// saphyr refuses a document, libyaml (through serde_yaml) gets a second opinion; if it
 /// accepts, the document is linted, with every node placed at the document's first line.
-fn lenient_parse(text: &str, line_offset: usize) -> Option<Vec<Node>> {
-    use serde::Deserialize;
+/// The second opinion runs under the same budgets: text nested deeper than [`MAX_DEPTH`]
+/// (counted in one linear pass) never reaches libyaml, and building stops once the
+/// document's nodes, aliases expanded, pass [`MAX_ALIAS_NODES`] more than its text holds.
+fn lenient_parse(
+    text: &str,
+    line_offset: usize,
+    refused: ParseError,
+) -> Result<Vec<Node>, ParseError> {
+    use serde::de::DeserializeSeed;
     let first_line = text
         .lines()
         .position(|l| {
@@ -290,33 +301,201 @@ fn lenient_parse(text: &str, line_offset: usize) -> Option<Vec<Node>> {
         line: line_offset + first_line + 1,
         column: 1,
     };
+    if nesting_bound(text) > MAX_DEPTH {
+        return Err(ParseError {
+            pos: refused.pos,
+            message: format!("nesting deeper than {MAX_DEPTH} levels"),
+        });
+    }
     let mut documents = Vec::new();
     for document in serde_yaml::Deserializer::from_str(text) {
-        let value = serde_yaml::Value::deserialize(document).ok()?;
-        documents.push(from_serde(value, Span { start: at, end: at }));
+        let budget = std::cell::Cell::new(text.len() / 2 + MAX_ALIAS_NODES);
+        let seed = Lenient {
+            budget: &budget,
+            depth: 0,
+            span: Span { start: at, end: at },
+        };
+        match seed.deserialize(document) {
+            Ok(node) => documents.push(node),
+            Err(_) if budget.get() == 0 => {
+                return Err(ParseError {
+                    pos: at,
+                    message: format!(
+                        "aliases expand to more than {MAX_ALIAS_NODES} nodes (a YAML alias bomb?)"
+                    ),
+                });
+            }
+            Err(_) => return Err(refused),
+        }
     }
     documents.retain(|d| !d.is_null());
-    Some(documents)
+    Ok(documents)
 }
 
-fn from_serde(value: serde_yaml::Value, span: Span) -> Node {
-    use serde_yaml::Value as V;
-    let scalar = |text: String, quoted: bool| Value::Scalar { text, quoted };
-    let value = match value {
-        V::Null => scalar(String::new(), false),
-        V::Bool(b) => scalar(b.to_string(), false),
-        V::Number(n) => scalar(n.to_string(), false),
-        V::String(s) => scalar(s, true),
-        V::Sequence(items) => Value::Seq(items.into_iter().map(|v| from_serde(v, span)).collect()),
-        V::Mapping(entries) => Value::Map(
-            entries
-                .into_iter()
-                .map(|(k, v)| (from_serde(k, span), from_serde(v, span)))
-                .collect(),
-        ),
-        V::Tagged(tagged) => return from_serde(tagged.value, span),
-    };
-    Node { value, span }
+/// An upper bound, found in one pass, of how deep the collections of `text` nest: open flow
+/// brackets outside quotes and comments, plus the block levels (indentation steps and
+/// compact `- ` entries) of the line they sit on.
+fn nesting_bound(text: &str) -> usize {
+    let mut indents: Vec<usize> = Vec::new();
+    let (mut flow, mut deepest) = (0usize, 0usize);
+    for line in text.lines() {
+        let body = line.trim_start_matches(' ');
+        let indent = line.len() - body.len();
+        if flow == 0 && !(body.is_empty() || body.starts_with('#')) {
+            while indents.last().is_some_and(|&i| i >= indent) {
+                indents.pop();
+            }
+            indents.push(indent);
+        }
+        let dashes = body
+            .as_bytes()
+            .chunks(2)
+            .take_while(|c| c == b"- " || c == b"-")
+            .count();
+        let mut quote: Option<u8> = None;
+        for &b in body.as_bytes() {
+            match (quote, b) {
+                (Some(q), _) if b == q => quote = None,
+                (Some(_), _) => {}
+                (None, b'#') => break,
+                (None, b'"' | b'\'') => quote = Some(b),
+                (None, b'[' | b'{') => flow += 1,
+                (None, b']' | b'}') => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+            deepest = deepest.max(indents.len() + dashes + flow);
+        }
+    }
+    deepest
+}
+
+/// Builds a [`Node`] from serde_yaml's deserializer, counting every node it visits.
+struct Lenient<'b> {
+    /// Nodes still allowed; 0 means the budget ran out.
+    budget: &'b std::cell::Cell<usize>,
+    depth: usize,
+    span: Span,
+}
+
+impl Lenient<'_> {
+    fn spend<E: serde::de::Error>(&self) -> Result<(), E> {
+        match self.budget.get() {
+            0 | 1 => {
+                self.budget.set(0);
+                Err(E::custom("budget"))
+            }
+            left => {
+                self.budget.set(left - 1);
+                Ok(())
+            }
+        }
+    }
+
+    fn child(&self) -> Self {
+        Lenient {
+            budget: self.budget,
+            depth: self.depth + 1,
+            span: self.span,
+        }
+    }
+
+    fn scalar<E: serde::de::Error>(&self, text: String, quoted: bool) -> Result<Node, E> {
+        self.spend()?;
+        Ok(Node {
+            value: Value::Scalar { text, quoted },
+            span: self.span,
+        })
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Lenient<'_> {
+    type Value = Node;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Lenient<'_> {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("YAML")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Node, E> {
+        self.scalar(v.to_string(), false)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Node, E> {
+        self.scalar(v.to_string(), false)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Node, E> {
+        self.scalar(v.to_string(), false)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Node, E> {
+        self.scalar(serde_yaml::Number::from(v).to_string(), false)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Node, E> {
+        self.scalar(v.to_string(), true)
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Node, E> {
+        self.scalar(v, true)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Node, E> {
+        self.scalar(String::new(), false)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Node, E> {
+        self.scalar(String::new(), false)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        self.spend()?;
+        if self.depth >= MAX_DEPTH {
+            return Err(serde::de::Error::custom("too deep"));
+        }
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self.child())? {
+            items.push(item);
+        }
+        Ok(Node {
+            value: Value::Seq(Arc::new(items)),
+            span: self.span,
+        })
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        self.spend()?;
+        if self.depth >= MAX_DEPTH {
+            return Err(serde::de::Error::custom("too deep"));
+        }
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key_seed(self.child())? {
+            let value = map.next_value_seed(self.child())?;
+            entries.push((key, value));
+        }
+        Ok(Node {
+            value: Value::Map(Arc::new(entries)),
+            span: self.span,
+        })
+    }
+
+    /// A tagged value (`!foo bar`): the tag is dropped, as the API server's JSON has none.
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<Node, A::Error> {
+        use serde::de::VariantAccess;
+        let (_tag, variant): (serde::de::IgnoredAny, _) = data.variant()?;
+        variant.newtype_variant_seed(self)
+    }
 }
 
 enum BuildError {
@@ -329,79 +508,77 @@ enum BuildError {
 }
 
 fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, BuildError> {
-    let mut documents = Vec::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let mut skipped = Skipped::default();
-    let mut alias_budget = MAX_ALIAS_NODES;
-    let mut root: Option<Node> = None;
-    let mut kind: Option<String> = None;
-
+    let mut builder = Builder::new(keep);
     for event in Parser::new_from_str(text) {
         let (event, event_span) = event.map_err(|e| {
-            BuildError::Syntax(ParseError {
+            let message = e.info().to_string();
+            let error = ParseError {
                 pos: pos(e.marker(), line_offset),
-                message: e.info().to_string(),
-            })
+                message,
+            };
+            // saphyr's own nesting limit: hostile input, not a dialect for libyaml to try.
+            if error.message.contains("recursion limit") {
+                BuildError::Guard(ParseError {
+                    pos: error.pos,
+                    message: format!("nesting deeper than {MAX_DEPTH} levels"),
+                })
+            } else {
+                BuildError::Syntax(error)
+            }
         })?;
-        let at = span(&event_span, line_offset);
+        builder.event(event, span(&event_span, line_offset))?;
+    }
+    Ok(builder.finish())
+}
+
+/// Builds the documents of one chunk of text from its events.
+struct Builder<'k> {
+    keep: &'k Keep,
+    documents: Vec<Node>,
+    stack: Vec<Frame>,
+    /// Anchored nodes with their size; collections share their items, so an anchor costs no
+    /// copy of what it names, however deep anchors nest.
+    anchors: HashMap<usize, (Node, usize)>,
+    skipped: Skipped,
+    alias_budget: usize,
+    root: Option<Node>,
+    kind: Option<String>,
+}
+
+impl<'k> Builder<'k> {
+    fn new(keep: &'k Keep) -> Self {
+        Builder {
+            keep,
+            documents: Vec::new(),
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            skipped: Skipped::default(),
+            alias_budget: MAX_ALIAS_NODES,
+            root: None,
+            kind: None,
+        }
+    }
+
+    fn finish(mut self) -> Vec<Node> {
+        self.documents.extend(self.root.take());
+        // An empty document (`---` followed by nothing) parses as a null scalar: not a manifest.
+        self.documents.retain(|d| !d.is_null());
+        self.documents
+    }
+
+    fn event(&mut self, event: Event, at: Span) -> Result<(), BuildError> {
         if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..))
-            && stack.len() + skipped.open.len() >= MAX_DEPTH
+            && self.stack.len() + self.skipped.open.len() >= MAX_DEPTH
         {
             return Err(BuildError::Guard(ParseError {
                 pos: at.start,
                 message: format!("nesting deeper than {MAX_DEPTH} levels"),
             }));
         }
-        // Aliases cost their expanded size even where nothing is built, so an alias bomb in a
-        // part that is skipped is still refused, as kubectl refuses it.
-        let alias_size = match event {
-            Event::Alias(id) => match anchors.get(&id) {
-                Some(node) => count_nodes(node),
-                None => skipped.sizes.get(&id).copied().unwrap_or(1),
-            },
-            _ => 0,
-        };
-        if alias_size > 0 {
-            if alias_size > alias_budget {
-                return Err(BuildError::Guard(ParseError {
-                    pos: at.start,
-                    message: format!(
-                        "aliases expand to more than {MAX_ALIAS_NODES} nodes (a YAML alias bomb?)"
-                    ),
-                }));
-            }
-            alias_budget -= alias_size;
-        }
-        if !skipped.open.is_empty() {
-            skipped.event(&event, alias_size);
-            continue;
-        }
-        let is_value = matches!(
-            event,
-            Event::Scalar(..)
-                | Event::SequenceStart(..)
-                | Event::MappingStart(..)
-                | Event::Alias(_)
-        );
-        if is_value
-            && stack.len() <= FILTER_DEPTH
-            && matches!(stack.last(), Some(Frame::Map { key: Some(_), .. }))
-        {
-            let path: Vec<&str> = stack
-                .iter()
-                .filter_map(|f| match f {
-                    Frame::Map { key: Some(k), .. } => k.key_text(),
-                    _ => None,
-                })
-                .collect();
-            if !keep(kind.as_deref(), &path) {
-                if let Some(Frame::Map { key, .. }) = stack.last_mut() {
-                    *key = None;
-                }
-                skipped.event(&event, alias_size);
-                continue;
-            }
+        let alias_size = self.spend_alias(&event, at)?;
+        if !self.skipped.open.is_empty() || self.skips(&event) {
+            self.skipped.event(&event, alias_size);
+            return Ok(());
         }
         let finished = match event {
             Event::Scalar(value, style, anchor, _tag) => {
@@ -412,97 +589,167 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
                     },
                     span: at,
                 };
-                remember(&mut anchors, anchor, &node);
-                Some(node)
+                self.remember(anchor, &node, 1);
+                Some((node, 1))
             }
-            Event::Alias(id) => {
-                let Some(node) = anchors.get(&id) else {
-                    if skipped.sizes.contains_key(&id) {
-                        return Err(BuildError::NeedsEverything);
-                    }
-                    return Err(BuildError::Syntax(ParseError {
-                        pos: at.start,
-                        message: "alias refers to an unknown anchor".into(),
-                    }));
-                };
-                Some(Node {
-                    value: node.value.clone(),
-                    span: at,
-                })
-            }
-            Event::SequenceStart(anchor, _) => {
-                stack.push(Frame::Seq {
-                    items: Vec::new(),
-                    start: at,
-                    anchor,
-                });
-                None
-            }
+            Event::Alias(id) => Some((self.alias(id, at)?, alias_size)),
+            Event::SequenceStart(anchor, _) => self.open(Items::Seq(Vec::new()), at, anchor),
             Event::MappingStart(anchor, _) => {
-                stack.push(Frame::Map {
+                let items = Items::Map {
                     entries: Vec::new(),
                     key: None,
-                    start: at,
-                    anchor,
-                });
-                None
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let (value, start, anchor) = match stack.pop() {
-                    Some(Frame::Seq {
-                        items,
-                        start,
-                        anchor,
-                    }) => (Value::Seq(items), start, anchor),
-                    Some(Frame::Map {
-                        entries,
-                        start,
-                        anchor,
-                        ..
-                    }) => (Value::Map(entries), start, anchor),
-                    None => continue,
                 };
-                let node = Node {
-                    value,
-                    span: Span {
-                        start: start.start,
-                        end: at.end,
-                    },
-                };
-                remember(&mut anchors, anchor, &node);
-                Some(node)
+                self.open(items, at, anchor)
             }
+            Event::SequenceEnd | Event::MappingEnd => self.close(at),
             Event::DocumentStart(_) | Event::DocumentEnd => {
-                documents.extend(root.take());
-                anchors.clear();
-                skipped = Skipped::default();
-                alias_budget = MAX_ALIAS_NODES;
-                kind = None;
+                self.documents.extend(self.root.take());
+                self.anchors.clear();
+                self.skipped = Skipped::default();
+                self.alias_budget = MAX_ALIAS_NODES;
+                self.kind = None;
                 None
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
         };
-        if let Some(node) = finished {
-            let depth = stack.len();
-            match stack.last_mut() {
-                Some(Frame::Seq { items, .. }) => items.push(node),
-                Some(Frame::Map { entries, key, .. }) => match key.take() {
-                    Some(k) => {
-                        if depth == 1 && k.key_text() == Some("kind") {
-                            kind = node.as_str().map(str::to_string);
-                        }
-                        entries.push((k, node));
-                    }
-                    None => *key = Some(node),
-                },
-                None => root = Some(node),
-            }
+        if let Some((node, size)) = finished {
+            self.attach(node, size);
+        }
+        Ok(())
+    }
+
+    /// Charges an alias's expanded size to the document's budget, even where nothing is
+    /// built, so an alias bomb in a skipped part is still refused, as kubectl refuses it.
+    /// Returns the size (0 for other events).
+    fn spend_alias(&mut self, event: &Event, at: Span) -> Result<usize, BuildError> {
+        let Event::Alias(id) = event else {
+            return Ok(0);
+        };
+        let size = match self.anchors.get(id) {
+            Some((_, size)) => *size,
+            None => self.skipped.sizes.get(id).copied().unwrap_or(1),
+        };
+        if size > self.alias_budget {
+            return Err(BuildError::Guard(ParseError {
+                pos: at.start,
+                message: format!(
+                    "aliases expand to more than {MAX_ALIAS_NODES} nodes (a YAML alias bomb?)"
+                ),
+            }));
+        }
+        self.alias_budget -= size;
+        Ok(size)
+    }
+
+    /// Whether `keep` leaves out the value this event starts.
+    fn skips(&mut self, event: &Event) -> bool {
+        let is_value = matches!(
+            event,
+            Event::Scalar(..)
+                | Event::SequenceStart(..)
+                | Event::MappingStart(..)
+                | Event::Alias(_)
+        );
+        let under_key = matches!(
+            self.stack.last(),
+            Some(Frame {
+                items: Items::Map { key: Some(_), .. },
+                ..
+            })
+        );
+        if !is_value || !under_key || self.stack.len() > FILTER_DEPTH {
+            return false;
+        }
+        let path: Vec<&str> = self
+            .stack
+            .iter()
+            .filter_map(|f| match &f.items {
+                Items::Map { key: Some(k), .. } => k.key_text(),
+                _ => None,
+            })
+            .collect();
+        if (self.keep)(self.kind.as_deref(), &path) {
+            return false;
+        }
+        if let Some(Frame {
+            items: Items::Map { key, .. },
+            ..
+        }) = self.stack.last_mut()
+        {
+            *key = None;
+        }
+        true
+    }
+
+    fn alias(&self, id: usize, at: Span) -> Result<Node, BuildError> {
+        match self.anchors.get(&id) {
+            // Cheap: a collection's items are shared, not copied.
+            Some((node, _)) => Ok(Node {
+                value: node.value.clone(),
+                span: at,
+            }),
+            None if self.skipped.sizes.contains_key(&id) => Err(BuildError::NeedsEverything),
+            None => Err(BuildError::Syntax(ParseError {
+                pos: at.start,
+                message: "alias refers to an unknown anchor".into(),
+            })),
         }
     }
-    documents.extend(root.take());
-    // An empty document (`---` followed by nothing) parses as a null scalar: not a manifest.
-    documents.retain(|d| !d.is_null());
-    Ok(documents)
+
+    fn open(&mut self, items: Items, at: Span, anchor: usize) -> Option<(Node, usize)> {
+        self.stack.push(Frame {
+            items,
+            start: at,
+            anchor,
+            size: 1,
+        });
+        None
+    }
+
+    fn close(&mut self, at: Span) -> Option<(Node, usize)> {
+        let frame = self.stack.pop()?;
+        let value = match frame.items {
+            Items::Seq(items) => Value::Seq(Arc::new(items)),
+            Items::Map { entries, .. } => Value::Map(Arc::new(entries)),
+        };
+        let node = Node {
+            value,
+            span: Span {
+                start: frame.start.start,
+                end: at.end,
+            },
+        };
+        self.remember(frame.anchor, &node, frame.size);
+        Some((node, frame.size))
+    }
+
+    fn remember(&mut self, anchor: usize, node: &Node, size: usize) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+    }
+
+    /// Puts a finished node into the collection that holds it, or makes it the root.
+    fn attach(&mut self, node: Node, size: usize) {
+        let depth = self.stack.len();
+        let Some(frame) = self.stack.last_mut() else {
+            self.root = Some(node);
+            return;
+        };
+        frame.size = frame.size.saturating_add(size);
+        match &mut frame.items {
+            Items::Seq(items) => items.push(node),
+            Items::Map { entries, key } => match key.take() {
+                Some(k) => {
+                    if depth == 1 && k.key_text() == Some("kind") {
+                        self.kind = node.as_str().map(str::to_string);
+                    }
+                    entries.push((k, node));
+                }
+                None => *key = Some(node),
+            },
+        }
+    }
 }
 
 /// What is known of the parts not built: the collections open in the part being skipped,
@@ -535,25 +782,6 @@ impl Skipped {
         }
         if let Some(parent) = self.open.last_mut() {
             parent.1 = parent.1.saturating_add(size);
-        }
-    }
-}
-
-fn remember(anchors: &mut HashMap<usize, Node>, anchor: usize, node: &Node) {
-    if anchor != 0 {
-        anchors.insert(anchor, node.clone());
-    }
-}
-
-fn count_nodes(node: &Node) -> usize {
-    match &node.value {
-        Value::Scalar { .. } => 1,
-        Value::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        Value::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|(k, v)| count_nodes(k) + count_nodes(v))
-                .sum::<usize>()
         }
     }
 }
@@ -647,6 +875,114 @@ mod tests {
         let text = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         let err = parse_documents(&text, 0).unwrap_err();
         assert!(err.message.contains("nesting") || err.message.contains("recursion"));
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_refused_without_a_second_opinion() {
+        // saphyr stops at its own limit; libyaml would take quadratic time on the rest.
+        let err = parse_documents(&"{a: ".repeat(50_000), 0).unwrap_err();
+        assert_eq!(
+            err.message,
+            format!("nesting deeper than {MAX_DEPTH} levels")
+        );
+    }
+
+    #[test]
+    fn anchors_share_what_they_name() {
+        let doc = one("a: &x {k: &y [1, 2]}
+b: *x
+c: *y
+");
+        let (Value::Map(a), Value::Map(b)) =
+            (&doc.get("a").unwrap().value, &doc.get("b").unwrap().value)
+        else {
+            panic!("mappings expected");
+        };
+        assert!(Arc::ptr_eq(a, b));
+        let inner = |n: &Node| match &n.value {
+            Value::Seq(items) => Arc::clone(items),
+            _ => panic!("a list expected"),
+        };
+        assert!(Arc::ptr_eq(
+            &inner(doc.get("c").unwrap()),
+            &inner(doc.get("a").unwrap().get("k").unwrap())
+        ));
+    }
+
+    #[test]
+    fn nested_anchors_cost_no_copies() {
+        // Every ancestor of the list is anchored: each anchor shares the list.
+        let n = 200;
+        let opens: String = (0..n).map(|i| format!("&n{i} {{k: ")).collect();
+        let text = format!(
+            "big: {opens}[{}]{}
+last: *n0
+",
+            vec!["x"; 5000].join(", "),
+            "}".repeat(n)
+        );
+        let doc = one(&text);
+        let mut node = doc.get("last").unwrap();
+        for _ in 0..n {
+            node = node.get("k").unwrap();
+        }
+        assert_eq!(node.as_seq().map(<[Node]>::len), Some(5000));
+    }
+
+    /// A quoted scalar whose continuation line is under-indented: saphyr refuses it, go-yaml
+    /// (and libyaml) accept it.
+    const UNDER_INDENTED: &str = "kind: ConfigMap\ndata:\n  k: \"abc\n def\"\n";
+
+    #[test]
+    fn libyaml_gets_a_second_opinion() {
+        let doc = one(UNDER_INDENTED);
+        assert_eq!(
+            doc.get("data").unwrap().get("k").unwrap().as_str(),
+            Some("abc def")
+        );
+        assert_eq!(doc.span.start.line, 1);
+    }
+
+    #[test]
+    fn the_second_opinion_runs_under_the_alias_budget() {
+        let mut text = format!("{UNDER_INDENTED}a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..8 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let err = parse_documents(&text, 0).unwrap_err();
+        assert!(err.message.contains("alias bomb"), "{}", err.message);
+    }
+
+    #[test]
+    fn the_second_opinion_is_not_asked_about_deep_text() {
+        let text = format!(
+            "{UNDER_INDENTED}x: {}{}\n",
+            "[".repeat(300),
+            "]".repeat(300)
+        );
+        let err = parse_documents(&text, 0).unwrap_err();
+        assert_eq!(
+            err.message,
+            format!("nesting deeper than {MAX_DEPTH} levels")
+        );
+    }
+
+    #[test]
+    fn nesting_bound_is_never_below_the_real_depth() {
+        for (text, depth) in [
+            ("a: 1\n", 1),
+            ("a:\n  b:\n    c: [1, {d: 2}]\n", 5),
+            ("- - - x\n", 3),
+            ("a: '[[['\nb: \"{{\" # [[[\n", 1),
+        ] {
+            assert!(
+                nesting_bound(text) >= depth,
+                "{text:?}: {}",
+                nesting_bound(text)
+            );
+        }
+        assert!(nesting_bound("a: '[[['\nb: \"{{\" # [[[\n") < 3);
     }
 
     #[test]
