@@ -259,12 +259,12 @@ fn parse_rules(node: &Node) -> Result<BTreeMap<&'static str, RuleSetting>, Probl
         let setting = match (value.scalar(), value.as_map()) {
             // YAML 1.1 reads a plain `off` as false and `on` as true.
             (Some(Scalar::Bool(false)), _) => RuleSetting::Off,
-            (Some(Scalar::Bool(true)), _) => RuleSetting::On(rule.severity),
-            (Some(Scalar::Str("warning")), _) => RuleSetting::On(Severity::Warning),
-            (Some(Scalar::Str("error")), _) => RuleSetting::On(Severity::Error),
+            (Some(Scalar::Bool(true)), _) => RuleSetting::On(None),
+            (Some(Scalar::Str("warning")), _) => RuleSetting::On(Some(Severity::Warning)),
+            (Some(Scalar::Str("error")), _) => RuleSetting::On(Some(Severity::Error)),
             (_, Some(fields)) => {
                 let mut enabled = true;
-                let mut severity = rule.severity;
+                let mut severity = None;
                 for (field, v) in fields {
                     match field.key_text().unwrap_or_default() {
                         "enabled" => match v.scalar() {
@@ -272,8 +272,8 @@ fn parse_rules(node: &Node) -> Result<BTreeMap<&'static str, RuleSetting>, Probl
                             _ => return Err(wrong(v, "true or false", &format!("{what}.enabled"))),
                         },
                         "severity" => match v.as_str() {
-                            Some("warning") => severity = Severity::Warning,
-                            Some("error") => severity = Severity::Error,
+                            Some("warning") => severity = Some(Severity::Warning),
+                            Some("error") => severity = Some(Severity::Error),
                             _ => {
                                 return Err(wrong(
                                     v,
@@ -388,16 +388,16 @@ mod tests {
         let s = &config.settings;
         assert_eq!(
             s.rules.get("IMDS005"),
-            Some(&RuleSetting::On(Severity::Error))
+            Some(&RuleSetting::On(Some(Severity::Error)))
         );
         assert_eq!(
             s.rules.get("IMDS002"),
-            Some(&RuleSetting::On(Severity::Warning))
+            Some(&RuleSetting::On(Some(Severity::Warning)))
         );
         assert_eq!(s.rules.get("IMDS003"), Some(&RuleSetting::Off));
         assert_eq!(
             s.rules.get("IMDS004"),
-            Some(&RuleSetting::On(Severity::Warning))
+            Some(&RuleSetting::On(Some(Severity::Warning)))
         );
         assert!(!s.is_enabled("IMDS003"));
     }
