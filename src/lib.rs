@@ -144,13 +144,14 @@ pub fn lint(options: LintOptions) -> Result<Outcome, String> {
     let analysis = analyze::analyze(&model, &options.targets);
     let mut notes = resolution.notes;
     notes.extend(model.undefined_tier_notes());
-    let findings = lint::run_all(&lint::Context {
+    let lint::Linted {
+        findings,
+        suppressed,
+    } = lint::run(&lint::Context {
         model: &model,
         analysis: &analysis,
         settings: &options.settings,
-        earlier: &[],
     });
-    let (findings, suppressed) = lint::suppress::split(&model, findings);
     let mut ignored_namespaces: Vec<String> = model
         .namespaces
         .keys()
