@@ -10,7 +10,6 @@ pub use crate::source::discover::CONFIG_NAMES;
 use crate::source::yaml::{self, Node, Pos, Scalar};
 use globset::Glob;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// A configuration file, read and checked.
@@ -28,25 +27,37 @@ pub struct Config {
     pub default_namespace: Option<String>,
 }
 
-/// A problem in a configuration file, with where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub file: String,
-    pub pos: Option<Pos>,
+/// Why a configuration file was not used; `file` names it as the user wrote it.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {source}")]
+    Unreadable {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}:{}:{}: {}", .invalid.pos.line, .invalid.pos.column, .invalid.message)]
+    Invalid {
+        file: String,
+        invalid: InvalidConfig,
+    },
+}
+
+/// Why configuration text was refused: the offending node's position, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidConfig {
+    pub pos: Pos,
     pub message: String,
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.pos {
-            Some(p) => write!(f, "{}:{}:{}: {}", self.file, p.line, p.column, self.message),
-            None => write!(f, "{}: {}", self.file, self.message),
+impl InvalidConfig {
+    fn at(node: &Node, message: String) -> InvalidConfig {
+        InvalidConfig {
+            pos: node.span.start,
+            message,
         }
     }
 }
-
-/// A problem found while parsing: where (when known) and what.
-type Problem = (Option<Pos>, String);
 
 const KEYS: &str =
     "rules, exclude, ignore-namespaces, targets, presets, default-namespace, fail-on";
@@ -76,31 +87,32 @@ pub fn find(start: &Path) -> Option<PathBuf> {
 impl Config {
     /// Reads and checks the configuration file at `path`; `display` names it in messages.
     pub fn load(path: &Path, display: &str) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
             file: display.to_string(),
-            pos: None,
-            message: format!("cannot read: {e}"),
+            source,
         })?;
-        let mut config = Config::parse(&text).map_err(|(pos, message)| ConfigError {
+        let mut config = Config::parse(&text).map_err(|invalid| ConfigError::Invalid {
             file: display.to_string(),
-            pos,
-            message,
+            invalid,
         })?;
         config.path = path.to_path_buf();
         Ok(config)
     }
 
     /// Parses configuration text. Errors carry the position of the offending node.
-    pub fn parse(text: &str) -> Result<Config, Problem> {
+    pub fn parse(text: &str) -> Result<Config, InvalidConfig> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let documents = yaml::parse_documents(text, 0).map_err(|e| (Some(e.pos), e.message))?;
+        let documents = yaml::parse_documents(text, 0).map_err(|e| InvalidConfig {
+            pos: e.pos,
+            message: e.message,
+        })?;
         let mut config = Config::default();
         let root = match documents.as_slice() {
             [] => return Ok(config),
             [root] => root,
             [_, second, ..] => {
-                return Err((
-                    Some(second.span.start),
+                return Err(InvalidConfig::at(
+                    second,
                     "a configuration file holds one YAML document".into(),
                 ));
             }
@@ -125,7 +137,7 @@ impl Config {
                         .map(|(glob, node)| {
                             Glob::new(glob.trim_end_matches('/'))
                                 .map(|_| glob.to_string())
-                                .map_err(|e| (Some(node.span.start), format!("bad glob: {e}")))
+                                .map_err(|e| InvalidConfig::at(node, format!("bad glob: {e}")))
                         })
                         .collect::<Result<_, _>>()?;
                 }
@@ -135,7 +147,7 @@ impl Config {
                         .map(|(glob, node)| {
                             Glob::new(glob)
                                 .map(|g| g.compile_matcher())
-                                .map_err(|e| (Some(node.span.start), format!("bad glob: {e}")))
+                                .map_err(|e| InvalidConfig::at(node, format!("bad glob: {e}")))
                         })
                         .collect::<Result<_, _>>()?;
                 }
@@ -143,7 +155,7 @@ impl Config {
                     config.targets = strings(value, name)?
                         .into_iter()
                         .map(|(text, node)| {
-                            Target::parse(text).map_err(|e| (Some(node.span.start), e))
+                            Target::parse(text).map_err(|e| InvalidConfig::at(node, e.to_string()))
                         })
                         .collect::<Result<_, _>>()?;
                 }
@@ -151,8 +163,8 @@ impl Config {
                     for (preset, node) in strings(value, name)? {
                         if preset != "all" && !PRESETS.iter().any(|p| p.name == preset) {
                             let known: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
-                            return Err((
-                                Some(node.span.start),
+                            return Err(InvalidConfig::at(
+                                node,
                                 format!(
                                     "unknown preset {preset:?}; known presets: {}, all",
                                     known.join(", ")
@@ -175,8 +187,8 @@ impl Config {
                     });
                 }
                 _ => {
-                    return Err((
-                        Some(key.span.start),
+                    return Err(InvalidConfig::at(
+                        key,
                         format!("unknown key {name:?}; known keys: {KEYS}"),
                     ));
                 }
@@ -211,15 +223,15 @@ impl Config {
     }
 }
 
-fn wrong(node: &Node, expected: &str, key: &str) -> Problem {
-    (
-        Some(node.span.start),
+fn wrong(node: &Node, expected: &str, key: &str) -> InvalidConfig {
+    InvalidConfig::at(
+        node,
         format!("{key}: expected {expected}, found {}", node.type_name()),
     )
 }
 
 /// A list of strings (null counts as an empty list).
-fn strings<'a>(node: &'a Node, key: &str) -> Result<Vec<(&'a str, &'a Node)>, Problem> {
+fn strings<'a>(node: &'a Node, key: &str) -> Result<Vec<(&'a str, &'a Node)>, InvalidConfig> {
     if node.is_null() {
         return Ok(Vec::new());
     }
@@ -238,7 +250,7 @@ fn strings<'a>(node: &'a Node, key: &str) -> Result<Vec<(&'a str, &'a Node)>, Pr
 
 /// `rules:` maps a rule id or name to `off`, `warning`, `error`, or
 /// `{enabled: BOOL, severity: warning|error}`.
-fn parse_rules(node: &Node) -> Result<BTreeMap<&'static str, RuleSetting>, Problem> {
+fn parse_rules(node: &Node) -> Result<BTreeMap<&'static str, RuleSetting>, InvalidConfig> {
     let mut out = BTreeMap::new();
     if node.is_null() {
         return Ok(out);
@@ -250,8 +262,8 @@ fn parse_rules(node: &Node) -> Result<BTreeMap<&'static str, RuleSetting>, Probl
         let name = key.key_text().unwrap_or_default();
         let rule = find_rule(name).ok_or_else(|| {
             let known: Vec<&str> = RULES.iter().map(|r| r.id).collect();
-            (
-                Some(key.span.start),
+            InvalidConfig::at(
+                key,
                 format!("unknown rule {name:?}; rules are {}", known.join(", ")),
             )
         })?;
@@ -283,8 +295,8 @@ fn parse_rules(node: &Node) -> Result<BTreeMap<&'static str, RuleSetting>, Probl
                             }
                         },
                         other => {
-                            return Err((
-                                Some(field.span.start),
+                            return Err(InvalidConfig::at(
+                                field,
                                 format!(
                                     "unknown key {other:?} in {what}; known keys: enabled, severity"
                                 ),
@@ -359,10 +371,7 @@ mod tests {
     fn error(text: &str) -> (usize, usize, String) {
         match Config::parse(text) {
             Ok(_) => panic!("{text:?} parsed"),
-            Err((pos, message)) => {
-                let pos = pos.unwrap_or_default();
-                (pos.line, pos.column, message)
-            }
+            Err(InvalidConfig { pos, message }) => (pos.line, pos.column, message),
         }
     }
 

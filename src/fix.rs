@@ -564,6 +564,23 @@ fn unified_diff(display: &str, old: &str, new: &str) -> String {
     out
 }
 
+/// Why [`Plan::apply`] stopped; what it wrote before stays written.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum FixError {
+    #[error("cannot write {file}: {source}")]
+    CannotWrite {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read {file}: {source}")]
+    CannotRead {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file} changed while fixing; add {} to its resources by hand", .added.join(", "))]
+    Changed { file: String, added: Vec<String> },
+}
+
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.files.is_empty() && self.edits.is_empty()
@@ -604,17 +621,18 @@ impl Plan {
 
     /// Writes the plan: new files (never over an existing file), then the kustomization
     /// edits (only if the file is still what the plan read). Returns what it did, one a line.
-    pub fn apply(&self) -> Result<String, String> {
+    pub fn apply(&self) -> Result<String, FixError> {
         let mut out = String::new();
         for file in &self.files {
-            let mut handle = std::fs::OpenOptions::new()
+            std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(&file.path)
-                .and_then(|mut f| f.write_all(file.text.as_bytes()).map(|()| f));
-            if let Err(e) = handle.as_mut() {
-                return Err(format!("cannot write {}: {e}", file.display));
-            }
+                .and_then(|mut f| f.write_all(file.text.as_bytes()))
+                .map_err(|source| FixError::CannotWrite {
+                    file: file.display.clone(),
+                    source,
+                })?;
             let half = if file.policy == file.half.name() {
                 String::new()
             } else {
@@ -626,17 +644,21 @@ impl Plan {
             ));
         }
         for edit in &self.edits {
-            let current = std::fs::read_to_string(&edit.path)
-                .map_err(|e| format!("cannot read {}: {e}", edit.display))?;
+            let current =
+                std::fs::read_to_string(&edit.path).map_err(|source| FixError::CannotRead {
+                    file: edit.display.clone(),
+                    source,
+                })?;
             if current != edit.old {
-                return Err(format!(
-                    "{} changed while fixing; add {} to its resources by hand",
-                    edit.display,
-                    edit.added.join(", ")
-                ));
+                return Err(FixError::Changed {
+                    file: edit.display.clone(),
+                    added: edit.added.clone(),
+                });
             }
-            std::fs::write(&edit.path, &edit.new)
-                .map_err(|e| format!("cannot write {}: {e}", edit.display))?;
+            std::fs::write(&edit.path, &edit.new).map_err(|source| FixError::CannotWrite {
+                file: edit.display.clone(),
+                source,
+            })?;
             out.push_str(&format!(
                 "edited {}: added {} to resources\n",
                 edit.display,

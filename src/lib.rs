@@ -23,7 +23,7 @@ use decode::object::Object;
 use lint::{Finding, Severity};
 use net::Target;
 use rayon::prelude::*;
-use source::discover::{self, DiscoverOptions, Skipped};
+use source::discover::{self, DiscoverError, DiscoverOptions, Skipped};
 use source::load::{self, LoadError, LoadedFile};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -85,8 +85,20 @@ impl Outcome {
     }
 }
 
+/// Why a run could not start: its options are unusable.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum LintError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Discover(#[from] DiscoverError),
+    #[error("no cluster {cluster:?}: this repository has no GitOps entry point")]
+    NoGitOps { cluster: String },
+    #[error("no cluster {cluster:?}; known clusters: {}", .known.join(", "))]
+    UnknownCluster { cluster: String, known: Vec<String> },
+}
+
 /// Runs the whole pipeline. `Err` only for unusable options (such as a bad glob).
-pub fn lint(options: LintOptions) -> Result<Outcome, String> {
+pub fn lint(options: LintOptions) -> Result<Outcome, LintError> {
     let started = Instant::now();
     let mut paths = Vec::new();
     let mut streams = Vec::new();
@@ -129,14 +141,12 @@ pub fn lint(options: LintOptions) -> Result<Outcome, String> {
     let mut model = model::build(&files, &objects, &resolution, &options.default_namespace);
     if let Some(cluster) = &options.cluster {
         if !resolution.clusters.contains(cluster) {
-            let known: Vec<&str> = resolution.clusters.iter().map(String::as_str).collect();
+            let known: Vec<String> = resolution.clusters.iter().cloned().collect();
+            let cluster = cluster.clone();
             return Err(if known.is_empty() {
-                format!("no cluster {cluster:?}: this repository has no GitOps entry point")
+                LintError::NoGitOps { cluster }
             } else {
-                format!(
-                    "no cluster {cluster:?}; known clusters: {}",
-                    known.join(", ")
-                )
+                LintError::UnknownCluster { cluster, known }
             });
         }
         model.retain_cluster(cluster);

@@ -114,18 +114,34 @@ pub fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-fn build_excludes(globs: &[String]) -> Result<GlobSet, String> {
+/// Why a walk could not start: its options are unusable.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DiscoverError {
+    #[error("--exclude {glob:?}: {source}")]
+    BadExclude {
+        glob: String,
+        source: globset::Error,
+    },
+    /// The globs compile one by one but not together.
+    #[error(transparent)]
+    Excludes(globset::Error),
+}
+
+fn build_excludes(globs: &[String]) -> Result<GlobSet, DiscoverError> {
     let mut builder = GlobSetBuilder::new();
     for glob in globs {
         let glob = glob.trim_end_matches('/');
-        let compiled = Glob::new(glob).map_err(|e| format!("--exclude {glob:?}: {e}"))?;
+        let compiled = Glob::new(glob).map_err(|source| DiscoverError::BadExclude {
+            glob: glob.to_string(),
+            source,
+        })?;
         builder.add(compiled);
     }
-    builder.build().map_err(|e| e.to_string())
+    builder.build().map_err(DiscoverError::Excludes)
 }
 
 /// Walks `roots` and returns the manifest files, sorted. `Err` only for unusable options.
-pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discovered, String> {
+pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discovered, DiscoverError> {
     let excludes = build_excludes(&options.excludes)?;
     // Read once: every display path is relative to it.
     let cwd = std::env::current_dir().unwrap_or_default();
