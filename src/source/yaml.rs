@@ -329,14 +329,16 @@ enum BuildError {
 }
 
 fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, BuildError> {
-    let mut documents = Vec::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let mut skipped = Skipped::default();
-    let mut alias_budget = MAX_ALIAS_NODES;
-    let mut root: Option<Node> = None;
-    let mut kind: Option<String> = None;
-
+    let mut builder = Builder {
+        keep,
+        documents: Vec::new(),
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        skipped: Skipped::default(),
+        alias_budget: MAX_ALIAS_NODES,
+        root: None,
+        kind: None,
+    };
     for event in Parser::new_from_str(text) {
         let (event, event_span) = event.map_err(|e| {
             BuildError::Syntax(ParseError {
@@ -345,8 +347,43 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
             })
         })?;
         let at = span(&event_span, line_offset);
+        let alias_size = builder.guard(&event, at)?;
+        if builder.skips(&event, alias_size) {
+            continue;
+        }
+        if let Some(node) = builder.node(event, at)? {
+            builder.attach(node);
+        }
+    }
+    builder.documents.extend(builder.root.take());
+    // An empty document (`---` followed by nothing) parses as a null scalar: not a manifest.
+    builder.documents.retain(|d| !d.is_null());
+    Ok(builder.documents)
+}
+
+/// The tree builder's state over one text's events.
+struct Builder<'k> {
+    keep: &'k Keep,
+    /// The documents finished so far.
+    documents: Vec<Node>,
+    /// The collections open in the part being built, innermost last.
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    skipped: Skipped,
+    /// Nodes aliases may still expand to in this document.
+    alias_budget: usize,
+    /// The current document's root, once finished.
+    root: Option<Node>,
+    /// The current document's `kind`, once seen.
+    kind: Option<String>,
+}
+
+impl Builder<'_> {
+    /// Refuses nesting too deep and aliases expanding too far; returns what an alias event
+    /// expands to (0 for other events).
+    fn guard(&mut self, event: &Event, at: Span) -> Result<usize, BuildError> {
         if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..))
-            && stack.len() + skipped.open.len() >= MAX_DEPTH
+            && self.stack.len() + self.skipped.open.len() >= MAX_DEPTH
         {
             return Err(BuildError::Guard(ParseError {
                 pos: at.start,
@@ -356,14 +393,14 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
         // Aliases cost their expanded size even where nothing is built, so an alias bomb in a
         // part that is skipped is still refused, as kubectl refuses it.
         let alias_size = match event {
-            Event::Alias(id) => match anchors.get(&id) {
+            Event::Alias(id) => match self.anchors.get(id) {
                 Some(node) => count_nodes(node),
-                None => skipped.sizes.get(&id).copied().unwrap_or(1),
+                None => self.skipped.sizes.get(id).copied().unwrap_or(1),
             },
             _ => 0,
         };
         if alias_size > 0 {
-            if alias_size > alias_budget {
+            if alias_size > self.alias_budget {
                 return Err(BuildError::Guard(ParseError {
                     pos: at.start,
                     message: format!(
@@ -371,11 +408,17 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
                     ),
                 }));
             }
-            alias_budget -= alias_size;
+            self.alias_budget -= alias_size;
         }
-        if !skipped.open.is_empty() {
-            skipped.event(&event, alias_size);
-            continue;
+        Ok(alias_size)
+    }
+
+    /// Whether `event` belongs to a part not built (inside one, or starting one that `keep`
+    /// refuses); such events are only accounted for.
+    fn skips(&mut self, event: &Event, alias_size: usize) -> bool {
+        if !self.skipped.open.is_empty() {
+            self.skipped.event(event, alias_size);
+            return true;
         }
         let is_value = matches!(
             event,
@@ -385,24 +428,30 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
                 | Event::Alias(_)
         );
         if is_value
-            && stack.len() <= FILTER_DEPTH
-            && matches!(stack.last(), Some(Frame::Map { key: Some(_), .. }))
+            && self.stack.len() <= FILTER_DEPTH
+            && matches!(self.stack.last(), Some(Frame::Map { key: Some(_), .. }))
         {
-            let path: Vec<&str> = stack
+            let path: Vec<&str> = self
+                .stack
                 .iter()
                 .filter_map(|f| match f {
                     Frame::Map { key: Some(k), .. } => k.key_text(),
                     _ => None,
                 })
                 .collect();
-            if !keep(kind.as_deref(), &path) {
-                if let Some(Frame::Map { key, .. }) = stack.last_mut() {
+            if !(self.keep)(self.kind.as_deref(), &path) {
+                if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
                     *key = None;
                 }
-                skipped.event(&event, alias_size);
-                continue;
+                self.skipped.event(event, alias_size);
+                return true;
             }
         }
+        false
+    }
+
+    /// Applies one event; returns the node it finishes, if any.
+    fn node(&mut self, event: Event, at: Span) -> Result<Option<Node>, BuildError> {
         let finished = match event {
             Event::Scalar(value, style, anchor, _tag) => {
                 let node = Node {
@@ -412,12 +461,12 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
                     },
                     span: at,
                 };
-                remember(&mut anchors, anchor, &node);
+                remember(&mut self.anchors, anchor, &node);
                 Some(node)
             }
             Event::Alias(id) => {
-                let Some(node) = anchors.get(&id) else {
-                    if skipped.sizes.contains_key(&id) {
+                let Some(node) = self.anchors.get(&id) else {
+                    if self.skipped.sizes.contains_key(&id) {
                         return Err(BuildError::NeedsEverything);
                     }
                     return Err(BuildError::Syntax(ParseError {
@@ -431,7 +480,7 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
                 })
             }
             Event::SequenceStart(anchor, _) => {
-                stack.push(Frame::Seq {
+                self.stack.push(Frame::Seq {
                     items: Vec::new(),
                     start: at,
                     anchor,
@@ -439,7 +488,7 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
                 None
             }
             Event::MappingStart(anchor, _) => {
-                stack.push(Frame::Map {
+                self.stack.push(Frame::Map {
                     entries: Vec::new(),
                     key: None,
                     start: at,
@@ -447,62 +496,63 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
                 });
                 None
             }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let (value, start, anchor) = match stack.pop() {
-                    Some(Frame::Seq {
-                        items,
-                        start,
-                        anchor,
-                    }) => (Value::Seq(items), start, anchor),
-                    Some(Frame::Map {
-                        entries,
-                        start,
-                        anchor,
-                        ..
-                    }) => (Value::Map(entries), start, anchor),
-                    None => continue,
-                };
-                let node = Node {
-                    value,
-                    span: Span {
-                        start: start.start,
-                        end: at.end,
-                    },
-                };
-                remember(&mut anchors, anchor, &node);
-                Some(node)
-            }
+            Event::SequenceEnd | Event::MappingEnd => self.close(at),
             Event::DocumentStart(_) | Event::DocumentEnd => {
-                documents.extend(root.take());
-                anchors.clear();
-                skipped = Skipped::default();
-                alias_budget = MAX_ALIAS_NODES;
-                kind = None;
+                self.documents.extend(self.root.take());
+                self.anchors.clear();
+                self.skipped = Skipped::default();
+                self.alias_budget = MAX_ALIAS_NODES;
+                self.kind = None;
                 None
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
         };
-        if let Some(node) = finished {
-            let depth = stack.len();
-            match stack.last_mut() {
-                Some(Frame::Seq { items, .. }) => items.push(node),
-                Some(Frame::Map { entries, key, .. }) => match key.take() {
-                    Some(k) => {
-                        if depth == 1 && k.key_text() == Some("kind") {
-                            kind = node.as_str().map(str::to_string);
-                        }
-                        entries.push((k, node));
+        Ok(finished)
+    }
+
+    /// Closes the innermost collection, which ends at `at`.
+    fn close(&mut self, at: Span) -> Option<Node> {
+        let (value, start, anchor) = match self.stack.pop()? {
+            Frame::Seq {
+                items,
+                start,
+                anchor,
+            } => (Value::Seq(items), start, anchor),
+            Frame::Map {
+                entries,
+                start,
+                anchor,
+                ..
+            } => (Value::Map(entries), start, anchor),
+        };
+        let node = Node {
+            value,
+            span: Span {
+                start: start.start,
+                end: at.end,
+            },
+        };
+        remember(&mut self.anchors, anchor, &node);
+        Some(node)
+    }
+
+    /// Puts a finished node into its parent: an item, a key, a value, or the root.
+    fn attach(&mut self, node: Node) {
+        let depth = self.stack.len();
+        match self.stack.last_mut() {
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                Some(k) => {
+                    if depth == 1 && k.key_text() == Some("kind") {
+                        self.kind = node.as_str().map(str::to_string);
                     }
-                    None => *key = Some(node),
-                },
-                None => root = Some(node),
-            }
+                    entries.push((k, node));
+                }
+                None => *key = Some(node),
+            },
+            None => self.root = Some(node),
         }
     }
-    documents.extend(root.take());
-    // An empty document (`---` followed by nothing) parses as a null scalar: not a manifest.
-    documents.retain(|d| !d.is_null());
-    Ok(documents)
 }
 
 /// What is known of the parts not built: the collections open in the part being skipped,
