@@ -8,7 +8,7 @@ use crate::lint::{RULES, Severity, find_rule};
 use crate::net::{PRESETS, Target};
 pub use crate::source::discover::CONFIG_NAMES;
 use crate::source::yaml::{self, Node, Pos, Scalar};
-use globset::Glob;
+use globset::{Glob, GlobMatcher};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -128,76 +128,45 @@ impl Config {
             )
         })?;
         for (key, value) in entries {
-            let name = key.key_text().unwrap_or_default();
-            match name {
-                "rules" => config.settings.rules = parse_rules(value)?,
-                "exclude" => {
-                    config.exclude = strings(value, name)?
-                        .into_iter()
-                        .map(|(glob, node)| {
-                            Glob::new(glob.trim_end_matches('/'))
-                                .map(|_| glob.to_string())
-                                .map_err(|e| InvalidConfig::at(node, format!("bad glob: {e}")))
-                        })
-                        .collect::<Result<_, _>>()?;
-                }
-                "ignore-namespaces" => {
-                    config.settings.ignore_namespaces = strings(value, name)?
-                        .into_iter()
-                        .map(|(glob, node)| {
-                            Glob::new(glob)
-                                .map(|g| g.compile_matcher())
-                                .map_err(|e| InvalidConfig::at(node, format!("bad glob: {e}")))
-                        })
-                        .collect::<Result<_, _>>()?;
-                }
-                "targets" => {
-                    config.targets = strings(value, name)?
-                        .into_iter()
-                        .map(|(text, node)| {
-                            Target::parse(text).map_err(|e| InvalidConfig::at(node, e.to_string()))
-                        })
-                        .collect::<Result<_, _>>()?;
-                }
-                "presets" => {
-                    for (preset, node) in strings(value, name)? {
-                        if preset != "all" && !PRESETS.iter().any(|p| p.name == preset) {
-                            let known: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
-                            return Err(InvalidConfig::at(
-                                node,
-                                format!(
-                                    "unknown preset {preset:?}; known presets: {}, all",
-                                    known.join(", ")
-                                ),
-                            ));
-                        }
-                        config.presets.push(preset.to_string());
-                    }
-                }
-                "default-namespace" => match value.as_str() {
-                    Some(ns) if !ns.is_empty() => config.default_namespace = Some(ns.to_string()),
-                    _ => return Err(wrong(value, "a namespace name", name)),
-                },
-                "fail-on" => {
-                    config.fail_on = Some(match value.as_str() {
-                        Some("error") => FailOn::Error,
-                        Some("warning") => FailOn::Warning,
-                        Some("never") => FailOn::Never,
-                        _ => return Err(wrong(value, "error, warning or never", name)),
-                    });
-                }
-                _ => {
-                    return Err(InvalidConfig::at(
-                        key,
-                        format!("unknown key {name:?}; known keys: {KEYS}"),
-                    ));
-                }
-            }
+            config.set(key, value)?;
         }
         if let Some(fail_on) = config.fail_on {
             config.settings.fail_on = fail_on;
         }
         Ok(config)
+    }
+
+    /// Applies one top-level `key: value` of the file.
+    fn set(&mut self, key: &Node, value: &Node) -> Result<(), InvalidConfig> {
+        let name = key.key_text().unwrap_or_default();
+        match name {
+            "rules" => self.settings.rules = parse_rules(value)?,
+            "exclude" => self.exclude = exclude_globs(value, name)?,
+            "ignore-namespaces" => {
+                self.settings.ignore_namespaces = namespace_globs(value, name)?;
+            }
+            "targets" => self.targets = targets(value, name)?,
+            "presets" => self.presets.extend(presets(value, name)?),
+            "default-namespace" => match value.as_str() {
+                Some(ns) if !ns.is_empty() => self.default_namespace = Some(ns.to_string()),
+                _ => return Err(wrong(value, "a namespace name", name)),
+            },
+            "fail-on" => {
+                self.fail_on = Some(match value.as_str() {
+                    Some("error") => FailOn::Error,
+                    Some("warning") => FailOn::Warning,
+                    Some("never") => FailOn::Never,
+                    _ => return Err(wrong(value, "error, warning or never", name)),
+                });
+            }
+            _ => {
+                return Err(InvalidConfig::at(
+                    key,
+                    format!("unknown key {name:?}; known keys: {KEYS}"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The `exclude` globs for the walk: a glob with a `/` is anchored at the configuration
@@ -228,6 +197,59 @@ fn wrong(node: &Node, expected: &str, key: &str) -> InvalidConfig {
         node,
         format!("{key}: expected {expected}, found {}", node.type_name()),
     )
+}
+
+/// `exclude`: globs as written, each checked to compile.
+fn exclude_globs(node: &Node, key: &str) -> Result<Vec<String>, InvalidConfig> {
+    strings(node, key)?
+        .into_iter()
+        .map(|(glob, node)| {
+            Glob::new(glob.trim_end_matches('/'))
+                .map(|_| glob.to_string())
+                .map_err(|e| InvalidConfig::at(node, format!("bad glob: {e}")))
+        })
+        .collect()
+}
+
+/// `ignore-namespaces`: names or globs, compiled.
+fn namespace_globs(node: &Node, key: &str) -> Result<Vec<GlobMatcher>, InvalidConfig> {
+    strings(node, key)?
+        .into_iter()
+        .map(|(glob, node)| {
+            Glob::new(glob)
+                .map(|g| g.compile_matcher())
+                .map_err(|e| InvalidConfig::at(node, format!("bad glob: {e}")))
+        })
+        .collect()
+}
+
+/// `targets`: `ADDR[:PORT][/PROTO]` each.
+fn targets(node: &Node, key: &str) -> Result<Vec<Target>, InvalidConfig> {
+    strings(node, key)?
+        .into_iter()
+        .map(|(text, node)| Target::parse(text).map_err(|e| InvalidConfig::at(node, e.to_string())))
+        .collect()
+}
+
+/// `presets`: names of [`PRESETS`], or `all`.
+fn presets(node: &Node, key: &str) -> Result<Vec<String>, InvalidConfig> {
+    strings(node, key)?
+        .into_iter()
+        .map(|(preset, node)| {
+            if preset == "all" || PRESETS.iter().any(|p| p.name == preset) {
+                Ok(preset.to_string())
+            } else {
+                let known: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
+                Err(InvalidConfig::at(
+                    node,
+                    format!(
+                        "unknown preset {preset:?}; known presets: {}, all",
+                        known.join(", ")
+                    ),
+                ))
+            }
+        })
+        .collect()
 }
 
 /// A list of strings (null counts as an empty list).
