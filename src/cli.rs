@@ -487,55 +487,57 @@ pub fn main() -> i32 {
         cli.fail_on,
     );
     let targets = chosen.targets.clone();
+    let inputs = match inputs(paths, &cli.stdin_filename) {
+        Ok(inputs) => inputs,
+        Err(e) => {
+            eprintln!("imds-lint: cannot read standard input: {e}");
+            return 2;
+        }
+    };
+    let outcome = match lint(chosen.options(inputs, cli.cluster)) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            eprintln!("imds-lint: {e}");
+            return 2;
+        }
+    };
+    let color = use_color(cli.color);
+    match mode {
+        Mode::Lint => {
+            print_report(&outcome, cli.format, color, cli.show_suppressed);
+            outcome.exit_code()
+        }
+        Mode::Explain {
+            namespace,
+            per_workload,
+        } => explain_command(&outcome, &namespace, per_workload, cli.format, color),
+        Mode::Fix { dry_run } => fix_command(&outcome, &targets, dry_run),
+    }
+}
+
+/// The inputs named by `paths`, where `-` is standard input (read now, named `stdin_name`).
+fn inputs(paths: Vec<PathBuf>, stdin_name: &str) -> std::io::Result<Vec<Input>> {
     let mut inputs = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
             let mut bytes = Vec::new();
-            if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
-                eprintln!("imds-lint: cannot read standard input: {e}");
-                return 2;
-            }
+            std::io::stdin().read_to_end(&mut bytes)?;
             inputs.push(Input::Stream {
-                name: cli.stdin_filename.clone(),
+                name: stdin_name.to_string(),
                 bytes,
             });
         } else {
             inputs.push(Input::Path(path));
         }
     }
-    let options = chosen.options(inputs, cli.cluster);
-    let outcome = match lint(options) {
-        Ok(outcome) => outcome,
-        Err(message) => {
-            eprintln!("imds-lint: {message}");
-            return 2;
-        }
-    };
-    match mode {
-        Mode::Lint => {}
-        Mode::Explain {
-            namespace,
-            per_workload,
-        } => {
-            return explain_command(
-                &outcome,
-                &namespace,
-                per_workload,
-                cli.format,
-                use_color(cli.color),
-            );
-        }
-        Mode::Fix { dry_run } => return fix_command(&outcome, &targets, dry_run),
+    Ok(inputs)
+}
+
+fn print_report(outcome: &crate::Outcome, format: Format, color: bool, show_suppressed: bool) {
+    match format {
+        Format::Json => print(&report::json::render(outcome)),
+        Format::Human => print(&report::human::render_with(outcome, color, show_suppressed)),
+        Format::Sarif => print(&report::sarif::render(outcome)),
+        Format::Github => print(&report::github::render(outcome)),
     }
-    match cli.format {
-        Format::Json => print(&report::json::render(&outcome)),
-        Format::Human => print(&report::human::render_with(
-            &outcome,
-            use_color(cli.color),
-            cli.show_suppressed,
-        )),
-        Format::Sarif => print(&report::sarif::render(&outcome)),
-        Format::Github => print(&report::github::render(&outcome)),
-    }
-    outcome.exit_code()
 }
