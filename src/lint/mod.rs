@@ -1,5 +1,7 @@
-//! Stage 6: the rules. One file per rule; each turns the model and analysis into findings.
-//! Adding a rule: a file here, its page in `rules/`, and a line in [`RULES`].
+//! Stage 6: the rules. One file per rule; each turns the model and analysis into drafts, which
+//! [`run`] makes findings at the severity the settings give; then the suppression step
+//! ([`suppress`], which also reports IMDS006) splits them. Adding a rule: a file here, its page
+//! in `rules/`, and a line in [`RULES`].
 
 mod imds001_metadata_reachable;
 mod imds002_missing_deny_egress_all;
@@ -58,8 +60,8 @@ pub enum Check {
     Suppressions,
 }
 
-/// A finding as a rule reports it: everything but its rule and severity, which the registry
-/// and the settings give it ([`Context::findings`]), so no rule decides its own severity.
+/// A finding as a rule reports it: everything but its rule and severity, which [`run`] gives
+/// it from the registry and the settings, so no rule decides its own severity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Draft {
     pub namespace: Option<String>,

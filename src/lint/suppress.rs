@@ -274,3 +274,64 @@ fn entry_draft(ctx: &Context, findings: &[Finding], site: &Site, entry: &str) ->
         },
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::settings::{RuleSetting, Settings};
+    use crate::lint::{Finding, Severity};
+    use crate::{Input, LintOptions, net::Target};
+
+    /// A namespace with both policies, whose annotation names IMDS002 and `all` besides.
+    const TIDY: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: tidy\n  annotations:\n    imds-lint.io/ignore: IMDS002,IMDS005,all\n    imds-lint.io/reason: reviewed\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: tidy}\nspec: {podSelector: {}, policyTypes: [Egress]}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow, namespace: tidy}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0, except: [169.254.169.254/32]}}]}, {to: [{ipBlock: {cidr: '::/0', except: ['fd00:ec2::254/128']}}]}]\n";
+
+    fn invalid(settings: Settings) -> Vec<Finding> {
+        let outcome = crate::lint(LintOptions {
+            inputs: vec![Input::Stream {
+                name: "tidy.yaml".into(),
+                bytes: TIDY.as_bytes().to_vec(),
+            }],
+            excludes: Vec::new(),
+            default_namespace: "default".into(),
+            targets: Target::defaults(),
+            cluster: None,
+            settings,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(outcome.suppressed.is_empty(), "{:?}", outcome.suppressed);
+        outcome
+            .findings
+            .into_iter()
+            .filter(|f| f.rule == "IMDS006")
+            .collect()
+    }
+
+    #[test]
+    fn unused_entries_are_reported_at_the_severity_the_settings_give() {
+        let found = invalid(Settings::default());
+        let messages: Vec<&str> = found.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "imds-lint.io/ignore on Namespace tidy: IMDS002 suppresses nothing: no IMDS002 finding in namespace tidy",
+                "imds-lint.io/ignore on Namespace tidy: IMDS005 suppresses nothing: no IMDS005 finding in namespace tidy",
+                "imds-lint.io/ignore on Namespace tidy: all suppresses nothing: no finding in namespace tidy",
+            ]
+        );
+        assert!(found.iter().all(|f| f.severity == Severity::Warning));
+
+        let mut settings = Settings::default();
+        settings
+            .rules
+            .insert("IMDS006", RuleSetting::On(Some(Severity::Error)));
+        // A rule turned off suppresses nothing by design: its entry is not unused.
+        settings.rules.insert("IMDS005", RuleSetting::Off);
+        let found = invalid(settings);
+        assert_eq!(found.len(), 2);
+        assert!(found.iter().all(|f| f.severity == Severity::Error));
+        assert!(found.iter().all(|f| !f.message.contains("IMDS005")));
+
+        let mut settings = Settings::default();
+        settings.rules.insert("IMDS006", RuleSetting::Off);
+        assert!(invalid(settings).is_empty());
+    }
+}
