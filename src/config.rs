@@ -296,42 +296,7 @@ fn parse_rules(node: &Node) -> Result<BTreeMap<&'static str, RuleSetting>, Inval
             (Some(Scalar::Bool(true)), _) => RuleSetting::On(None),
             (Some(Scalar::Str("warning")), _) => RuleSetting::On(Some(Severity::Warning)),
             (Some(Scalar::Str("error")), _) => RuleSetting::On(Some(Severity::Error)),
-            (_, Some(fields)) => {
-                let mut enabled = true;
-                let mut severity = None;
-                for (field, v) in fields {
-                    match field.key_text().unwrap_or_default() {
-                        "enabled" => match v.scalar() {
-                            Some(Scalar::Bool(b)) => enabled = b,
-                            _ => return Err(wrong(v, "true or false", &format!("{what}.enabled"))),
-                        },
-                        "severity" => match v.as_str() {
-                            Some("warning") => severity = Some(Severity::Warning),
-                            Some("error") => severity = Some(Severity::Error),
-                            _ => {
-                                return Err(wrong(
-                                    v,
-                                    "warning or error",
-                                    &format!("{what}.severity"),
-                                ));
-                            }
-                        },
-                        other => {
-                            return Err(InvalidConfig::at(
-                                field,
-                                format!(
-                                    "unknown key {other:?} in {what}; known keys: enabled, severity"
-                                ),
-                            ));
-                        }
-                    }
-                }
-                if enabled {
-                    RuleSetting::On(severity)
-                } else {
-                    RuleSetting::Off
-                }
-            }
+            (_, Some(fields)) => rule_fields(fields, &what)?,
             _ => {
                 return Err(wrong(
                     value,
@@ -343,6 +308,37 @@ fn parse_rules(node: &Node) -> Result<BTreeMap<&'static str, RuleSetting>, Inval
         out.insert(rule.id, setting);
     }
     Ok(out)
+}
+
+/// The long form of a rule's setting, `{enabled: BOOL, severity: warning|error}`; `what`
+/// (`rules.IMDS002`) names it in messages.
+fn rule_fields(fields: &[(Node, Node)], what: &str) -> Result<RuleSetting, InvalidConfig> {
+    let mut enabled = true;
+    let mut severity = None;
+    for (field, v) in fields {
+        match field.key_text().unwrap_or_default() {
+            "enabled" => match v.scalar() {
+                Some(Scalar::Bool(b)) => enabled = b,
+                _ => return Err(wrong(v, "true or false", &format!("{what}.enabled"))),
+            },
+            "severity" => match v.as_str() {
+                Some("warning") => severity = Some(Severity::Warning),
+                Some("error") => severity = Some(Severity::Error),
+                _ => return Err(wrong(v, "warning or error", &format!("{what}.severity"))),
+            },
+            other => {
+                return Err(InvalidConfig::at(
+                    field,
+                    format!("unknown key {other:?} in {what}; known keys: enabled, severity"),
+                ));
+            }
+        }
+    }
+    Ok(if enabled {
+        RuleSetting::On(severity)
+    } else {
+        RuleSetting::Off
+    })
 }
 
 /// The file `imds-lint init` writes: every key with its default, so loading it changes nothing.
