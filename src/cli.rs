@@ -1,11 +1,12 @@
 //! The command line: parses arguments, runs the pipeline, prints a report. No verdicts here.
 
-use crate::analyze::explain::explain_namespace;
+use crate::analyze::explain::{NamespaceExplanation, explain_namespace};
 use crate::config::{self, Config, ConfigError};
+use crate::fix::FixError;
 use crate::lint::RULES;
 use crate::lint::settings::FailOn;
 use crate::net::{PRESETS, Target, preset_targets};
-use crate::{Input, LintOptions, lint, report};
+use crate::{Input, LintError, LintOptions, lint, report};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -161,6 +162,46 @@ enum Mode {
     },
 }
 
+/// What stops a command: printed as `imds-lint: {error}`, with exit status 2.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot read standard input: {0}")]
+    Stdin(std::io::Error),
+    #[error(transparent)]
+    Lint(#[from] LintError),
+    #[error(transparent)]
+    Fix(#[from] FixError),
+    #[error("no rule {0:?}; `imds-lint rule` lists them")]
+    UnknownRule(String),
+    #[error("{} already exists; pass --force to overwrite it", .0.display())]
+    ConfigExists(PathBuf),
+    #[error("cannot write {}: {source}", .path.display())]
+    CannotWrite {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "namespace {namespace:?} is in several clusters ({}); choose one with --cluster",
+        .clusters.join(", ")
+    )]
+    SeveralClusters {
+        namespace: String,
+        clusters: Vec<String>,
+    },
+    #[error(
+        "no namespace {namespace:?} in these manifests; known: {}",
+        if .known.is_empty() { "none".to_string() } else { .known.join(", ") }
+    )]
+    UnknownNamespace {
+        namespace: String,
+        known: Vec<String>,
+    },
+    #[error("explain prints --format human or json only")]
+    ExplainFormat,
+}
+
 /// The configuration to use: `--config`, else the first file found from the first PATH up.
 fn load_config(args: &ConfigArgs, paths: &[PathBuf]) -> Result<Option<Config>, ConfigError> {
     if args.no_config {
@@ -233,7 +274,7 @@ fn choose(
     }
 }
 
-fn init_command(dir: Option<PathBuf>, force: bool) -> i32 {
+fn init_command(dir: Option<PathBuf>, force: bool) -> Result<i32, CliError> {
     // Without DIR the file is named as the user would write it, without `./`.
     let dir = dir.unwrap_or_default();
     let path = dir.join(config::CONFIG_NAMES[0]);
@@ -243,25 +284,21 @@ fn init_command(dir: Option<PathBuf>, force: bool) -> i32 {
             .map(|n| dir.join(n))
             .find(|p| p.exists())
     {
-        eprintln!(
-            "imds-lint: {} already exists; pass --force to overwrite it",
-            existing.display()
-        );
-        return 2;
+        return Err(CliError::ConfigExists(existing));
     }
-    match std::fs::write(&path, config::default_file()) {
-        Ok(()) => {
-            print(&format!("wrote {}\n", path.display()));
-            0
-        }
-        Err(e) => {
-            eprintln!("imds-lint: cannot write {}: {e}", path.display());
-            2
-        }
-    }
+    std::fs::write(&path, config::default_file()).map_err(|source| CliError::CannotWrite {
+        path: path.clone(),
+        source,
+    })?;
+    print(&format!("wrote {}\n", path.display()));
+    Ok(0)
 }
 
-fn fix_command(outcome: &crate::Outcome, targets: &[Target], dry_run: bool) -> i32 {
+fn fix_command(
+    outcome: &crate::Outcome,
+    targets: &[Target],
+    dry_run: bool,
+) -> Result<i32, CliError> {
     if !outcome.errors.is_empty() {
         for error in &outcome.errors {
             match error.pos {
@@ -277,26 +314,18 @@ fn fix_command(outcome: &crate::Outcome, targets: &[Target], dry_run: bool) -> i
                 format!("{} inputs", outcome.errors.len())
             }
         );
-        return 2;
+        return Ok(2);
     }
     let plan = crate::fix::plan(outcome, targets, &crate::fix::RealDisk);
     if dry_run {
         // Standard output is only the diff, so it can go to `git apply`; notes go aside.
         print(&plan.diff());
         eprint!("{}", plan.notes());
-        return 0;
+        return Ok(0);
     }
-    match plan.apply() {
-        Ok(report) => {
-            print(&report);
-            print(&plan.notes());
-            0
-        }
-        Err(e) => {
-            eprintln!("imds-lint: {e}");
-            2
-        }
-    }
+    print(&plan.apply()?);
+    print(&plan.notes());
+    Ok(0)
 }
 
 fn preset_names() -> clap::builder::PossibleValuesParser {
@@ -341,7 +370,7 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-fn rule_command(id: Option<String>) -> i32 {
+fn rule_command(id: Option<String>) -> Result<i32, CliError> {
     match id {
         None => {
             let mut text = String::new();
@@ -352,18 +381,13 @@ fn rule_command(id: Option<String>) -> i32 {
                 ));
             }
             print(&text);
-            0
+            Ok(0)
         }
-        Some(id) => match crate::lint::find_rule(&id) {
-            Some(rule) => {
-                print(rule.doc);
-                0
-            }
-            None => {
-                eprintln!("imds-lint: no rule {id:?}; `imds-lint rule` lists them");
-                2
-            }
-        },
+        Some(id) => {
+            let rule = crate::lint::find_rule(&id).ok_or(CliError::UnknownRule(id))?;
+            print(rule.doc);
+            Ok(0)
+        }
     }
 }
 
@@ -375,7 +399,35 @@ fn explain_command(
     per_workload: bool,
     format: Format,
     color: bool,
-) -> i32 {
+) -> Result<i32, CliError> {
+    let explanation = explanation(outcome, namespace)?;
+    match format {
+        Format::Json => print(&report::explain::render_json(&outcome.model, &explanation)),
+        Format::Human => print(&report::explain::render_human(
+            &outcome.model,
+            &explanation,
+            per_workload,
+            color,
+        )),
+        Format::Sarif | Format::Github => return Err(CliError::ExplainFormat),
+    }
+    for error in &outcome.errors {
+        eprintln!("imds-lint: {}: {} (not read)", error.file, error.message);
+    }
+    Ok(if !outcome.errors.is_empty() {
+        2
+    } else if explanation.reachable.is_empty() {
+        0
+    } else {
+        1
+    })
+}
+
+/// The explanation of the one namespace named `namespace`.
+fn explanation(
+    outcome: &crate::Outcome,
+    namespace: &str,
+) -> Result<NamespaceExplanation, CliError> {
     // The run is already limited to --cluster when given; a name in several clusters needs it.
     let clusters: Vec<Option<&str>> = outcome
         .model
@@ -388,56 +440,29 @@ fn explain_command(
         [cluster] => explain_namespace(&outcome.model, &outcome.analysis, *cluster, namespace),
         [] => None,
         several => {
-            let names: Vec<&str> = several.iter().map(|c| c.unwrap_or("(none)")).collect();
-            eprintln!(
-                "imds-lint: namespace {namespace:?} is in several clusters ({}); choose one with --cluster",
-                names.join(", ")
-            );
-            return 2;
+            return Err(CliError::SeveralClusters {
+                namespace: namespace.to_string(),
+                clusters: several
+                    .iter()
+                    .map(|c| c.unwrap_or("(none)").to_string())
+                    .collect(),
+            });
         }
     };
-    let Some(explanation) = explanation else {
-        let mut known: Vec<&str> = outcome
+    explanation.ok_or_else(|| {
+        let mut known: Vec<String> = outcome
             .model
             .namespaces
             .keys()
-            .map(|k| k.name.as_str())
+            .map(|k| k.name.clone())
             .collect();
         known.sort_unstable();
         known.dedup();
-        eprintln!(
-            "imds-lint: no namespace {namespace:?} in these manifests; known: {}",
-            if known.is_empty() {
-                "none".to_string()
-            } else {
-                known.join(", ")
-            }
-        );
-        return 2;
-    };
-    match format {
-        Format::Json => print(&report::explain::render_json(&outcome.model, &explanation)),
-        Format::Human => print(&report::explain::render_human(
-            &outcome.model,
-            &explanation,
-            per_workload,
-            color,
-        )),
-        Format::Sarif | Format::Github => {
-            eprintln!("imds-lint: explain prints --format human or json only");
-            return 2;
+        CliError::UnknownNamespace {
+            namespace: namespace.to_string(),
+            known,
         }
-    }
-    for error in &outcome.errors {
-        eprintln!("imds-lint: {}: {} (not read)", error.file, error.message);
-    }
-    if !outcome.errors.is_empty() {
-        2
-    } else if explanation.reachable.is_empty() {
-        0
-    } else {
-        1
-    }
+    })
 }
 
 /// Runs the command line and returns the exit status.
@@ -449,6 +474,14 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
+    run(cli).unwrap_or_else(|e| {
+        eprintln!("imds-lint: {e}");
+        2
+    })
+}
+
+/// Runs the parsed command line: the exit status, or the error that stopped it.
+fn run(cli: Cli) -> Result<i32, CliError> {
     let (paths, mode) = match cli.command {
         Some(Command::Rule { id }) => return rule_command(id),
         Some(Command::Init { dir, force }) => return init_command(dir, force),
@@ -471,13 +504,7 @@ pub fn main() -> i32 {
         ),
         None => (cli.paths, Mode::Lint),
     };
-    let config = match load_config(&cli.config, &paths) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("imds-lint: {e}");
-            return 2;
-        }
-    };
+    let config = load_config(&cli.config, &paths)?;
     let chosen = choose(
         config,
         cli.exclude,
@@ -487,55 +514,45 @@ pub fn main() -> i32 {
         cli.fail_on,
     );
     let targets = chosen.targets.clone();
+    let inputs = inputs(paths, &cli.stdin_filename).map_err(CliError::Stdin)?;
+    let outcome = lint(chosen.options(inputs, cli.cluster))?;
+    let color = use_color(cli.color);
+    match mode {
+        Mode::Lint => {
+            print_report(&outcome, cli.format, color, cli.show_suppressed);
+            Ok(outcome.exit_code())
+        }
+        Mode::Explain {
+            namespace,
+            per_workload,
+        } => explain_command(&outcome, &namespace, per_workload, cli.format, color),
+        Mode::Fix { dry_run } => fix_command(&outcome, &targets, dry_run),
+    }
+}
+
+/// The inputs named by `paths`, where `-` is standard input (read now, named `stdin_name`).
+fn inputs(paths: Vec<PathBuf>, stdin_name: &str) -> std::io::Result<Vec<Input>> {
     let mut inputs = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
             let mut bytes = Vec::new();
-            if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
-                eprintln!("imds-lint: cannot read standard input: {e}");
-                return 2;
-            }
+            std::io::stdin().read_to_end(&mut bytes)?;
             inputs.push(Input::Stream {
-                name: cli.stdin_filename.clone(),
+                name: stdin_name.to_string(),
                 bytes,
             });
         } else {
             inputs.push(Input::Path(path));
         }
     }
-    let options = chosen.options(inputs, cli.cluster);
-    let outcome = match lint(options) {
-        Ok(outcome) => outcome,
-        Err(message) => {
-            eprintln!("imds-lint: {message}");
-            return 2;
-        }
-    };
-    match mode {
-        Mode::Lint => {}
-        Mode::Explain {
-            namespace,
-            per_workload,
-        } => {
-            return explain_command(
-                &outcome,
-                &namespace,
-                per_workload,
-                cli.format,
-                use_color(cli.color),
-            );
-        }
-        Mode::Fix { dry_run } => return fix_command(&outcome, &targets, dry_run),
+    Ok(inputs)
+}
+
+fn print_report(outcome: &crate::Outcome, format: Format, color: bool, show_suppressed: bool) {
+    match format {
+        Format::Json => print(&report::json::render(outcome)),
+        Format::Human => print(&report::human::render_with(outcome, color, show_suppressed)),
+        Format::Sarif => print(&report::sarif::render(outcome)),
+        Format::Github => print(&report::github::render(outcome)),
     }
-    match cli.format {
-        Format::Json => print(&report::json::render(&outcome)),
-        Format::Human => print(&report::human::render_with(
-            &outcome,
-            use_color(cli.color),
-            cli.show_suppressed,
-        )),
-        Format::Sarif => print(&report::sarif::render(&outcome)),
-        Format::Github => print(&report::github::render(&outcome)),
-    }
-    outcome.exit_code()
 }

@@ -8,9 +8,8 @@ use crate::lint::{RULES, Severity, find_rule};
 use crate::net::{PRESETS, Target};
 pub use crate::source::discover::CONFIG_NAMES;
 use crate::source::yaml::{self, Node, Pos, Scalar};
-use globset::Glob;
+use globset::{Glob, GlobMatcher};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// A configuration file, read and checked.
@@ -28,25 +27,37 @@ pub struct Config {
     pub default_namespace: Option<String>,
 }
 
-/// A problem in a configuration file, with where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub file: String,
-    pub pos: Option<Pos>,
+/// Why a configuration file was not used; `file` names it as the user wrote it.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {source}")]
+    Unreadable {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}:{}:{}: {}", .invalid.pos.line, .invalid.pos.column, .invalid.message)]
+    Invalid {
+        file: String,
+        invalid: InvalidConfig,
+    },
+}
+
+/// Why configuration text was refused: the offending node's position, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidConfig {
+    pub pos: Pos,
     pub message: String,
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.pos {
-            Some(p) => write!(f, "{}:{}:{}: {}", self.file, p.line, p.column, self.message),
-            None => write!(f, "{}: {}", self.file, self.message),
+impl InvalidConfig {
+    fn at(node: &Node, message: String) -> InvalidConfig {
+        InvalidConfig {
+            pos: node.span.start,
+            message,
         }
     }
 }
-
-/// A problem found while parsing: where (when known) and what.
-type Problem = (Option<Pos>, String);
 
 const KEYS: &str =
     "rules, exclude, ignore-namespaces, targets, presets, default-namespace, fail-on";
@@ -76,31 +87,32 @@ pub fn find(start: &Path) -> Option<PathBuf> {
 impl Config {
     /// Reads and checks the configuration file at `path`; `display` names it in messages.
     pub fn load(path: &Path, display: &str) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
             file: display.to_string(),
-            pos: None,
-            message: format!("cannot read: {e}"),
+            source,
         })?;
-        let mut config = Config::parse(&text).map_err(|(pos, message)| ConfigError {
+        let mut config = Config::parse(&text).map_err(|invalid| ConfigError::Invalid {
             file: display.to_string(),
-            pos,
-            message,
+            invalid,
         })?;
         config.path = path.to_path_buf();
         Ok(config)
     }
 
     /// Parses configuration text. Errors carry the position of the offending node.
-    pub fn parse(text: &str) -> Result<Config, Problem> {
+    pub fn parse(text: &str) -> Result<Config, InvalidConfig> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let documents = yaml::parse_documents(text, 0).map_err(|e| (Some(e.pos), e.message))?;
+        let documents = yaml::parse_documents(text, 0).map_err(|e| InvalidConfig {
+            pos: e.pos,
+            message: e.message,
+        })?;
         let mut config = Config::default();
         let root = match documents.as_slice() {
             [] => return Ok(config),
             [root] => root,
             [_, second, ..] => {
-                return Err((
-                    Some(second.span.start),
+                return Err(InvalidConfig::at(
+                    second,
                     "a configuration file holds one YAML document".into(),
                 ));
             }
@@ -116,76 +128,45 @@ impl Config {
             )
         })?;
         for (key, value) in entries {
-            let name = key.key_text().unwrap_or_default();
-            match name {
-                "rules" => config.settings.rules = parse_rules(value)?,
-                "exclude" => {
-                    config.exclude = strings(value, name)?
-                        .into_iter()
-                        .map(|(glob, node)| {
-                            Glob::new(glob.trim_end_matches('/'))
-                                .map(|_| glob.to_string())
-                                .map_err(|e| (Some(node.span.start), format!("bad glob: {e}")))
-                        })
-                        .collect::<Result<_, _>>()?;
-                }
-                "ignore-namespaces" => {
-                    config.settings.ignore_namespaces = strings(value, name)?
-                        .into_iter()
-                        .map(|(glob, node)| {
-                            Glob::new(glob)
-                                .map(|g| g.compile_matcher())
-                                .map_err(|e| (Some(node.span.start), format!("bad glob: {e}")))
-                        })
-                        .collect::<Result<_, _>>()?;
-                }
-                "targets" => {
-                    config.targets = strings(value, name)?
-                        .into_iter()
-                        .map(|(text, node)| {
-                            Target::parse(text).map_err(|e| (Some(node.span.start), e))
-                        })
-                        .collect::<Result<_, _>>()?;
-                }
-                "presets" => {
-                    for (preset, node) in strings(value, name)? {
-                        if preset != "all" && !PRESETS.iter().any(|p| p.name == preset) {
-                            let known: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
-                            return Err((
-                                Some(node.span.start),
-                                format!(
-                                    "unknown preset {preset:?}; known presets: {}, all",
-                                    known.join(", ")
-                                ),
-                            ));
-                        }
-                        config.presets.push(preset.to_string());
-                    }
-                }
-                "default-namespace" => match value.as_str() {
-                    Some(ns) if !ns.is_empty() => config.default_namespace = Some(ns.to_string()),
-                    _ => return Err(wrong(value, "a namespace name", name)),
-                },
-                "fail-on" => {
-                    config.fail_on = Some(match value.as_str() {
-                        Some("error") => FailOn::Error,
-                        Some("warning") => FailOn::Warning,
-                        Some("never") => FailOn::Never,
-                        _ => return Err(wrong(value, "error, warning or never", name)),
-                    });
-                }
-                _ => {
-                    return Err((
-                        Some(key.span.start),
-                        format!("unknown key {name:?}; known keys: {KEYS}"),
-                    ));
-                }
-            }
+            config.set(key, value)?;
         }
         if let Some(fail_on) = config.fail_on {
             config.settings.fail_on = fail_on;
         }
         Ok(config)
+    }
+
+    /// Applies one top-level `key: value` of the file.
+    fn set(&mut self, key: &Node, value: &Node) -> Result<(), InvalidConfig> {
+        let name = key.key_text().unwrap_or_default();
+        match name {
+            "rules" => self.settings.rules = parse_rules(value)?,
+            "exclude" => self.exclude = exclude_globs(value, name)?,
+            "ignore-namespaces" => {
+                self.settings.ignore_namespaces = namespace_globs(value, name)?;
+            }
+            "targets" => self.targets = targets(value, name)?,
+            "presets" => self.presets.extend(presets(value, name)?),
+            "default-namespace" => match value.as_str() {
+                Some(ns) if !ns.is_empty() => self.default_namespace = Some(ns.to_string()),
+                _ => return Err(wrong(value, "a namespace name", name)),
+            },
+            "fail-on" => {
+                self.fail_on = Some(match value.as_str() {
+                    Some("error") => FailOn::Error,
+                    Some("warning") => FailOn::Warning,
+                    Some("never") => FailOn::Never,
+                    _ => return Err(wrong(value, "error, warning or never", name)),
+                });
+            }
+            _ => {
+                return Err(InvalidConfig::at(
+                    key,
+                    format!("unknown key {name:?}; known keys: {KEYS}"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The `exclude` globs for the walk: a glob with a `/` is anchored at the configuration
@@ -211,15 +192,68 @@ impl Config {
     }
 }
 
-fn wrong(node: &Node, expected: &str, key: &str) -> Problem {
-    (
-        Some(node.span.start),
+fn wrong(node: &Node, expected: &str, key: &str) -> InvalidConfig {
+    InvalidConfig::at(
+        node,
         format!("{key}: expected {expected}, found {}", node.type_name()),
     )
 }
 
+/// `exclude`: globs as written, each checked to compile.
+fn exclude_globs(node: &Node, key: &str) -> Result<Vec<String>, InvalidConfig> {
+    strings(node, key)?
+        .into_iter()
+        .map(|(glob, node)| {
+            Glob::new(glob.trim_end_matches('/'))
+                .map(|_| glob.to_string())
+                .map_err(|e| InvalidConfig::at(node, format!("bad glob: {e}")))
+        })
+        .collect()
+}
+
+/// `ignore-namespaces`: names or globs, compiled.
+fn namespace_globs(node: &Node, key: &str) -> Result<Vec<GlobMatcher>, InvalidConfig> {
+    strings(node, key)?
+        .into_iter()
+        .map(|(glob, node)| {
+            Glob::new(glob)
+                .map(|g| g.compile_matcher())
+                .map_err(|e| InvalidConfig::at(node, format!("bad glob: {e}")))
+        })
+        .collect()
+}
+
+/// `targets`: `ADDR[:PORT][/PROTO]` each.
+fn targets(node: &Node, key: &str) -> Result<Vec<Target>, InvalidConfig> {
+    strings(node, key)?
+        .into_iter()
+        .map(|(text, node)| Target::parse(text).map_err(|e| InvalidConfig::at(node, e.to_string())))
+        .collect()
+}
+
+/// `presets`: names of [`PRESETS`], or `all`.
+fn presets(node: &Node, key: &str) -> Result<Vec<String>, InvalidConfig> {
+    strings(node, key)?
+        .into_iter()
+        .map(|(preset, node)| {
+            if preset == "all" || PRESETS.iter().any(|p| p.name == preset) {
+                Ok(preset.to_string())
+            } else {
+                let known: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
+                Err(InvalidConfig::at(
+                    node,
+                    format!(
+                        "unknown preset {preset:?}; known presets: {}, all",
+                        known.join(", ")
+                    ),
+                ))
+            }
+        })
+        .collect()
+}
+
 /// A list of strings (null counts as an empty list).
-fn strings<'a>(node: &'a Node, key: &str) -> Result<Vec<(&'a str, &'a Node)>, Problem> {
+fn strings<'a>(node: &'a Node, key: &str) -> Result<Vec<(&'a str, &'a Node)>, InvalidConfig> {
     if node.is_null() {
         return Ok(Vec::new());
     }
@@ -238,7 +272,7 @@ fn strings<'a>(node: &'a Node, key: &str) -> Result<Vec<(&'a str, &'a Node)>, Pr
 
 /// `rules:` maps a rule id or name to `off`, `warning`, `error`, or
 /// `{enabled: BOOL, severity: warning|error}`.
-fn parse_rules(node: &Node) -> Result<BTreeMap<&'static str, RuleSetting>, Problem> {
+fn parse_rules(node: &Node) -> Result<BTreeMap<&'static str, RuleSetting>, InvalidConfig> {
     let mut out = BTreeMap::new();
     if node.is_null() {
         return Ok(out);
@@ -250,8 +284,8 @@ fn parse_rules(node: &Node) -> Result<BTreeMap<&'static str, RuleSetting>, Probl
         let name = key.key_text().unwrap_or_default();
         let rule = find_rule(name).ok_or_else(|| {
             let known: Vec<&str> = RULES.iter().map(|r| r.id).collect();
-            (
-                Some(key.span.start),
+            InvalidConfig::at(
+                key,
                 format!("unknown rule {name:?}; rules are {}", known.join(", ")),
             )
         })?;
@@ -259,45 +293,10 @@ fn parse_rules(node: &Node) -> Result<BTreeMap<&'static str, RuleSetting>, Probl
         let setting = match (value.scalar(), value.as_map()) {
             // YAML 1.1 reads a plain `off` as false and `on` as true.
             (Some(Scalar::Bool(false)), _) => RuleSetting::Off,
-            (Some(Scalar::Bool(true)), _) => RuleSetting::On(rule.severity),
-            (Some(Scalar::Str("warning")), _) => RuleSetting::On(Severity::Warning),
-            (Some(Scalar::Str("error")), _) => RuleSetting::On(Severity::Error),
-            (_, Some(fields)) => {
-                let mut enabled = true;
-                let mut severity = rule.severity;
-                for (field, v) in fields {
-                    match field.key_text().unwrap_or_default() {
-                        "enabled" => match v.scalar() {
-                            Some(Scalar::Bool(b)) => enabled = b,
-                            _ => return Err(wrong(v, "true or false", &format!("{what}.enabled"))),
-                        },
-                        "severity" => match v.as_str() {
-                            Some("warning") => severity = Severity::Warning,
-                            Some("error") => severity = Severity::Error,
-                            _ => {
-                                return Err(wrong(
-                                    v,
-                                    "warning or error",
-                                    &format!("{what}.severity"),
-                                ));
-                            }
-                        },
-                        other => {
-                            return Err((
-                                Some(field.span.start),
-                                format!(
-                                    "unknown key {other:?} in {what}; known keys: enabled, severity"
-                                ),
-                            ));
-                        }
-                    }
-                }
-                if enabled {
-                    RuleSetting::On(severity)
-                } else {
-                    RuleSetting::Off
-                }
-            }
+            (Some(Scalar::Bool(true)), _) => RuleSetting::On(None),
+            (Some(Scalar::Str("warning")), _) => RuleSetting::On(Some(Severity::Warning)),
+            (Some(Scalar::Str("error")), _) => RuleSetting::On(Some(Severity::Error)),
+            (_, Some(fields)) => rule_fields(fields, &what)?,
             _ => {
                 return Err(wrong(
                     value,
@@ -309,6 +308,37 @@ fn parse_rules(node: &Node) -> Result<BTreeMap<&'static str, RuleSetting>, Probl
         out.insert(rule.id, setting);
     }
     Ok(out)
+}
+
+/// The long form of a rule's setting, `{enabled: BOOL, severity: warning|error}`; `what`
+/// (`rules.IMDS002`) names it in messages.
+fn rule_fields(fields: &[(Node, Node)], what: &str) -> Result<RuleSetting, InvalidConfig> {
+    let mut enabled = true;
+    let mut severity = None;
+    for (field, v) in fields {
+        match field.key_text().unwrap_or_default() {
+            "enabled" => match v.scalar() {
+                Some(Scalar::Bool(b)) => enabled = b,
+                _ => return Err(wrong(v, "true or false", &format!("{what}.enabled"))),
+            },
+            "severity" => match v.as_str() {
+                Some("warning") => severity = Some(Severity::Warning),
+                Some("error") => severity = Some(Severity::Error),
+                _ => return Err(wrong(v, "warning or error", &format!("{what}.severity"))),
+            },
+            other => {
+                return Err(InvalidConfig::at(
+                    field,
+                    format!("unknown key {other:?} in {what}; known keys: enabled, severity"),
+                ));
+            }
+        }
+    }
+    Ok(if enabled {
+        RuleSetting::On(severity)
+    } else {
+        RuleSetting::Off
+    })
 }
 
 /// The file `imds-lint init` writes: every key with its default, so loading it changes nothing.
@@ -359,10 +389,7 @@ mod tests {
     fn error(text: &str) -> (usize, usize, String) {
         match Config::parse(text) {
             Ok(_) => panic!("{text:?} parsed"),
-            Err((pos, message)) => {
-                let pos = pos.unwrap_or_default();
-                (pos.line, pos.column, message)
-            }
+            Err(InvalidConfig { pos, message }) => (pos.line, pos.column, message),
         }
     }
 
@@ -388,16 +415,16 @@ mod tests {
         let s = &config.settings;
         assert_eq!(
             s.rules.get("IMDS005"),
-            Some(&RuleSetting::On(Severity::Error))
+            Some(&RuleSetting::On(Some(Severity::Error)))
         );
         assert_eq!(
             s.rules.get("IMDS002"),
-            Some(&RuleSetting::On(Severity::Warning))
+            Some(&RuleSetting::On(Some(Severity::Warning)))
         );
         assert_eq!(s.rules.get("IMDS003"), Some(&RuleSetting::Off));
         assert_eq!(
             s.rules.get("IMDS004"),
-            Some(&RuleSetting::On(Severity::Warning))
+            Some(&RuleSetting::On(Some(Severity::Warning)))
         );
         assert!(!s.is_enabled("IMDS003"));
     }

@@ -5,6 +5,7 @@
 
 use crate::Outcome;
 use crate::analyze::NamespaceVerdict;
+use crate::lint::Finding;
 use crate::net::Target;
 use crate::source::discover::{KUSTOMIZATION_NAMES, normalize};
 use crate::source::yaml::{self, Node, offset_of};
@@ -93,28 +94,42 @@ struct Home {
     sets_namespace: bool,
 }
 
+/// A namespace that gets new policies: where they go and which halves.
+struct Wanted<'o> {
+    verdict: &'o NamespaceVerdict,
+    home: Home,
+    halves: Vec<Half>,
+}
+
 /// Decides what `fix` writes. `targets` are the endpoints checked: every IPv4 one is carved out
 /// of `0.0.0.0/0` and, when there are IPv6 ones, a `::/0` block carves those out.
 pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
-    let model = &outcome.model;
     let mut plan = Plan::default();
-    // Findings of `rule` about the namespace of `verdict` (in its cluster).
-    let about = |f: &crate::lint::Finding, rule: &str, verdict: &NamespaceVerdict| {
-        f.rule == rule
-            && f.namespace.as_deref() == Some(verdict.name.as_str())
-            && f.cluster == verdict.cluster
-    };
-    // Namespace → home and the halves it needs.
-    let mut wanted: Vec<(&NamespaceVerdict, Home, Vec<Half>)> = Vec::new();
+    let wanted = wanted(outcome, &mut plan.notes);
+    let additions = plan_files(outcome, targets, disk, &wanted, &mut plan);
+    plan_edits(outcome, disk, additions, &mut plan);
+    plan
+}
+
+/// Whether `finding` is of `rule` about the namespace of `verdict` (in its cluster).
+fn is_about(finding: &Finding, rule: &str, verdict: &NamespaceVerdict) -> bool {
+    finding.rule == rule
+        && finding.namespace.as_deref() == Some(verdict.name.as_str())
+        && finding.cluster == verdict.cluster
+}
+
+/// The namespaces that get new policies; notes say why others get none.
+fn wanted<'o>(outcome: &'o Outcome, notes: &mut Vec<String>) -> Vec<Wanted<'o>> {
+    let mut wanted = Vec::new();
     for verdict in &outcome.analysis.namespaces {
         if !verdict.protected_by.is_empty() {
             if verdict.deny_all.is_none() || verdict.allow_except_metadata.is_none() {
                 let by: Vec<String> = verdict
                     .protected_by
                     .iter()
-                    .map(|&p| model.policies[p].describe())
+                    .map(|&p| outcome.model.policies[p].describe())
                     .collect();
-                plan.notes.push(format!(
+                notes.push(format!(
                     "namespace {}: {} keeps every target closed; the pair is not needed",
                     verdict.name,
                     by.join(", ")
@@ -122,60 +137,92 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
             }
             continue;
         }
-        let lacking = [
-            (Half::DenyAll, verdict.deny_all.is_none()),
-            (
-                Half::AllowExceptMetadata,
-                verdict.allow_except_metadata.is_none(),
-            ),
-        ];
-        let mut halves = Vec::new();
-        for (half, lacks) in lacking {
-            if !lacks {
-                continue;
-            }
-            let why = if outcome
-                .findings
-                .iter()
-                .any(|f| about(f, half.rule(), verdict))
-            {
-                halves.push(half);
-                continue;
-            } else if outcome
-                .suppressed
-                .iter()
-                .any(|s| about(&s.finding, half.rule(), verdict))
-            {
-                format!("{} is suppressed by an annotation", half.rule())
-            } else if outcome.ignored_namespaces.contains(&verdict.name) {
-                "the namespace is ignored (ignore-namespaces)".to_string()
-            } else {
-                format!("{} is turned off in the configuration", half.rule())
-            };
-            plan.notes.push(format!(
-                "namespace {}: {why}; no {} policy written",
-                verdict.name,
-                half.name()
-            ));
-        }
+        let halves = missing_halves(outcome, verdict, notes);
         if halves.is_empty() {
             continue;
         }
         match home(outcome, verdict.cluster.as_deref(), &verdict.name) {
-            Some(home) => wanted.push((verdict, home, halves)),
-            None => plan.notes.push(format!(
+            Some(home) => wanted.push(Wanted {
+                verdict,
+                home,
+                halves,
+            }),
+            None => notes.push(format!(
                 "namespace {}: not fixable: none of its manifests is a file in the repository \
                  (standard input only?)",
                 verdict.name
             )),
         }
     }
+    wanted
+}
 
+/// The halves a namespace lacks and a standing finding asks for; notes say why a lacking half
+/// is not written (suppressed, ignored, turned off).
+fn missing_halves(
+    outcome: &Outcome,
+    verdict: &NamespaceVerdict,
+    notes: &mut Vec<String>,
+) -> Vec<Half> {
+    let lacking = [
+        (Half::DenyAll, verdict.deny_all.is_none()),
+        (
+            Half::AllowExceptMetadata,
+            verdict.allow_except_metadata.is_none(),
+        ),
+    ];
+    let mut halves = Vec::new();
+    for (half, lacks) in lacking {
+        if !lacks {
+            continue;
+        }
+        let why = if outcome
+            .findings
+            .iter()
+            .any(|f| is_about(f, half.rule(), verdict))
+        {
+            halves.push(half);
+            continue;
+        } else if outcome
+            .suppressed
+            .iter()
+            .any(|s| is_about(&s.finding, half.rule(), verdict))
+        {
+            format!("{} is suppressed by an annotation", half.rule())
+        } else if outcome.ignored_namespaces.contains(&verdict.name) {
+            "the namespace is ignored (ignore-namespaces)".to_string()
+        } else {
+            format!("{} is turned off in the configuration", half.rule())
+        };
+        notes.push(format!(
+            "namespace {}: {why}; no {} policy written",
+            verdict.name,
+            half.name()
+        ));
+    }
+    halves
+}
+
+/// Plans the new policy files, each under a name no policy of its namespace and no file
+/// takes; returns the file names each loaded kustomization (by index) must gain.
+fn plan_files(
+    outcome: &Outcome,
+    targets: &[Target],
+    disk: &dyn Disk,
+    wanted: &[Wanted],
+    plan: &mut Plan,
+) -> BTreeMap<usize, Vec<String>> {
+    let model = &outcome.model;
     let loaded: HashSet<PathBuf> = outcome.files.iter().map(|f| normalize(&f.path)).collect();
     let mut planned_paths: HashSet<PathBuf> = HashSet::new();
     let mut additions: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut planned_halves: HashSet<(PathBuf, String, Half)> = HashSet::new();
-    for (verdict, home, halves) in &wanted {
+    for Wanted {
+        verdict,
+        home,
+        halves,
+    } in wanted
+    {
         let namespace = &verdict.name;
         let key = (verdict.cluster.as_deref(), namespace.as_str());
         let mut taken: BTreeSet<String> = model
@@ -214,23 +261,42 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
                 additions.entry(k).or_default().push(file_name);
             }
         }
-        for opening in &verdict.openings {
-            plan.notes.push(format!(
-                "namespace {namespace} stays reachable: {} ({}:{}) \
-                 opens {}; fix does not edit existing policies, change it by hand",
-                crate::analyze::chain::describe_rule(model, opening.rule_ref()),
-                model.files[opening.at.file],
-                opening.at.line,
-                opening
-                    .targets
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
+        plan.notes.extend(still_reachable(outcome, verdict));
     }
+    additions
+}
 
+/// Notes on the openings a namespace keeps: fix does not edit existing policies.
+fn still_reachable<'o>(
+    outcome: &'o Outcome,
+    verdict: &'o NamespaceVerdict,
+) -> impl Iterator<Item = String> + 'o {
+    let model = &outcome.model;
+    verdict.openings.iter().map(move |opening| {
+        format!(
+            "namespace {} stays reachable: {} ({}:{}) \
+             opens {}; fix does not edit existing policies, change it by hand",
+            verdict.name,
+            crate::analyze::chain::describe_rule(model, opening.rule_ref()),
+            model.files[opening.at.file],
+            opening.at.line,
+            opening
+                .targets
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+/// Plans the kustomization edits that list the new files in `resources`.
+fn plan_edits(
+    outcome: &Outcome,
+    disk: &dyn Disk,
+    additions: BTreeMap<usize, Vec<String>>,
+    plan: &mut Plan,
+) {
     for (k, added) in additions {
         let file = &outcome.files[k];
         let edited = disk
@@ -251,7 +317,6 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
             )),
         }
     }
-    plan
 }
 
 /// `base`, else `base-1`, `base-2`, … : the first that is not `taken`.
@@ -419,16 +484,8 @@ fn end_of_line(text: &str, offset: usize) -> usize {
 /// not a kustomization this can edit safely.
 pub fn add_resources(old: &str, added: &[String]) -> Option<String> {
     let root = yaml::parse_documents(old, 0).ok()?.into_iter().next()?;
-    let listed = |node: &Node| -> Vec<String> {
-        node.get("resources")
-            .and_then(Node::as_seq)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|n| n.as_str().map(str::to_string))
-            .collect()
-    };
     // Written as the entries already there are: `./x.yaml` where they all start with `./`.
-    let existing = listed(&root);
+    let existing = listed_resources(&root);
     let added: Vec<String> = if !existing.is_empty() && existing.iter().all(|e| e.starts_with("./"))
     {
         added.iter().map(|a| format!("./{a}")).collect()
@@ -442,76 +499,104 @@ pub fn add_resources(old: &str, added: &[String]) -> Option<String> {
                 new.push('\n');
             }
             new.push_str("resources:\n");
-            for entry in &added {
-                new.push_str(&format!("  - {entry}\n"));
-            }
+            new.push_str(&block_items("  - ", &added));
         }
-        Some((key, value)) => match value.as_seq() {
-            Some(items)
-                if old[offset_of(old, value.span.start.line, value.span.start.column)?..]
-                    .starts_with('[') =>
-            {
-                // Flow list: insert before its closing bracket.
-                let end = offset_of(old, value.span.end.line, value.span.end.column)?;
-                let close = old[..end].rfind(']')?;
-                let joined = added.join(", ");
-                let insert = if items.is_empty() {
-                    joined
-                } else {
-                    format!(", {joined}")
-                };
-                new.insert_str(close, &insert);
-            }
-            Some(items) if !items.is_empty() => {
-                let first = &items[0];
-                let last = items.last()?;
-                let first_line_start = offset_of(old, first.span.start.line, 1)?;
-                let first_at = offset_of(old, first.span.start.line, first.span.start.column)?;
-                let prefix = &old[first_line_start..first_at];
-                // The prefix of a block item is indentation and a dash, possibly a quote.
-                let prefix = prefix.trim_end_matches(['"', '\'']);
-                if prefix.trim() != "-" {
-                    return None;
-                }
-                let last_end = offset_of(old, last.span.end.line, last.span.end.column)?;
-                // A node that ends at the start of a line (a block scalar) ends the line before.
-                let at = if last.span.end.column == 1 && last.span.end.line > last.span.start.line {
-                    last_end
-                } else {
-                    end_of_line(old, last_end)
-                };
-                let mut insert = String::new();
-                if !old[..at].ends_with('\n') {
-                    insert.push('\n');
-                }
-                for entry in &added {
-                    insert.push_str(&format!("{prefix}{entry}\n"));
-                }
-                new.insert_str(at, &insert);
-            }
-            _ if value.is_null() && value.key_text() == Some("") => {
-                // `resources:` with nothing after it.
-                let at = end_of_line(
-                    old,
-                    offset_of(old, key.span.start.line, key.span.start.column)?,
-                );
-                let mut insert = String::new();
-                if !old[..at].ends_with('\n') {
-                    insert.push('\n');
-                }
-                for entry in &added {
-                    insert.push_str(&format!("  - {entry}\n"));
-                }
-                new.insert_str(at, &insert);
-            }
-            _ => return None,
-        },
+        Some((key, value)) => {
+            let (at, insert) = resources_insertion(old, key, value, &added)?;
+            new.insert_str(at, &insert);
+        }
     }
     // Check the edit means what it should: the old entries, then the new ones.
     let reparsed = yaml::parse_documents(&new, 0).ok()?.into_iter().next()?;
     let mut expected = existing;
     expected.extend(added);
-    (listed(&reparsed) == expected).then_some(new)
+    (listed_resources(&reparsed) == expected).then_some(new)
+}
+
+/// The strings of a kustomization's `resources` list.
+fn listed_resources(root: &Node) -> Vec<String> {
+    root.get("resources")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|n| n.as_str().map(str::to_string))
+        .collect()
+}
+
+/// One block-list line per entry: `{prefix}{entry}`.
+fn block_items(prefix: &str, added: &[String]) -> String {
+    added
+        .iter()
+        .map(|entry| format!("{prefix}{entry}\n"))
+        .collect()
+}
+
+/// Where in `old` to insert `added` into the existing `resources:` entry (`key`, `value`),
+/// and the text to insert; `None` for a form this cannot edit safely.
+fn resources_insertion(
+    old: &str,
+    key: &Node,
+    value: &Node,
+    added: &[String],
+) -> Option<(usize, String)> {
+    match value.as_seq() {
+        Some(items)
+            if old[offset_of(old, value.span.start.line, value.span.start.column)?..]
+                .starts_with('[') =>
+        {
+            // Flow list: insert before its closing bracket.
+            let end = offset_of(old, value.span.end.line, value.span.end.column)?;
+            let close = old[..end].rfind(']')?;
+            let joined = added.join(", ");
+            let insert = if items.is_empty() {
+                joined
+            } else {
+                format!(", {joined}")
+            };
+            Some((close, insert))
+        }
+        Some(items) if !items.is_empty() => block_insertion(old, items, added),
+        _ if value.is_null() && value.key_text() == Some("") => {
+            // `resources:` with nothing after it.
+            let at = end_of_line(
+                old,
+                offset_of(old, key.span.start.line, key.span.start.column)?,
+            );
+            Some((at, line_break_before(old, at) + &block_items("  - ", added)))
+        }
+        _ => None,
+    }
+}
+
+/// After the last item of a block list, items written with the first item's prefix.
+fn block_insertion(old: &str, items: &[Node], added: &[String]) -> Option<(usize, String)> {
+    let first = items.first()?;
+    let last = items.last()?;
+    let first_line_start = offset_of(old, first.span.start.line, 1)?;
+    let first_at = offset_of(old, first.span.start.line, first.span.start.column)?;
+    let prefix = &old[first_line_start..first_at];
+    // The prefix of a block item is indentation and a dash, possibly a quote.
+    let prefix = prefix.trim_end_matches(['"', '\'']);
+    if prefix.trim() != "-" {
+        return None;
+    }
+    let last_end = offset_of(old, last.span.end.line, last.span.end.column)?;
+    // A node that ends at the start of a line (a block scalar) ends the line before.
+    let at = if last.span.end.column == 1 && last.span.end.line > last.span.start.line {
+        last_end
+    } else {
+        end_of_line(old, last_end)
+    };
+    Some((at, line_break_before(old, at) + &block_items(prefix, added)))
+}
+
+/// A line break when the text before `at` does not end one.
+fn line_break_before(old: &str, at: usize) -> String {
+    if old[..at].ends_with('\n') {
+        String::new()
+    } else {
+        "\n".into()
+    }
 }
 
 /// A unified diff of `old` → `new` (one changed region, which is all `fix` makes), with three
@@ -564,6 +649,23 @@ fn unified_diff(display: &str, old: &str, new: &str) -> String {
     out
 }
 
+/// Why [`Plan::apply`] stopped; what it wrote before stays written.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum FixError {
+    #[error("cannot write {file}: {source}")]
+    CannotWrite {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read {file}: {source}")]
+    CannotRead {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file} changed while fixing; add {} to its resources by hand", .added.join(", "))]
+    Changed { file: String, added: Vec<String> },
+}
+
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.files.is_empty() && self.edits.is_empty()
@@ -604,17 +706,18 @@ impl Plan {
 
     /// Writes the plan: new files (never over an existing file), then the kustomization
     /// edits (only if the file is still what the plan read). Returns what it did, one a line.
-    pub fn apply(&self) -> Result<String, String> {
+    pub fn apply(&self) -> Result<String, FixError> {
         let mut out = String::new();
         for file in &self.files {
-            let mut handle = std::fs::OpenOptions::new()
+            std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(&file.path)
-                .and_then(|mut f| f.write_all(file.text.as_bytes()).map(|()| f));
-            if let Err(e) = handle.as_mut() {
-                return Err(format!("cannot write {}: {e}", file.display));
-            }
+                .and_then(|mut f| f.write_all(file.text.as_bytes()))
+                .map_err(|source| FixError::CannotWrite {
+                    file: file.display.clone(),
+                    source,
+                })?;
             let half = if file.policy == file.half.name() {
                 String::new()
             } else {
@@ -626,17 +729,21 @@ impl Plan {
             ));
         }
         for edit in &self.edits {
-            let current = std::fs::read_to_string(&edit.path)
-                .map_err(|e| format!("cannot read {}: {e}", edit.display))?;
+            let current =
+                std::fs::read_to_string(&edit.path).map_err(|source| FixError::CannotRead {
+                    file: edit.display.clone(),
+                    source,
+                })?;
             if current != edit.old {
-                return Err(format!(
-                    "{} changed while fixing; add {} to its resources by hand",
-                    edit.display,
-                    edit.added.join(", ")
-                ));
+                return Err(FixError::Changed {
+                    file: edit.display.clone(),
+                    added: edit.added.clone(),
+                });
             }
-            std::fs::write(&edit.path, &edit.new)
-                .map_err(|e| format!("cannot write {}: {e}", edit.display))?;
+            std::fs::write(&edit.path, &edit.new).map_err(|source| FixError::CannotWrite {
+                file: edit.display.clone(),
+                source,
+            })?;
             out.push_str(&format!(
                 "edited {}: added {} to resources\n",
                 edit.display,

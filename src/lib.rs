@@ -23,8 +23,9 @@ use decode::object::Object;
 use lint::{Finding, Severity};
 use net::Target;
 use rayon::prelude::*;
-use source::discover::{self, DiscoverOptions, Skipped};
+use source::discover::{self, DiscoverError, DiscoverOptions, Skipped, SourcePath, WalkError};
 use source::load::{self, LoadError, LoadedFile};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -85,8 +86,20 @@ impl Outcome {
     }
 }
 
+/// Why a run could not start: its options are unusable.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum LintError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Discover(#[from] DiscoverError),
+    #[error("no cluster {cluster:?}: this repository has no GitOps entry point")]
+    NoGitOps { cluster: String },
+    #[error("no cluster {cluster:?}; known clusters: {}", .known.join(", "))]
+    UnknownCluster { cluster: String, known: Vec<String> },
+}
+
 /// Runs the whole pipeline. `Err` only for unusable options (such as a bad glob).
-pub fn lint(options: LintOptions) -> Result<Outcome, String> {
+pub fn lint(options: LintOptions) -> Result<Outcome, LintError> {
     let started = Instant::now();
     let mut paths = Vec::new();
     let mut streams = Vec::new();
@@ -108,69 +121,26 @@ pub fn lint(options: LintOptions) -> Result<Outcome, String> {
             },
         )?
     };
-    // Load and decode file by file, so trees never pile up for the whole repository.
-    let (mut files, mut objects): (Vec<LoadedFile>, Vec<Vec<Object>>) = discovered
-        .files
-        .par_iter()
-        .map(|source| {
-            let mut file = load::load_file(source, &decode::object::keep);
-            let objects = decode::object::objects_of(std::mem::take(&mut file.trees));
-            (file, objects)
-        })
-        .unzip();
-    for mut stream in streams {
-        objects.push(decode::object::objects_of(std::mem::take(
-            &mut stream.trees,
-        )));
-        files.push(stream);
-    }
+    let (files, objects) = load_and_decode(&discovered.files, streams);
 
     let resolution = topology::resolve(&files, &objects, &paths);
     let mut model = model::build(&files, &objects, &resolution, &options.default_namespace);
     if let Some(cluster) = &options.cluster {
-        if !resolution.clusters.contains(cluster) {
-            let known: Vec<&str> = resolution.clusters.iter().map(String::as_str).collect();
-            return Err(if known.is_empty() {
-                format!("no cluster {cluster:?}: this repository has no GitOps entry point")
-            } else {
-                format!(
-                    "no cluster {cluster:?}; known clusters: {}",
-                    known.join(", ")
-                )
-            });
-        }
-        model.retain_cluster(cluster);
+        keep_only_cluster(&mut model, &resolution.clusters, cluster)?;
     }
     let analysis = analyze::analyze(&model, &options.targets);
     let mut notes = resolution.notes;
     notes.extend(model.undefined_tier_notes());
-    let findings = lint::run_all(&lint::Context {
+    let lint::Linted {
+        findings,
+        suppressed,
+    } = lint::run(&lint::Context {
         model: &model,
         analysis: &analysis,
         settings: &options.settings,
-        earlier: &[],
     });
-    let (findings, suppressed) = lint::suppress::split(&model, findings);
-    let mut ignored_namespaces: Vec<String> = model
-        .namespaces
-        .keys()
-        .filter(|key| options.settings.ignores_namespace(&key.name))
-        .map(|key| key.name.clone())
-        .collect();
-    ignored_namespaces.sort();
-    ignored_namespaces.dedup();
-
-    let mut errors: Vec<LoadError> = discovered
-        .errors
-        .into_iter()
-        .map(|e| LoadError {
-            file: e.path,
-            pos: None,
-            message: e.message,
-        })
-        .collect();
-    errors.extend(files.iter().flat_map(|f| f.errors.iter().cloned()));
-    errors.sort();
+    let ignored_namespaces = ignored_namespaces(&model, &options.settings);
+    let errors = input_errors(discovered.errors, &files);
     Ok(Outcome {
         files,
         model,
@@ -184,6 +154,76 @@ pub fn lint(options: LintOptions) -> Result<Outcome, String> {
         notes,
         elapsed: started.elapsed(),
     })
+}
+
+/// Loads and decodes the discovered files in parallel, file by file so trees never pile up
+/// for the whole repository; then the streams already loaded.
+fn load_and_decode(
+    sources: &[SourcePath],
+    streams: Vec<LoadedFile>,
+) -> (Vec<LoadedFile>, Vec<Vec<Object>>) {
+    let (mut files, mut objects): (Vec<LoadedFile>, Vec<Vec<Object>>) = sources
+        .par_iter()
+        .map(|source| {
+            let mut file = load::load_file(source, &decode::object::keep);
+            let objects = decode::object::objects_of(std::mem::take(&mut file.trees));
+            (file, objects)
+        })
+        .unzip();
+    for mut stream in streams {
+        objects.push(decode::object::objects_of(std::mem::take(
+            &mut stream.trees,
+        )));
+        files.push(stream);
+    }
+    (files, objects)
+}
+
+/// Limits the model to `cluster`, which must be one the GitOps entry points name.
+fn keep_only_cluster(
+    model: &mut model::Model,
+    clusters: &BTreeSet<String>,
+    cluster: &str,
+) -> Result<(), LintError> {
+    if !clusters.contains(cluster) {
+        let known: Vec<String> = clusters.iter().cloned().collect();
+        let cluster = cluster.to_string();
+        return Err(if known.is_empty() {
+            LintError::NoGitOps { cluster }
+        } else {
+            LintError::UnknownCluster { cluster, known }
+        });
+    }
+    model.retain_cluster(cluster);
+    Ok(())
+}
+
+/// The names of the model's namespaces that the settings ignore, sorted, once each.
+fn ignored_namespaces(model: &model::Model, settings: &lint::settings::Settings) -> Vec<String> {
+    let mut ignored: Vec<String> = model
+        .namespaces
+        .keys()
+        .filter(|key| settings.ignores_namespace(&key.name))
+        .map(|key| key.name.clone())
+        .collect();
+    ignored.sort();
+    ignored.dedup();
+    ignored
+}
+
+/// Paths the walk could not read and files that could not be read or parsed, sorted.
+fn input_errors(walk_errors: Vec<WalkError>, files: &[LoadedFile]) -> Vec<LoadError> {
+    let mut errors: Vec<LoadError> = walk_errors
+        .into_iter()
+        .map(|e| LoadError {
+            file: e.path,
+            pos: None,
+            message: e.message,
+        })
+        .collect();
+    errors.extend(files.iter().flat_map(|f| f.errors.iter().cloned()));
+    errors.sort();
+    errors
 }
 
 /// Lints manifests given as text, as if read from standard input (for tests).

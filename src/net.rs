@@ -482,6 +482,21 @@ pub fn preset_targets(name: &str) -> Option<Vec<Target>> {
     Some(targets)
 }
 
+/// Why a target (`ADDR[:PORT][/PROTO]`) did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("unknown protocol {protocol:?} in target {target:?} (TCP, UDP or SCTP)")]
+    UnknownProtocol { target: String, protocol: String },
+    #[error("unclosed `[` in target {target:?}")]
+    UnclosedBracket { target: String },
+    #[error("expected `:PORT` after `]` in target {target:?}")]
+    NoPortAfterBracket { target: String },
+    #[error("{addr:?} is not an IP address (target {target:?})")]
+    NotAnAddress { target: String, addr: String },
+    #[error("port {port:?} in target {target:?} is not in 1..65535")]
+    PortOutOfRange { target: String, port: String },
+}
+
 impl Target {
     /// The endpoints checked by default: IMDS over IPv4 (every major cloud) and IPv6 (AWS).
     pub fn defaults() -> Vec<Target> {
@@ -491,11 +506,19 @@ impl Target {
     /// Parses `ADDR[:PORT][/PROTO]`: `169.254.170.2`, `169.254.170.2:8080/TCP`,
     /// `[fd00:ec2::23]:80`, `fd00:ec2::23` or `100.100.100.200/udp`. The port defaults to 80 and
     /// the protocol to TCP, as metadata services serve HTTP.
-    pub fn parse(text: &str) -> Result<Target, String> {
+    pub fn parse(text: &str) -> Result<Target, TargetError> {
+        let target = || text.to_string();
+        let not_an_address = |addr: &str| TargetError::NotAnAddress {
+            target: target(),
+            addr: addr.to_string(),
+        };
         let (rest, protocol) = match text.rsplit_once('/') {
             Some((rest, proto)) => {
                 let protocol = Protocol::parse(&proto.to_ascii_uppercase()).ok_or_else(|| {
-                    format!("unknown protocol {proto:?} in target {text:?} (TCP, UDP or SCTP)")
+                    TargetError::UnknownProtocol {
+                        target: target(),
+                        protocol: proto.to_string(),
+                    }
                 })?;
                 (rest, protocol)
             }
@@ -506,36 +529,32 @@ impl Target {
         } else if let Some(bracketed) = rest.strip_prefix('[') {
             let (addr, after) = bracketed
                 .split_once(']')
-                .ok_or_else(|| format!("unclosed `[` in target {text:?}"))?;
+                .ok_or_else(|| TargetError::UnclosedBracket { target: target() })?;
             let port = match after {
                 "" => None,
                 _ => Some(
                     after
                         .strip_prefix(':')
-                        .ok_or_else(|| format!("expected `:PORT` after `]` in target {text:?}"))?,
+                        .ok_or_else(|| TargetError::NoPortAfterBracket { target: target() })?,
                 ),
             };
             (
-                addr.parse::<IpAddr>()
-                    .map_err(|_| format!("{addr:?} is not an IP address (target {text:?})"))?,
+                addr.parse::<IpAddr>().map_err(|_| not_an_address(addr))?,
                 port,
             )
         } else {
-            let (addr, port) = rest
-                .rsplit_once(':')
-                .ok_or_else(|| format!("{rest:?} is not an IP address (target {text:?})"))?;
-            let addr = addr
-                .parse::<Ipv4Addr>()
-                .map_err(|_| format!("{addr:?} is not an IP address (target {text:?})"))?;
+            let (addr, port) = rest.rsplit_once(':').ok_or_else(|| not_an_address(rest))?;
+            let addr = addr.parse::<Ipv4Addr>().map_err(|_| not_an_address(addr))?;
             (IpAddr::V4(addr), Some(port))
         };
         let port = match port {
             None => 80,
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
-                .filter(|&p| p >= 1)
-                .ok_or_else(|| format!("port {p:?} in target {text:?} is not in 1..65535"))?,
+            Some(p) => p.parse::<u16>().ok().filter(|&p| p >= 1).ok_or_else(|| {
+                TargetError::PortOutOfRange {
+                    target: target(),
+                    port: p.to_string(),
+                }
+            })?,
         };
         Ok(Target {
             addr,

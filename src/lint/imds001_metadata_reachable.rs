@@ -1,6 +1,8 @@
 //! IMDS001: some pod that could exist in the namespace can reach a metadata endpoint.
 
-use super::{AFFECTS_PREFIX, Context, Finding, Related, Rule, Severity, Subject, namespace_anchor};
+use super::{
+    AFFECTS_PREFIX, Check, Context, Draft, Related, Rule, Severity, Subject, namespace_anchor,
+};
 use crate::analyze::chain::{describe_rule, rule_label};
 use crate::analyze::{Opening, Via, WorkloadVerdict};
 use crate::decode::spec::Engine;
@@ -14,7 +16,7 @@ pub static RULE: Rule = Rule {
     severity: Severity::Error,
     summary: "some pod in the namespace can reach a metadata endpoint",
     doc: include_str!("../../rules/IMDS001.md"),
-    check,
+    check: Check::Analysis(check),
 };
 
 /// Workloads named in a message before "and N more".
@@ -125,7 +127,7 @@ fn policy_in(policy: &Policy, namespace: &str) -> String {
     }
 }
 
-fn check(ctx: &Context) -> Vec<Finding> {
+fn check(ctx: &Context) -> Vec<Draft> {
     let mut findings = Vec::new();
     let mut workloads_in: HashMap<(Option<&str>, &str), Vec<&WorkloadVerdict>> = HashMap::new();
     for v in &ctx.analysis.workloads {
@@ -155,9 +157,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                     }
                 })
                 .collect();
-            findings.push(Finding {
-                rule: RULE.id,
-                severity: RULE.severity,
+            findings.push(Draft {
                 namespace: Some(verdict.name.clone()),
                 cluster: verdict.cluster.clone(),
                 at: namespace_anchor(ns),
@@ -226,9 +226,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                     ),
                 ),
             };
-            findings.push(Finding {
-                rule: RULE.id,
-                severity: RULE.severity,
+            findings.push(Draft {
                 namespace: Some(verdict.name.clone()),
                 cluster: verdict.cluster.clone(),
                 at: opening.at,

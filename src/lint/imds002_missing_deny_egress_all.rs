@@ -1,6 +1,6 @@
 //! IMDS002: the namespace lacks the `deny-egress-all` half of the pair.
 
-use super::{Context, Finding, Rule, Severity, namespaces_lacking};
+use super::{Check, Context, Draft, Rule, Severity, namespaces_lacking};
 
 pub static RULE: Rule = Rule {
     id: "IMDS002",
@@ -8,13 +8,12 @@ pub static RULE: Rule = Rule {
     severity: Severity::Error,
     summary: "no policy selects all pods for Egress with no egress rules",
     doc: include_str!("../../rules/IMDS002.md"),
-    check,
+    check: Check::Analysis(check),
 };
 
-fn check(ctx: &Context) -> Vec<Finding> {
+fn check(ctx: &Context) -> Vec<Draft> {
     namespaces_lacking(
         ctx,
-        &RULE,
         |v| v.deny_all.is_none(),
         "deny-egress-all",
         "no policy here selects every pod for Egress with no rules",

@@ -1,6 +1,6 @@
 //! IMDS003: the namespace lacks the `allow-egress-all-except-metadata` half of the pair.
 
-use super::{Context, Finding, Rule, Severity, namespaces_lacking};
+use super::{Check, Context, Draft, Rule, Severity, namespaces_lacking};
 
 pub static RULE: Rule = Rule {
     id: "IMDS003",
@@ -8,10 +8,10 @@ pub static RULE: Rule = Rule {
     severity: Severity::Error,
     summary: "no policy selects all pods and allows 0.0.0.0/0 with every IPv4 target carved out by except",
     doc: include_str!("../../rules/IMDS003.md"),
-    check,
+    check: Check::Analysis(check),
 };
 
-fn check(ctx: &Context) -> Vec<Finding> {
+fn check(ctx: &Context) -> Vec<Draft> {
     let excepts: Vec<String> = ctx
         .analysis
         .targets
@@ -21,7 +21,6 @@ fn check(ctx: &Context) -> Vec<Finding> {
         .collect();
     namespaces_lacking(
         ctx,
-        &RULE,
         |v| v.allow_except_metadata.is_none(),
         "allow-egress-all-except-metadata",
         "no policy here allows 0.0.0.0/0 except the metadata address",

@@ -1,6 +1,6 @@
 //! IMDS004: the API server would refuse the policy, or it holds fields the API does not know.
 
-use super::{Context, Finding, Rule, Severity, Subject};
+use super::{Check, Context, Draft, Rule, Severity, Subject};
 use crate::decode::toolkit::ProblemKind;
 use crate::model::Location;
 use std::collections::HashSet;
@@ -11,10 +11,10 @@ pub static RULE: Rule = Rule {
     severity: Severity::Error,
     summary: "the API server would reject the policy, or it has unknown fields",
     doc: include_str!("../../rules/IMDS004.md"),
-    check,
+    check: Check::Analysis(check),
 };
 
-fn check(ctx: &Context) -> Vec<Finding> {
+fn check(ctx: &Context) -> Vec<Draft> {
     let mut seen = HashSet::new();
     let mut findings = Vec::new();
     for (index, policy) in ctx.model.policies.iter().enumerate() {
@@ -35,9 +35,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                     "strict kubectl refuses this field and a lax client drops it; the verdict ignores it"
                 }
             };
-            findings.push(Finding {
-                rule: RULE.id,
-                severity: RULE.severity,
+            findings.push(Draft {
                 namespace: (!policy.namespace.is_empty()).then(|| policy.namespace.clone()),
                 cluster: policy.cluster.clone(),
                 at,

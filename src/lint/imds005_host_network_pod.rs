@@ -1,6 +1,6 @@
 //! IMDS005: a workload shares the node's network namespace, where NetworkPolicy does not apply.
 
-use super::{Context, Finding, Rule, Severity, Subject};
+use super::{Check, Context, Draft, Rule, Severity, Subject};
 use crate::model::Location;
 use crate::net::list_targets;
 
@@ -10,19 +10,17 @@ pub static RULE: Rule = Rule {
     severity: Severity::Warning,
     summary: "a workload runs with hostNetwork: true",
     doc: include_str!("../../rules/IMDS005.md"),
-    check,
+    check: Check::Analysis(check),
 };
 
-fn check(ctx: &Context) -> Vec<Finding> {
+fn check(ctx: &Context) -> Vec<Draft> {
     ctx.model
         .workloads
         .iter()
         .enumerate()
         .filter_map(|(index, w)| {
             let at = Location::new(w.location.file, w.spec.host_network?);
-            Some(Finding {
-                rule: RULE.id,
-                severity: RULE.severity,
+            Some(Draft {
                 namespace: Some(w.namespace.clone()),
                 cluster: w.cluster.clone(),
                 at,

@@ -1,12 +1,13 @@
-//! Stage 6: the rules. One file per rule; each turns the model and analysis into findings.
-//! Adding a rule: a file here, its page in `rules/`, and a line in [`RULES`].
+//! Stage 6: the rules. One file per rule; each turns the model and analysis into drafts, which
+//! [`run`] makes findings at the severity the settings give; then the suppression step
+//! ([`suppress`], which also reports IMDS006) splits them. Adding a rule: a file here, its page
+//! in `rules/`, and a line in [`RULES`].
 
 mod imds001_metadata_reachable;
 mod imds002_missing_deny_egress_all;
 mod imds003_missing_allow_except_metadata;
 mod imds004_invalid_network_policy;
 mod imds005_host_network_pod;
-mod imds006_invalid_suppression;
 pub mod settings;
 pub mod suppress;
 
@@ -36,20 +37,41 @@ pub struct Context<'a> {
     pub model: &'a Model,
     pub analysis: &'a Analysis,
     pub settings: &'a Settings,
-    /// Findings of the rules listed before this one in [`RULES`], after the settings (IMDS006
-    /// reads them to find suppressions that suppress nothing). [`run_all`] fills it in.
-    pub earlier: &'a [Finding],
 }
 
 pub struct Rule {
     pub id: &'static str,
     pub name: &'static str,
+    /// The severity of its findings unless the settings give another: the only default.
     pub severity: Severity,
     /// One line: when the rule fires.
     pub summary: &'static str,
     /// The rule's page from `rules/`, embedded in the binary.
     pub doc: &'static str,
-    pub check: fn(&Context) -> Vec<Finding>,
+    pub check: Check,
+}
+
+/// Where a rule's findings come from.
+pub enum Check {
+    /// A function of the model and the analysis.
+    Analysis(fn(&Context) -> Vec<Draft>),
+    /// The suppression step, which reads the annotations and the other rules' findings
+    /// ([`suppress::split`]).
+    Suppressions,
+}
+
+/// A finding as a rule reports it: everything but its rule and severity, which [`run`] gives
+/// it from the registry and the settings, so no rule decides its own severity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    pub namespace: Option<String>,
+    pub cluster: Option<String>,
+    pub at: Location,
+    pub message: String,
+    pub label: String,
+    pub help: Option<String>,
+    pub related: Vec<Related>,
+    pub subject: Subject,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +119,7 @@ pub static RULES: [&Rule; 6] = [
     &imds003_missing_allow_except_metadata::RULE,
     &imds004_invalid_network_policy::RULE,
     &imds005_host_network_pod::RULE,
-    &imds006_invalid_suppression::RULE,
+    &suppress::INVALID_SUPPRESSION,
 ];
 
 /// Looks a rule up by id (`IMDS001`, any case) or name (`metadata-reachable`).
@@ -108,32 +130,61 @@ pub fn find_rule(key: &str) -> Option<&'static Rule> {
         .find(|r| r.id.eq_ignore_ascii_case(key) || r.name == key)
 }
 
-/// Runs every rule the settings leave on, in [`RULES`] order, at the severity the settings give
-/// it, leaving out findings in ignored namespaces; findings come sorted by file, line, column
-/// and rule.
-pub fn run_all(ctx: &Context) -> Vec<Finding> {
-    let mut findings: Vec<Finding> = Vec::new();
-    for rule in RULES {
-        let Some(severity) = ctx.settings.severity(rule) else {
-            continue;
+/// What linting found: the findings that stand and those an annotation suppressed, each
+/// sorted by file, line, column and rule.
+pub struct Linted {
+    pub findings: Vec<Finding>,
+    pub suppressed: Vec<suppress::Suppressed>,
+}
+
+/// Runs every rule the settings leave on, then the suppression step.
+pub fn run(ctx: &Context) -> Linted {
+    let findings = RULES
+        .iter()
+        .filter_map(|rule| match rule.check {
+            Check::Analysis(check) => Some(ctx.findings(rule, || check(ctx))),
+            Check::Suppressions => None,
+        })
+        .flatten()
+        .collect();
+    suppress::split(ctx, findings)
+}
+
+impl Context<'_> {
+    /// `rule`'s findings from its drafts (made only when the settings leave it on): at the
+    /// severity the settings give it, none in an ignored namespace.
+    fn findings(&self, rule: &Rule, drafts: impl FnOnce() -> Vec<Draft>) -> Vec<Finding> {
+        let Some(severity) = self.settings.severity(rule) else {
+            return Vec::new();
         };
-        let mut found = (rule.check)(&Context {
-            earlier: &findings,
-            ..*ctx
-        });
-        found.retain(|f| {
-            !f.namespace
-                .as_deref()
-                .is_some_and(|ns| ctx.settings.ignores_namespace(ns))
-        });
-        for finding in &mut found {
-            finding.severity = severity;
-        }
-        findings.extend(found);
+        drafts()
+            .into_iter()
+            .filter(|d| {
+                !d.namespace
+                    .as_deref()
+                    .is_some_and(|ns| self.settings.ignores_namespace(ns))
+            })
+            .map(|d| Finding {
+                rule: rule.id,
+                severity,
+                namespace: d.namespace,
+                cluster: d.cluster,
+                at: d.at,
+                message: d.message,
+                label: d.label,
+                help: d.help,
+                related: d.related,
+                subject: d.subject,
+            })
+            .collect()
     }
+}
+
+/// Sorts findings by file, line, column and rule, and drops repeats.
+fn sort_findings(model: &Model, findings: &mut Vec<Finding>) {
     findings.sort_by(|a, b| {
         (
-            &ctx.model.files[a.at.file],
+            &model.files[a.at.file],
             a.at.line,
             a.at.column,
             a.rule,
@@ -142,7 +193,7 @@ pub fn run_all(ctx: &Context) -> Vec<Finding> {
             &a.message,
         )
             .cmp(&(
-                &ctx.model.files[b.at.file],
+                &model.files[b.at.file],
                 b.at.line,
                 b.at.column,
                 b.rule,
@@ -152,7 +203,6 @@ pub fn run_all(ctx: &Context) -> Vec<Finding> {
             ))
     });
     findings.dedup();
-    findings
 }
 
 /// Where a namespace-level finding points: its Namespace object, else its first manifest.
@@ -160,15 +210,14 @@ fn namespace_anchor(ns: &Namespace) -> Location {
     ns.object.unwrap_or(ns.first_manifest)
 }
 
-/// A namespace-level finding of `rule` for every namespace that `lacks` something.
+/// A namespace-level finding for every namespace that `lacks` something.
 fn namespaces_lacking(
     ctx: &Context,
-    rule: &Rule,
     lacks: impl Fn(&NamespaceVerdict) -> bool,
     what: &str,
     label: &str,
     help: &str,
-) -> Vec<Finding> {
+) -> Vec<Draft> {
     ctx.analysis
         .namespaces
         .iter()
@@ -176,9 +225,7 @@ fn namespaces_lacking(
         .filter(|v| v.protected_by.is_empty() && lacks(v))
         .filter_map(|v| {
             let ns = ctx.model.namespaces.get(&v.key())?;
-            Some(Finding {
-                rule: rule.id,
-                severity: rule.severity,
+            Some(Draft {
                 namespace: Some(v.name.clone()),
                 cluster: v.cluster.clone(),
                 at: namespace_anchor(ns),

@@ -21,7 +21,8 @@ pub enum FailOn {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuleSetting {
     Off,
-    On(Severity),
+    /// On, at this severity; `None` keeps the rule's default ([`Rule::severity`]).
+    On(Option<Severity>),
 }
 
 /// Settings the library applies to findings: rule switches and severities, ignored
@@ -36,11 +37,12 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The severity findings of `rule` get, or `None` when the rule is off.
+    /// The severity findings of `rule` get, or `None` when the rule is off: the one place a
+    /// finding's severity comes from.
     pub fn severity(&self, rule: &Rule) -> Option<Severity> {
         match self.rules.get(rule.id) {
             Some(RuleSetting::Off) => None,
-            Some(RuleSetting::On(severity)) => Some(*severity),
+            Some(RuleSetting::On(severity)) => Some(severity.unwrap_or(rule.severity)),
             None => Some(rule.severity),
         }
     }
@@ -51,5 +53,29 @@ impl Settings {
 
     pub fn ignores_namespace(&self, name: &str) -> bool {
         self.ignore_namespaces.iter().any(|g| g.is_match(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::find_rule;
+
+    #[test]
+    fn severity_is_the_setting_else_the_rule_default() {
+        let (Some(imds002), Some(imds005)) = (find_rule("IMDS002"), find_rule("IMDS005")) else {
+            panic!("rules");
+        };
+        let mut settings = Settings::default();
+        assert_eq!(settings.severity(imds005), Some(Severity::Warning));
+        settings.rules.insert("IMDS005", RuleSetting::On(None));
+        assert_eq!(settings.severity(imds005), Some(Severity::Warning));
+        settings
+            .rules
+            .insert("IMDS005", RuleSetting::On(Some(Severity::Error)));
+        assert_eq!(settings.severity(imds005), Some(Severity::Error));
+        settings.rules.insert("IMDS002", RuleSetting::Off);
+        assert_eq!(settings.severity(imds002), None);
+        assert!(!settings.is_enabled("IMDS002") && settings.is_enabled("IMDS005"));
     }
 }

@@ -1,12 +1,27 @@
 //! Suppressions: `imds-lint.io/ignore` annotations (with a required `imds-lint.io/reason`) on
 //! Namespaces, NetworkPolicies and workloads. A suppressed finding leaves the failing set but
 //! is still counted and reported as suppressed, never dropped silently.
+//!
+//! The step that applies them also reports the annotations that cannot work (IMDS006): it is
+//! the one place that sees both the annotations and every other rule's findings.
 
-use crate::lint::{Finding, Subject, find_rule};
-use crate::model::{Location, Model, Suppression};
+use crate::decode::object::{IGNORE_ANNOTATION, REASON_ANNOTATION};
+use crate::lint::{
+    Check, Context, Draft, Finding, Linted, Rule, Severity, Subject, find_rule, sort_findings,
+};
+use crate::model::{Location, Model, NamespaceKey, StraySuppression, Suppression};
+use std::collections::HashSet;
 
-/// The rule that reports broken suppressions; an annotation cannot suppress it.
-pub const INVALID_SUPPRESSION: &str = "IMDS006";
+/// IMDS006: an annotation that has no reason, names an unknown rule, or suppresses nothing.
+/// An annotation cannot suppress it.
+pub static INVALID_SUPPRESSION: Rule = Rule {
+    id: "IMDS006",
+    name: "invalid-suppression",
+    severity: Severity::Warning,
+    summary: "an imds-lint.io/ignore annotation has no reason, names an unknown rule, or suppresses nothing",
+    doc: include_str!("../../rules/IMDS006.md"),
+    check: Check::Suppressions,
+};
 
 /// A finding an annotation suppressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,18 +32,43 @@ pub struct Suppressed {
     pub by: Location,
 }
 
+/// The suppression step over the rules' findings: adds the IMDS006 findings about the
+/// annotations, then splits all findings into those that stand and those an annotation
+/// suppresses.
+pub fn split(ctx: &Context, mut findings: Vec<Finding>) -> Linted {
+    let invalid = ctx.findings(&INVALID_SUPPRESSION, || invalid_annotations(ctx, &findings));
+    findings.extend(invalid);
+    sort_findings(ctx.model, &mut findings);
+    let mut kept = Vec::new();
+    let mut suppressed = Vec::new();
+    for finding in findings {
+        match suppressor(ctx.model, &finding) {
+            Some(s) => suppressed.push(Suppressed {
+                reason: s.reason().unwrap_or_default().to_string(),
+                by: s.at,
+                finding,
+            }),
+            None => kept.push(finding),
+        }
+    }
+    Linted {
+        findings: kept,
+        suppressed,
+    }
+}
+
 /// Whether the annotation entry `entry` (a rule id, a name, or `all`) names the rule `rule_id`.
-pub fn entry_names(entry: &str, rule_id: &str) -> bool {
+fn entry_names(entry: &str, rule_id: &str) -> bool {
     entry.eq_ignore_ascii_case("all") || find_rule(entry).is_some_and(|r| r.id == rule_id)
 }
 
 /// The annotations that may suppress `finding`: its namespace's, then its subject's.
-pub fn candidates<'m>(model: &'m Model, finding: &Finding) -> Vec<&'m Suppression> {
+fn candidates<'m>(model: &'m Model, finding: &Finding) -> Vec<&'m Suppression> {
     let namespace = finding
         .namespace
         .as_ref()
         .and_then(|name| {
-            model.namespaces.get(&crate::model::NamespaceKey {
+            model.namespaces.get(&NamespaceKey {
                 cluster: finding.cluster.clone(),
                 name: name.clone(),
             })
@@ -46,8 +86,8 @@ pub fn candidates<'m>(model: &'m Model, finding: &Finding) -> Vec<&'m Suppressio
 }
 
 /// The annotation that suppresses `finding`: one with a reason that names its rule.
-pub fn suppressor<'m>(model: &'m Model, finding: &Finding) -> Option<&'m Suppression> {
-    if finding.rule == INVALID_SUPPRESSION {
+fn suppressor<'m>(model: &'m Model, finding: &Finding) -> Option<&'m Suppression> {
+    if finding.rule == INVALID_SUPPRESSION.id {
         return None;
     }
     candidates(model, finding)
@@ -55,19 +95,243 @@ pub fn suppressor<'m>(model: &'m Model, finding: &Finding) -> Option<&'m Suppres
         .find(|s| s.reason().is_some() && s.rules.iter().any(|e| entry_names(e, finding.rule)))
 }
 
-/// Splits findings into those that stand and those an annotation suppresses.
-pub fn split(model: &Model, findings: Vec<Finding>) -> (Vec<Finding>, Vec<Suppressed>) {
-    let mut kept = Vec::new();
-    let mut suppressed = Vec::new();
-    for finding in findings {
-        match suppressor(model, &finding) {
-            Some(s) => suppressed.push(Suppressed {
-                reason: s.reason().unwrap_or_default().to_string(),
-                by: s.at,
-                finding,
-            }),
-            None => kept.push(finding),
+/// An annotated object: its annotation, namespace, what findings about it are, and its name.
+struct Site<'a> {
+    suppression: &'a Suppression,
+    cluster: Option<&'a str>,
+    namespace: &'a str,
+    subject: Subject,
+    object: String,
+}
+
+impl Site<'_> {
+    /// An IMDS006 finding about this site's annotation.
+    fn draft(&self, at: Location, message: String, label: &str, help: &str) -> Draft {
+        Draft {
+            namespace: Some(self.namespace.to_string()),
+            cluster: self.cluster.map(str::to_string),
+            at,
+            message: format!("{IGNORE_ANNOTATION} on {}: {message}", self.object),
+            label: label.into(),
+            help: Some(help.into()),
+            related: Vec::new(),
+            subject: self.subject,
         }
     }
-    (kept, suppressed)
+}
+
+/// The objects that may suppress findings and carry an annotation: Namespaces, then
+/// policies, then workloads.
+fn sites(model: &Model) -> impl Iterator<Item = Site<'_>> {
+    let namespaces = model.namespaces.iter().filter_map(|(key, ns)| {
+        Some(Site {
+            suppression: ns.suppression.as_ref()?,
+            cluster: key.cluster.as_deref(),
+            namespace: &ns.name,
+            subject: Subject::Namespace,
+            object: format!("Namespace {}", ns.name),
+        })
+    });
+    let policies = model.policies.iter().enumerate().filter_map(|(i, p)| {
+        Some(Site {
+            suppression: p.suppression.as_ref()?,
+            cluster: p.cluster.as_deref(),
+            namespace: &p.namespace,
+            subject: Subject::Policy(i),
+            object: p.describe(),
+        })
+    });
+    let workloads = model.workloads.iter().enumerate().filter_map(|(i, w)| {
+        Some(Site {
+            suppression: w.suppression.as_ref()?,
+            cluster: w.cluster.as_deref(),
+            namespace: &w.namespace,
+            subject: Subject::Workload(i),
+            object: format!("{} {}/{}", w.kind, w.namespace, w.name),
+        })
+    });
+    namespaces.chain(policies).chain(workloads)
+}
+
+/// IMDS006 drafts: annotations on objects no finding is about, then annotations that have no
+/// reason, name no rule or an unknown one, or suppress none of `findings`.
+fn invalid_annotations(ctx: &Context, findings: &[Finding]) -> Vec<Draft> {
+    // A file built into two namespaces holds one annotation, not two.
+    let mut seen = HashSet::new();
+    let mut drafts: Vec<Draft> = ctx
+        .model
+        .stray_suppressions
+        .iter()
+        .filter(|stray| seen.insert(stray.suppression.at))
+        .map(stray_draft)
+        .collect();
+    for site in sites(ctx.model) {
+        if seen.insert(site.suppression.at) {
+            drafts.extend(site_drafts(ctx, findings, &site));
+        }
+    }
+    drafts
+}
+
+fn stray_draft(stray: &StraySuppression) -> Draft {
+    Draft {
+        namespace: stray.namespace.clone(),
+        cluster: stray.cluster.clone(),
+        at: stray.suppression.at,
+        message: format!(
+            "{IGNORE_ANNOTATION} on {} has no effect: only Namespaces, NetworkPolicies \
+             and workloads can suppress findings",
+            stray.object
+        ),
+        label: "no finding is about this object".into(),
+        help: Some(
+            "move the annotation to the Namespace, NetworkPolicy or workload the finding is about"
+                .into(),
+        ),
+        related: Vec::new(),
+        subject: Subject::Namespace,
+    }
+}
+
+/// What is wrong with one site's annotation: no reason, or else each entry's problem.
+fn site_drafts(ctx: &Context, findings: &[Finding], site: &Site) -> Vec<Draft> {
+    let s = site.suppression;
+    if s.reason().is_none() {
+        return vec![site.draft(
+            s.at,
+            format!("no {REASON_ANNOTATION}, so it suppresses nothing"),
+            "suppression without a reason",
+            &format!("add a `{REASON_ANNOTATION}` annotation saying why the finding is accepted"),
+        )];
+    }
+    let empty = s.rules.is_empty().then(|| {
+        site.draft(
+            s.value_at,
+            "names no rule".into(),
+            "empty list",
+            "list the rule ids to suppress, e.g. \"IMDS002,IMDS003\"",
+        )
+    });
+    let entries = s
+        .rules
+        .iter()
+        .filter_map(|entry| entry_draft(ctx, findings, site, entry));
+    empty.into_iter().chain(entries).collect()
+}
+
+/// What is wrong with one entry of a site's annotation, if anything.
+fn entry_draft(ctx: &Context, findings: &[Finding], site: &Site, entry: &str) -> Option<Draft> {
+    let s = site.suppression;
+    let all = entry.eq_ignore_ascii_case("all");
+    let rule = find_rule(entry);
+    if !all && rule.is_none() {
+        return Some(site.draft(
+            s.value_at,
+            format!("names unknown rule {entry:?}"),
+            "unknown rule",
+            "use rule ids or names from `imds-lint rule`, or `all`",
+        ));
+    }
+    if rule.is_some_and(|r| r.id == INVALID_SUPPRESSION.id) {
+        return Some(site.draft(
+            s.value_at,
+            format!("{entry} cannot be suppressed by an annotation"),
+            "cannot be suppressed here",
+            "turn IMDS006 off in .imds-lint.yaml instead (`rules: {IMDS006: off}`)",
+        ));
+    }
+    // Entries for rules the settings turn off are not unused.
+    let off = rule.is_some_and(|r| !ctx.settings.is_enabled(r.id));
+    // Whether some finding could be suppressed by this annotation for this entry.
+    let used = findings.iter().any(|f| {
+        entry_names(entry, f.rule) && candidates(ctx.model, f).iter().any(|c| c.at == s.at)
+    });
+    if off || used {
+        return None;
+    }
+    let what = if all {
+        "no finding".to_string()
+    } else {
+        format!("no {entry} finding")
+    };
+    let place = match site.subject {
+        Subject::Namespace => format!("in namespace {}", site.namespace),
+        _ => "is about this object".to_string(),
+    };
+    // IMDS001 is about the policy that opens the endpoint, or the namespace whose pods no
+    // policy selects, never about one workload.
+    let on_workload_for_imds001 =
+        matches!(site.subject, Subject::Workload(_)) && rule.is_some_and(|r| r.id == "IMDS001");
+    Some(site.draft(
+        s.value_at,
+        format!("{entry} suppresses nothing: {what} {place}"),
+        "unused suppression",
+        if on_workload_for_imds001 {
+            "IMDS001 findings are about the NetworkPolicy that opens the endpoint, or the \
+             Namespace whose pods no policy selects: annotate that object instead"
+        } else {
+            "remove the entry (or the annotation) so it cannot hide a future finding"
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::settings::{RuleSetting, Settings};
+    use crate::lint::{Finding, Severity};
+    use crate::{Input, LintOptions, net::Target};
+
+    /// A namespace with both policies, whose annotation names IMDS002 and `all` besides.
+    const TIDY: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: tidy\n  annotations:\n    imds-lint.io/ignore: IMDS002,IMDS005,all\n    imds-lint.io/reason: reviewed\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: tidy}\nspec: {podSelector: {}, policyTypes: [Egress]}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow, namespace: tidy}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0, except: [169.254.169.254/32]}}]}, {to: [{ipBlock: {cidr: '::/0', except: ['fd00:ec2::254/128']}}]}]\n";
+
+    fn invalid(settings: Settings) -> Vec<Finding> {
+        let outcome = crate::lint(LintOptions {
+            inputs: vec![Input::Stream {
+                name: "tidy.yaml".into(),
+                bytes: TIDY.as_bytes().to_vec(),
+            }],
+            excludes: Vec::new(),
+            default_namespace: "default".into(),
+            targets: Target::defaults(),
+            cluster: None,
+            settings,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(outcome.suppressed.is_empty(), "{:?}", outcome.suppressed);
+        outcome
+            .findings
+            .into_iter()
+            .filter(|f| f.rule == "IMDS006")
+            .collect()
+    }
+
+    #[test]
+    fn unused_entries_are_reported_at_the_severity_the_settings_give() {
+        let found = invalid(Settings::default());
+        let messages: Vec<&str> = found.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "imds-lint.io/ignore on Namespace tidy: IMDS002 suppresses nothing: no IMDS002 finding in namespace tidy",
+                "imds-lint.io/ignore on Namespace tidy: IMDS005 suppresses nothing: no IMDS005 finding in namespace tidy",
+                "imds-lint.io/ignore on Namespace tidy: all suppresses nothing: no finding in namespace tidy",
+            ]
+        );
+        assert!(found.iter().all(|f| f.severity == Severity::Warning));
+
+        let mut settings = Settings::default();
+        settings
+            .rules
+            .insert("IMDS006", RuleSetting::On(Some(Severity::Error)));
+        // A rule turned off suppresses nothing by design: its entry is not unused.
+        settings.rules.insert("IMDS005", RuleSetting::Off);
+        let found = invalid(settings);
+        assert_eq!(found.len(), 2);
+        assert!(found.iter().all(|f| f.severity == Severity::Error));
+        assert!(found.iter().all(|f| !f.message.contains("IMDS005")));
+
+        let mut settings = Settings::default();
+        settings.rules.insert("IMDS006", RuleSetting::Off);
+        assert!(invalid(settings).is_empty());
+    }
 }

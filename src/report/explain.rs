@@ -320,63 +320,9 @@ pub fn render_human(
     per_workload: bool,
     color: bool,
 ) -> String {
-    let mut out = String::new();
-    let verdict = if explanation.reachable.is_empty() {
-        paint("no pod can reach a metadata endpoint", "32", color)
-    } else {
-        paint(
-            &format!(
-                "some pods can reach {}",
-                list_targets(&explanation.reachable)
-            ),
-            "1;31",
-            color,
-        )
-    };
-    let title = match &explanation.cluster {
-        Some(cluster) => format!("namespace {} in cluster {cluster}", explanation.namespace),
-        None => format!("namespace {}", explanation.namespace),
-    };
-    out.push_str(&format!("{}: {verdict}\n", paint(&title, "1", color)));
-    out.push_str(&format!(
-        "targets checked: {}\n",
-        list_targets(&explanation.targets)
-    ));
-    if !explanation.protected_by.is_empty() {
-        let names: Vec<String> = explanation
-            .protected_by
-            .iter()
-            .map(|&p| model.policies[p].describe())
-            .collect();
-        out.push_str(&format!(
-            "closed by: {} — the deny-egress-all / allow-egress-all-except-metadata pair is not \
-             needed here\n",
-            names.join(", ")
-        ));
-    }
+    let mut out = header(model, explanation, color);
     out.push('\n');
-    if explanation.policies.is_empty() {
-        out.push_str("policies: none — every pod may send anything\n\n");
-    } else {
-        out.push_str("policies:\n");
-        let width = explanation
-            .policies
-            .iter()
-            .map(|p| policy_title(model, p.policy).chars().count())
-            .max()
-            .unwrap_or(0);
-        for entry in &explanation.policies {
-            let policy = &model.policies[entry.policy];
-            out.push_str(&format!(
-                "  {:<width$}  {}  ({}:{})\n",
-                policy_title(model, entry.policy),
-                role_text(entry.role),
-                model.files[policy.location.file],
-                policy.location.line,
-            ));
-        }
-        out.push('\n');
-    }
+    policies_block(&mut out, model, explanation);
     match (&explanation.classes, per_workload) {
         (Classes::Listed(classes), false) => {
             for (i, class) in classes.iter().enumerate() {
@@ -420,6 +366,71 @@ pub fn render_human(
         out.pop();
     }
     out
+}
+
+/// The namespace and its verdict, the targets checked, and what closes it when another
+/// engine does.
+fn header(model: &Model, explanation: &NamespaceExplanation, color: bool) -> String {
+    let verdict = if explanation.reachable.is_empty() {
+        paint("no pod can reach a metadata endpoint", "32", color)
+    } else {
+        paint(
+            &format!(
+                "some pods can reach {}",
+                list_targets(&explanation.reachable)
+            ),
+            "1;31",
+            color,
+        )
+    };
+    let title = match &explanation.cluster {
+        Some(cluster) => format!("namespace {} in cluster {cluster}", explanation.namespace),
+        None => format!("namespace {}", explanation.namespace),
+    };
+    let mut out = format!("{}: {verdict}\n", paint(&title, "1", color));
+    out.push_str(&format!(
+        "targets checked: {}\n",
+        list_targets(&explanation.targets)
+    ));
+    if !explanation.protected_by.is_empty() {
+        let names: Vec<String> = explanation
+            .protected_by
+            .iter()
+            .map(|&p| model.policies[p].describe())
+            .collect();
+        out.push_str(&format!(
+            "closed by: {} — the deny-egress-all / allow-egress-all-except-metadata pair is not \
+             needed here\n",
+            names.join(", ")
+        ));
+    }
+    out
+}
+
+/// The namespace's policies, each with its role and place, in aligned columns.
+fn policies_block(out: &mut String, model: &Model, explanation: &NamespaceExplanation) {
+    if explanation.policies.is_empty() {
+        out.push_str("policies: none — every pod may send anything\n\n");
+        return;
+    }
+    out.push_str("policies:\n");
+    let width = explanation
+        .policies
+        .iter()
+        .map(|p| policy_title(model, p.policy).chars().count())
+        .max()
+        .unwrap_or(0);
+    for entry in &explanation.policies {
+        let policy = &model.policies[entry.policy];
+        out.push_str(&format!(
+            "  {:<width$}  {}  ({}:{})\n",
+            policy_title(model, entry.policy),
+            role_text(entry.role),
+            model.files[policy.location.file],
+            policy.location.line,
+        ));
+    }
+    out.push('\n');
 }
 
 #[derive(Serialize)]

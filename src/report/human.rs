@@ -3,7 +3,7 @@
 
 use super::Summary;
 use crate::Outcome;
-use crate::lint::Severity;
+use crate::lint::{Finding, Severity};
 use crate::model::Location;
 use crate::source::yaml::offset_of;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
@@ -58,36 +58,44 @@ fn handler(color: bool) -> GraphicalReportHandler {
     GraphicalReportHandler::new_themed(theme).with_context_lines(2)
 }
 
-/// Renders one diagnostic, with a snippet of its file underlining `at` when the file can be
-/// read, else with `place` (when given) as its link.
-fn render_one(
-    handler: &GraphicalReportHandler,
-    out: &mut String,
-    sources: &mut Sources,
-    diagnostic: MietteDiagnostic,
-    at: Location,
-    label: &str,
-    place: Option<String>,
-) {
-    let name = sources.outcome.model.files[at.file].clone();
-    let snippet = sources
-        .text(at.file)
-        .and_then(|text| Some((underline(&text, &at)?, text)));
-    let report = match snippet {
-        Some(((start, end), text)) => {
-            let labelled = diagnostic.with_label(LabeledSpan::new_with_span(
-                Some(label.to_string()),
-                (start, end - start),
-            ));
-            miette::Report::new(labelled).with_source_code(NamedSource::new(name, text))
-        }
-        None => match place {
-            Some(place) => miette::Report::new(diagnostic.with_url(place)),
-            None => miette::Report::new(diagnostic),
-        },
-    };
-    // Rendering into a String cannot fail.
-    let _ = handler.render_report(out, report.as_ref());
+/// Diagnostics rendered one after another into `out`.
+struct Diagnostics<'a> {
+    handler: GraphicalReportHandler,
+    sources: Sources<'a>,
+    out: String,
+}
+
+impl Diagnostics<'_> {
+    /// Renders one diagnostic, with a snippet of its file underlining `at` when the file can
+    /// be read, else with `place` (when given) as its link.
+    fn render(
+        &mut self,
+        diagnostic: MietteDiagnostic,
+        at: Location,
+        label: &str,
+        place: Option<String>,
+    ) {
+        let name = self.sources.outcome.model.files[at.file].clone();
+        let snippet = self
+            .sources
+            .text(at.file)
+            .and_then(|text| Some((underline(&text, &at)?, text)));
+        let report = match snippet {
+            Some(((start, end), text)) => {
+                let labelled = diagnostic.with_label(LabeledSpan::new_with_span(
+                    Some(label.to_string()),
+                    (start, end - start),
+                ));
+                miette::Report::new(labelled).with_source_code(NamedSource::new(name, text))
+            }
+            None => match place {
+                Some(place) => miette::Report::new(diagnostic.with_url(place)),
+                None => miette::Report::new(diagnostic),
+            },
+        };
+        // Rendering into a String cannot fail.
+        let _ = self.handler.render_report(&mut self.out, report.as_ref());
+    }
 }
 
 /// `file:line:column` of a finding, for when its file cannot be shown.
@@ -104,13 +112,50 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
 
 /// [`render`], listing the suppressed findings too when `show_suppressed`.
 pub fn render_with(outcome: &Outcome, color: bool, show_suppressed: bool) -> String {
-    let handler = handler(color);
-    let mut sources = Sources {
-        outcome,
-        cache: HashMap::new(),
+    let mut diagnostics = Diagnostics {
+        handler: handler(color),
+        sources: Sources {
+            outcome,
+            cache: HashMap::new(),
+        },
+        out: String::new(),
     };
-    let mut out = String::new();
-    // With more than one cluster, findings come grouped under a heading per cluster.
+    render_findings(&mut diagnostics, outcome);
+    if show_suppressed {
+        render_suppressed(&mut diagnostics, outcome);
+    } else if !outcome.suppressed.is_empty() {
+        diagnostics.out.push_str(&format!(
+            "{} suppressed by imds-lint.io/ignore annotations (--show-suppressed lists them)\n",
+            plural(outcome.suppressed.len(), "finding")
+        ));
+    }
+    if !outcome.ignored_namespaces.is_empty() {
+        diagnostics.out.push_str(&format!(
+            "ignored (ignore-namespaces): {}\n",
+            outcome.ignored_namespaces.join(", ")
+        ));
+    }
+    render_errors(&mut diagnostics, outcome);
+    let mut out = diagnostics.out;
+    out.push_str(&skipped_lines(outcome));
+    for ((kind, reason), objects) in &outcome.model.not_evaluated {
+        out.push_str(&format!(
+            "not evaluated: {} × {kind} ({reason})\n",
+            objects.len()
+        ));
+    }
+    for note in &outcome.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out.push_str(&summary_line(
+        &Summary::of(outcome),
+        outcome.elapsed.as_secs_f64(),
+    ));
+    out
+}
+
+/// The findings, under a heading per cluster when there is more than one.
+fn render_findings(diagnostics: &mut Diagnostics, outcome: &Outcome) {
     let clusters: BTreeSet<Option<&str>> = outcome
         .analysis
         .namespaces
@@ -118,82 +163,77 @@ pub fn render_with(outcome: &Outcome, color: bool, show_suppressed: bool) -> Str
         .map(|n| n.cluster.as_deref())
         .chain(outcome.findings.iter().map(|f| f.cluster.as_deref()))
         .collect();
-    let mut findings: Vec<&crate::lint::Finding> = outcome.findings.iter().collect();
+    let mut findings: Vec<&Finding> = outcome.findings.iter().collect();
     findings.sort_by_key(|f| f.cluster.as_deref());
     let mut heading = None;
     for finding in findings {
         if clusters.len() > 1 && heading != Some(finding.cluster.as_deref()) {
             heading = Some(finding.cluster.as_deref());
-            out.push_str(&match finding.cluster.as_deref() {
+            diagnostics.out.push_str(&match finding.cluster.as_deref() {
                 Some(cluster) => format!("── cluster {cluster}\n\n"),
                 None => "── no cluster (manifests no GitOps entry point reaches)\n\n".into(),
             });
         }
-        let mut diagnostic = MietteDiagnostic::new(finding.message.clone())
-            .with_code(finding.rule)
-            .with_severity(match finding.severity {
-                Severity::Error => miette::Severity::Error,
-                Severity::Warning => miette::Severity::Warning,
-            });
-        let mut help = finding.help.clone().unwrap_or_default();
-        for related in finding.related.iter().take(RELATED_SHOWN) {
-            help.push_str(&format!(
-                "\n{} ({}:{})",
-                related.message, outcome.model.files[related.at.file], related.at.line
-            ));
-        }
-        if finding.related.len() > RELATED_SHOWN {
-            help.push_str(&format!(
-                "\n… and {} more (--format json lists every one)",
-                finding.related.len() - RELATED_SHOWN
-            ));
-        }
-        if !help.is_empty() {
-            diagnostic = diagnostic.with_help(help.trim_start().to_string());
-        }
-        render_one(
-            &handler,
-            &mut out,
-            &mut sources,
-            diagnostic,
+        diagnostics.render(
+            finding_diagnostic(outcome, finding),
             finding.at,
             &finding.label,
             // The message does not say where the finding is: link it when there is no snippet.
             Some(place_of(outcome, &finding.at)),
         );
     }
-    if show_suppressed {
-        for suppressed in &outcome.suppressed {
-            let finding = &suppressed.finding;
-            let diagnostic = MietteDiagnostic::new(format!("suppressed: {}", finding.message))
-                .with_code(finding.rule)
-                .with_severity(miette::Severity::Advice)
-                .with_help(format!(
-                    "suppressed by {}:{}: {}",
-                    outcome.model.files[suppressed.by.file], suppressed.by.line, suppressed.reason
-                ));
-            render_one(
-                &handler,
-                &mut out,
-                &mut sources,
-                diagnostic,
-                finding.at,
-                &finding.label,
-                Some(place_of(outcome, &finding.at)),
-            );
-        }
-    } else if !outcome.suppressed.is_empty() {
-        out.push_str(&format!(
-            "{} suppressed by imds-lint.io/ignore annotations (--show-suppressed lists them)\n",
-            plural(outcome.suppressed.len(), "finding")
+}
+
+/// A finding's diagnostic: its message, rule and severity, its help and related places.
+fn finding_diagnostic(outcome: &Outcome, finding: &Finding) -> MietteDiagnostic {
+    let diagnostic = MietteDiagnostic::new(finding.message.clone())
+        .with_code(finding.rule)
+        .with_severity(match finding.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        });
+    let mut help = finding.help.clone().unwrap_or_default();
+    for related in finding.related.iter().take(RELATED_SHOWN) {
+        help.push_str(&format!(
+            "\n{} ({}:{})",
+            related.message, outcome.model.files[related.at.file], related.at.line
         ));
     }
-    if !outcome.ignored_namespaces.is_empty() {
-        out.push_str(&format!(
-            "ignored (ignore-namespaces): {}\n",
-            outcome.ignored_namespaces.join(", ")
+    if finding.related.len() > RELATED_SHOWN {
+        help.push_str(&format!(
+            "\n… and {} more (--format json lists every one)",
+            finding.related.len() - RELATED_SHOWN
         ));
     }
+    if help.is_empty() {
+        diagnostic
+    } else {
+        diagnostic.with_help(help.trim_start().to_string())
+    }
+}
+
+/// The suppressed findings, as advice naming the annotation and its reason.
+fn render_suppressed(diagnostics: &mut Diagnostics, outcome: &Outcome) {
+    for suppressed in &outcome.suppressed {
+        let finding = &suppressed.finding;
+        let diagnostic = MietteDiagnostic::new(format!("suppressed: {}", finding.message))
+            .with_code(finding.rule)
+            .with_severity(miette::Severity::Advice)
+            .with_help(format!(
+                "suppressed by {}:{}: {}",
+                outcome.model.files[suppressed.by.file], suppressed.by.line, suppressed.reason
+            ));
+        diagnostics.render(
+            diagnostic,
+            finding.at,
+            &finding.label,
+            Some(place_of(outcome, &finding.at)),
+        );
+    }
+}
+
+/// The inputs that could not be read or parsed, with a snippet where the position is known.
+fn render_errors(diagnostics: &mut Diagnostics, outcome: &Outcome) {
     for error in &outcome.errors {
         let where_ = match error.pos {
             Some(p) => format!("{}:{}:{}", error.file, p.line, p.column),
@@ -212,22 +252,19 @@ pub fn render_with(outcome: &Outcome, color: bool, show_suppressed: bool) -> Str
                     end_line: p.line,
                     end_column: p.column + 1,
                 };
-                render_one(
-                    &handler,
-                    &mut out,
-                    &mut sources,
-                    diagnostic,
-                    at,
-                    "here",
-                    None,
-                );
+                diagnostics.render(diagnostic, at, "here", None);
             }
             None => {
-                let _ = handler.render_report(&mut out, &diagnostic);
+                let _ = diagnostics
+                    .handler
+                    .render_report(&mut diagnostics.out, &diagnostic);
             }
         }
     }
-    // One line per reason, however many paths it skipped.
+}
+
+/// One line per reason, however many paths it skipped.
+fn skipped_lines(outcome: &Outcome) -> String {
     let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
     for skipped in &outcome.skipped {
         let reason = skipped.reason.describe();
@@ -236,27 +273,16 @@ pub fn render_with(outcome: &Outcome, color: bool, show_suppressed: bool) -> Str
             None => reasons.push((reason, vec![&skipped.path])),
         }
     }
-    for (reason, paths) in reasons {
-        out.push_str(&format!(
-            "skipped {} ({reason}): {}\n",
-            plural(paths.len(), "path"),
-            paths.join(", ")
-        ));
-    }
-    for ((kind, reason), objects) in &outcome.model.not_evaluated {
-        out.push_str(&format!(
-            "not evaluated: {} × {kind} ({reason})\n",
-            objects.len()
-        ));
-    }
-    for note in &outcome.notes {
-        out.push_str(&format!("note: {note}\n"));
-    }
-    out.push_str(&summary_line(
-        &Summary::of(outcome),
-        outcome.elapsed.as_secs_f64(),
-    ));
-    out
+    reasons
+        .into_iter()
+        .map(|(reason, paths)| {
+            format!(
+                "skipped {} ({reason}): {}\n",
+                plural(paths.len(), "path"),
+                paths.join(", ")
+            )
+        })
+        .collect()
 }
 
 fn plural(n: usize, word: &str) -> String {

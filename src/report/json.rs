@@ -3,6 +3,9 @@
 use super::Summary;
 use crate::Outcome;
 use crate::analyze::chain::rule_label;
+use crate::analyze::{NamespaceVerdict, Opening, WorkloadVerdict};
+use crate::model::{Model, Policy, UnevaluatedObject};
+use crate::net::Target;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -214,93 +217,23 @@ struct UnevaluatedObjectOut<'a> {
 
 pub fn render(outcome: &Outcome) -> String {
     let model = &outcome.model;
-    let strings =
-        |ts: &[crate::net::Target]| ts.iter().map(ToString::to_string).collect::<Vec<_>>();
     let mut workloads: Vec<WorkloadOut> = outcome
         .analysis
         .workloads
         .iter()
-        .map(|v| {
-            let w = &model.workloads[v.workload];
-            WorkloadOut {
-                namespace: &w.namespace,
-                cluster: w.cluster.as_deref(),
-                kind: &w.kind,
-                name: &w.name,
-                metadata_reachable: !v.reachable.is_empty(),
-                reachable_targets: strings(&v.reachable),
-                host_network: w.spec.host_network.is_some(),
-                isolated: v.isolated,
-                selected_by: v
-                    .selected_by
-                    .iter()
-                    .map(|&p| model.policies[p].name.as_str())
-                    .collect(),
-                reached_through: v
-                    .openings
-                    .iter()
-                    .map(|o| ThroughOut {
-                        kind: &model.policies[o.policy].kind,
-                        policy: &model.policies[o.policy].name,
-                        rule: o.rule + 1,
-                        rule_name: rule_label(model, o.rule_ref()),
-                        passed_by: o
-                            .passed_by
-                            .iter()
-                            .map(|r| {
-                                format!(
-                                    "{}: {}",
-                                    model.policies[r.policy].describe(),
-                                    rule_label(model, *r)
-                                )
-                            })
-                            .collect(),
-                        targets: strings(&o.targets),
-                        file: &model.files[o.at.file],
-                        line: o.at.line,
-                        column: o.at.column,
-                    })
-                    .collect(),
-                file: &model.files[w.location.file],
-                line: w.location.line,
-            }
-        })
+        .map(|v| workload_out(model, v))
         .collect();
     workloads.sort_by(|a, b| {
         (a.file, a.line, a.cluster, a.namespace).cmp(&(b.file, b.line, b.cluster, b.namespace))
     });
     let report = Report {
         version: 1,
-        targets: outcome
-            .analysis
-            .targets
-            .iter()
-            .map(|t| TargetOut {
-                target: t.to_string(),
-                address: t.addr.to_string(),
-                port: t.port,
-                protocol: t.protocol.as_str(),
-                known_as: t.known_as(),
-            })
-            .collect(),
+        targets: outcome.analysis.targets.iter().map(target_out).collect(),
         namespaces: outcome
             .analysis
             .namespaces
             .iter()
-            .map(|v| NamespaceOut {
-                name: &v.name,
-                cluster: v.cluster.as_deref(),
-                metadata_reachable: !v.reachable.is_empty(),
-                reachable_targets: strings(&v.reachable),
-                isolated: v.unselected_pods.is_none(),
-                has_deny_egress_all: v.deny_all.is_some(),
-                has_allow_except_metadata: v.allow_except_metadata.is_some(),
-                protected_by: v
-                    .protected_by
-                    .iter()
-                    .map(|&p| model.policies[p].name.as_str())
-                    .collect(),
-            })
+            .map(|v| namespace_out(model, v))
             .collect(),
         workloads,
         findings: outcome
@@ -329,35 +262,12 @@ pub fn render(outcome: &Outcome) -> String {
         not_evaluated: model
             .not_evaluated
             .iter()
-            .map(|((kind, reason), objects)| NotEvaluatedOut {
-                kind,
-                count: objects.len(),
-                reason,
-                objects: objects
-                    .iter()
-                    .map(|o| UnevaluatedObjectOut {
-                        name: &o.name,
-                        cluster: o.cluster.as_deref(),
-                        namespace: o.namespace.as_deref(),
-                        file: &model.files[o.at.file],
-                        line: o.at.line,
-                    })
-                    .collect(),
-            })
+            .map(|((kind, reason), objects)| not_evaluated_out(model, kind, reason, objects))
             .collect(),
         policies: model
             .policies
             .iter()
-            .map(|p| PolicyOut {
-                kind: &p.kind,
-                engine: p.engine.first().map(|e| e.engine.name()),
-                evaluated: !p.is_unevaluated(),
-                name: &p.name,
-                cluster: p.cluster.as_deref(),
-                namespace: (!p.namespace.is_empty()).then_some(p.namespace.as_str()),
-                file: &model.files[p.location.file],
-                line: p.location.line,
-            })
+            .map(|p| policy_out(model, p))
             .collect(),
         notes: &outcome.notes,
         suppressed: outcome
@@ -371,4 +281,117 @@ pub fn render(outcome: &Outcome) -> String {
     let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
     text.push('\n');
     text
+}
+
+fn target_strings(targets: &[Target]) -> Vec<String> {
+    targets.iter().map(ToString::to_string).collect()
+}
+
+fn target_out(t: &Target) -> TargetOut {
+    TargetOut {
+        target: t.to_string(),
+        address: t.addr.to_string(),
+        port: t.port,
+        protocol: t.protocol.as_str(),
+        known_as: t.known_as(),
+    }
+}
+
+fn namespace_out<'a>(model: &'a Model, v: &'a NamespaceVerdict) -> NamespaceOut<'a> {
+    NamespaceOut {
+        name: &v.name,
+        cluster: v.cluster.as_deref(),
+        metadata_reachable: !v.reachable.is_empty(),
+        reachable_targets: target_strings(&v.reachable),
+        isolated: v.unselected_pods.is_none(),
+        has_deny_egress_all: v.deny_all.is_some(),
+        has_allow_except_metadata: v.allow_except_metadata.is_some(),
+        protected_by: v
+            .protected_by
+            .iter()
+            .map(|&p| model.policies[p].name.as_str())
+            .collect(),
+    }
+}
+
+fn workload_out<'a>(model: &'a Model, v: &'a WorkloadVerdict) -> WorkloadOut<'a> {
+    let w = &model.workloads[v.workload];
+    WorkloadOut {
+        namespace: &w.namespace,
+        cluster: w.cluster.as_deref(),
+        kind: &w.kind,
+        name: &w.name,
+        metadata_reachable: !v.reachable.is_empty(),
+        reachable_targets: target_strings(&v.reachable),
+        host_network: w.spec.host_network.is_some(),
+        isolated: v.isolated,
+        selected_by: v
+            .selected_by
+            .iter()
+            .map(|&p| model.policies[p].name.as_str())
+            .collect(),
+        reached_through: v.openings.iter().map(|o| through_out(model, o)).collect(),
+        file: &model.files[w.location.file],
+        line: w.location.line,
+    }
+}
+
+fn through_out<'a>(model: &'a Model, o: &Opening) -> ThroughOut<'a> {
+    ThroughOut {
+        kind: &model.policies[o.policy].kind,
+        policy: &model.policies[o.policy].name,
+        rule: o.rule + 1,
+        rule_name: rule_label(model, o.rule_ref()),
+        passed_by: o
+            .passed_by
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}: {}",
+                    model.policies[r.policy].describe(),
+                    rule_label(model, *r)
+                )
+            })
+            .collect(),
+        targets: target_strings(&o.targets),
+        file: &model.files[o.at.file],
+        line: o.at.line,
+        column: o.at.column,
+    }
+}
+
+fn not_evaluated_out<'a>(
+    model: &'a Model,
+    kind: &'a str,
+    reason: &'a str,
+    objects: &'a [UnevaluatedObject],
+) -> NotEvaluatedOut<'a> {
+    NotEvaluatedOut {
+        kind,
+        count: objects.len(),
+        reason,
+        objects: objects
+            .iter()
+            .map(|o| UnevaluatedObjectOut {
+                name: &o.name,
+                cluster: o.cluster.as_deref(),
+                namespace: o.namespace.as_deref(),
+                file: &model.files[o.at.file],
+                line: o.at.line,
+            })
+            .collect(),
+    }
+}
+
+fn policy_out<'a>(model: &'a Model, p: &'a Policy) -> PolicyOut<'a> {
+    PolicyOut {
+        kind: &p.kind,
+        engine: p.engine.first().map(|e| e.engine.name()),
+        evaluated: !p.is_unevaluated(),
+        name: &p.name,
+        cluster: p.cluster.as_deref(),
+        namespace: (!p.namespace.is_empty()).then_some(p.namespace.as_str()),
+        file: &model.files[p.location.file],
+        line: p.location.line,
+    }
 }

@@ -5,6 +5,7 @@
 //! notifications. Deterministic: no times, keys sorted, findings in the report's order.
 
 use crate::Outcome;
+use crate::lint::suppress::Suppressed;
 use crate::lint::{Finding, RULES, Rule, Severity};
 use crate::model::Location;
 use serde_json::{Value, json};
@@ -215,54 +216,65 @@ fn results(outcome: &Outcome) -> Vec<Value> {
             let occurrence = occurrences.entry(identity.clone()).or_insert(0);
             *occurrence += 1;
             let fingerprint = format!("{:016x}:{occurrence}", fnv1a(identity.as_bytes()));
-            let message = match &finding.help {
-                Some(help) => format!("{}\nhelp: {help}", finding.message),
-                None => finding.message.clone(),
-            };
-            let mut location = json!({"physicalLocation": physical_location(outcome, &finding.at)});
-            if !finding.label.is_empty() {
-                location["message"] = json!({"text": finding.label});
-            }
-            let mut result = json!({
-                "ruleId": finding.rule,
-                "level": level(finding.severity),
-                "message": {"text": message},
-                "locations": [location],
-                "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
-            });
-            if let Some(index) = RULES.iter().position(|r| r.id == finding.rule) {
-                result["ruleIndex"] = json!(index);
-            }
-            if let Some(namespace) = &finding.namespace {
-                result["properties"] = json!({"namespace": namespace});
-                if let Some(cluster) = &finding.cluster {
-                    result["properties"]["cluster"] = json!(cluster);
-                }
-            }
-            if let Some(s) = suppression {
-                result["suppressions"] = json!([{
-                    "kind": "inSource",
-                    "justification": s.reason,
-                    "location": {"physicalLocation": physical_location(outcome, &s.by)},
-                }]);
-            }
-            if !finding.related.is_empty() {
-                result["relatedLocations"] = finding
-                    .related
-                    .iter()
-                    .enumerate()
-                    .map(|(i, related)| {
-                        json!({
-                            "id": i + 1,
-                            "physicalLocation": physical_location(outcome, &related.at),
-                            "message": {"text": related.message},
-                        })
-                    })
-                    .collect();
-            }
-            result
+            result(outcome, finding, suppression, fingerprint)
         })
         .collect()
+}
+
+/// One result: the finding at its place, with its fingerprint, and the annotation that
+/// suppressed it, if any.
+fn result(
+    outcome: &Outcome,
+    finding: &Finding,
+    suppression: Option<&Suppressed>,
+    fingerprint: String,
+) -> Value {
+    let message = match &finding.help {
+        Some(help) => format!("{}\nhelp: {help}", finding.message),
+        None => finding.message.clone(),
+    };
+    let mut location = json!({"physicalLocation": physical_location(outcome, &finding.at)});
+    if !finding.label.is_empty() {
+        location["message"] = json!({"text": finding.label});
+    }
+    let mut result = json!({
+        "ruleId": finding.rule,
+        "level": level(finding.severity),
+        "message": {"text": message},
+        "locations": [location],
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
+    });
+    if let Some(index) = RULES.iter().position(|r| r.id == finding.rule) {
+        result["ruleIndex"] = json!(index);
+    }
+    if let Some(namespace) = &finding.namespace {
+        result["properties"] = json!({"namespace": namespace});
+        if let Some(cluster) = &finding.cluster {
+            result["properties"]["cluster"] = json!(cluster);
+        }
+    }
+    if let Some(s) = suppression {
+        result["suppressions"] = json!([{
+            "kind": "inSource",
+            "justification": s.reason,
+            "location": {"physicalLocation": physical_location(outcome, &s.by)},
+        }]);
+    }
+    if !finding.related.is_empty() {
+        result["relatedLocations"] = finding
+            .related
+            .iter()
+            .enumerate()
+            .map(|(i, related)| {
+                json!({
+                    "id": i + 1,
+                    "physicalLocation": physical_location(outcome, &related.at),
+                    "message": {"text": related.message},
+                })
+            })
+            .collect();
+    }
+    result
 }
 
 /// The run's invocation: input errors (level error), and what was skipped, not evaluated or

@@ -166,33 +166,42 @@ pub fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-fn build_excludes(globs: &[String]) -> Result<GlobSet, String> {
+/// Why a walk could not start: its options are unusable.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DiscoverError {
+    #[error("--exclude {glob:?}: {source}")]
+    BadExclude {
+        glob: String,
+        source: globset::Error,
+    },
+    /// The globs compile one by one but not together.
+    #[error(transparent)]
+    Excludes(globset::Error),
+}
+
+fn build_excludes(globs: &[String]) -> Result<GlobSet, DiscoverError> {
     let mut builder = GlobSetBuilder::new();
     for glob in globs {
         let glob = glob.trim_end_matches('/');
-        let compiled = Glob::new(glob).map_err(|e| format!("--exclude {glob:?}: {e}"))?;
+        let compiled = Glob::new(glob).map_err(|source| DiscoverError::BadExclude {
+            glob: glob.to_string(),
+            source,
+        })?;
         builder.add(compiled);
     }
-    builder.build().map_err(|e| e.to_string())
+    builder.build().map_err(DiscoverError::Excludes)
 }
 
 /// Walks `roots` and returns the manifest files, sorted. `Err` only for unusable options.
-pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discovered, String> {
+pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discovered, DiscoverError> {
     let excludes = build_excludes(&options.excludes)?;
     // Read once: every display path is relative to it.
     let cwd = std::env::current_dir().unwrap_or_default();
-    let source = |path: &Path| {
-        let path = normalize(path);
-        SourcePath {
-            display: display_path(&path, &cwd),
-            path,
-        }
-    };
     let mut out = Discovered::default();
     let mut walk_roots = Vec::new();
     for root in roots {
         match std::fs::metadata(root) {
-            Ok(meta) if meta.is_file() => out.files.push(source(root)),
+            Ok(meta) if meta.is_file() => out.files.push(source_path(root, &cwd)),
             Ok(meta) if meta.is_dir() => walk_roots.push(root.clone()),
             Ok(meta) => out.skipped.push(Skipped {
                 path: display_path(root, &cwd),
@@ -211,84 +220,22 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
         out.skipped.sort();
         return Ok(out);
     };
-    let canonical_roots: Vec<PathBuf> = walk_roots
-        .iter()
-        .filter_map(|r| std::fs::canonicalize(r).ok())
-        .collect();
-
     let files = Mutex::new(Vec::new());
     let skipped = Mutex::new(Vec::new());
     let errors = Mutex::new(Vec::new());
-
-    let mut builder = WalkBuilder::new(first);
-    for root in rest {
-        builder.add(root);
-    }
-    let skip = |path: &Path, reason| {
-        if let Ok(mut s) = skipped.lock() {
-            s.push(Skipped {
-                path: display_path(path, &cwd),
-                reason,
-            });
-        }
+    let visitor = Visitor {
+        cwd: &cwd,
+        canonical_roots: walk_roots
+            .iter()
+            .filter_map(|r| std::fs::canonicalize(r).ok())
+            .collect(),
+        files: &files,
+        skipped: &skipped,
+        errors: &errors,
     };
-    builder
-        .hidden(false)
-        .parents(true)
-        .ignore(true)
-        .git_ignore(true)
-        .git_exclude(true)
-        .git_global(false)
-        .require_git(false)
-        .follow_links(true);
-    let roots_for_filter = walk_roots.clone();
-    let cwd_for_filter = cwd.clone();
-    builder.filter_entry(move |entry: &DirEntry| {
-        entry.file_name() != ".git"
-            && !is_excluded(entry.path(), &roots_for_filter, &excludes, &cwd_for_filter)
-    });
-
-    builder.build_parallel().run(|| {
-        Box::new(|result| {
-            let entry = match result {
-                Ok(entry) => entry,
-                Err(err) => {
-                    record_walk_error(&err, &skip, &errors, &cwd);
-                    return WalkState::Continue;
-                }
-            };
-            let path = entry.path();
-            if entry.path_is_symlink() {
-                let inside = std::fs::canonicalize(path)
-                    .map(|target| canonical_roots.iter().any(|root| target.starts_with(root)))
-                    .unwrap_or(false);
-                if !inside {
-                    skip(path, SkipReason::SymlinkOutsideTree);
-                    return WalkState::Skip;
-                }
-            }
-            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            if let Some(kind) = entry.file_type().and_then(special_file) {
-                if is_manifest_name(path) {
-                    skip(path, SkipReason::NotARegularFile(kind));
-                }
-            } else if is_dir {
-                if entry.file_name() == "templates"
-                    && path
-                        .parent()
-                        .is_some_and(|p| p.join("Chart.yaml").is_file())
-                {
-                    skip(path, SkipReason::HelmTemplates);
-                    return WalkState::Skip;
-                }
-            } else if is_manifest_name(path)
-                && let Ok(mut f) = files.lock()
-            {
-                f.push(source(path));
-            }
-            WalkState::Continue
-        })
-    });
+    walk_builder(first, rest, excludes, &cwd)
+        .build_parallel()
+        .run(|| Box::new(|result| visitor.visit(result)));
 
     out.files.extend(files.into_inner().unwrap_or_default());
     out.files.sort();
@@ -298,6 +245,113 @@ pub fn discover(roots: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
     out.errors.extend(errors.into_inner().unwrap_or_default());
     out.errors.sort();
     Ok(out)
+}
+
+/// A file to load at `path`, named relative to `cwd`.
+fn source_path(path: &Path, cwd: &Path) -> SourcePath {
+    let path = normalize(path);
+    SourcePath {
+        display: display_path(&path, cwd),
+        path,
+    }
+}
+
+/// The walk over the folders `first` and `rest`: `.gitignore` and `.ignore` files honoured,
+/// hidden files seen, links followed, `.git` and the excluded paths left out.
+fn walk_builder(first: &Path, rest: &[PathBuf], excludes: GlobSet, cwd: &Path) -> WalkBuilder {
+    let mut builder = WalkBuilder::new(first);
+    for root in rest {
+        builder.add(root);
+    }
+    builder
+        .hidden(false)
+        .parents(true)
+        .ignore(true)
+        .git_ignore(true)
+        .git_exclude(true)
+        .git_global(false)
+        .require_git(false)
+        .follow_links(true);
+    let roots: Vec<PathBuf> = std::iter::once(first.to_path_buf())
+        .chain(rest.iter().cloned())
+        .collect();
+    let cwd = cwd.to_path_buf();
+    builder.filter_entry(move |entry: &DirEntry| {
+        entry.file_name() != ".git" && !is_excluded(entry.path(), &roots, &excludes, &cwd)
+    });
+    builder
+}
+
+/// What the walk's threads collect, and how they judge each entry.
+struct Visitor<'a> {
+    cwd: &'a Path,
+    /// The walked folders, resolved: a link may point anywhere inside them.
+    canonical_roots: Vec<PathBuf>,
+    files: &'a Mutex<Vec<SourcePath>>,
+    skipped: &'a Mutex<Vec<Skipped>>,
+    errors: &'a Mutex<Vec<WalkError>>,
+}
+
+impl Visitor<'_> {
+    fn skip(&self, path: &Path, reason: SkipReason) {
+        if let Ok(mut s) = self.skipped.lock() {
+            s.push(Skipped {
+                path: display_path(path, self.cwd),
+                reason,
+            });
+        }
+    }
+
+    /// Records a manifest file, or skips a link out of the tree, a Helm chart's templates or a
+    /// FIFO, socket or device with a manifest's name.
+    fn visit(&self, result: Result<DirEntry, ignore::Error>) -> WalkState {
+        let entry = match result {
+            Ok(entry) => entry,
+            Err(err) => {
+                record_walk_error(
+                    &err,
+                    &|path, reason| self.skip(path, reason),
+                    self.errors,
+                    self.cwd,
+                );
+                return WalkState::Continue;
+            }
+        };
+        let path = entry.path();
+        if entry.path_is_symlink() {
+            let inside = std::fs::canonicalize(path)
+                .map(|target| {
+                    self.canonical_roots
+                        .iter()
+                        .any(|root| target.starts_with(root))
+                })
+                .unwrap_or(false);
+            if !inside {
+                self.skip(path, SkipReason::SymlinkOutsideTree);
+                return WalkState::Skip;
+            }
+        }
+        let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+        if let Some(kind) = entry.file_type().and_then(special_file) {
+            if is_manifest_name(path) {
+                self.skip(path, SkipReason::NotARegularFile(kind));
+            }
+        } else if is_dir {
+            if entry.file_name() == "templates"
+                && path
+                    .parent()
+                    .is_some_and(|p| p.join("Chart.yaml").is_file())
+            {
+                self.skip(path, SkipReason::HelmTemplates);
+                return WalkState::Skip;
+            }
+        } else if is_manifest_name(path)
+            && let Ok(mut f) = self.files.lock()
+        {
+            f.push(source_path(path, self.cwd));
+        }
+        WalkState::Continue
+    }
 }
 
 fn is_excluded(path: &Path, roots: &[PathBuf], excludes: &GlobSet, cwd: &Path) -> bool {
