@@ -149,7 +149,7 @@ pub fn engine_policies_in(model: &Model, engine: &[usize], key: &NamespaceKey) -
             let p = &model.policies[i];
             p.cluster == key.cluster
                 && (p.namespace.is_empty() || p.namespace == key.name)
-                && p.engine_egress().any(|spec| {
+                && p.engine_egress().any(|(_, spec)| {
                     spec.selects
                         .any_of
                         .iter()
@@ -214,7 +214,7 @@ impl<'m> Chain<'m> {
         }
         for &index in engine {
             let policy = &model.policies[index];
-            for (part, spec) in policy.engine_egress().enumerate() {
+            for (part, spec) in policy.engine_egress() {
                 if spec.selects.own_namespace_only && policy.namespace != key.name {
                     continue;
                 }

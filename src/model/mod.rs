@@ -137,11 +137,13 @@ impl Policy {
         self.decoded.spec.egress_type && !self.decoded.rejected
     }
 
-    /// The parts of another engine's policy that take part in egress decisions.
-    pub fn engine_egress(&self) -> impl Iterator<Item = &EngineSpec> {
+    /// The parts of another engine's policy that take part in egress decisions, each with its
+    /// index in [`Policy::engine`] (the one rule references use).
+    pub fn engine_egress(&self) -> impl Iterator<Item = (usize, &EngineSpec)> {
         self.engine
             .iter()
-            .filter(|e| e.governs_egress && !self.decoded.rejected)
+            .enumerate()
+            .filter(|(_, e)| e.governs_egress && !self.decoded.rejected)
     }
 
     /// Another engine's policy that imds-lint cannot evaluate (it is listed as not evaluated).
