@@ -112,7 +112,7 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
                 let by: Vec<String> = verdict
                     .protected_by
                     .iter()
-                    .map(|&p| model.policies[p].describe())
+                    .map(|&p| model.policy(p).describe())
                     .collect();
                 plan.notes.push(format!(
                     "namespace {}: {} keeps every target closed; the pair is not needed",
@@ -218,9 +218,9 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
             plan.notes.push(format!(
                 "namespace {namespace} stays reachable: {} ({}:{}) \
                  opens {}; fix does not edit existing policies, change it by hand",
-                crate::analyze::chain::describe_rule(model, opening.rule_ref()),
-                model.files[opening.at.file],
-                opening.at.line,
+                crate::analyze::chain::describe_rule(model, opening.rule),
+                model.files[opening.rule.at().file],
+                opening.rule.at().line,
                 opening
                     .targets
                     .iter()

@@ -16,22 +16,11 @@ use crate::decode::spec::{
     Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, EngineRule, HostnameMatch, Layer, NATIVE_ORDER,
     SelectorPair,
 };
-use crate::model::{Location, Model, NamespaceKey};
+use crate::model::{Location, Model, NamespaceKey, PolicyId, RuleRef};
 use crate::net::{IpSet, PortSet, Target};
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-
-/// One rule of one policy: `part` is the spec within the policy (a Cilium `specs` entry), 0
-/// for the others; `rule` indexes its rules (native: its egress rules, one entry per peer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RuleRef {
-    pub policy: usize,
-    pub part: usize,
-    pub rule: usize,
-    /// The rule, or the native peer, as written.
-    pub at: Location,
-}
 
 /// What decided a packet.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +30,7 @@ pub enum DecidedBy {
     /// No rule of the tier matched and these policies of it isolate the pod.
     TierEnd {
         tier: String,
-        isolated_by: Vec<usize>,
+        isolated_by: Vec<PolicyId>,
     },
     /// No tier decided: the default allow.
     DefaultAllow,
@@ -88,7 +77,7 @@ struct MemberRule<'m> {
 /// A policy (or one part of it) that applies in one namespace.
 #[derive(Debug, Clone)]
 struct Member<'m> {
-    policy: usize,
+    policy: PolicyId,
     tier: usize,
     order: Option<f64>,
     name: &'m str,
@@ -130,14 +119,16 @@ fn order_cmp(a: Option<f64>, b: Option<f64>) -> Ordering {
 
 /// Other engines' policies that take part in egress, by index: usually none, so namespaces
 /// keep the native union semantics alone.
-pub fn engine_policies(model: &Model) -> Vec<usize> {
-    (0..model.policies.len())
-        .filter(|&i| model.policies[i].engine_egress().next().is_some())
+pub fn engine_policies(model: &Model) -> Vec<PolicyId> {
+    model
+        .policies_with_ids()
+        .filter(|(_, p)| p.engine_egress().next().is_some())
+        .map(|(id, _)| id)
         .collect()
 }
 
 /// Those of `engine` (from [`engine_policies`]) that can apply in namespace `key`.
-pub fn engine_policies_in(model: &Model, engine: &[usize], key: &NamespaceKey) -> Vec<usize> {
+pub fn engine_policies_in(model: &Model, engine: &[PolicyId], key: &NamespaceKey) -> Vec<PolicyId> {
     if engine.is_empty() {
         return Vec::new();
     }
@@ -145,8 +136,8 @@ pub fn engine_policies_in(model: &Model, engine: &[usize], key: &NamespaceKey) -
     engine
         .iter()
         .copied()
-        .filter(|&i| {
-            let p = &model.policies[i];
+        .filter(|&id| {
+            let p = model.policy(id);
             p.cluster == key.cluster
                 && (p.namespace.is_empty() || p.namespace == key.name)
                 && p.engine_egress().any(|(_, spec)| {
@@ -166,8 +157,8 @@ impl<'m> Chain<'m> {
     pub fn build(
         model: &'m Model,
         key: &NamespaceKey,
-        native: &[usize],
-        engine: &[usize],
+        native: &[PolicyId],
+        engine: &[PolicyId],
     ) -> Chain<'m> {
         let labels = namespace_labels(model, key);
         let mut chain = Chain {
@@ -177,7 +168,7 @@ impl<'m> Chain<'m> {
         };
         let default_tier = chain.tier(model, key, Layer::NetworkPolicy, DEFAULT_TIER);
         for &index in native {
-            let policy = &model.policies[index];
+            let policy = model.policy(index);
             let selector = chain.selector(&policy.decoded.spec.pod_selector);
             let rules = peer_grants(model, index)
                 .into_iter()
@@ -186,12 +177,7 @@ impl<'m> Chain<'m> {
                         return None;
                     };
                     Some(MemberRule {
-                        rule: RuleRef {
-                            policy: index,
-                            part: 0,
-                            rule: peer.grant.rule,
-                            at: peer.grant.at,
-                        },
+                        rule: peer.grant,
                         action: Action::Allow,
                         addresses: allowed,
                         hostnames: &[],
@@ -213,7 +199,7 @@ impl<'m> Chain<'m> {
             });
         }
         for &index in engine {
-            let policy = &model.policies[index];
+            let policy = model.policy(index);
             for (part, spec) in policy.engine_egress() {
                 if spec.selects.own_namespace_only && policy.namespace != key.name {
                     continue;
@@ -228,12 +214,9 @@ impl<'m> Chain<'m> {
                     .iter()
                     .enumerate()
                     .map(|(rule, r)| MemberRule {
-                        rule: RuleRef {
-                            policy: index,
-                            part,
-                            rule,
-                            at: Location::new(policy.location.file, r.span),
-                        },
+                        rule: index
+                            .spec(part)
+                            .rule(rule, Location::new(policy.location.file, r.span)),
                         action: r.action,
                         addresses: rule_addresses(model, key, policy, r),
                         hostnames: &r.destinations.hostnames,
@@ -380,8 +363,8 @@ impl<'m> Chain<'m> {
     }
 
     /// The policies that select a pod, each once, in chain order.
-    pub fn selecting(&self, pod: &dyn Fn(usize) -> bool) -> Vec<usize> {
-        let mut out: Vec<usize> = Vec::new();
+    pub fn selecting(&self, pod: &dyn Fn(usize) -> bool) -> Vec<PolicyId> {
+        let mut out: Vec<PolicyId> = Vec::new();
         for m in &self.members {
             if self.selects(m, pod) && !out.contains(&m.policy) {
                 out.push(m.policy);
@@ -424,7 +407,7 @@ impl<'m> Chain<'m> {
                 TierResult::Passed => continue,
                 TierResult::NoMatch => {}
             }
-            let isolated_by: Vec<usize> = members
+            let isolated_by: Vec<PolicyId> = members
                 .iter()
                 .filter(|m| m.isolates)
                 .map(|m| m.policy)
@@ -635,16 +618,14 @@ fn rule_addresses<'m>(
 
 /// How a rule reaches a target, for findings.
 pub fn via_of(model: &Model, rule: RuleRef) -> Via {
-    let policy = &model.policies[rule.policy];
-    match policy
-        .engine
-        .get(rule.part)
-        .and_then(|s| s.rules.get(rule.rule))
+    match model
+        .engine_spec(rule.spec())
+        .and_then(|s| s.rules.get(rule.index()))
     {
         Some(r) => Via::Engine(r.via.clone()),
-        None => peer_grants(model, rule.policy)
+        None => peer_grants(model, rule.policy())
             .into_iter()
-            .filter(|p| p.grant.at == rule.at)
+            .filter(|p| p.grant.at() == rule.at())
             .find_map(|p| match p.destination {
                 Destination::Addresses { via, .. } => Some(via),
                 Destination::Pods(_) => None,
@@ -655,14 +636,12 @@ pub fn via_of(model: &Model, rule: RuleRef) -> Via {
 
 /// `egress rule 2`, `egressDeny rule 1`: a rule for people.
 pub fn rule_label(model: &Model, rule: RuleRef) -> String {
-    let policy = &model.policies[rule.policy];
-    match policy
-        .engine
-        .get(rule.part)
-        .and_then(|s| s.rules.get(rule.rule))
+    match model
+        .engine_spec(rule.spec())
+        .and_then(|s| s.rules.get(rule.index()))
     {
         Some(r) => r.label.clone(),
-        None => format!("egress rule {}", rule.rule + 1),
+        None => format!("egress rule {}", rule.index() + 1),
     }
 }
 
@@ -670,7 +649,7 @@ pub fn rule_label(model: &Model, rule: RuleRef) -> String {
 pub fn describe_rule(model: &Model, rule: RuleRef) -> String {
     format!(
         "{} {}",
-        model.policies[rule.policy].describe(),
+        model.policy(rule.policy()).describe(),
         rule_label(model, rule)
     )
 }
@@ -1141,7 +1120,7 @@ mod tests {
         let at = |v: &NamespaceVerdict| {
             v.openings
                 .iter()
-                .map(|o| (o.policy, o.rule, o.at, o.targets.clone()))
+                .map(|o| (o.rule, o.targets.clone()))
                 .collect::<Vec<_>>()
         };
         assert_eq!(at(&native), at(&chained));
@@ -1320,7 +1299,7 @@ mod tests {
             prop_assert_eq!(&union.reachable, &chained.reachable);
             prop_assert_eq!(union.unselected_pods.is_some(), chained.unselected_pods.is_some());
             let openings = |v: &NamespaceVerdict| {
-                let mut o: Vec<_> = v.openings.iter().map(|o| (o.policy, o.rule, o.at, o.targets.clone())).collect();
+                let mut o: Vec<_> = v.openings.iter().map(|o| (o.rule, o.targets.clone())).collect();
                 o.sort();
                 o
             };

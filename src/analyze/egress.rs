@@ -2,7 +2,7 @@
 //! destination, each part with the rules that grant it. Pure.
 
 use crate::decode::native::PeerKind;
-use crate::model::{Location, Model};
+use crate::model::{Location, Model, PolicyId, RuleRef};
 use crate::net::{IpSet, PortSet, RangeSet, Target};
 use ipnet::IpNet;
 use std::borrow::Cow;
@@ -20,22 +20,13 @@ pub enum Via {
     Engine(String),
 }
 
-/// One egress rule (or one peer of it) that grants traffic.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Grant {
-    pub policy: usize,
-    /// 0-based index of the egress rule in the policy.
-    pub rule: usize,
-    /// The peer, or the rule when it has no `to`.
-    pub at: Location,
-}
-
 /// Addresses that exactly the same rules grant, with the ports those rules allow together.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddressEgress {
     pub addresses: IpSet,
     pub ports: PortSet,
-    pub granted_by: Vec<Grant>,
+    /// The rules (native: the peers) that grant them.
+    pub granted_by: Vec<RuleRef>,
 }
 
 /// Pods a rule lets the pod send to (podSelector / namespaceSelector peers).
@@ -43,7 +34,7 @@ pub struct AddressEgress {
 pub struct PodEgress {
     pub peers: String,
     pub ports: PortSet,
-    pub granted_by: Grant,
+    pub granted_by: RuleRef,
 }
 
 /// What a pod may send, given the Egress policies that select it.
@@ -67,7 +58,8 @@ pub enum Destination<'m> {
 
 /// One peer (or `to`-less rule) of an Egress policy, with the ports its rule allows.
 pub struct PeerGrant<'m> {
-    pub grant: Grant,
+    /// The egress rule, and the peer (or the rule when it has no `to`) as written.
+    pub grant: RuleRef,
     pub ports: &'m PortSet,
     pub destination: Destination<'m>,
 }
@@ -76,19 +68,16 @@ static EVERY_ADDRESS: LazyLock<IpSet> = LazyLock::new(IpSet::all);
 
 /// What each rule of policy `index` lets traffic reach, peer by peer: the one reading of
 /// `to` and `ports` that both the verdict and the explanation use.
-pub fn peer_grants(model: &Model, index: usize) -> Vec<PeerGrant<'_>> {
-    let policy = &model.policies[index];
+pub fn peer_grants(model: &Model, id: PolicyId) -> Vec<PeerGrant<'_>> {
+    let policy = model.policy(id);
+    let spec = id.spec(0);
     let mut out = Vec::new();
     for (rule, egress) in policy.decoded.spec.egress.iter().enumerate() {
         // Only named ports: they name pod ports, never an address outside the cluster.
         let reaches_addresses = !egress.ports.is_empty();
         let mut push = |span, destination| {
             out.push(PeerGrant {
-                grant: Grant {
-                    policy: index,
-                    rule,
-                    at: Location::new(policy.location.file, span),
-                },
+                grant: spec.rule(rule, Location::new(policy.location.file, span)),
                 ports: &egress.ports,
                 destination,
             });
@@ -128,13 +117,13 @@ pub fn peer_grants(model: &Model, index: usize) -> Vec<PeerGrant<'_>> {
 struct Source<'m> {
     addresses: Cow<'m, IpSet>,
     ports: &'m PortSet,
-    grant: Grant,
+    grant: RuleRef,
 }
 
 impl EgressSet {
     /// The egress of a pod selected by exactly `policies` (indices into `model.policies`, each
     /// an Egress policy that applies).
-    pub fn of(model: &Model, policies: &[usize]) -> EgressSet {
+    pub fn of(model: &Model, policies: &[PolicyId]) -> EgressSet {
         let mut sources = Vec::new();
         let mut pods = Vec::new();
         for &index in policies {
@@ -167,7 +156,7 @@ impl EgressSet {
 
     /// The rules that let the pod reach `target` (none when it is not isolated: nothing needs
     /// to grant it).
-    pub fn grants_to(&self, target: &Target) -> Vec<&Grant> {
+    pub fn grants_to(&self, target: &Target) -> Vec<&RuleRef> {
         self.addresses
             .iter()
             .filter(|a| {
@@ -223,8 +212,7 @@ fn merge(sources: &[Source]) -> Vec<AddressEgress> {
     let mut merged: Vec<AddressEgress> = by_sources
         .into_iter()
         .map(|(covering, addresses)| {
-            let mut granted_by: Vec<Grant> =
-                covering.iter().map(|&i| sources[i].grant.clone()).collect();
+            let mut granted_by: Vec<RuleRef> = covering.iter().map(|&i| sources[i].grant).collect();
             granted_by.sort();
             granted_by.dedup();
             AddressEgress {
@@ -259,7 +247,7 @@ mod tests {
     /// The egress of a pod in namespace `ns` selected by every policy of `yaml`.
     fn egress(yaml: &str) -> (EgressSet, crate::Outcome) {
         let outcome = lint_text(yaml);
-        let all: Vec<usize> = (0..outcome.model.policies.len()).collect();
+        let all: Vec<PolicyId> = outcome.model.policy_ids().collect();
         (EgressSet::of(&outcome.model, &all), outcome)
     }
 
@@ -326,8 +314,8 @@ mod tests {
         assert_eq!(set.addresses[0].addresses.describe(), "0.0.0.0/0; ::/0");
         assert_eq!(set.reachable(&Target::defaults()), Target::defaults());
         let grant = &set.grants_to(&Target::defaults()[0])[0];
-        assert_eq!(outcome.model.policies[grant.policy].name, "http");
-        assert_eq!((grant.rule, grant.at.line), (0, 9));
+        assert_eq!(outcome.model.policy(grant.policy()).name, "http");
+        assert_eq!((grant.index(), grant.at().line), (0, 9));
     }
 
     #[test]

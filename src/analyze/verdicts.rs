@@ -5,13 +5,13 @@
 //! isolated pod may send exactly what the union of the rules of the policies selecting it
 //! allows; a pod that no Egress policy selects may send anything.
 
-use super::chain::{self, Chain, DecidedBy, RuleRef};
+use super::chain::{self, Chain, DecidedBy};
 use super::egress::{self, Via};
 use crate::decode::native::PeerKind;
 use crate::decode::selector::{
     Coverage, LabelSelector, LabelValue, Partition, describe_gap, find_gap, partition,
 };
-use crate::model::{Location, Model, NamespaceKey, Policy};
+use crate::model::{Model, NamespaceKey, Policy, PolicyId, RuleRef, WorkloadId};
 use crate::net::{PortSet, Target};
 use ipnet::IpNet;
 use std::collections::{BTreeMap, HashMap};
@@ -19,29 +19,13 @@ use std::collections::{BTreeMap, HashMap};
 /// A place in a policy that opens one or more targets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Opening {
-    pub policy: usize,
-    /// The spec within the policy (a Cilium `specs` entry); 0 for the others.
-    pub part: usize,
-    /// 0-based index of the egress rule.
-    pub rule: usize,
-    pub at: Location,
+    /// The rule, and for a native policy the peer, that opens them.
+    pub rule: RuleRef,
     pub via: Via,
     pub targets: Vec<Target>,
     /// Rules that passed the traffic on to this one's tier (AdminNetworkPolicy or Calico
     /// `Pass`), in order.
     pub passed_by: Vec<RuleRef>,
-}
-
-impl Opening {
-    /// The rule behind the opening, for [`chain::rule_label`].
-    pub fn rule_ref(&self) -> RuleRef {
-        RuleRef {
-            policy: self.policy,
-            part: self.part,
-            rule: self.rule,
-            at: self.at,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -55,13 +39,13 @@ pub struct NamespaceVerdict {
     /// Targets some pod here can reach, sorted.
     pub reachable: Vec<Target>,
     /// A policy selecting every pod for Egress with no rules (the deny half), if any.
-    pub deny_all: Option<usize>,
+    pub deny_all: Option<PolicyId>,
     /// A policy selecting every pod that allows 0.0.0.0/0 minus every IPv4 target, if any.
-    pub allow_except_metadata: Option<usize>,
+    pub allow_except_metadata: Option<PolicyId>,
     /// Other engines' policies that keep every target closed for every pod here (by a deny
     /// rule, or by isolating the pods at a tier's end), so the native pair is not needed;
     /// empty otherwise.
-    pub protected_by: Vec<usize>,
+    pub protected_by: Vec<PolicyId>,
 }
 
 impl NamespaceVerdict {
@@ -76,13 +60,13 @@ impl NamespaceVerdict {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkloadVerdict {
-    pub workload: usize,
+    pub workload: WorkloadId,
     /// Some Egress policy that isolates selects the workload's pods.
     pub isolated: bool,
     /// Some target is reachable because no policy decides its traffic.
     pub default_allowed: bool,
-    /// The Egress policies selecting its pods (indices into `model.policies`).
-    pub selected_by: Vec<usize>,
+    /// The Egress policies selecting its pods.
+    pub selected_by: Vec<PolicyId>,
     /// Where those policies open a target to its pods.
     pub openings: Vec<Opening>,
     pub reachable: Vec<Target>,
@@ -98,8 +82,8 @@ pub struct Analysis {
 
 /// Where a rule of policy `index` opens `targets`, one entry per opening peer or `to`-less
 /// rule.
-fn openings_of(model: &Model, index: usize, targets: &[Target]) -> Vec<Opening> {
-    egress::peer_grants(model, index)
+fn openings_of(model: &Model, id: PolicyId, targets: &[Target]) -> Vec<Opening> {
+    egress::peer_grants(model, id)
         .into_iter()
         .filter_map(|peer| {
             let egress::Destination::Addresses { via, allowed } = peer.destination else {
@@ -111,10 +95,7 @@ fn openings_of(model: &Model, index: usize, targets: &[Target]) -> Vec<Opening> 
                 .filter(|t| peer.ports.contains(t.protocol, t.port) && allowed.contains(t.addr))
                 .collect();
             (!reached.is_empty()).then_some(Opening {
-                policy: index,
-                part: 0,
-                rule: peer.grant.rule,
-                at: peer.grant.at,
+                rule: peer.grant,
                 via,
                 targets: reached,
                 passed_by: Vec::new(),
@@ -148,8 +129,8 @@ fn is_allow_except_metadata(policy: &Policy, targets: &[Target]) -> bool {
 }
 
 pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
-    let mut by_namespace: HashMap<(Option<&str>, &str), Vec<usize>> = HashMap::new();
-    for (i, p) in model.policies.iter().enumerate() {
+    let mut by_namespace: HashMap<(Option<&str>, &str), Vec<PolicyId>> = HashMap::new();
+    for (i, p) in model.policies_with_ids() {
         if p.governs_egress() {
             by_namespace.entry(p.key()).or_default().push(i);
         }
@@ -171,10 +152,10 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
             Some((key, Chain::build(model, key, native, &in_namespace)))
         })
         .collect();
-    let mut openings_by_policy: HashMap<usize, Vec<Opening>> = HashMap::new();
+    let mut openings_by_policy: HashMap<PolicyId, Vec<Opening>> = HashMap::new();
     for indices in by_namespace.values() {
         for &i in indices {
-            let policy = &model.policies[i];
+            let policy = model.policy(i);
             if policy.decoded.spec.pod_selector.is_satisfiable() {
                 openings_by_policy.insert(i, openings_of(model, i, targets));
             }
@@ -185,8 +166,9 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
         .namespaces
         .keys()
         .map(|key| {
-            let governing: &[usize] = by_namespace.get(&key.as_pair()).map_or(&[], Vec::as_slice);
-            let policies = || governing.iter().map(|&i| (i, &model.policies[i]));
+            let governing: &[PolicyId] =
+                by_namespace.get(&key.as_pair()).map_or(&[], Vec::as_slice);
+            let policies = || governing.iter().map(|&i| (i, model.policy(i)));
             let deny_all = policies().find(|(_, p)| is_deny_all(p)).map(|(i, _)| i);
             let allow_except_metadata = policies()
                 .find(|(_, p)| is_allow_except_metadata(p, targets))
@@ -235,9 +217,7 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
         .collect();
 
     let workloads = model
-        .workloads
-        .iter()
-        .enumerate()
+        .workloads_with_ids()
         .map(|(w, workload)| {
             let key = NamespaceKey {
                 cluster: workload.cluster.clone(),
@@ -246,13 +226,14 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
             if let Some(chain) = chains.get(&key) {
                 return workload_by_chain(model, w, chain, targets);
             }
-            let selecting: Vec<usize> = by_namespace
+            let selecting: Vec<PolicyId> = by_namespace
                 .get(&workload.key())
                 .map_or(&[][..], Vec::as_slice)
                 .iter()
                 .copied()
                 .filter(|&i| {
-                    model.policies[i]
+                    model
+                        .policy(i)
                         .decoded
                         .spec
                         .pod_selector
@@ -319,10 +300,7 @@ impl OpeningsFound {
             .map(|(rule, mut targets, passed_by)| {
                 targets.sort();
                 Opening {
-                    policy: rule.policy,
-                    part: rule.part,
-                    rule: rule.rule,
-                    at: rule.at,
+                    rule,
                     via: chain::via_of(model, rule),
                     targets,
                     passed_by,
@@ -358,7 +336,7 @@ fn namespace_by_chain(
         protected_by: Vec::new(),
     };
     let mut found = OpeningsFound::default();
-    let mut protected_by: Vec<usize> = Vec::new();
+    let mut protected_by: Vec<PolicyId> = Vec::new();
     let mut protected = true;
     let mut unselected: Option<BTreeMap<String, LabelValue>> = None;
     for target in targets {
@@ -396,10 +374,10 @@ fn namespace_by_chain(
             }
             // Another engine takes part in every denial: its deny rules, or its isolation
             // meeting a tier end (a Cilium default deny, a Calico tier).
-            let engine = |p: &usize| !model.policies[*p].engine.is_empty();
-            let deciders: Vec<usize> = match &decision.by {
+            let engine = |p: &PolicyId| !model.policy(*p).engine.is_empty();
+            let deciders: Vec<PolicyId> = match &decision.by {
                 DecidedBy::Rules(rules) if !decision.allowed => {
-                    let policies: Vec<usize> = rules.iter().map(|r| r.policy).collect();
+                    let policies: Vec<PolicyId> = rules.iter().map(|r| r.policy()).collect();
                     if policies.iter().all(engine) {
                         policies
                     } else {
@@ -434,11 +412,11 @@ fn namespace_by_chain(
 /// A workload's verdict from its namespace's precedence chain, for its own labels.
 fn workload_by_chain(
     model: &Model,
-    w: usize,
+    w: WorkloadId,
     chain: &Chain,
     targets: &[Target],
 ) -> WorkloadVerdict {
-    let labels = &model.workloads[w].spec.pod_labels;
+    let labels = &model.workload(w).spec.pod_labels;
     let pod = |i: usize| chain.selectors[i].matches(labels);
     let mut found = OpeningsFound::default();
     let mut reachable = Vec::new();
@@ -451,7 +429,7 @@ fn workload_by_chain(
             found.add(rules, *target, passes(&decision.steps));
         }
         default_allowed |= decision.by == DecidedBy::DefaultAllow;
-        if decision.allowed || model.workloads[w].spec.host_network.is_some() {
+        if decision.allowed || model.workload(w).spec.host_network.is_some() {
             reachable.push(*target);
         }
     }

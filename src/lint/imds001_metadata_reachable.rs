@@ -4,7 +4,7 @@ use super::{AFFECTS_PREFIX, Context, Finding, Related, Rule, Severity, Subject, 
 use crate::analyze::chain::{describe_rule, rule_label};
 use crate::analyze::{Opening, Via, WorkloadVerdict};
 use crate::decode::spec::Engine;
-use crate::model::{Policy, Workload};
+use crate::model::{Policy, Workload, WorkloadId};
 use crate::net::list_targets;
 use std::collections::HashMap;
 
@@ -25,14 +25,14 @@ fn workload_name(w: &Workload) -> String {
 }
 
 /// ` (affects Deployment a/b, Job a/c and 2 more)`, or nothing when no workload is affected.
-fn affected_suffix(ctx: &Context, workloads: &[usize]) -> String {
+fn affected_suffix(ctx: &Context, workloads: &[WorkloadId]) -> String {
     if workloads.is_empty() {
         return String::new();
     }
     let named: Vec<String> = workloads
         .iter()
         .take(NAMED_IN_MESSAGE)
-        .map(|&w| workload_name(&ctx.model.workloads[w]))
+        .map(|&w| workload_name(ctx.model.workload(w)))
         .collect();
     let more = workloads.len().saturating_sub(NAMED_IN_MESSAGE);
     if more == 0 {
@@ -47,32 +47,32 @@ fn workloads_where(
     ctx: &Context,
     verdicts: &[&WorkloadVerdict],
     affected: impl Fn(&WorkloadVerdict) -> bool,
-) -> Vec<usize> {
+) -> Vec<WorkloadId> {
     verdicts
         .iter()
-        .filter(|v| ctx.model.workloads[v.workload].spec.host_network.is_none() && affected(v))
+        .filter(|v| ctx.model.workload(v.workload).spec.host_network.is_none() && affected(v))
         .map(|v| v.workload)
         .collect()
 }
 
 /// `Deployment payments/api can reach 169.254.169.254:80/TCP through policy web-egress,
 /// egress rule 1`, at the workload.
-fn through_opening(ctx: &Context, workload: usize, opening: &Opening) -> Related {
-    let w = &ctx.model.workloads[workload];
+fn through_opening(ctx: &Context, workload: WorkloadId, opening: &Opening) -> Related {
+    let w = ctx.model.workload(workload);
     Related {
         at: w.location,
         message: format!(
             "{} can reach {} through policy {}, {}",
             workload_name(w),
             list_targets(&opening.targets),
-            ctx.model.policies[opening.policy].name,
+            ctx.model.policy(opening.rule.policy()).name,
             opening_rule_label(ctx, opening)
         ),
     }
 }
 
 fn opening_rule_label(ctx: &Context, opening: &Opening) -> String {
-    rule_label(ctx.model, opening.rule_ref())
+    rule_label(ctx.model, opening.rule)
 }
 
 /// ` after AdminNetworkPolicy a egress rule 1 passes it on`, for each Pass on the way.
@@ -86,8 +86,8 @@ fn passed_suffix(ctx: &Context, opening: &Opening) -> String {
 
 /// Which pods a policy's part selects, for messages.
 fn selected_pods(ctx: &Context, opening: &Opening) -> String {
-    let policy = &ctx.model.policies[opening.policy];
-    match policy.engine.get(opening.part) {
+    let policy = ctx.model.policy(opening.rule.policy());
+    match ctx.model.engine_spec(opening.rule.spec()) {
         None => policy.decoded.spec.pod_selector.describe(),
         Some(spec) => match spec.selects.any_of.as_slice() {
             [one] if one.namespaces.selects_all() || spec.selects.own_namespace_only => {
@@ -129,7 +129,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut workloads_in: HashMap<(Option<&str>, &str), Vec<&WorkloadVerdict>> = HashMap::new();
     for v in &ctx.analysis.workloads {
-        let key = ctx.model.workloads[v.workload].key();
+        let key = ctx.model.workload(v.workload).key();
         workloads_in.entry(key).or_default().push(v);
     }
     for verdict in &ctx.analysis.namespaces {
@@ -144,7 +144,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
             let related = exposed
                 .iter()
                 .map(|&w| {
-                    let workload = &ctx.model.workloads[w];
+                    let workload = ctx.model.workload(w);
                     Related {
                         at: workload.location,
                         message: format!(
@@ -178,12 +178,10 @@ fn check(ctx: &Context) -> Vec<Finding> {
             });
         }
         for opening in &verdict.openings {
-            let policy = &ctx.model.policies[opening.policy];
+            let policy = ctx.model.policy(opening.rule.policy());
             // The same rule, though perhaps to fewer targets for these pods.
             let affected = workloads_where(ctx, workloads, |v| {
-                v.openings
-                    .iter()
-                    .any(|o| o.rule_ref() == opening.rule_ref())
+                v.openings.iter().any(|o| o.rule == opening.rule)
             });
             let targets = list_targets(&opening.targets);
             let first = opening
@@ -201,9 +199,8 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 Via::Engine(how) => (
                     format!("{how} reaches {first}"),
                     engine_help(
-                        policy
-                            .engine
-                            .get(opening.part)
+                        ctx.model
+                            .engine_spec(opening.rule.spec())
                             .map_or(Engine::Calico, |s| s.engine),
                         &opening
                             .targets
@@ -231,7 +228,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 severity: RULE.severity,
                 namespace: Some(verdict.name.clone()),
                 cluster: verdict.cluster.clone(),
-                at: opening.at,
+                at: opening.rule.at(),
                 message: format!(
                     "{} {} lets {} reach {}{}{}",
                     policy_in(policy, &verdict.name),
@@ -248,7 +245,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                     .passed_by
                     .iter()
                     .map(|r| Related {
-                        at: r.at,
+                        at: r.at(),
                         message: format!(
                             "{} passes it on to the next tier",
                             describe_rule(ctx.model, *r)
@@ -259,16 +256,12 @@ fn check(ctx: &Context) -> Vec<Finding> {
                         let own = workloads
                             .iter()
                             .find(|v| v.workload == w)
-                            .and_then(|v| {
-                                v.openings
-                                    .iter()
-                                    .find(|o| o.rule_ref() == opening.rule_ref())
-                            })
+                            .and_then(|v| v.openings.iter().find(|o| o.rule == opening.rule))
                             .unwrap_or(opening);
                         through_opening(ctx, w, own)
                     }))
                     .collect(),
-                subject: Subject::Policy(opening.policy),
+                subject: Subject::Policy(opening.rule.policy()),
             });
         }
     }

@@ -17,7 +17,7 @@ pub static RULE: Rule = Rule {
 fn check(ctx: &Context) -> Vec<Finding> {
     let mut seen = HashSet::new();
     let mut findings = Vec::new();
-    for (index, policy) in ctx.model.policies.iter().enumerate() {
+    for (index, policy) in ctx.model.policies_with_ids() {
         for problem in &policy.decoded.problems {
             let at = Location::new(policy.location.file, problem.span);
             // A file built into two namespaces holds one mistake, not two.

@@ -36,7 +36,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
             object: format!("Namespace {}", ns.name),
         })
     });
-    let policies = model.policies.iter().enumerate().filter_map(|(i, p)| {
+    let policies = model.policies_with_ids().filter_map(|(i, p)| {
         Some(Site {
             suppression: p.suppression.as_ref()?,
             cluster: p.cluster.as_deref(),
@@ -45,7 +45,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
             object: p.describe(),
         })
     });
-    let workloads = model.workloads.iter().enumerate().filter_map(|(i, w)| {
+    let workloads = model.workloads_with_ids().filter_map(|(i, w)| {
         Some(Site {
             suppression: w.suppression.as_ref()?,
             cluster: w.cluster.as_deref(),

@@ -36,11 +36,8 @@ pub fn candidates<'m>(model: &'m Model, finding: &Finding) -> Vec<&'m Suppressio
         .and_then(|ns| ns.suppression.as_deref());
     let subject = match finding.subject {
         Subject::Namespace => None,
-        Subject::Policy(i) => model.policies.get(i).and_then(|p| p.suppression.as_deref()),
-        Subject::Workload(i) => model
-            .workloads
-            .get(i)
-            .and_then(|w| w.suppression.as_deref()),
+        Subject::Policy(id) => model.policy(id).suppression.as_deref(),
+        Subject::Workload(id) => model.workload(id).suppression.as_deref(),
     };
     namespace.into_iter().chain(subject).collect()
 }

@@ -13,6 +13,9 @@ use crate::source::yaml::Span;
 use crate::topology::{Placement, Resolution, Way};
 use std::collections::{BTreeMap, HashMap};
 
+mod ids;
+pub use ids::{PolicyId, RuleRef, SpecId, WorkloadId};
+
 /// A place in a loaded file: the file's index in [`Model::files`] and a span in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Location {
@@ -231,6 +234,39 @@ pub struct NetworkSet {
 }
 
 impl Model {
+    pub fn policy(&self, id: PolicyId) -> &Policy {
+        &self.policies[id.index()]
+    }
+
+    /// Every policy with its id, in model order.
+    pub fn policies_with_ids(&self) -> impl Iterator<Item = (PolicyId, &Policy)> {
+        self.policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (PolicyId::new(i), p))
+    }
+
+    pub fn policy_ids(&self) -> impl Iterator<Item = PolicyId> + use<> {
+        (0..self.policies.len()).map(PolicyId::new)
+    }
+
+    /// Another engine's spec; `None` for a native policy, whose spec is not in this list.
+    pub fn engine_spec(&self, id: SpecId) -> Option<&EngineSpec> {
+        self.policy(id.policy()).engine.get(id.index())
+    }
+
+    pub fn workload(&self, id: WorkloadId) -> &Workload {
+        &self.workloads[id.index()]
+    }
+
+    /// Every workload with its id, in model order.
+    pub fn workloads_with_ids(&self) -> impl Iterator<Item = (WorkloadId, &Workload)> {
+        self.workloads
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (WorkloadId::new(i), w))
+    }
+
     /// Calico policies in a tier the repository has no Tier object for. Calico refuses such a
     /// policy until the tier exists; the chain puts the tier after every other one.
     pub fn undefined_tier_notes(&self) -> Vec<String> {

@@ -221,7 +221,7 @@ pub fn render(outcome: &Outcome) -> String {
         .workloads
         .iter()
         .map(|v| {
-            let w = &model.workloads[v.workload];
+            let w = model.workload(v.workload);
             WorkloadOut {
                 namespace: &w.namespace,
                 cluster: w.cluster.as_deref(),
@@ -234,31 +234,31 @@ pub fn render(outcome: &Outcome) -> String {
                 selected_by: v
                     .selected_by
                     .iter()
-                    .map(|&p| model.policies[p].name.as_str())
+                    .map(|&p| model.policy(p).name.as_str())
                     .collect(),
                 reached_through: v
                     .openings
                     .iter()
                     .map(|o| ThroughOut {
-                        kind: &model.policies[o.policy].kind,
-                        policy: &model.policies[o.policy].name,
-                        rule: o.rule + 1,
-                        rule_name: rule_label(model, o.rule_ref()),
+                        kind: &model.policy(o.rule.policy()).kind,
+                        policy: &model.policy(o.rule.policy()).name,
+                        rule: o.rule.index() + 1,
+                        rule_name: rule_label(model, o.rule),
                         passed_by: o
                             .passed_by
                             .iter()
                             .map(|r| {
                                 format!(
                                     "{}: {}",
-                                    model.policies[r.policy].describe(),
+                                    model.policy(r.policy()).describe(),
                                     rule_label(model, *r)
                                 )
                             })
                             .collect(),
                         targets: strings(&o.targets),
-                        file: &model.files[o.at.file],
-                        line: o.at.line,
-                        column: o.at.column,
+                        file: &model.files[o.rule.at().file],
+                        line: o.rule.at().line,
+                        column: o.rule.at().column,
                     })
                     .collect(),
                 file: &model.files[w.location.file],
@@ -298,7 +298,7 @@ pub fn render(outcome: &Outcome) -> String {
                 protected_by: v
                     .protected_by
                     .iter()
-                    .map(|&p| model.policies[p].name.as_str())
+                    .map(|&p| model.policy(p).name.as_str())
                     .collect(),
             })
             .collect(),

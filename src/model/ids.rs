@@ -1,0 +1,95 @@
+//! Typed references into a [`Model`](super::Model): each names the list it indexes, so a
+//! policy's index cannot be used as a rule's, nor a spec's rule looked up in another spec.
+
+use super::Location;
+
+/// A policy: an index into [`Model::policies`](super::Model::policies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PolicyId(usize);
+
+impl PolicyId {
+    pub(super) fn new(index: usize) -> Self {
+        Self(index)
+    }
+
+    pub(super) fn index(self) -> usize {
+        self.0
+    }
+
+    /// The policy's `index`th spec.
+    pub fn spec(self, index: usize) -> SpecId {
+        SpecId {
+            policy: self,
+            index,
+        }
+    }
+}
+
+/// One spec of a policy: an entry of a Cilium policy's `specs`, 0 for the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SpecId {
+    policy: PolicyId,
+    index: usize,
+}
+
+impl SpecId {
+    pub fn policy(self) -> PolicyId {
+        self.policy
+    }
+
+    pub(super) fn index(self) -> usize {
+        self.index
+    }
+
+    /// The spec's `index`th rule, written at `at`.
+    pub fn rule(self, index: usize, at: Location) -> RuleRef {
+        RuleRef {
+            spec: self,
+            index,
+            at,
+        }
+    }
+}
+
+/// One rule of one spec. A native policy's rule is one of its egress rules, and one peer of it
+/// (or the rule itself when it has no `to`): `at` tells the peers apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RuleRef {
+    spec: SpecId,
+    index: usize,
+    at: Location,
+}
+
+impl RuleRef {
+    pub fn spec(self) -> SpecId {
+        self.spec
+    }
+
+    pub fn policy(self) -> PolicyId {
+        self.spec.policy
+    }
+
+    /// The rule's 0-based position in its spec.
+    pub fn index(self) -> usize {
+        self.index
+    }
+
+    /// The rule, or the native peer, as written.
+    pub fn at(self) -> Location {
+        self.at
+    }
+}
+
+/// A workload: an index into [`Model::workloads`](super::Model::workloads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WorkloadId(usize);
+
+impl WorkloadId {
+    pub(super) fn new(index: usize) -> Self {
+        Self(index)
+    }
+
+    pub(super) fn index(self) -> usize {
+        self.0
+    }
+}
