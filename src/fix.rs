@@ -218,7 +218,7 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
             plan.notes.push(format!(
                 "namespace {namespace} stays reachable: {} ({}:{}) \
                  opens {}; fix does not edit existing policies, change it by hand",
-                crate::analyze::chain::describe_rule(model, opening.rule),
+                model.rule(opening.rule).describe(),
                 model.files[opening.rule.at().file],
                 opening.rule.at().line,
                 opening

@@ -10,7 +10,7 @@
 //! action applies (Deny; Pass for the admin tiers and Calico tiers that say so). Past every
 //! tier, traffic is allowed.
 
-use super::egress::{Destination, Via, peer_grants};
+use super::egress::{Destination, peer_grants};
 use crate::decode::selector::LabelSelector;
 use crate::decode::spec::{
     Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, EngineRule, HostnameMatch, Layer, NATIVE_ORDER,
@@ -173,7 +173,7 @@ impl<'m> Chain<'m> {
             let rules = peer_grants(model, index)
                 .into_iter()
                 .filter_map(|peer| {
-                    let Destination::Addresses { allowed, .. } = peer.destination else {
+                    let Destination::Addresses(allowed) = peer.destination else {
                         return None;
                     };
                     Some(MemberRule {
@@ -616,54 +616,16 @@ fn rule_addresses<'m>(
     Cow::Owned(destinations.addresses.union(&picked_nets).union(&groups))
 }
 
-/// How a rule reaches a target, for findings.
-pub fn via_of(model: &Model, rule: RuleRef) -> Via {
-    match model
-        .engine_spec(rule.spec())
-        .and_then(|s| s.rules.get(rule.index()))
-    {
-        Some(r) => Via::Engine(r.via.clone()),
-        None => peer_grants(model, rule.policy())
-            .into_iter()
-            .filter(|p| p.grant.at() == rule.at())
-            .find_map(|p| match p.destination {
-                Destination::Addresses { via, .. } => Some(via),
-                Destination::Pods(_) => None,
-            })
-            .unwrap_or(Via::AnyDestination),
-    }
-}
-
-/// `egress rule 2`, `egressDeny rule 1`: a rule for people.
-pub fn rule_label(model: &Model, rule: RuleRef) -> String {
-    match model
-        .engine_spec(rule.spec())
-        .and_then(|s| s.rules.get(rule.index()))
-    {
-        Some(r) => r.label.clone(),
-        None => format!("egress rule {}", rule.index() + 1),
-    }
-}
-
-/// `NetworkPolicy batch/allow egress rule 1`: the policy and its rule, for people.
-pub fn describe_rule(model: &Model, rule: RuleRef) -> String {
-    format!(
-        "{} {}",
-        model.policy(rule.policy()).describe(),
-        rule_label(model, rule)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::analyze::{NamespaceVerdict, analyze};
     use crate::decode::native::DecodedPolicy;
     use crate::decode::spec::{
-        Engine, EngineKind, EngineSpec, Placement, RuleDestinations, Selects,
+        Engine, EngineKind, EngineSpec, Placement, RuleDestinations, Selects, Via,
     };
     use crate::lint_text;
-    use crate::model::Policy;
+    use crate::model::{Model, Policy};
     use crate::source::yaml::Span;
 
     const NS: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns, labels: {team: a}}\n";
@@ -738,16 +700,30 @@ mod tests {
         }
     }
 
-    /// The verdict of namespace `ns` with native `yaml` and other engines' `policies`.
-    fn verdict(yaml: &str, policies: Vec<Policy>) -> NamespaceVerdict {
+    /// The verdict of namespace `ns` with native `yaml` and other engines' `policies`, and
+    /// the model it is about.
+    fn verdict_in(yaml: &str, policies: Vec<Policy>) -> (NamespaceVerdict, Model) {
         let mut model = lint_text(&format!("{NS}{yaml}")).model;
         model.policies.extend(policies);
         let analysis = analyze(&model, &Target::defaults());
-        analysis
+        let verdict = analysis
             .namespaces
             .into_iter()
             .find(|n| n.name == "ns")
-            .expect("ns")
+            .expect("ns");
+        (verdict, model)
+    }
+
+    fn verdict(yaml: &str, policies: Vec<Policy>) -> NamespaceVerdict {
+        verdict_in(yaml, policies).0
+    }
+
+    /// How each opening of the verdict reaches its targets.
+    fn vias(v: &NamespaceVerdict, model: &Model) -> Vec<Via> {
+        v.openings
+            .iter()
+            .map(|o| model.rule(o.rule).via())
+            .collect()
     }
 
     /// The verdict of namespace `ns`.
@@ -806,14 +782,20 @@ mod tests {
                 vec![rule(Action::Deny, "0.0.0.0/0")],
             ),
         );
-        let v = verdict(DENY_ALL, vec![deny, allow]);
+        let (v, model) = verdict_in(DENY_ALL, vec![deny, allow]);
         assert_eq!(
             reachable(&v),
             [V4],
             "priority 5 allows before priority 50 denies"
         );
         assert_eq!(v.openings.len(), 1);
-        assert_eq!(v.openings[0].via, Via::Engine("to 0.0.0.0/0".into()));
+        assert_eq!(
+            vias(&v, &model),
+            [Via::Engine {
+                engine: Engine::AdminNetworkPolicy,
+                how: "to 0.0.0.0/0".into()
+            }]
+        );
     }
 
     #[test]
@@ -891,12 +873,11 @@ mod tests {
                 ],
             ),
         );
-        let v = verdict(ALLOW_ALL, vec![cilium]);
+        let (v, model) = verdict_in(ALLOW_ALL, vec![cilium]);
         assert_eq!(reachable(&v), [V6], "ALLOW_ALL still opens IPv6");
-        let vias: Vec<&Via> = v.openings.iter().map(|o| &o.via).collect();
         assert_eq!(
-            vias,
-            [&Via::AnyDestination],
+            vias(&v, &model),
+            [Via::AnyDestination],
             "only the native allow opens, and only IPv6"
         );
     }

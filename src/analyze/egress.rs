@@ -4,21 +4,9 @@
 use crate::decode::native::PeerKind;
 use crate::model::{Location, Model, PolicyId, RuleRef};
 use crate::net::{IpSet, PortSet, RangeSet, Target};
-use ipnet::IpNet;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
-
-/// How a rule lets traffic reach a target.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Via {
-    /// The rule has no `to`: every destination.
-    AnyDestination,
-    /// An ipBlock whose cidr contains the target and whose excepts leave it in.
-    IpBlock(IpNet),
-    /// Another engine's rule, described: `toEntities world`.
-    Engine(String),
-}
 
 /// Addresses that exactly the same rules grant, with the ports those rules allow together.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +39,7 @@ pub struct EgressSet {
 /// Where one peer of an egress rule, or a rule with no `to`, lets traffic go.
 pub enum Destination<'m> {
     /// Addresses: every one for a rule with no `to`, else an ipBlock's cidr minus its excepts.
-    Addresses { via: Via, allowed: Cow<'m, IpSet> },
+    Addresses(Cow<'m, IpSet>),
     /// Pods that podSelector / namespaceSelector choose, described for people.
     Pods(&'m str),
 }
@@ -86,22 +74,15 @@ pub fn peer_grants(model: &Model, id: PolicyId) -> Vec<PeerGrant<'_>> {
             None if !reaches_addresses => {}
             None => push(
                 egress.span,
-                Destination::Addresses {
-                    via: Via::AnyDestination,
-                    allowed: Cow::Borrowed(&*EVERY_ADDRESS),
-                },
+                Destination::Addresses(Cow::Borrowed(&*EVERY_ADDRESS)),
             ),
             Some(peers) => {
                 for peer in peers {
                     match &peer.kind {
                         PeerKind::IpBlock { .. } if !reaches_addresses => {}
-                        PeerKind::IpBlock { cidr, allowed } => push(
-                            peer.span,
-                            Destination::Addresses {
-                                via: Via::IpBlock(*cidr),
-                                allowed: Cow::Borrowed(allowed),
-                            },
-                        ),
+                        PeerKind::IpBlock { allowed, .. } => {
+                            push(peer.span, Destination::Addresses(Cow::Borrowed(allowed)))
+                        }
                         PeerKind::Pods { description } => {
                             push(peer.span, Destination::Pods(description))
                         }
@@ -129,7 +110,7 @@ impl EgressSet {
         for &index in policies {
             for peer in peer_grants(model, index) {
                 match peer.destination {
-                    Destination::Addresses { allowed, .. } => sources.push(Source {
+                    Destination::Addresses(allowed) => sources.push(Source {
                         addresses: allowed,
                         ports: peer.ports,
                         grant: peer.grant,

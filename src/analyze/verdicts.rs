@@ -6,7 +6,7 @@
 //! allows; a pod that no Egress policy selects may send anything.
 
 use super::chain::{self, Chain, DecidedBy};
-use super::egress::{self, Via};
+use super::egress;
 use crate::decode::native::PeerKind;
 use crate::decode::selector::{
     Coverage, LabelSelector, LabelValue, Partition, describe_gap, find_gap, partition,
@@ -21,7 +21,6 @@ use std::collections::{BTreeMap, HashMap};
 pub struct Opening {
     /// The rule, and for a native policy the peer, that opens them.
     pub rule: RuleRef,
-    pub via: Via,
     pub targets: Vec<Target>,
     /// Rules that passed the traffic on to this one's tier (AdminNetworkPolicy or Calico
     /// `Pass`), in order.
@@ -86,7 +85,7 @@ fn openings_of(model: &Model, id: PolicyId, targets: &[Target]) -> Vec<Opening> 
     egress::peer_grants(model, id)
         .into_iter()
         .filter_map(|peer| {
-            let egress::Destination::Addresses { via, allowed } = peer.destination else {
+            let egress::Destination::Addresses(allowed) = peer.destination else {
                 return None;
             };
             let reached: Vec<Target> = targets
@@ -96,7 +95,6 @@ fn openings_of(model: &Model, id: PolicyId, targets: &[Target]) -> Vec<Opening> 
                 .collect();
             (!reached.is_empty()).then_some(Opening {
                 rule: peer.grant,
-                via,
                 targets: reached,
                 passed_by: Vec::new(),
             })
@@ -293,7 +291,7 @@ impl OpeningsFound {
         }
     }
 
-    fn into_openings(mut self, model: &Model) -> Vec<Opening> {
+    fn into_openings(mut self) -> Vec<Opening> {
         self.by_rule.sort_by_key(|(r, _, _)| *r);
         self.by_rule
             .into_iter()
@@ -301,7 +299,6 @@ impl OpeningsFound {
                 targets.sort();
                 Opening {
                     rule,
-                    via: chain::via_of(model, rule),
                     targets,
                     passed_by,
                 }
@@ -402,7 +399,7 @@ fn namespace_by_chain(
     }
     verdict.reachable.sort();
     verdict.unselected_pods = unselected.as_ref().map(describe_gap);
-    verdict.openings = found.into_openings(model);
+    verdict.openings = found.into_openings();
     if protected {
         verdict.protected_by = protected_by;
     }
@@ -440,7 +437,7 @@ fn workload_by_chain(
         isolated: chain.isolates(&pod),
         default_allowed,
         selected_by: chain.selecting(&pod),
-        openings: found.into_openings(model),
+        openings: found.into_openings(),
         reachable,
     }
 }

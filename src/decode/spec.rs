@@ -131,6 +131,17 @@ pub struct RuleDestinations {
 /// real label can clash with it.
 pub const CIDR_GROUP_NAME: &str = ":name";
 
+/// How a rule reaches a target, for findings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Via {
+    /// The rule has no `to`: every destination.
+    AnyDestination,
+    /// An ipBlock whose cidr contains the target and whose excepts leave it in.
+    IpBlock(ipnet::IpNet),
+    /// Another engine's rule, described in its terms (`toEntities world`).
+    Engine { engine: Engine, how: String },
+}
+
 /// One egress rule, in the order its policy lists it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineRule {

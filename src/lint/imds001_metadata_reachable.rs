@@ -1,10 +1,9 @@
 //! IMDS001: some pod that could exist in the namespace can reach a metadata endpoint.
 
 use super::{AFFECTS_PREFIX, Context, Finding, Related, Rule, Severity, Subject, namespace_anchor};
-use crate::analyze::chain::{describe_rule, rule_label};
-use crate::analyze::{Opening, Via, WorkloadVerdict};
-use crate::decode::spec::Engine;
-use crate::model::{Policy, Workload, WorkloadId};
+use crate::analyze::{Opening, WorkloadVerdict};
+use crate::decode::spec::{Engine, Via};
+use crate::model::{Policy, RuleView, Workload, WorkloadId, Written};
 use crate::net::list_targets;
 use std::collections::HashMap;
 
@@ -66,13 +65,9 @@ fn through_opening(ctx: &Context, workload: WorkloadId, opening: &Opening) -> Re
             workload_name(w),
             list_targets(&opening.targets),
             ctx.model.policy(opening.rule.policy()).name,
-            opening_rule_label(ctx, opening)
+            ctx.model.rule(opening.rule).label()
         ),
     }
-}
-
-fn opening_rule_label(ctx: &Context, opening: &Opening) -> String {
-    rule_label(ctx.model, opening.rule)
 }
 
 /// ` after AdminNetworkPolicy a egress rule 1 passes it on`, for each Pass on the way.
@@ -80,16 +75,15 @@ fn passed_suffix(ctx: &Context, opening: &Opening) -> String {
     opening
         .passed_by
         .iter()
-        .map(|r| format!(", after {} passes it on", describe_rule(ctx.model, *r)))
+        .map(|r| format!(", after {} passes it on", ctx.model.rule(*r).describe()))
         .collect()
 }
 
-/// Which pods a policy's part selects, for messages.
-fn selected_pods(ctx: &Context, opening: &Opening) -> String {
-    let policy = ctx.model.policy(opening.rule.policy());
-    match ctx.model.engine_spec(opening.rule.spec()) {
-        None => policy.decoded.spec.pod_selector.describe(),
-        Some(spec) => match spec.selects.any_of.as_slice() {
+/// Which pods the rule's spec selects, for messages.
+fn selected_pods(rule: &RuleView) -> String {
+    match rule.written {
+        Written::Native { .. } => rule.policy.decoded.spec.pod_selector.describe(),
+        Written::Engine { spec, .. } => match spec.selects.any_of.as_slice() {
             [one] if one.namespaces.selects_all() || spec.selects.own_namespace_only => {
                 one.pods.describe()
             }
@@ -178,7 +172,8 @@ fn check(ctx: &Context) -> Vec<Finding> {
             });
         }
         for opening in &verdict.openings {
-            let policy = ctx.model.policy(opening.rule.policy());
+            let rule = ctx.model.rule(opening.rule);
+            let policy = rule.policy;
             // The same rule, though perhaps to fewer targets for these pods.
             let affected = workloads_where(ctx, workloads, |v| {
                 v.openings.iter().any(|o| o.rule == opening.rule)
@@ -189,19 +184,17 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 .first()
                 .map(|t| t.addr.to_string())
                 .unwrap_or_default();
-            let (label, help) = match &opening.via {
+            let (label, help) = match rule.via() {
                 Via::AnyDestination => (
                     "this rule has no `to`, so it allows every destination".to_string(),
                     "add a `to` with an ipBlock whose `except` lists the metadata address, or limit \
                      the rule's ports"
                         .to_string(),
                 ),
-                Via::Engine(how) => (
+                Via::Engine { engine, how } => (
                     format!("{how} reaches {first}"),
                     engine_help(
-                        ctx.model
-                            .engine_spec(opening.rule.spec())
-                            .map_or(Engine::Calico, |s| s.engine),
+                        engine,
                         &opening
                             .targets
                             .iter()
@@ -232,8 +225,8 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 message: format!(
                     "{} {} lets {} reach {}{}{}",
                     policy_in(policy, &verdict.name),
-                    opening_rule_label(ctx, opening),
-                    selected_pods(ctx, opening),
+                    rule.label(),
+                    selected_pods(&rule),
                     targets,
                     passed_suffix(ctx, opening),
                     affected_suffix(ctx, &affected)
@@ -248,7 +241,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                         at: r.at(),
                         message: format!(
                             "{} passes it on to the next tier",
-                            describe_rule(ctx.model, *r)
+                            ctx.model.rule(*r).describe()
                         ),
                     })
                     .chain(affected.iter().map(|&w| {

@@ -14,7 +14,9 @@ use crate::topology::{Placement, Resolution, Way};
 use std::collections::{BTreeMap, HashMap};
 
 mod ids;
+mod rule;
 pub use ids::{PolicyId, RuleRef, SpecId, WorkloadId};
+pub use rule::{RuleView, Written};
 
 /// A place in a loaded file: the file's index in [`Model::files`] and a span in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

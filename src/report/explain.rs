@@ -1,7 +1,7 @@
 //! `imds-lint explain NAMESPACE`: a namespace's policies and, per pod class or per workload,
 //! the effective egress with the rule behind each part; for people and as JSON.
 
-use crate::analyze::chain::{DecidedBy, Decision, describe_rule, rule_label};
+use crate::analyze::chain::{DecidedBy, Decision};
 use crate::analyze::egress::EgressSet;
 use crate::analyze::explain::{
     ClassExplanation, Classes, NamespaceExplanation, PolicyRole, WorkloadExplanation,
@@ -63,7 +63,7 @@ fn policy_names(model: &Model, policies: &[PolicyId]) -> String {
 fn rule_text(model: &Model, rule: &RuleRef) -> String {
     format!(
         "{} ({}:{})",
-        describe_rule(model, *rule),
+        model.rule(*rule).describe(),
         model.files[rule.at().file],
         rule.at().line
     )
@@ -514,7 +514,7 @@ fn chain_rule_out<'a>(model: &'a Model, rule: &RuleRef) -> ChainRuleOut<'a> {
         kind: &policy.kind,
         policy: &policy.name,
         namespace: (!policy.namespace.is_empty()).then_some(policy.namespace.as_str()),
-        rule: rule_label(model, *rule),
+        rule: model.rule(*rule).label(),
         file: &model.files[at.file],
         line: at.line,
         column: at.column,

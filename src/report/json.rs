@@ -2,7 +2,6 @@
 
 use super::Summary;
 use crate::Outcome;
-use crate::analyze::chain::rule_label;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -243,7 +242,7 @@ pub fn render(outcome: &Outcome) -> String {
                         kind: &model.policy(o.rule.policy()).kind,
                         policy: &model.policy(o.rule.policy()).name,
                         rule: o.rule.index() + 1,
-                        rule_name: rule_label(model, o.rule),
+                        rule_name: model.rule(o.rule).label(),
                         passed_by: o
                             .passed_by
                             .iter()
@@ -251,7 +250,7 @@ pub fn render(outcome: &Outcome) -> String {
                                 format!(
                                     "{}: {}",
                                     model.policy(r.policy()).describe(),
-                                    rule_label(model, *r)
+                                    model.rule(*r).label()
                                 )
                             })
                             .collect(),
