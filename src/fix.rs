@@ -215,12 +215,13 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
             }
         }
         for opening in &verdict.openings {
+            let rule = model.rule(opening.rule);
             plan.notes.push(format!(
                 "namespace {namespace} stays reachable: {} ({}:{}) \
                  opens {}; fix does not edit existing policies, change it by hand",
-                model.rule(opening.rule).describe(),
-                model.files[opening.rule.at().file],
-                opening.rule.at().line,
+                rule.describe(),
+                model.files[rule.at().file],
+                rule.at().line,
                 opening
                     .targets
                     .iter()

@@ -10,13 +10,11 @@
 //! action applies (Deny; Pass for the admin tiers and Calico tiers that say so). Past every
 //! tier, traffic is allowed.
 
-use super::egress::{Destination, peer_grants};
 use crate::decode::selector::LabelSelector;
 use crate::decode::spec::{
-    Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, EngineRule, HostnameMatch, Layer, NATIVE_ORDER,
-    SelectorPair,
+    Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, EngineRule, HostnameMatch, Layer, SelectorPair,
 };
-use crate::model::{Location, Model, NamespaceKey, PolicyId, RuleRef};
+use crate::model::{Model, NamespaceKey, PolicyId, RuleRef};
 use crate::net::{IpSet, PortSet, Target};
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -117,12 +115,12 @@ fn order_cmp(a: Option<f64>, b: Option<f64>) -> Ordering {
     }
 }
 
-/// Other engines' policies that take part in egress, by index: usually none, so namespaces
-/// keep the native union semantics alone.
+/// Policies of engines other than native NetworkPolicy that take part in egress: usually
+/// none, so namespaces are decided by the native union alone.
 pub fn engine_policies(model: &Model) -> Vec<PolicyId> {
     model
         .policies_with_ids()
-        .filter(|(_, p)| p.engine_egress().next().is_some())
+        .filter(|(_, p)| !p.is_native() && p.governs_egress())
         .map(|(id, _)| id)
         .collect()
 }
@@ -140,7 +138,7 @@ pub fn engine_policies_in(model: &Model, engine: &[PolicyId], key: &NamespaceKey
             let p = model.policy(id);
             p.cluster == key.cluster
                 && (p.namespace.is_empty() || p.namespace == key.name)
-                && p.engine_egress().any(|(_, spec)| {
+                && p.egress_specs().any(|(_, spec)| {
                     spec.selects
                         .any_of
                         .iter()
@@ -151,56 +149,19 @@ pub fn engine_policies_in(model: &Model, engine: &[PolicyId], key: &NamespaceKey
 }
 
 impl<'m> Chain<'m> {
-    /// The chain of namespace `key`: its native Egress policies (`native`, indices) and the
-    /// parts of other engines' policies (`engine`, from [`engine_policies_in`]) whose
-    /// selectors can match it.
-    pub fn build(
-        model: &'m Model,
-        key: &NamespaceKey,
-        native: &[PolicyId],
-        engine: &[PolicyId],
-    ) -> Chain<'m> {
+    /// The chain of namespace `key`: the egress specs of `policies` (the native Egress
+    /// policies of the namespace, then other engines' policies from [`engine_policies_in`])
+    /// whose selectors can match it.
+    pub fn build(model: &'m Model, key: &NamespaceKey, policies: &[PolicyId]) -> Chain<'m> {
         let labels = namespace_labels(model, key);
         let mut chain = Chain {
             selectors: Vec::new(),
             tiers: Vec::new(),
             members: Vec::new(),
         };
-        let default_tier = chain.tier(model, key, Layer::NetworkPolicy, DEFAULT_TIER);
-        for &index in native {
-            let policy = model.policy(index);
-            let selector = chain.selector(&policy.decoded.spec.pod_selector);
-            let rules = peer_grants(model, index)
-                .into_iter()
-                .filter_map(|peer| {
-                    let Destination::Addresses(allowed) = peer.destination else {
-                        return None;
-                    };
-                    Some(MemberRule {
-                        rule: peer.grant,
-                        action: Action::Allow,
-                        addresses: allowed,
-                        hostnames: &[],
-                        ports: peer.ports,
-                        senders: None,
-                        unknowable: false,
-                    })
-                })
-                .collect();
-            chain.members.push(Member {
-                policy: index,
-                tier: default_tier,
-                order: Some(NATIVE_ORDER),
-                name: &policy.name,
-                ordered: false,
-                isolates: true,
-                pods: vec![selector],
-                rules,
-            });
-        }
-        for &index in engine {
-            let policy = model.policy(index);
-            for (part, spec) in policy.engine_egress() {
+        for &id in policies {
+            let policy = model.policy(id);
+            for (s, spec) in policy.egress_specs() {
                 if spec.selects.own_namespace_only && policy.namespace != key.name {
                     continue;
                 }
@@ -213,23 +174,21 @@ impl<'m> Chain<'m> {
                     .rules
                     .iter()
                     .enumerate()
-                    .map(|(rule, r)| MemberRule {
-                        rule: index
-                            .spec(part)
-                            .rule(rule, Location::new(policy.location.file, r.span)),
-                        action: r.action,
-                        addresses: rule_addresses(model, key, policy, r),
-                        hostnames: &r.destinations.hostnames,
-                        ports: &r.ports,
-                        senders: r
+                    .map(|(r, rule)| MemberRule {
+                        rule: id.spec(s).rule(r),
+                        action: rule.action,
+                        addresses: rule_addresses(model, key, policy, rule),
+                        hostnames: &rule.destinations.hostnames,
+                        ports: &rule.ports,
+                        senders: rule
                             .senders
                             .as_ref()
                             .map(|pairs| chain.pod_selectors(pairs, &labels)),
-                        unknowable: r.unknowable.is_some(),
+                        unknowable: rule.unknowable.is_some(),
                     })
                     .collect();
                 chain.members.push(Member {
-                    policy: index,
+                    policy: id,
                     tier,
                     order: spec.placement.order,
                     name: &policy.name,
@@ -620,12 +579,11 @@ fn rule_addresses<'m>(
 mod tests {
     use super::*;
     use crate::analyze::{NamespaceVerdict, analyze};
-    use crate::decode::native::DecodedPolicy;
     use crate::decode::spec::{
-        Engine, EngineKind, EngineSpec, Placement, RuleDestinations, Selects, Via,
+        Engine, EngineKind, EngineSpec, NATIVE_ORDER, Placement, RuleDestinations, Selects, Via,
     };
     use crate::lint_text;
-    use crate::model::{Model, Policy};
+    use crate::model::{Location, Model, Policy};
     use crate::source::yaml::Span;
 
     const NS: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns, labels: {team: a}}\n";
@@ -637,6 +595,7 @@ mod tests {
         EngineRule {
             action,
             label: format!("rule ({})", action.name()),
+            number: None,
             span: Span::default(),
             destinations: RuleDestinations {
                 addresses: IpSet::from_net(&net),
@@ -649,7 +608,7 @@ mod tests {
             ports: PortSet::all(),
             senders: None,
             unknowable: None,
-            via: format!("to {cidr}"),
+            via: Via::Described(format!("to {cidr}")),
         }
     }
 
@@ -684,18 +643,16 @@ mod tests {
             cluster: None,
             namespace: String::new(),
             location: Location::new(0, Span::default()),
-            decoded: DecodedPolicy {
-                spec: Default::default(),
-                problems: Vec::new(),
-                rejected: false,
-            },
             engine_kind: Some(match spec.engine {
                 Engine::Cilium => EngineKind::CiliumClusterwideNetworkPolicy,
                 Engine::Calico => EngineKind::CalicoGlobalNetworkPolicy,
                 Engine::AdminNetworkPolicy => EngineKind::AdminNetworkPolicy,
                 Engine::BaselineAdminNetworkPolicy => EngineKind::BaselineAdminNetworkPolicy,
+                Engine::NetworkPolicy => unreachable!("a native policy comes from YAML"),
             }),
-            engine: vec![spec],
+            specs: vec![spec],
+            problems: Vec::new(),
+            rejected: false,
             suppression: None,
         }
     }
@@ -722,7 +679,7 @@ mod tests {
     fn vias(v: &NamespaceVerdict, model: &Model) -> Vec<Via> {
         v.openings
             .iter()
-            .map(|o| model.rule(o.rule).via())
+            .map(|o| model.rule(o.rule).rule.via.clone())
             .collect()
     }
 
@@ -789,13 +746,7 @@ mod tests {
             "priority 5 allows before priority 50 denies"
         );
         assert_eq!(v.openings.len(), 1);
-        assert_eq!(
-            vias(&v, &model),
-            [Via::Engine {
-                engine: Engine::AdminNetworkPolicy,
-                how: "to 0.0.0.0/0".into()
-            }]
-        );
+        assert_eq!(vias(&v, &model), [Via::Described("to 0.0.0.0/0".into())]);
     }
 
     #[test]

@@ -99,19 +99,18 @@ fn same_policies(a: &[PolicyId], b: &[PolicyId]) -> bool {
 }
 
 fn role(policy: &Policy) -> PolicyRole {
-    if policy.decoded.rejected {
+    let selects_a_pod = || {
+        policy
+            .egress_specs()
+            .any(|(_, spec)| spec.selects.any_of.iter().any(|p| p.pods.is_satisfiable()))
+    };
+    if policy.rejected {
         PolicyRole::Rejected
     } else if policy.is_unevaluated() {
         PolicyRole::NotEvaluated
-    } else if policy.engine_kind.is_some() {
-        if policy.engine_egress().next().is_some() {
-            PolicyRole::Egress
-        } else {
-            PolicyRole::IngressOnly
-        }
-    } else if !policy.decoded.spec.egress_type {
+    } else if !policy.governs_egress() {
         PolicyRole::IngressOnly
-    } else if !policy.decoded.spec.pod_selector.is_satisfiable() {
+    } else if policy.is_native() && !selects_a_pod() {
         PolicyRole::SelectsNoPod
     } else {
         PolicyRole::Egress
@@ -154,10 +153,10 @@ pub fn explain_namespace(
     );
     let native: Vec<PolicyId> = policies
         .iter()
-        .filter(|e| e.role == PolicyRole::Egress && model.policy(e.policy).engine.is_empty())
+        .filter(|e| e.role == PolicyRole::Egress && model.policy(e.policy).is_native())
         .map(|e| e.policy)
         .collect();
-    let chain = Chain::build(model, &namespace_key, &native, &engine);
+    let chain = Chain::build(model, &namespace_key, &[&native[..], &engine].concat());
     let targets = &analysis.targets;
     let decide = |pod: &dyn Fn(usize) -> bool| -> Vec<(Target, Decision)> {
         targets.iter().map(|t| (*t, chain.decide(pod, t))).collect()
@@ -186,7 +185,7 @@ pub fn explain_namespace(
         let native: Vec<PolicyId> = selected_by
             .iter()
             .copied()
-            .filter(|&i| model.policy(i).engine.is_empty())
+            .filter(|&i| model.policy(i).is_native())
             .collect();
         EgressSet::of(model, &native)
     };
@@ -494,18 +493,19 @@ mod tests {
                         LabelValue::Other => Some((k.clone(), "zz".into())),
                     })
                     .collect();
-                let selecting: Vec<&crate::model::Policy> = outcome
+                let selecting: Vec<&crate::decode::spec::EngineSpec> = outcome
                     .model
                     .policies
                     .iter()
-                    .filter(|p| p.governs_egress() && p.decoded.spec.pod_selector.matches(&labels))
+                    .flat_map(|p| p.egress_specs().map(|(_, spec)| spec))
+                    .filter(|spec| spec.selects.any_of.iter().any(|pair| pair.pods.matches(&labels)))
                     .collect();
                 for target in &explanation.targets {
                     let brute = selecting.is_empty()
-                        || selecting.iter().any(|p| {
-                            p.decoded.spec.egress.iter().any(|r| {
+                        || selecting.iter().any(|spec| {
+                            spec.rules.iter().any(|r| {
                                 r.ports.contains(target.protocol, target.port)
-                                    && r.destinations().contains(target.addr)
+                                    && r.destinations.addresses.contains(target.addr)
                             })
                         });
                     prop_assert_eq!(class.reachable.contains(target), brute, "{} {}", class.describe(), target);

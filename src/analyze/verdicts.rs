@@ -1,16 +1,19 @@
 //! Verdicts: per namespace and per workload, which metadata targets some pod can reach and
 //! through which rules.
 //!
-//! Kubernetes semantics: a pod is egress-isolated iff some Egress policy selects it; an
-//! isolated pod may send exactly what the union of the rules of the policies selecting it
-//! allows; a pod that no Egress policy selects may send anything.
+//! Every policy is evaluated through the precedence chain ([`chain`]). Where only native
+//! policies apply, the chain is one deny-wins group of Allow rules, so its answer is the
+//! Kubernetes union: a pod is egress-isolated iff some Egress policy selects it; an isolated
+//! pod may send exactly what the union of the rules of the policies selecting it allows; a pod
+//! that no Egress policy selects may send anything. Those namespaces take that shortcut, read
+//! from the same specs (a property test in [`chain`] checks that the two agree).
 
 use super::chain::{self, Chain, DecidedBy};
 use super::egress;
-use crate::decode::native::PeerKind;
 use crate::decode::selector::{
     Coverage, LabelSelector, LabelValue, Partition, describe_gap, find_gap, partition,
 };
+use crate::decode::spec::{Action, EngineSpec, Via};
 use crate::model::{Model, NamespaceKey, Policy, PolicyId, RuleRef, WorkloadId};
 use crate::net::{PortSet, Target};
 use ipnet::IpNet;
@@ -82,19 +85,19 @@ pub struct Analysis {
 /// Where a rule of policy `index` opens `targets`, one entry per opening peer or `to`-less
 /// rule.
 fn openings_of(model: &Model, id: PolicyId, targets: &[Target]) -> Vec<Opening> {
-    egress::peer_grants(model, id)
-        .into_iter()
-        .filter_map(|peer| {
-            let egress::Destination::Addresses(allowed) = peer.destination else {
-                return None;
-            };
+    egress::egress_rules(model, id)
+        .filter(|(_, rule)| rule.action == Action::Allow)
+        .filter_map(|(rule_id, rule)| {
             let reached: Vec<Target> = targets
                 .iter()
                 .copied()
-                .filter(|t| peer.ports.contains(t.protocol, t.port) && allowed.contains(t.addr))
+                .filter(|t| {
+                    rule.ports.contains(t.protocol, t.port)
+                        && rule.destinations.addresses.contains(t.addr)
+                })
                 .collect();
             (!reached.is_empty()).then_some(Opening {
-                rule: peer.grant,
+                rule: rule_id,
                 targets: reached,
                 passed_by: Vec::new(),
             })
@@ -102,34 +105,51 @@ fn openings_of(model: &Model, id: PolicyId, targets: &[Target]) -> Vec<Opening> 
         .collect()
 }
 
-fn is_deny_all(policy: &Policy) -> bool {
-    policy.governs_egress()
-        && policy.decoded.spec.pod_selector.selects_all()
-        && policy.decoded.spec.egress.is_empty()
+/// The pod selectors of a policy's egress specs: a pod is selected when one matches (with its
+/// namespace's side; a native policy's is its own namespace).
+fn pod_selectors(policy: &Policy) -> impl Iterator<Item = &LabelSelector> {
+    policy
+        .egress_specs()
+        .flat_map(|(_, spec)| spec.selects.any_of.iter().map(|pair| &pair.pods))
 }
 
+/// Whether a spec selects every pod of every namespace it applies in.
+fn selects_every_pod(spec: &EngineSpec) -> bool {
+    spec.selects
+        .any_of
+        .iter()
+        .any(|pair| pair.namespaces.selects_all() && pair.pods.selects_all())
+}
+
+/// The deny half of the pair: every pod selected for Egress, no rule.
+fn is_deny_all(policy: &Policy) -> bool {
+    policy
+        .egress_specs()
+        .any(|(_, spec)| selects_every_pod(spec) && spec.rules.is_empty())
+}
+
+/// The allow half: every pod may send to an ipBlock `0.0.0.0/0` on every port, except every
+/// IPv4 target.
 fn is_allow_except_metadata(policy: &Policy, targets: &[Target]) -> bool {
-    policy.governs_egress()
-        && policy.decoded.spec.pod_selector.selects_all()
-        && policy.decoded.spec.egress.iter().any(|rule| {
-            rule.ports == PortSet::all()
-                && rule.to.iter().flatten().any(|peer| match &peer.kind {
-                    PeerKind::IpBlock { cidr, allowed } => {
-                        matches!(cidr, IpNet::V4(net) if net.prefix_len() == 0)
-                            && targets
-                                .iter()
-                                .filter(|t| t.addr.is_ipv4())
-                                .all(|t| !allowed.contains(t.addr))
-                    }
-                    PeerKind::Pods { .. } => false,
-                })
-        })
+    policy.egress_specs().any(|(_, spec)| {
+        selects_every_pod(spec)
+            && spec.rules.iter().any(|rule| {
+                rule.action == Action::Allow
+                    && rule.ports == PortSet::all()
+                    && matches!(&rule.via, Via::IpBlock(IpNet::V4(net)) if net.prefix_len() == 0)
+                    && targets
+                        .iter()
+                        .filter(|t| t.addr.is_ipv4())
+                        .all(|t| !rule.destinations.addresses.contains(t.addr))
+            })
+    })
 }
 
 pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
+    // Native Egress policies by where they apply.
     let mut by_namespace: HashMap<(Option<&str>, &str), Vec<PolicyId>> = HashMap::new();
     for (i, p) in model.policies_with_ids() {
-        if p.governs_egress() {
+        if p.is_native() && p.governs_egress() {
             by_namespace.entry(p.key()).or_default().push(i);
         }
     }
@@ -147,14 +167,15 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
             let native = by_namespace
                 .get(&key.as_pair())
                 .map_or(&[][..], Vec::as_slice);
-            Some((key, Chain::build(model, key, native, &in_namespace)))
+            let policies = [native, &in_namespace].concat();
+            Some((key, Chain::build(model, key, &policies)))
         })
         .collect();
     let mut openings_by_policy: HashMap<PolicyId, Vec<Opening>> = HashMap::new();
     for indices in by_namespace.values() {
         for &i in indices {
             let policy = model.policy(i);
-            if policy.decoded.spec.pod_selector.is_satisfiable() {
+            if pod_selectors(policy).any(LabelSelector::is_satisfiable) {
                 openings_by_policy.insert(i, openings_of(model, i, targets));
             }
         }
@@ -178,9 +199,8 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
                     ..namespace_by_chain(model, key, chain, targets)
                 };
             }
-            let selectors: Vec<&LabelSelector> = policies()
-                .map(|(_, p)| &p.decoded.spec.pod_selector)
-                .collect();
+            let selectors: Vec<&LabelSelector> =
+                policies().flat_map(|(_, p)| pod_selectors(p)).collect();
             let unselected_pods = match find_gap(&selectors) {
                 Coverage::Covered => None,
                 Coverage::Gap(gap) => Some(describe_gap(&gap)),
@@ -230,12 +250,7 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
                 .iter()
                 .copied()
                 .filter(|&i| {
-                    model
-                        .policy(i)
-                        .decoded
-                        .spec
-                        .pod_selector
-                        .matches(&workload.spec.pod_labels)
+                    pod_selectors(model.policy(i)).any(|s| s.matches(&workload.spec.pod_labels))
                 })
                 .collect();
             let isolated = !selecting.is_empty();
@@ -371,7 +386,7 @@ fn namespace_by_chain(
             }
             // Another engine takes part in every denial: its deny rules, or its isolation
             // meeting a tier end (a Cilium default deny, a Calico tier).
-            let engine = |p: &PolicyId| !model.policy(*p).engine.is_empty();
+            let engine = |p: &PolicyId| !model.policy(*p).is_native();
             let deciders: Vec<PolicyId> = match &decision.by {
                 DecidedBy::Rules(rules) if !decision.allowed => {
                     let policies: Vec<PolicyId> = rules.iter().map(|r| r.policy()).collect();

@@ -15,7 +15,7 @@ pub mod toolkit;
 pub mod workload;
 
 use crate::source::yaml::Node;
-use native::{DecodedPolicy, decode_network_policy};
+use native::decode_network_policy;
 use object::{Object, WORKLOAD_KINDS};
 use spec::{DecodedEngine, EngineKind, NetworkSetSpec, TierSpec, engine_kind};
 use std::collections::BTreeMap;
@@ -25,7 +25,8 @@ use workload::{WorkloadSpec, decode_workload};
 /// What the analysis reads of one object, decoded from its tree.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded {
-    Policy(DecodedPolicy),
+    /// A native `networking.k8s.io/v1` NetworkPolicy.
+    Policy(DecodedEngine),
     /// A Cilium, Calico or AdminNetworkPolicy policy.
     Engine(DecodedEngine),
     Tier(TierSpec),

@@ -1,4 +1,4 @@
-//! Policies of the engines beyond native NetworkPolicy (Cilium, Calico, AdminNetworkPolicy and
+//! Policies of every engine (native NetworkPolicy, Cilium, Calico, AdminNetworkPolicy and
 //! BaselineAdminNetworkPolicy), decoded into one shape: rules with actions, placed in the
 //! precedence chain a cluster evaluates them in.
 //!
@@ -15,6 +15,8 @@ use crate::source::yaml::Span;
 /// The project whose semantics a policy follows, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Engine {
+    /// `networking.k8s.io/v1` NetworkPolicy.
+    NetworkPolicy,
     Cilium,
     Calico,
     AdminNetworkPolicy,
@@ -24,6 +26,7 @@ pub enum Engine {
 impl Engine {
     pub fn name(self) -> &'static str {
         match self {
+            Engine::NetworkPolicy => "NetworkPolicy",
             Engine::Cilium => "Cilium",
             Engine::Calico => "Calico",
             Engine::AdminNetworkPolicy => "AdminNetworkPolicy",
@@ -131,15 +134,19 @@ pub struct RuleDestinations {
 /// real label can clash with it.
 pub const CIDR_GROUP_NAME: &str = ":name";
 
-/// How a rule reaches a target, for findings.
+/// How a rule reaches addresses, for findings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Via {
-    /// The rule has no `to`: every destination.
+    /// A native rule with no `to`: every destination.
     AnyDestination,
-    /// An ipBlock whose cidr contains the target and whose excepts leave it in.
+    /// A native ipBlock peer: its cidr minus its excepts.
     IpBlock(ipnet::IpNet),
-    /// Another engine's rule, described in its terms (`toEntities world`).
-    Engine { engine: Engine, how: String },
+    /// A native podSelector / namespaceSelector peer: pods, never an address outside the
+    /// cluster. Which pods, for people: `pods matching app=db in the policy's namespace`.
+    Pods(String),
+    /// Another engine's rule, described in its terms: `toEntities world`,
+    /// `destination.nets 169.254.0.0/16`, `no destination (every address)`.
+    Described(String),
 }
 
 /// One egress rule, in the order its policy lists it.
@@ -148,6 +155,9 @@ pub struct EngineRule {
     pub action: Action,
     /// The rule for people: `egressDeny rule 2`, `egress rule 1`.
     pub label: String,
+    /// The rule's 1-based number in reports when that is not its place among its spec's
+    /// rules: the peers of a native egress rule, a rule each here, share that rule's number.
+    pub number: Option<usize>,
     /// The rule's list item.
     pub span: Span,
     pub destinations: RuleDestinations,
@@ -159,9 +169,7 @@ pub struct EngineRule {
     /// range): an Allow is taken to match, a Deny not to, so a verdict never looks safer than
     /// it is.
     pub unknowable: Option<String>,
-    /// How the rule reaches addresses, for messages: `toEntities world`,
-    /// `destination.nets 169.254.0.0/16`, `no destination (every address)`.
-    pub via: String,
+    pub via: Via,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -169,12 +177,12 @@ pub struct EngineSpec {
     pub engine: Engine,
     pub placement: Placement,
     /// Rules run in order and the first match decides (Calico, AdminNetworkPolicy). Otherwise
-    /// (Cilium, like native policies) a matching deny anywhere wins over every allow, and
-    /// allows are unioned.
+    /// (native and Cilium policies) a matching deny anywhere wins over every allow, and allows
+    /// are unioned.
     pub ordered: bool,
     pub selects: Selects,
-    /// The policy takes part in egress (Calico `types` has Egress; Cilium has an egress or
-    /// egressDeny section; an ANP has egress rules).
+    /// The policy takes part in egress (native `policyTypes` has Egress; Calico `types` has
+    /// Egress; Cilium has an egress or egressDeny section; an ANP has egress rules).
     pub governs_egress: bool,
     /// Selecting a pod makes egress that no rule of its tier matches denied (Calico and native
     /// policies, Cilium unless `enableDefaultDeny.egress: false`); AdminNetworkPolicies do not.
@@ -214,7 +222,8 @@ pub struct NetworkSetSpec {
 /// The default tier's order, documented by Calico.
 pub const DEFAULT_TIER_ORDER: f64 = 1_000_000.0;
 
-/// The kinds decoded into an [`EngineSpec`] (or a [`TierSpec`]), told apart by API group.
+/// The kinds besides native NetworkPolicy decoded into an [`EngineSpec`] (or a [`TierSpec`]),
+/// told apart by API group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineKind {
     CiliumNetworkPolicy,

@@ -3,7 +3,7 @@
 use super::{AFFECTS_PREFIX, Context, Finding, Related, Rule, Severity, Subject, namespace_anchor};
 use crate::analyze::{Opening, WorkloadVerdict};
 use crate::decode::spec::{Engine, Via};
-use crate::model::{Policy, RuleView, Workload, WorkloadId, Written};
+use crate::model::{Policy, RuleView, Workload, WorkloadId};
 use crate::net::list_targets;
 use std::collections::HashMap;
 
@@ -81,20 +81,18 @@ fn passed_suffix(ctx: &Context, opening: &Opening) -> String {
 
 /// Which pods the rule's spec selects, for messages.
 fn selected_pods(rule: &RuleView) -> String {
-    match rule.written {
-        Written::Native { .. } => rule.policy.decoded.spec.pod_selector.describe(),
-        Written::Engine { spec, .. } => match spec.selects.any_of.as_slice() {
-            [one] if one.namespaces.selects_all() || spec.selects.own_namespace_only => {
-                one.pods.describe()
-            }
-            _ => "the pods it selects".into(),
-        },
+    let selects = &rule.spec.selects;
+    match selects.any_of.as_slice() {
+        [one] if one.namespaces.selects_all() || selects.own_namespace_only => one.pods.describe(),
+        _ => "the pods it selects".into(),
     }
 }
 
 /// How to close an opening, in the terms of the policy's engine.
 fn engine_help(engine: Engine, cidrs: &str) -> String {
     match engine {
+        // Native rules are told by their `to` (below); a pod peer never opens an address.
+        Engine::NetworkPolicy => format!("narrow this rule's `to` so that it leaves out {cidrs}"),
         Engine::Cilium => format!(
             "add an egressDeny rule for {cidrs} (deny wins over every allow), or leave it out of \
              this rule's destinations"
@@ -184,17 +182,17 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 .first()
                 .map(|t| t.addr.to_string())
                 .unwrap_or_default();
-            let (label, help) = match rule.via() {
+            let (label, help) = match &rule.rule.via {
                 Via::AnyDestination => (
                     "this rule has no `to`, so it allows every destination".to_string(),
                     "add a `to` with an ipBlock whose `except` lists the metadata address, or limit \
                      the rule's ports"
                         .to_string(),
                 ),
-                Via::Engine { engine, how } => (
+                Via::Pods(how) | Via::Described(how) => (
                     format!("{how} reaches {first}"),
                     engine_help(
-                        engine,
+                        rule.spec.engine,
                         &opening
                             .targets
                             .iter()
@@ -221,7 +219,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                 severity: RULE.severity,
                 namespace: Some(verdict.name.clone()),
                 cluster: verdict.cluster.clone(),
-                at: opening.rule.at(),
+                at: rule.at(),
                 message: format!(
                     "{} {} lets {} reach {}{}{}",
                     policy_in(policy, &verdict.name),
@@ -238,7 +236,7 @@ fn check(ctx: &Context) -> Vec<Finding> {
                     .passed_by
                     .iter()
                     .map(|r| Related {
-                        at: r.at(),
+                        at: ctx.model.rule(*r).at(),
                         message: format!(
                             "{} passes it on to the next tier",
                             ctx.model.rule(*r).describe()

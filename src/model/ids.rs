@@ -1,8 +1,6 @@
 //! Typed references into a [`Model`](super::Model): each names the list it indexes, so a
 //! policy's index cannot be used as a rule's, nor a spec's rule looked up in another spec.
 
-use super::Location;
-
 /// A policy: an index into [`Model::policies`](super::Model::policies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PolicyId(usize);
@@ -41,23 +39,18 @@ impl SpecId {
         self.index
     }
 
-    /// The spec's `index`th rule, written at `at`.
-    pub fn rule(self, index: usize, at: Location) -> RuleRef {
-        RuleRef {
-            spec: self,
-            index,
-            at,
-        }
+    /// The spec's `index`th rule.
+    pub fn rule(self, index: usize) -> RuleRef {
+        RuleRef { spec: self, index }
     }
 }
 
-/// One rule of one spec. A native policy's rule is one of its egress rules, and one peer of it
-/// (or the rule itself when it has no `to`): `at` tells the peers apart.
+/// One rule of one spec ([`Model::rule`](super::Model::rule) resolves it). A native
+/// policy's rules are the peers of its egress rules, and its rules with no `to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RuleRef {
     spec: SpecId,
     index: usize,
-    at: Location,
 }
 
 impl RuleRef {
@@ -69,14 +62,9 @@ impl RuleRef {
         self.spec.policy
     }
 
-    /// The rule's 0-based position in its spec.
+    /// The rule's 0-based place in its spec.
     pub fn index(self) -> usize {
         self.index
-    }
-
-    /// The rule, or the native peer, as written.
-    pub fn at(self) -> Location {
-        self.at
     }
 }
 

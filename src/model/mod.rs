@@ -1,11 +1,11 @@
 //! Stage 4: the cluster as the repository describes it: namespaces, policies and workloads,
 //! each with the location of the YAML that declares it.
 
-use crate::decode::native::{self, DecodedPolicy};
 use crate::decode::object::{Object, SuppressAnnotation};
 use crate::decode::spec::{
     self as engine, EngineKind, EngineSpec, NetworkSetSpec, TierSpec, engine_kind,
 };
+use crate::decode::toolkit::Problem;
 use crate::decode::workload::WorkloadSpec;
 use crate::decode::{CLUSTER_SCOPED_KINDS, Decoded, unevaluated_reason};
 use crate::source::load::LoadedFile;
@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 mod ids;
 mod rule;
 pub use ids::{PolicyId, RuleRef, SpecId, WorkloadId};
-pub use rule::{RuleView, Written};
+pub use rule::RuleView;
 
 /// A place in a loaded file: the file's index in [`Model::files`] and a span in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -120,13 +120,15 @@ pub struct Policy {
     pub namespace: String,
     /// The policy's first key.
     pub location: Location,
-    /// A native policy's spec; for other engines only `problems` and `rejected` are filled.
-    pub decoded: DecodedPolicy,
     /// The other engine's kind; `None` for a native `networking.k8s.io/v1` NetworkPolicy.
     pub engine_kind: Option<EngineKind>,
-    /// Another engine's policy, decoded into rules with actions (a Cilium policy's `specs`
-    /// give one each); empty for native ones and for those that cannot be evaluated.
-    pub engine: Vec<EngineSpec>,
+    /// The policy decoded into rules with actions, placed in the chain: a Cilium policy's
+    /// `specs` give one each, every other policy one; empty when it cannot be evaluated.
+    pub specs: Vec<EngineSpec>,
+    pub problems: Vec<Problem>,
+    /// The API server (or the engine's webhook) would refuse the policy, so it never reaches
+    /// a cluster.
+    pub rejected: bool,
     pub suppression: Option<Box<Suppression>>,
 }
 
@@ -136,24 +138,28 @@ impl Policy {
         (self.cluster.as_deref(), &self.namespace)
     }
 
-    /// Whether a native policy takes part in egress decisions in a cluster: it isolates for
-    /// egress and the API server would accept it. Always false for other engines' policies.
-    pub fn governs_egress(&self) -> bool {
-        self.decoded.spec.egress_type && !self.decoded.rejected
+    /// A `networking.k8s.io/v1` NetworkPolicy.
+    pub fn is_native(&self) -> bool {
+        self.engine_kind.is_none()
     }
 
-    /// The parts of another engine's policy that take part in egress decisions, each with its
-    /// index in [`Policy::engine`] (the one rule references use).
-    pub fn engine_egress(&self) -> impl Iterator<Item = (usize, &EngineSpec)> {
-        self.engine
+    /// The specs that take part in egress decisions in a cluster (they govern egress and the
+    /// policy would be accepted), each with its index in [`Policy::specs`].
+    pub fn egress_specs(&self) -> impl Iterator<Item = (usize, &EngineSpec)> {
+        self.specs
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.governs_egress && !self.decoded.rejected)
+            .filter(|(_, s)| s.governs_egress && !self.rejected)
+    }
+
+    /// Whether the policy takes part in egress decisions.
+    pub fn governs_egress(&self) -> bool {
+        self.egress_specs().next().is_some()
     }
 
     /// Another engine's policy that imds-lint cannot evaluate (it is listed as not evaluated).
     pub fn is_unevaluated(&self) -> bool {
-        self.engine_kind.is_some() && self.engine.is_empty()
+        self.specs.is_empty()
     }
 
     /// The kind for people: Calico's NetworkPolicy is told apart from the native one.
@@ -248,13 +254,8 @@ impl Model {
             .map(|(i, p)| (PolicyId::new(i), p))
     }
 
-    pub fn policy_ids(&self) -> impl Iterator<Item = PolicyId> + use<> {
-        (0..self.policies.len()).map(PolicyId::new)
-    }
-
-    /// Another engine's spec; `None` for a native policy, whose spec is not in this list.
-    pub fn engine_spec(&self, id: SpecId) -> Option<&EngineSpec> {
-        self.policy(id.policy()).engine.get(id.index())
+    pub fn spec(&self, id: SpecId) -> &EngineSpec {
+        &self.policy(id.policy()).specs[id.index()]
     }
 
     pub fn workload(&self, id: WorkloadId) -> &Workload {
@@ -275,7 +276,7 @@ impl Model {
         let mut notes: Vec<String> = self
             .policies
             .iter()
-            .flat_map(|p| p.engine.iter().map(move |spec| (p, spec)))
+            .flat_map(|p| p.specs.iter().map(move |spec| (p, spec)))
             .filter(|(p, spec)| {
                 spec.placement.layer == engine::Layer::NetworkPolicy
                     && spec.placement.tier != engine::DEFAULT_TIER
@@ -504,13 +505,10 @@ fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
             cluster,
             namespace,
             location,
-            decoded: DecodedPolicy {
-                spec: native::PolicySpec::default(),
-                problems: engine.problems.clone(),
-                rejected: engine.rejected,
-            },
             engine_kind: engine_kind(&object.kind, &object.api_version),
-            engine: engine.specs.clone(),
+            specs: engine.specs.clone(),
+            problems: engine.problems.clone(),
+            rejected: engine.rejected,
             suppression,
         });
         return;
@@ -531,9 +529,10 @@ fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
                 cluster,
                 namespace,
                 location,
-                decoded: policy.clone(),
                 engine_kind: None,
-                engine: Vec::new(),
+                specs: policy.specs.clone(),
+                problems: policy.problems.clone(),
+                rejected: policy.rejected,
                 suppression,
             });
         }

@@ -1,71 +1,41 @@
 //! One rule of a policy, whatever its engine: the one place a [`RuleRef`] is resolved into
-//! the rule as written, its wording and how it reaches addresses.
+//! the rule as written, its spec and its policy.
 
 use super::{Location, Model, Policy, RuleRef};
-use crate::decode::native::{EgressRule, Peer, PeerKind};
-use crate::decode::spec::{EngineRule, EngineSpec, Via};
+use crate::decode::spec::{EngineRule, EngineSpec};
 
-/// A rule as its policy writes it.
-#[derive(Debug, Clone, Copy)]
-pub enum Written<'m> {
-    /// A native NetworkPolicy's egress rule, and the peer the reference is about (`None`:
-    /// the rule has no `to`).
-    Native {
-        rule: &'m EgressRule,
-        peer: Option<&'m Peer>,
-    },
-    /// Another engine's rule, in its spec.
-    Engine {
-        spec: &'m EngineSpec,
-        rule: &'m EngineRule,
-    },
-}
-
-/// A rule resolved: its policy and what it says.
+/// A rule resolved: its policy, its spec and what it says.
 #[derive(Debug, Clone, Copy)]
 pub struct RuleView<'m> {
     pub id: RuleRef,
     pub policy: &'m Policy,
-    pub written: Written<'m>,
+    pub spec: &'m EngineSpec,
+    pub rule: &'m EngineRule,
 }
 
 impl Model {
     /// The rule `id` refers to. Ids come from the model's own lists, so the lookup cannot
-    /// miss; a native policy's rule is one of its egress rules, another engine's one of its
-    /// spec's rules.
+    /// miss.
     pub fn rule(&self, id: RuleRef) -> RuleView<'_> {
-        let policy = self.policy(id.policy());
-        let written = match self.engine_spec(id.spec()) {
-            Some(spec) => Written::Engine {
-                spec,
-                rule: &spec.rules[id.index()],
-            },
-            None => {
-                let rule = &policy.decoded.spec.egress[id.index()];
-                let at = id.at();
-                let peer = rule
-                    .to
-                    .iter()
-                    .flatten()
-                    .find(|p| Location::new(policy.location.file, p.span) == at);
-                Written::Native { rule, peer }
-            }
-        };
+        let spec = self.spec(id.spec());
         RuleView {
             id,
-            policy,
-            written,
+            policy: self.policy(id.policy()),
+            spec,
+            rule: &spec.rules[id.index()],
         }
     }
 }
 
 impl RuleView<'_> {
     /// `egress rule 2`, `specs[1] egressDeny rule 1`: the rule within its policy.
-    pub fn label(&self) -> String {
-        match self.written {
-            Written::Native { .. } => format!("egress rule {}", self.id.index() + 1),
-            Written::Engine { rule, .. } => rule.label.clone(),
-        }
+    pub fn label(&self) -> &str {
+        &self.rule.label
+    }
+
+    /// The rule's 1-based number in reports.
+    pub fn number(&self) -> usize {
+        self.rule.number.unwrap_or(self.id.index() + 1)
     }
 
     /// `NetworkPolicy batch/allow egress rule 1`: the policy and its rule.
@@ -73,17 +43,8 @@ impl RuleView<'_> {
         format!("{} {}", self.policy.describe(), self.label())
     }
 
-    /// How the rule reaches addresses. A native pod peer reaches none; it reads as its rule.
-    pub fn via(&self) -> Via {
-        match self.written {
-            Written::Native { peer, .. } => match peer.map(|p| &p.kind) {
-                Some(PeerKind::IpBlock { cidr, .. }) => Via::IpBlock(*cidr),
-                Some(PeerKind::Pods { .. }) | None => Via::AnyDestination,
-            },
-            Written::Engine { spec, rule } => Via::Engine {
-                engine: spec.engine,
-                how: rule.via.clone(),
-            },
-        }
+    /// The rule (for a native policy, the peer) as written.
+    pub fn at(&self) -> Location {
+        Location::new(self.policy.location.file, self.rule.span)
     }
 }

@@ -40,11 +40,12 @@ fn role_key(role: PolicyRole) -> &'static str {
 }
 
 fn grant_text(model: &Model, grant: &RuleRef) -> String {
-    let at = grant.at();
+    let rule = model.rule(*grant);
+    let at = rule.at();
     format!(
         "{} rule {} ({}:{}:{})",
-        model.policy(grant.policy()).name,
-        grant.index() + 1,
+        rule.policy.name,
+        rule.number(),
         model.files[at.file],
         at.line,
         at.column
@@ -61,9 +62,10 @@ fn policy_names(model: &Model, policies: &[PolicyId]) -> String {
 
 /// `NetworkPolicy ns/allow egress rule 1`.
 fn rule_text(model: &Model, rule: &RuleRef) -> String {
+    let rule = model.rule(*rule);
     format!(
         "{} ({}:{})",
-        model.rule(*rule).describe(),
+        rule.describe(),
         model.files[rule.at().file],
         rule.at().line
     )
@@ -508,13 +510,14 @@ struct DecisionOut<'a> {
 }
 
 fn chain_rule_out<'a>(model: &'a Model, rule: &RuleRef) -> ChainRuleOut<'a> {
-    let policy = model.policy(rule.policy());
+    let rule = model.rule(*rule);
+    let policy = rule.policy;
     let at = rule.at();
     ChainRuleOut {
         kind: &policy.kind,
         policy: &policy.name,
         namespace: (!policy.namespace.is_empty()).then_some(policy.namespace.as_str()),
-        rule: model.rule(*rule).label(),
+        rule: rule.label().to_string(),
         file: &model.files[at.file],
         line: at.line,
         column: at.column,
@@ -586,10 +589,11 @@ struct WorkloadOut<'a> {
 }
 
 fn grant_out<'a>(model: &'a Model, grant: &RuleRef) -> GrantOut<'a> {
-    let at = grant.at();
+    let rule = model.rule(*grant);
+    let at = rule.at();
     GrantOut {
-        policy: &model.policy(grant.policy()).name,
-        rule: grant.index() + 1,
+        policy: &rule.policy.name,
+        rule: rule.number(),
         file: &model.files[at.file],
         line: at.line,
         column: at.column,

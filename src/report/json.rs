@@ -238,26 +238,29 @@ pub fn render(outcome: &Outcome) -> String {
                 reached_through: v
                     .openings
                     .iter()
-                    .map(|o| ThroughOut {
-                        kind: &model.policy(o.rule.policy()).kind,
-                        policy: &model.policy(o.rule.policy()).name,
-                        rule: o.rule.index() + 1,
-                        rule_name: model.rule(o.rule).label(),
-                        passed_by: o
-                            .passed_by
-                            .iter()
-                            .map(|r| {
-                                format!(
-                                    "{}: {}",
-                                    model.policy(r.policy()).describe(),
-                                    model.rule(*r).label()
-                                )
-                            })
-                            .collect(),
-                        targets: strings(&o.targets),
-                        file: &model.files[o.rule.at().file],
-                        line: o.rule.at().line,
-                        column: o.rule.at().column,
+                    .map(|o| {
+                        let rule = model.rule(o.rule);
+                        ThroughOut {
+                            kind: &rule.policy.kind,
+                            policy: &rule.policy.name,
+                            rule: rule.number(),
+                            rule_name: rule.label().to_string(),
+                            passed_by: o
+                                .passed_by
+                                .iter()
+                                .map(|r| {
+                                    format!(
+                                        "{}: {}",
+                                        model.policy(r.policy()).describe(),
+                                        model.rule(*r).label()
+                                    )
+                                })
+                                .collect(),
+                            targets: strings(&o.targets),
+                            file: &model.files[rule.at().file],
+                            line: rule.at().line,
+                            column: rule.at().column,
+                        }
                     })
                     .collect(),
                 file: &model.files[w.location.file],
@@ -349,7 +352,11 @@ pub fn render(outcome: &Outcome) -> String {
             .iter()
             .map(|p| PolicyOut {
                 kind: &p.kind,
-                engine: p.engine.first().map(|e| e.engine.name()),
+                engine: p
+                    .specs
+                    .first()
+                    .filter(|_| !p.is_native())
+                    .map(|s| s.engine.name()),
                 evaluated: !p.is_unevaluated(),
                 name: &p.name,
                 cluster: p.cluster.as_deref(),

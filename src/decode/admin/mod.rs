@@ -16,7 +16,7 @@
 use super::selector::{LabelSelector, decode_selector};
 use super::spec::{
     Action, DEFAULT_TIER, DecodedEngine, Engine, EngineRule, EngineSpec, HostnameMatch, Layer,
-    Placement, RuleDestinations, SelectorPair, Selects,
+    Placement, RuleDestinations, SelectorPair, Selects, Via,
 };
 use super::toolkit::{Decoder, check_object, expect_cidr, expect_map, expect_string, optional_seq};
 use crate::net::{IpSet, PortSet, Protocol};
@@ -277,12 +277,13 @@ fn decode_egress_rule(
     Some(EngineRule {
         action,
         label,
+        number: None,
         span: node.span,
         destinations: dest,
         ports: port_set,
         senders: None,
         unknowable,
-        via: via.join(", "),
+        via: Via::Described(via.join(", ")),
     })
 }
 
@@ -619,7 +620,10 @@ mod tests {
         let rule = &spec.rules[0];
         assert_eq!(rule.action, Action::Deny);
         assert_eq!(rule.label, "egress rule 1 \"deny-metadata\" (Deny)");
-        assert_eq!(rule.via, "networks 169.254.169.254/32, fd00:ec2::254/128");
+        assert_eq!(
+            rule.via,
+            Via::Described("networks 169.254.169.254/32, fd00:ec2::254/128".into())
+        );
         assert!(reaches(rule, &imds()) && reaches(rule, &Target::defaults()[1]));
         assert_eq!(rule.span.start.line, 10);
         assert!(p.problems.is_empty(), "{:?}", messages(&p));

@@ -15,7 +15,7 @@ use super::selector::{LabelSelector, Operator, Requirement};
 use super::spec::{
     Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, DecodedEngine, Engine, EngineRule, EngineSpec,
     HostnameMatch, Layer, NetworkSetSpec, Placement, RuleDestinations, SelectorPair, Selects,
-    TierSpec,
+    TierSpec, Via,
 };
 use super::toolkit::{self, Decoder, expect_map, expect_string, optional_seq};
 use super::workload::SERVICE_ACCOUNT_LABEL;
@@ -867,12 +867,13 @@ fn decode_rule(node: &Node, egress: bool, index: usize, cx: &mut Cx) -> Option<E
     Some(EngineRule {
         action,
         label: format!("egress rule {} ({})", index + 1, action.name()),
+        number: None,
         span: node.span,
         destinations,
         ports,
         senders,
         unknowable: (!unknowable.is_empty()).then(|| unknowable.join("; ")),
-        via,
+        via: Via::Described(via),
     })
 }
 
@@ -1252,7 +1253,10 @@ mod tests {
         let (deny, allow) = (&s.rules[0], &s.rules[1]);
         assert_eq!(deny.action, Action::Deny);
         assert_eq!(deny.label, "egress rule 1 (Deny)");
-        assert_eq!(deny.via, "destination.nets 169.254.169.254/32");
+        assert_eq!(
+            deny.via,
+            Via::Described("destination.nets 169.254.169.254/32".into())
+        );
         assert!(hits(deny, &imds()));
         assert!(
             !hits(deny, &Target::defaults()[1]),
@@ -1263,7 +1267,10 @@ mod tests {
         assert_eq!(deny.unknowable, None);
         assert_eq!(allow.action, Action::Allow);
         assert_eq!(allow.label, "egress rule 2 (Allow)");
-        assert_eq!(allow.via, "no destination (every address)");
+        assert_eq!(
+            allow.via,
+            Via::Described("no destination (every address)".into())
+        );
         assert!(hits(allow, &imds()) && allow.ports == PortSet::all());
     }
 
@@ -1360,7 +1367,10 @@ mod tests {
                 .addresses
                 .contains("10.0.0.1".parse().unwrap())
         );
-        assert_eq!(except.via, "destination.notNets 169.254.0.0/16");
+        assert_eq!(
+            except.via,
+            Via::Described("destination.notNets 169.254.0.0/16".into())
+        );
         let host = rule("  destination:\n    nets: [169.254.169.254]\n");
         assert!(hits(&host, &imds()), "a bare address is a host");
     }
@@ -1450,7 +1460,9 @@ mod tests {
         );
         assert_eq!(
             both.via,
-            "destination.nets 169.254.0.0/16 and destination.selector role == 'm'"
+            Via::Described(
+                "destination.nets 169.254.0.0/16 and destination.selector role == 'm'".into()
+            )
         );
         // Pods only.
         let sa = rule(&gnp(
@@ -1461,7 +1473,10 @@ mod tests {
             "egress:\n- action: Allow\n  destination:\n    services: {name: api, namespace: web}\n",
         ));
         assert!(svc.destinations.addresses.is_empty());
-        assert_eq!(svc.via, "destination.services web/api");
+        assert_eq!(
+            svc.via,
+            Via::Described("destination.services web/api".into())
+        );
         let dns = rule(&gnp(
             "egress:\n- action: Allow\n  destination:\n    domains: [metadata.google.internal, '*.example.com']\n",
         ));

@@ -19,7 +19,7 @@ use super::selector::{LabelSelector, Operator, Requirement, decode_selector_with
 use super::spec::{
     Action, CIDR_GROUP_NAME, DEFAULT_TIER, DecodedEngine, Engine, EngineRule, EngineSpec,
     HostnameMatch, Layer, NATIVE_ORDER, NetworkSetSpec, Placement, RuleDestinations, SelectorPair,
-    Selects,
+    Selects, Via,
 };
 use super::toolkit::{
     Decoder, check_object, expect_cidr, expect_map, expect_seq, expect_string, optional_seq,
@@ -428,6 +428,7 @@ fn decode_egress_rule(
     Some(EngineRule {
         action,
         label,
+        number: None,
         span: node.span,
         destinations: RuleDestinations {
             addresses: peers.addresses,
@@ -440,7 +441,7 @@ fn decode_egress_rule(
         ports,
         senders: None,
         unknowable: peers.unknowable,
-        via: via.join(", "),
+        via: Via::Described(via.join(", ")),
     })
 }
 
@@ -889,7 +890,7 @@ mod tests {
         let rule = &spec.rules[0];
         assert_eq!(rule.action, Action::Allow);
         assert_eq!(rule.label, "egress rule 1");
-        assert_eq!(rule.via, "toEntities world");
+        assert_eq!(rule.via, Via::Described("toEntities world".into()));
         assert_eq!(rule.span.start.line, 9);
         assert!(reaches(rule, &imds()) && reaches(rule, &imds6()));
         assert!(p.problems.is_empty(), "{:?}", messages(&p));
@@ -937,7 +938,7 @@ mod tests {
         let rule = &spec.rules[0];
         assert_eq!(rule.action, Action::Deny);
         assert_eq!(rule.label, "egressDeny rule 1");
-        assert_eq!(rule.via, "toCIDR 169.254.169.254/32");
+        assert_eq!(rule.via, Via::Described("toCIDR 169.254.169.254/32".into()));
         assert!(reaches(rule, &imds()) && !reaches(rule, &imds6()));
     }
 
@@ -976,7 +977,10 @@ mod tests {
         let spec = only_spec(&p);
         assert!(spec.governs_egress && spec.isolates);
         assert!(spec.rules[0].destinations.addresses.is_empty());
-        assert_eq!(spec.rules[0].via, "empty rule (matches nothing)");
+        assert_eq!(
+            spec.rules[0].via,
+            Via::Described("empty rule (matches nothing)".into())
+        );
     }
 
     #[test]
@@ -984,7 +988,10 @@ mod tests {
         let p = cnp("endpointSelector: {}\negress:\n- toPorts:\n  - ports:\n    - port: \"80\"\n");
         let rule = &only_spec(&p).rules[0];
         assert!(reaches(rule, &imds()) && reaches(rule, &imds6()));
-        assert_eq!(rule.via, "no L3 peer (every destination)");
+        assert_eq!(
+            rule.via,
+            Via::Described("no L3 peer (every destination)".into())
+        );
         // An omitted protocol is ANY: TCP, UDP and SCTP.
         assert_eq!(rule.ports.describe(), "TCP 80; UDP 80; SCTP 80");
         let tcp443 = cnp(
@@ -1034,7 +1041,7 @@ mod tests {
         );
         let rule = &only_spec(&p).rules[0];
         assert!(rule.ports.is_empty());
-        assert!(rule.via.contains("icmps"));
+        assert!(matches!(&rule.via, Via::Described(how) if how.contains("icmps")));
         let both = cnp(
             "endpointSelector: {}\negress:\n- icmps:\n  - fields: [{type: 8}]\n  toPorts:\n  - ports: [{port: \"80\"}]\n",
         );
@@ -1048,7 +1055,11 @@ mod tests {
         );
         let rule = &only_spec(&p).rules[0];
         assert!(reaches(rule, &imds()));
-        assert!(rule.via.contains("L7 rules"), "{}", rule.via);
+        assert!(
+            matches!(&rule.via, Via::Described(how) if how.contains("L7 rules")),
+            "{:?}",
+            rule.via
+        );
         let deny = cnp(
             "endpointSelector: {}\negressDeny:\n- toPorts:\n  - ports: [{port: \"80\"}]\n    rules: {}\n",
         );
@@ -1067,7 +1078,10 @@ mod tests {
                 .addresses
                 .contains("8.8.8.8".parse().unwrap())
         );
-        assert_eq!(rule.via, "toCIDRSet 0.0.0.0/0 except 169.254.169.254/32");
+        assert_eq!(
+            rule.via,
+            Via::Described("toCIDRSet 0.0.0.0/0 except 169.254.169.254/32".into())
+        );
         let group =
             cnp("endpointSelector: {}\negress:\n- toCIDRSet:\n  - cidrGroupRef: metadata\n");
         let rule = &only_spec(&group).rules[0];
@@ -1078,7 +1092,10 @@ mod tests {
         let named = |name: &str| BTreeMap::from([(CIDR_GROUP_NAME.to_string(), name.to_string())]);
         assert!(rule.destinations.cidr_groups[0].matches(&named("metadata")));
         assert!(!rule.destinations.cidr_groups[0].matches(&named("other")));
-        assert_eq!(rule.via, "toCIDRSet cidrGroupRef metadata");
+        assert_eq!(
+            rule.via,
+            Via::Described("toCIDRSet cidrGroupRef metadata".into())
+        );
         let outside = cnp(
             "endpointSelector: {}\negress:\n- toCIDRSet:\n  - cidr: 10.0.0.0/8\n    except: [192.168.0.0/16]\n",
         );
