@@ -222,7 +222,9 @@ impl<'m> Chain<'m> {
         }
     }
 
-    /// The pod selectors of the pairs whose namespace side matches this namespace.
+    /// The pod selectors of the pairs whose namespace side matches this namespace. One that
+    /// no pod satisfies is kept, as the native union keeps it when it looks for unselected
+    /// pods, so that both describe those pods alike.
     fn pod_selectors(
         &mut self,
         pairs: &'m [SelectorPair],
@@ -230,7 +232,7 @@ impl<'m> Chain<'m> {
     ) -> Vec<usize> {
         pairs
             .iter()
-            .filter(|pair| pair.namespaces.matches(labels) && pair.pods.is_satisfiable())
+            .filter(|pair| pair.namespaces.matches(labels))
             .map(|pair| self.selector(&pair.pods))
             .collect()
     }
@@ -1056,6 +1058,42 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(at(&native), at(&chained));
+    }
+
+    #[test]
+    fn a_native_selector_no_pod_satisfies_still_splits_pods_like_the_union() {
+        let nobody = native(
+            "nobody",
+            "{matchExpressions: [{key: zeta, operator: Exists}, {key: zeta, operator: DoesNotExist}]}",
+            "[]",
+        );
+        let web = native("web", "{matchLabels: {app: web}}", "[]");
+        let mut never = spec(
+            Engine::Calico,
+            Layer::NetworkPolicy,
+            Some(1.0),
+            vec![rule(Action::Deny, "0.0.0.0/0")],
+        );
+        never.selects.any_of[0].pods = crate::decode::selector::LabelSelector {
+            requirements: vec![crate::decode::selector::Requirement {
+                key: "never".into(),
+                operator: crate::decode::selector::Operator::Exists,
+                values: Vec::new(),
+            }],
+        };
+        let union = verdict(&format!("{nobody}{web}"), vec![]);
+        assert_eq!(
+            union.unselected_pods.as_deref(),
+            Some("pods without label app, zeta")
+        );
+        let chained = verdict(
+            &format!("{nobody}{web}"),
+            vec![with("GlobalNetworkPolicy", "never", never)],
+        );
+        assert_eq!(
+            chained.unselected_pods.as_deref(),
+            Some("pods without label app, never, zeta")
+        );
     }
 
     #[test]

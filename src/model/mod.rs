@@ -157,7 +157,7 @@ impl Policy {
         self.egress_specs().next().is_some()
     }
 
-    /// Another engine's policy that imds-lint cannot evaluate (it is listed as not evaluated).
+    /// A policy imds-lint cannot evaluate (another engine's; it is listed as not evaluated).
     pub fn is_unevaluated(&self) -> bool {
         self.specs.is_empty()
     }
