@@ -12,7 +12,7 @@
 
 use crate::decode::selector::LabelSelector;
 use crate::decode::spec::{
-    Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, EngineRule, HostnameMatch, Layer, SelectorPair,
+    Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, HostnameMatch, Layer, PolicyRule, SelectorPair,
 };
 use crate::model::{Model, NamespaceKey, PolicyId, RuleRef};
 use crate::net::{IpSet, PortSet, Target};
@@ -520,7 +520,7 @@ fn rule_addresses<'m>(
     model: &'m Model,
     key: &NamespaceKey,
     policy: &crate::model::Policy,
-    rule: &'m EngineRule,
+    rule: &'m PolicyRule,
 ) -> Cow<'m, IpSet> {
     let destinations = &rule.destinations;
     if destinations.labelled.is_empty() && destinations.cidr_groups.is_empty() {
@@ -582,7 +582,7 @@ mod tests {
     use super::*;
     use crate::analyze::{NamespaceVerdict, analyze};
     use crate::decode::spec::{
-        Engine, EngineKind, EngineSpec, NATIVE_ORDER, Placement, RuleDestinations, Selects, Via,
+        Engine, EngineKind, NATIVE_ORDER, Placement, PolicySpec, RuleDestinations, Selects, Via,
     };
     use crate::lint_text;
     use crate::model::{Location, Model, Policy};
@@ -592,9 +592,9 @@ mod tests {
     const DENY_ALL: &str = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns}\nspec: {podSelector: {}, policyTypes: [Egress]}\n";
     const ALLOW_ALL: &str = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow, namespace: ns}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{}]\n";
 
-    fn rule(action: Action, cidr: &str) -> EngineRule {
+    fn rule(action: Action, cidr: &str) -> PolicyRule {
         let net: ipnet::IpNet = cidr.parse().expect("cidr");
-        EngineRule {
+        PolicyRule {
             action,
             label: format!("rule ({})", action.name()),
             number: None,
@@ -618,9 +618,9 @@ mod tests {
         engine: Engine,
         layer: Layer,
         order: Option<f64>,
-        rules: Vec<EngineRule>,
-    ) -> EngineSpec {
-        EngineSpec {
+        rules: Vec<PolicyRule>,
+    ) -> PolicySpec {
+        PolicySpec {
             engine,
             placement: Placement {
                 layer,
@@ -638,7 +638,7 @@ mod tests {
         }
     }
 
-    fn with(kind: &str, name: &str, spec: EngineSpec) -> Policy {
+    fn with(kind: &str, name: &str, spec: PolicySpec) -> Policy {
         Policy {
             kind: kind.into(),
             name: name.into(),

@@ -3,7 +3,7 @@
 //! precedence chain; where only native policies apply, the chain is one deny-wins group of
 //! Allow rules, and this union is its answer, found faster. Pure.
 
-use crate::decode::spec::{Action, EngineRule, Via};
+use crate::decode::spec::{Action, PolicyRule, Via};
 use crate::model::{Model, PolicyId, RuleRef};
 use crate::net::{IpSet, PortSet, RangeSet, Target};
 use std::collections::BTreeMap;
@@ -38,7 +38,7 @@ pub struct EgressSet {
 
 /// The rules of the specs of policy `id` that take part in egress, each with its id, in
 /// order.
-pub fn egress_rules(model: &Model, id: PolicyId) -> impl Iterator<Item = (RuleRef, &EngineRule)> {
+pub fn egress_rules(model: &Model, id: PolicyId) -> impl Iterator<Item = (RuleRef, &PolicyRule)> {
     model.policy(id).egress_specs().flat_map(move |(s, spec)| {
         let spec_id = id.spec(s);
         spec.rules

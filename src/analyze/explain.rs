@@ -493,7 +493,7 @@ mod tests {
                         LabelValue::Other => Some((k.clone(), "zz".into())),
                     })
                     .collect();
-                let selecting: Vec<&crate::decode::spec::EngineSpec> = outcome
+                let selecting: Vec<&crate::decode::spec::PolicySpec> = outcome
                     .model
                     .policies
                     .iter()

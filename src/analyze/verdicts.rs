@@ -13,7 +13,7 @@ use super::egress;
 use crate::decode::selector::{
     Coverage, LabelSelector, LabelValue, Partition, describe_gap, find_gap, partition,
 };
-use crate::decode::spec::{Action, EngineSpec, Via};
+use crate::decode::spec::{Action, PolicySpec, Via};
 use crate::model::{Model, NamespaceKey, Policy, PolicyId, RuleRef, WorkloadId};
 use crate::net::{PortSet, Target};
 use ipnet::IpNet;
@@ -114,7 +114,7 @@ fn pod_selectors(policy: &Policy) -> impl Iterator<Item = &LabelSelector> {
 }
 
 /// Whether a spec selects every pod of every namespace it applies in.
-fn selects_every_pod(spec: &EngineSpec) -> bool {
+fn selects_every_pod(spec: &PolicySpec) -> bool {
     spec.selects
         .any_of
         .iter()

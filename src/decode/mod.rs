@@ -17,7 +17,7 @@ pub mod workload;
 use crate::source::yaml::Node;
 use native::decode_network_policy;
 use object::{Object, WORKLOAD_KINDS};
-use spec::{DecodedEngine, EngineKind, NetworkSetSpec, TierSpec, engine_kind};
+use spec::{DecodedPolicy, EngineKind, NetworkSetSpec, TierSpec, engine_kind};
 use std::collections::BTreeMap;
 use toolkit::string_map;
 use workload::{WorkloadSpec, decode_workload};
@@ -26,9 +26,9 @@ use workload::{WorkloadSpec, decode_workload};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded {
     /// A native `networking.k8s.io/v1` NetworkPolicy.
-    Policy(DecodedEngine),
+    Policy(DecodedPolicy),
     /// A Cilium, Calico or AdminNetworkPolicy policy.
-    Engine(DecodedEngine),
+    Engine(DecodedPolicy),
     Tier(TierSpec),
     NetworkSet(NetworkSetSpec),
     /// A CiliumCIDRGroup: addresses `toCIDRSet` entries refer to.

@@ -151,7 +151,7 @@ pub enum Via {
 
 /// One egress rule, in the order its policy lists it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EngineRule {
+pub struct PolicyRule {
     pub action: Action,
     /// The rule for people: `egressDeny rule 2`, `egress rule 1`.
     pub label: String,
@@ -173,7 +173,7 @@ pub struct EngineRule {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct EngineSpec {
+pub struct PolicySpec {
     pub engine: Engine,
     pub placement: Placement,
     /// Rules run in order and the first match decides (Calico, AdminNetworkPolicy). Otherwise
@@ -187,15 +187,15 @@ pub struct EngineSpec {
     /// Selecting a pod makes egress that no rule of its tier matches denied (Calico and native
     /// policies, Cilium unless `enableDefaultDeny.egress: false`); AdminNetworkPolicies do not.
     pub isolates: bool,
-    pub rules: Vec<EngineRule>,
+    pub rules: Vec<PolicyRule>,
 }
 
 /// What a decoder makes of one object.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DecodedEngine {
+pub struct DecodedPolicy {
     /// Usually one; a Cilium policy gives one per entry of `specs`. Empty when the object
     /// cannot be evaluated at all.
-    pub specs: Vec<EngineSpec>,
+    pub specs: Vec<PolicySpec>,
     pub problems: Vec<Problem>,
     /// The API server (or the engine's webhook) would refuse the object.
     pub rejected: bool,
@@ -222,7 +222,7 @@ pub struct NetworkSetSpec {
 /// The default tier's order, documented by Calico.
 pub const DEFAULT_TIER_ORDER: f64 = 1_000_000.0;
 
-/// The kinds besides native NetworkPolicy decoded into an [`EngineSpec`] (or a [`TierSpec`]),
+/// The kinds besides native NetworkPolicy decoded into a [`PolicySpec`] (or a [`TierSpec`]),
 /// told apart by API group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineKind {

@@ -3,7 +3,7 @@
 
 use crate::decode::object::{Object, SuppressAnnotation};
 use crate::decode::spec::{
-    self as engine, EngineKind, EngineSpec, NetworkSetSpec, TierSpec, engine_kind,
+    self as engine, EngineKind, NetworkSetSpec, PolicySpec, TierSpec, engine_kind,
 };
 use crate::decode::toolkit::Problem;
 use crate::decode::workload::WorkloadSpec;
@@ -124,7 +124,7 @@ pub struct Policy {
     pub engine_kind: Option<EngineKind>,
     /// The policy decoded into rules with actions, placed in the chain: a Cilium policy's
     /// `specs` give one each, every other policy one; empty when it cannot be evaluated.
-    pub specs: Vec<EngineSpec>,
+    pub specs: Vec<PolicySpec>,
     pub problems: Vec<Problem>,
     /// The API server (or the engine's webhook) would refuse the policy, so it never reaches
     /// a cluster.
@@ -145,7 +145,7 @@ impl Policy {
 
     /// The specs that take part in egress decisions in a cluster (they govern egress and the
     /// policy would be accepted), each with its index in [`Policy::specs`].
-    pub fn egress_specs(&self) -> impl Iterator<Item = (usize, &EngineSpec)> {
+    pub fn egress_specs(&self) -> impl Iterator<Item = (usize, &PolicySpec)> {
         self.specs
             .iter()
             .enumerate()
@@ -254,7 +254,7 @@ impl Model {
             .map(|(i, p)| (PolicyId::new(i), p))
     }
 
-    pub fn spec(&self, id: SpecId) -> &EngineSpec {
+    pub fn spec(&self, id: SpecId) -> &PolicySpec {
         &self.policy(id.policy()).specs[id.index()]
     }
 

@@ -2,15 +2,15 @@
 //! the rule as written, its spec and its policy.
 
 use super::{Location, Model, Policy, RuleRef};
-use crate::decode::spec::{EngineRule, EngineSpec};
+use crate::decode::spec::{PolicyRule, PolicySpec};
 
 /// A rule resolved: its policy, its spec and what it says.
 #[derive(Debug, Clone, Copy)]
 pub struct RuleView<'m> {
     pub id: RuleRef,
     pub policy: &'m Policy,
-    pub spec: &'m EngineSpec,
-    pub rule: &'m EngineRule,
+    pub spec: &'m PolicySpec,
+    pub rule: &'m PolicyRule,
 }
 
 impl Model {

@@ -13,8 +13,8 @@ pub mod selector;
 
 use super::selector::{LabelSelector, Operator, Requirement};
 use super::spec::{
-    Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, DecodedEngine, Engine, EngineRule, EngineSpec,
-    HostnameMatch, Layer, NetworkSetSpec, Placement, RuleDestinations, SelectorPair, Selects,
+    Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, DecodedPolicy, Engine, HostnameMatch, Layer,
+    NetworkSetSpec, Placement, PolicyRule, PolicySpec, RuleDestinations, SelectorPair, Selects,
     TierSpec, Via,
 };
 use super::toolkit::{self, Decoder, expect_map, expect_string, optional_seq};
@@ -44,7 +44,7 @@ const GLOBAL_SPEC_FIELDS: &[&str] = &[
 ];
 
 /// Decodes a Calico policy object (`global` for GlobalNetworkPolicy).
-pub fn decode(root: &Node, global: bool) -> DecodedEngine {
+pub fn decode(root: &Node, global: bool) -> DecodedPolicy {
     let mut cx = Cx {
         d: Decoder::default(),
         unsupported: Vec::new(),
@@ -54,7 +54,7 @@ pub fn decode(root: &Node, global: bool) -> DecodedEngine {
     toolkit::check_object(root, &["spec", "status"], &mut cx.d);
     let spec = decode_spec(root.get("spec").filter(|n| !n.is_null()), &mut cx);
     let not_evaluated = (!cx.unsupported.is_empty()).then(|| cx.unsupported.join("; "));
-    DecodedEngine {
+    DecodedPolicy {
         specs: if not_evaluated.is_some() {
             Vec::new()
         } else {
@@ -234,7 +234,7 @@ fn is_tier_name(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
-fn decode_spec(node: Option<&Node>, cx: &mut Cx) -> EngineSpec {
+fn decode_spec(node: Option<&Node>, cx: &mut Cx) -> PolicySpec {
     let global = cx.global;
     let mut placement = Placement {
         layer: Layer::NetworkPolicy,
@@ -365,7 +365,7 @@ fn decode_spec(node: Option<&Node>, cx: &mut Cx) -> EngineSpec {
             any_of: to_pairs(&pods),
         }
     };
-    EngineSpec {
+    PolicySpec {
         engine: Engine::Calico,
         placement,
         ordered: true,
@@ -740,7 +740,7 @@ const RULE_FIELDS: &[&str] = &[
 ];
 
 /// Decodes one rule; ingress rules are validated only. `None` when the rule has no meaning.
-fn decode_rule(node: &Node, egress: bool, index: usize, cx: &mut Cx) -> Option<EngineRule> {
+fn decode_rule(node: &Node, egress: bool, index: usize, cx: &mut Cx) -> Option<PolicyRule> {
     let entries = expect_map(node, &mut cx.d)?;
     let direction = if egress { "egress" } else { "ingress" };
     let mut action = None;
@@ -864,7 +864,7 @@ fn decode_rule(node: &Node, egress: bool, index: usize, cx: &mut Cx) -> Option<E
     let ports = rule_ports(protocol, not_protocol, &destination);
     let (destinations, via, mut unknowable) = destinations(&destination, ip_version, cx);
     let senders = senders(&source, &mut unknowable, cx);
-    Some(EngineRule {
+    Some(PolicyRule {
         action,
         label: format!("egress rule {} ({})", index + 1, action.name()),
         number: None,
@@ -1186,23 +1186,23 @@ mod tests {
         parse_documents(&text, 0).unwrap().remove(0)
     }
 
-    fn gnp(spec: &str) -> DecodedEngine {
+    fn gnp(spec: &str) -> DecodedPolicy {
         decode(&object("GlobalNetworkPolicy", "name: p\n", spec), true)
     }
 
-    fn np(spec: &str) -> DecodedEngine {
+    fn np(spec: &str) -> DecodedPolicy {
         decode(
             &object("NetworkPolicy", "name: p\nnamespace: team\n", spec),
             false,
         )
     }
 
-    fn spec(e: &DecodedEngine) -> &EngineSpec {
+    fn spec(e: &DecodedPolicy) -> &PolicySpec {
         assert!(e.not_evaluated.is_none(), "{:?}", e.not_evaluated);
         &e.specs[0]
     }
 
-    fn messages(e: &DecodedEngine) -> Vec<&str> {
+    fn messages(e: &DecodedPolicy) -> Vec<&str> {
         e.problems.iter().map(|p| p.message.as_str()).collect()
     }
 
@@ -1211,7 +1211,7 @@ mod tests {
     }
 
     /// Whether the rule matches the target by address and port (labelled sets aside).
-    fn hits(rule: &EngineRule, target: &Target) -> bool {
+    fn hits(rule: &PolicyRule, target: &Target) -> bool {
         rule.destinations.addresses.contains(target.addr)
             && rule.ports.contains(target.protocol, target.port)
     }
@@ -1411,7 +1411,7 @@ mod tests {
 
     #[test]
     fn selectors_pick_network_sets_and_senders() {
-        let rule = |policy: &DecodedEngine| spec(policy).rules[0].clone();
+        let rule = |policy: &DecodedPolicy| spec(policy).rules[0].clone();
         let g = rule(&gnp(
             "egress:\n- action: Deny\n  destination:\n    selector: role == 'metadata'\n",
         ));

@@ -17,9 +17,9 @@
 
 use super::selector::{LabelSelector, Operator, Requirement, decode_selector_with};
 use super::spec::{
-    Action, CIDR_GROUP_NAME, DEFAULT_TIER, DecodedEngine, Engine, EngineRule, EngineSpec,
-    HostnameMatch, Layer, NATIVE_ORDER, NetworkSetSpec, Placement, RuleDestinations, SelectorPair,
-    Selects, Via,
+    Action, CIDR_GROUP_NAME, DEFAULT_TIER, DecodedPolicy, Engine, HostnameMatch, Layer,
+    NATIVE_ORDER, NetworkSetSpec, Placement, PolicyRule, PolicySpec, RuleDestinations,
+    SelectorPair, Selects, Via,
 };
 use super::toolkit::{
     Decoder, check_object, expect_cidr, expect_map, expect_seq, expect_string, optional_seq,
@@ -31,7 +31,7 @@ use ipnet::IpNet;
 
 /// What one rule (`spec` or an entry of `specs`) turns into.
 enum RuleOutcome {
-    Spec(EngineSpec),
+    Spec(PolicySpec),
     /// The rule is decoded and validated but cannot be evaluated, for this reason.
     NotEvaluated(String),
     /// Too broken to say anything (the problems say why).
@@ -39,7 +39,7 @@ enum RuleOutcome {
 }
 
 /// Decodes a Cilium policy object (`clusterwide` for CiliumClusterwideNetworkPolicy).
-pub fn decode(root: &Node, clusterwide: bool) -> DecodedEngine {
+pub fn decode(root: &Node, clusterwide: bool) -> DecodedPolicy {
     let mut d = Decoder::default();
     check_object(root, &["spec", "specs", "status"], &mut d);
     let mut rules: Vec<(String, &Node)> = Vec::new();
@@ -70,7 +70,7 @@ pub fn decode(root: &Node, clusterwide: bool) -> DecodedEngine {
             RuleOutcome::Broken => {}
         }
     }
-    DecodedEngine {
+    DecodedPolicy {
         specs,
         rejected: d.is_rejected(),
         problems: d.problems,
@@ -174,7 +174,7 @@ fn decode_rule(node: &Node, prefix: &str, clusterwide: bool, d: &mut Decoder) ->
         }
         (Some((_, value)), None) => decode_selector_with(Some(value), d, false),
     };
-    RuleOutcome::Spec(EngineSpec {
+    RuleOutcome::Spec(PolicySpec {
         engine: Engine::Cilium,
         placement: Placement {
             layer: Layer::NetworkPolicy,
@@ -331,7 +331,7 @@ fn decode_egress_rule(
     action: Action,
     label: String,
     d: &mut Decoder,
-) -> Option<EngineRule> {
+) -> Option<PolicyRule> {
     // A null item is refused like any non-object: the CRD wants objects.
     let entries = expect_map(node, d)?;
     let mut peers = Peers {
@@ -425,7 +425,7 @@ fn decode_egress_rule(
             via.push("L7 rules on toPorts (the connection itself is allowed)".into());
         }
     }
-    Some(EngineRule {
+    Some(PolicyRule {
         action,
         label,
         number: None,
@@ -827,7 +827,7 @@ mod tests {
     use crate::source::yaml::parse_documents;
     use std::collections::BTreeMap;
 
-    fn object(kind: &str, body: &str) -> DecodedEngine {
+    fn object(kind: &str, body: &str) -> DecodedPolicy {
         let text = format!(
             "apiVersion: cilium.io/v2\nkind: {kind}\nmetadata:\n  name: p\n  namespace: web\n{body}"
         );
@@ -836,11 +836,11 @@ mod tests {
     }
 
     /// A CiliumNetworkPolicy with this `spec` body (indented for you).
-    fn cnp(spec: &str) -> DecodedEngine {
+    fn cnp(spec: &str) -> DecodedPolicy {
         object("CiliumNetworkPolicy", &indent_spec(spec))
     }
 
-    fn ccnp(spec: &str) -> DecodedEngine {
+    fn ccnp(spec: &str) -> DecodedPolicy {
         object("CiliumClusterwideNetworkPolicy", &indent_spec(spec))
     }
 
@@ -849,7 +849,7 @@ mod tests {
         format!("spec:\n{body}")
     }
 
-    fn messages(p: &DecodedEngine) -> Vec<&str> {
+    fn messages(p: &DecodedPolicy) -> Vec<&str> {
         p.problems.iter().map(|p| p.message.as_str()).collect()
     }
 
@@ -862,11 +862,11 @@ mod tests {
     }
 
     /// Whether a rule matches a target by address and port.
-    fn reaches(rule: &EngineRule, t: &Target) -> bool {
+    fn reaches(rule: &PolicyRule, t: &Target) -> bool {
         rule.destinations.addresses.contains(t.addr) && rule.ports.contains(t.protocol, t.port)
     }
 
-    fn only_spec(p: &DecodedEngine) -> &EngineSpec {
+    fn only_spec(p: &DecodedPolicy) -> &PolicySpec {
         assert!(!p.rejected, "{:?}", messages(p));
         assert_eq!(p.specs.len(), 1, "{:?}", p.not_evaluated);
         &p.specs[0]

@@ -5,8 +5,8 @@
 
 use super::selector::{LabelSelector, decode_selector};
 use super::spec::{
-    Action, DEFAULT_TIER, DecodedEngine, Engine, EngineRule, EngineSpec, Layer, NATIVE_ORDER,
-    Placement, RuleDestinations, SelectorPair, Selects, Via,
+    Action, DEFAULT_TIER, DecodedPolicy, Engine, Layer, NATIVE_ORDER, Placement, PolicyRule,
+    PolicySpec, RuleDestinations, SelectorPair, Selects, Via,
 };
 use super::toolkit::{Decoder, check_object, expect_cidr, expect_map, expect_string, optional_seq};
 use crate::net::{IpSet, PortSet, Protocol};
@@ -41,7 +41,7 @@ struct EgressRule {
     ports: PortSet,
 }
 
-/// The spec as written, before it becomes an [`EngineSpec`].
+/// The spec as written, before it becomes a [`PolicySpec`].
 #[derive(Debug, Clone, PartialEq, Default)]
 struct NativeSpec {
     pod_selector: LabelSelector,
@@ -52,15 +52,15 @@ struct NativeSpec {
 
 /// Decodes a whole NetworkPolicy object. Unknown fields are reported and ignored, as a
 /// cluster that accepts them does; anything the API server would refuse marks it rejected.
-pub fn decode_network_policy(root: &Node) -> DecodedEngine {
+pub fn decode_network_policy(root: &Node) -> DecodedPolicy {
     let mut d = Decoder::default();
     let mut spec = NativeSpec::default();
     check_object(root, &["spec", "status"], &mut d);
     if let Some(node) = root.get("spec").filter(|n| !n.is_null()) {
         decode_spec(node, &mut spec, &mut d);
     }
-    DecodedEngine {
-        specs: vec![engine_spec(spec)],
+    DecodedPolicy {
+        specs: vec![shared_spec(spec)],
         rejected: d.is_rejected(),
         problems: d.problems,
         not_evaluated: None,
@@ -69,10 +69,10 @@ pub fn decode_network_policy(root: &Node) -> DecodedEngine {
 
 /// The policy in the shape every engine shares. Each peer (or a rule with no `to`) is an Allow
 /// rule of its own, so that a finding points at the peer that opens a target.
-fn engine_spec(spec: NativeSpec) -> EngineSpec {
+fn shared_spec(spec: NativeSpec) -> PolicySpec {
     let mut rules = Vec::new();
     for (index, egress) in spec.egress.into_iter().enumerate() {
-        let rule = |span: Span, addresses: IpSet, via: Via| EngineRule {
+        let rule = |span: Span, addresses: IpSet, via: Via| PolicyRule {
             action: Action::Allow,
             label: format!("egress rule {}", index + 1),
             number: Some(index + 1),
@@ -100,7 +100,7 @@ fn engine_spec(spec: NativeSpec) -> EngineSpec {
             })),
         }
     }
-    EngineSpec {
+    PolicySpec {
         engine: Engine::NetworkPolicy,
         placement: Placement {
             layer: Layer::NetworkPolicy,
@@ -415,7 +415,7 @@ mod tests {
     use crate::net::Target;
     use crate::source::yaml::parse_documents;
 
-    fn decode(spec: &str) -> DecodedEngine {
+    fn decode(spec: &str) -> DecodedPolicy {
         let text = format!(
             "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: p\nspec:\n{}",
             spec.lines().map(|l| format!("  {l}\n")).collect::<String>()
@@ -423,18 +423,18 @@ mod tests {
         decode_network_policy(&parse_documents(&text, 0).unwrap().remove(0))
     }
 
-    fn messages(p: &DecodedEngine) -> Vec<&str> {
+    fn messages(p: &DecodedPolicy) -> Vec<&str> {
         p.problems.iter().map(|p| p.message.as_str()).collect()
     }
 
-    fn opens(p: &DecodedEngine, target: &Target) -> bool {
+    fn opens(p: &DecodedPolicy, target: &Target) -> bool {
         p.specs[0].rules.iter().any(|r| {
             r.ports.contains(target.protocol, target.port)
                 && r.destinations.addresses.contains(target.addr)
         })
     }
 
-    fn egress_type(p: &DecodedEngine) -> bool {
+    fn egress_type(p: &DecodedPolicy) -> bool {
         p.specs[0].governs_egress
     }
 
