@@ -582,7 +582,8 @@ mod tests {
     use super::*;
     use crate::analyze::{NamespaceVerdict, analyze};
     use crate::decode::spec::{
-        Engine, EngineKind, NATIVE_ORDER, Placement, PolicySpec, RuleDestinations, Selects, Via,
+        Engine, EngineKind, NATIVE_ORDER, Placement, PolicySpec, RuleDestinations, RuleName,
+        Selects, Via,
     };
     use crate::lint_text;
     use crate::model::{Location, Model, Policy};
@@ -596,7 +597,10 @@ mod tests {
         let net: ipnet::IpNet = cidr.parse().expect("cidr");
         PolicyRule {
             action,
-            label: format!("rule ({})", action.name()),
+            name: RuleName {
+                action: Some(action),
+                ..RuleName::new("egress", 1)
+            },
             number: None,
             span: Span::default(),
             destinations: RuleDestinations {

@@ -149,12 +149,56 @@ pub enum Via {
     Described(String),
 }
 
+/// How a policy names one of its rules; shown as `egress rule 1`, `specs[1] egressDeny rule 2`,
+/// `egress rule 3 (Deny)`, `egress rule 1 "deny-metadata" (Deny)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleName {
+    /// The entry of a Cilium policy's `specs` the rule is in.
+    pub specs_entry: Option<usize>,
+    /// The list the rule is in: `egress`, `egressDeny`.
+    pub list: &'static str,
+    /// 1-based place in that list.
+    pub number: usize,
+    /// An AdminNetworkPolicy rule's `name`, when not empty.
+    pub name: Option<String>,
+    /// The action, where each rule states its own (Calico, AdminNetworkPolicy).
+    pub action: Option<Action>,
+}
+
+impl RuleName {
+    /// The `number`th rule of `list`, with nothing else to say.
+    pub fn new(list: &'static str, number: usize) -> Self {
+        Self {
+            specs_entry: None,
+            list,
+            number,
+            name: None,
+            action: None,
+        }
+    }
+}
+
+impl std::fmt::Display for RuleName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(entry) = self.specs_entry {
+            write!(f, "specs[{entry}] ")?;
+        }
+        write!(f, "{} rule {}", self.list, self.number)?;
+        if let Some(name) = &self.name {
+            write!(f, " {name:?}")?;
+        }
+        if let Some(action) = self.action {
+            write!(f, " ({})", action.name())?;
+        }
+        Ok(())
+    }
+}
+
 /// One egress rule, in the order its policy lists it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyRule {
     pub action: Action,
-    /// The rule for people: `egressDeny rule 2`, `egress rule 1`.
-    pub label: String,
+    pub name: RuleName,
     /// The rule's 1-based number in reports when that is not its place among its spec's
     /// rules: the peers of a native egress rule, a rule each here, share that rule's number.
     pub number: Option<usize>,

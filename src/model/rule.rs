@@ -2,7 +2,7 @@
 //! the rule as written, its spec and its policy.
 
 use super::{Location, Model, Policy, RuleRef};
-use crate::decode::spec::{PolicyRule, PolicySpec};
+use crate::decode::spec::{PolicyRule, PolicySpec, RuleName};
 
 /// A rule resolved: its policy, its spec and what it says.
 #[derive(Debug, Clone, Copy)]
@@ -29,8 +29,8 @@ impl Model {
 
 impl RuleView<'_> {
     /// `egress rule 2`, `specs[1] egressDeny rule 1`: the rule within its policy.
-    pub fn label(&self) -> &str {
-        &self.rule.label
+    pub fn label(&self) -> &RuleName {
+        &self.rule.name
     }
 
     /// The rule's 1-based number in reports.

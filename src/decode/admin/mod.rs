@@ -16,7 +16,7 @@
 use super::selector::{LabelSelector, decode_selector};
 use super::spec::{
     Action, DEFAULT_TIER, DecodedPolicy, Engine, HostnameMatch, Layer, Placement, PolicyRule,
-    PolicySpec, RuleDestinations, SelectorPair, Selects, Via,
+    PolicySpec, RuleDestinations, RuleName, SelectorPair, Selects, Via,
 };
 use super::toolkit::{Decoder, check_object, expect_cidr, expect_map, expect_string, optional_seq};
 use crate::net::{IpSet, PortSet, Protocol};
@@ -222,9 +222,10 @@ fn decode_egress_rule(
         d.invalid(node, "an egress rule needs an action".into());
         return None;
     };
-    let label = match &name {
-        Some(n) if !n.is_empty() => format!("egress rule {number} {n:?} ({})", action.name()),
-        _ => format!("egress rule {number} ({})", action.name()),
+    let rule_name = RuleName {
+        name: name.filter(|n| !n.is_empty()),
+        action: Some(action),
+        ..RuleName::new("egress", number)
     };
     let peers = to
         .filter(|t| !t.is_null())
@@ -276,7 +277,7 @@ fn decode_egress_rule(
     }
     Some(PolicyRule {
         action,
-        label,
+        name: rule_name,
         number: None,
         span: node.span,
         destinations: dest,
@@ -619,7 +620,10 @@ mod tests {
         assert!(spec.selects.any_of[0].pods.selects_all());
         let rule = &spec.rules[0];
         assert_eq!(rule.action, Action::Deny);
-        assert_eq!(rule.label, "egress rule 1 \"deny-metadata\" (Deny)");
+        assert_eq!(
+            rule.name.to_string(),
+            "egress rule 1 \"deny-metadata\" (Deny)"
+        );
         assert_eq!(
             rule.via,
             Via::Described("networks 169.254.169.254/32, fd00:ec2::254/128".into())
@@ -636,8 +640,8 @@ mod tests {
         );
         let rules = &only_spec(&p).rules;
         assert_eq!(rules[0].action, Action::Pass);
-        assert_eq!(rules[0].label, "egress rule 1 (Pass)");
-        assert_eq!(rules[1].label, "egress rule 2 (Allow)");
+        assert_eq!(rules[0].name.to_string(), "egress rule 1 (Pass)");
+        assert_eq!(rules[1].name.to_string(), "egress rule 2 (Allow)");
         assert!(
             rules[1].destinations.addresses.is_empty(),
             "namespaces are pods"

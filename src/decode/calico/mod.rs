@@ -14,8 +14,8 @@ pub mod selector;
 use super::selector::{LabelSelector, Operator, Requirement};
 use super::spec::{
     Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, DecodedPolicy, Engine, HostnameMatch, Layer,
-    NetworkSetSpec, Placement, PolicyRule, PolicySpec, RuleDestinations, SelectorPair, Selects,
-    TierSpec, Via,
+    NetworkSetSpec, Placement, PolicyRule, PolicySpec, RuleDestinations, RuleName, SelectorPair,
+    Selects, TierSpec, Via,
 };
 use super::toolkit::{self, Decoder, expect_map, expect_string, optional_seq};
 use super::workload::SERVICE_ACCOUNT_LABEL;
@@ -866,7 +866,10 @@ fn decode_rule(node: &Node, egress: bool, index: usize, cx: &mut Cx) -> Option<P
     let senders = senders(&source, &mut unknowable, cx);
     Some(PolicyRule {
         action,
-        label: format!("egress rule {} ({})", index + 1, action.name()),
+        name: RuleName {
+            action: Some(action),
+            ..RuleName::new("egress", index + 1)
+        },
         number: None,
         span: node.span,
         destinations,
@@ -1252,7 +1255,7 @@ mod tests {
         assert_eq!(s.rules.len(), 2);
         let (deny, allow) = (&s.rules[0], &s.rules[1]);
         assert_eq!(deny.action, Action::Deny);
-        assert_eq!(deny.label, "egress rule 1 (Deny)");
+        assert_eq!(deny.name.to_string(), "egress rule 1 (Deny)");
         assert_eq!(
             deny.via,
             Via::Described("destination.nets 169.254.169.254/32".into())
@@ -1266,7 +1269,7 @@ mod tests {
         assert_eq!(deny.senders, None);
         assert_eq!(deny.unknowable, None);
         assert_eq!(allow.action, Action::Allow);
-        assert_eq!(allow.label, "egress rule 2 (Allow)");
+        assert_eq!(allow.name.to_string(), "egress rule 2 (Allow)");
         assert_eq!(
             allow.via,
             Via::Described("no destination (every address)".into())

@@ -18,7 +18,7 @@
 use super::selector::{LabelSelector, Operator, Requirement, decode_selector_with};
 use super::spec::{
     Action, CIDR_GROUP_NAME, DEFAULT_TIER, DecodedPolicy, Engine, HostnameMatch, Layer,
-    NATIVE_ORDER, NetworkSetSpec, Placement, PolicyRule, PolicySpec, RuleDestinations,
+    NATIVE_ORDER, NetworkSetSpec, Placement, PolicyRule, PolicySpec, RuleDestinations, RuleName,
     SelectorPair, Selects, Via,
 };
 use super::toolkit::{
@@ -42,16 +42,17 @@ enum RuleOutcome {
 pub fn decode(root: &Node, clusterwide: bool) -> DecodedPolicy {
     let mut d = Decoder::default();
     check_object(root, &["spec", "specs", "status"], &mut d);
-    let mut rules: Vec<(String, &Node)> = Vec::new();
+    // Each rule with the `specs` entry it is, if it is one.
+    let mut rules: Vec<(Option<usize>, &Node)> = Vec::new();
     if let Some(spec) = root.get("spec").filter(|n| !n.is_null()) {
-        rules.push((String::new(), spec));
+        rules.push((None, spec));
     }
     for (i, item) in optional_seq(root.get("specs"), &mut d)
         .unwrap_or_default()
         .iter()
         .enumerate()
     {
-        rules.push((format!("specs[{i}] "), item));
+        rules.push((Some(i), item));
     }
     if rules.is_empty() {
         // Cilium's ErrEmptyCNP: the agent refuses a policy with neither.
@@ -59,8 +60,8 @@ pub fn decode(root: &Node, clusterwide: bool) -> DecodedPolicy {
     }
     let mut specs = Vec::new();
     let mut reasons: Vec<String> = Vec::new();
-    for (prefix, node) in rules {
-        match decode_rule(node, &prefix, clusterwide, &mut d) {
+    for (specs_entry, node) in rules {
+        match decode_rule(node, specs_entry, clusterwide, &mut d) {
             RuleOutcome::Spec(spec) => specs.push(spec),
             RuleOutcome::NotEvaluated(reason) => {
                 if !reasons.contains(&reason) {
@@ -91,7 +92,12 @@ const RULE_FIELDS: &[&str] = &[
     "log",
 ];
 
-fn decode_rule(node: &Node, prefix: &str, clusterwide: bool, d: &mut Decoder) -> RuleOutcome {
+fn decode_rule(
+    node: &Node,
+    specs_entry: Option<usize>,
+    clusterwide: bool,
+    d: &mut Decoder,
+) -> RuleOutcome {
     let Some(entries) = expect_map(node, d) else {
         return RuleOutcome::Broken;
     };
@@ -113,8 +119,11 @@ fn decode_rule(node: &Node, prefix: &str, clusterwide: bool, d: &mut Decoder) ->
         let items = optional_seq(present(name).map(|(_, v)| v), d).unwrap_or_default();
         egress_lists += items.len();
         for (i, item) in items.iter().enumerate() {
-            let label = format!("{prefix}{name} rule {}", i + 1);
-            if let Some(rule) = decode_egress_rule(item, action, label, d) {
+            let name = RuleName {
+                specs_entry,
+                ..RuleName::new(name, i + 1)
+            };
+            if let Some(rule) = decode_egress_rule(item, action, name, d) {
                 rules.push(rule);
             }
         }
@@ -329,7 +338,7 @@ struct Peers {
 fn decode_egress_rule(
     node: &Node,
     action: Action,
-    label: String,
+    name: RuleName,
     d: &mut Decoder,
 ) -> Option<PolicyRule> {
     // A null item is refused like any non-object: the CRD wants objects.
@@ -427,7 +436,7 @@ fn decode_egress_rule(
     }
     Some(PolicyRule {
         action,
-        label,
+        name,
         number: None,
         span: node.span,
         destinations: RuleDestinations {
@@ -889,7 +898,7 @@ mod tests {
         assert!(spec.selects.own_namespace_only);
         let rule = &spec.rules[0];
         assert_eq!(rule.action, Action::Allow);
-        assert_eq!(rule.label, "egress rule 1");
+        assert_eq!(rule.name.to_string(), "egress rule 1");
         assert_eq!(rule.via, Via::Described("toEntities world".into()));
         assert_eq!(rule.span.start.line, 9);
         assert!(reaches(rule, &imds()) && reaches(rule, &imds6()));
@@ -937,7 +946,7 @@ mod tests {
         assert!(spec.governs_egress && spec.isolates);
         let rule = &spec.rules[0];
         assert_eq!(rule.action, Action::Deny);
-        assert_eq!(rule.label, "egressDeny rule 1");
+        assert_eq!(rule.name.to_string(), "egressDeny rule 1");
         assert_eq!(rule.via, Via::Described("toCIDR 169.254.169.254/32".into()));
         assert!(reaches(rule, &imds()) && !reaches(rule, &imds6()));
     }
@@ -1182,8 +1191,14 @@ mod tests {
             "specs:\n- endpointSelector: {matchLabels: {app: a}}\n  egress:\n  - toEntities: [world]\n- endpointSelector: {matchLabels: {app: b}}\n  egressDeny:\n  - toEntities: [world]\n  enableDefaultDeny: {egress: false}\n",
         );
         assert_eq!(p.specs.len(), 2);
-        assert_eq!(p.specs[0].rules[0].label, "specs[0] egress rule 1");
-        assert_eq!(p.specs[1].rules[0].label, "specs[1] egressDeny rule 1");
+        assert_eq!(
+            p.specs[0].rules[0].name.to_string(),
+            "specs[0] egress rule 1"
+        );
+        assert_eq!(
+            p.specs[1].rules[0].name.to_string(),
+            "specs[1] egressDeny rule 1"
+        );
         assert!(p.specs[0].isolates && !p.specs[1].isolates);
         let none = object("CiliumNetworkPolicy", "");
         assert!(none.rejected);

@@ -6,7 +6,7 @@
 use super::selector::{LabelSelector, decode_selector};
 use super::spec::{
     Action, DEFAULT_TIER, DecodedPolicy, Engine, Layer, NATIVE_ORDER, Placement, PolicyRule,
-    PolicySpec, RuleDestinations, SelectorPair, Selects, Via,
+    PolicySpec, RuleDestinations, RuleName, SelectorPair, Selects, Via,
 };
 use super::toolkit::{Decoder, check_object, expect_cidr, expect_map, expect_string, optional_seq};
 use crate::net::{IpSet, PortSet, Protocol};
@@ -74,7 +74,7 @@ fn shared_spec(spec: NativeSpec) -> PolicySpec {
     for (index, egress) in spec.egress.into_iter().enumerate() {
         let rule = |span: Span, addresses: IpSet, via: Via| PolicyRule {
             action: Action::Allow,
-            label: format!("egress rule {}", index + 1),
+            name: RuleName::new("egress", index + 1),
             number: Some(index + 1),
             span,
             destinations: RuleDestinations {
@@ -657,13 +657,13 @@ mod tests {
             ),
             (Engine::NetworkPolicy, Some(NATIVE_ORDER), false, true)
         );
-        let rules: Vec<(Action, &str, Option<usize>, usize, &Via)> = spec
+        let rules: Vec<(Action, String, Option<usize>, usize, &Via)> = spec
             .rules
             .iter()
             .map(|r| {
                 (
                     r.action,
-                    r.label.as_str(),
+                    r.name.to_string(),
                     r.number,
                     r.span.start.line,
                     &r.via,
@@ -675,21 +675,21 @@ mod tests {
             [
                 (
                     Action::Allow,
-                    "egress rule 1",
+                    "egress rule 1".to_string(),
                     Some(1),
                     9,
                     &Via::IpBlock("10.0.0.0/8".parse().unwrap())
                 ),
                 (
                     Action::Allow,
-                    "egress rule 1",
+                    "egress rule 1".to_string(),
                     Some(1),
                     10,
                     &Via::Pods("all pods in the policy's namespace".into())
                 ),
                 (
                     Action::Allow,
-                    "egress rule 2",
+                    "egress rule 2".to_string(),
                     Some(2),
                     11,
                     &Via::AnyDestination
