@@ -23,7 +23,8 @@ impl PolicyId {
     }
 }
 
-/// One spec of a policy: an entry of a Cilium policy's `specs`, 0 for the others.
+/// One spec of a policy, by its place in [`Policy::specs`](super::Policy::specs): a Cilium
+/// policy has one per rule it holds (`spec`, each entry of `specs`), every other policy one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SpecId {
     policy: PolicyId,
@@ -63,7 +64,7 @@ impl RuleRef {
     }
 
     /// The rule's 0-based place in its spec.
-    pub fn index(self) -> usize {
+    pub(super) fn index(self) -> usize {
         self.index
     }
 }
