@@ -127,7 +127,7 @@ fn wanted<'o>(outcome: &'o Outcome, notes: &mut Vec<String>) -> Vec<Wanted<'o>> 
                 let by: Vec<String> = verdict
                     .protected_by
                     .iter()
-                    .map(|&p| outcome.model.policies[p].describe())
+                    .map(|&p| outcome.model.policy(p).describe())
                     .collect();
                 notes.push(format!(
                     "namespace {}: {} keeps every target closed; the pair is not needed",
@@ -273,13 +273,14 @@ fn still_reachable<'o>(
 ) -> impl Iterator<Item = String> + 'o {
     let model = &outcome.model;
     verdict.openings.iter().map(move |opening| {
+        let rule = model.rule(opening.rule);
         format!(
             "namespace {} stays reachable: {} ({}:{}) \
              opens {}; fix does not edit existing policies, change it by hand",
             verdict.name,
-            crate::analyze::chain::describe_rule(model, opening.rule_ref()),
-            model.files[opening.at.file],
-            opening.at.line,
+            rule.describe(),
+            model.files[rule.at().file],
+            rule.at().line,
             opening
                 .targets
                 .iter()

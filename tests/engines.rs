@@ -317,3 +317,29 @@ fn explain_chain_human_output() {
     ]);
     insta::assert_snapshot!("explain_chain_calico_legacy", run.stdout);
 }
+
+#[test]
+fn a_cilium_specs_entry_is_reported_in_its_own_terms() {
+    // The first entry of `specs` has no egress rule; the opening is the second entry's.
+    let (_, report) = json("fixtures/engines/cilium-specs");
+    let imds001 = findings(&report, "IMDS001", "crawler");
+    assert_eq!(imds001.len(), 1, "{imds001:?}");
+    assert_eq!(
+        imds001[0]["message"],
+        "CiliumNetworkPolicy crawler/crawler specs[1] egress rule 1 lets all pods reach \
+         169.254.169.254:80/TCP, [fd00:ec2::254]:80/TCP (affects Deployment crawler/spider)"
+    );
+    assert_eq!(imds001[0]["line"], 19, "points at the rule");
+    let through = &workload(&report, "spider")["reached_through"][0];
+    assert_eq!(through["rule_name"], "specs[1] egress rule 1");
+    let human = imds_lint(&["fixtures/engines/cilium-specs"]).stdout;
+    assert!(
+        human.contains("toEntities world reaches 169.254.169.254"),
+        "the Cilium rule's own label: {human}"
+    );
+    assert!(
+        human.contains("help: add an egressDeny rule for 169.254.169.254/32"),
+        "Cilium's help: {human}"
+    );
+    assert!(!human.contains("has no `to`"), "no native wording: {human}");
+}

@@ -10,28 +10,15 @@
 //! action applies (Deny; Pass for the admin tiers and Calico tiers that say so). Past every
 //! tier, traffic is allowed.
 
-use super::egress::{Destination, Via, peer_grants};
 use crate::decode::selector::LabelSelector;
 use crate::decode::spec::{
-    Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, EngineRule, HostnameMatch, Layer, NATIVE_ORDER,
-    SelectorPair,
+    Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, HostnameMatch, Layer, PolicyRule, SelectorPair,
 };
-use crate::model::{Location, Model, NamespaceKey};
+use crate::model::{Model, NamespaceKey, PolicyId, RuleRef};
 use crate::net::{IpSet, PortSet, Target};
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-
-/// One rule of one policy: `part` is the spec within the policy (a Cilium `specs` entry), 0
-/// for the others; `rule` indexes its rules (native: its egress rules, one entry per peer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RuleRef {
-    pub policy: usize,
-    pub part: usize,
-    pub rule: usize,
-    /// The rule, or the native peer, as written.
-    pub at: Location,
-}
 
 /// What decided a packet.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +28,7 @@ pub enum DecidedBy {
     /// No rule of the tier matched and these policies of it isolate the pod.
     TierEnd {
         tier: String,
-        isolated_by: Vec<usize>,
+        isolated_by: Vec<PolicyId>,
     },
     /// No tier decided: the default allow.
     DefaultAllow,
@@ -88,7 +75,7 @@ struct MemberRule<'m> {
 /// A policy (or one part of it) that applies in one namespace.
 #[derive(Debug, Clone)]
 struct Member<'m> {
-    policy: usize,
+    policy: PolicyId,
     tier: usize,
     order: Option<f64>,
     name: &'m str,
@@ -128,16 +115,18 @@ fn order_cmp(a: Option<f64>, b: Option<f64>) -> Ordering {
     }
 }
 
-/// Other engines' policies that take part in egress, by index: usually none, so namespaces
-/// keep the native union semantics alone.
-pub fn engine_policies(model: &Model) -> Vec<usize> {
-    (0..model.policies.len())
-        .filter(|&i| model.policies[i].engine_egress().next().is_some())
+/// Policies of engines other than native NetworkPolicy that take part in egress: usually
+/// none, so namespaces are decided by the native union alone.
+pub fn engine_policies(model: &Model) -> Vec<PolicyId> {
+    model
+        .policies_with_ids()
+        .filter(|(_, p)| !p.is_native() && p.governs_egress())
+        .map(|(id, _)| id)
         .collect()
 }
 
 /// Those of `engine` (from [`engine_policies`]) that can apply in namespace `key`.
-pub fn engine_policies_in(model: &Model, engine: &[usize], key: &NamespaceKey) -> Vec<usize> {
+pub fn engine_policies_in(model: &Model, engine: &[PolicyId], key: &NamespaceKey) -> Vec<PolicyId> {
     if engine.is_empty() {
         return Vec::new();
     }
@@ -145,11 +134,11 @@ pub fn engine_policies_in(model: &Model, engine: &[usize], key: &NamespaceKey) -
     engine
         .iter()
         .copied()
-        .filter(|&i| {
-            let p = &model.policies[i];
+        .filter(|&id| {
+            let p = model.policy(id);
             p.cluster == key.cluster
                 && (p.namespace.is_empty() || p.namespace == key.name)
-                && p.engine_egress().any(|spec| {
+                && p.egress_specs().any(|(_, spec)| {
                     spec.selects
                         .any_of
                         .iter()
@@ -160,61 +149,19 @@ pub fn engine_policies_in(model: &Model, engine: &[usize], key: &NamespaceKey) -
 }
 
 impl<'m> Chain<'m> {
-    /// The chain of namespace `key`: its native Egress policies (`native`, indices) and the
-    /// parts of other engines' policies (`engine`, from [`engine_policies_in`]) whose
-    /// selectors can match it.
-    pub fn build(
-        model: &'m Model,
-        key: &NamespaceKey,
-        native: &[usize],
-        engine: &[usize],
-    ) -> Chain<'m> {
+    /// The chain of namespace `key`: the egress specs of `policies` (the native Egress
+    /// policies of the namespace, then other engines' policies from [`engine_policies_in`])
+    /// whose selectors can match it.
+    pub fn build(model: &'m Model, key: &NamespaceKey, policies: &[PolicyId]) -> Chain<'m> {
         let labels = namespace_labels(model, key);
         let mut chain = Chain {
             selectors: Vec::new(),
             tiers: Vec::new(),
             members: Vec::new(),
         };
-        let default_tier = chain.tier(model, key, Layer::NetworkPolicy, DEFAULT_TIER);
-        for &index in native {
-            let policy = &model.policies[index];
-            let selector = chain.selector(&policy.decoded.spec.pod_selector);
-            let rules = peer_grants(model, index)
-                .into_iter()
-                .filter_map(|peer| {
-                    let Destination::Addresses { allowed, .. } = peer.destination else {
-                        return None;
-                    };
-                    Some(MemberRule {
-                        rule: RuleRef {
-                            policy: index,
-                            part: 0,
-                            rule: peer.grant.rule,
-                            at: peer.grant.at,
-                        },
-                        action: Action::Allow,
-                        addresses: allowed,
-                        hostnames: &[],
-                        ports: peer.ports,
-                        senders: None,
-                        unknowable: false,
-                    })
-                })
-                .collect();
-            chain.members.push(Member {
-                policy: index,
-                tier: default_tier,
-                order: Some(NATIVE_ORDER),
-                name: &policy.name,
-                ordered: false,
-                isolates: true,
-                pods: vec![selector],
-                rules,
-            });
-        }
-        for &index in engine {
-            let policy = &model.policies[index];
-            for (part, spec) in policy.engine_egress().enumerate() {
+        for &id in policies {
+            let policy = model.policy(id);
+            for (s, spec) in policy.egress_specs() {
                 if spec.selects.own_namespace_only && policy.namespace != key.name {
                     continue;
                 }
@@ -227,26 +174,21 @@ impl<'m> Chain<'m> {
                     .rules
                     .iter()
                     .enumerate()
-                    .map(|(rule, r)| MemberRule {
-                        rule: RuleRef {
-                            policy: index,
-                            part,
-                            rule,
-                            at: Location::new(policy.location.file, r.span),
-                        },
-                        action: r.action,
-                        addresses: rule_addresses(model, key, policy, r),
-                        hostnames: &r.destinations.hostnames,
-                        ports: &r.ports,
-                        senders: r
+                    .map(|(r, rule)| MemberRule {
+                        rule: id.spec(s).rule(r),
+                        action: rule.action,
+                        addresses: rule_addresses(model, key, policy, rule),
+                        hostnames: &rule.destinations.hostnames,
+                        ports: &rule.ports,
+                        senders: rule
                             .senders
                             .as_ref()
                             .map(|pairs| chain.pod_selectors(pairs, &labels)),
-                        unknowable: r.unknowable.is_some(),
+                        unknowable: rule.unknowable.is_some(),
                     })
                     .collect();
                 chain.members.push(Member {
-                    policy: index,
+                    policy: id,
                     tier,
                     order: spec.placement.order,
                     name: &policy.name,
@@ -280,7 +222,9 @@ impl<'m> Chain<'m> {
         }
     }
 
-    /// The pod selectors of the pairs whose namespace side matches this namespace.
+    /// The pod selectors of the pairs whose namespace side matches this namespace. One that
+    /// no pod satisfies is kept, as the native union keeps it when it looks for unselected
+    /// pods, so that both describe those pods alike.
     fn pod_selectors(
         &mut self,
         pairs: &'m [SelectorPair],
@@ -288,7 +232,7 @@ impl<'m> Chain<'m> {
     ) -> Vec<usize> {
         pairs
             .iter()
-            .filter(|pair| pair.namespaces.matches(labels) && pair.pods.is_satisfiable())
+            .filter(|pair| pair.namespaces.matches(labels))
             .map(|pair| self.selector(&pair.pods))
             .collect()
     }
@@ -380,8 +324,8 @@ impl<'m> Chain<'m> {
     }
 
     /// The policies that select a pod, each once, in chain order.
-    pub fn selecting(&self, pod: &dyn Fn(usize) -> bool) -> Vec<usize> {
-        let mut out: Vec<usize> = Vec::new();
+    pub fn selecting(&self, pod: &dyn Fn(usize) -> bool) -> Vec<PolicyId> {
+        let mut out: Vec<PolicyId> = Vec::new();
         for m in &self.members {
             if self.selects(m, pod) && !out.contains(&m.policy) {
                 out.push(m.policy);
@@ -424,7 +368,7 @@ impl<'m> Chain<'m> {
                 TierResult::Passed => continue,
                 TierResult::NoMatch => {}
             }
-            let isolated_by: Vec<usize> = members
+            let isolated_by: Vec<PolicyId> = members
                 .iter()
                 .filter(|m| m.isolates)
                 .map(|m| m.policy)
@@ -576,7 +520,7 @@ fn rule_addresses<'m>(
     model: &'m Model,
     key: &NamespaceKey,
     policy: &crate::model::Policy,
-    rule: &'m EngineRule,
+    rule: &'m PolicyRule,
 ) -> Cow<'m, IpSet> {
     let destinations = &rule.destinations;
     if destinations.labelled.is_empty() && destinations.cidr_groups.is_empty() {
@@ -633,69 +577,31 @@ fn rule_addresses<'m>(
     Cow::Owned(destinations.addresses.union(&picked_nets).union(&groups))
 }
 
-/// How a rule reaches a target, for findings.
-pub fn via_of(model: &Model, rule: RuleRef) -> Via {
-    let policy = &model.policies[rule.policy];
-    match policy
-        .engine
-        .get(rule.part)
-        .and_then(|s| s.rules.get(rule.rule))
-    {
-        Some(r) => Via::Engine(r.via.clone()),
-        None => peer_grants(model, rule.policy)
-            .into_iter()
-            .filter(|p| p.grant.at == rule.at)
-            .find_map(|p| match p.destination {
-                Destination::Addresses { via, .. } => Some(via),
-                Destination::Pods(_) => None,
-            })
-            .unwrap_or(Via::AnyDestination),
-    }
-}
-
-/// `egress rule 2`, `egressDeny rule 1`: a rule for people.
-pub fn rule_label(model: &Model, rule: RuleRef) -> String {
-    let policy = &model.policies[rule.policy];
-    match policy
-        .engine
-        .get(rule.part)
-        .and_then(|s| s.rules.get(rule.rule))
-    {
-        Some(r) => r.label.clone(),
-        None => format!("egress rule {}", rule.rule + 1),
-    }
-}
-
-/// `NetworkPolicy batch/allow egress rule 1`: the policy and its rule, for people.
-pub fn describe_rule(model: &Model, rule: RuleRef) -> String {
-    format!(
-        "{} {}",
-        model.policies[rule.policy].describe(),
-        rule_label(model, rule)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::analyze::{NamespaceVerdict, analyze};
-    use crate::decode::native::DecodedPolicy;
     use crate::decode::spec::{
-        Engine, EngineKind, EngineSpec, Placement, RuleDestinations, Selects,
+        Engine, EngineKind, NATIVE_ORDER, Placement, PolicySpec, RuleDestinations, RuleName,
+        Selects, Via,
     };
     use crate::lint_text;
-    use crate::model::Policy;
+    use crate::model::{Location, Model, Policy};
     use crate::source::yaml::Span;
 
     const NS: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns, labels: {team: a}}\n";
     const DENY_ALL: &str = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns}\nspec: {podSelector: {}, policyTypes: [Egress]}\n";
     const ALLOW_ALL: &str = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow, namespace: ns}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{}]\n";
 
-    fn rule(action: Action, cidr: &str) -> EngineRule {
+    fn rule(action: Action, cidr: &str) -> PolicyRule {
         let net: ipnet::IpNet = cidr.parse().expect("cidr");
-        EngineRule {
+        PolicyRule {
             action,
-            label: format!("rule ({})", action.name()),
+            name: RuleName {
+                action: Some(action),
+                ..RuleName::new("egress", 1)
+            },
+            number: None,
             span: Span::default(),
             destinations: RuleDestinations {
                 addresses: IpSet::from_net(&net),
@@ -708,7 +614,7 @@ mod tests {
             ports: PortSet::all(),
             senders: None,
             unknowable: None,
-            via: format!("to {cidr}"),
+            via: Via::Described(format!("to {cidr}")),
         }
     }
 
@@ -716,9 +622,9 @@ mod tests {
         engine: Engine,
         layer: Layer,
         order: Option<f64>,
-        rules: Vec<EngineRule>,
-    ) -> EngineSpec {
-        EngineSpec {
+        rules: Vec<PolicyRule>,
+    ) -> PolicySpec {
+        PolicySpec {
             engine,
             placement: Placement {
                 layer,
@@ -736,39 +642,51 @@ mod tests {
         }
     }
 
-    fn with(kind: &str, name: &str, spec: EngineSpec) -> Policy {
+    fn with(kind: &str, name: &str, spec: PolicySpec) -> Policy {
         Policy {
             kind: kind.into(),
             name: name.into(),
             cluster: None,
             namespace: String::new(),
             location: Location::new(0, Span::default()),
-            decoded: DecodedPolicy {
-                spec: Default::default(),
-                problems: Vec::new(),
-                rejected: false,
-            },
             engine_kind: Some(match spec.engine {
                 Engine::Cilium => EngineKind::CiliumClusterwideNetworkPolicy,
                 Engine::Calico => EngineKind::CalicoGlobalNetworkPolicy,
                 Engine::AdminNetworkPolicy => EngineKind::AdminNetworkPolicy,
                 Engine::BaselineAdminNetworkPolicy => EngineKind::BaselineAdminNetworkPolicy,
+                Engine::NetworkPolicy => unreachable!("a native policy comes from YAML"),
             }),
-            engine: vec![spec],
+            specs: vec![spec],
+            problems: Vec::new(),
+            rejected: false,
             suppression: None,
         }
     }
 
-    /// The verdict of namespace `ns` with native `yaml` and other engines' `policies`.
-    fn verdict(yaml: &str, policies: Vec<Policy>) -> NamespaceVerdict {
+    /// The verdict of namespace `ns` with native `yaml` and other engines' `policies`, and
+    /// the model it is about.
+    fn verdict_in(yaml: &str, policies: Vec<Policy>) -> (NamespaceVerdict, Model) {
         let mut model = lint_text(&format!("{NS}{yaml}")).model;
         model.policies.extend(policies);
         let analysis = analyze(&model, &Target::defaults());
-        analysis
+        let verdict = analysis
             .namespaces
             .into_iter()
             .find(|n| n.name == "ns")
-            .expect("ns")
+            .expect("ns");
+        (verdict, model)
+    }
+
+    fn verdict(yaml: &str, policies: Vec<Policy>) -> NamespaceVerdict {
+        verdict_in(yaml, policies).0
+    }
+
+    /// How each opening of the verdict reaches its targets.
+    fn vias(v: &NamespaceVerdict, model: &Model) -> Vec<Via> {
+        v.openings
+            .iter()
+            .map(|o| model.rule(o.rule).rule.via.clone())
+            .collect()
     }
 
     /// The verdict of namespace `ns`.
@@ -827,14 +745,14 @@ mod tests {
                 vec![rule(Action::Deny, "0.0.0.0/0")],
             ),
         );
-        let v = verdict(DENY_ALL, vec![deny, allow]);
+        let (v, model) = verdict_in(DENY_ALL, vec![deny, allow]);
         assert_eq!(
             reachable(&v),
             [V4],
             "priority 5 allows before priority 50 denies"
         );
         assert_eq!(v.openings.len(), 1);
-        assert_eq!(v.openings[0].via, Via::Engine("to 0.0.0.0/0".into()));
+        assert_eq!(vias(&v, &model), [Via::Described("to 0.0.0.0/0".into())]);
     }
 
     #[test]
@@ -912,12 +830,11 @@ mod tests {
                 ],
             ),
         );
-        let v = verdict(ALLOW_ALL, vec![cilium]);
+        let (v, model) = verdict_in(ALLOW_ALL, vec![cilium]);
         assert_eq!(reachable(&v), [V6], "ALLOW_ALL still opens IPv6");
-        let vias: Vec<&Via> = v.openings.iter().map(|o| &o.via).collect();
         assert_eq!(
-            vias,
-            [&Via::AnyDestination],
+            vias(&v, &model),
+            [Via::AnyDestination],
             "only the native allow opens, and only IPv6"
         );
     }
@@ -1141,10 +1058,46 @@ mod tests {
         let at = |v: &NamespaceVerdict| {
             v.openings
                 .iter()
-                .map(|o| (o.policy, o.rule, o.at, o.targets.clone()))
+                .map(|o| (o.rule, o.targets.clone()))
                 .collect::<Vec<_>>()
         };
         assert_eq!(at(&native), at(&chained));
+    }
+
+    #[test]
+    fn a_native_selector_no_pod_satisfies_still_splits_pods_like_the_union() {
+        let nobody = native(
+            "nobody",
+            "{matchExpressions: [{key: zeta, operator: Exists}, {key: zeta, operator: DoesNotExist}]}",
+            "[]",
+        );
+        let web = native("web", "{matchLabels: {app: web}}", "[]");
+        let mut never = spec(
+            Engine::Calico,
+            Layer::NetworkPolicy,
+            Some(1.0),
+            vec![rule(Action::Deny, "0.0.0.0/0")],
+        );
+        never.selects.any_of[0].pods = crate::decode::selector::LabelSelector {
+            requirements: vec![crate::decode::selector::Requirement {
+                key: "never".into(),
+                operator: crate::decode::selector::Operator::Exists,
+                values: Vec::new(),
+            }],
+        };
+        let union = verdict(&format!("{nobody}{web}"), vec![]);
+        assert_eq!(
+            union.unselected_pods.as_deref(),
+            Some("pods without label app, zeta")
+        );
+        let chained = verdict(
+            &format!("{nobody}{web}"),
+            vec![with("GlobalNetworkPolicy", "never", never)],
+        );
+        assert_eq!(
+            chained.unselected_pods.as_deref(),
+            Some("pods without label app, never, zeta")
+        );
     }
 
     #[test]
@@ -1320,7 +1273,7 @@ mod tests {
             prop_assert_eq!(&union.reachable, &chained.reachable);
             prop_assert_eq!(union.unselected_pods.is_some(), chained.unselected_pods.is_some());
             let openings = |v: &NamespaceVerdict| {
-                let mut o: Vec<_> = v.openings.iter().map(|o| (o.policy, o.rule, o.at, o.targets.clone())).collect();
+                let mut o: Vec<_> = v.openings.iter().map(|o| (o.rule, o.targets.clone())).collect();
                 o.sort();
                 o
             };

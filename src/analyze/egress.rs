@@ -1,41 +1,20 @@
-//! The effective egress of a pod: what the Egress policies selecting it allow, merged per
-//! destination, each part with the rules that grant it. Pure.
+//! The native union: what the Egress NetworkPolicies selecting a pod allow, merged per
+//! destination, each part with the rules that grant it. Read from the same specs as the
+//! precedence chain; where only native policies apply, the chain is one deny-wins group of
+//! Allow rules, and this union is its answer, found faster. Pure.
 
-use crate::decode::native::PeerKind;
-use crate::model::{Location, Model};
+use crate::decode::spec::{Action, PolicyRule, Via};
+use crate::model::{Model, PolicyId, RuleRef};
 use crate::net::{IpSet, PortSet, RangeSet, Target};
-use ipnet::IpNet;
-use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
-
-/// How a rule lets traffic reach a target.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Via {
-    /// The rule has no `to`: every destination.
-    AnyDestination,
-    /// An ipBlock whose cidr contains the target and whose excepts leave it in.
-    IpBlock(IpNet),
-    /// Another engine's rule, described: `toEntities world`.
-    Engine(String),
-}
-
-/// One egress rule (or one peer of it) that grants traffic.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Grant {
-    pub policy: usize,
-    /// 0-based index of the egress rule in the policy.
-    pub rule: usize,
-    /// The peer, or the rule when it has no `to`.
-    pub at: Location,
-}
 
 /// Addresses that exactly the same rules grant, with the ports those rules allow together.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddressEgress {
     pub addresses: IpSet,
     pub ports: PortSet,
-    pub granted_by: Vec<Grant>,
+    /// The rules (for a native policy, the peers) that grant them.
+    pub granted_by: Vec<RuleRef>,
 }
 
 /// Pods a rule lets the pod send to (podSelector / namespaceSelector peers).
@@ -43,7 +22,7 @@ pub struct AddressEgress {
 pub struct PodEgress {
     pub peers: String,
     pub ports: PortSet,
-    pub granted_by: Grant,
+    pub granted_by: RuleRef,
 }
 
 /// What a pod may send, given the Egress policies that select it.
@@ -57,98 +36,47 @@ pub struct EgressSet {
     pub pods: Vec<PodEgress>,
 }
 
-/// Where one peer of an egress rule, or a rule with no `to`, lets traffic go.
-pub enum Destination<'m> {
-    /// Addresses: every one for a rule with no `to`, else an ipBlock's cidr minus its excepts.
-    Addresses { via: Via, allowed: Cow<'m, IpSet> },
-    /// Pods that podSelector / namespaceSelector choose, described for people.
-    Pods(&'m str),
-}
-
-/// One peer (or `to`-less rule) of an Egress policy, with the ports its rule allows.
-pub struct PeerGrant<'m> {
-    pub grant: Grant,
-    pub ports: &'m PortSet,
-    pub destination: Destination<'m>,
-}
-
-static EVERY_ADDRESS: LazyLock<IpSet> = LazyLock::new(IpSet::all);
-
-/// What each rule of policy `index` lets traffic reach, peer by peer: the one reading of
-/// `to` and `ports` that both the verdict and the explanation use.
-pub fn peer_grants(model: &Model, index: usize) -> Vec<PeerGrant<'_>> {
-    let policy = &model.policies[index];
-    let mut out = Vec::new();
-    for (rule, egress) in policy.decoded.spec.egress.iter().enumerate() {
-        // Only named ports: they name pod ports, never an address outside the cluster.
-        let reaches_addresses = !egress.ports.is_empty();
-        let mut push = |span, destination| {
-            out.push(PeerGrant {
-                grant: Grant {
-                    policy: index,
-                    rule,
-                    at: Location::new(policy.location.file, span),
-                },
-                ports: &egress.ports,
-                destination,
-            });
-        };
-        match &egress.to {
-            None if !reaches_addresses => {}
-            None => push(
-                egress.span,
-                Destination::Addresses {
-                    via: Via::AnyDestination,
-                    allowed: Cow::Borrowed(&*EVERY_ADDRESS),
-                },
-            ),
-            Some(peers) => {
-                for peer in peers {
-                    match &peer.kind {
-                        PeerKind::IpBlock { .. } if !reaches_addresses => {}
-                        PeerKind::IpBlock { cidr, allowed } => push(
-                            peer.span,
-                            Destination::Addresses {
-                                via: Via::IpBlock(*cidr),
-                                allowed: Cow::Borrowed(allowed),
-                            },
-                        ),
-                        PeerKind::Pods { description } => {
-                            push(peer.span, Destination::Pods(description))
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out
+/// The rules of the specs of policy `id` that take part in egress, each with its id, in
+/// order.
+pub fn egress_rules(model: &Model, id: PolicyId) -> impl Iterator<Item = (RuleRef, &PolicyRule)> {
+    model.policy(id).egress_specs().flat_map(move |(s, spec)| {
+        let spec_id = id.spec(s);
+        spec.rules
+            .iter()
+            .enumerate()
+            .map(move |(r, rule)| (spec_id.rule(r), rule))
+    })
 }
 
 /// A rule's address grant, one family at a time.
 struct Source<'m> {
-    addresses: Cow<'m, IpSet>,
+    addresses: &'m IpSet,
     ports: &'m PortSet,
-    grant: Grant,
+    grant: RuleRef,
 }
 
 impl EgressSet {
-    /// The egress of a pod selected by exactly `policies` (indices into `model.policies`, each
-    /// an Egress policy that applies).
-    pub fn of(model: &Model, policies: &[usize]) -> EgressSet {
+    /// The egress of a pod selected by exactly `policies` (native Egress policies that apply):
+    /// the union of their Allow rules.
+    pub fn of(model: &Model, policies: &[PolicyId]) -> EgressSet {
         let mut sources = Vec::new();
         let mut pods = Vec::new();
-        for &index in policies {
-            for peer in peer_grants(model, index) {
-                match peer.destination {
-                    Destination::Addresses { allowed, .. } => sources.push(Source {
-                        addresses: allowed,
-                        ports: peer.ports,
-                        grant: peer.grant,
+        for &id in policies {
+            for (grant, rule) in egress_rules(model, id).filter(|(_, r)| r.action == Action::Allow)
+            {
+                match &rule.via {
+                    Via::Pods(description) => pods.push(PodEgress {
+                        peers: description.clone(),
+                        ports: rule.ports.clone(),
+                        granted_by: grant,
                     }),
-                    Destination::Pods(description) => pods.push(PodEgress {
-                        peers: description.to_string(),
-                        ports: peer.ports.clone(),
-                        granted_by: peer.grant,
+                    // Only named ports: they name pod ports, never an address outside the
+                    // cluster.
+                    _ if rule.ports.is_empty() => {}
+                    _ => sources.push(Source {
+                        addresses: &rule.destinations.addresses,
+                        ports: &rule.ports,
+                        grant,
                     }),
                 }
             }
@@ -159,7 +87,6 @@ impl EgressSet {
             pods,
         }
     }
-
     /// Whether the pod may send to `target`.
     pub fn allows(&self, target: &Target) -> bool {
         !self.isolated || !self.grants_to(target).is_empty()
@@ -167,7 +94,7 @@ impl EgressSet {
 
     /// The rules that let the pod reach `target` (none when it is not isolated: nothing needs
     /// to grant it).
-    pub fn grants_to(&self, target: &Target) -> Vec<&Grant> {
+    pub fn grants_to(&self, target: &Target) -> Vec<&RuleRef> {
         self.addresses
             .iter()
             .filter(|a| {
@@ -194,7 +121,7 @@ fn merge(sources: &[Source]) -> Vec<AddressEgress> {
         let max = if v6 { u128::MAX } else { u32::MAX as u128 };
         let mut bounds: Vec<u128> = sources
             .iter()
-            .flat_map(|s| family(&s.addresses, v6).ranges())
+            .flat_map(|s| family(s.addresses, v6).ranges())
             .flat_map(|&(lo, hi)| [Some(lo), hi.checked_add(1).filter(|&b| b <= max)])
             .flatten()
             .collect();
@@ -205,7 +132,7 @@ fn merge(sources: &[Source]) -> Vec<AddressEgress> {
             let covering: Vec<usize> = sources
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| family(&s.addresses, v6).contains(lo))
+                .filter(|(_, s)| family(s.addresses, v6).contains(lo))
                 .map(|(i, _)| i)
                 .collect();
             if covering.is_empty() {
@@ -223,8 +150,7 @@ fn merge(sources: &[Source]) -> Vec<AddressEgress> {
     let mut merged: Vec<AddressEgress> = by_sources
         .into_iter()
         .map(|(covering, addresses)| {
-            let mut granted_by: Vec<Grant> =
-                covering.iter().map(|&i| sources[i].grant.clone()).collect();
+            let mut granted_by: Vec<RuleRef> = covering.iter().map(|&i| sources[i].grant).collect();
             granted_by.sort();
             granted_by.dedup();
             AddressEgress {
@@ -259,7 +185,11 @@ mod tests {
     /// The egress of a pod in namespace `ns` selected by every policy of `yaml`.
     fn egress(yaml: &str) -> (EgressSet, crate::Outcome) {
         let outcome = lint_text(yaml);
-        let all: Vec<usize> = (0..outcome.model.policies.len()).collect();
+        let all: Vec<PolicyId> = outcome
+            .model
+            .policies_with_ids()
+            .map(|(id, _)| id)
+            .collect();
         (EgressSet::of(&outcome.model, &all), outcome)
     }
 
@@ -326,8 +256,9 @@ mod tests {
         assert_eq!(set.addresses[0].addresses.describe(), "0.0.0.0/0; ::/0");
         assert_eq!(set.reachable(&Target::defaults()), Target::defaults());
         let grant = &set.grants_to(&Target::defaults()[0])[0];
-        assert_eq!(outcome.model.policies[grant.policy].name, "http");
-        assert_eq!((grant.rule, grant.at.line), (0, 9));
+        let rule = outcome.model.rule(**grant);
+        assert_eq!(rule.policy.name, "http");
+        assert_eq!((rule.number(), rule.at().line), (1, 9));
     }
 
     #[test]

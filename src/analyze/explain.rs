@@ -5,7 +5,7 @@ use super::Analysis;
 use super::chain::{self, Chain, Decision};
 use super::egress::EgressSet;
 use crate::decode::selector::{LabelValue, Partition, describe_example, partition};
-use crate::model::{Model, NamespaceKey, Policy};
+use crate::model::{Model, NamespaceKey, Policy, PolicyId, WorkloadId};
 use crate::net::Target;
 use std::collections::BTreeMap;
 
@@ -26,7 +26,7 @@ pub enum PolicyRole {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyEntry {
-    pub policy: usize,
+    pub policy: PolicyId,
     pub role: PolicyRole,
 }
 
@@ -35,15 +35,13 @@ pub struct PolicyEntry {
 pub struct ClassExplanation {
     /// One label set in the class (a value per key the selectors use).
     pub example: BTreeMap<String, LabelValue>,
-    /// Indices into `model.policies`.
-    pub selected_by: Vec<usize>,
+    pub selected_by: Vec<PolicyId>,
     pub egress: EgressSet,
     pub reachable: Vec<Target>,
     /// Per target, the decision of the precedence chain and the steps to it.
     pub decisions: Vec<(Target, Decision)>,
-    /// Workloads (indices into `model.workloads`) whose pods are in this class and use the
-    /// pod network.
-    pub workloads: Vec<usize>,
+    /// Workloads whose pods are in this class and use the pod network.
+    pub workloads: Vec<WorkloadId>,
 }
 
 impl ClassExplanation {
@@ -55,11 +53,11 @@ impl ClassExplanation {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkloadExplanation {
-    pub workload: usize,
+    pub workload: WorkloadId,
     /// hostNetwork pods bypass every policy: `egress` then says what policy would allow, and
     /// `reachable` is every target.
     pub host_network: bool,
-    pub selected_by: Vec<usize>,
+    pub selected_by: Vec<PolicyId>,
     pub egress: EgressSet,
     pub reachable: Vec<Target>,
     pub decisions: Vec<(Target, Decision)>,
@@ -81,7 +79,7 @@ pub struct NamespaceExplanation {
     /// The namespace's verdict, as the analysis gave it.
     pub reachable: Vec<Target>,
     /// Other engines' policies that keep every target closed here (the pair is not needed).
-    pub protected_by: Vec<usize>,
+    pub protected_by: Vec<PolicyId>,
     /// Every policy of the namespace, in file order, then the cluster-wide ones that apply.
     pub policies: Vec<PolicyEntry>,
     /// Another engine's policy applies here, so the precedence chain decides.
@@ -91,8 +89,8 @@ pub struct NamespaceExplanation {
 }
 
 /// Whether two lists hold the same policies, in any order.
-fn same_policies(a: &[usize], b: &[usize]) -> bool {
-    let sorted = |v: &[usize]| {
+fn same_policies(a: &[PolicyId], b: &[PolicyId]) -> bool {
+    let sorted = |v: &[PolicyId]| {
         let mut v = v.to_vec();
         v.sort_unstable();
         v
@@ -101,19 +99,18 @@ fn same_policies(a: &[usize], b: &[usize]) -> bool {
 }
 
 fn role(policy: &Policy) -> PolicyRole {
-    if policy.decoded.rejected {
+    let selects_a_pod = || {
+        policy
+            .egress_specs()
+            .any(|(_, spec)| spec.selects.any_of.iter().any(|p| p.pods.is_satisfiable()))
+    };
+    if policy.rejected {
         PolicyRole::Rejected
     } else if policy.is_unevaluated() {
         PolicyRole::NotEvaluated
-    } else if policy.engine_kind.is_some() {
-        if policy.engine_egress().next().is_some() {
-            PolicyRole::Egress
-        } else {
-            PolicyRole::IngressOnly
-        }
-    } else if !policy.decoded.spec.egress_type {
+    } else if !policy.governs_egress() {
         PolicyRole::IngressOnly
-    } else if !policy.decoded.spec.pod_selector.is_satisfiable() {
+    } else if policy.is_native() && !selects_a_pod() {
         PolicyRole::SelectsNoPod
     } else {
         PolicyRole::Egress
@@ -138,9 +135,7 @@ pub fn explain_namespace(
     };
     let engine = chain::engine_policies_in(model, &chain::engine_policies(model), &namespace_key);
     let mut policies: Vec<PolicyEntry> = model
-        .policies
-        .iter()
-        .enumerate()
+        .policies_with_ids()
         .filter(|(_, p)| p.key() == key)
         .map(|(i, p)| PolicyEntry {
             policy: i,
@@ -150,18 +145,18 @@ pub fn explain_namespace(
     policies.extend(
         engine
             .iter()
-            .filter(|&&i| model.policies[i].namespace.is_empty())
+            .filter(|&&i| model.policy(i).namespace.is_empty())
             .map(|&i| PolicyEntry {
                 policy: i,
                 role: PolicyRole::Egress,
             }),
     );
-    let native: Vec<usize> = policies
+    let native: Vec<PolicyId> = policies
         .iter()
-        .filter(|e| e.role == PolicyRole::Egress && model.policies[e.policy].engine.is_empty())
+        .filter(|e| e.role == PolicyRole::Egress && model.policy(e.policy).is_native())
         .map(|e| e.policy)
         .collect();
-    let chain = Chain::build(model, &namespace_key, &native, &engine);
+    let chain = Chain::build(model, &namespace_key, &[&native[..], &engine].concat());
     let targets = &analysis.targets;
     let decide = |pod: &dyn Fn(usize) -> bool| -> Vec<(Target, Decision)> {
         targets.iter().map(|t| (*t, chain.decide(pod, t))).collect()
@@ -176,7 +171,7 @@ pub fn explain_namespace(
     let chained = !engine.is_empty();
     // Where another engine applies, policies are listed in the order the chain consults them;
     // elsewhere in file order.
-    let display_order = |pod: &dyn Fn(usize) -> bool, selecting: &[usize]| -> Vec<usize> {
+    let display_order = |pod: &dyn Fn(usize) -> bool, selecting: &[PolicyId]| -> Vec<PolicyId> {
         if chained {
             chain.selecting(pod)
         } else {
@@ -186,11 +181,11 @@ pub fn explain_namespace(
         }
     };
     // What native policies grant, shown beside the chain's decisions.
-    let native_egress = |selected_by: &[usize]| {
-        let native: Vec<usize> = selected_by
+    let native_egress = |selected_by: &[PolicyId]| {
+        let native: Vec<PolicyId> = selected_by
             .iter()
             .copied()
-            .filter(|&i| model.policies[i].engine.is_empty())
+            .filter(|&i| model.policy(i).is_native())
             .collect();
         EgressSet::of(model, &native)
     };
@@ -199,9 +194,9 @@ pub fn explain_namespace(
     let workloads: Vec<WorkloadExplanation> = analysis
         .workloads
         .iter()
-        .filter(|v| model.workloads[v.workload].key() == key)
+        .filter(|v| model.workload(v.workload).key() == key)
         .map(|verdict| {
-            let workload = &model.workloads[verdict.workload];
+            let workload = model.workload(verdict.workload);
             let labels = &workload.spec.pod_labels;
             let pod = |i: usize| chain.selectors[i].matches(labels);
             let decisions = decide(&pod);
@@ -344,11 +339,11 @@ mod tests {
         let web = &classes[1];
         let grants = web.egress.grants_to(&explanation.targets[0]);
         assert_eq!(grants.len(), 1);
-        assert_eq!(outcome.model.policies[grants[0].policy].name, "web-egress");
+        assert_eq!(outcome.model.policy(grants[0].policy()).name, "web-egress");
         let workload_names = |c: &ClassExplanation| -> Vec<&str> {
             c.workloads
                 .iter()
-                .map(|&w| outcome.model.workloads[w].name.as_str())
+                .map(|&w| outcome.model.workload(w).name.as_str())
                 .collect()
         };
         assert_eq!(workload_names(web), ["web"]);
@@ -429,7 +424,7 @@ mod tests {
         let (explanation, outcome) = explain(&yaml);
         assert_eq!(explanation.classes, Classes::TooMany);
         let api = &explanation.workloads[0];
-        assert_eq!(outcome.model.policies[api.selected_by[0]].name, "p3");
+        assert_eq!(outcome.model.policy(api.selected_by[0]).name, "p3");
         assert!(api.reachable.is_empty());
         assert_eq!(
             explanation.reachable, explanation.targets,
@@ -498,18 +493,19 @@ mod tests {
                         LabelValue::Other => Some((k.clone(), "zz".into())),
                     })
                     .collect();
-                let selecting: Vec<&crate::model::Policy> = outcome
+                let selecting: Vec<&crate::decode::spec::PolicySpec> = outcome
                     .model
                     .policies
                     .iter()
-                    .filter(|p| p.governs_egress() && p.decoded.spec.pod_selector.matches(&labels))
+                    .flat_map(|p| p.egress_specs().map(|(_, spec)| spec))
+                    .filter(|spec| spec.selects.any_of.iter().any(|pair| pair.pods.matches(&labels)))
                     .collect();
                 for target in &explanation.targets {
                     let brute = selecting.is_empty()
-                        || selecting.iter().any(|p| {
-                            p.decoded.spec.egress.iter().any(|r| {
+                        || selecting.iter().any(|spec| {
+                            spec.rules.iter().any(|r| {
                                 r.ports.contains(target.protocol, target.port)
-                                    && r.destinations().contains(target.addr)
+                                    && r.destinations.addresses.contains(target.addr)
                             })
                         });
                     prop_assert_eq!(class.reachable.contains(target), brute, "{} {}", class.describe(), target);

@@ -9,5 +9,4 @@ pub mod egress;
 pub mod explain;
 pub mod verdicts;
 
-pub use egress::Via;
 pub use verdicts::{Analysis, NamespaceVerdict, Opening, WorkloadVerdict, analyze};

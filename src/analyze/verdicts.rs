@@ -1,17 +1,20 @@
 //! Verdicts: per namespace and per workload, which metadata targets some pod can reach and
 //! through which rules.
 //!
-//! Kubernetes semantics: a pod is egress-isolated iff some Egress policy selects it; an
-//! isolated pod may send exactly what the union of the rules of the policies selecting it
-//! allows; a pod that no Egress policy selects may send anything.
+//! Every policy is evaluated through the precedence chain ([`chain`]). Where only native
+//! policies apply, the chain is one deny-wins group of Allow rules, so its answer is the
+//! Kubernetes union: a pod is egress-isolated iff some Egress policy selects it; an isolated
+//! pod may send exactly what the union of the rules of the policies selecting it allows; a pod
+//! that no Egress policy selects may send anything. Those namespaces take that shortcut, read
+//! from the same specs (a property test in [`chain`] checks that the two agree).
 
-use super::chain::{self, Chain, DecidedBy, RuleRef};
-use super::egress::{self, Via};
-use crate::decode::native::PeerKind;
+use super::chain::{self, Chain, DecidedBy};
+use super::egress;
 use crate::decode::selector::{
     Coverage, LabelSelector, LabelValue, Partition, describe_gap, find_gap, partition,
 };
-use crate::model::{Location, Model, NamespaceKey, Policy};
+use crate::decode::spec::{Action, PolicySpec, Via};
+use crate::model::{Model, NamespaceKey, Policy, PolicyId, RuleRef, WorkloadId};
 use crate::net::{PortSet, Target};
 use ipnet::IpNet;
 use std::collections::{BTreeMap, HashMap};
@@ -19,29 +22,12 @@ use std::collections::{BTreeMap, HashMap};
 /// A place in a policy that opens one or more targets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Opening {
-    pub policy: usize,
-    /// The spec within the policy (a Cilium `specs` entry); 0 for the others.
-    pub part: usize,
-    /// 0-based index of the egress rule.
-    pub rule: usize,
-    pub at: Location,
-    pub via: Via,
+    /// The rule, and for a native policy the peer, that opens them.
+    pub rule: RuleRef,
     pub targets: Vec<Target>,
     /// Rules that passed the traffic on to this one's tier (AdminNetworkPolicy or Calico
     /// `Pass`), in order.
     pub passed_by: Vec<RuleRef>,
-}
-
-impl Opening {
-    /// The rule behind the opening, for [`chain::rule_label`].
-    pub fn rule_ref(&self) -> RuleRef {
-        RuleRef {
-            policy: self.policy,
-            part: self.part,
-            rule: self.rule,
-            at: self.at,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -55,13 +41,13 @@ pub struct NamespaceVerdict {
     /// Targets some pod here can reach, sorted.
     pub reachable: Vec<Target>,
     /// A policy selecting every pod for Egress with no rules (the deny half), if any.
-    pub deny_all: Option<usize>,
+    pub deny_all: Option<PolicyId>,
     /// A policy selecting every pod that allows 0.0.0.0/0 minus every IPv4 target, if any.
-    pub allow_except_metadata: Option<usize>,
+    pub allow_except_metadata: Option<PolicyId>,
     /// Other engines' policies that keep every target closed for every pod here (by a deny
     /// rule, or by isolating the pods at a tier's end), so the native pair is not needed;
     /// empty otherwise.
-    pub protected_by: Vec<usize>,
+    pub protected_by: Vec<PolicyId>,
 }
 
 impl NamespaceVerdict {
@@ -76,13 +62,13 @@ impl NamespaceVerdict {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkloadVerdict {
-    pub workload: usize,
+    pub workload: WorkloadId,
     /// Some Egress policy that isolates selects the workload's pods.
     pub isolated: bool,
     /// Some target is reachable because no policy decides its traffic.
     pub default_allowed: bool,
-    /// The Egress policies selecting its pods (indices into `model.policies`).
-    pub selected_by: Vec<usize>,
+    /// The Egress policies selecting its pods.
+    pub selected_by: Vec<PolicyId>,
     /// Where those policies open a target to its pods.
     pub openings: Vec<Opening>,
     pub reachable: Vec<Target>,
@@ -98,24 +84,20 @@ pub struct Analysis {
 
 /// Where a rule of policy `index` opens `targets`, one entry per opening peer or `to`-less
 /// rule.
-fn openings_of(model: &Model, index: usize, targets: &[Target]) -> Vec<Opening> {
-    egress::peer_grants(model, index)
-        .into_iter()
-        .filter_map(|peer| {
-            let egress::Destination::Addresses { via, allowed } = peer.destination else {
-                return None;
-            };
+fn openings_of(model: &Model, id: PolicyId, targets: &[Target]) -> Vec<Opening> {
+    egress::egress_rules(model, id)
+        .filter(|(_, rule)| rule.action == Action::Allow)
+        .filter_map(|(rule_id, rule)| {
             let reached: Vec<Target> = targets
                 .iter()
                 .copied()
-                .filter(|t| peer.ports.contains(t.protocol, t.port) && allowed.contains(t.addr))
+                .filter(|t| {
+                    rule.ports.contains(t.protocol, t.port)
+                        && rule.destinations.addresses.contains(t.addr)
+                })
                 .collect();
             (!reached.is_empty()).then_some(Opening {
-                policy: index,
-                part: 0,
-                rule: peer.grant.rule,
-                at: peer.grant.at,
-                via,
+                rule: rule_id,
                 targets: reached,
                 passed_by: Vec::new(),
             })
@@ -123,34 +105,51 @@ fn openings_of(model: &Model, index: usize, targets: &[Target]) -> Vec<Opening> 
         .collect()
 }
 
-fn is_deny_all(policy: &Policy) -> bool {
-    policy.governs_egress()
-        && policy.decoded.spec.pod_selector.selects_all()
-        && policy.decoded.spec.egress.is_empty()
+/// The pod selectors of a policy's egress specs: a pod is selected when one matches (with its
+/// namespace's side; a native policy's is its own namespace).
+fn pod_selectors(policy: &Policy) -> impl Iterator<Item = &LabelSelector> {
+    policy
+        .egress_specs()
+        .flat_map(|(_, spec)| spec.selects.any_of.iter().map(|pair| &pair.pods))
 }
 
+/// Whether a spec selects every pod of every namespace it applies in.
+fn selects_every_pod(spec: &PolicySpec) -> bool {
+    spec.selects
+        .any_of
+        .iter()
+        .any(|pair| pair.namespaces.selects_all() && pair.pods.selects_all())
+}
+
+/// The deny half of the pair: every pod selected for Egress, no rule.
+fn is_deny_all(policy: &Policy) -> bool {
+    policy
+        .egress_specs()
+        .any(|(_, spec)| selects_every_pod(spec) && spec.rules.is_empty())
+}
+
+/// The allow half: every pod may send to an ipBlock `0.0.0.0/0` on every port, except every
+/// IPv4 target.
 fn is_allow_except_metadata(policy: &Policy, targets: &[Target]) -> bool {
-    policy.governs_egress()
-        && policy.decoded.spec.pod_selector.selects_all()
-        && policy.decoded.spec.egress.iter().any(|rule| {
-            rule.ports == PortSet::all()
-                && rule.to.iter().flatten().any(|peer| match &peer.kind {
-                    PeerKind::IpBlock { cidr, allowed } => {
-                        matches!(cidr, IpNet::V4(net) if net.prefix_len() == 0)
-                            && targets
-                                .iter()
-                                .filter(|t| t.addr.is_ipv4())
-                                .all(|t| !allowed.contains(t.addr))
-                    }
-                    PeerKind::Pods { .. } => false,
-                })
-        })
+    policy.egress_specs().any(|(_, spec)| {
+        selects_every_pod(spec)
+            && spec.rules.iter().any(|rule| {
+                rule.action == Action::Allow
+                    && rule.ports == PortSet::all()
+                    && matches!(&rule.via, Via::IpBlock(IpNet::V4(net)) if net.prefix_len() == 0)
+                    && targets
+                        .iter()
+                        .filter(|t| t.addr.is_ipv4())
+                        .all(|t| !rule.destinations.addresses.contains(t.addr))
+            })
+    })
 }
 
 pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
-    let mut by_namespace: HashMap<(Option<&str>, &str), Vec<usize>> = HashMap::new();
-    for (i, p) in model.policies.iter().enumerate() {
-        if p.governs_egress() {
+    // Native Egress policies by where they apply.
+    let mut by_namespace: HashMap<(Option<&str>, &str), Vec<PolicyId>> = HashMap::new();
+    for (i, p) in model.policies_with_ids() {
+        if p.is_native() && p.governs_egress() {
             by_namespace.entry(p.key()).or_default().push(i);
         }
     }
@@ -168,14 +167,15 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
             let native = by_namespace
                 .get(&key.as_pair())
                 .map_or(&[][..], Vec::as_slice);
-            Some((key, Chain::build(model, key, native, &in_namespace)))
+            let policies = [native, &in_namespace].concat();
+            Some((key, Chain::build(model, key, &policies)))
         })
         .collect();
-    let mut openings_by_policy: HashMap<usize, Vec<Opening>> = HashMap::new();
+    let mut openings_by_policy: HashMap<PolicyId, Vec<Opening>> = HashMap::new();
     for indices in by_namespace.values() {
         for &i in indices {
-            let policy = &model.policies[i];
-            if policy.decoded.spec.pod_selector.is_satisfiable() {
+            let policy = model.policy(i);
+            if pod_selectors(policy).any(LabelSelector::is_satisfiable) {
                 openings_by_policy.insert(i, openings_of(model, i, targets));
             }
         }
@@ -185,8 +185,9 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
         .namespaces
         .keys()
         .map(|key| {
-            let governing: &[usize] = by_namespace.get(&key.as_pair()).map_or(&[], Vec::as_slice);
-            let policies = || governing.iter().map(|&i| (i, &model.policies[i]));
+            let governing: &[PolicyId] =
+                by_namespace.get(&key.as_pair()).map_or(&[], Vec::as_slice);
+            let policies = || governing.iter().map(|&i| (i, model.policy(i)));
             let deny_all = policies().find(|(_, p)| is_deny_all(p)).map(|(i, _)| i);
             let allow_except_metadata = policies()
                 .find(|(_, p)| is_allow_except_metadata(p, targets))
@@ -198,9 +199,8 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
                     ..namespace_by_chain(model, key, chain, targets)
                 };
             }
-            let selectors: Vec<&LabelSelector> = policies()
-                .map(|(_, p)| &p.decoded.spec.pod_selector)
-                .collect();
+            let selectors: Vec<&LabelSelector> =
+                policies().flat_map(|(_, p)| pod_selectors(p)).collect();
             let unselected_pods = match find_gap(&selectors) {
                 Coverage::Covered => None,
                 Coverage::Gap(gap) => Some(describe_gap(&gap)),
@@ -235,9 +235,7 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
         .collect();
 
     let workloads = model
-        .workloads
-        .iter()
-        .enumerate()
+        .workloads_with_ids()
         .map(|(w, workload)| {
             let key = NamespaceKey {
                 cluster: workload.cluster.clone(),
@@ -246,17 +244,13 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
             if let Some(chain) = chains.get(&key) {
                 return workload_by_chain(model, w, chain, targets);
             }
-            let selecting: Vec<usize> = by_namespace
+            let selecting: Vec<PolicyId> = by_namespace
                 .get(&workload.key())
                 .map_or(&[][..], Vec::as_slice)
                 .iter()
                 .copied()
                 .filter(|&i| {
-                    model.policies[i]
-                        .decoded
-                        .spec
-                        .pod_selector
-                        .matches(&workload.spec.pod_labels)
+                    pod_selectors(model.policy(i)).any(|s| s.matches(&workload.spec.pod_labels))
                 })
                 .collect();
             let isolated = !selecting.is_empty();
@@ -312,18 +306,14 @@ impl OpeningsFound {
         }
     }
 
-    fn into_openings(mut self, model: &Model) -> Vec<Opening> {
+    fn into_openings(mut self) -> Vec<Opening> {
         self.by_rule.sort_by_key(|(r, _, _)| *r);
         self.by_rule
             .into_iter()
             .map(|(rule, mut targets, passed_by)| {
                 targets.sort();
                 Opening {
-                    policy: rule.policy,
-                    part: rule.part,
-                    rule: rule.rule,
-                    at: rule.at,
-                    via: chain::via_of(model, rule),
+                    rule,
                     targets,
                     passed_by,
                 }
@@ -358,7 +348,7 @@ fn namespace_by_chain(
         protected_by: Vec::new(),
     };
     let mut found = OpeningsFound::default();
-    let mut protected_by: Vec<usize> = Vec::new();
+    let mut protected_by: Vec<PolicyId> = Vec::new();
     let mut protected = true;
     let mut unselected: Option<BTreeMap<String, LabelValue>> = None;
     for target in targets {
@@ -396,10 +386,10 @@ fn namespace_by_chain(
             }
             // Another engine takes part in every denial: its deny rules, or its isolation
             // meeting a tier end (a Cilium default deny, a Calico tier).
-            let engine = |p: &usize| !model.policies[*p].engine.is_empty();
-            let deciders: Vec<usize> = match &decision.by {
+            let engine = |p: &PolicyId| !model.policy(*p).is_native();
+            let deciders: Vec<PolicyId> = match &decision.by {
                 DecidedBy::Rules(rules) if !decision.allowed => {
-                    let policies: Vec<usize> = rules.iter().map(|r| r.policy).collect();
+                    let policies: Vec<PolicyId> = rules.iter().map(|r| r.policy()).collect();
                     if policies.iter().all(engine) {
                         policies
                     } else {
@@ -424,7 +414,7 @@ fn namespace_by_chain(
     }
     verdict.reachable.sort();
     verdict.unselected_pods = unselected.as_ref().map(describe_gap);
-    verdict.openings = found.into_openings(model);
+    verdict.openings = found.into_openings();
     if protected {
         verdict.protected_by = protected_by;
     }
@@ -434,11 +424,11 @@ fn namespace_by_chain(
 /// A workload's verdict from its namespace's precedence chain, for its own labels.
 fn workload_by_chain(
     model: &Model,
-    w: usize,
+    w: WorkloadId,
     chain: &Chain,
     targets: &[Target],
 ) -> WorkloadVerdict {
-    let labels = &model.workloads[w].spec.pod_labels;
+    let labels = &model.workload(w).spec.pod_labels;
     let pod = |i: usize| chain.selectors[i].matches(labels);
     let mut found = OpeningsFound::default();
     let mut reachable = Vec::new();
@@ -451,7 +441,7 @@ fn workload_by_chain(
             found.add(rules, *target, passes(&decision.steps));
         }
         default_allowed |= decision.by == DecidedBy::DefaultAllow;
-        if decision.allowed || model.workloads[w].spec.host_network.is_some() {
+        if decision.allowed || model.workload(w).spec.host_network.is_some() {
             reachable.push(*target);
         }
     }
@@ -462,7 +452,7 @@ fn workload_by_chain(
         isolated: chain.isolates(&pod),
         default_allowed,
         selected_by: chain.selecting(&pod),
-        openings: found.into_openings(model),
+        openings: found.into_openings(),
         reachable,
     }
 }

@@ -17,9 +17,9 @@ pub mod workload;
 
 use crate::source::yaml::Node;
 use kind::Kind;
-use native::{DecodedPolicy, decode_network_policy};
+use native::decode_network_policy;
 use object::Object;
-use spec::{DecodedEngine, EngineKind, NetworkSetSpec, TierSpec};
+use spec::{DecodedPolicy, EngineKind, NetworkSetSpec, TierSpec};
 use std::collections::BTreeMap;
 use toolkit::string_map;
 use workload::{WorkloadSpec, decode_workload};
@@ -27,9 +27,9 @@ use workload::{WorkloadSpec, decode_workload};
 /// What the analysis reads of one object, decoded from its tree.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded {
+    /// A policy of any engine (native NetworkPolicy, Cilium, Calico, AdminNetworkPolicy),
+    /// in the one shape every engine decodes into.
     Policy(DecodedPolicy),
-    /// A Cilium, Calico or AdminNetworkPolicy policy.
-    Engine(DecodedEngine),
     Tier(TierSpec),
     NetworkSet(NetworkSetSpec),
     /// A CiliumCIDRGroup: addresses `toCIDRSet` entries refer to.
@@ -75,16 +75,16 @@ fn decode_object(object: &Object, body: Option<Node>) -> Decoded {
 
 fn decode_engine(kind: EngineKind, body: &Node) -> Decoded {
     match kind {
-        EngineKind::CiliumNetworkPolicy => Decoded::Engine(cilium::decode(body, false)),
-        EngineKind::CiliumClusterwideNetworkPolicy => Decoded::Engine(cilium::decode(body, true)),
-        EngineKind::CalicoNetworkPolicy => Decoded::Engine(calico::decode(body, false)),
-        EngineKind::CalicoGlobalNetworkPolicy => Decoded::Engine(calico::decode(body, true)),
+        EngineKind::CiliumNetworkPolicy => Decoded::Policy(cilium::decode(body, false)),
+        EngineKind::CiliumClusterwideNetworkPolicy => Decoded::Policy(cilium::decode(body, true)),
+        EngineKind::CalicoNetworkPolicy => Decoded::Policy(calico::decode(body, false)),
+        EngineKind::CalicoGlobalNetworkPolicy => Decoded::Policy(calico::decode(body, true)),
         EngineKind::CalicoTier => Decoded::Tier(calico::decode_tier(body)),
         EngineKind::CalicoNetworkSet | EngineKind::CalicoGlobalNetworkSet => {
             Decoded::NetworkSet(calico::decode_network_set(body))
         }
         EngineKind::CiliumCidrGroup => Decoded::CidrGroup(cilium::decode_cidr_group(body)),
-        EngineKind::AdminNetworkPolicy => Decoded::Engine(admin::decode(body, false)),
-        EngineKind::BaselineAdminNetworkPolicy => Decoded::Engine(admin::decode(body, true)),
+        EngineKind::AdminNetworkPolicy => Decoded::Policy(admin::decode(body, false)),
+        EngineKind::BaselineAdminNetworkPolicy => Decoded::Policy(admin::decode(body, true)),
     }
 }

@@ -1,4 +1,4 @@
-//! Policies of the engines beyond native NetworkPolicy (Cilium, Calico, AdminNetworkPolicy and
+//! Policies of every engine (native NetworkPolicy, Cilium, Calico, AdminNetworkPolicy and
 //! BaselineAdminNetworkPolicy), decoded into one shape: rules with actions, placed in the
 //! precedence chain a cluster evaluates them in.
 //!
@@ -15,6 +15,8 @@ use crate::source::yaml::Span;
 /// The project whose semantics a policy follows, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Engine {
+    /// `networking.k8s.io/v1` NetworkPolicy.
+    NetworkPolicy,
     Cilium,
     Calico,
     AdminNetworkPolicy,
@@ -24,6 +26,7 @@ pub enum Engine {
 impl Engine {
     pub fn name(self) -> &'static str {
         match self {
+            Engine::NetworkPolicy => "NetworkPolicy",
             Engine::Cilium => "Cilium",
             Engine::Calico => "Calico",
             Engine::AdminNetworkPolicy => "AdminNetworkPolicy",
@@ -131,12 +134,74 @@ pub struct RuleDestinations {
 /// real label can clash with it.
 pub const CIDR_GROUP_NAME: &str = ":name";
 
+/// How a rule reaches addresses, for findings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Via {
+    /// A native rule with no `to`: every destination.
+    AnyDestination,
+    /// A native ipBlock peer: its cidr minus its excepts.
+    IpBlock(ipnet::IpNet),
+    /// A native podSelector / namespaceSelector peer: pods, never an address outside the
+    /// cluster. Which pods, for people: `pods matching app=db in the policy's namespace`.
+    Pods(String),
+    /// Another engine's rule, described in its terms: `toEntities world`,
+    /// `destination.nets 169.254.0.0/16`, `no destination (every address)`.
+    Described(String),
+}
+
+/// How a policy names one of its rules; shown as `egress rule 1`, `specs[1] egressDeny rule 2`,
+/// `egress rule 3 (Deny)`, `egress rule 1 "deny-metadata" (Deny)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleName {
+    /// The entry of a Cilium policy's `specs` the rule is in.
+    pub specs_entry: Option<usize>,
+    /// The list the rule is in: `egress`, `egressDeny`.
+    pub list: &'static str,
+    /// 1-based place in that list.
+    pub number: usize,
+    /// An AdminNetworkPolicy rule's `name`, when not empty.
+    pub name: Option<String>,
+    /// The action, where each rule states its own (Calico, AdminNetworkPolicy).
+    pub action: Option<Action>,
+}
+
+impl RuleName {
+    /// The `number`th rule of `list`, with nothing else to say.
+    pub fn new(list: &'static str, number: usize) -> Self {
+        Self {
+            specs_entry: None,
+            list,
+            number,
+            name: None,
+            action: None,
+        }
+    }
+}
+
+impl std::fmt::Display for RuleName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(entry) = self.specs_entry {
+            write!(f, "specs[{entry}] ")?;
+        }
+        write!(f, "{} rule {}", self.list, self.number)?;
+        if let Some(name) = &self.name {
+            write!(f, " {name:?}")?;
+        }
+        if let Some(action) = self.action {
+            write!(f, " ({})", action.name())?;
+        }
+        Ok(())
+    }
+}
+
 /// One egress rule, in the order its policy lists it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EngineRule {
+pub struct PolicyRule {
     pub action: Action,
-    /// The rule for people: `egressDeny rule 2`, `egress rule 1`.
-    pub label: String,
+    pub name: RuleName,
+    /// The rule's 1-based number in reports when that is not its place among its spec's
+    /// rules: the peers of a native egress rule, a rule each here, share that rule's number.
+    pub number: Option<usize>,
     /// The rule's list item.
     pub span: Span,
     pub destinations: RuleDestinations,
@@ -148,35 +213,33 @@ pub struct EngineRule {
     /// range): an Allow is taken to match, a Deny not to, so a verdict never looks safer than
     /// it is.
     pub unknowable: Option<String>,
-    /// How the rule reaches addresses, for messages: `toEntities world`,
-    /// `destination.nets 169.254.0.0/16`, `no destination (every address)`.
-    pub via: String,
+    pub via: Via,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct EngineSpec {
+pub struct PolicySpec {
     pub engine: Engine,
     pub placement: Placement,
     /// Rules run in order and the first match decides (Calico, AdminNetworkPolicy). Otherwise
-    /// (Cilium, like native policies) a matching deny anywhere wins over every allow, and
-    /// allows are unioned.
+    /// (native and Cilium policies) a matching deny anywhere wins over every allow, and allows
+    /// are unioned.
     pub ordered: bool,
     pub selects: Selects,
-    /// The policy takes part in egress (Calico `types` has Egress; Cilium has an egress or
-    /// egressDeny section; an ANP has egress rules).
+    /// The policy takes part in egress (native `policyTypes` has Egress; Calico `types` has
+    /// Egress; Cilium has an egress or egressDeny section; an ANP has egress rules).
     pub governs_egress: bool,
     /// Selecting a pod makes egress that no rule of its tier matches denied (Calico and native
     /// policies, Cilium unless `enableDefaultDeny.egress: false`); AdminNetworkPolicies do not.
     pub isolates: bool,
-    pub rules: Vec<EngineRule>,
+    pub rules: Vec<PolicyRule>,
 }
 
 /// What a decoder makes of one object.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DecodedEngine {
+pub struct DecodedPolicy {
     /// Usually one; a Cilium policy gives one per entry of `specs`. Empty when the object
     /// cannot be evaluated at all.
-    pub specs: Vec<EngineSpec>,
+    pub specs: Vec<PolicySpec>,
     pub problems: Vec<Problem>,
     /// The API server (or the engine's webhook) would refuse the object.
     pub rejected: bool,
@@ -203,8 +266,8 @@ pub struct NetworkSetSpec {
 /// The default tier's order, documented by Calico.
 pub const DEFAULT_TIER_ORDER: f64 = 1_000_000.0;
 
-/// The kinds decoded into an [`EngineSpec`], a [`TierSpec`] or a [`NetworkSetSpec`], told
-/// apart by API group (see [`super::kind`]).
+/// The kinds besides native NetworkPolicy decoded into a [`PolicySpec`], a [`TierSpec`] or a
+/// [`NetworkSetSpec`], told apart by API group (see [`super::kind`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineKind {
     CiliumNetworkPolicy,

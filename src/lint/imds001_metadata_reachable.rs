@@ -3,10 +3,9 @@
 use super::{
     AFFECTS_PREFIX, Check, Context, Draft, Related, Rule, Severity, Subject, namespace_anchor,
 };
-use crate::analyze::chain::{describe_rule, rule_label};
-use crate::analyze::{Opening, Via, WorkloadVerdict};
-use crate::decode::spec::Engine;
-use crate::model::{Policy, Workload};
+use crate::analyze::{Opening, WorkloadVerdict};
+use crate::decode::spec::{Engine, Via};
+use crate::model::{Policy, RuleView, Workload, WorkloadId};
 use crate::net::list_targets;
 use std::collections::HashMap;
 
@@ -27,14 +26,14 @@ fn workload_name(w: &Workload) -> String {
 }
 
 /// ` (affects Deployment a/b, Job a/c and 2 more)`, or nothing when no workload is affected.
-fn affected_suffix(ctx: &Context, workloads: &[usize]) -> String {
+fn affected_suffix(ctx: &Context, workloads: &[WorkloadId]) -> String {
     if workloads.is_empty() {
         return String::new();
     }
     let named: Vec<String> = workloads
         .iter()
         .take(NAMED_IN_MESSAGE)
-        .map(|&w| workload_name(&ctx.model.workloads[w]))
+        .map(|&w| workload_name(ctx.model.workload(w)))
         .collect();
     let more = workloads.len().saturating_sub(NAMED_IN_MESSAGE);
     if more == 0 {
@@ -49,32 +48,28 @@ fn workloads_where(
     ctx: &Context,
     verdicts: &[&WorkloadVerdict],
     affected: impl Fn(&WorkloadVerdict) -> bool,
-) -> Vec<usize> {
+) -> Vec<WorkloadId> {
     verdicts
         .iter()
-        .filter(|v| ctx.model.workloads[v.workload].spec.host_network.is_none() && affected(v))
+        .filter(|v| ctx.model.workload(v.workload).spec.host_network.is_none() && affected(v))
         .map(|v| v.workload)
         .collect()
 }
 
 /// `Deployment payments/api can reach 169.254.169.254:80/TCP through policy web-egress,
 /// egress rule 1`, at the workload.
-fn through_opening(ctx: &Context, workload: usize, opening: &Opening) -> Related {
-    let w = &ctx.model.workloads[workload];
+fn through_opening(ctx: &Context, workload: WorkloadId, opening: &Opening) -> Related {
+    let w = ctx.model.workload(workload);
     Related {
         at: w.location,
         message: format!(
             "{} can reach {} through policy {}, {}",
             workload_name(w),
             list_targets(&opening.targets),
-            ctx.model.policies[opening.policy].name,
-            opening_rule_label(ctx, opening)
+            ctx.model.policy(opening.rule.policy()).name,
+            ctx.model.rule(opening.rule).label()
         ),
     }
-}
-
-fn opening_rule_label(ctx: &Context, opening: &Opening) -> String {
-    rule_label(ctx.model, opening.rule_ref())
 }
 
 /// ` after AdminNetworkPolicy a egress rule 1 passes it on`, for each Pass on the way.
@@ -82,27 +77,24 @@ fn passed_suffix(ctx: &Context, opening: &Opening) -> String {
     opening
         .passed_by
         .iter()
-        .map(|r| format!(", after {} passes it on", describe_rule(ctx.model, *r)))
+        .map(|r| format!(", after {} passes it on", ctx.model.rule(*r).describe()))
         .collect()
 }
 
-/// Which pods a policy's part selects, for messages.
-fn selected_pods(ctx: &Context, opening: &Opening) -> String {
-    let policy = &ctx.model.policies[opening.policy];
-    match policy.engine.get(opening.part) {
-        None => policy.decoded.spec.pod_selector.describe(),
-        Some(spec) => match spec.selects.any_of.as_slice() {
-            [one] if one.namespaces.selects_all() || spec.selects.own_namespace_only => {
-                one.pods.describe()
-            }
-            _ => "the pods it selects".into(),
-        },
+/// Which pods the rule's spec selects, for messages.
+fn selected_pods(rule: &RuleView) -> String {
+    let selects = &rule.spec.selects;
+    match selects.any_of.as_slice() {
+        [one] if one.namespaces.selects_all() || selects.own_namespace_only => one.pods.describe(),
+        _ => "the pods it selects".into(),
     }
 }
 
 /// How to close an opening, in the terms of the policy's engine.
 fn engine_help(engine: Engine, cidrs: &str) -> String {
     match engine {
+        // Native rules are told by their `to` (below); a pod peer never opens an address.
+        Engine::NetworkPolicy => format!("narrow this rule's `to` so that it leaves out {cidrs}"),
         Engine::Cilium => format!(
             "add an egressDeny rule for {cidrs} (deny wins over every allow), or leave it out of \
              this rule's destinations"
@@ -131,7 +123,7 @@ fn check(ctx: &Context) -> Vec<Draft> {
     let mut findings = Vec::new();
     let mut workloads_in: HashMap<(Option<&str>, &str), Vec<&WorkloadVerdict>> = HashMap::new();
     for v in &ctx.analysis.workloads {
-        let key = ctx.model.workloads[v.workload].key();
+        let key = ctx.model.workload(v.workload).key();
         workloads_in.entry(key).or_default().push(v);
     }
     for verdict in &ctx.analysis.namespaces {
@@ -146,7 +138,7 @@ fn check(ctx: &Context) -> Vec<Draft> {
             let related = exposed
                 .iter()
                 .map(|&w| {
-                    let workload = &ctx.model.workloads[w];
+                    let workload = ctx.model.workload(w);
                     Related {
                         at: workload.location,
                         message: format!(
@@ -178,12 +170,11 @@ fn check(ctx: &Context) -> Vec<Draft> {
             });
         }
         for opening in &verdict.openings {
-            let policy = &ctx.model.policies[opening.policy];
+            let rule = ctx.model.rule(opening.rule);
+            let policy = rule.policy;
             // The same rule, though perhaps to fewer targets for these pods.
             let affected = workloads_where(ctx, workloads, |v| {
-                v.openings
-                    .iter()
-                    .any(|o| o.rule_ref() == opening.rule_ref())
+                v.openings.iter().any(|o| o.rule == opening.rule)
             });
             let targets = list_targets(&opening.targets);
             let first = opening
@@ -191,20 +182,17 @@ fn check(ctx: &Context) -> Vec<Draft> {
                 .first()
                 .map(|t| t.addr.to_string())
                 .unwrap_or_default();
-            let (label, help) = match &opening.via {
+            let (label, help) = match &rule.rule.via {
                 Via::AnyDestination => (
                     "this rule has no `to`, so it allows every destination".to_string(),
                     "add a `to` with an ipBlock whose `except` lists the metadata address, or limit \
                      the rule's ports"
                         .to_string(),
                 ),
-                Via::Engine(how) => (
+                Via::Pods(how) | Via::Described(how) => (
                     format!("{how} reaches {first}"),
                     engine_help(
-                        policy
-                            .engine
-                            .get(opening.part)
-                            .map_or(Engine::Calico, |s| s.engine),
+                        rule.spec.engine,
                         &opening
                             .targets
                             .iter()
@@ -229,12 +217,12 @@ fn check(ctx: &Context) -> Vec<Draft> {
             findings.push(Draft {
                 namespace: Some(verdict.name.clone()),
                 cluster: verdict.cluster.clone(),
-                at: opening.at,
+                at: rule.at(),
                 message: format!(
                     "{} {} lets {} reach {}{}{}",
                     policy_in(policy, &verdict.name),
-                    opening_rule_label(ctx, opening),
-                    selected_pods(ctx, opening),
+                    rule.label(),
+                    selected_pods(&rule),
                     targets,
                     passed_suffix(ctx, opening),
                     affected_suffix(ctx, &affected)
@@ -246,10 +234,10 @@ fn check(ctx: &Context) -> Vec<Draft> {
                     .passed_by
                     .iter()
                     .map(|r| Related {
-                        at: r.at,
+                        at: ctx.model.rule(*r).at(),
                         message: format!(
                             "{} passes it on to the next tier",
-                            describe_rule(ctx.model, *r)
+                            ctx.model.rule(*r).describe()
                         ),
                     })
                     .chain(affected.iter().map(|&w| {
@@ -257,16 +245,12 @@ fn check(ctx: &Context) -> Vec<Draft> {
                         let own = workloads
                             .iter()
                             .find(|v| v.workload == w)
-                            .and_then(|v| {
-                                v.openings
-                                    .iter()
-                                    .find(|o| o.rule_ref() == opening.rule_ref())
-                            })
+                            .and_then(|v| v.openings.iter().find(|o| o.rule == opening.rule))
                             .unwrap_or(opening);
                         through_opening(ctx, w, own)
                     }))
                     .collect(),
-                subject: Subject::Policy(opening.policy),
+                subject: Subject::Policy(opening.rule.policy()),
             });
         }
     }

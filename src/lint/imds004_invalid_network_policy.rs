@@ -17,8 +17,8 @@ pub static RULE: Rule = Rule {
 fn check(ctx: &Context) -> Vec<Draft> {
     let mut seen = HashSet::new();
     let mut findings = Vec::new();
-    for (index, policy) in ctx.model.policies.iter().enumerate() {
-        for problem in &policy.decoded.problems {
+    for (index, policy) in ctx.model.policies_with_ids() {
+        for problem in &policy.problems {
             let at = Location::new(policy.location.file, problem.span);
             // A file built into two namespaces holds one mistake, not two.
             if !seen.insert((at, problem.message.clone())) {

@@ -15,9 +15,7 @@ pub static RULE: Rule = Rule {
 
 fn check(ctx: &Context) -> Vec<Draft> {
     ctx.model
-        .workloads
-        .iter()
-        .enumerate()
+        .workloads_with_ids()
         .filter_map(|(index, w)| {
             let at = Location::new(w.location.file, w.spec.host_network?);
             Some(Draft {

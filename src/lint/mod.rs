@@ -12,7 +12,7 @@ pub mod settings;
 pub mod suppress;
 
 use crate::analyze::{Analysis, NamespaceVerdict};
-use crate::model::{Location, Model, Namespace};
+use crate::model::{Location, Model, Namespace, PolicyId, WorkloadId};
 use settings::Settings;
 use std::fmt;
 
@@ -97,10 +97,8 @@ pub struct Finding {
 pub enum Subject {
     /// The namespace as a whole.
     Namespace,
-    /// A policy, by index in [`Model::policies`].
-    Policy(usize),
-    /// A workload, by index in [`Model::workloads`].
-    Workload(usize),
+    Policy(PolicyId),
+    Workload(WorkloadId),
 }
 
 /// Starts the list of affected workloads at the end of a message: `… (affects Deployment a/b)`.

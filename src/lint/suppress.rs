@@ -76,11 +76,8 @@ fn candidates<'m>(model: &'m Model, finding: &Finding) -> Vec<&'m Suppression> {
         .and_then(|ns| ns.suppression.as_deref());
     let subject = match finding.subject {
         Subject::Namespace => None,
-        Subject::Policy(i) => model.policies.get(i).and_then(|p| p.suppression.as_deref()),
-        Subject::Workload(i) => model
-            .workloads
-            .get(i)
-            .and_then(|w| w.suppression.as_deref()),
+        Subject::Policy(id) => model.policy(id).suppression.as_deref(),
+        Subject::Workload(id) => model.workload(id).suppression.as_deref(),
     };
     namespace.into_iter().chain(subject).collect()
 }
@@ -132,7 +129,7 @@ fn sites(model: &Model) -> impl Iterator<Item = Site<'_>> {
             object: format!("Namespace {}", ns.name),
         })
     });
-    let policies = model.policies.iter().enumerate().filter_map(|(i, p)| {
+    let policies = model.policies_with_ids().filter_map(|(i, p)| {
         Some(Site {
             suppression: p.suppression.as_ref()?,
             cluster: p.cluster.as_deref(),
@@ -141,7 +138,7 @@ fn sites(model: &Model) -> impl Iterator<Item = Site<'_>> {
             object: p.describe(),
         })
     });
-    let workloads = model.workloads.iter().enumerate().filter_map(|(i, w)| {
+    let workloads = model.workloads_with_ids().filter_map(|(i, w)| {
         Some(Site {
             suppression: w.suppression.as_ref()?,
             cluster: w.cluster.as_deref(),

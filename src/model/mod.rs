@@ -3,16 +3,21 @@
 
 use crate::decode::Decoded;
 use crate::decode::kind::Kind;
-use crate::decode::native::{self, DecodedPolicy};
 use crate::decode::object::{Object, SuppressAnnotation};
 use crate::decode::spec::{
-    self as engine, DecodedEngine, EngineKind, EngineSpec, NetworkSetSpec, TierSpec,
+    self as engine, DecodedPolicy, EngineKind, NetworkSetSpec, PolicySpec, TierSpec,
 };
+use crate::decode::toolkit::Problem;
 use crate::decode::workload::WorkloadSpec;
 use crate::source::load::LoadedFile;
 use crate::source::yaml::Span;
 use crate::topology::{Landing, Resolution, Way};
 use std::collections::{BTreeMap, HashMap};
+
+mod ids;
+mod rule;
+pub use ids::{PolicyId, RuleRef, SpecId, WorkloadId};
+pub use rule::RuleView;
 
 /// A place in a loaded file: the file's index in [`Model::files`] and a span in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -116,13 +121,15 @@ pub struct Policy {
     pub namespace: String,
     /// The policy's first key.
     pub location: Location,
-    /// A native policy's spec; for other engines only `problems` and `rejected` are filled.
-    pub decoded: DecodedPolicy,
     /// The other engine's kind; `None` for a native `networking.k8s.io/v1` NetworkPolicy.
     pub engine_kind: Option<EngineKind>,
-    /// Another engine's policy, decoded into rules with actions (a Cilium policy's `specs`
-    /// give one each); empty for native ones and for those that cannot be evaluated.
-    pub engine: Vec<EngineSpec>,
+    /// The policy decoded into rules with actions, placed in the chain: a Cilium policy's
+    /// `specs` give one each, every other policy one; empty when it cannot be evaluated.
+    pub specs: Vec<PolicySpec>,
+    pub problems: Vec<Problem>,
+    /// The API server (or the engine's webhook) would refuse the policy, so it never reaches
+    /// a cluster.
+    pub rejected: bool,
     pub suppression: Option<Box<Suppression>>,
 }
 
@@ -132,22 +139,28 @@ impl Policy {
         (self.cluster.as_deref(), &self.namespace)
     }
 
-    /// Whether a native policy takes part in egress decisions in a cluster: it isolates for
-    /// egress and the API server would accept it. Always false for other engines' policies.
-    pub fn governs_egress(&self) -> bool {
-        self.decoded.spec.egress_type && !self.decoded.rejected
+    /// A `networking.k8s.io/v1` NetworkPolicy.
+    pub fn is_native(&self) -> bool {
+        self.engine_kind.is_none()
     }
 
-    /// The parts of another engine's policy that take part in egress decisions.
-    pub fn engine_egress(&self) -> impl Iterator<Item = &EngineSpec> {
-        self.engine
+    /// The specs that take part in egress decisions in a cluster (they govern egress and the
+    /// policy would be accepted), each with its index in [`Policy::specs`].
+    pub fn egress_specs(&self) -> impl Iterator<Item = (usize, &PolicySpec)> {
+        self.specs
             .iter()
-            .filter(|e| e.governs_egress && !self.decoded.rejected)
+            .enumerate()
+            .filter(|(_, s)| s.governs_egress && !self.rejected)
     }
 
-    /// Another engine's policy that imds-lint cannot evaluate (it is listed as not evaluated).
+    /// Whether the policy takes part in egress decisions.
+    pub fn governs_egress(&self) -> bool {
+        self.egress_specs().next().is_some()
+    }
+
+    /// A policy imds-lint cannot evaluate (another engine's; it is listed as not evaluated).
     pub fn is_unevaluated(&self) -> bool {
-        self.engine_kind.is_some() && self.engine.is_empty()
+        self.specs.is_empty()
     }
 
     /// The kind for people: Calico's NetworkPolicy is told apart from the native one.
@@ -230,13 +243,41 @@ pub struct NetworkSet {
 }
 
 impl Model {
+    pub fn policy(&self, id: PolicyId) -> &Policy {
+        &self.policies[id.index()]
+    }
+
+    /// Every policy with its id, in model order.
+    pub fn policies_with_ids(&self) -> impl Iterator<Item = (PolicyId, &Policy)> {
+        self.policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (PolicyId::new(i), p))
+    }
+
+    pub fn spec(&self, id: SpecId) -> &PolicySpec {
+        &self.policy(id.policy()).specs[id.index()]
+    }
+
+    pub fn workload(&self, id: WorkloadId) -> &Workload {
+        &self.workloads[id.index()]
+    }
+
+    /// Every workload with its id, in model order.
+    pub fn workloads_with_ids(&self) -> impl Iterator<Item = (WorkloadId, &Workload)> {
+        self.workloads
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (WorkloadId::new(i), w))
+    }
+
     /// Calico policies in a tier the repository has no Tier object for. Calico refuses such a
     /// policy until the tier exists; the chain puts the tier after every other one.
     pub fn undefined_tier_notes(&self) -> Vec<String> {
         let mut notes: Vec<String> = self
             .policies
             .iter()
-            .flat_map(|p| p.engine.iter().map(move |spec| (p, spec)))
+            .flat_map(|p| p.specs.iter().map(move |spec| (p, spec)))
             .filter(|(p, spec)| {
                 spec.placement.layer == engine::Layer::NetworkPolicy
                     && spec.placement.tier != engine::DEFAULT_TIER
@@ -396,7 +437,9 @@ fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
         .namespace_selector
         .as_ref()
         .filter(|_| object.namespace.is_none())
-        .filter(|_| matches!(object.decoded, Decoded::Policy(_) | Decoded::Workload(_)));
+        .filter(|_| {
+            object.kind == Kind::NetworkPolicy || matches!(object.decoded, Decoded::Workload(_))
+        });
     list_unevaluated(
         model,
         &arrival,
@@ -424,8 +467,7 @@ fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
             cluster: arrival.cluster,
             spec: set.clone(),
         }),
-        Decoded::Engine(engine) => add_engine_policy(model, arrival, engine),
-        Decoded::Policy(policy) => add_native_policy(model, arrival, policy),
+        Decoded::Policy(policy) => add_policy(model, arrival, policy),
         Decoded::Workload(spec) => add_workload(model, arrival, spec),
         Decoded::Applier(_) | Decoded::Other => add_unread_object(model, &arrival),
     }
@@ -446,7 +488,7 @@ fn list_unevaluated(
         )
     });
     let engine_reason = match &object.decoded {
-        Decoded::Engine(engine) => engine.not_evaluated.as_deref(),
+        Decoded::Policy(policy) => policy.not_evaluated.as_deref(),
         _ => None,
     };
     let reasons = object
@@ -495,7 +537,8 @@ fn add_namespace_object(model: &mut Model, arrival: Arrival, labels: &BTreeMap<S
     ns.labels = labels.clone();
 }
 
-fn add_engine_policy(model: &mut Model, arrival: Arrival, engine: &DecodedEngine) {
+/// A policy of any engine: one shape, whatever its kind.
+fn add_policy(model: &mut Model, arrival: Arrival, policy: &DecodedPolicy) {
     let namespace = if arrival.object.kind.is_cluster_scoped() {
         String::new()
     } else {
@@ -513,29 +556,10 @@ fn add_engine_policy(model: &mut Model, arrival: Arrival, engine: &DecodedEngine
         cluster: arrival.cluster,
         namespace,
         location: arrival.location,
-        decoded: DecodedPolicy {
-            spec: native::PolicySpec::default(),
-            problems: engine.problems.clone(),
-            rejected: engine.rejected,
-        },
         engine_kind,
-        engine: engine.specs.clone(),
-        suppression: arrival.suppression,
-    });
-}
-
-fn add_native_policy(model: &mut Model, arrival: Arrival, policy: &DecodedPolicy) {
-    let namespace = arrival.namespace();
-    note_namespace(model, &arrival, &namespace);
-    model.policies.push(Policy {
-        kind: arrival.object.written_kind.clone(),
-        name: arrival.name(),
-        cluster: arrival.cluster,
-        namespace,
-        location: arrival.location,
-        decoded: policy.clone(),
-        engine_kind: None,
-        engine: Vec::new(),
+        specs: policy.specs.clone(),
+        problems: policy.problems.clone(),
+        rejected: policy.rejected,
         suppression: arrival.suppression,
     });
 }

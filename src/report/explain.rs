@@ -1,13 +1,13 @@
 //! `imds-lint explain NAMESPACE`: a namespace's policies and, per pod class or per workload,
 //! the effective egress with the rule behind each part; for people and as JSON.
 
-use crate::analyze::chain::{DecidedBy, Decision, RuleRef, describe_rule, rule_label};
-use crate::analyze::egress::{EgressSet, Grant};
+use crate::analyze::chain::{DecidedBy, Decision};
+use crate::analyze::egress::EgressSet;
 use crate::analyze::explain::{
     ClassExplanation, Classes, NamespaceExplanation, PolicyRole, WorkloadExplanation,
 };
 use crate::decode::selector::LabelValue;
-use crate::model::Model;
+use crate::model::{Model, PolicyId, RuleRef, WorkloadId};
 use crate::net::{Target, list_targets};
 use serde::Serialize;
 
@@ -39,32 +39,35 @@ fn role_key(role: PolicyRole) -> &'static str {
     }
 }
 
-fn grant_text(model: &Model, grant: &Grant) -> String {
+fn grant_text(model: &Model, grant: &RuleRef) -> String {
+    let rule = model.rule(*grant);
+    let at = rule.at();
     format!(
         "{} rule {} ({}:{}:{})",
-        model.policies[grant.policy].name,
-        grant.rule + 1,
-        model.files[grant.at.file],
-        grant.at.line,
-        grant.at.column
+        rule.policy.name,
+        rule.number(),
+        model.files[at.file],
+        at.line,
+        at.column
     )
 }
 
-fn policy_names(model: &Model, policies: &[usize]) -> String {
+fn policy_names(model: &Model, policies: &[PolicyId]) -> String {
     policies
         .iter()
-        .map(|&p| model.policies[p].name.as_str())
+        .map(|&p| model.policy(p).name.as_str())
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 /// `NetworkPolicy ns/allow egress rule 1`.
 fn rule_text(model: &Model, rule: &RuleRef) -> String {
+    let rule = model.rule(*rule);
     format!(
         "{} ({}:{})",
-        describe_rule(model, *rule),
-        model.files[rule.at.file],
-        rule.at.line
+        rule.describe(),
+        model.files[rule.at().file],
+        rule.at().line
     )
 }
 
@@ -82,10 +85,10 @@ fn decision_text(model: &Model, decision: &Decision) -> String {
             format!("{} {verb}", rule_text(model, &step.rule))
         })
         .collect();
-    let names = |policies: &[usize]| {
+    let names = |policies: &[PolicyId]| {
         policies
             .iter()
-            .map(|&p| model.policies[p].describe())
+            .map(|&p| model.policy(p).describe())
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -111,7 +114,7 @@ fn decision_text(model: &Model, decision: &Decision) -> String {
 /// What a class or a workload's pods are: who selects them, what they may send, and the
 /// chain's decision per target.
 struct Pods<'a> {
-    selected_by: &'a [usize],
+    selected_by: &'a [PolicyId],
     egress: &'a EgressSet,
     decisions: &'a [(Target, Decision)],
     host_network: bool,
@@ -211,7 +214,7 @@ fn chain_block(out: &mut String, model: &Model, pods: &Pods, color: bool) {
     } else {
         let names: Vec<String> = selected_by
             .iter()
-            .map(|&p| model.policies[p].describe())
+            .map(|&p| model.policy(p).describe())
             .collect();
         out.push_str(&format!(
             "  selected by, in chain order: {}\n",
@@ -263,7 +266,7 @@ fn class_block(
             .workloads
             .iter()
             .map(|&w| {
-                let w = &model.workloads[w];
+                let w = model.workload(w);
                 format!("{} {}", w.kind, w.name)
             })
             .collect();
@@ -285,7 +288,7 @@ fn workload_block(
     workload: &WorkloadExplanation,
     color: bool,
 ) {
-    let w = &model.workloads[workload.workload];
+    let w = model.workload(workload.workload);
     out.push_str(&paint(
         &format!(
             "{} {} ({}:{})",
@@ -305,8 +308,8 @@ fn workload_block(
 }
 
 /// A policy in the list: native ones by name, as before; others with their kind.
-fn policy_title(model: &Model, index: usize) -> String {
-    let policy = &model.policies[index];
+fn policy_title(model: &Model, id: PolicyId) -> String {
+    let policy = model.policy(id);
     if policy.engine_kind.is_none() {
         policy.name.clone()
     } else {
@@ -396,7 +399,7 @@ fn header(model: &Model, explanation: &NamespaceExplanation, color: bool) -> Str
         let names: Vec<String> = explanation
             .protected_by
             .iter()
-            .map(|&p| model.policies[p].describe())
+            .map(|&p| model.policy(p).describe())
             .collect();
         out.push_str(&format!(
             "closed by: {} — the deny-egress-all / allow-egress-all-except-metadata pair is not \
@@ -421,7 +424,7 @@ fn policies_block(out: &mut String, model: &Model, explanation: &NamespaceExplan
         .max()
         .unwrap_or(0);
     for entry in &explanation.policies {
-        let policy = &model.policies[entry.policy];
+        let policy = model.policy(entry.policy);
         out.push_str(&format!(
             "  {:<width$}  {}  ({}:{})\n",
             policy_title(model, entry.policy),
@@ -518,20 +521,23 @@ struct DecisionOut<'a> {
 }
 
 fn chain_rule_out<'a>(model: &'a Model, rule: &RuleRef) -> ChainRuleOut<'a> {
-    let policy = &model.policies[rule.policy];
+    let rule = model.rule(*rule);
+    let policy = rule.policy;
+    let at = rule.at();
     ChainRuleOut {
         kind: &policy.kind,
         policy: &policy.name,
         namespace: (!policy.namespace.is_empty()).then_some(policy.namespace.as_str()),
-        rule: rule_label(model, *rule),
-        file: &model.files[rule.at.file],
-        line: rule.at.line,
-        column: rule.at.column,
+        rule: rule.label().to_string(),
+        file: &model.files[at.file],
+        line: at.line,
+        column: at.column,
     }
 }
 
 fn decision_out<'a>(model: &'a Model, decision: &'a Decision) -> DecisionOut<'a> {
-    let (decided_by, rules, tier, isolated_by): (_, &[RuleRef], _, &[usize]) = match &decision.by {
+    let (decided_by, rules, tier, isolated_by): (_, &[RuleRef], _, &[PolicyId]) = match &decision.by
+    {
         DecidedBy::Rules(rules) => ("rules", rules, None, &[]),
         DecidedBy::TierEnd { tier, isolated_by } => {
             ("tier-end", &[], Some(tier.as_str()), isolated_by)
@@ -545,7 +551,7 @@ fn decision_out<'a>(model: &'a Model, decision: &'a Decision) -> DecisionOut<'a>
         tier,
         isolated_by: isolated_by
             .iter()
-            .map(|&p| model.policies[p].name.as_str())
+            .map(|&p| model.policy(p).name.as_str())
             .collect(),
         passed_through: decision
             .steps
@@ -593,19 +599,21 @@ struct WorkloadOut<'a> {
     egress: EgressOut<'a>,
 }
 
-fn grant_out<'a>(model: &'a Model, grant: &Grant) -> GrantOut<'a> {
+fn grant_out<'a>(model: &'a Model, grant: &RuleRef) -> GrantOut<'a> {
+    let rule = model.rule(*grant);
+    let at = rule.at();
     GrantOut {
-        policy: &model.policies[grant.policy].name,
-        rule: grant.rule + 1,
-        file: &model.files[grant.at.file],
-        line: grant.at.line,
-        column: grant.at.column,
+        policy: &rule.policy.name,
+        rule: rule.number(),
+        file: &model.files[at.file],
+        line: at.line,
+        column: at.column,
     }
 }
 
 fn egress_out<'a>(
     model: &'a Model,
-    selected_by: &[usize],
+    selected_by: &[PolicyId],
     egress: &'a EgressSet,
     decisions: &'a [(Target, Decision)],
     reachable: &[Target],
@@ -614,7 +622,7 @@ fn egress_out<'a>(
         isolated: egress.isolated,
         selected_by: selected_by
             .iter()
-            .map(|&p| model.policies[p].name.as_str())
+            .map(|&p| model.policy(p).name.as_str())
             .collect(),
         addresses: egress
             .addresses
@@ -657,8 +665,8 @@ fn egress_out<'a>(
     }
 }
 
-fn workload_ref(model: &Model, index: usize) -> WorkloadRef<'_> {
-    let w = &model.workloads[index];
+fn workload_ref(model: &Model, id: WorkloadId) -> WorkloadRef<'_> {
+    let w = model.workload(id);
     WorkloadRef {
         kind: &w.kind,
         name: &w.name,
@@ -679,13 +687,13 @@ pub fn render_json<'a>(model: &'a Model, explanation: &'a NamespaceExplanation) 
         protected_by: explanation
             .protected_by
             .iter()
-            .map(|&p| model.policies[p].name.as_str())
+            .map(|&p| model.policy(p).name.as_str())
             .collect(),
         policies: explanation
             .policies
             .iter()
             .map(|p| {
-                let policy = &model.policies[p.policy];
+                let policy = model.policy(p.policy);
                 PolicyOut {
                     kind: &policy.kind,
                     name: &policy.name,

@@ -2,7 +2,6 @@
 
 use super::Summary;
 use crate::Outcome;
-use crate::analyze::chain::rule_label;
 use crate::analyze::{NamespaceVerdict, Opening, WorkloadVerdict};
 use crate::model::{Model, Policy, UnevaluatedObject};
 use crate::net::Target;
@@ -309,13 +308,13 @@ fn namespace_out<'a>(model: &'a Model, v: &'a NamespaceVerdict) -> NamespaceOut<
         protected_by: v
             .protected_by
             .iter()
-            .map(|&p| model.policies[p].name.as_str())
+            .map(|&p| model.policy(p).name.as_str())
             .collect(),
     }
 }
 
 fn workload_out<'a>(model: &'a Model, v: &'a WorkloadVerdict) -> WorkloadOut<'a> {
-    let w = &model.workloads[v.workload];
+    let w = model.workload(v.workload);
     WorkloadOut {
         namespace: &w.namespace,
         cluster: w.cluster.as_deref(),
@@ -328,7 +327,7 @@ fn workload_out<'a>(model: &'a Model, v: &'a WorkloadVerdict) -> WorkloadOut<'a>
         selected_by: v
             .selected_by
             .iter()
-            .map(|&p| model.policies[p].name.as_str())
+            .map(|&p| model.policy(p).name.as_str())
             .collect(),
         reached_through: v.openings.iter().map(|o| through_out(model, o)).collect(),
         file: &model.files[w.location.file],
@@ -337,26 +336,27 @@ fn workload_out<'a>(model: &'a Model, v: &'a WorkloadVerdict) -> WorkloadOut<'a>
 }
 
 fn through_out<'a>(model: &'a Model, o: &Opening) -> ThroughOut<'a> {
+    let rule = model.rule(o.rule);
     ThroughOut {
-        kind: &model.policies[o.policy].kind,
-        policy: &model.policies[o.policy].name,
-        rule: o.rule + 1,
-        rule_name: rule_label(model, o.rule_ref()),
+        kind: &rule.policy.kind,
+        policy: &rule.policy.name,
+        rule: rule.number(),
+        rule_name: rule.label().to_string(),
         passed_by: o
             .passed_by
             .iter()
             .map(|r| {
                 format!(
                     "{}: {}",
-                    model.policies[r.policy].describe(),
-                    rule_label(model, *r)
+                    model.policy(r.policy()).describe(),
+                    model.rule(*r).label()
                 )
             })
             .collect(),
         targets: target_strings(&o.targets),
-        file: &model.files[o.at.file],
-        line: o.at.line,
-        column: o.at.column,
+        file: &model.files[rule.at().file],
+        line: rule.at().line,
+        column: rule.at().column,
     }
 }
 
@@ -386,7 +386,11 @@ fn not_evaluated_out<'a>(
 fn policy_out<'a>(model: &'a Model, p: &'a Policy) -> PolicyOut<'a> {
     PolicyOut {
         kind: &p.kind,
-        engine: p.engine.first().map(|e| e.engine.name()),
+        engine: p
+            .specs
+            .first()
+            .filter(|_| !p.is_native())
+            .map(|s| s.engine.name()),
         evaluated: !p.is_unevaluated(),
         name: &p.name,
         cluster: p.cluster.as_deref(),

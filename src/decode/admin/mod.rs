@@ -15,8 +15,8 @@
 
 use super::selector::{LabelSelector, decode_selector};
 use super::spec::{
-    Action, DEFAULT_TIER, DecodedEngine, Engine, EngineRule, EngineSpec, HostnameMatch, Layer,
-    Placement, RuleDestinations, SelectorPair, Selects,
+    Action, DEFAULT_TIER, DecodedPolicy, Engine, HostnameMatch, Layer, Placement, PolicyRule,
+    PolicySpec, RuleDestinations, RuleName, SelectorPair, Selects, Via,
 };
 use super::toolkit::{Decoder, check_object, expect_cidr, expect_map, expect_string, optional_seq};
 use crate::net::{IpSet, PortSet, Protocol};
@@ -28,7 +28,7 @@ const MAX_ITEMS: usize = 100;
 const MAX_PEER_VALUES: usize = 25;
 
 /// Decodes an AdminNetworkPolicy (`baseline`: a BaselineAdminNetworkPolicy).
-pub fn decode(root: &Node, baseline: bool) -> DecodedEngine {
+pub fn decode(root: &Node, baseline: bool) -> DecodedPolicy {
     let mut d = Decoder::default();
     let name = check_object(root, &["spec", "status"], &mut d);
     if baseline && name.as_deref().is_some_and(|n| n != "default") {
@@ -48,7 +48,7 @@ pub fn decode(root: &Node, baseline: bool) -> DecodedEngine {
             None
         }
     };
-    DecodedEngine {
+    DecodedPolicy {
         specs: spec.into_iter().collect(),
         rejected: d.is_rejected(),
         problems: d.problems,
@@ -56,7 +56,7 @@ pub fn decode(root: &Node, baseline: bool) -> DecodedEngine {
     }
 }
 
-fn decode_spec(node: &Node, baseline: bool, d: &mut Decoder) -> Option<EngineSpec> {
+fn decode_spec(node: &Node, baseline: bool, d: &mut Decoder) -> Option<PolicySpec> {
     let entries = expect_map(node, d)?;
     let (mut priority, mut subject, mut rules, mut has_egress) = (None, None, Vec::new(), false);
     for (key, value) in entries {
@@ -110,7 +110,7 @@ fn decode_spec(node: &Node, baseline: bool, d: &mut Decoder) -> Option<EngineSpe
             order: priority,
         }
     };
-    Some(EngineSpec {
+    Some(PolicySpec {
         engine: if baseline {
             Engine::BaselineAdminNetworkPolicy
         } else {
@@ -185,7 +185,7 @@ fn decode_egress_rule(
     number: usize,
     baseline: bool,
     d: &mut Decoder,
-) -> Option<EngineRule> {
+) -> Option<PolicyRule> {
     let entries = expect_map(node, d)?;
     let (mut name, mut action, mut to, mut ports) = (None, None, None, None);
     for (key, value) in entries {
@@ -206,9 +206,10 @@ fn decode_egress_rule(
         d.invalid(node, "an egress rule needs an action".into());
         return None;
     };
-    let label = match &name {
-        Some(n) if !n.is_empty() => format!("egress rule {number} {n:?} ({})", action.name()),
-        _ => format!("egress rule {number} ({})", action.name()),
+    let rule_name = RuleName {
+        name: name.filter(|n| !n.is_empty()),
+        action: Some(action),
+        ..RuleName::new("egress", number)
     };
     let peer_nodes = to
         .filter(|t| !t.is_null())
@@ -235,15 +236,16 @@ fn decode_egress_rule(
     }
     let ports = ports.filter(|p| !p.is_null());
     let port_set = ports.map_or_else(PortSet::all, |list| rule_ports(list, &mut peers, d));
-    Some(EngineRule {
+    Some(PolicyRule {
         action,
-        label,
+        name: rule_name,
+        number: None,
         span: node.span,
         destinations: peers.destinations,
         ports: port_set,
         senders: None,
         unknowable: peers.unknowable,
-        via: peers.via.join(", "),
+        via: Via::Described(peers.via.join(", ")),
     })
 }
 
@@ -574,7 +576,7 @@ mod tests {
     use crate::net::Target;
     use crate::source::yaml::parse_documents;
 
-    fn object(kind: &str, name: &str, spec: &str) -> DecodedEngine {
+    fn object(kind: &str, name: &str, spec: &str) -> DecodedPolicy {
         let body: String = spec.lines().map(|l| format!("  {l}\n")).collect();
         let text = format!(
             "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: {kind}\nmetadata:\n  name: {name}\nspec:\n{body}"
@@ -583,15 +585,15 @@ mod tests {
         decode(&doc, kind == "BaselineAdminNetworkPolicy")
     }
 
-    fn anp(spec: &str) -> DecodedEngine {
+    fn anp(spec: &str) -> DecodedPolicy {
         object("AdminNetworkPolicy", "p", spec)
     }
 
-    fn banp(spec: &str) -> DecodedEngine {
+    fn banp(spec: &str) -> DecodedPolicy {
         object("BaselineAdminNetworkPolicy", "default", spec)
     }
 
-    fn messages(p: &DecodedEngine) -> Vec<&str> {
+    fn messages(p: &DecodedPolicy) -> Vec<&str> {
         p.problems.iter().map(|p| p.message.as_str()).collect()
     }
 
@@ -599,11 +601,11 @@ mod tests {
         Target::defaults()[0]
     }
 
-    fn reaches(rule: &EngineRule, t: &Target) -> bool {
+    fn reaches(rule: &PolicyRule, t: &Target) -> bool {
         rule.destinations.addresses.contains(t.addr) && rule.ports.contains(t.protocol, t.port)
     }
 
-    fn only_spec(p: &DecodedEngine) -> &EngineSpec {
+    fn only_spec(p: &DecodedPolicy) -> &PolicySpec {
         assert!(!p.rejected, "{:?}", messages(p));
         assert_eq!(p.specs.len(), 1);
         &p.specs[0]
@@ -630,8 +632,14 @@ mod tests {
         assert!(spec.selects.any_of[0].pods.selects_all());
         let rule = &spec.rules[0];
         assert_eq!(rule.action, Action::Deny);
-        assert_eq!(rule.label, "egress rule 1 \"deny-metadata\" (Deny)");
-        assert_eq!(rule.via, "networks 169.254.169.254/32, fd00:ec2::254/128");
+        assert_eq!(
+            rule.name.to_string(),
+            "egress rule 1 \"deny-metadata\" (Deny)"
+        );
+        assert_eq!(
+            rule.via,
+            Via::Described("networks 169.254.169.254/32, fd00:ec2::254/128".into())
+        );
         assert!(reaches(rule, &imds()) && reaches(rule, &Target::defaults()[1]));
         assert_eq!(rule.span.start.line, 10);
         assert!(p.problems.is_empty(), "{:?}", messages(&p));
@@ -644,8 +652,8 @@ mod tests {
         );
         let rules = &only_spec(&p).rules;
         assert_eq!(rules[0].action, Action::Pass);
-        assert_eq!(rules[0].label, "egress rule 1 (Pass)");
-        assert_eq!(rules[1].label, "egress rule 2 (Allow)");
+        assert_eq!(rules[0].name.to_string(), "egress rule 1 (Pass)");
+        assert_eq!(rules[1].name.to_string(), "egress rule 2 (Allow)");
         assert!(
             rules[1].destinations.addresses.is_empty(),
             "namespaces are pods"

@@ -13,9 +13,9 @@ pub mod selector;
 
 use super::selector::{LabelSelector, Operator, Requirement};
 use super::spec::{
-    Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, DecodedEngine, Engine, EngineRule, EngineSpec,
-    HostnameMatch, Layer, NetworkSetSpec, Placement, RuleDestinations, SelectorPair, Selects,
-    TierSpec,
+    Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, DecodedPolicy, Engine, HostnameMatch, Layer,
+    NetworkSetSpec, Placement, PolicyRule, PolicySpec, RuleDestinations, RuleName, SelectorPair,
+    Selects, TierSpec, Via,
 };
 use super::toolkit::{self, Decoder, expect_map, expect_string, optional_seq};
 use super::workload::SERVICE_ACCOUNT_LABEL;
@@ -44,7 +44,7 @@ const GLOBAL_SPEC_FIELDS: &[&str] = &[
 ];
 
 /// Decodes a Calico policy object (`global` for GlobalNetworkPolicy).
-pub fn decode(root: &Node, global: bool) -> DecodedEngine {
+pub fn decode(root: &Node, global: bool) -> DecodedPolicy {
     let mut cx = Cx {
         d: Decoder::default(),
         unsupported: Vec::new(),
@@ -54,7 +54,7 @@ pub fn decode(root: &Node, global: bool) -> DecodedEngine {
     toolkit::check_object(root, &["spec", "status"], &mut cx.d);
     let spec = decode_spec(root.get("spec").filter(|n| !n.is_null()), &mut cx);
     let not_evaluated = (!cx.unsupported.is_empty()).then(|| cx.unsupported.join("; "));
-    DecodedEngine {
+    DecodedPolicy {
         specs: if not_evaluated.is_some() {
             Vec::new()
         } else {
@@ -234,7 +234,7 @@ fn is_tier_name(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
-fn decode_spec(node: Option<&Node>, cx: &mut Cx) -> EngineSpec {
+fn decode_spec(node: Option<&Node>, cx: &mut Cx) -> PolicySpec {
     let global = cx.global;
     let mut placement = Placement {
         layer: Layer::NetworkPolicy,
@@ -299,7 +299,7 @@ fn decode_spec(node: Option<&Node>, cx: &mut Cx) -> EngineSpec {
         Some(t) => t.iter().any(|name| name == "Egress"),
         None => has_egress,
     };
-    EngineSpec {
+    PolicySpec {
         engine: Engine::Calico,
         placement,
         ordered: true,
@@ -757,7 +757,7 @@ const RULE_FIELDS: &[&str] = &[
 ];
 
 /// Decodes one rule; ingress rules are validated only. `None` when the rule has no meaning.
-fn decode_rule(node: &Node, egress: bool, index: usize, cx: &mut Cx) -> Option<EngineRule> {
+fn decode_rule(node: &Node, egress: bool, index: usize, cx: &mut Cx) -> Option<PolicyRule> {
     let entries = expect_map(node, &mut cx.d)?;
     let direction = if egress { "egress" } else { "ingress" };
     let mut action = None;
@@ -825,15 +825,19 @@ fn decode_rule(node: &Node, egress: bool, index: usize, cx: &mut Cx) -> Option<E
     let ports = rule_ports(protocol, not_protocol, &destination);
     let (destinations, via, mut unknowable) = destinations(&destination, ip_version, cx);
     let senders = senders(&source, &mut unknowable, cx);
-    Some(EngineRule {
+    Some(PolicyRule {
         action,
-        label: format!("egress rule {} ({})", index + 1, action.name()),
+        name: RuleName {
+            action: Some(action),
+            ..RuleName::new("egress", index + 1)
+        },
+        number: None,
         span: node.span,
         destinations,
         ports,
         senders,
         unknowable: (!unknowable.is_empty()).then(|| unknowable.join("; ")),
-        via,
+        via: Via::Described(via),
     })
 }
 
@@ -1236,23 +1240,23 @@ mod tests {
         parse_documents(&text, 0).unwrap().remove(0)
     }
 
-    fn gnp(spec: &str) -> DecodedEngine {
+    fn gnp(spec: &str) -> DecodedPolicy {
         decode(&object("GlobalNetworkPolicy", "name: p\n", spec), true)
     }
 
-    fn np(spec: &str) -> DecodedEngine {
+    fn np(spec: &str) -> DecodedPolicy {
         decode(
             &object("NetworkPolicy", "name: p\nnamespace: team\n", spec),
             false,
         )
     }
 
-    fn spec(e: &DecodedEngine) -> &EngineSpec {
+    fn spec(e: &DecodedPolicy) -> &PolicySpec {
         assert!(e.not_evaluated.is_none(), "{:?}", e.not_evaluated);
         &e.specs[0]
     }
 
-    fn messages(e: &DecodedEngine) -> Vec<&str> {
+    fn messages(e: &DecodedPolicy) -> Vec<&str> {
         e.problems.iter().map(|p| p.message.as_str()).collect()
     }
 
@@ -1261,7 +1265,7 @@ mod tests {
     }
 
     /// Whether the rule matches the target by address and port (labelled sets aside).
-    fn hits(rule: &EngineRule, target: &Target) -> bool {
+    fn hits(rule: &PolicyRule, target: &Target) -> bool {
         rule.destinations.addresses.contains(target.addr)
             && rule.ports.contains(target.protocol, target.port)
     }
@@ -1302,8 +1306,11 @@ mod tests {
         assert_eq!(s.rules.len(), 2);
         let (deny, allow) = (&s.rules[0], &s.rules[1]);
         assert_eq!(deny.action, Action::Deny);
-        assert_eq!(deny.label, "egress rule 1 (Deny)");
-        assert_eq!(deny.via, "destination.nets 169.254.169.254/32");
+        assert_eq!(deny.name.to_string(), "egress rule 1 (Deny)");
+        assert_eq!(
+            deny.via,
+            Via::Described("destination.nets 169.254.169.254/32".into())
+        );
         assert!(hits(deny, &imds()));
         assert!(
             !hits(deny, &Target::defaults()[1]),
@@ -1313,8 +1320,11 @@ mod tests {
         assert_eq!(deny.senders, None);
         assert_eq!(deny.unknowable, None);
         assert_eq!(allow.action, Action::Allow);
-        assert_eq!(allow.label, "egress rule 2 (Allow)");
-        assert_eq!(allow.via, "no destination (every address)");
+        assert_eq!(allow.name.to_string(), "egress rule 2 (Allow)");
+        assert_eq!(
+            allow.via,
+            Via::Described("no destination (every address)".into())
+        );
         assert!(hits(allow, &imds()) && allow.ports == PortSet::all());
     }
 
@@ -1411,7 +1421,10 @@ mod tests {
                 .addresses
                 .contains("10.0.0.1".parse().unwrap())
         );
-        assert_eq!(except.via, "destination.notNets 169.254.0.0/16");
+        assert_eq!(
+            except.via,
+            Via::Described("destination.notNets 169.254.0.0/16".into())
+        );
         let host = rule("  destination:\n    nets: [169.254.169.254]\n");
         assert!(hits(&host, &imds()), "a bare address is a host");
     }
@@ -1452,7 +1465,7 @@ mod tests {
 
     #[test]
     fn selectors_pick_network_sets_and_senders() {
-        let rule = |policy: &DecodedEngine| spec(policy).rules[0].clone();
+        let rule = |policy: &DecodedPolicy| spec(policy).rules[0].clone();
         let g = rule(&gnp(
             "egress:\n- action: Deny\n  destination:\n    selector: role == 'metadata'\n",
         ));
@@ -1501,7 +1514,9 @@ mod tests {
         );
         assert_eq!(
             both.via,
-            "destination.nets 169.254.0.0/16 and destination.selector role == 'm'"
+            Via::Described(
+                "destination.nets 169.254.0.0/16 and destination.selector role == 'm'".into()
+            )
         );
         // Pods only.
         let sa = rule(&gnp(
@@ -1512,7 +1527,10 @@ mod tests {
             "egress:\n- action: Allow\n  destination:\n    services: {name: api, namespace: web}\n",
         ));
         assert!(svc.destinations.addresses.is_empty());
-        assert_eq!(svc.via, "destination.services web/api");
+        assert_eq!(
+            svc.via,
+            Via::Described("destination.services web/api".into())
+        );
         let dns = rule(&gnp(
             "egress:\n- action: Allow\n  destination:\n    domains: [metadata.google.internal, '*.example.com']\n",
         ));

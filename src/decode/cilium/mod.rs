@@ -17,9 +17,9 @@
 
 use super::selector::{LabelSelector, Operator, Requirement, decode_selector_with};
 use super::spec::{
-    Action, CIDR_GROUP_NAME, DEFAULT_TIER, DecodedEngine, Engine, EngineRule, EngineSpec,
-    HostnameMatch, Layer, NATIVE_ORDER, NetworkSetSpec, Placement, RuleDestinations, SelectorPair,
-    Selects,
+    Action, CIDR_GROUP_NAME, DEFAULT_TIER, DecodedPolicy, Engine, HostnameMatch, Layer,
+    NATIVE_ORDER, NetworkSetSpec, Placement, PolicyRule, PolicySpec, RuleDestinations, RuleName,
+    SelectorPair, Selects, Via,
 };
 use super::toolkit::{
     Decoder, check_object, expect_cidr, expect_map, expect_seq, expect_string, optional_seq,
@@ -31,7 +31,7 @@ use ipnet::IpNet;
 
 /// What one rule (`spec` or an entry of `specs`) turns into.
 enum RuleOutcome {
-    Spec(EngineSpec),
+    Spec(PolicySpec),
     /// The rule is decoded and validated but cannot be evaluated, for this reason.
     NotEvaluated(String),
     /// Too broken to say anything (the problems say why).
@@ -39,19 +39,20 @@ enum RuleOutcome {
 }
 
 /// Decodes a Cilium policy object (`clusterwide` for CiliumClusterwideNetworkPolicy).
-pub fn decode(root: &Node, clusterwide: bool) -> DecodedEngine {
+pub fn decode(root: &Node, clusterwide: bool) -> DecodedPolicy {
     let mut d = Decoder::default();
     check_object(root, &["spec", "specs", "status"], &mut d);
-    let mut rules: Vec<(String, &Node)> = Vec::new();
+    // Each rule with the `specs` entry it is, if it is one.
+    let mut rules: Vec<(Option<usize>, &Node)> = Vec::new();
     if let Some(spec) = root.get("spec").filter(|n| !n.is_null()) {
-        rules.push((String::new(), spec));
+        rules.push((None, spec));
     }
     for (i, item) in optional_seq(root.get("specs"), &mut d)
         .unwrap_or_default()
         .iter()
         .enumerate()
     {
-        rules.push((format!("specs[{i}] "), item));
+        rules.push((Some(i), item));
     }
     if rules.is_empty() {
         // Cilium's ErrEmptyCNP: the agent refuses a policy with neither.
@@ -59,8 +60,8 @@ pub fn decode(root: &Node, clusterwide: bool) -> DecodedEngine {
     }
     let mut specs = Vec::new();
     let mut reasons: Vec<String> = Vec::new();
-    for (prefix, node) in rules {
-        match decode_rule(node, &prefix, clusterwide, &mut d) {
+    for (specs_entry, node) in rules {
+        match decode_rule(node, specs_entry, clusterwide, &mut d) {
             RuleOutcome::Spec(spec) => specs.push(spec),
             RuleOutcome::NotEvaluated(reason) => {
                 if !reasons.contains(&reason) {
@@ -70,7 +71,7 @@ pub fn decode(root: &Node, clusterwide: bool) -> DecodedEngine {
             RuleOutcome::Broken => {}
         }
     }
-    DecodedEngine {
+    DecodedPolicy {
         specs,
         rejected: d.is_rejected(),
         problems: d.problems,
@@ -91,7 +92,12 @@ const RULE_FIELDS: &[&str] = &[
     "log",
 ];
 
-fn decode_rule(node: &Node, prefix: &str, clusterwide: bool, d: &mut Decoder) -> RuleOutcome {
+fn decode_rule(
+    node: &Node,
+    specs_entry: Option<usize>,
+    clusterwide: bool,
+    d: &mut Decoder,
+) -> RuleOutcome {
     let Some(entries) = expect_map(node, d) else {
         return RuleOutcome::Broken;
     };
@@ -106,7 +112,7 @@ fn decode_rule(node: &Node, prefix: &str, clusterwide: bool, d: &mut Decoder) ->
             sections += optional_seq(Some(value), d).map_or(0, <[Node]>::len);
         }
     }
-    let (rules, egress_lists) = decode_egress_sections(node, prefix, d);
+    let (rules, egress_lists) = decode_egress_sections(node, specs_entry, d);
     sections += egress_lists;
     if sections == 0 {
         // `Rule.Validate`: "rule must have at least one of Ingress, IngressDeny, Egress,
@@ -130,7 +136,7 @@ fn decode_rule(node: &Node, prefix: &str, clusterwide: bool, d: &mut Decoder) ->
         Ok(selector) => selector,
         Err(outcome) => return outcome,
     };
-    RuleOutcome::Spec(EngineSpec {
+    RuleOutcome::Spec(PolicySpec {
         engine: Engine::Cilium,
         placement: Placement {
             layer: Layer::NetworkPolicy,
@@ -154,15 +160,22 @@ fn present<'a>(node: &'a Node, name: &str) -> Option<(&'a Node, &'a Node)> {
 }
 
 /// The rules of `egress` and `egressDeny`, and how many items the two lists hold.
-fn decode_egress_sections(node: &Node, prefix: &str, d: &mut Decoder) -> (Vec<EngineRule>, usize) {
+fn decode_egress_sections(
+    node: &Node,
+    specs_entry: Option<usize>,
+    d: &mut Decoder,
+) -> (Vec<PolicyRule>, usize) {
     let mut rules = Vec::new();
     let mut egress_lists = 0;
     for (name, action) in [("egress", Action::Allow), ("egressDeny", Action::Deny)] {
         let items = optional_seq(present(node, name).map(|(_, v)| v), d).unwrap_or_default();
         egress_lists += items.len();
         for (i, item) in items.iter().enumerate() {
-            let label = format!("{prefix}{name} rule {}", i + 1);
-            if let Some(rule) = decode_egress_rule(item, action, label, d) {
+            let name = RuleName {
+                specs_entry,
+                ..RuleName::new(name, i + 1)
+            };
+            if let Some(rule) = decode_egress_rule(item, action, name, d) {
                 rules.push(rule);
             }
         }
@@ -350,9 +363,9 @@ struct Peers {
 fn decode_egress_rule(
     node: &Node,
     action: Action,
-    label: String,
+    name: RuleName,
     d: &mut Decoder,
-) -> Option<EngineRule> {
+) -> Option<PolicyRule> {
     // A null item is refused like any non-object: the CRD wants objects.
     let entries = expect_map(node, d)?;
     let mut peers = Peers {
@@ -405,9 +418,10 @@ fn decode_egress_rule(
         without_l3_peer(empty_endpoints, requires, has_l4, &mut peers);
     }
     let ports = rule_ports(icmps, to_ports, action, &mut peers.via, d);
-    Some(EngineRule {
+    Some(PolicyRule {
         action,
-        label,
+        name,
+        number: None,
         span: node.span,
         destinations: RuleDestinations {
             addresses: peers.addresses,
@@ -420,7 +434,7 @@ fn decode_egress_rule(
         ports,
         senders: None,
         unknowable: peers.unknowable,
-        via: peers.via.join(", "),
+        via: Via::Described(peers.via.join(", ")),
     })
 }
 
@@ -869,7 +883,7 @@ mod tests {
     use crate::source::yaml::parse_documents;
     use std::collections::BTreeMap;
 
-    fn object(kind: &str, body: &str) -> DecodedEngine {
+    fn object(kind: &str, body: &str) -> DecodedPolicy {
         let text = format!(
             "apiVersion: cilium.io/v2\nkind: {kind}\nmetadata:\n  name: p\n  namespace: web\n{body}"
         );
@@ -878,11 +892,11 @@ mod tests {
     }
 
     /// A CiliumNetworkPolicy with this `spec` body (indented for you).
-    fn cnp(spec: &str) -> DecodedEngine {
+    fn cnp(spec: &str) -> DecodedPolicy {
         object("CiliumNetworkPolicy", &indent_spec(spec))
     }
 
-    fn ccnp(spec: &str) -> DecodedEngine {
+    fn ccnp(spec: &str) -> DecodedPolicy {
         object("CiliumClusterwideNetworkPolicy", &indent_spec(spec))
     }
 
@@ -891,7 +905,7 @@ mod tests {
         format!("spec:\n{body}")
     }
 
-    fn messages(p: &DecodedEngine) -> Vec<&str> {
+    fn messages(p: &DecodedPolicy) -> Vec<&str> {
         p.problems.iter().map(|p| p.message.as_str()).collect()
     }
 
@@ -904,11 +918,11 @@ mod tests {
     }
 
     /// Whether a rule matches a target by address and port.
-    fn reaches(rule: &EngineRule, t: &Target) -> bool {
+    fn reaches(rule: &PolicyRule, t: &Target) -> bool {
         rule.destinations.addresses.contains(t.addr) && rule.ports.contains(t.protocol, t.port)
     }
 
-    fn only_spec(p: &DecodedEngine) -> &EngineSpec {
+    fn only_spec(p: &DecodedPolicy) -> &PolicySpec {
         assert!(!p.rejected, "{:?}", messages(p));
         assert_eq!(p.specs.len(), 1, "{:?}", p.not_evaluated);
         &p.specs[0]
@@ -931,8 +945,8 @@ mod tests {
         assert!(spec.selects.own_namespace_only);
         let rule = &spec.rules[0];
         assert_eq!(rule.action, Action::Allow);
-        assert_eq!(rule.label, "egress rule 1");
-        assert_eq!(rule.via, "toEntities world");
+        assert_eq!(rule.name.to_string(), "egress rule 1");
+        assert_eq!(rule.via, Via::Described("toEntities world".into()));
         assert_eq!(rule.span.start.line, 9);
         assert!(reaches(rule, &imds()) && reaches(rule, &imds6()));
         assert!(p.problems.is_empty(), "{:?}", messages(&p));
@@ -979,8 +993,8 @@ mod tests {
         assert!(spec.governs_egress && spec.isolates);
         let rule = &spec.rules[0];
         assert_eq!(rule.action, Action::Deny);
-        assert_eq!(rule.label, "egressDeny rule 1");
-        assert_eq!(rule.via, "toCIDR 169.254.169.254/32");
+        assert_eq!(rule.name.to_string(), "egressDeny rule 1");
+        assert_eq!(rule.via, Via::Described("toCIDR 169.254.169.254/32".into()));
         assert!(reaches(rule, &imds()) && !reaches(rule, &imds6()));
     }
 
@@ -1019,7 +1033,10 @@ mod tests {
         let spec = only_spec(&p);
         assert!(spec.governs_egress && spec.isolates);
         assert!(spec.rules[0].destinations.addresses.is_empty());
-        assert_eq!(spec.rules[0].via, "empty rule (matches nothing)");
+        assert_eq!(
+            spec.rules[0].via,
+            Via::Described("empty rule (matches nothing)".into())
+        );
     }
 
     #[test]
@@ -1027,7 +1044,10 @@ mod tests {
         let p = cnp("endpointSelector: {}\negress:\n- toPorts:\n  - ports:\n    - port: \"80\"\n");
         let rule = &only_spec(&p).rules[0];
         assert!(reaches(rule, &imds()) && reaches(rule, &imds6()));
-        assert_eq!(rule.via, "no L3 peer (every destination)");
+        assert_eq!(
+            rule.via,
+            Via::Described("no L3 peer (every destination)".into())
+        );
         // An omitted protocol is ANY: TCP, UDP and SCTP.
         assert_eq!(rule.ports.describe(), "TCP 80; UDP 80; SCTP 80");
         let tcp443 = cnp(
@@ -1077,7 +1097,7 @@ mod tests {
         );
         let rule = &only_spec(&p).rules[0];
         assert!(rule.ports.is_empty());
-        assert!(rule.via.contains("icmps"));
+        assert!(matches!(&rule.via, Via::Described(how) if how.contains("icmps")));
         let both = cnp(
             "endpointSelector: {}\negress:\n- icmps:\n  - fields: [{type: 8}]\n  toPorts:\n  - ports: [{port: \"80\"}]\n",
         );
@@ -1091,7 +1111,11 @@ mod tests {
         );
         let rule = &only_spec(&p).rules[0];
         assert!(reaches(rule, &imds()));
-        assert!(rule.via.contains("L7 rules"), "{}", rule.via);
+        assert!(
+            matches!(&rule.via, Via::Described(how) if how.contains("L7 rules")),
+            "{:?}",
+            rule.via
+        );
         let deny = cnp(
             "endpointSelector: {}\negressDeny:\n- toPorts:\n  - ports: [{port: \"80\"}]\n    rules: {}\n",
         );
@@ -1110,7 +1134,10 @@ mod tests {
                 .addresses
                 .contains("8.8.8.8".parse().unwrap())
         );
-        assert_eq!(rule.via, "toCIDRSet 0.0.0.0/0 except 169.254.169.254/32");
+        assert_eq!(
+            rule.via,
+            Via::Described("toCIDRSet 0.0.0.0/0 except 169.254.169.254/32".into())
+        );
         let group =
             cnp("endpointSelector: {}\negress:\n- toCIDRSet:\n  - cidrGroupRef: metadata\n");
         let rule = &only_spec(&group).rules[0];
@@ -1121,7 +1148,10 @@ mod tests {
         let named = |name: &str| BTreeMap::from([(CIDR_GROUP_NAME.to_string(), name.to_string())]);
         assert!(rule.destinations.cidr_groups[0].matches(&named("metadata")));
         assert!(!rule.destinations.cidr_groups[0].matches(&named("other")));
-        assert_eq!(rule.via, "toCIDRSet cidrGroupRef metadata");
+        assert_eq!(
+            rule.via,
+            Via::Described("toCIDRSet cidrGroupRef metadata".into())
+        );
         let outside = cnp(
             "endpointSelector: {}\negress:\n- toCIDRSet:\n  - cidr: 10.0.0.0/8\n    except: [192.168.0.0/16]\n",
         );
@@ -1208,8 +1238,14 @@ mod tests {
             "specs:\n- endpointSelector: {matchLabels: {app: a}}\n  egress:\n  - toEntities: [world]\n- endpointSelector: {matchLabels: {app: b}}\n  egressDeny:\n  - toEntities: [world]\n  enableDefaultDeny: {egress: false}\n",
         );
         assert_eq!(p.specs.len(), 2);
-        assert_eq!(p.specs[0].rules[0].label, "specs[0] egress rule 1");
-        assert_eq!(p.specs[1].rules[0].label, "specs[1] egressDeny rule 1");
+        assert_eq!(
+            p.specs[0].rules[0].name.to_string(),
+            "specs[0] egress rule 1"
+        );
+        assert_eq!(
+            p.specs[1].rules[0].name.to_string(),
+            "specs[1] egressDeny rule 1"
+        );
         assert!(p.specs[0].isolates && !p.specs[1].isolates);
         let none = object("CiliumNetworkPolicy", "");
         assert!(none.rejected);

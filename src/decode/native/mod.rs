@@ -1,17 +1,21 @@
 //! `networking.k8s.io/v1` NetworkPolicy: decoded from YAML with the API server's defaults and
-//! validation, keeping the position of every node a finding may point at.
+//! validation, keeping the position of every node a finding may point at, into the spec every
+//! engine's policies share: at order 1000 of the default tier, deny-wins (though it only
+//! allows), isolating the pods it selects, with one Allow rule per peer.
 
 use super::selector::{LabelSelector, decode_selector};
-use super::toolkit::{
-    Decoder, Problem, check_object, expect_cidr, expect_map, expect_string, optional_seq,
+use super::spec::{
+    Action, DEFAULT_TIER, DecodedPolicy, Engine, Layer, NATIVE_ORDER, Placement, PolicyRule,
+    PolicySpec, RuleDestinations, RuleName, SelectorPair, Selects, Via,
 };
+use super::toolkit::{Decoder, check_object, expect_cidr, expect_map, expect_string, optional_seq};
 use crate::net::{IpSet, PortSet, Protocol};
 use crate::source::yaml::{Node, Scalar, Span};
 use ipnet::IpNet;
 
 /// One destination of an egress rule.
 #[derive(Debug, Clone, PartialEq)]
-pub enum PeerKind {
+enum PeerKind {
     /// An ipBlock: `cidr` minus every `except`.
     IpBlock { cidr: IpNet, allowed: IpSet },
     /// A podSelector and/or namespaceSelector: pods, never the metadata address.
@@ -22,71 +26,102 @@ pub enum PeerKind {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Peer {
+struct Peer {
     /// The peer's key (`ipBlock`, `podSelector`, …) in its list item.
-    pub span: Span,
-    pub kind: PeerKind,
+    span: Span,
+    kind: PeerKind,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct EgressRule {
-    pub span: Span,
+struct EgressRule {
+    span: Span,
     /// `None`: `to` missing or empty, every destination.
-    pub to: Option<Vec<Peer>>,
+    to: Option<Vec<Peer>>,
     /// Ports and protocols the rule allows (every one when `ports` is missing or empty).
-    pub ports: PortSet,
+    ports: PortSet,
 }
 
-impl EgressRule {
-    /// The addresses this rule lets traffic go to.
-    pub fn destinations(&self) -> IpSet {
-        match &self.to {
-            None => IpSet::all(),
-            Some(peers) => peers.iter().fold(IpSet::empty(), |acc, p| match &p.kind {
-                PeerKind::IpBlock { allowed, .. } => acc.union(allowed),
-                PeerKind::Pods { .. } => acc,
-            }),
-        }
-    }
-}
-
+/// The spec as written, before it becomes a [`PolicySpec`].
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct PolicySpec {
-    pub pod_selector: LabelSelector,
+struct NativeSpec {
+    pod_selector: LabelSelector,
     /// Whether the policy's effective `policyTypes` include Egress.
-    pub egress_type: bool,
-    pub egress: Vec<EgressRule>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct DecodedPolicy {
-    pub spec: PolicySpec,
-    pub problems: Vec<Problem>,
-    /// The API server would refuse the policy, so it never reaches a cluster.
-    pub rejected: bool,
+    egress_type: bool,
+    egress: Vec<EgressRule>,
 }
 
 /// Decodes a whole NetworkPolicy object. Unknown fields are reported and ignored, as a
 /// cluster that accepts them does; anything the API server would refuse marks it rejected.
 pub fn decode_network_policy(root: &Node) -> DecodedPolicy {
     let mut d = Decoder::default();
-    let mut spec = PolicySpec {
-        pod_selector: LabelSelector::default(),
-        egress_type: false,
-        egress: Vec::new(),
-    };
+    let mut spec = NativeSpec::default();
     check_object(root, &["spec", "status"], &mut d);
     if let Some(node) = root.get("spec").filter(|n| !n.is_null()) {
         decode_spec(node, &mut spec, &mut d);
     }
     DecodedPolicy {
-        spec,
+        specs: vec![shared_spec(spec)],
         rejected: d.is_rejected(),
         problems: d.problems,
+        not_evaluated: None,
     }
 }
 
-fn decode_spec(node: &Node, spec: &mut PolicySpec, d: &mut Decoder) {
+/// The policy in the shape every engine shares. Each peer (or a rule with no `to`) is an Allow
+/// rule of its own, so that a finding points at the peer that opens a target.
+fn shared_spec(spec: NativeSpec) -> PolicySpec {
+    let mut rules = Vec::new();
+    for (index, egress) in spec.egress.into_iter().enumerate() {
+        let rule = |span: Span, addresses: IpSet, via: Via| PolicyRule {
+            action: Action::Allow,
+            name: RuleName::new("egress", index + 1),
+            number: Some(index + 1),
+            span,
+            destinations: RuleDestinations {
+                addresses,
+                hostnames: Vec::new(),
+                labelled: Vec::new(),
+                labelled_in_own_namespace: false,
+                labelled_within: None,
+                cidr_groups: Vec::new(),
+            },
+            ports: egress.ports.clone(),
+            senders: None,
+            unknowable: None,
+            via,
+        };
+        match egress.to {
+            None => rules.push(rule(egress.span, IpSet::all(), Via::AnyDestination)),
+            Some(peers) => rules.extend(peers.into_iter().map(|peer| match peer.kind {
+                PeerKind::IpBlock { cidr, allowed } => rule(peer.span, allowed, Via::IpBlock(cidr)),
+                PeerKind::Pods { description } => {
+                    rule(peer.span, IpSet::empty(), Via::Pods(description))
+                }
+            })),
+        }
+    }
+    PolicySpec {
+        engine: Engine::NetworkPolicy,
+        placement: Placement {
+            layer: Layer::NetworkPolicy,
+            tier: DEFAULT_TIER.into(),
+            order: Some(NATIVE_ORDER),
+        },
+        ordered: false,
+        selects: Selects {
+            own_namespace_only: true,
+            any_of: vec![SelectorPair {
+                namespaces: LabelSelector::default(),
+                pods: spec.pod_selector,
+            }],
+        },
+        governs_egress: spec.egress_type,
+        isolates: true,
+        rules,
+    }
+}
+
+fn decode_spec(node: &Node, spec: &mut NativeSpec, d: &mut Decoder) {
     let Some(entries) = expect_map(node, d) else {
         return;
     };
@@ -408,9 +443,14 @@ mod tests {
     }
 
     fn opens(p: &DecodedPolicy, target: &Target) -> bool {
-        p.spec.egress.iter().any(|r| {
-            r.ports.contains(target.protocol, target.port) && r.destinations().contains(target.addr)
+        p.specs[0].rules.iter().any(|r| {
+            r.ports.contains(target.protocol, target.port)
+                && r.destinations.addresses.contains(target.addr)
         })
+    }
+
+    fn egress_type(p: &DecodedPolicy) -> bool {
+        p.specs[0].governs_egress
     }
 
     fn imds() -> Target {
@@ -424,26 +464,22 @@ mod tests {
     #[test]
     fn missing_pod_selector_selects_all() {
         let p = decode("policyTypes: [Egress]\n");
-        assert!(p.spec.pod_selector.selects_all());
-        assert!(p.spec.egress_type && p.spec.egress.is_empty());
+        assert!(p.specs[0].selects.any_of[0].pods.selects_all());
+        assert!(egress_type(&p) && p.specs[0].rules.is_empty());
         assert!(!p.rejected);
     }
 
     #[test]
     fn policy_types_default_to_ingress_plus_egress_iff_rules() {
-        assert!(!decode("podSelector: {}\n").spec.egress_type);
-        assert!(!decode("podSelector: {}\negress: []\n").spec.egress_type);
-        assert!(decode("podSelector: {}\negress:\n- {}\n").spec.egress_type);
-        assert!(
-            !decode("podSelector: {}\npolicyTypes: [Ingress]\negress:\n- {}\n")
-                .spec
-                .egress_type
-        );
-        assert!(
-            decode("podSelector: {}\npolicyTypes: []\negress:\n- {}\n")
-                .spec
-                .egress_type
-        );
+        assert!(!egress_type(&decode("podSelector: {}\n")));
+        assert!(!egress_type(&decode("podSelector: {}\negress: []\n")));
+        assert!(egress_type(&decode("podSelector: {}\negress:\n- {}\n")));
+        assert!(!egress_type(&decode(
+            "podSelector: {}\npolicyTypes: [Ingress]\negress:\n- {}\n"
+        )));
+        assert!(egress_type(&decode(
+            "podSelector: {}\npolicyTypes: []\negress:\n- {}\n"
+        )));
     }
 
     #[test]
@@ -618,7 +654,64 @@ mod tests {
         assert!(opens(&p, &imds()), "verdict as if the field were absent");
         let p = decode("policyTypes: [Egress]\negres:\n- {}\n");
         assert!(p.problems[0].message.contains("egres"));
-        assert!(p.spec.egress.is_empty());
+        assert!(p.specs[0].rules.is_empty());
+    }
+
+    #[test]
+    fn each_peer_is_an_allow_rule_of_its_own() {
+        let p = decode(
+            "policyTypes: [Egress]\negress:\n- to:\n  - ipBlock: {cidr: 10.0.0.0/8}\n  - podSelector: {}\n- ports: [{port: 80}]\n",
+        );
+        let spec = &p.specs[0];
+        assert_eq!(
+            (
+                spec.engine,
+                spec.placement.order,
+                spec.ordered,
+                spec.isolates
+            ),
+            (Engine::NetworkPolicy, Some(NATIVE_ORDER), false, true)
+        );
+        let rules: Vec<(Action, String, Option<usize>, usize, &Via)> = spec
+            .rules
+            .iter()
+            .map(|r| {
+                (
+                    r.action,
+                    r.name.to_string(),
+                    r.number,
+                    r.span.start.line,
+                    &r.via,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                (
+                    Action::Allow,
+                    "egress rule 1".to_string(),
+                    Some(1),
+                    9,
+                    &Via::IpBlock("10.0.0.0/8".parse().unwrap())
+                ),
+                (
+                    Action::Allow,
+                    "egress rule 1".to_string(),
+                    Some(1),
+                    10,
+                    &Via::Pods("all pods in the policy's namespace".into())
+                ),
+                (
+                    Action::Allow,
+                    "egress rule 2".to_string(),
+                    Some(2),
+                    11,
+                    &Via::AnyDestination
+                ),
+            ]
+        );
+        assert!(spec.rules[1].destinations.addresses.is_empty(), "pods only");
     }
 
     #[test]
