@@ -6,7 +6,8 @@
 For every ROOT (default: every folder of fixtures/, every repository in ../shared/corpora/
 and a 4000-namespace corpus from ../shared/bench/gen_corpus.py), runs both binaries with
 `--format json` and with the human report (no colour), and compares standard output, standard
-error and the exit status. The only thing masked is the elapsed time in the summary line and
+error and the exit status. For the folders of fixtures/ it also compares SARIF, GitHub
+annotations, `fix --dry-run`, and `explain` (human and JSON) of every namespace. The only thing masked is the elapsed time in the summary line and
 the JSON `elapsed` field, which differ from run to run. Exits 1 on the first kind of difference
 and prints a unified diff of each differing pair (its first 40 lines).
 """
@@ -51,6 +52,19 @@ def default_roots(tmp):
     return roots
 
 
+def fixture_runs(binary, root):
+    """The extra runs on a fixture folder: other formats, fix, and explain per namespace."""
+    runs = [["--format", "sarif", root], ["--format", "github", root], ["fix", "--dry-run", root]]
+    code, out, _ = run(binary, ["--format", "json", root])
+    try:
+        namespaces = sorted({n["name"] for n in __import__("json").loads(out)["namespaces"]})
+    except ValueError:
+        namespaces = []
+    for ns in namespaces:
+        runs += [["explain", ns, root], ["explain", "--format", "json", ns, root]]
+    return runs
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
@@ -58,8 +72,13 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         roots = sys.argv[3:] or default_roots(tmp)
         different = 0
+        compared = 0
         for root in roots:
-            for args in (["--format", "json", root], ["--color", "never", root]):
+            runs = [["--format", "json", root], ["--color", "never", root]]
+            if root.startswith("fixtures"):
+                runs += fixture_runs(before, root)
+            for args in runs:
+                compared += 1
                 a, b = run(before, args), run(after, args)
                 label = " ".join(args)
                 if a == b:
@@ -73,7 +92,7 @@ def main():
                         f"before {name}", f"after {name}", lineterm="", n=1))
                     for line in diff[:40]:
                         print("    " + line)
-        print(f"{len(roots) * 2 - different} same, {different} different")
+        print(f"{compared - different} same, {different} different")
         sys.exit(1 if different else 0)
 
 
