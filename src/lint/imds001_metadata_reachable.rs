@@ -1,8 +1,6 @@
 //! IMDS001: some pod that could exist in the namespace can reach a metadata endpoint.
 
-use super::{
-    AFFECTS_PREFIX, Check, Context, Draft, Related, Rule, Severity, Subject, namespace_anchor,
-};
+use super::{Check, Context, Draft, Related, Rule, Severity, Subject, namespace_anchor};
 use crate::analyze::{Opening, WorkloadVerdict};
 use crate::decode::spec::{Engine, Via};
 use crate::model::{Policy, RuleView, Workload, WorkloadId};
@@ -37,9 +35,9 @@ fn affected_suffix(ctx: &Context, workloads: &[WorkloadId]) -> String {
         .collect();
     let more = workloads.len().saturating_sub(NAMED_IN_MESSAGE);
     if more == 0 {
-        format!("{AFFECTS_PREFIX}{})", named.join(", "))
+        format!(" (affects {})", named.join(", "))
     } else {
-        format!("{AFFECTS_PREFIX}{} and {more} more)", named.join(", "))
+        format!(" (affects {} and {more} more)", named.join(", "))
     }
 }
 
@@ -154,11 +152,11 @@ fn check(ctx: &Context) -> Vec<Draft> {
                 cluster: verdict.cluster.clone(),
                 at: namespace_anchor(ns),
                 message: format!(
-                    "{pods} in namespace {} are selected by no Egress NetworkPolicy and can reach {}{}",
+                    "{pods} in namespace {} are selected by no Egress NetworkPolicy and can reach {}",
                     verdict.name,
                     list_targets(&verdict.reachable),
-                    affected_suffix(ctx, &exposed)
                 ),
+                affects: affected_suffix(ctx, &exposed),
                 label: "no Egress policy isolates these pods".into(),
                 help: Some(
                     "add the deny-egress-all and allow-egress-all-except-metadata policies \
@@ -219,14 +217,14 @@ fn check(ctx: &Context) -> Vec<Draft> {
                 cluster: verdict.cluster.clone(),
                 at: rule.at(),
                 message: format!(
-                    "{} {} lets {} reach {}{}{}",
+                    "{} {} lets {} reach {}{}",
                     policy_in(policy, &verdict.name),
                     rule.label(),
                     selected_pods(&rule),
                     targets,
                     passed_suffix(ctx, opening),
-                    affected_suffix(ctx, &affected)
                 ),
+                affects: affected_suffix(ctx, &affected),
                 label,
                 help: Some(help),
                 // Each Pass on the way, then the workloads exposed.
@@ -277,13 +275,11 @@ mod tests {
             .iter()
             .find(|f| f.rule == "IMDS001")
             .expect("IMDS001");
-        assert!(
-            finding.message.ends_with(
-                "(affects Deployment open/e, Deployment open/d, Deployment open/c and 2 more)"
-            ),
-            "{}",
-            finding.message
+        assert_eq!(
+            finding.affects,
+            " (affects Deployment open/e, Deployment open/d, Deployment open/c and 2 more)"
         );
+        assert!(finding.text().ends_with(&finding.affects));
         assert_eq!(finding.related.len(), 5);
         assert_eq!(
             finding.related[4].message,

@@ -40,6 +40,7 @@ fn check(ctx: &Context) -> Vec<Draft> {
                 cluster: policy.cluster.clone(),
                 at,
                 message: format!("{}: {}", policy.describe(), problem.message),
+                affects: String::new(),
                 label: match problem.kind {
                     ProblemKind::Invalid => "invalid".into(),
                     ProblemKind::UnknownField => "unknown field".into(),

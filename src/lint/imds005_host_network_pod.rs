@@ -29,6 +29,7 @@ fn check(ctx: &Context) -> Vec<Draft> {
                     w.name,
                     list_targets(&ctx.analysis.targets)
                 ),
+                affects: String::new(),
                 label: "NetworkPolicy does not apply to host-network pods".into(),
                 help: Some(
                     "drop hostNetwork if the pods do not need it; otherwise block the metadata endpoint \

@@ -68,6 +68,8 @@ pub struct Draft {
     pub cluster: Option<String>,
     pub at: Location,
     pub message: String,
+    /// See [`Finding::affects`].
+    pub affects: String,
     pub label: String,
     pub help: Option<String>,
     pub related: Vec<Related>,
@@ -82,7 +84,12 @@ pub struct Finding {
     /// The namespace's cluster, when a GitOps entry point names one.
     pub cluster: Option<String>,
     pub at: Location,
+    /// What is wrong, in one sentence.
     pub message: String,
+    /// The workloads the finding exposes, as the end of the sentence (` (affects Deployment
+    /// a/b)`), or empty: kept apart so that what identifies a finding never has to be cut out
+    /// of its text.
+    pub affects: String,
     /// A few words shown under the YAML the finding points at.
     pub label: String,
     pub help: Option<String>,
@@ -90,6 +97,17 @@ pub struct Finding {
     pub related: Vec<Related>,
     /// The object the finding is about, whose `imds-lint.io/ignore` annotation may suppress it.
     pub subject: Subject,
+}
+
+impl Finding {
+    /// The whole sentence a person reads: the message and the workloads it affects.
+    pub fn text(&self) -> String {
+        format!("{}{}", self.message, self.affects)
+    }
+
+    fn text_bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        self.message.bytes().chain(self.affects.bytes())
+    }
 }
 
 /// What a finding is about, besides its namespace.
@@ -100,9 +118,6 @@ pub enum Subject {
     Policy(PolicyId),
     Workload(WorkloadId),
 }
-
-/// Starts the list of affected workloads at the end of a message: `… (affects Deployment a/b)`.
-pub const AFFECTS_PREFIX: &str = " (affects ";
 
 /// A place a finding refers to besides the one it points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +184,7 @@ impl Context<'_> {
                 cluster: d.cluster,
                 at: d.at,
                 message: d.message,
+                affects: d.affects,
                 label: d.label,
                 help: d.help,
                 related: d.related,
@@ -188,7 +204,6 @@ fn sort_findings(model: &Model, findings: &mut Vec<Finding>) {
             a.rule,
             &a.cluster,
             &a.namespace,
-            &a.message,
         )
             .cmp(&(
                 &model.files[b.at.file],
@@ -197,8 +212,8 @@ fn sort_findings(model: &Model, findings: &mut Vec<Finding>) {
                 b.rule,
                 &b.cluster,
                 &b.namespace,
-                &b.message,
             ))
+            .then_with(|| a.text_bytes().cmp(b.text_bytes()))
     });
     findings.dedup();
 }
@@ -228,6 +243,7 @@ fn namespaces_lacking(
                 cluster: v.cluster.clone(),
                 at: namespace_anchor(ns),
                 message: format!("namespace {} has no {what} policy", v.name),
+                affects: String::new(),
                 label: label.into(),
                 help: Some(help.into()),
                 related: Vec::new(),

@@ -109,6 +109,7 @@ impl Site<'_> {
             cluster: self.cluster.map(str::to_string),
             at,
             message: format!("{IGNORE_ANNOTATION} on {}: {message}", self.object),
+            affects: String::new(),
             label: label.into(),
             help: Some(help.into()),
             related: Vec::new(),
@@ -180,6 +181,7 @@ fn stray_draft(stray: &StraySuppression) -> Draft {
              and workloads can suppress findings",
             stray.object
         ),
+        affects: String::new(),
         label: "no finding is about this object".into(),
         help: Some(
             "move the annotation to the Namespace, NetworkPolicy or workload the finding is about"

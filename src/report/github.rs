@@ -46,8 +46,8 @@ pub fn render(outcome: &Outcome) -> String {
         }
         pairs.push(("title", format!("{} {name}", finding.rule)));
         let message = match &finding.help {
-            Some(help) => format!("{}\nhelp: {help}", finding.message),
-            None => finding.message.clone(),
+            Some(help) => format!("{}\nhelp: {help}", finding.text()),
+            None => finding.text(),
         };
         let command = match finding.severity {
             Severity::Error => "error",

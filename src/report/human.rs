@@ -186,7 +186,7 @@ fn render_findings(diagnostics: &mut Diagnostics, outcome: &Outcome) {
 
 /// A finding's diagnostic: its message, rule and severity, its help and related places.
 fn finding_diagnostic(outcome: &Outcome, finding: &Finding) -> MietteDiagnostic {
-    let diagnostic = MietteDiagnostic::new(finding.message.clone())
+    let diagnostic = MietteDiagnostic::new(finding.text())
         .with_code(finding.rule)
         .with_severity(match finding.severity {
             Severity::Error => miette::Severity::Error,
@@ -216,7 +216,7 @@ fn finding_diagnostic(outcome: &Outcome, finding: &Finding) -> MietteDiagnostic 
 fn render_suppressed(diagnostics: &mut Diagnostics, outcome: &Outcome) {
     for suppressed in &outcome.suppressed {
         let finding = &suppressed.finding;
-        let diagnostic = MietteDiagnostic::new(format!("suppressed: {}", finding.message))
+        let diagnostic = MietteDiagnostic::new(format!("suppressed: {}", finding.text()))
             .with_code(finding.rule)
             .with_severity(miette::Severity::Advice)
             .with_help(format!(

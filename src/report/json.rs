@@ -52,7 +52,7 @@ fn finding_out<'a>(model: &'a crate::model::Model, f: &'a crate::lint::Finding) 
         column: f.at.column,
         end_line: f.at.end_line,
         end_column: f.at.end_column,
-        message: &f.message,
+        message: f.text(),
         related: f
             .related
             .iter()
@@ -163,7 +163,7 @@ struct FindingOut<'a> {
     column: usize,
     end_line: usize,
     end_column: usize,
-    message: &'a str,
+    message: String,
     related: Vec<RelatedOut<'a>>,
 }
 

@@ -189,11 +189,7 @@ fn identity(outcome: &Outcome, finding: &Finding) -> String {
         finding.cluster.as_deref().unwrap_or(""),
         &slashed(file_name(outcome, finding.at.file)),
         // The workloads a finding lists come and go without the finding itself changing.
-        finding
-            .message
-            .split(crate::lint::AFFECTS_PREFIX)
-            .next()
-            .unwrap_or_default(),
+        &finding.message,
         &finding.label,
     ]
     .join("\0")
@@ -230,8 +226,8 @@ fn result(
     fingerprint: String,
 ) -> Value {
     let message = match &finding.help {
-        Some(help) => format!("{}\nhelp: {help}", finding.message),
-        None => finding.message.clone(),
+        Some(help) => format!("{}\nhelp: {help}", finding.text()),
+        None => finding.text(),
     };
     let mut location = json!({"physicalLocation": physical_location(outcome, &finding.at)});
     if !finding.label.is_empty() {
