@@ -474,14 +474,14 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    run(cli).unwrap_or_else(|e| {
+    run_command_line(cli).unwrap_or_else(|e| {
         eprintln!("imds-lint: {e}");
         2
     })
 }
 
 /// Runs the parsed command line: the exit status, or the error that stopped it.
-fn run(cli: Cli) -> Result<i32, CliError> {
+fn run_command_line(cli: Cli) -> Result<i32, CliError> {
     let (paths, mode) = match cli.command {
         Some(Command::Rule { id }) => return rule_command(id),
         Some(Command::Init { dir, force }) => return init_command(dir, force),
@@ -515,7 +515,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     );
     let targets = chosen.targets.clone();
     let inputs = inputs(paths, &cli.stdin_filename).map_err(CliError::Stdin)?;
-    let outcome = lint(chosen.options(inputs, cli.cluster))?;
+    let outcome = crate::run(chosen.options(inputs, cli.cluster))?;
     let color = use_color(cli.color);
     match mode {
         Mode::Lint => {

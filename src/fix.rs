@@ -815,7 +815,7 @@ mod tests {
 
     #[test]
     fn plan_places_names_and_lists_the_new_files() {
-        let outcome = crate::lint(crate::LintOptions {
+        let outcome = crate::run(crate::LintOptions {
             inputs: vec![crate::Input::Path("fixtures/fix".into())],
             excludes: Vec::new(),
             default_namespace: "default".into(),

@@ -5,13 +5,20 @@
 //! [`net`] is the address and port arithmetic every stage shares; [`config`], [`fix`] and
 //! [`cli`] drive the pipeline from outside.
 
-pub mod analyze;
-pub mod decode;
-pub mod lint;
-pub mod model;
-pub mod report;
+/// 1. Files to positioned YAML trees.
 pub mod source;
+/// 2. Trees to objects: each one's `Kind`, and what the analysis reads of it.
+pub mod decode;
+/// 3. Where each object lands after kustomize and the GitOps controllers.
 pub mod topology;
+/// 4. Namespaces, policies and workloads with typed ids.
+pub mod model;
+/// 5. Verdicts: which pods can reach which metadata endpoint, and why.
+pub mod analyze;
+/// 6. Rules, settings and suppressions: findings.
+pub mod lint;
+/// 7. Every word a person reads, in every format.
+pub mod report;
 
 pub mod net;
 
@@ -99,7 +106,7 @@ pub enum LintError {
 }
 
 /// Runs the whole pipeline. `Err` only for unusable options (such as a bad glob).
-pub fn lint(options: LintOptions) -> Result<Outcome, LintError> {
+pub fn run(options: LintOptions) -> Result<Outcome, LintError> {
     let started = Instant::now();
     let mut paths = Vec::new();
     let mut streams = Vec::new();
@@ -240,7 +247,7 @@ pub(crate) fn lint_text(yaml: &str) -> Outcome {
         cluster: None,
         settings: lint::settings::Settings::default(),
     };
-    match lint(options) {
+    match run(options) {
         Ok(outcome) => outcome,
         Err(e) => panic!("{e}"),
     }

@@ -284,7 +284,7 @@ mod tests {
     const TIDY: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: tidy\n  annotations:\n    imds-lint.io/ignore: IMDS002,IMDS005,all\n    imds-lint.io/reason: reviewed\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: tidy}\nspec: {podSelector: {}, policyTypes: [Egress]}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow, namespace: tidy}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0, except: [169.254.169.254/32]}}]}, {to: [{ipBlock: {cidr: '::/0', except: ['fd00:ec2::254/128']}}]}]\n";
 
     fn invalid(settings: Settings) -> Vec<Finding> {
-        let outcome = crate::lint(LintOptions {
+        let outcome = crate::run(LintOptions {
             inputs: vec![Input::Stream {
                 name: "tidy.yaml".into(),
                 bytes: TIDY.as_bytes().to_vec(),
