@@ -34,7 +34,7 @@ impl<'a> Forced<'a> {
 
 /// Who is building: the cluster, the namespace for objects that set none, and whether a
 /// controller builds (so that controller objects met on the way are followed too).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 struct BuildContext {
     cluster: Option<String>,
     fallback_namespace: Option<String>,
@@ -95,6 +95,19 @@ pub(super) struct Walker<'a> {
     /// The controllers above the one being followed, to tell a cycle.
     controller_path: Vec<usize>,
     clusters: BTreeSet<String>,
+    /// Kustomization builds done, each once: a kustomization reached again the same way adds
+    /// nothing, so a diamond of kustomizations costs its size, not its number of paths.
+    built: HashSet<Build>,
+}
+
+/// One way to build a kustomization: which, with what namespace forced from above, for whom,
+/// under which controllers.
+#[derive(PartialEq, Eq, Hash)]
+struct Build {
+    kustomization: usize,
+    forced: Option<(String, Option<usize>)>,
+    context: BuildContext,
+    controller_path: Vec<usize>,
 }
 
 impl<'a> Walker<'a> {
@@ -117,6 +130,7 @@ impl<'a> Walker<'a> {
             visited: HashSet::new(),
             controller_path: Vec::new(),
             clusters: BTreeSet::new(),
+            built: HashSet::new(),
         }
     }
 
@@ -191,7 +205,7 @@ impl<'a> Walker<'a> {
     /// the namespace a controller above forces.
     fn walk(&mut self, top: usize, forced: Option<Forced<'a>>, context: &BuildContext) {
         let mut stack = Stack::default();
-        self.enter(top, forced, &mut stack);
+        self.enter(top, forced, context, &mut stack);
         while let Some(frame) = stack.frames.last_mut() {
             let Some(&resource) = self
                 .kustomize
@@ -206,13 +220,20 @@ impl<'a> Walker<'a> {
             let forced = frame.forced;
             match resource {
                 Resource::File(f) => self.land(f, forced, context),
-                Resource::Kustomization(k) => self.enter(k, forced, &mut stack),
+                Resource::Kustomization(k) => self.enter(k, forced, context, &mut stack),
             }
         }
     }
 
-    /// Starts building kustomization `k` on top of `stack`, unless that goes round a cycle.
-    fn enter(&mut self, k: usize, forced: Option<Forced<'a>>, stack: &mut Stack<'a>) {
+    /// Starts building kustomization `k` on top of `stack`, unless that goes round a cycle or
+    /// this build was done before.
+    fn enter(
+        &mut self,
+        k: usize,
+        forced: Option<Forced<'a>>,
+        context: &BuildContext,
+        stack: &mut Stack<'a>,
+    ) {
         let kustomize = self.kustomize;
         let Some(kustomization) = kustomize.kustomizations.get(&k) else {
             return;
@@ -222,6 +243,15 @@ impl<'a> Walker<'a> {
                 "{}: kustomization cycle, not followed again",
                 self.files[k].display
             ));
+            return;
+        }
+        let build = Build {
+            kustomization: k,
+            forced: forced.map(|f| (f.namespace.to_string(), f.by)),
+            context: context.clone(),
+            controller_path: self.controller_path.clone(),
+        };
+        if !self.built.insert(build) {
             return;
         }
         self.reached.insert(k);
@@ -440,5 +470,36 @@ mod tests {
         files.push(file(&format!("k{DEPTH}/np.yaml"), "kind: NetworkPolicy\n"));
         let r = resolve_files(&mut files);
         assert_eq!(ways(&r.landings[DEPTH + 1]), vec![Some("top")]);
+    }
+
+    #[test]
+    fn a_diamond_of_kustomizations_is_built_once_per_way() {
+        // Each level's two kustomizations both include the two of the level below: 2^40 paths
+        // to the bottom, which a walk that builds each (kustomization, way) once never takes.
+        const DEPTH: usize = 40;
+        let mut files = vec![file(
+            "root/kustomization.yaml",
+            "namespace: top\nresources: [../l0a, ../l0b]\n",
+        )];
+        for level in 0..DEPTH {
+            for side in ["a", "b"] {
+                let below = format!("resources: [../l{0}a, ../l{0}b]\n", level + 1);
+                files.push(file(&format!("l{level}{side}/kustomization.yaml"), &below));
+            }
+        }
+        for side in ["a", "b"] {
+            files.push(file(
+                &format!("l{DEPTH}{side}/kustomization.yaml"),
+                "resources: [np.yaml]\n",
+            ));
+            files.push(file(
+                &format!("l{DEPTH}{side}/np.yaml"),
+                "kind: NetworkPolicy\n",
+            ));
+        }
+        let r = resolve_files(&mut files);
+        let policies = files.len() - 1;
+        assert_eq!(ways(&r.landings[policies]), vec![Some("top")]);
+        assert_eq!(ways(&r.landings[policies - 2]), vec![Some("top")]);
     }
 }
