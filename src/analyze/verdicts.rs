@@ -8,10 +8,10 @@
 //! that no Egress policy selects may send anything. Those namespaces take that shortcut, read
 //! from the same specs (a property test in [`chain`] checks that the two agree).
 
-use super::chain::{self, Chain, DecidedBy};
+use super::chain::{self, Chain, DecidedBy, Decision};
 use super::egress;
 use crate::decode::selector::{
-    Coverage, LabelSelector, LabelValue, Partition, describe_gap, find_gap, partition,
+    Coverage, LabelSelector, LabelValue, Partition, PodClass, describe_gap, find_gap, partition,
 };
 use crate::decode::spec::{Action, PolicySpec, Via};
 use crate::model::{Model, NamespaceKey, Policy, PolicyId, RuleRef, Workload, WorkloadId};
@@ -415,29 +415,18 @@ fn namespace_by_chain(
     chain: &Chain,
     targets: &[Target],
 ) -> NamespaceVerdict {
-    let mut verdict = NamespaceVerdict {
-        cluster: key.cluster.clone(),
-        name: key.name.clone(),
-        unselected_pods: None,
-        openings: Vec::new(),
-        reachable: Vec::new(),
-        deny_all: None,
-        allow_except_metadata: None,
-        protected_by: Vec::new(),
-    };
-    let mut found = OpeningsFound::default();
-    let mut protected_by: Vec<PolicyId> = Vec::new();
-    let mut protected = true;
-    let mut unselected: Option<BTreeMap<String, LabelValue>> = None;
+    let mut tally = ChainTally::new();
     for target in targets {
         // Per target, only the selectors that can change its decision split the pods.
         let chain = chain.for_target(target);
         let used = chain.used_selectors();
         let selectors: Vec<&LabelSelector> = used.iter().map(|&i| chain.selectors[i]).collect();
         let Partition::Classes(classes) = partition(&selectors) else {
-            verdict.unselected_pods = Some(TOO_COMPLEX.into());
-            verdict.reachable = targets.to_vec();
-            return verdict;
+            return NamespaceVerdict {
+                unselected_pods: Some(TOO_COMPLEX.into()),
+                reachable: targets.to_vec(),
+                ..NamespaceVerdict::new(key)
+            };
         };
         for class in &classes {
             let mut selected = vec![false; chain.selectors.len()];
@@ -446,57 +435,102 @@ fn namespace_by_chain(
             }
             let pod = |i: usize| selected[i];
             let decision = chain.decide(&pod, target);
-            match &decision.by {
-                DecidedBy::Rules(rules) if decision.allowed => {
-                    found.add(rules, *target, passes(&decision.steps));
-                }
-                // The witness that names the fewest labels reads best.
-                DecidedBy::DefaultAllow
-                    if unselected
-                        .as_ref()
-                        .is_none_or(|e: &BTreeMap<String, LabelValue>| {
-                            class.example.len() < e.len()
-                        }) =>
-                {
-                    unselected = Some(class.example.clone());
-                }
-                _ => {}
-            }
-            // Another engine takes part in every denial: its deny rules, or its isolation
-            // meeting a tier end (a Cilium default deny, a Calico tier).
-            let engine = |p: &PolicyId| !model.policy(*p).is_native();
-            let deciders: Vec<PolicyId> = match &decision.by {
-                DecidedBy::Rules(rules) if !decision.allowed => {
-                    let policies: Vec<PolicyId> = rules.iter().map(|r| r.policy()).collect();
-                    if policies.iter().all(engine) {
-                        policies
-                    } else {
-                        Vec::new()
-                    }
-                }
-                DecidedBy::TierEnd { isolated_by, .. } => {
-                    isolated_by.iter().copied().filter(engine).collect()
-                }
-                _ => Vec::new(),
-            };
-            protected &= !deciders.is_empty();
-            for p in deciders {
-                if !protected_by.contains(&p) {
-                    protected_by.push(p);
-                }
-            }
-            if decision.allowed && !verdict.reachable.contains(target) {
-                verdict.reachable.push(*target);
-            }
+            tally.record(model, target, class, &decision);
         }
     }
-    verdict.reachable.sort();
-    verdict.unselected_pods = unselected.as_ref().map(describe_gap);
-    verdict.openings = found.into_openings();
-    if protected {
-        verdict.protected_by = protected_by;
+    tally.into_verdict(key)
+}
+
+/// What the chain's decisions for every class of pods and every target add up to.
+struct ChainTally {
+    openings: OpeningsFound,
+    /// Targets some class may reach, in the order first found.
+    reachable: Vec<Target>,
+    /// A label set of pods no policy decides for.
+    unselected: Option<BTreeMap<String, LabelValue>>,
+    /// Whether another engine took part in every denial so far.
+    protected: bool,
+    protected_by: Vec<PolicyId>,
+}
+
+impl ChainTally {
+    fn new() -> ChainTally {
+        ChainTally {
+            openings: OpeningsFound::default(),
+            reachable: Vec::new(),
+            unselected: None,
+            protected: true,
+            protected_by: Vec::new(),
+        }
     }
-    verdict
+
+    /// Adds the decision for the pods of `class` sending to `target`.
+    fn record(&mut self, model: &Model, target: &Target, class: &PodClass, decision: &Decision) {
+        match &decision.by {
+            DecidedBy::Rules(rules) if decision.allowed => {
+                self.openings.add(rules, *target, passes(&decision.steps));
+            }
+            // The witness that names the fewest labels reads best.
+            DecidedBy::DefaultAllow
+                if self
+                    .unselected
+                    .as_ref()
+                    .is_none_or(|e: &BTreeMap<String, LabelValue>| {
+                        class.example.len() < e.len()
+                    }) =>
+            {
+                self.unselected = Some(class.example.clone());
+            }
+            _ => {}
+        }
+        // Protected only while another engine takes part in every denial.
+        let deciders = engine_deciders(model, decision);
+        self.protected &= !deciders.is_empty();
+        for p in deciders {
+            if !self.protected_by.contains(&p) {
+                self.protected_by.push(p);
+            }
+        }
+        if decision.allowed && !self.reachable.contains(target) {
+            self.reachable.push(*target);
+        }
+    }
+
+    fn into_verdict(mut self, key: &NamespaceKey) -> NamespaceVerdict {
+        self.reachable.sort();
+        NamespaceVerdict {
+            unselected_pods: self.unselected.as_ref().map(describe_gap),
+            openings: self.openings.into_openings(),
+            reachable: self.reachable,
+            protected_by: if self.protected {
+                self.protected_by
+            } else {
+                Vec::new()
+            },
+            ..NamespaceVerdict::new(key)
+        }
+    }
+}
+
+/// Other engines' policies that take part in a denial: deny rules all of other engines, or
+/// their isolation meeting a tier end (a Cilium default deny, a Calico tier). Empty for an
+/// allow, and for a denial a native rule takes part in or only native policies isolate for.
+fn engine_deciders(model: &Model, decision: &Decision) -> Vec<PolicyId> {
+    let engine = |p: &PolicyId| !model.policy(*p).is_native();
+    match &decision.by {
+        DecidedBy::Rules(rules) if !decision.allowed => {
+            let policies: Vec<PolicyId> = rules.iter().map(|r| r.policy()).collect();
+            if policies.iter().all(engine) {
+                policies
+            } else {
+                Vec::new()
+            }
+        }
+        DecidedBy::TierEnd { isolated_by, .. } => {
+            isolated_by.iter().copied().filter(engine).collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// A workload's verdict from its namespace's precedence chain, for its own labels.
