@@ -1,10 +1,10 @@
 //! Why a namespace's verdict is what it is: per pod class (or per workload), the effective
 //! egress and the rules that grant each part of it. Pure.
 
-use super::Analysis;
 use super::chain::{self, Chain, Decision};
 use super::egress::EgressSet;
-use crate::decode::selector::{LabelValue, Partition, describe_example, partition};
+use super::{Analysis, WorkloadVerdict};
+use crate::decode::selector::{LabelValue, Partition, PodClass, describe_example, partition};
 use crate::model::{Model, NamespaceKey, Policy, PolicyId, WorkloadId};
 use crate::net::Target;
 use std::collections::BTreeMap;
@@ -134,6 +134,46 @@ pub fn explain_namespace(
         name: name.to_string(),
     };
     let engine = chain::engine_policies_in(model, &chain::engine_policies(model), &namespace_key);
+    let policies = policy_entries(model, key, &engine);
+    let native: Vec<PolicyId> = policies
+        .iter()
+        .filter(|e| e.role == PolicyRole::Egress && model.policy(e.policy).is_native())
+        .map(|e| e.policy)
+        .collect();
+    let explainer = Explainer {
+        model,
+        chain: Chain::build(model, &namespace_key, &[&native[..], &engine].concat()),
+        targets: &analysis.targets,
+        chained: !engine.is_empty(),
+    };
+    // The analysis already knows which policies select each workload's pods.
+    let workloads: Vec<WorkloadExplanation> = analysis
+        .workloads
+        .iter()
+        .filter(|v| model.workload(v.workload).key() == key)
+        .map(|verdict| explainer.workload(verdict))
+        .collect();
+    let classes = explainer.classes(&workloads);
+    Some(NamespaceExplanation {
+        cluster: cluster.map(str::to_string),
+        namespace: name.to_string(),
+        targets: analysis.targets.clone(),
+        reachable: verdict.reachable.clone(),
+        protected_by: verdict.protected_by.clone(),
+        chained: explainer.chained,
+        policies,
+        classes,
+        workloads,
+    })
+}
+
+/// Every policy of the namespace `key`, in file order, then the cluster-wide ones among
+/// `engine` (the other engines' policies that apply there).
+fn policy_entries(
+    model: &Model,
+    key: (Option<&str>, &str),
+    engine: &[PolicyId],
+) -> Vec<PolicyEntry> {
     let mut policies: Vec<PolicyEntry> = model
         .policies_with_ids()
         .filter(|(_, p)| p.key() == key)
@@ -151,117 +191,118 @@ pub fn explain_namespace(
                 role: PolicyRole::Egress,
             }),
     );
-    let native: Vec<PolicyId> = policies
-        .iter()
-        .filter(|e| e.role == PolicyRole::Egress && model.policy(e.policy).is_native())
-        .map(|e| e.policy)
-        .collect();
-    let chain = Chain::build(model, &namespace_key, &[&native[..], &engine].concat());
-    let targets = &analysis.targets;
-    let decide = |pod: &dyn Fn(usize) -> bool| -> Vec<(Target, Decision)> {
-        targets.iter().map(|t| (*t, chain.decide(pod, t))).collect()
-    };
-    let allowed = |decisions: &[(Target, Decision)]| -> Vec<Target> {
-        decisions
+    policies
+}
+
+/// The precedence chain of one namespace, and what explaining its pods reads beside it.
+struct Explainer<'m> {
+    model: &'m Model,
+    chain: Chain<'m>,
+    targets: &'m [Target],
+    /// Another engine's policy applies here.
+    chained: bool,
+}
+
+impl Explainer<'_> {
+    /// The chain's decision for `pod` and each target.
+    fn decide(&self, pod: &dyn Fn(usize) -> bool) -> Vec<(Target, Decision)> {
+        self.targets
             .iter()
-            .filter(|(_, d)| d.allowed)
-            .map(|(t, _)| *t)
+            .map(|t| (*t, self.chain.decide(pod, t)))
             .collect()
-    };
-    let chained = !engine.is_empty();
-    // Where another engine applies, policies are listed in the order the chain consults them;
-    // elsewhere in file order.
-    let display_order = |pod: &dyn Fn(usize) -> bool, selecting: &[PolicyId]| -> Vec<PolicyId> {
-        if chained {
-            chain.selecting(pod)
+    }
+
+    /// The policies selecting `pod` as they are listed. Where another engine applies, in the
+    /// order the chain consults them; elsewhere `selecting` in file order.
+    fn display_order(&self, pod: &dyn Fn(usize) -> bool, selecting: &[PolicyId]) -> Vec<PolicyId> {
+        if self.chained {
+            self.chain.selecting(pod)
         } else {
             let mut sorted = selecting.to_vec();
             sorted.sort_unstable();
             sorted
         }
-    };
-    // What native policies grant, shown beside the chain's decisions.
-    let native_egress = |selected_by: &[PolicyId]| {
+    }
+
+    /// What the native policies among `selected_by` grant, shown beside the chain's
+    /// decisions.
+    fn native_egress(&self, selected_by: &[PolicyId]) -> EgressSet {
         let native: Vec<PolicyId> = selected_by
             .iter()
             .copied()
-            .filter(|&i| model.policy(i).is_native())
+            .filter(|&i| self.model.policy(i).is_native())
             .collect();
-        EgressSet::of(model, &native)
-    };
+        EgressSet::of(self.model, &native)
+    }
 
-    // The analysis already knows which policies select each workload's pods.
-    let workloads: Vec<WorkloadExplanation> = analysis
-        .workloads
-        .iter()
-        .filter(|v| model.workload(v.workload).key() == key)
-        .map(|verdict| {
-            let workload = model.workload(verdict.workload);
-            let labels = &workload.spec.pod_labels;
-            let pod = |i: usize| chain.selectors[i].matches(labels);
-            let decisions = decide(&pod);
-            let selected_by = display_order(&pod, &verdict.selected_by);
-            let egress = native_egress(&selected_by);
-            let host_network = workload.spec.host_network.is_some();
-            let reachable = if host_network {
-                targets.clone()
-            } else {
-                allowed(&decisions)
-            };
-            WorkloadExplanation {
-                workload: verdict.workload,
-                host_network,
-                selected_by,
-                egress,
-                reachable,
-                decisions,
-            }
-        })
-        .collect();
+    fn workload(&self, verdict: &WorkloadVerdict) -> WorkloadExplanation {
+        let workload = self.model.workload(verdict.workload);
+        let labels = &workload.spec.pod_labels;
+        let pod = |i: usize| self.chain.selectors[i].matches(labels);
+        let decisions = self.decide(&pod);
+        let selected_by = self.display_order(&pod, &verdict.selected_by);
+        let egress = self.native_egress(&selected_by);
+        let host_network = workload.spec.host_network.is_some();
+        let reachable = if host_network {
+            self.targets.to_vec()
+        } else {
+            allowed(&decisions)
+        };
+        WorkloadExplanation {
+            workload: verdict.workload,
+            host_network,
+            selected_by,
+            egress,
+            reachable,
+            decisions,
+        }
+    }
 
-    let classes = match partition(&chain.selectors) {
-        Partition::TooComplex => Classes::TooMany,
-        Partition::Classes(classes) => Classes::Listed(
-            classes
-                .into_iter()
-                .map(|class| {
-                    let mut selected = vec![false; chain.selectors.len()];
-                    for &i in &class.selected_by {
-                        selected[i] = true;
-                    }
-                    let pod = |i: usize| selected[i];
-                    let selected_by = display_order(&pod, &chain.selecting(&pod));
-                    let decisions = decide(&pod);
-                    let egress = native_egress(&selected_by);
-                    ClassExplanation {
-                        reachable: allowed(&decisions),
-                        decisions,
-                        workloads: workloads
-                            .iter()
-                            .filter(|w| {
-                                !w.host_network && same_policies(&w.selected_by, &selected_by)
-                            })
-                            .map(|w| w.workload)
-                            .collect(),
-                        example: class.example,
-                        selected_by,
-                        egress,
-                    }
-                })
+    /// The namespace's pods split by the chain's selectors, each class with the `workloads`
+    /// whose pods are in it.
+    fn classes(&self, workloads: &[WorkloadExplanation]) -> Classes {
+        match partition(&self.chain.selectors) {
+            Partition::TooComplex => Classes::TooMany,
+            Partition::Classes(classes) => Classes::Listed(
+                classes
+                    .into_iter()
+                    .map(|class| self.class(class, workloads))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn class(&self, class: PodClass, workloads: &[WorkloadExplanation]) -> ClassExplanation {
+        let mut selected = vec![false; self.chain.selectors.len()];
+        for &i in &class.selected_by {
+            selected[i] = true;
+        }
+        let pod = |i: usize| selected[i];
+        let selected_by = self.display_order(&pod, &self.chain.selecting(&pod));
+        let decisions = self.decide(&pod);
+        let egress = self.native_egress(&selected_by);
+        ClassExplanation {
+            reachable: allowed(&decisions),
+            decisions,
+            workloads: workloads
+                .iter()
+                .filter(|w| !w.host_network && same_policies(&w.selected_by, &selected_by))
+                .map(|w| w.workload)
                 .collect(),
-        ),
-    };
-    Some(NamespaceExplanation {
-        cluster: cluster.map(str::to_string),
-        namespace: name.to_string(),
-        targets: targets.clone(),
-        reachable: verdict.reachable.clone(),
-        protected_by: verdict.protected_by.clone(),
-        chained,
-        policies,
-        classes,
-        workloads,
-    })
+            example: class.example,
+            selected_by,
+            egress,
+        }
+    }
+}
+
+/// The targets `decisions` allow.
+fn allowed(decisions: &[(Target, Decision)]) -> Vec<Target> {
+    decisions
+        .iter()
+        .filter(|(_, d)| d.allowed)
+        .map(|(t, _)| *t)
+        .collect()
 }
 
 #[cfg(test)]

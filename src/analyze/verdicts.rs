@@ -8,13 +8,13 @@
 //! that no Egress policy selects may send anything. Those namespaces take that shortcut, read
 //! from the same specs (a property test in [`chain`] checks that the two agree).
 
-use super::chain::{self, Chain, DecidedBy};
+use super::chain::{self, Chain, DecidedBy, Decision};
 use super::egress;
 use crate::decode::selector::{
-    Coverage, LabelSelector, LabelValue, Partition, describe_gap, find_gap, partition,
+    Coverage, LabelSelector, LabelValue, Partition, PodClass, describe_gap, find_gap, partition,
 };
 use crate::decode::spec::{Action, PolicySpec, Via};
-use crate::model::{Model, NamespaceKey, Policy, PolicyId, RuleRef, WorkloadId};
+use crate::model::{Model, NamespaceKey, Policy, PolicyId, RuleRef, Workload, WorkloadId};
 use crate::net::{PortSet, Target};
 use ipnet::IpNet;
 use std::collections::{BTreeMap, HashMap};
@@ -51,6 +51,20 @@ pub struct NamespaceVerdict {
 }
 
 impl NamespaceVerdict {
+    /// The verdict of namespace `key` before anything is found: nothing open, no pair.
+    fn new(key: &NamespaceKey) -> NamespaceVerdict {
+        NamespaceVerdict {
+            cluster: key.cluster.clone(),
+            name: key.name.clone(),
+            unselected_pods: None,
+            openings: Vec::new(),
+            reachable: Vec::new(),
+            deny_all: None,
+            allow_except_metadata: None,
+            protected_by: Vec::new(),
+        }
+    }
+
     /// The namespace's key in [`Model::namespaces`].
     pub fn key(&self) -> crate::model::NamespaceKey {
         crate::model::NamespaceKey {
@@ -146,17 +160,177 @@ fn is_allow_except_metadata(policy: &Policy, targets: &[Target]) -> bool {
 }
 
 pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
-    // Native Egress policies by where they apply.
-    let mut by_namespace: HashMap<(Option<&str>, &str), Vec<PolicyId>> = HashMap::new();
+    let inputs = VerdictInputs::new(model, targets);
+    let namespaces = model
+        .namespaces
+        .keys()
+        .map(|key| inputs.namespace(key))
+        .collect();
+    let workloads = model
+        .workloads_with_ids()
+        .map(|(w, workload)| inputs.workload(w, workload))
+        .collect();
+    Analysis {
+        targets: targets.to_vec(),
+        namespaces,
+        workloads,
+    }
+}
+
+/// Native Egress policies by the (cluster, namespace) they apply in.
+type NativeByNamespace<'m> = HashMap<(Option<&'m str>, &'m str), Vec<PolicyId>>;
+
+/// What every verdict reads, worked out once for the whole model.
+struct VerdictInputs<'m> {
+    model: &'m Model,
+    targets: &'m [Target],
+    native_by_namespace: NativeByNamespace<'m>,
+    /// The precedence chain of each namespace where another engine's policy applies.
+    chains: HashMap<&'m NamespaceKey, Chain<'m>>,
+    /// Where each native policy that can select a pod opens a target.
+    openings_by_policy: HashMap<PolicyId, Vec<Opening>>,
+}
+
+impl<'m> VerdictInputs<'m> {
+    fn new(model: &'m Model, targets: &'m [Target]) -> Self {
+        let native_by_namespace = native_egress_by_namespace(model);
+        let chains = engine_chains(model, &native_by_namespace);
+        let openings_by_policy = native_openings(model, &native_by_namespace, targets);
+        VerdictInputs {
+            model,
+            targets,
+            native_by_namespace,
+            chains,
+            openings_by_policy,
+        }
+    }
+
+    /// The native Egress policies of the namespace `key`.
+    fn native_in<'k>(&'k self, key: (Option<&'k str>, &'k str)) -> &'k [PolicyId] {
+        self.native_by_namespace
+            .get(&key)
+            .map_or(&[][..], Vec::as_slice)
+    }
+
+    fn namespace(&self, key: &NamespaceKey) -> NamespaceVerdict {
+        let governing = self.native_in(key.as_pair());
+        let policies = || governing.iter().map(|&i| (i, self.model.policy(i)));
+        let deny_all = policies().find(|(_, p)| is_deny_all(p)).map(|(i, _)| i);
+        let allow_except_metadata = policies()
+            .find(|(_, p)| is_allow_except_metadata(p, self.targets))
+            .map(|(i, _)| i);
+        let verdict = match self.chains.get(key) {
+            Some(chain) => namespace_by_chain(self.model, key, chain, self.targets),
+            None => self.namespace_by_union(key, governing),
+        };
+        NamespaceVerdict {
+            deny_all,
+            allow_except_metadata,
+            ..verdict
+        }
+    }
+
+    /// The verdict of a namespace only native policies reach: the union of `governing`, its
+    /// native Egress policies.
+    fn namespace_by_union(&self, key: &NamespaceKey, governing: &[PolicyId]) -> NamespaceVerdict {
+        let selectors: Vec<&LabelSelector> = governing
+            .iter()
+            .flat_map(|&i| pod_selectors(self.model.policy(i)))
+            .collect();
+        let unselected_pods = match find_gap(&selectors) {
+            Coverage::Covered => None,
+            Coverage::Gap(gap) => Some(describe_gap(&gap)),
+            // Too many combinations to be sure: say reachable rather than miss a gap.
+            Coverage::TooComplex => Some(TOO_COMPLEX.into()),
+        };
+        let openings: Vec<Opening> = governing
+            .iter()
+            .flat_map(|i| self.openings_by_policy.get(i).cloned().unwrap_or_default())
+            .collect();
+        let reachable = reachable_through(unselected_pods.is_some(), &openings, self.targets);
+        NamespaceVerdict {
+            unselected_pods,
+            openings,
+            reachable,
+            ..NamespaceVerdict::new(key)
+        }
+    }
+
+    fn workload(&self, w: WorkloadId, workload: &Workload) -> WorkloadVerdict {
+        let key = NamespaceKey {
+            cluster: workload.cluster.clone(),
+            name: workload.namespace.clone(),
+        };
+        match self.chains.get(&key) {
+            Some(chain) => workload_by_chain(self.model, w, chain, self.targets),
+            None => self.workload_by_union(w, workload),
+        }
+    }
+
+    /// The verdict of a workload only native policies reach: the union of those selecting
+    /// its pods.
+    fn workload_by_union(&self, w: WorkloadId, workload: &Workload) -> WorkloadVerdict {
+        let selecting: Vec<PolicyId> = self
+            .native_in(workload.key())
+            .iter()
+            .copied()
+            .filter(|&i| {
+                pod_selectors(self.model.policy(i)).any(|s| s.matches(&workload.spec.pod_labels))
+            })
+            .collect();
+        let isolated = !selecting.is_empty();
+        let openings: Vec<Opening> = selecting
+            .iter()
+            .flat_map(|i| self.openings_by_policy.get(i).into_iter().flatten())
+            .cloned()
+            .collect();
+        let open_to_all = workload.spec.host_network.is_some() || !isolated;
+        let reachable = reachable_through(open_to_all, &openings, self.targets);
+        WorkloadVerdict {
+            workload: w,
+            isolated,
+            default_allowed: !isolated,
+            selected_by: selecting,
+            openings,
+            reachable,
+        }
+    }
+}
+
+/// Every target when `open_to_all`, else those `openings` open; sorted, each once.
+fn reachable_through(open_to_all: bool, openings: &[Opening], targets: &[Target]) -> Vec<Target> {
+    let mut reachable: Vec<Target> = if open_to_all {
+        targets.to_vec()
+    } else {
+        openings
+            .iter()
+            .flat_map(|o| o.targets.iter().copied())
+            .collect()
+    };
+    reachable.sort();
+    reachable.dedup();
+    reachable
+}
+
+fn native_egress_by_namespace(model: &Model) -> NativeByNamespace<'_> {
+    let mut by_namespace: NativeByNamespace = HashMap::new();
     for (i, p) in model.policies_with_ids() {
         if p.is_native() && p.governs_egress() {
             by_namespace.entry(p.key()).or_default().push(i);
         }
     }
+    by_namespace
+}
+
+/// The chains of the namespaces where another engine's policy applies: those are decided by
+/// the precedence chain; the rest by the native union, which is the chain's answer there too,
+/// only faster.
+fn engine_chains<'m>(
+    model: &'m Model,
+    native_by_namespace: &NativeByNamespace,
+) -> HashMap<&'m NamespaceKey, Chain<'m>> {
     let engine = chain::engine_policies(model);
-    // Namespaces where another engine's policy applies are decided by the precedence chain;
-    // the rest by the native union, which is the chain's answer there too, only faster.
-    let chains: HashMap<&NamespaceKey, Chain> = model
+    model
         .namespaces
         .keys()
         .filter_map(|key| {
@@ -164,15 +338,23 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
             if in_namespace.is_empty() {
                 return None;
             }
-            let native = by_namespace
+            let native = native_by_namespace
                 .get(&key.as_pair())
                 .map_or(&[][..], Vec::as_slice);
             let policies = [native, &in_namespace].concat();
             Some((key, Chain::build(model, key, &policies)))
         })
-        .collect();
+        .collect()
+}
+
+/// Where each native policy that can select some pod opens a target.
+fn native_openings(
+    model: &Model,
+    native_by_namespace: &NativeByNamespace,
+    targets: &[Target],
+) -> HashMap<PolicyId, Vec<Opening>> {
     let mut openings_by_policy: HashMap<PolicyId, Vec<Opening>> = HashMap::new();
-    for indices in by_namespace.values() {
+    for indices in native_by_namespace.values() {
         for &i in indices {
             let policy = model.policy(i);
             if pod_selectors(policy).any(LabelSelector::is_satisfiable) {
@@ -180,111 +362,7 @@ pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
             }
         }
     }
-
-    let namespaces = model
-        .namespaces
-        .keys()
-        .map(|key| {
-            let governing: &[PolicyId] =
-                by_namespace.get(&key.as_pair()).map_or(&[], Vec::as_slice);
-            let policies = || governing.iter().map(|&i| (i, model.policy(i)));
-            let deny_all = policies().find(|(_, p)| is_deny_all(p)).map(|(i, _)| i);
-            let allow_except_metadata = policies()
-                .find(|(_, p)| is_allow_except_metadata(p, targets))
-                .map(|(i, _)| i);
-            if let Some(chain) = chains.get(key) {
-                return NamespaceVerdict {
-                    deny_all,
-                    allow_except_metadata,
-                    ..namespace_by_chain(model, key, chain, targets)
-                };
-            }
-            let selectors: Vec<&LabelSelector> =
-                policies().flat_map(|(_, p)| pod_selectors(p)).collect();
-            let unselected_pods = match find_gap(&selectors) {
-                Coverage::Covered => None,
-                Coverage::Gap(gap) => Some(describe_gap(&gap)),
-                // Too many combinations to be sure: say reachable rather than miss a gap.
-                Coverage::TooComplex => Some(TOO_COMPLEX.into()),
-            };
-            let openings: Vec<Opening> = governing
-                .iter()
-                .flat_map(|i| openings_by_policy.get(i).cloned().unwrap_or_default())
-                .collect();
-            let mut reachable: Vec<Target> = if unselected_pods.is_some() {
-                targets.to_vec()
-            } else {
-                openings
-                    .iter()
-                    .flat_map(|o| o.targets.iter().copied())
-                    .collect()
-            };
-            reachable.sort();
-            reachable.dedup();
-            NamespaceVerdict {
-                cluster: key.cluster.clone(),
-                name: key.name.clone(),
-                unselected_pods,
-                openings,
-                reachable,
-                deny_all,
-                allow_except_metadata,
-                protected_by: Vec::new(),
-            }
-        })
-        .collect();
-
-    let workloads = model
-        .workloads_with_ids()
-        .map(|(w, workload)| {
-            let key = NamespaceKey {
-                cluster: workload.cluster.clone(),
-                name: workload.namespace.clone(),
-            };
-            if let Some(chain) = chains.get(&key) {
-                return workload_by_chain(model, w, chain, targets);
-            }
-            let selecting: Vec<PolicyId> = by_namespace
-                .get(&workload.key())
-                .map_or(&[][..], Vec::as_slice)
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    pod_selectors(model.policy(i)).any(|s| s.matches(&workload.spec.pod_labels))
-                })
-                .collect();
-            let isolated = !selecting.is_empty();
-            let openings: Vec<Opening> = selecting
-                .iter()
-                .flat_map(|i| openings_by_policy.get(i).into_iter().flatten())
-                .cloned()
-                .collect();
-            let mut reachable: Vec<Target> = if workload.spec.host_network.is_some() || !isolated {
-                targets.to_vec()
-            } else {
-                openings
-                    .iter()
-                    .flat_map(|o| o.targets.iter().copied())
-                    .collect()
-            };
-            reachable.sort();
-            reachable.dedup();
-            WorkloadVerdict {
-                workload: w,
-                isolated,
-                default_allowed: !isolated,
-                selected_by: selecting,
-                openings,
-                reachable,
-            }
-        })
-        .collect();
-
-    Analysis {
-        targets: targets.to_vec(),
-        namespaces,
-        workloads,
-    }
+    openings_by_policy
 }
 
 const TOO_COMPLEX: &str = "some pods (too many selector combinations to tell which)";
@@ -337,29 +415,18 @@ fn namespace_by_chain(
     chain: &Chain,
     targets: &[Target],
 ) -> NamespaceVerdict {
-    let mut verdict = NamespaceVerdict {
-        cluster: key.cluster.clone(),
-        name: key.name.clone(),
-        unselected_pods: None,
-        openings: Vec::new(),
-        reachable: Vec::new(),
-        deny_all: None,
-        allow_except_metadata: None,
-        protected_by: Vec::new(),
-    };
-    let mut found = OpeningsFound::default();
-    let mut protected_by: Vec<PolicyId> = Vec::new();
-    let mut protected = true;
-    let mut unselected: Option<BTreeMap<String, LabelValue>> = None;
+    let mut tally = ChainTally::new();
     for target in targets {
         // Per target, only the selectors that can change its decision split the pods.
         let chain = chain.for_target(target);
         let used = chain.used_selectors();
         let selectors: Vec<&LabelSelector> = used.iter().map(|&i| chain.selectors[i]).collect();
         let Partition::Classes(classes) = partition(&selectors) else {
-            verdict.unselected_pods = Some(TOO_COMPLEX.into());
-            verdict.reachable = targets.to_vec();
-            return verdict;
+            return NamespaceVerdict {
+                unselected_pods: Some(TOO_COMPLEX.into()),
+                reachable: targets.to_vec(),
+                ..NamespaceVerdict::new(key)
+            };
         };
         for class in &classes {
             let mut selected = vec![false; chain.selectors.len()];
@@ -368,57 +435,102 @@ fn namespace_by_chain(
             }
             let pod = |i: usize| selected[i];
             let decision = chain.decide(&pod, target);
-            match &decision.by {
-                DecidedBy::Rules(rules) if decision.allowed => {
-                    found.add(rules, *target, passes(&decision.steps));
-                }
-                // The witness that names the fewest labels reads best.
-                DecidedBy::DefaultAllow
-                    if unselected
-                        .as_ref()
-                        .is_none_or(|e: &BTreeMap<String, LabelValue>| {
-                            class.example.len() < e.len()
-                        }) =>
-                {
-                    unselected = Some(class.example.clone());
-                }
-                _ => {}
-            }
-            // Another engine takes part in every denial: its deny rules, or its isolation
-            // meeting a tier end (a Cilium default deny, a Calico tier).
-            let engine = |p: &PolicyId| !model.policy(*p).is_native();
-            let deciders: Vec<PolicyId> = match &decision.by {
-                DecidedBy::Rules(rules) if !decision.allowed => {
-                    let policies: Vec<PolicyId> = rules.iter().map(|r| r.policy()).collect();
-                    if policies.iter().all(engine) {
-                        policies
-                    } else {
-                        Vec::new()
-                    }
-                }
-                DecidedBy::TierEnd { isolated_by, .. } => {
-                    isolated_by.iter().copied().filter(engine).collect()
-                }
-                _ => Vec::new(),
-            };
-            protected &= !deciders.is_empty();
-            for p in deciders {
-                if !protected_by.contains(&p) {
-                    protected_by.push(p);
-                }
-            }
-            if decision.allowed && !verdict.reachable.contains(target) {
-                verdict.reachable.push(*target);
-            }
+            tally.record(model, target, class, &decision);
         }
     }
-    verdict.reachable.sort();
-    verdict.unselected_pods = unselected.as_ref().map(describe_gap);
-    verdict.openings = found.into_openings();
-    if protected {
-        verdict.protected_by = protected_by;
+    tally.into_verdict(key)
+}
+
+/// What the chain's decisions for every class of pods and every target add up to.
+struct ChainTally {
+    openings: OpeningsFound,
+    /// Targets some class may reach, in the order first found.
+    reachable: Vec<Target>,
+    /// A label set of pods no policy decides for.
+    unselected: Option<BTreeMap<String, LabelValue>>,
+    /// Whether another engine took part in every denial so far.
+    protected: bool,
+    protected_by: Vec<PolicyId>,
+}
+
+impl ChainTally {
+    fn new() -> ChainTally {
+        ChainTally {
+            openings: OpeningsFound::default(),
+            reachable: Vec::new(),
+            unselected: None,
+            protected: true,
+            protected_by: Vec::new(),
+        }
     }
-    verdict
+
+    /// Adds the decision for the pods of `class` sending to `target`.
+    fn record(&mut self, model: &Model, target: &Target, class: &PodClass, decision: &Decision) {
+        match &decision.by {
+            DecidedBy::Rules(rules) if decision.allowed => {
+                self.openings.add(rules, *target, passes(&decision.steps));
+            }
+            // The witness that names the fewest labels reads best.
+            DecidedBy::DefaultAllow
+                if self
+                    .unselected
+                    .as_ref()
+                    .is_none_or(|e: &BTreeMap<String, LabelValue>| {
+                        class.example.len() < e.len()
+                    }) =>
+            {
+                self.unselected = Some(class.example.clone());
+            }
+            _ => {}
+        }
+        // Protected only while another engine takes part in every denial.
+        let deciders = engine_deciders(model, decision);
+        self.protected &= !deciders.is_empty();
+        for p in deciders {
+            if !self.protected_by.contains(&p) {
+                self.protected_by.push(p);
+            }
+        }
+        if decision.allowed && !self.reachable.contains(target) {
+            self.reachable.push(*target);
+        }
+    }
+
+    fn into_verdict(mut self, key: &NamespaceKey) -> NamespaceVerdict {
+        self.reachable.sort();
+        NamespaceVerdict {
+            unselected_pods: self.unselected.as_ref().map(describe_gap),
+            openings: self.openings.into_openings(),
+            reachable: self.reachable,
+            protected_by: if self.protected {
+                self.protected_by
+            } else {
+                Vec::new()
+            },
+            ..NamespaceVerdict::new(key)
+        }
+    }
+}
+
+/// Other engines' policies that take part in a denial: deny rules all of other engines, or
+/// their isolation meeting a tier end (a Cilium default deny, a Calico tier). Empty for an
+/// allow, and for a denial a native rule takes part in or only native policies isolate for.
+fn engine_deciders(model: &Model, decision: &Decision) -> Vec<PolicyId> {
+    let engine = |p: &PolicyId| !model.policy(*p).is_native();
+    match &decision.by {
+        DecidedBy::Rules(rules) if !decision.allowed => {
+            let policies: Vec<PolicyId> = rules.iter().map(|r| r.policy()).collect();
+            if policies.iter().all(engine) {
+                policies
+            } else {
+                Vec::new()
+            }
+        }
+        DecidedBy::TierEnd { isolated_by, .. } => {
+            isolated_by.iter().copied().filter(engine).collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// A workload's verdict from its namespace's precedence chain, for its own labels.
