@@ -131,10 +131,10 @@ fn selector_field(
     }
     let expr = match parse(&text) {
         Ok(expr) => expr,
-        Err(message) => {
+        Err(error) => {
             cx.d.invalid(
                 node,
-                format!("{field} {text:?} is not a valid selector: {message}"),
+                format!("{field} {text:?} is not a valid selector: {error}"),
             );
             return Some(SelectorField {
                 text,
