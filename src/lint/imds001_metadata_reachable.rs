@@ -1,9 +1,9 @@
 //! IMDS001: some pod that could exist in the namespace can reach a metadata endpoint.
 
 use super::{Check, Context, Draft, Related, Rule, Severity, Subject, namespace_anchor};
-use crate::analyze::{Opening, WorkloadVerdict};
+use crate::analyze::{NamespaceVerdict, Opening, WorkloadVerdict};
 use crate::decode::spec::{Engine, Via};
-use crate::model::{Policy, RuleView, Workload, WorkloadId};
+use crate::model::{Namespace, Policy, RuleView, Workload, WorkloadId};
 use crate::net::list_targets;
 use std::collections::HashMap;
 
@@ -132,127 +132,153 @@ fn check(ctx: &Context) -> Vec<Draft> {
             .get(&(verdict.cluster.as_deref(), verdict.name.as_str()))
             .map_or(&[][..], Vec::as_slice);
         if let Some(pods) = &verdict.unselected_pods {
-            let exposed = workloads_where(ctx, workloads, |v| v.default_allowed);
-            let related = exposed
-                .iter()
-                .map(|&w| {
-                    let workload = ctx.model.workload(w);
-                    Related {
-                        at: workload.location,
-                        message: format!(
-                            "{} can reach {}: no Egress policy selects its pods",
-                            workload_name(workload),
-                            list_targets(&verdict.reachable)
-                        ),
-                    }
-                })
-                .collect();
-            findings.push(Draft {
-                namespace: Some(verdict.name.clone()),
-                cluster: verdict.cluster.clone(),
-                at: namespace_anchor(ns),
-                message: format!(
-                    "{pods} in namespace {} are selected by no Egress NetworkPolicy and can reach {}",
-                    verdict.name,
-                    list_targets(&verdict.reachable),
-                ),
-                affects: affected_suffix(ctx, &exposed),
-                label: "no Egress policy isolates these pods".into(),
-                help: Some(
-                    "add the deny-egress-all and allow-egress-all-except-metadata policies \
-                     (imds-lint rule IMDS002, imds-lint rule IMDS003)"
-                        .into(),
-                ),
-                related,
-                subject: Subject::Namespace,
-            });
+            findings.push(unisolated_finding(ctx, verdict, ns, pods, workloads));
         }
         for opening in &verdict.openings {
-            let rule = ctx.model.rule(opening.rule);
-            let policy = rule.policy;
-            // The same rule, though perhaps to fewer targets for these pods.
-            let affected = workloads_where(ctx, workloads, |v| {
-                v.openings.iter().any(|o| o.rule == opening.rule)
-            });
-            let targets = list_targets(&opening.targets);
-            let first = opening
-                .targets
-                .first()
-                .map(|t| t.addr.to_string())
-                .unwrap_or_default();
-            let (label, help) = match &rule.rule.via {
-                Via::AnyDestination => (
-                    "this rule has no `to`, so it allows every destination".to_string(),
-                    "add a `to` with an ipBlock whose `except` lists the metadata address, or limit \
-                     the rule's ports"
-                        .to_string(),
-                ),
-                Via::Pods(how) | Via::Described(how) => (
-                    format!("{how} reaches {first}"),
-                    engine_help(
-                        rule.spec.engine,
-                        &opening
-                            .targets
-                            .iter()
-                            .map(|t| t.host_cidr().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    ),
-                ),
-                Via::IpBlock(cidr) => (
-                    format!("ipBlock {cidr} contains {first}"),
-                    format!(
-                        "add the metadata address to this ipBlock's `except` (e.g. {}), or narrow the cidr",
-                        opening
-                            .targets
-                            .iter()
-                            .map(|t| t.host_cidr().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ),
-            };
-            findings.push(Draft {
-                namespace: Some(verdict.name.clone()),
-                cluster: verdict.cluster.clone(),
-                at: rule.at(),
-                message: format!(
-                    "{} {} lets {} reach {}{}",
-                    policy_in(policy, &verdict.name),
-                    rule.label(),
-                    selected_pods(&rule),
-                    targets,
-                    passed_suffix(ctx, opening),
-                ),
-                affects: affected_suffix(ctx, &affected),
-                label,
-                help: Some(help),
-                // Each Pass on the way, then the workloads exposed.
-                related: opening
-                    .passed_by
-                    .iter()
-                    .map(|r| Related {
-                        at: ctx.model.rule(*r).at(),
-                        message: format!(
-                            "{} passes it on to the next tier",
-                            ctx.model.rule(*r).describe()
-                        ),
-                    })
-                    .chain(affected.iter().map(|&w| {
-                        // The workload's own view of the rule: the targets it reaches through it.
-                        let own = workloads
-                            .iter()
-                            .find(|v| v.workload == w)
-                            .and_then(|v| v.openings.iter().find(|o| o.rule == opening.rule))
-                            .unwrap_or(opening);
-                        through_opening(ctx, w, own)
-                    }))
-                    .collect(),
-                subject: Subject::Policy(opening.rule.policy()),
-            });
+            findings.push(opening_finding(ctx, verdict, opening, workloads));
         }
     }
     findings
+}
+
+/// The finding for the namespace's `pods` that no Egress policy selects, so nothing isolates.
+fn unisolated_finding(
+    ctx: &Context,
+    verdict: &NamespaceVerdict,
+    ns: &Namespace,
+    pods: &str,
+    workloads: &[&WorkloadVerdict],
+) -> Draft {
+    let exposed = workloads_where(ctx, workloads, |v| v.default_allowed);
+    let related = exposed
+        .iter()
+        .map(|&w| {
+            let workload = ctx.model.workload(w);
+            Related {
+                at: workload.location,
+                message: format!(
+                    "{} can reach {}: no Egress policy selects its pods",
+                    workload_name(workload),
+                    list_targets(&verdict.reachable)
+                ),
+            }
+        })
+        .collect();
+    Draft {
+        namespace: Some(verdict.name.clone()),
+        cluster: verdict.cluster.clone(),
+        at: namespace_anchor(ns),
+        message: format!(
+            "{pods} in namespace {} are selected by no Egress NetworkPolicy and can reach {}",
+            verdict.name,
+            list_targets(&verdict.reachable),
+        ),
+        affects: affected_suffix(ctx, &exposed),
+        label: "no Egress policy isolates these pods".into(),
+        help: Some(
+            "add the deny-egress-all and allow-egress-all-except-metadata policies \
+             (imds-lint rule IMDS002, imds-lint rule IMDS003)"
+                .into(),
+        ),
+        related,
+        subject: Subject::Namespace,
+    }
+}
+
+/// The finding for one rule that opens a target to pods of the namespace.
+fn opening_finding(
+    ctx: &Context,
+    verdict: &NamespaceVerdict,
+    opening: &Opening,
+    workloads: &[&WorkloadVerdict],
+) -> Draft {
+    let rule = ctx.model.rule(opening.rule);
+    // The same rule, though perhaps to fewer targets for these pods.
+    let affected = workloads_where(ctx, workloads, |v| {
+        v.openings.iter().any(|o| o.rule == opening.rule)
+    });
+    let (label, help) = opening_label_and_help(&rule, opening);
+    Draft {
+        namespace: Some(verdict.name.clone()),
+        cluster: verdict.cluster.clone(),
+        at: rule.at(),
+        message: format!(
+            "{} {} lets {} reach {}{}",
+            policy_in(rule.policy, &verdict.name),
+            rule.label(),
+            selected_pods(&rule),
+            list_targets(&opening.targets),
+            passed_suffix(ctx, opening),
+        ),
+        affects: affected_suffix(ctx, &affected),
+        label,
+        help: Some(help),
+        related: opening_related(ctx, opening, workloads, &affected),
+        subject: Subject::Policy(opening.rule.policy()),
+    }
+}
+
+/// The label and help of an opening, by how the rule reaches the target: through no `to` at
+/// all, through pods or an engine's own peer, or through an ipBlock.
+fn opening_label_and_help(rule: &RuleView, opening: &Opening) -> (String, String) {
+    let first = opening
+        .targets
+        .first()
+        .map(|t| t.addr.to_string())
+        .unwrap_or_default();
+    let host_cidrs = || {
+        opening
+            .targets
+            .iter()
+            .map(|t| t.host_cidr().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match &rule.rule.via {
+        Via::AnyDestination => (
+            "this rule has no `to`, so it allows every destination".to_string(),
+            "add a `to` with an ipBlock whose `except` lists the metadata address, or limit \
+             the rule's ports"
+                .to_string(),
+        ),
+        Via::Pods(how) | Via::Described(how) => (
+            format!("{how} reaches {first}"),
+            engine_help(rule.spec.engine, &host_cidrs()),
+        ),
+        Via::IpBlock(cidr) => (
+            format!("ipBlock {cidr} contains {first}"),
+            format!(
+                "add the metadata address to this ipBlock's `except` (e.g. {}), or narrow the cidr",
+                host_cidrs()
+            ),
+        ),
+    }
+}
+
+/// Each Pass on the way, then the `affected` workloads, each through its own view of the rule.
+fn opening_related(
+    ctx: &Context,
+    opening: &Opening,
+    workloads: &[&WorkloadVerdict],
+    affected: &[WorkloadId],
+) -> Vec<Related> {
+    let passes = opening.passed_by.iter().map(|r| Related {
+        at: ctx.model.rule(*r).at(),
+        message: format!(
+            "{} passes it on to the next tier",
+            ctx.model.rule(*r).describe()
+        ),
+    });
+    let exposed = affected.iter().map(|&w| {
+        // The workload's own view of the rule: the targets it reaches through it.
+        let own = workloads
+            .iter()
+            .find(|v| v.workload == w)
+            .and_then(|v| v.openings.iter().find(|o| o.rule == opening.rule))
+            .unwrap_or(opening);
+        through_opening(ctx, w, own)
+    });
+    passes.chain(exposed).collect()
 }
 
 #[cfg(test)]

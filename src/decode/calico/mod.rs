@@ -131,10 +131,10 @@ fn selector_field(
     }
     let expr = match parse(&text) {
         Ok(expr) => expr,
-        Err(message) => {
+        Err(error) => {
             cx.d.invalid(
                 node,
-                format!("{field} {text:?} is not a valid selector: {message}"),
+                format!("{field} {text:?} is not a valid selector: {error}"),
             );
             return Some(SelectorField {
                 text,
@@ -756,50 +756,30 @@ const RULE_FIELDS: &[&str] = &[
     "metadata",
 ];
 
+/// A rule's fields as read, before they are checked against each other.
+#[derive(Default)]
+struct RuleFields<'n> {
+    action: Option<Action>,
+    ip_version: Option<i64>,
+    protocol: Option<u8>,
+    not_protocol: Option<u8>,
+    /// Each protocol field's value, to check against `ipVersion`.
+    protocol_nodes: Vec<(Option<u8>, &'n Node)>,
+    /// `icmp` and `notICMP`, by name, at their keys.
+    icmp: Vec<(&'n str, &'n Node)>,
+    /// The `http` key, when given.
+    http: Option<&'n Node>,
+    source: Entity,
+    destination: Entity,
+}
+
 /// Decodes one rule; ingress rules are validated only. `None` when the rule has no meaning.
 fn decode_rule(node: &Node, egress: bool, index: usize, cx: &mut Cx) -> Option<PolicyRule> {
     let entries = expect_map(node, &mut cx.d)?;
-    let direction = if egress { "egress" } else { "ingress" };
-    let mut action = None;
-    let (mut ip_version, mut protocol, mut not_protocol) = (None, None, None);
-    let (mut icmp, mut http) = (Vec::new(), None);
-    let mut protocol_nodes: Vec<(Option<u8>, &Node)> = Vec::new();
-    let (mut source, mut destination) = (Entity::default(), Entity::default());
-    for (key, value) in entries {
-        let name = key.key_text().unwrap_or_default();
-        if !RULE_FIELDS.contains(&name) {
-            cx.d.unknown_field(key);
-            continue;
-        }
-        if value.is_null() {
-            continue;
-        }
-        match name {
-            "action" => action = decode_action(value, cx).or(action),
-            "ipVersion" => match value.scalar() {
-                Some(Scalar::Int(v @ (4 | 6))) => ip_version = Some(v),
-                _ => cx.d.invalid(value, "ipVersion must be 4 or 6".into()),
-            },
-            "protocol" => {
-                protocol = decode_protocol(value, "protocol", &mut cx.d);
-                protocol_nodes.push((protocol, value));
-            }
-            "notProtocol" => {
-                not_protocol = decode_protocol(value, "notProtocol", &mut cx.d);
-                protocol_nodes.push((not_protocol, value));
-            }
-            "icmp" | "notICMP" => {
-                check_icmp_fields(value, cx);
-                icmp.push((name, key));
-            }
-            "source" => source = decode_entity(value, "source", egress, cx),
-            "destination" => destination = decode_entity(value, "destination", false, cx),
-            "http" => http = Some(key),
-            _ => {}
-        }
-    }
-    let Some(action) = action else {
+    let fields = read_rule_fields(entries, egress, cx);
+    let Some(action) = fields.action else {
         if node.get("action").is_none_or(Node::is_null) {
+            let direction = if egress { "egress" } else { "ingress" };
             cx.d.invalid(
                 node,
                 format!(
@@ -810,22 +790,79 @@ fn decode_rule(node: &Node, egress: bool, index: usize, cx: &mut Cx) -> Option<P
         }
         return None;
     };
-    check_protocol_versions(&protocol_nodes, ip_version, cx);
+    check_protocol_versions(&fields.protocol_nodes, fields.ip_version, cx);
     check_rule(
-        (protocol, not_protocol, ip_version),
-        &icmp,
-        &source,
-        &destination,
+        (fields.protocol, fields.not_protocol, fields.ip_version),
+        &fields.icmp,
+        &fields.source,
+        &fields.destination,
         cx,
     );
-    check_direction(egress, action, http, &source, &destination, cx);
-    if !egress {
-        return None;
+    check_direction(
+        egress,
+        action,
+        fields.http,
+        &fields.source,
+        &fields.destination,
+        cx,
+    );
+    egress.then(|| egress_rule(node, index, action, &fields, cx))
+}
+
+/// Reads each field of a rule, reporting unknown ones and those invalid on their own.
+fn read_rule_fields<'n>(entries: &'n [(Node, Node)], egress: bool, cx: &mut Cx) -> RuleFields<'n> {
+    let mut fields = RuleFields::default();
+    for (key, value) in entries {
+        let name = key.key_text().unwrap_or_default();
+        if !RULE_FIELDS.contains(&name) {
+            cx.d.unknown_field(key);
+            continue;
+        }
+        if value.is_null() {
+            continue;
+        }
+        match name {
+            "action" => fields.action = decode_action(value, cx).or(fields.action),
+            "ipVersion" => match value.scalar() {
+                Some(Scalar::Int(v @ (4 | 6))) => fields.ip_version = Some(v),
+                _ => cx.d.invalid(value, "ipVersion must be 4 or 6".into()),
+            },
+            "protocol" => {
+                fields.protocol = decode_protocol(value, "protocol", &mut cx.d);
+                fields.protocol_nodes.push((fields.protocol, value));
+            }
+            "notProtocol" => {
+                fields.not_protocol = decode_protocol(value, "notProtocol", &mut cx.d);
+                fields.protocol_nodes.push((fields.not_protocol, value));
+            }
+            "icmp" | "notICMP" => {
+                check_icmp_fields(value, cx);
+                fields.icmp.push((name, key));
+            }
+            "source" => fields.source = decode_entity(value, "source", egress, cx),
+            "destination" => {
+                fields.destination = decode_entity(value, "destination", false, cx);
+            }
+            "http" => fields.http = Some(key),
+            _ => {}
+        }
     }
-    let ports = rule_ports(protocol, not_protocol, &destination);
-    let (destinations, via, mut unknowable) = destinations(&destination, ip_version, cx);
-    let senders = senders(&source, &mut unknowable, cx);
-    Some(PolicyRule {
+    fields
+}
+
+/// The egress rule at `node`, already checked, as the model sees it.
+fn egress_rule(
+    node: &Node,
+    index: usize,
+    action: Action,
+    fields: &RuleFields,
+    cx: &mut Cx,
+) -> PolicyRule {
+    let ports = rule_ports(fields.protocol, fields.not_protocol, &fields.destination);
+    let (destinations, via, mut unknowable) =
+        destinations(&fields.destination, fields.ip_version, cx);
+    let senders = senders(&fields.source, &mut unknowable, cx);
+    PolicyRule {
         action,
         name: RuleName {
             action: Some(action),
@@ -838,7 +875,7 @@ fn decode_rule(node: &Node, egress: bool, index: usize, cx: &mut Cx) -> Option<P
         senders,
         unknowable: (!unknowable.is_empty()).then(|| unknowable.join("; ")),
         via: Via::Described(via),
-    })
+    }
 }
 
 /// A rule's `action`; `None` (with a problem if it is not a string naming one) otherwise.

@@ -50,6 +50,53 @@ impl SubstringOp {
     }
 }
 
+/// Why a selector does not parse, and where reading stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{problem}")]
+pub struct SelectorError {
+    pub problem: SelectorProblem,
+    /// Byte offset in the selector text of the character or token that stopped the reading
+    /// (the text's length at its end); `None` when the selector is refused as a whole.
+    pub offset: Option<usize>,
+}
+
+/// What is wrong with a selector, in the words shown to the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectorProblem {
+    #[error("parentheses nest deeper than {MAX_NESTING}")]
+    TooDeep,
+    #[error("unterminated string")]
+    UnterminatedString,
+    /// A lone `=`, `&` or `|`; the field is the token it should have been.
+    #[error("expected {0}")]
+    IncompleteOperator(&'static str),
+    #[error("unexpected characters after label {0:?}, expected an operator")]
+    NoWordOperator(String),
+    #[error("no label name in has(")]
+    NoLabelInHas,
+    /// `has(`, `all(` or `global(` without its `)`; the field is the function's name.
+    #[error("no closing ) after {0}(")]
+    Unclosed(&'static str),
+    #[error("unexpected character {0:?}")]
+    UnexpectedCharacter(char),
+    #[error("unexpected content at end of selector")]
+    TrailingContent,
+    #[error("unexpected end of selector")]
+    UnexpectedEnd,
+    #[error("expected a quoted string")]
+    ExpectedString,
+    #[error("expected a set literal {{…}}")]
+    ExpectedSet,
+    #[error("expected }}")]
+    UnclosedSet,
+    #[error("expected )")]
+    UnclosedParenthesis,
+    #[error("expected an operator after {0:?}")]
+    ExpectedOperator(String),
+    #[error("unexpected token")]
+    UnexpectedToken,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {
     Label(String),
@@ -92,38 +139,48 @@ fn two_words<'a>(input: &'a str, first: &str, second: &str) -> Option<&'a str> {
     trim_space(input.strip_prefix(first)?).strip_prefix(second)
 }
 
-fn tokenize(mut input: &str) -> Result<Vec<Token>, String> {
-    let mut tokens = Vec::new();
+/// The tokens of `text`, each with its byte offset, ending with [`Token::End`].
+fn tokenize(text: &str) -> Result<Vec<(Token, usize)>, SelectorError> {
+    let mut tokens: Vec<(Token, usize)> = Vec::new();
+    let mut input = text;
     loop {
         input = trim_space(input);
+        let offset = text.len() - input.len();
+        let fail = |problem| SelectorError {
+            problem,
+            offset: Some(offset),
+        };
         let Some(&first) = input.as_bytes().first() else {
-            tokens.push(Token::End);
+            tokens.push((Token::End, offset));
             return Ok(tokens);
         };
-        if let Some((token, len)) = punctuation(input)? {
-            tokens.push(token);
+        if let Some((token, len)) = punctuation(input).map_err(fail)? {
+            tokens.push((token, offset));
             input = &input[len..];
             continue;
         }
         if first == b'"' || first == b'\'' {
             let quote = first as char;
             let body = &input[1..];
-            let end = body.find(quote).ok_or("unterminated string")?;
-            tokens.push(Token::Str(body[..end].to_string()));
+            let end = body
+                .find(quote)
+                .ok_or_else(|| fail(SelectorProblem::UnterminatedString))?;
+            tokens.push((Token::Str(body[..end].to_string()), offset));
             input = &body[end + 1..];
             continue;
         }
         let (token, rest) = match tokens.last() {
-            Some(Token::Label(label)) => operator(input, label)?,
-            _ => word(input)?,
-        };
-        tokens.push(token);
+            Some((Token::Label(label), _)) => operator(input, label),
+            _ => word(input),
+        }
+        .map_err(fail)?;
+        tokens.push((token, offset));
         input = rest;
     }
 }
 
 /// A one- or two-character token at the start of `input`, with its length.
-fn punctuation(input: &str) -> Result<Option<(Token, usize)>, String> {
+fn punctuation(input: &str) -> Result<Option<(Token, usize)>, SelectorProblem> {
     let Some(&first) = input.as_bytes().first() else {
         return Ok(None);
     };
@@ -134,19 +191,19 @@ fn punctuation(input: &str) -> Result<Option<(Token, usize)>, String> {
         b'}' => Some((Token::RBrace, 1)),
         b',' => Some((Token::Comma, 1)),
         b'=' if input.starts_with("==") => Some((Token::Eq, 2)),
-        b'=' => return Err("expected ==".into()),
+        b'=' => return Err(SelectorProblem::IncompleteOperator("==")),
         b'!' if input.starts_with("!=") => Some((Token::Ne, 2)),
         b'!' => Some((Token::Not, 1)),
         b'&' if input.starts_with("&&") => Some((Token::And, 2)),
-        b'&' => return Err("expected &&".into()),
+        b'&' => return Err(SelectorProblem::IncompleteOperator("&&")),
         b'|' if input.starts_with("||") => Some((Token::Or, 2)),
-        b'|' => return Err("expected ||".into()),
+        b'|' => return Err(SelectorProblem::IncompleteOperator("||")),
         _ => None,
     })
 }
 
 /// The word operator after `label`, and the rest of the input.
-fn operator<'a>(input: &'a str, label: &str) -> Result<(Token, &'a str), String> {
+fn operator<'a>(input: &'a str, label: &str) -> Result<(Token, &'a str), SelectorProblem> {
     if let Some(rest) = input.strip_prefix("contains") {
         Ok((Token::Substring(SubstringOp::Contains), rest))
     } else if let Some(rest) = two_words(input, "starts", "with") {
@@ -158,38 +215,38 @@ fn operator<'a>(input: &'a str, label: &str) -> Result<(Token, &'a str), String>
     } else if let Some(rest) = input.strip_prefix("in") {
         Ok((Token::In, rest))
     } else {
-        Err(format!(
-            "unexpected characters after label {label:?}, expected an operator"
-        ))
+        Err(SelectorProblem::NoWordOperator(label.to_string()))
     }
 }
 
 /// `has(label)`, `all()`, `global()` or a label, and the rest of the input.
-fn word(input: &str) -> Result<(Token, &str), String> {
+fn word(input: &str) -> Result<(Token, &str), SelectorProblem> {
     if let Some(rest) = input.strip_prefix("has(") {
         let rest = trim_space(rest);
         let label = label_prefix(rest);
         if label.is_empty() {
-            return Err("no label name in has(".into());
+            return Err(SelectorProblem::NoLabelInHas);
         }
         let rest = trim_space(&rest[label.len()..]);
-        let rest = rest.strip_prefix(')').ok_or("no closing ) after has(")?;
+        let rest = rest
+            .strip_prefix(')')
+            .ok_or(SelectorProblem::Unclosed("has"))?;
         Ok((Token::Has(label.to_string()), rest))
     } else if let Some(rest) = input.strip_prefix("all(") {
         let rest = trim_space(rest)
             .strip_prefix(')')
-            .ok_or("no closing ) after all(")?;
+            .ok_or(SelectorProblem::Unclosed("all"))?;
         Ok((Token::All, rest))
     } else if let Some(rest) = input.strip_prefix("global(") {
         let rest = trim_space(rest)
             .strip_prefix(')')
-            .ok_or("no closing ) after global(")?;
+            .ok_or(SelectorProblem::Unclosed("global"))?;
         Ok((Token::Global, rest))
     } else {
         let label = label_prefix(input);
         if label.is_empty() {
             let c = input.chars().next().unwrap_or(' ');
-            return Err(format!("unexpected character {c:?}"));
+            return Err(SelectorProblem::UnexpectedCharacter(c));
         }
         Ok((Token::Label(label.to_string()), &input[label.len()..]))
     }
@@ -219,41 +276,64 @@ pub fn nesting(text: &str) -> usize {
 }
 
 /// Parses a selector; the empty selector is `all()`.
-pub fn parse(text: &str) -> Result<Expr, String> {
+pub fn parse(text: &str) -> Result<Expr, SelectorError> {
     if nesting(text) > MAX_NESTING {
-        return Err(format!("parentheses nest deeper than {MAX_NESTING}"));
+        return Err(SelectorError {
+            problem: SelectorProblem::TooDeep,
+            offset: None,
+        });
     }
     let tokens = tokenize(text)?;
-    if tokens.first() == Some(&Token::End) {
+    if tokens
+        .first()
+        .is_some_and(|(token, _)| *token == Token::End)
+    {
         return Ok(Expr::All);
     }
-    let mut parser = Parser { tokens, at: 0 };
+    let mut parser = Parser {
+        tokens,
+        at: 0,
+        taken_at: 0,
+    };
     let expr = parser.or()?;
-    if parser.peek() != &Token::End {
-        return Err("unexpected content at end of selector".into());
+    if parser.next() != Token::End {
+        return parser.fail(SelectorProblem::TrailingContent);
     }
     Ok(expr)
 }
 
 struct Parser {
-    tokens: Vec<Token>,
+    tokens: Vec<(Token, usize)>,
     at: usize,
+    /// The offset of the token last taken, where an error about it points.
+    taken_at: usize,
 }
 
 impl Parser {
     fn peek(&self) -> &Token {
-        self.tokens.get(self.at).unwrap_or(&Token::End)
+        self.tokens
+            .get(self.at)
+            .map_or(&Token::End, |(token, _)| token)
     }
 
     fn next(&mut self) -> Token {
         let token = self.peek().clone();
-        if self.at < self.tokens.len() {
+        if let Some(&(_, offset)) = self.tokens.get(self.at) {
+            self.taken_at = offset;
             self.at += 1;
         }
         token
     }
 
-    fn or(&mut self) -> Result<Expr, String> {
+    /// `problem`, at the token last taken.
+    fn fail<T>(&self, problem: SelectorProblem) -> Result<T, SelectorError> {
+        Err(SelectorError {
+            problem,
+            offset: Some(self.taken_at),
+        })
+    }
+
+    fn or(&mut self) -> Result<Expr, SelectorError> {
         let mut terms = vec![self.and()?];
         while self.peek() == &Token::Or {
             self.next();
@@ -266,7 +346,7 @@ impl Parser {
         })
     }
 
-    fn and(&mut self) -> Result<Expr, String> {
+    fn and(&mut self) -> Result<Expr, SelectorError> {
         let mut terms = vec![self.operation()?];
         while self.peek() == &Token::And {
             self.next();
@@ -279,14 +359,14 @@ impl Parser {
         })
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    fn string(&mut self) -> Result<String, SelectorError> {
         match self.next() {
             Token::Str(s) => Ok(s),
-            _ => Err("expected a quoted string".into()),
+            _ => self.fail(SelectorProblem::ExpectedString),
         }
     }
 
-    fn operation(&mut self) -> Result<Expr, String> {
+    fn operation(&mut self) -> Result<Expr, SelectorError> {
         let mut negated = false;
         while self.peek() == &Token::Not {
             self.next();
@@ -302,7 +382,7 @@ impl Parser {
                 Token::Substring(op) => Expr::Substring(label, op, self.string()?),
                 op @ (Token::In | Token::NotIn) => {
                     if self.next() != Token::LBrace {
-                        return Err("expected a set literal {…}".into());
+                        return self.fail(SelectorProblem::ExpectedSet);
                     }
                     let mut values = Vec::new();
                     while let Token::Str(value) = self.peek().clone() {
@@ -314,7 +394,7 @@ impl Parser {
                         self.next();
                     }
                     if self.next() != Token::RBrace {
-                        return Err("expected }".into());
+                        return self.fail(SelectorProblem::UnclosedSet);
                     }
                     values.sort();
                     values.dedup();
@@ -324,18 +404,18 @@ impl Parser {
                         Expr::NotIn(label, values)
                     }
                 }
-                Token::End => return Err("unexpected end of selector".into()),
-                _ => return Err(format!("expected an operator after {label:?}")),
+                Token::End => return self.fail(SelectorProblem::UnexpectedEnd),
+                _ => return self.fail(SelectorProblem::ExpectedOperator(label)),
             },
             Token::LParen => {
                 let inner = self.or()?;
                 if self.next() != Token::RParen {
-                    return Err("expected )".into());
+                    return self.fail(SelectorProblem::UnclosedParenthesis);
                 }
                 inner
             }
-            Token::End => return Err("unexpected end of selector".into()),
-            _ => return Err("unexpected token".into()),
+            Token::End => return self.fail(SelectorProblem::UnexpectedEnd),
+            _ => return self.fail(SelectorProblem::UnexpectedToken),
         };
         Ok(if negated {
             Expr::Not(Box::new(expr))
@@ -784,8 +864,8 @@ mod tests {
             "double negation collapses"
         );
         assert_eq!(
-            parse("a == 'it''s'").map_err(|e| e.contains("unexpected")),
-            Err(true)
+            parse("a == 'it''s'").map_err(|e| e.problem),
+            Err(SelectorProblem::TrailingContent)
         );
         assert_eq!(
             parse("a == \"it's\"").unwrap(),
@@ -831,6 +911,32 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should not parse");
         }
+    }
+
+    #[test]
+    fn syntax_errors_say_what_and_where() {
+        for (text, message, offset) in [
+            ("app = 'web'", "expected ==", 4),
+            ("app == 'web", "unterminated string", 7),
+            ("app == web", "expected a quoted string", 7),
+            ("has(app", "no closing ) after has(", 0),
+            (
+                "app is 'a'",
+                "unexpected characters after label \"app\", expected an operator",
+                4,
+            ),
+            ("app in {'a'", "expected }", 11),
+            ("has(a) &&", "unexpected end of selector", 9),
+            ("has(a) has(b)", "unexpected content at end of selector", 7),
+        ] {
+            let error = parse(text).expect_err(text);
+            assert_eq!(error.to_string(), message, "{text:?}");
+            assert_eq!(error.offset, Some(offset), "{text:?}");
+        }
+        let deep = format!("{}has(a){}", "(".repeat(65), ")".repeat(65));
+        let error = parse(&deep).expect_err("too deep");
+        assert_eq!(error.to_string(), "parentheses nest deeper than 64");
+        assert_eq!(error.offset, None);
     }
 
     #[test]
