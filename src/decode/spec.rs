@@ -82,6 +82,18 @@ pub struct Placement {
     pub order: Option<f64>,
 }
 
+impl Placement {
+    /// Where native NetworkPolicies sit, and Cilium's policies beside them: the default tier of
+    /// the NetworkPolicy layer, at [`NATIVE_ORDER`].
+    pub fn native() -> Self {
+        Placement {
+            layer: Layer::NetworkPolicy,
+            tier: DEFAULT_TIER.into(),
+            order: Some(NATIVE_ORDER),
+        }
+    }
+}
+
 /// Which pods a policy applies to: a pod is selected when some pair matches its namespace's
 /// labels and its own labels. Namespace labels include `kubernetes.io/metadata.name`.
 #[derive(Debug, Clone, PartialEq, Default)]

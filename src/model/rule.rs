@@ -67,16 +67,21 @@ mod tests {
             .collect()
     }
 
+    /// Each rule as (description, number, line).
+    fn described(model: &Model) -> Vec<(String, usize, usize)> {
+        rules(model)
+            .iter()
+            .map(|r| (r.describe(), r.number(), r.at().line))
+            .collect()
+    }
+
     #[test]
     fn a_native_rule_is_one_per_peer_and_its_peers_share_its_number() {
         let model = lint_text(
             "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: ns}\nspec:\n  podSelector: {}\n  egress:\n  - ports: [{port: 53}]\n  - to:\n    - ipBlock: {cidr: 10.0.0.0/8}\n    - podSelector: {}\n",
         )
         .model;
-        let seen: Vec<(String, usize, usize)> = rules(&model)
-            .iter()
-            .map(|r| (r.describe(), r.number(), r.at().line))
-            .collect();
+        let seen = described(&model);
         assert_eq!(
             seen,
             [
@@ -93,10 +98,7 @@ mod tests {
             "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: c, namespace: ns}\nspecs:\n- endpointSelector: {}\n  ingress: [{fromEntities: [cluster]}]\n- endpointSelector: {}\n  egress: [{toEntities: [world]}]\n",
         )
         .model;
-        let seen: Vec<(String, usize, usize)> = rules(&model)
-            .iter()
-            .map(|r| (r.describe(), r.number(), r.at().line))
-            .collect();
+        let seen = described(&model);
         assert_eq!(
             seen,
             [(

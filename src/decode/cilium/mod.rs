@@ -17,9 +17,8 @@
 
 use super::selector::{LabelSelector, Operator, Requirement, decode_selector_with};
 use super::spec::{
-    Action, CIDR_GROUP_NAME, DEFAULT_TIER, DecodedPolicy, Engine, HostnameMatch, Layer,
-    NATIVE_ORDER, NetworkSetSpec, Placement, PolicyRule, PolicySpec, RuleDestinations, RuleName,
-    SelectorPair, Selects, Via,
+    Action, CIDR_GROUP_NAME, DecodedPolicy, Engine, HostnameMatch, NetworkSetSpec, Placement,
+    PolicyRule, PolicySpec, RuleDestinations, RuleName, SelectorPair, Selects, Via,
 };
 use super::toolkit::{
     Decoder, check_object, expect_cidr, expect_map, expect_seq, expect_string, optional_seq,
@@ -138,11 +137,7 @@ fn decode_rule(
     };
     RuleOutcome::Spec(PolicySpec {
         engine: Engine::Cilium,
-        placement: Placement {
-            layer: Layer::NetworkPolicy,
-            tier: DEFAULT_TIER.into(),
-            order: Some(NATIVE_ORDER),
-        },
+        placement: Placement::native(),
         ordered: false,
         selects: Selects {
             own_namespace_only: !clusterwide,
@@ -878,6 +873,7 @@ pub fn decode_cidr_group(root: &Node) -> NetworkSetSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::spec::{DEFAULT_TIER, Layer, NATIVE_ORDER};
     use crate::decode::toolkit::ProblemKind;
     use crate::net::Target;
     use crate::source::yaml::parse_documents;

@@ -5,8 +5,8 @@
 
 use super::selector::{LabelSelector, decode_selector};
 use super::spec::{
-    Action, DEFAULT_TIER, DecodedPolicy, Engine, Layer, NATIVE_ORDER, Placement, PolicyRule,
-    PolicySpec, RuleDestinations, RuleName, SelectorPair, Selects, Via,
+    Action, DecodedPolicy, Engine, Placement, PolicyRule, PolicySpec, RuleDestinations, RuleName,
+    SelectorPair, Selects, Via,
 };
 use super::toolkit::{Decoder, check_object, expect_cidr, expect_map, expect_string, optional_seq};
 use crate::net::{IpSet, PortSet, Protocol};
@@ -102,11 +102,7 @@ fn shared_spec(spec: NativeSpec) -> PolicySpec {
     }
     PolicySpec {
         engine: Engine::NetworkPolicy,
-        placement: Placement {
-            layer: Layer::NetworkPolicy,
-            tier: DEFAULT_TIER.into(),
-            order: Some(NATIVE_ORDER),
-        },
+        placement: Placement::native(),
         ordered: false,
         selects: Selects {
             own_namespace_only: true,
@@ -426,6 +422,7 @@ fn port_range(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::spec::NATIVE_ORDER;
     use crate::decode::toolkit::ProblemKind;
     use crate::net::Target;
     use crate::source::yaml::parse_documents;
