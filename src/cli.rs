@@ -198,6 +198,8 @@ enum CliError {
         namespace: String,
         known: Vec<String>,
     },
+    #[error("no manifests found under {}", .0.join(", "))]
+    NothingLinted(Vec<String>),
     #[error("explain prints --format human or json only")]
     ExplainFormat,
 }
@@ -514,9 +516,25 @@ fn run_command_line(cli: Cli) -> Result<i32, CliError> {
         cli.fail_on,
     );
     let targets = chosen.targets.clone();
+    let nothing_linted = CliError::NothingLinted(
+        paths
+            .iter()
+            .map(|p| match p.to_string_lossy() {
+                name if name == "-" => cli.stdin_filename.clone(),
+                name => name.into_owned(),
+            })
+            .collect(),
+    );
     let inputs = inputs(paths, &cli.stdin_filename).map_err(CliError::Stdin)?;
     let outcome = crate::run(chosen.options(inputs, cli.cluster))?;
     let color = use_color(cli.color);
+    if outcome.nothing_linted() {
+        // The (empty) report still goes out, so a program reading it gets its format.
+        if let Mode::Lint = mode {
+            print_report(&outcome, cli.format, color, cli.show_suppressed);
+        }
+        return Err(nothing_linted);
+    }
     match mode {
         Mode::Lint => {
             print_report(&outcome, cli.format, color, cli.show_suppressed);
