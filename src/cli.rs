@@ -477,7 +477,10 @@ pub fn main() -> i32 {
         }
     };
     run_command_line(cli).unwrap_or_else(|e| {
-        eprintln!("imds-lint: {e}");
+        // One message a line (a configuration file's mistakes are listed all at once).
+        for line in e.to_string().lines() {
+            eprintln!("imds-lint: {line}");
+        }
         2
     })
 }

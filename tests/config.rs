@@ -295,6 +295,26 @@ fn config_mistakes_are_reported_at_their_line_and_column() {
 }
 
 #[test]
+fn every_config_mistake_is_reported_at_once() {
+    let (_temp, repo) = demo(Some(
+        "fail-on: sometimes\nrules:\n  IMDS009: off\nexlude: [a]\npresets: [aws, nimbus]\n",
+    ));
+    let r = run_piped(&repo, &["."], b"");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", r.stderr);
+    for (line, start) in lines.iter().zip([
+        "imds-lint: .imds-lint.yaml:1:10: fail-on: expected error, warning or never",
+        "imds-lint: .imds-lint.yaml:3:3: unknown rule \"IMDS009\"",
+        "imds-lint: .imds-lint.yaml:4:1: unknown key \"exlude\"",
+        "imds-lint: .imds-lint.yaml:5:16: unknown preset \"nimbus\"",
+    ]) {
+        assert!(line.starts_with(start), "{line:?} is not {start:?}");
+    }
+    assert!(r.stdout.is_empty());
+}
+
+#[test]
 fn init_writes_a_default_config_that_changes_nothing() {
     let (_temp, repo) = demo(None);
     let before = json(&repo, &["."]);
