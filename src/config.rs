@@ -3,12 +3,12 @@
 //! Parsed over the positioned YAML tree so that every mistake (an unknown key, a wrong type, a
 //! bad value) is reported at its line and column instead of being ignored.
 
-use crate::lint::settings::{FailOn, RuleSetting, Settings};
+use crate::lint::settings::{FailOn, IgnoredNamespace, RuleSetting, Settings};
 use crate::lint::{RULES, Severity, find_rule};
 use crate::net::{PRESETS, Target};
 pub use crate::source::discover::CONFIG_NAMES;
 use crate::source::yaml::{self, Node, Pos, Scalar};
-use globset::{Glob, GlobMatcher};
+use globset::Glob;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -98,6 +98,7 @@ impl Config {
             invalid,
         })?;
         config.path = path.to_path_buf();
+        config.settings.source = Some(display.to_string());
         Ok(config)
     }
 
@@ -218,12 +219,20 @@ fn exclude_globs(node: &Node, key: &str, problems: &mut Vec<InvalidConfig>) -> V
         .collect()
 }
 
-/// `ignore-namespaces`: names or globs, compiled.
-fn namespace_globs(node: &Node, key: &str, problems: &mut Vec<InvalidConfig>) -> Vec<GlobMatcher> {
+/// `ignore-namespaces`: names or globs, compiled, with where each is written.
+fn namespace_globs(
+    node: &Node,
+    key: &str,
+    problems: &mut Vec<InvalidConfig>,
+) -> Vec<IgnoredNamespace> {
     strings(node, key, problems)
         .into_iter()
         .filter_map(|(glob, node)| match Glob::new(glob) {
-            Ok(g) => Some(g.compile_matcher()),
+            Ok(g) => Some(IgnoredNamespace {
+                glob: g.compile_matcher(),
+                text: glob.to_string(),
+                pos: node.span.start,
+            }),
             Err(e) => {
                 problems.push(InvalidConfig::at(node, format!("bad glob: {e}")));
                 None

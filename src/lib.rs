@@ -144,6 +144,14 @@ pub fn run(options: LintOptions) -> Result<Outcome, LintError> {
     if let Some(cluster) = &options.cluster {
         keep_only_cluster(&mut model, &resolution.clusters, cluster)?;
     }
+    // The configuration file, so findings about its `ignore-namespaces` entries can point
+    // there; not when the run is limited to one cluster (an entry may be for another).
+    if options.cluster.is_none()
+        && let Some(source) = &options.settings.source
+        && !options.settings.ignore_namespaces.is_empty()
+    {
+        model.files.push(source.clone());
+    }
     let analysis = analyze::analyze(&model, &options.targets);
     let mut notes = resolution.notes;
     notes.extend(model.undefined_tier_notes());

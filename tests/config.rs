@@ -315,6 +315,63 @@ fn every_config_mistake_is_reported_at_once() {
 }
 
 #[test]
+fn ignore_namespaces_entries_that_match_nothing_are_reported() {
+    let (_temp, repo) = demo(Some(
+        "ignore-namespaces:\n  - monitoring\n  - legacy-*\n  - paymnets\n",
+    ));
+    let (code, report) = json(&repo, &["."]);
+    assert_eq!(code, 1);
+    let stale: Vec<(&str, &str, u64, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "IMDS006")
+        .map(|f| {
+            (
+                f["message"].as_str().unwrap(),
+                f["file"].as_str().unwrap(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        stale,
+        [
+            (
+                "ignore-namespaces: \"legacy-*\" ignores nothing: no namespace matches it",
+                ".imds-lint.yaml",
+                3,
+                5
+            ),
+            (
+                "ignore-namespaces: \"paymnets\" ignores nothing: no namespace matches it",
+                ".imds-lint.yaml",
+                4,
+                5
+            ),
+        ]
+    );
+    // The human report shows the entry in the file, like any finding.
+    let human = run_piped(&repo, &["--color", "never", "."], b"");
+    assert!(
+        human.stdout.contains("╭─[.imds-lint.yaml:4:5]"),
+        "{}",
+        human.stdout
+    );
+    assert!(human.stdout.contains("  - paymnets"), "{}", human.stdout);
+    // A warning: it fails the run only with --fail-on warning, like a stale annotation.
+    let (_temp, repo) = demo(Some(
+        "ignore-namespaces: [paymnets]\nrules: {IMDS001: off, IMDS002: off, IMDS003: off, IMDS004: off, IMDS005: off}\n",
+    ));
+    assert_eq!(run_piped(&repo, &["."], b"").code, 0);
+    assert_eq!(
+        run_piped(&repo, &["--fail-on", "warning", "."], b"").code,
+        1
+    );
+}
+
+#[test]
 fn init_writes_a_default_config_that_changes_nothing() {
     let (_temp, repo) = demo(None);
     let before = json(&repo, &["."]);

@@ -25,10 +25,13 @@ impl Sources<'_> {
         self.cache
             .entry(file)
             .or_insert_with(|| {
-                let loaded = outcome.files.get(file)?;
-                let text = match &loaded.text {
-                    Some(text) => text.clone(),
-                    None => std::fs::read_to_string(&loaded.path).ok()?,
+                let text = match outcome.files.get(file) {
+                    Some(loaded) => match &loaded.text {
+                        Some(text) => text.clone(),
+                        None => std::fs::read_to_string(&loaded.path).ok()?,
+                    },
+                    // Not a manifest: the configuration file, named as read.
+                    None => std::fs::read_to_string(outcome.model.files.get(file)?).ok()?,
                 };
                 Some(Arc::from(text))
             })
