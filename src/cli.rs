@@ -375,10 +375,17 @@ fn use_color(choice: ColorChoice) -> bool {
 fn rule_command(id: Option<String>) -> Result<i32, CliError> {
     match id {
         None => {
+            // Columns as wide as their longest entry, two spaces apart.
+            let name = RULES.iter().map(|r| r.name.len()).max().unwrap_or(0);
+            let severity = RULES
+                .iter()
+                .map(|r| r.severity.to_string().len())
+                .max()
+                .unwrap_or(0);
             let mut text = String::new();
             for rule in RULES {
                 text.push_str(&format!(
-                    "{}  {:<31} {:<8} {}\n",
+                    "{}  {:<name$}  {:<severity$}  {}\n",
                     rule.id, rule.name, rule.severity, rule.summary
                 ));
             }

@@ -660,3 +660,34 @@ fn nothing_linted_is_an_error() {
     // One object is enough, wherever it is.
     assert_eq!(run_in(tree.path(), &["empty", "apps"], None, &[]).code, 1);
 }
+
+/// `imds-lint rule` lists the rules in aligned columns: id, name, severity, summary.
+#[test]
+fn rule_list_columns_line_up() {
+    let r = run(&["rule"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 6, "{}", r.stdout);
+    let starts = |line: &str| -> Vec<usize> {
+        let words: Vec<&str> = line.split_whitespace().take(4).collect();
+        let mut at = 0;
+        words
+            .iter()
+            .map(|w| {
+                at += line[at..].find(w).unwrap();
+                let start = at;
+                at += w.len();
+                start
+            })
+            .collect()
+    };
+    let first = starts(lines[0]);
+    for line in &lines {
+        assert_eq!(starts(line), first, "\n{}", r.stdout);
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("  warning  ")),
+        "{}",
+        r.stdout
+    );
+}
