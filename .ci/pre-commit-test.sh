@@ -19,7 +19,9 @@ export PRE_COMMIT_HOME="$work/cache"
 # The hook's build only needs to be correct, not fast to run: skip the release profile's
 # fat LTO, and keep build artefacts between CI runs so that a rebuild is incremental.
 export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
-export CARGO_TARGET_DIR="$here/target/pre-commit-hook"
+# Under the target folder cargo uses here (CARGO_TARGET_DIR is honoured).
+CARGO_TARGET_DIR="$(bench/target-dir)/pre-commit-hook"
+export CARGO_TARGET_DIR
 
 namespace() {
   printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n' "$1"

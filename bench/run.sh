@@ -29,7 +29,8 @@ SEED=${2:-1}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 SHARED=$(cd "$ROOT/.." && pwd)/shared/bench
-BIN=$ROOT/target/release/imds-lint
+# Where cargo builds: honours CARGO_TARGET_DIR and a cargo config's build.target-dir.
+BIN=$("$HERE/target-dir")/release/imds-lint
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/imds-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT

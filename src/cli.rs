@@ -198,6 +198,8 @@ enum CliError {
         namespace: String,
         known: Vec<String>,
     },
+    #[error("no manifests found under {}", .0.join(", "))]
+    NothingLinted(Vec<String>),
     #[error("explain prints --format human or json only")]
     ExplainFormat,
 }
@@ -373,10 +375,17 @@ fn use_color(choice: ColorChoice) -> bool {
 fn rule_command(id: Option<String>) -> Result<i32, CliError> {
     match id {
         None => {
+            // Columns as wide as their longest entry, two spaces apart.
+            let name = RULES.iter().map(|r| r.name.len()).max().unwrap_or(0);
+            let severity = RULES
+                .iter()
+                .map(|r| r.severity.to_string().len())
+                .max()
+                .unwrap_or(0);
             let mut text = String::new();
             for rule in RULES {
                 text.push_str(&format!(
-                    "{}  {:<31} {:<8} {}\n",
+                    "{}  {:<name$}  {:<severity$}  {}\n",
                     rule.id, rule.name, rule.severity, rule.summary
                 ));
             }
@@ -475,7 +484,10 @@ pub fn main() -> i32 {
         }
     };
     run_command_line(cli).unwrap_or_else(|e| {
-        eprintln!("imds-lint: {e}");
+        // One message a line (a configuration file's mistakes are listed all at once).
+        for line in e.to_string().lines() {
+            eprintln!("imds-lint: {line}");
+        }
         2
     })
 }
@@ -514,9 +526,25 @@ fn run_command_line(cli: Cli) -> Result<i32, CliError> {
         cli.fail_on,
     );
     let targets = chosen.targets.clone();
+    let nothing_linted = CliError::NothingLinted(
+        paths
+            .iter()
+            .map(|p| match p.to_string_lossy() {
+                name if name == "-" => cli.stdin_filename.clone(),
+                name => name.into_owned(),
+            })
+            .collect(),
+    );
     let inputs = inputs(paths, &cli.stdin_filename).map_err(CliError::Stdin)?;
     let outcome = crate::run(chosen.options(inputs, cli.cluster))?;
     let color = use_color(cli.color);
+    if outcome.nothing_linted() {
+        // The (empty) report still goes out, so a program reading it gets its format.
+        if let Mode::Lint = mode {
+            print_report(&outcome, cli.format, color, cli.show_suppressed);
+        }
+        return Err(nothing_linted);
+    }
     match mode {
         Mode::Lint => {
             print_report(&outcome, cli.format, color, cli.show_suppressed);

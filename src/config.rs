@@ -3,12 +3,12 @@
 //! Parsed over the positioned YAML tree so that every mistake (an unknown key, a wrong type, a
 //! bad value) is reported at its line and column instead of being ignored.
 
-use crate::lint::settings::{FailOn, RuleSetting, Settings};
+use crate::lint::settings::{FailOn, IgnoredNamespace, RuleSetting, Settings};
 use crate::lint::{RULES, Severity, find_rule};
 use crate::net::{PRESETS, Target};
 pub use crate::source::discover::CONFIG_NAMES;
 use crate::source::yaml::{self, Node, Pos, Scalar};
-use globset::{Glob, GlobMatcher};
+use globset::Glob;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -35,10 +35,12 @@ pub enum ConfigError {
         file: String,
         source: std::io::Error,
     },
-    #[error("{file}:{}:{}: {}", .invalid.pos.line, .invalid.pos.column, .invalid.message)]
+    /// Every mistake in the file, in the order of the file, one `file:line:column: message`
+    /// per line.
+    #[error("{}", .invalid.iter().map(|i| format!("{file}:{}:{}: {}", i.pos.line, i.pos.column, i.message)).collect::<Vec<_>>().join("\n"))]
     Invalid {
         file: String,
-        invalid: InvalidConfig,
+        invalid: Vec<InvalidConfig>,
     },
 }
 
@@ -96,39 +98,48 @@ impl Config {
             invalid,
         })?;
         config.path = path.to_path_buf();
+        config.settings.source = Some(display.to_string());
         Ok(config)
     }
 
-    /// Parses configuration text. Errors carry the position of the offending node.
-    pub fn parse(text: &str) -> Result<Config, InvalidConfig> {
+    /// Parses configuration text. `Err` holds every mistake found (at least one), each with
+    /// the position of the offending node, in the order of the file.
+    pub fn parse(text: &str) -> Result<Config, Vec<InvalidConfig>> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let documents = yaml::parse_documents(text, 0).map_err(|e| InvalidConfig {
-            pos: e.pos,
-            message: e.message,
+        let documents = yaml::parse_documents(text, 0).map_err(|e| {
+            vec![InvalidConfig {
+                pos: e.pos,
+                message: e.message,
+            }]
         })?;
         let mut config = Config::default();
         let root = match documents.as_slice() {
             [] => return Ok(config),
             [root] => root,
             [_, second, ..] => {
-                return Err(InvalidConfig::at(
+                return Err(vec![InvalidConfig::at(
                     second,
                     "a configuration file holds one YAML document".into(),
-                ));
+                )]);
             }
         };
         if root.is_null() {
             return Ok(config);
         }
         let entries = root.as_map().ok_or_else(|| {
-            wrong(
+            vec![wrong(
                 root,
                 &format!("a mapping of settings ({KEYS})"),
                 "the file's top level",
-            )
+            )]
         })?;
+        let mut problems = Vec::new();
         for (key, value) in entries {
-            config.set(key, value)?;
+            config.set(key, value, &mut problems);
+        }
+        if !problems.is_empty() {
+            problems.sort_by_key(|p: &InvalidConfig| (p.pos.line, p.pos.column));
+            return Err(problems);
         }
         if let Some(fail_on) = config.fail_on {
             config.settings.fail_on = fail_on;
@@ -136,37 +147,32 @@ impl Config {
         Ok(config)
     }
 
-    /// Applies one top-level `key: value` of the file.
-    fn set(&mut self, key: &Node, value: &Node) -> Result<(), InvalidConfig> {
+    /// Applies one top-level `key: value` of the file; mistakes go to `problems`.
+    fn set(&mut self, key: &Node, value: &Node, problems: &mut Vec<InvalidConfig>) {
         let name = key.key_text().unwrap_or_default();
         match name {
-            "rules" => self.settings.rules = parse_rules(value)?,
-            "exclude" => self.exclude = exclude_globs(value, name)?,
+            "rules" => self.settings.rules = parse_rules(value, problems),
+            "exclude" => self.exclude = exclude_globs(value, name, problems),
             "ignore-namespaces" => {
-                self.settings.ignore_namespaces = namespace_globs(value, name)?;
+                self.settings.ignore_namespaces = namespace_globs(value, name, problems);
             }
-            "targets" => self.targets = targets(value, name)?,
-            "presets" => self.presets.extend(presets(value, name)?),
+            "targets" => self.targets = targets(value, name, problems),
+            "presets" => self.presets.extend(presets(value, name, problems)),
             "default-namespace" => match value.as_str() {
                 Some(ns) if !ns.is_empty() => self.default_namespace = Some(ns.to_string()),
-                _ => return Err(wrong(value, "a namespace name", name)),
+                _ => problems.push(wrong(value, "a namespace name", name)),
             },
-            "fail-on" => {
-                self.fail_on = Some(match value.as_str() {
-                    Some("error") => FailOn::Error,
-                    Some("warning") => FailOn::Warning,
-                    Some("never") => FailOn::Never,
-                    _ => return Err(wrong(value, "error, warning or never", name)),
-                });
-            }
-            _ => {
-                return Err(InvalidConfig::at(
-                    key,
-                    format!("unknown key {name:?}; known keys: {KEYS}"),
-                ));
-            }
+            "fail-on" => match value.as_str() {
+                Some("error") => self.fail_on = Some(FailOn::Error),
+                Some("warning") => self.fail_on = Some(FailOn::Warning),
+                Some("never") => self.fail_on = Some(FailOn::Never),
+                _ => problems.push(wrong(value, "error, warning or never", name)),
+            },
+            _ => problems.push(InvalidConfig::at(
+                key,
+                format!("unknown key {name:?}; known keys: {KEYS}"),
+            )),
         }
-        Ok(())
     }
 
     /// The `exclude` globs for the walk: a glob with a `/` is anchored at the configuration
@@ -200,95 +206,127 @@ fn wrong(node: &Node, expected: &str, key: &str) -> InvalidConfig {
 }
 
 /// `exclude`: globs as written, each checked to compile.
-fn exclude_globs(node: &Node, key: &str) -> Result<Vec<String>, InvalidConfig> {
-    strings(node, key)?
+fn exclude_globs(node: &Node, key: &str, problems: &mut Vec<InvalidConfig>) -> Vec<String> {
+    strings(node, key, problems)
         .into_iter()
-        .map(|(glob, node)| {
-            Glob::new(glob.trim_end_matches('/'))
-                .map(|_| glob.to_string())
-                .map_err(|e| InvalidConfig::at(node, format!("bad glob: {e}")))
-        })
-        .collect()
-}
-
-/// `ignore-namespaces`: names or globs, compiled.
-fn namespace_globs(node: &Node, key: &str) -> Result<Vec<GlobMatcher>, InvalidConfig> {
-    strings(node, key)?
-        .into_iter()
-        .map(|(glob, node)| {
-            Glob::new(glob)
-                .map(|g| g.compile_matcher())
-                .map_err(|e| InvalidConfig::at(node, format!("bad glob: {e}")))
-        })
-        .collect()
-}
-
-/// `targets`: `ADDR[:PORT][/PROTO]` each.
-fn targets(node: &Node, key: &str) -> Result<Vec<Target>, InvalidConfig> {
-    strings(node, key)?
-        .into_iter()
-        .map(|(text, node)| Target::parse(text).map_err(|e| InvalidConfig::at(node, e.to_string())))
-        .collect()
-}
-
-/// `presets`: names of [`PRESETS`], or `all`.
-fn presets(node: &Node, key: &str) -> Result<Vec<String>, InvalidConfig> {
-    strings(node, key)?
-        .into_iter()
-        .map(|(preset, node)| {
-            if preset == "all" || PRESETS.iter().any(|p| p.name == preset) {
-                Ok(preset.to_string())
-            } else {
-                let known: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
-                Err(InvalidConfig::at(
-                    node,
-                    format!(
-                        "unknown preset {preset:?}; known presets: {}, all",
-                        known.join(", ")
-                    ),
-                ))
+        .filter_map(|(glob, node)| match Glob::new(glob.trim_end_matches('/')) {
+            Ok(_) => Some(glob.to_string()),
+            Err(e) => {
+                problems.push(InvalidConfig::at(node, format!("bad glob: {e}")));
+                None
             }
         })
         .collect()
 }
 
-/// A list of strings (null counts as an empty list).
-fn strings<'a>(node: &'a Node, key: &str) -> Result<Vec<(&'a str, &'a Node)>, InvalidConfig> {
+/// `ignore-namespaces`: names or globs, compiled, with where each is written.
+fn namespace_globs(
+    node: &Node,
+    key: &str,
+    problems: &mut Vec<InvalidConfig>,
+) -> Vec<IgnoredNamespace> {
+    strings(node, key, problems)
+        .into_iter()
+        .filter_map(|(glob, node)| match Glob::new(glob) {
+            Ok(g) => Some(IgnoredNamespace {
+                glob: g.compile_matcher(),
+                text: glob.to_string(),
+                pos: node.span.start,
+            }),
+            Err(e) => {
+                problems.push(InvalidConfig::at(node, format!("bad glob: {e}")));
+                None
+            }
+        })
+        .collect()
+}
+
+/// `targets`: `ADDR[:PORT][/PROTO]` each.
+fn targets(node: &Node, key: &str, problems: &mut Vec<InvalidConfig>) -> Vec<Target> {
+    strings(node, key, problems)
+        .into_iter()
+        .filter_map(|(text, node)| match Target::parse(text) {
+            Ok(target) => Some(target),
+            Err(e) => {
+                problems.push(InvalidConfig::at(node, e.to_string()));
+                None
+            }
+        })
+        .collect()
+}
+
+/// `presets`: names of [`PRESETS`], or `all`.
+fn presets(node: &Node, key: &str, problems: &mut Vec<InvalidConfig>) -> Vec<String> {
+    strings(node, key, problems)
+        .into_iter()
+        .filter_map(|(preset, node)| {
+            if preset == "all" || PRESETS.iter().any(|p| p.name == preset) {
+                Some(preset.to_string())
+            } else {
+                let known: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
+                problems.push(InvalidConfig::at(
+                    node,
+                    format!(
+                        "unknown preset {preset:?}; known presets: {}, all",
+                        known.join(", ")
+                    ),
+                ));
+                None
+            }
+        })
+        .collect()
+}
+
+/// A list of strings (null counts as an empty list); the items that are not strings go to
+/// `problems`.
+fn strings<'a>(
+    node: &'a Node,
+    key: &str,
+    problems: &mut Vec<InvalidConfig>,
+) -> Vec<(&'a str, &'a Node)> {
     if node.is_null() {
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    let items = node
-        .as_seq()
-        .ok_or_else(|| wrong(node, "a list of strings", key))?;
+    let Some(items) = node.as_seq() else {
+        problems.push(wrong(node, "a list of strings", key));
+        return Vec::new();
+    };
     items
         .iter()
-        .map(|item| {
-            item.as_str()
-                .map(|s| (s, item))
-                .ok_or_else(|| wrong(item, "a string", key))
+        .filter_map(|item| match item.as_str() {
+            Some(s) => Some((s, item)),
+            None => {
+                problems.push(wrong(item, "a string", key));
+                None
+            }
         })
         .collect()
 }
 
 /// `rules:` maps a rule id or name to `off`, `warning`, `error`, or
 /// `{enabled: BOOL, severity: warning|error}`.
-fn parse_rules(node: &Node) -> Result<BTreeMap<&'static str, RuleSetting>, InvalidConfig> {
+fn parse_rules(
+    node: &Node,
+    problems: &mut Vec<InvalidConfig>,
+) -> BTreeMap<&'static str, RuleSetting> {
     let mut out = BTreeMap::new();
     if node.is_null() {
-        return Ok(out);
+        return out;
     }
-    let entries = node
-        .as_map()
-        .ok_or_else(|| wrong(node, "a mapping of rule ids to settings", "rules"))?;
+    let Some(entries) = node.as_map() else {
+        problems.push(wrong(node, "a mapping of rule ids to settings", "rules"));
+        return out;
+    };
     for (key, value) in entries {
         let name = key.key_text().unwrap_or_default();
-        let rule = find_rule(name).ok_or_else(|| {
+        let Some(rule) = find_rule(name) else {
             let known: Vec<&str> = RULES.iter().map(|r| r.id).collect();
-            InvalidConfig::at(
+            problems.push(InvalidConfig::at(
                 key,
                 format!("unknown rule {name:?}; rules are {}", known.join(", ")),
-            )
-        })?;
+            ));
+            continue;
+        };
         let what = format!("rules.{name}");
         let setting = match (value.scalar(), value.as_map()) {
             // YAML 1.1 reads a plain `off` as false and `on` as true.
@@ -296,49 +334,52 @@ fn parse_rules(node: &Node) -> Result<BTreeMap<&'static str, RuleSetting>, Inval
             (Some(Scalar::Bool(true)), _) => RuleSetting::On(None),
             (Some(Scalar::Str("warning")), _) => RuleSetting::On(Some(Severity::Warning)),
             (Some(Scalar::Str("error")), _) => RuleSetting::On(Some(Severity::Error)),
-            (_, Some(fields)) => rule_fields(fields, &what)?,
+            (_, Some(fields)) => rule_fields(fields, &what, problems),
             _ => {
-                return Err(wrong(
+                problems.push(wrong(
                     value,
                     "off, warning, error or {enabled: false, severity: warning}",
                     &what,
                 ));
+                continue;
             }
         };
         out.insert(rule.id, setting);
     }
-    Ok(out)
+    out
 }
 
 /// The long form of a rule's setting, `{enabled: BOOL, severity: warning|error}`; `what`
 /// (`rules.IMDS002`) names it in messages.
-fn rule_fields(fields: &[(Node, Node)], what: &str) -> Result<RuleSetting, InvalidConfig> {
+fn rule_fields(
+    fields: &[(Node, Node)],
+    what: &str,
+    problems: &mut Vec<InvalidConfig>,
+) -> RuleSetting {
     let mut enabled = true;
     let mut severity = None;
     for (field, v) in fields {
         match field.key_text().unwrap_or_default() {
             "enabled" => match v.scalar() {
                 Some(Scalar::Bool(b)) => enabled = b,
-                _ => return Err(wrong(v, "true or false", &format!("{what}.enabled"))),
+                _ => problems.push(wrong(v, "true or false", &format!("{what}.enabled"))),
             },
             "severity" => match v.as_str() {
                 Some("warning") => severity = Some(Severity::Warning),
                 Some("error") => severity = Some(Severity::Error),
-                _ => return Err(wrong(v, "warning or error", &format!("{what}.severity"))),
+                _ => problems.push(wrong(v, "warning or error", &format!("{what}.severity"))),
             },
-            other => {
-                return Err(InvalidConfig::at(
-                    field,
-                    format!("unknown key {other:?} in {what}; known keys: enabled, severity"),
-                ));
-            }
+            other => problems.push(InvalidConfig::at(
+                field,
+                format!("unknown key {other:?} in {what}; known keys: enabled, severity"),
+            )),
         }
     }
-    Ok(if enabled {
+    if enabled {
         RuleSetting::On(severity)
     } else {
         RuleSetting::Off
-    })
+    }
 }
 
 /// The file `imds-lint init` writes: every key with its default, so loading it changes nothing.
@@ -387,9 +428,10 @@ mod tests {
     use super::*;
 
     fn error(text: &str) -> (usize, usize, String) {
-        match Config::parse(text) {
+        match Config::parse(text).map_err(<[InvalidConfig; 1]>::try_from) {
             Ok(_) => panic!("{text:?} parsed"),
-            Err(InvalidConfig { pos, message }) => (pos.line, pos.column, message),
+            Err(Ok([InvalidConfig { pos, message }])) => (pos.line, pos.column, message),
+            Err(Err(several)) => panic!("{text:?}: {several:?}"),
         }
     }
 
@@ -477,6 +519,36 @@ mod tests {
         );
         assert_eq!(config.targets.len(), 2);
         assert_eq!(config.exclude.len(), 2);
+    }
+
+    #[test]
+    fn every_mistake_is_reported_at_once_in_file_order() {
+        let text = "fail-on: sometimes\nrules:\n  IMDS009: off\n  IMDS001: {enabled: maybe, colour: red}\n  IMDS002: warning\nexlude: [a]\npresets: [aws, nimbus, cloudy]\ntargets: [169.254.169.254:99999, 169.254.170.2]\nexclude: [\"[\", ok, 7]\n";
+        let problems = Config::parse(text).unwrap_err();
+        let at: Vec<(usize, usize)> = problems
+            .iter()
+            .map(|p| (p.pos.line, p.pos.column))
+            .collect();
+        assert_eq!(
+            at,
+            [
+                (1, 10),
+                (3, 3),
+                (4, 22),
+                (4, 29),
+                (6, 1),
+                (7, 16),
+                (7, 24),
+                (8, 11),
+                (9, 11),
+                (9, 20)
+            ],
+            "{problems:#?}"
+        );
+        assert!(problems[0].message.contains("error, warning or never"));
+        assert!(problems[1].message.contains("unknown rule \"IMDS009\""));
+        assert!(problems[3].message.contains("unknown key \"colour\""));
+        assert!(problems[9].message.contains("a string"));
     }
 
     #[test]

@@ -82,6 +82,8 @@ pub struct Plan {
     pub edits: Vec<Edit>,
     /// What was left alone and why: namespaces still reachable, not fixable, suppressed.
     pub notes: Vec<String>,
+    /// Namespaces that lack a half a finding asks for, but where nothing can be written.
+    pub unfixable: Vec<String>,
 }
 
 /// Where a namespace's new policies go.
@@ -105,7 +107,7 @@ struct Wanted<'o> {
 /// of `0.0.0.0/0` and, when there are IPv6 ones, a `::/0` block carves those out.
 pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
     let mut plan = Plan::default();
-    let wanted = wanted(outcome, &mut plan.notes);
+    let wanted = wanted(outcome, &mut plan.notes, &mut plan.unfixable);
     let additions = plan_files(outcome, targets, disk, &wanted, &mut plan);
     plan_edits(outcome, disk, additions, &mut plan);
     plan
@@ -119,7 +121,11 @@ fn is_about(finding: &Finding, rule: &str, verdict: &NamespaceVerdict) -> bool {
 }
 
 /// The namespaces that get new policies; notes say why others get none.
-fn wanted<'o>(outcome: &'o Outcome, notes: &mut Vec<String>) -> Vec<Wanted<'o>> {
+fn wanted<'o>(
+    outcome: &'o Outcome,
+    notes: &mut Vec<String>,
+    unfixable: &mut Vec<String>,
+) -> Vec<Wanted<'o>> {
     let mut wanted = Vec::new();
     for verdict in &outcome.analysis.namespaces {
         if !verdict.protected_by.is_empty() {
@@ -147,11 +153,16 @@ fn wanted<'o>(outcome: &'o Outcome, notes: &mut Vec<String>) -> Vec<Wanted<'o>> 
                 home,
                 halves,
             }),
-            None => notes.push(format!(
-                "namespace {}: not fixable: none of its manifests is a file in the repository \
-                 (standard input only?)",
-                verdict.name
-            )),
+            // Every manifest of the namespace is from a stream: no folder to write into.
+            None => {
+                notes.push(format!(
+                    "namespace {}: not fixable: its manifests came only from standard input, and \
+                     fix writes the policies beside a namespace's files; run fix on the \
+                     repository's folders",
+                    verdict.name
+                ));
+                unfixable.push(verdict.name.clone());
+            }
         }
     }
     wanted
@@ -691,13 +702,24 @@ impl Plan {
         out
     }
 
-    /// The notes, one a line, or that there is nothing to fix.
+    /// The notes, one a line, after a word on an empty plan: nothing to fix, or nothing
+    /// written because what lacks a half cannot be fixed here.
     pub fn notes(&self) -> String {
         let mut out = String::new();
-        if self.is_empty() {
+        if self.is_empty() && self.unfixable.is_empty() {
             out.push_str(
                 "nothing to fix: no namespace lacks a half of the pair (IMDS002, IMDS003)\n",
             );
+        } else if self.is_empty() {
+            out.push_str(&format!(
+                "nothing written: {} {} a half of the pair but cannot be fixed here (see below)\n",
+                self.unfixable.len(),
+                if self.unfixable.len() == 1 {
+                    "namespace lacks"
+                } else {
+                    "namespaces lack"
+                }
+            ));
         }
         for note in &self.notes {
             out.push_str(&format!("note: {note}\n"));
@@ -939,6 +961,24 @@ mod tests {
         );
         let outcome = crate::lint_text(&text);
         assert!(outcome.findings.is_empty(), "{:?}", outcome.findings);
+    }
+
+    #[test]
+    fn an_empty_plan_says_nothing_to_fix_only_when_nothing_lacks() {
+        let mut plan = Plan::default();
+        assert!(plan.notes().starts_with("nothing to fix"));
+        plan.notes.push("namespace a: not fixable: …".into());
+        plan.unfixable.push("a".into());
+        let notes = plan.notes();
+        assert!(!notes.contains("nothing to fix"), "{notes}");
+        assert!(
+            notes.starts_with("nothing written: 1 namespace lacks a half"),
+            "{notes}"
+        );
+        assert!(
+            notes.ends_with("note: namespace a: not fixable: …\n"),
+            "{notes}"
+        );
     }
 
     #[test]

@@ -71,19 +71,27 @@ pub struct Outcome {
     pub errors: Vec<LoadError>,
     pub skipped: Vec<Skipped>,
     pub notes: Vec<String>,
+    /// Kubernetes objects read (a `List`'s items each count): none means nothing was linted.
+    pub manifests: usize,
     pub elapsed: Duration,
 }
 
 impl Outcome {
-    /// 2 when some input could not be read or parsed, else 1 when a finding is at the
-    /// `fail_on` severity or above, else 0.
+    /// True when every input was read and none held a Kubernetes object: an empty folder,
+    /// everything excluded, a mistyped path, empty standard input.
+    pub fn nothing_linted(&self) -> bool {
+        self.errors.is_empty() && self.manifests == 0
+    }
+
+    /// 2 when some input could not be read or parsed or nothing was linted, else 1 when a
+    /// finding is at the `fail_on` severity or above, else 0.
     pub fn exit_code(&self) -> i32 {
         let fails = |f: &Finding| match self.fail_on {
             lint::settings::FailOn::Error => f.severity == Severity::Error,
             lint::settings::FailOn::Warning => true,
             lint::settings::FailOn::Never => false,
         };
-        if !self.errors.is_empty() {
+        if !self.errors.is_empty() || self.nothing_linted() {
             2
         } else if self.findings.iter().any(fails) {
             1
@@ -129,11 +137,20 @@ pub fn run(options: LintOptions) -> Result<Outcome, LintError> {
         )?
     };
     let (files, objects) = load_and_decode(&discovered.files, streams);
+    let manifests = objects.iter().map(Vec::len).sum();
 
     let resolution = topology::resolve(&files, &objects, &paths);
     let mut model = model::build(&files, &objects, &resolution, &options.default_namespace);
     if let Some(cluster) = &options.cluster {
         keep_only_cluster(&mut model, &resolution.clusters, cluster)?;
+    }
+    // The configuration file, so findings about its `ignore-namespaces` entries can point
+    // there; not when the run is limited to one cluster (an entry may be for another).
+    if options.cluster.is_none()
+        && let Some(source) = &options.settings.source
+        && !options.settings.ignore_namespaces.is_empty()
+    {
+        model.files.push(source.clone());
     }
     let analysis = analyze::analyze(&model, &options.targets);
     let mut notes = resolution.notes;
@@ -159,6 +176,7 @@ pub fn run(options: LintOptions) -> Result<Outcome, LintError> {
         errors,
         skipped: discovered.skipped,
         notes,
+        manifests,
         elapsed: started.elapsed(),
     })
 }

@@ -613,3 +613,81 @@ fn a_closed_pipe_is_not_an_error() {
     );
     assert_eq!(output.status.code(), Some(1));
 }
+
+/// A run that lints nothing (an empty folder, everything excluded, only non-Kubernetes YAML,
+/// empty standard input) fails with exit status 2 and names where it looked: in CI a
+/// mistyped path must not pass.
+#[test]
+fn nothing_linted_is_an_error() {
+    let tree = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tree.path().join("empty")).unwrap();
+    std::fs::create_dir(tree.path().join("chart")).unwrap();
+    std::fs::write(tree.path().join("chart/values.yaml"), "replicas: 2\n").unwrap();
+    std::fs::create_dir(tree.path().join("apps")).unwrap();
+    std::fs::write(
+        tree.path().join("apps/ns.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: payments\n",
+    )
+    .unwrap();
+    for args in [
+        &["empty"][..],
+        &["--format", "json", "empty"],
+        &["chart"],
+        &["empty", "chart"],
+        &["--exclude", "*.yaml", "apps"],
+        &["fix", "--dry-run", "empty"],
+    ] {
+        let r = run_in(tree.path(), args, None, &[]);
+        assert_eq!(r.code, 2, "{args:?}: {}{}", r.stdout, r.stderr);
+        let named = args.last().unwrap();
+        assert!(
+            r.stderr.contains("no manifests found under") && r.stderr.contains(named),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    let r = run_in(tree.path(), &["empty", "chart"], None, &[]);
+    assert!(r.stderr.contains("empty, chart"), "{}", r.stderr);
+    // Standard input with no document: an upstream `helm template` that failed without
+    // `pipefail` leaves it empty, so it is nothing linted too.
+    let r = run_in(tree.path(), &["-"], Some(b""), &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no manifests found under <stdin>"),
+        "{}",
+        r.stderr
+    );
+    // One object is enough, wherever it is.
+    assert_eq!(run_in(tree.path(), &["empty", "apps"], None, &[]).code, 1);
+}
+
+/// `imds-lint rule` lists the rules in aligned columns: id, name, severity, summary.
+#[test]
+fn rule_list_columns_line_up() {
+    let r = run(&["rule"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 6, "{}", r.stdout);
+    let starts = |line: &str| -> Vec<usize> {
+        let words: Vec<&str> = line.split_whitespace().take(4).collect();
+        let mut at = 0;
+        words
+            .iter()
+            .map(|w| {
+                at += line[at..].find(w).unwrap();
+                let start = at;
+                at += w.len();
+                start
+            })
+            .collect()
+    };
+    let first = starts(lines[0]);
+    for line in &lines {
+        assert_eq!(starts(line), first, "\n{}", r.stdout);
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("  warning  ")),
+        "{}",
+        r.stdout
+    );
+}

@@ -295,6 +295,83 @@ fn config_mistakes_are_reported_at_their_line_and_column() {
 }
 
 #[test]
+fn every_config_mistake_is_reported_at_once() {
+    let (_temp, repo) = demo(Some(
+        "fail-on: sometimes\nrules:\n  IMDS009: off\nexlude: [a]\npresets: [aws, nimbus]\n",
+    ));
+    let r = run_piped(&repo, &["."], b"");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", r.stderr);
+    for (line, start) in lines.iter().zip([
+        "imds-lint: .imds-lint.yaml:1:10: fail-on: expected error, warning or never",
+        "imds-lint: .imds-lint.yaml:3:3: unknown rule \"IMDS009\"",
+        "imds-lint: .imds-lint.yaml:4:1: unknown key \"exlude\"",
+        "imds-lint: .imds-lint.yaml:5:16: unknown preset \"nimbus\"",
+    ]) {
+        assert!(line.starts_with(start), "{line:?} is not {start:?}");
+    }
+    assert!(r.stdout.is_empty());
+}
+
+#[test]
+fn ignore_namespaces_entries_that_match_nothing_are_reported() {
+    let (_temp, repo) = demo(Some(
+        "ignore-namespaces:\n  - monitoring\n  - legacy-*\n  - paymnets\n",
+    ));
+    let (code, report) = json(&repo, &["."]);
+    assert_eq!(code, 1);
+    let stale: Vec<(&str, &str, u64, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "IMDS006")
+        .map(|f| {
+            (
+                f["message"].as_str().unwrap(),
+                f["file"].as_str().unwrap(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        stale,
+        [
+            (
+                "ignore-namespaces: \"legacy-*\" ignores nothing: no namespace matches it",
+                ".imds-lint.yaml",
+                3,
+                5
+            ),
+            (
+                "ignore-namespaces: \"paymnets\" ignores nothing: no namespace matches it",
+                ".imds-lint.yaml",
+                4,
+                5
+            ),
+        ]
+    );
+    // The human report shows the entry in the file, like any finding.
+    let human = run_piped(&repo, &["--color", "never", "."], b"");
+    assert!(
+        human.stdout.contains("╭─[.imds-lint.yaml:4:5]"),
+        "{}",
+        human.stdout
+    );
+    assert!(human.stdout.contains("  - paymnets"), "{}", human.stdout);
+    // A warning: it fails the run only with --fail-on warning, like a stale annotation.
+    let (_temp, repo) = demo(Some(
+        "ignore-namespaces: [paymnets]\nrules: {IMDS001: off, IMDS002: off, IMDS003: off, IMDS004: off, IMDS005: off}\n",
+    ));
+    assert_eq!(run_piped(&repo, &["."], b"").code, 0);
+    assert_eq!(
+        run_piped(&repo, &["--fail-on", "warning", "."], b"").code,
+        1
+    );
+}
+
+#[test]
 fn init_writes_a_default_config_that_changes_nothing() {
     let (_temp, repo) = demo(None);
     let before = json(&repo, &["."]);

@@ -215,6 +215,29 @@ fn namespaces_only_on_standard_input_are_not_fixable() {
     );
 }
 
+/// `fix -` alone: nothing can be written, and the report says why, without first claiming
+/// there is nothing to fix.
+#[test]
+fn fix_of_standard_input_alone_says_why_nothing_is_written() {
+    let (_temp, repo) = fixture();
+    let stdin = b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: piped\n";
+    let before = snapshot(&repo);
+    for args in [&["fix", "--dry-run", "-"][..], &["fix", "-"]] {
+        let r = run_piped(&repo, args, stdin);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        let said = format!("{}{}", r.stdout, r.stderr);
+        assert!(!said.contains("nothing to fix"), "{args:?}: {said}");
+        assert!(
+            said.contains(
+                "note: namespace piped: not fixable: its manifests came only from standard input"
+            ),
+            "{args:?}: {said}"
+        );
+        assert!(said.contains("nothing written"), "{args:?}: {said}");
+    }
+    assert_eq!(snapshot(&repo), before, "nothing was written");
+}
+
 #[test]
 fn targets_from_the_command_line_are_carved_out() {
     let (_temp, repo) = fixture();

@@ -87,9 +87,10 @@ fn demo_findings_are_annotations() {
         == "::warning file=fixtures/demo/clusters/prod/monitoring/daemonset-node-exporter.yaml,\
             line=15,endLine=15,col=7,endColumn=18,title=IMDS005 host-network-pod::DaemonSet \
             monitoring/node-exporter runs with hostNetwork: true and reaches 169.254.169.254:80/TCP, \
-            [fd00:ec2::254]:80/TCP whatever the policies say%0Ahelp: drop hostNetwork if the pods do \
-            not need it; otherwise block the metadata endpoint for them on the node (e.g. an iptables \
-            rule for their UID): no NetworkPolicy, so no IMDS001 verdict of the namespace, covers them"));
+            [fd00:ec2::254]:80/TCP whatever the policies say%0Ahelp: drop `hostNetwork: true` if \
+            these pods do not need it; otherwise block the metadata endpoint for them on the node \
+            (e.g. an iptables rule for their UID), since no NetworkPolicy applies to them and the \
+            namespace's IMDS001 verdict does not cover them"));
 }
 
 #[test]

@@ -32,9 +32,10 @@ fn check(ctx: &Context) -> Vec<Draft> {
                 affects: String::new(),
                 label: "NetworkPolicy does not apply to host-network pods".into(),
                 help: Some(
-                    "drop hostNetwork if the pods do not need it; otherwise block the metadata endpoint \
-                     for them on the node (e.g. an iptables rule for their UID): no NetworkPolicy, \
-                     so no IMDS001 verdict of the namespace, covers them"
+                    "drop `hostNetwork: true` if these pods do not need it; otherwise block the \
+                     metadata endpoint for them on the node (e.g. an iptables rule for their UID), \
+                     since no NetworkPolicy applies to them and the namespace's IMDS001 verdict \
+                     does not cover them"
                         .into(),
                 ),
                 related: Vec::new(),

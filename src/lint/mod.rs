@@ -23,8 +23,9 @@ pub enum Severity {
 }
 
 impl fmt::Display for Severity {
+    /// The word, padded as the format asks (`{:<8}` lines up a column).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
         })
@@ -256,6 +257,13 @@ fn namespaces_lacking(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_severity_pads_to_the_width_asked() {
+        assert_eq!(format!("[{:<8}]", Severity::Error), "[error   ]");
+        assert_eq!(format!("[{:>8}]", Severity::Warning), "[ warning]");
+        assert_eq!(Severity::Warning.to_string(), "warning");
+    }
 
     /// The first YAML block after `heading` in a rule's page.
     fn example<'a>(doc: &'a str, heading: &str) -> &'a str {

@@ -2,6 +2,7 @@
 //! namespaces, and which findings fail the run.
 
 use super::{Rule, Severity};
+use crate::source::yaml::Pos;
 use globset::GlobMatcher;
 use std::collections::BTreeMap;
 
@@ -25,6 +26,15 @@ pub enum RuleSetting {
     On(Option<Severity>),
 }
 
+/// An `ignore-namespaces` entry: a name or glob, and where the configuration file writes it.
+#[derive(Debug, Clone)]
+pub struct IgnoredNamespace {
+    pub glob: GlobMatcher,
+    /// The entry as written.
+    pub text: String,
+    pub pos: Pos,
+}
+
 /// Settings the library applies to findings: rule switches and severities, ignored
 /// namespaces, and what fails the run.
 #[derive(Debug, Clone, Default)]
@@ -32,8 +42,10 @@ pub struct Settings {
     /// By rule id; rules not listed keep their default severity.
     pub rules: BTreeMap<&'static str, RuleSetting>,
     /// Namespace names or globs that get no findings.
-    pub ignore_namespaces: Vec<GlobMatcher>,
+    pub ignore_namespaces: Vec<IgnoredNamespace>,
     pub fail_on: FailOn,
+    /// The configuration file the settings come from, as named in messages.
+    pub source: Option<String>,
 }
 
 impl Settings {
@@ -52,7 +64,7 @@ impl Settings {
     }
 
     pub fn ignores_namespace(&self, name: &str) -> bool {
-        self.ignore_namespaces.iter().any(|g| g.is_match(name))
+        self.ignore_namespaces.iter().any(|e| e.glob.is_match(name))
     }
 }
 

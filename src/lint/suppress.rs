@@ -12,13 +12,14 @@ use crate::lint::{
 use crate::model::{Location, Model, NamespaceKey, StraySuppression, Suppression};
 use std::collections::HashSet;
 
-/// IMDS006: an annotation that has no reason, names an unknown rule, or suppresses nothing.
-/// An annotation cannot suppress it.
+/// IMDS006: an annotation that has no reason, names an unknown rule, or suppresses nothing;
+/// an `ignore-namespaces` entry of the configuration that matches no namespace. An annotation
+/// cannot suppress it.
 pub static INVALID_SUPPRESSION: Rule = Rule {
     id: "IMDS006",
     name: "invalid-suppression",
     severity: Severity::Warning,
-    summary: "an imds-lint.io/ignore annotation has no reason, names an unknown rule, or suppresses nothing",
+    summary: "an imds-lint.io/ignore annotation has no reason, names an unknown rule, or suppresses nothing; an ignore-namespaces entry matches no namespace",
     doc: include_str!("../../rules/IMDS006.md"),
     check: Check::Suppressions,
 };
@@ -36,7 +37,11 @@ pub struct Suppressed {
 /// annotations, then splits all findings into those that stand and those an annotation
 /// suppresses.
 pub fn split(ctx: &Context, mut findings: Vec<Finding>) -> Linted {
-    let invalid = ctx.findings(&INVALID_SUPPRESSION, || invalid_annotations(ctx, &findings));
+    let invalid = ctx.findings(&INVALID_SUPPRESSION, || {
+        let mut drafts = invalid_annotations(ctx, &findings);
+        drafts.extend(unused_ignored_namespaces(ctx));
+        drafts
+    });
     findings.extend(invalid);
     sort_findings(ctx.model, &mut findings);
     let mut kept = Vec::new();
@@ -274,6 +279,55 @@ fn entry_draft(ctx: &Context, findings: &[Finding], site: &Site, entry: &str) ->
     ))
 }
 
+/// The `ignore-namespaces` entries of the configuration file that match no namespace, each
+/// reported where the file writes it, like an annotation that suppresses nothing. Checked only
+/// when the run put the configuration file among the model's files (the last one so named):
+/// a run limited to one cluster does not, since an entry may be for another cluster.
+fn unused_ignored_namespaces(ctx: &Context) -> Vec<Draft> {
+    let settings = ctx.settings;
+    let Some(file) = settings
+        .source
+        .as_ref()
+        .and_then(|source| ctx.model.files.iter().rposition(|f| f == source))
+    else {
+        return Vec::new();
+    };
+    settings
+        .ignore_namespaces
+        .iter()
+        .filter(|entry| {
+            !ctx.model
+                .namespaces
+                .keys()
+                .any(|key| entry.glob.is_match(&key.name))
+        })
+        .map(|entry| Draft {
+            namespace: None,
+            cluster: None,
+            at: Location {
+                file,
+                line: entry.pos.line,
+                column: entry.pos.column,
+                end_line: entry.pos.line,
+                end_column: entry.pos.column + entry.text.chars().count().max(1),
+            },
+            message: format!(
+                "ignore-namespaces: {:?} ignores nothing: no namespace matches it",
+                entry.text
+            ),
+            affects: String::new(),
+            label: "unused entry".into(),
+            help: Some(
+                "remove the entry so it cannot hide a future namespace (a namespace renamed or \
+                 removed, or a typo)"
+                    .into(),
+            ),
+            related: Vec::new(),
+            subject: Subject::Namespace,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use crate::lint::settings::{RuleSetting, Settings};
@@ -330,6 +384,41 @@ mod tests {
         assert!(found.iter().all(|f| !f.message.contains("IMDS005")));
 
         let mut settings = Settings::default();
+        settings.rules.insert("IMDS006", RuleSetting::Off);
+        assert!(invalid(settings).is_empty());
+    }
+
+    #[test]
+    fn ignore_namespace_entries_that_match_nothing_are_reported_where_written() {
+        let mut settings = crate::config::Config::parse(
+            "rules: {IMDS002: off}\nignore-namespaces:\n  - tid*\n  - legacy\n  - '*-old'\n",
+        )
+        .unwrap()
+        .settings;
+        settings.source = Some(".imds-lint.yaml".into());
+        let stale: Vec<(String, usize, usize, Option<String>)> = invalid(settings.clone())
+            .into_iter()
+            .filter(|f| f.message.starts_with("ignore-namespaces"))
+            .map(|f| (f.message, f.at.line, f.at.column, f.namespace))
+            .collect();
+        assert_eq!(
+            stale,
+            [
+                (
+                    "ignore-namespaces: \"legacy\" ignores nothing: no namespace matches it".into(),
+                    4,
+                    5,
+                    None
+                ),
+                (
+                    "ignore-namespaces: \"*-old\" ignores nothing: no namespace matches it".into(),
+                    5,
+                    5,
+                    None
+                ),
+            ]
+        );
+        // Off with IMDS006, like the annotations' findings.
         settings.rules.insert("IMDS006", RuleSetting::Off);
         assert!(invalid(settings).is_empty());
     }

@@ -6,7 +6,10 @@ use crate::Outcome;
 use crate::lint::{Finding, Severity};
 use crate::model::Location;
 use crate::source::yaml::offset_of;
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError,
+    MietteSpanContents, SourceCode, SourceSpan, SpanContents,
+};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -22,10 +25,13 @@ impl Sources<'_> {
         self.cache
             .entry(file)
             .or_insert_with(|| {
-                let loaded = outcome.files.get(file)?;
-                let text = match &loaded.text {
-                    Some(text) => text.clone(),
-                    None => std::fs::read_to_string(&loaded.path).ok()?,
+                let text = match outcome.files.get(file) {
+                    Some(loaded) => match &loaded.text {
+                        Some(text) => text.clone(),
+                        None => std::fs::read_to_string(&loaded.path).ok()?,
+                    },
+                    // Not a manifest: the configuration file, named as read.
+                    None => std::fs::read_to_string(outcome.model.files.get(file)?).ok()?,
                 };
                 Some(Arc::from(text))
             })
@@ -49,13 +55,156 @@ fn underline(text: &str, at: &Location) -> Option<(usize, usize)> {
     Some((start, end.max(start + 1).min(text.len().max(start))))
 }
 
+/// Lines shown above and below the underlined one.
+const CONTEXT_LINES: usize = 2;
+/// Characters of a source line shown at most; a longer line is shown as a window of this many
+/// characters around the column, `…` marking each side where the line goes on.
+const WINDOW: usize = 160;
+/// Characters shown before the column when the line is cut.
+const WINDOW_BEFORE: usize = 60;
+
+/// The lines around a finding, each cut to the same window of characters, as a source that
+/// miette numbers from the file's real line.
+struct Excerpt {
+    name: String,
+    text: String,
+    /// 0-based line of the file where `text` starts.
+    first_line: usize,
+    /// Where the underline starts in `text`, and its 0-based column in the file's line
+    /// (bytes, as miette counts them) when the line was cut.
+    cut_column: Option<(usize, usize)>,
+}
+
+impl SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self.text.read_span(span, before, after)?;
+        // The heading's column is the file's, not the window's.
+        let column = match self.cut_column {
+            Some((offset, column)) if offset == span.offset() && before == 0 => column,
+            _ => inner.column(),
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.first_line,
+            column,
+            inner.line_count(),
+        )))
+    }
+}
+
+/// The start of each line of `text` (after `\n`, `\r\n` or a lone `\r`) with its end
+/// (before the break), for the lines `first..=last` (0-based).
+fn line_bounds(text: &str, first: usize, last: usize) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut bounds = Vec::new();
+    let mut start = 0;
+    let mut line = 0;
+    while line <= last {
+        let end = text[start..]
+            .find(['\n', '\r'])
+            .map_or(text.len(), |i| start + i);
+        if line >= first {
+            bounds.push((start, end));
+        }
+        if end == text.len() {
+            break;
+        }
+        start = if bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n') {
+            end + 2
+        } else {
+            end + 1
+        };
+        line += 1;
+    }
+    bounds
+}
+
+/// Characters `from..from + WINDOW` of `line`, `…` in place of the first one when the line
+/// goes on to the left and of the last one when it goes on to the right, so that every line
+/// cut the same way keeps its columns.
+fn window(line: &str, from: usize) -> String {
+    let mut chars = line.chars().skip(from);
+    let mut shown: Vec<char> = chars.by_ref().take(WINDOW).collect();
+    if chars.next().is_some()
+        && let Some(last) = shown.last_mut()
+    {
+        *last = '…';
+    }
+    if from > 0
+        && let Some(first) = shown.first_mut()
+    {
+        *first = '…';
+    } else if from > 0 && line.chars().count() > 0 {
+        shown.push('…');
+    }
+    shown.into_iter().collect()
+}
+
+/// The excerpt of `text` around `at` and the span to underline in it: the whole lines when
+/// they are short, else a window of characters around the column.
+fn excerpt(name: String, text: &str, at: &Location) -> Option<(Excerpt, (usize, usize))> {
+    let (start, end) = underline(text, at)?;
+    let line = at.line.checked_sub(1)?;
+    let first_line = line.saturating_sub(CONTEXT_LINES);
+    let bounds = line_bounds(text, first_line, line + CONTEXT_LINES);
+    let (line_start, line_end) = *bounds.get(line - first_line)?;
+    let column = text[line_start..start].chars().count();
+    let end_column = column + text[start..end].chars().count();
+    let longest = bounds
+        .iter()
+        .map(|&(s, e)| text[s..e].chars().count())
+        .max()
+        .unwrap_or(0);
+    let from = if longest <= WINDOW || column < WINDOW_BEFORE {
+        0
+    } else {
+        column - WINDOW_BEFORE
+    };
+    let mut shown = String::new();
+    let mut span = (0, 0);
+    for (i, &(s, e)) in bounds.iter().enumerate() {
+        if i > 0 {
+            shown.push('\n');
+        }
+        let cut = if longest <= WINDOW {
+            text[s..e].to_string()
+        } else {
+            window(&text[s..e], from)
+        };
+        if s == line_start && e == line_end {
+            // Character columns in the window, the underline kept inside its marks.
+            let last = cut.chars().count();
+            let lo = (column - from).min(last);
+            let hi = (end_column - from).clamp(lo, last);
+            let byte =
+                |c: usize| shown.len() + cut.char_indices().nth(c).map_or(cut.len(), |(b, _)| b);
+            span = (byte(lo), byte(hi));
+        }
+        shown.push_str(&cut);
+    }
+    let excerpt = Excerpt {
+        name,
+        text: shown,
+        first_line,
+        cut_column: (from > 0).then_some((span.0, start - line_start)),
+    };
+    Some((excerpt, span))
+}
+
 fn handler(color: bool) -> GraphicalReportHandler {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    GraphicalReportHandler::new_themed(theme).with_context_lines(2)
+    GraphicalReportHandler::new_themed(theme).with_context_lines(CONTEXT_LINES)
 }
 
 /// Diagnostics rendered one after another into `out`.
@@ -79,14 +228,14 @@ impl Diagnostics<'_> {
         let snippet = self
             .sources
             .text(at.file)
-            .and_then(|text| Some((underline(&text, &at)?, text)));
+            .and_then(|text| excerpt(name, &text, &at));
         let report = match snippet {
-            Some(((start, end), text)) => {
+            Some((excerpt, (start, end))) => {
                 let labelled = diagnostic.with_label(LabeledSpan::new_with_span(
                     Some(label.to_string()),
                     (start, end - start),
                 ));
-                miette::Report::new(labelled).with_source_code(NamedSource::new(name, text))
+                miette::Report::new(labelled).with_source_code(excerpt)
             }
             None => match place {
                 Some(place) => miette::Report::new(diagnostic.with_url(place)),
@@ -358,5 +507,76 @@ mod tests {
             end_column: 5,
         };
         assert_eq!(underline(text, &at), Some((2, 5)));
+    }
+
+    fn at(line: usize, column: usize, end_column: usize) -> Location {
+        Location {
+            file: 0,
+            line,
+            column,
+            end_line: line,
+            end_column,
+        }
+    }
+
+    #[test]
+    fn lines_end_at_any_break() {
+        let text = "a\r\nbb\rccc\nd";
+        let lines: Vec<&str> = line_bounds(text, 1, 5)
+            .into_iter()
+            .map(|(s, e)| &text[s..e])
+            .collect();
+        assert_eq!(lines, ["bb", "ccc", "d"]);
+    }
+
+    #[test]
+    fn a_window_marks_both_cut_sides_and_keeps_columns() {
+        let line = "é".repeat(300);
+        let shown = window(&line, 10);
+        assert_eq!(shown.chars().count(), WINDOW);
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(window("short", 0), "short");
+        assert_eq!(window("short", 10), "…");
+        assert_eq!(window("", 10), "");
+    }
+
+    #[test]
+    fn short_lines_are_kept_whole() {
+        let text = "a: 1\nb: [x, y]\nc: 3\n";
+        let (excerpt, span) = excerpt("f".into(), text, &at(2, 5, 6)).unwrap();
+        assert_eq!(excerpt.text, text);
+        assert_eq!(&excerpt.text[span.0..span.1], "x");
+        assert_eq!(excerpt.first_line, 0);
+        assert!(excerpt.cut_column.is_none());
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_column_with_its_neighbours() {
+        let long = format!("k: [{}target, {}]", "é, ".repeat(1000), "z, ".repeat(1000));
+        let text = format!("x: 1\ny: 2\nz: 3\n{long}\nw: 4\n");
+        let column = long[..long.find("target").unwrap()].chars().count() + 1;
+        let (excerpt, span) = excerpt("f".into(), &text, &at(4, column, column + 6)).unwrap();
+        assert_eq!(excerpt.first_line, 1);
+        assert_eq!(&excerpt.text[span.0..span.1], "target");
+        let lines: Vec<&str> = excerpt.text.lines().collect();
+        assert_eq!(lines, ["…", "…", lines[2], "…"]);
+        assert!(lines[2].starts_with('…') && lines[2].ends_with('…'));
+        assert_eq!(lines[2].chars().count(), WINDOW);
+        let before = &excerpt.text[..span.0];
+        assert_eq!(
+            before.rsplit('\n').next().unwrap().chars().count(),
+            WINDOW_BEFORE
+        );
+        // The heading keeps the file's column (in bytes, as miette counts).
+        let bytes = long.find("target").unwrap();
+        assert_eq!(excerpt.cut_column, Some((span.0, bytes)));
+    }
+
+    #[test]
+    fn an_underline_past_the_window_stops_at_its_mark() {
+        let text = format!("{}\n", "y".repeat(1000));
+        let (excerpt, span) = excerpt("f".into(), &text, &at(1, 500, 900)).unwrap();
+        assert_eq!(span.1, excerpt.text.lines().next().unwrap().len());
+        assert!(excerpt.text[span.0..span.1].ends_with('…'));
     }
 }
