@@ -1,0 +1,115 @@
+//! Manifests read the way kubectl reads them: typed lists whose items carry no kind, merge
+//! keys, and JSON files holding several objects. Each case was checked against
+//! `kubectl label --local -f FILE x=y -o yaml` (kubectl's own reading, no cluster needed).
+
+mod common;
+
+use common::{json_in, root, run_in};
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn fixture() -> PathBuf {
+    root().join("fixtures/kubectl-reading")
+}
+
+/// (name, kind, file, line) of every entry of a report's list.
+fn entries(report: &Value, list: &str) -> Vec<(String, String, String, u64)> {
+    report[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {list}: {report}"))
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["kind"].as_str().unwrap().to_string(),
+                p["file"].as_str().unwrap().to_string(),
+                p["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn entry(name: &str, kind: &str, file: &str, line: u64) -> (String, String, String, u64) {
+    (name.into(), kind.into(), file.into(), line)
+}
+
+/// (file, line, column, message) of every input error.
+fn errors(report: &Value) -> Vec<(String, u64, u64, String)> {
+    report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["file"].as_str().unwrap().to_string(),
+                e["line"].as_u64().unwrap(),
+                e["column"].as_u64().unwrap(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn reachable(report: &Value, namespace: &str) -> Option<bool> {
+    report["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == namespace)
+        .and_then(|n| n["metadata_reachable"].as_bool())
+}
+
+#[test]
+fn typed_list_items_are_objects_of_the_list_kind() {
+    let report = json_in(&fixture(), &["namespaces.yaml", "typed-lists.yaml"], None);
+    assert_eq!(errors(&report), []);
+    assert_eq!(
+        entries(&report, "policies"),
+        [
+            entry("deny-egress-all", "NetworkPolicy", "typed-lists.yaml", 6),
+            entry(
+                "allow-egress-all-except-metadata",
+                "NetworkPolicy",
+                "typed-lists.yaml",
+                13
+            ),
+        ]
+    );
+    assert_eq!(
+        entries(&report, "workloads"),
+        [entry("frontend", "Deployment", "typed-lists.yaml", 36)]
+    );
+    assert_eq!(reachable(&report, "shop"), Some(false));
+    assert_eq!(reachable(&report, "web"), Some(true));
+    assert_eq!(report["summary"]["policies"], 2);
+    assert_eq!(report["summary"]["unreadable"], 0);
+}
+
+#[test]
+fn a_plain_list_item_without_kind_is_an_error_at_the_item() {
+    let list = "apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Namespace
+  metadata: {name: shop}
+- metadata: {name: deny, namespace: shop}
+  spec: {podSelector: {}, policyTypes: [Egress]}
+";
+    let r = run_in(
+        &fixture(),
+        &["--format", "json", "--stdin-filename", "list.yaml", "-"],
+        Some(list.as_bytes()),
+    );
+    assert_eq!(r.code, 2, "an input error: {}", r.stdout);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    let errors = errors(&report);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let (file, line, column, message) = &errors[0];
+    assert_eq!((file.as_str(), *line, *column), ("list.yaml", 7, 3));
+    assert!(message.contains("has no kind"), "{message}");
+    assert!(message.contains("\"kind not set\""), "{message}");
+    // The item with a kind is still read.
+    assert_eq!(reachable(&report, "shop"), Some(true));
+    assert_eq!(report["summary"]["policies"], 0);
+}
