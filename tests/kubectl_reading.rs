@@ -113,3 +113,65 @@ items:
     assert_eq!(reachable(&report, "shop"), Some(true));
     assert_eq!(report["summary"]["policies"], 0);
 }
+
+#[test]
+fn merge_keys_are_applied_and_each_object_keeps_its_own_line() {
+    let report = json_in(&fixture(), &["namespaces.yaml", "merge-keys.yaml"], None);
+    assert_eq!(errors(&report), []);
+    assert_eq!(
+        entries(&report, "policies"),
+        [
+            entry("deny-egress-all", "NetworkPolicy", "merge-keys.yaml", 7),
+            entry(
+                "allow-egress-all-except-metadata",
+                "NetworkPolicy",
+                "merge-keys.yaml",
+                16
+            ),
+        ]
+    );
+    let anchors = report["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "anchors")
+        .expect("namespace anchors");
+    assert_eq!(anchors["metadata_reachable"], false);
+    assert_eq!(anchors["has_deny_egress_all"], true);
+    assert_eq!(anchors["has_allow_except_metadata"], true);
+}
+
+#[test]
+fn a_merge_key_kubectl_cannot_merge_is_an_error_at_its_value() {
+    let text = "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: deny-egress-all
+  namespace: shop
+  <<: [{labels: {a: b}}, 1]
+spec: {podSelector: {}, policyTypes: [Egress]}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+";
+    let r = run_in(
+        &fixture(),
+        &["--format", "json", "--stdin-filename", "m.yaml", "-"],
+        Some(text.as_bytes()),
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        errors(&report),
+        [(
+            "m.yaml".to_string(),
+            6,
+            26,
+            "map merge requires map or sequence of maps as the value".to_string()
+        )]
+    );
+    // The refused policy is left out; the next document is read.
+    assert_eq!(report["summary"]["policies"], 0);
+    assert_eq!(reachable(&report, "shop"), Some(true));
+}

@@ -202,10 +202,12 @@ fn list_item_problem(item: &Node, list: &ListContext) -> String {
     }
 }
 
-/// Where an object starts: its first key.
+/// Where an object starts: its first key; where that key was merged in from an anchor
+/// written before the object (`- <<: *base`), the object's own start.
 fn first_key_span(doc: &Node) -> Span {
     doc.as_map()
         .and_then(|m| m.first())
+        .filter(|(k, _)| k.span.start >= doc.span.start)
         .map_or(doc.span, |(k, _)| k.span)
 }
 
@@ -318,6 +320,25 @@ mod tests {
         assert!(
             problems[0].1.contains("apiVersion but no kind"),
             "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn an_object_starting_with_a_merge_key_starts_at_its_own_text() {
+        let (f, _) = read(
+            "kind: List\nitems:\n- &p\n  kind: Pod\n  metadata: {name: a}\n- <<: *p\n  metadata: {name: b}\n- {<<: {kind: Pod}, metadata: {name: c}}\n",
+        );
+        let at: Vec<(Option<&str>, Pos)> = f
+            .iter()
+            .map(|o| (o.name.as_deref(), o.span.start))
+            .collect();
+        assert_eq!(
+            at,
+            [
+                (Some("a"), Pos { line: 4, column: 3 }),
+                (Some("b"), Pos { line: 6, column: 3 }),
+                (Some("c"), Pos { line: 8, column: 9 }),
+            ]
         );
     }
 
