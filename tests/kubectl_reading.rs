@@ -175,3 +175,82 @@ metadata: {name: shop}
     assert_eq!(report["summary"]["policies"], 0);
     assert_eq!(reachable(&report, "shop"), Some(true));
 }
+
+#[test]
+fn a_json_file_of_several_objects_is_read_object_by_object() {
+    let report = json_in(&fixture(), &["stream.json"], None);
+    assert_eq!(errors(&report), []);
+    assert_eq!(report["summary"]["documents"], 4);
+    assert_eq!(
+        entries(&report, "policies"),
+        [
+            entry("deny-egress-all", "NetworkPolicy", "stream.json", 2),
+            entry(
+                "allow-egress-all-except-metadata",
+                "NetworkPolicy",
+                "stream.json",
+                4
+            ),
+        ]
+    );
+    assert_eq!(
+        entries(&report, "workloads"),
+        [entry("worker", "Deployment", "stream.json", 15)]
+    );
+    assert_eq!(reachable(&report, "stream"), Some(false));
+    // The hostNetwork finding of the object that starts mid-line points at its own column.
+    let sarif: Value = serde_json::from_str(
+        &run_in(&fixture(), &["--format", "sarif", "stream.json"], None).stdout,
+    )
+    .unwrap();
+    let region = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "IMDS005");
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(15), Some(207))
+    );
+}
+
+#[test]
+fn a_broken_object_in_a_json_stream_spoils_only_itself() {
+    let text = concat!(
+        r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a"}}"#,
+        r#"{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"x","namespace":"a"} "spec":{}}"#,
+        "\n",
+        r#"{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"deny-egress-all","namespace":"a"},"spec":{"podSelector":{},"policyTypes":["Egress"]}}"#,
+        "\n"
+    );
+    let r = run_in(
+        &fixture(),
+        &["--format", "json", "--stdin-filename", "s.json", "-"],
+        Some(text.as_bytes()),
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    let errors = errors(&report);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!((errors[0].0.as_str(), errors[0].1), ("s.json", 1));
+    assert!(errors[0].2 > 64, "placed in the second object: {errors:?}");
+    assert_eq!(
+        entries(&report, "policies"),
+        [entry("deny-egress-all", "NetworkPolicy", "s.json", 2)]
+    );
+    assert_eq!(reachable(&report, "a"), Some(false));
+}
+
+#[test]
+fn many_small_json_objects_on_one_line_are_read_in_linear_time() {
+    let mut text = String::from(
+        r#"{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"open","namespace":"a"},"spec":{"podSelector":{},"policyTypes":["Egress"],"egress":[{"to":[{"ipBlock":{"cidr":"169.254.0.0/16"}}]}]}}"#,
+    );
+    text.push_str(&"{\"k\":\"\\u0000\"}{}".repeat(100_000));
+    let started = std::time::Instant::now();
+    let report = json_in(
+        &fixture(),
+        &["--stdin-filename", "big.json", "-"],
+        Some(text.as_bytes()),
+    );
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    assert_eq!(errors(&report), []);
+    assert_eq!(reachable(&report, "a"), Some(true));
+}

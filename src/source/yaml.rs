@@ -208,17 +208,45 @@ pub fn offset_of(text: &str, line: usize, column: usize) -> Option<usize> {
     Some(line_start + within)
 }
 
-fn pos(marker: &saphyr_parser::Marker, line_offset: usize) -> Pos {
-    Pos {
-        line: marker.line() + line_offset,
-        column: marker.col() + 1,
+/// Where a chunk of text starts in its file: its first line is line `line_offset + 1`, and
+/// its first character is at column `column_offset + 1` of that line (a document that starts
+/// mid-line, as the second object of `{...}{...}` does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Origin {
+    pub line_offset: usize,
+    pub column_offset: usize,
+}
+
+impl Origin {
+    /// A chunk starting at the beginning of line `line_offset + 1`.
+    pub fn line(line_offset: usize) -> Self {
+        Origin {
+            line_offset,
+            column_offset: 0,
+        }
+    }
+
+    /// The file position of a 1-based line and column of the chunk.
+    pub fn place(self, line: usize, column: usize) -> Pos {
+        Pos {
+            line: line + self.line_offset,
+            column: if line <= 1 {
+                column + self.column_offset
+            } else {
+                column
+            },
+        }
     }
 }
 
-fn span(s: &EventSpan, line_offset: usize) -> Span {
+fn pos(marker: &saphyr_parser::Marker, origin: Origin) -> Pos {
+    origin.place(marker.line(), marker.col() + 1)
+}
+
+fn span(s: &EventSpan, origin: Origin) -> Span {
     Span {
-        start: pos(&s.start, line_offset),
-        end: pos(&s.end, line_offset),
+        start: pos(&s.start, origin),
+        end: pos(&s.end, origin),
     }
 }
 
@@ -347,13 +375,23 @@ pub fn parse_documents_filtered(
     line_offset: usize,
     keep: &Keep,
 ) -> Result<Vec<Node>, ParseError> {
-    let built = match build(text, line_offset, keep) {
+    parse_documents_at(text, Origin::line(line_offset), keep)
+}
+
+/// Like [`parse_documents_filtered`], for text that starts at `origin` of its file.
+pub fn parse_documents_at(
+    text: &str,
+    origin: Origin,
+    keep: &Keep,
+) -> Result<Vec<Node>, ParseError> {
+    let line_offset = origin.line_offset;
+    let built = match build(text, origin, keep) {
         // An alias into a part that was not built: build everything instead.
-        Err(BuildError::NeedsEverything) => build(text, line_offset, &|_, _| true),
+        Err(BuildError::NeedsEverything) => build(text, origin, &|_, _| true),
         other => other,
     };
     built.or_else(|error| match error {
-        BuildError::Syntax(e) => lenient_parse(text, line_offset, e),
+        BuildError::Syntax(e) => lenient_parse(text, origin, e),
         BuildError::Guard(e) | BuildError::Refused(e) => Err(e),
         BuildError::NeedsEverything => Err(ParseError {
             pos: Pos {
@@ -372,11 +410,7 @@ pub fn parse_documents_filtered(
 /// The second opinion runs under the same budgets: text nested deeper than [`MAX_DEPTH`]
 /// (counted in one linear pass) never reaches libyaml, and building stops once the
 /// document's nodes, aliases expanded, pass [`MAX_ALIAS_NODES`] more than its text holds.
-fn lenient_parse(
-    text: &str,
-    line_offset: usize,
-    refused: ParseError,
-) -> Result<Vec<Node>, ParseError> {
+fn lenient_parse(text: &str, origin: Origin, refused: ParseError) -> Result<Vec<Node>, ParseError> {
     use serde::de::DeserializeSeed;
     let first_line = text
         .lines()
@@ -385,10 +419,7 @@ fn lenient_parse(
             !(t.is_empty() || t.starts_with('#') || t.starts_with("---") || l.starts_with('%'))
         })
         .unwrap_or(0);
-    let at = Pos {
-        line: line_offset + first_line + 1,
-        column: 1,
-    };
+    let at = origin.place(first_line + 1, 1);
     if nesting_bound(text) > MAX_DEPTH {
         return Err(ParseError {
             pos: refused.pos,
@@ -606,13 +637,13 @@ enum BuildError {
     Refused(ParseError),
 }
 
-fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, BuildError> {
+fn build(text: &str, origin: Origin, keep: &Keep) -> Result<Vec<Node>, BuildError> {
     let mut builder = Builder::new(keep);
     for event in Parser::new_from_str(text) {
         let (event, event_span) = event.map_err(|e| {
             let message = e.info().to_string();
             let error = ParseError {
-                pos: pos(e.marker(), line_offset),
+                pos: pos(e.marker(), origin),
                 message,
             };
             // saphyr's own nesting limit: hostile input, not a dialect for libyaml to try.
@@ -625,7 +656,7 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
                 BuildError::Syntax(error)
             }
         })?;
-        builder.event(event, span(&event_span, line_offset))?;
+        builder.event(event, span(&event_span, origin))?;
     }
     Ok(builder.finish())
 }
