@@ -191,14 +191,12 @@ fn load_and_decode(
         .par_iter()
         .map(|source| {
             let mut file = load::load_file(source, &decode::object::keep);
-            let objects = decode::object::objects_of(std::mem::take(&mut file.trees));
+            let objects = decode::object::file_objects(&mut file);
             (file, objects)
         })
         .unzip();
     for mut stream in streams {
-        objects.push(decode::object::objects_of(std::mem::take(
-            &mut stream.trees,
-        )));
+        objects.push(decode::object::file_objects(&mut stream));
         files.push(stream);
     }
     (files, objects)

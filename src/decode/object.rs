@@ -4,7 +4,8 @@
 
 use super::Decoded;
 use super::kind::{self, Kind, Reads};
-use crate::source::yaml::{self, Node, Span};
+use crate::source::load::{LoadError, LoadedFile};
+use crate::source::yaml::{self, Node, Pos, Span};
 
 /// A Kubernetes object found in a document.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,34 +79,145 @@ pub fn keep(kind: Option<&str>, path: &[&str]) -> bool {
 }
 
 /// The objects of a file's documents, decoded; a `List`'s items are objects of their own.
+/// Problems (a list item that is no object) are left out; [`file_objects`] reports them.
 pub fn objects_of(trees: Vec<Node>) -> Vec<Object> {
-    let mut objects = Vec::new();
-    let mut bodies = Vec::new();
-    for tree in trees {
-        collect_objects(tree, &mut objects, &mut bodies);
-    }
-    super::decode_objects(&mut objects, bodies);
+    objects_and_problems(trees).0
+}
+
+/// The objects of a loaded file, decoded, its trees taken; an item of a list that kubectl
+/// would refuse (no kind, or not an object) is an error of the file, at the item.
+pub fn file_objects(file: &mut LoadedFile) -> Vec<Object> {
+    let (objects, problems) = objects_and_problems(std::mem::take(&mut file.trees));
+    file.errors
+        .extend(problems.into_iter().map(|(pos, message)| LoadError {
+            file: file.display.clone(),
+            pos: Some(pos),
+            message,
+        }));
     objects
 }
 
-/// Pushes the document's objects, and parallel to them the tree of each whose kind the
-/// analysis reads.
-fn collect_objects(doc: Node, out: &mut Vec<Object>, bodies: &mut Vec<Option<Node>>) {
-    let Some(written_kind) = doc.get("kind").and_then(Node::as_str).map(str::to_string) else {
-        return;
-    };
-    if kind::is_list(&written_kind, doc.get("items").is_some()) {
-        // Items share their trees with the list: cloning one copies no subtree.
-        for item in doc.get("items").and_then(Node::as_seq).unwrap_or_default() {
-            collect_objects(item.clone(), out, bodies);
-        }
-        return;
+fn objects_and_problems(trees: Vec<Node>) -> (Vec<Object>, Vec<(Pos, String)>) {
+    let mut objects = Vec::new();
+    let mut bodies = Vec::new();
+    let mut problems = Vec::new();
+    for tree in trees {
+        collect_objects(tree, &mut objects, &mut bodies, &mut problems);
     }
-    let api_version = doc
-        .get("apiVersion")
-        .and_then(Node::as_str)
-        .unwrap_or_default()
-        .to_string();
+    super::decode_objects(&mut objects, bodies);
+    (objects, problems)
+}
+
+/// A tree to read as an object: a document, or an item of a list with the kind and API
+/// version its list gives it.
+struct Pending {
+    doc: Node,
+    /// For a list item: the list's kind and the item's inferred kind and API version.
+    item_of: Option<ListContext>,
+}
+
+#[derive(Clone)]
+struct ListContext {
+    list_kind: String,
+    /// `NetworkPolicyList` gives `NetworkPolicy`; a plain `List` gives nothing.
+    item_kind: Option<String>,
+    api_version: String,
+}
+
+/// The item kind a typed list gives items written without `kind` and `apiVersion`, as the
+/// API machinery kubectl uses does: the list's kind without `List`.
+fn item_kind_of(list_kind: &str) -> Option<String> {
+    list_kind
+        .strip_suffix("List")
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+}
+
+/// Pushes the document's objects (the items of lists, nested lists included, in order), and
+/// parallel to them the tree of each whose kind the analysis reads. An explicit stack: list
+/// nesting never grows the call stack.
+fn collect_objects(
+    doc: Node,
+    out: &mut Vec<Object>,
+    bodies: &mut Vec<Option<Node>>,
+    problems: &mut Vec<(Pos, String)>,
+) {
+    let mut pending = vec![Pending { doc, item_of: None }];
+    while let Some(Pending { doc, item_of }) = pending.pop() {
+        let start = first_key_span(&doc).start;
+        let written = |key: &str| {
+            doc.get(key)
+                .and_then(Node::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let (written_kind, api_version) = match (&item_of, written("kind"), written("apiVersion")) {
+            (_, Some(kind), api_version) => (kind, api_version.unwrap_or_default()),
+            (None, None, _) => continue,
+            (Some(list), None, None) if doc.as_map().is_some() && list.item_kind.is_some() => {
+                let kind = list.item_kind.clone().unwrap_or_default();
+                (kind, list.api_version.clone())
+            }
+            (Some(list), None, _) => {
+                problems.push((start, list_item_problem(&doc, list)));
+                continue;
+            }
+        };
+        if kind::is_list(&written_kind, doc.get("items").is_some()) {
+            let context = ListContext {
+                item_kind: item_kind_of(&written_kind),
+                list_kind: written_kind,
+                api_version,
+            };
+            // Items share their trees with the list: cloning one copies no subtree.
+            let items = doc.get("items").and_then(Node::as_seq).unwrap_or_default();
+            pending.extend(items.iter().rev().map(|item| Pending {
+                doc: item.clone(),
+                item_of: Some(context.clone()),
+            }));
+            continue;
+        }
+        push_object(doc, written_kind, api_version, out, bodies);
+    }
+}
+
+/// Why kubectl refuses a list item: it is no object, or nothing gives it a kind.
+fn list_item_problem(item: &Node, list: &ListContext) -> String {
+    let list_kind = &list.list_kind;
+    if item.as_map().is_none() {
+        return format!(
+            "an item of this {list_kind} is {}, not an object (kubectl refuses the file)",
+            item.type_name()
+        );
+    }
+    match &list.item_kind {
+        Some(kind) => format!(
+            "an item of this {list_kind} has an apiVersion but no kind (kubectl: \"kind not \
+             set\"); the list makes an item a {kind} only when it has neither"
+        ),
+        None => format!(
+            "an item of this {list_kind} has no kind (kubectl: \"kind not set\"); only a typed \
+             list, such as a NetworkPolicyList, gives its items one"
+        ),
+    }
+}
+
+/// Where an object starts: its first key; where that key was merged in from an anchor
+/// written before the object (`- <<: *base`), the object's own start.
+fn first_key_span(doc: &Node) -> Span {
+    doc.as_map()
+        .and_then(|m| m.first())
+        .filter(|(k, _)| k.span.start >= doc.span.start)
+        .map_or(doc.span, |(k, _)| k.span)
+}
+
+fn push_object(
+    doc: Node,
+    written_kind: String,
+    api_version: String,
+    out: &mut Vec<Object>,
+    bodies: &mut Vec<Option<Node>>,
+) {
     let metadata = doc.get("metadata");
     let text_of = |key: &str| {
         metadata
@@ -113,10 +225,7 @@ fn collect_objects(doc: Node, out: &mut Vec<Object>, bodies: &mut Vec<Option<Nod
             .and_then(Node::as_str)
             .map(str::to_string)
     };
-    let span = doc
-        .as_map()
-        .and_then(|m| m.first())
-        .map_or(doc.span, |(k, _)| k.span);
+    let span = first_key_span(&doc);
     let object = Object {
         suppression: suppress_annotation(metadata).map(Box::new),
         name: text_of("name"),
@@ -147,7 +256,7 @@ mod tests {
         assert!(file.errors.is_empty(), "{:?}", file.errors);
         let (mut objects, mut bodies) = (Vec::new(), Vec::new());
         for tree in file.trees {
-            collect_objects(tree, &mut objects, &mut bodies);
+            collect_objects(tree, &mut objects, &mut bodies, &mut Vec::new());
         }
         (objects, bodies)
     }
@@ -161,6 +270,94 @@ mod tests {
         assert_eq!(f[1].namespace.as_deref(), Some("b"));
         assert_eq!(f[1].span.start.line, 5);
         assert!(bodies[0].is_some() && bodies[1].is_none());
+    }
+
+    /// The objects and problems of a file.
+    fn read(text: &str) -> (Vec<Object>, Vec<(Pos, String)>) {
+        let file = load_stream("test.yaml", text.as_bytes(), &keep);
+        assert!(file.errors.is_empty(), "{:?}", file.errors);
+        objects_and_problems(file.trees)
+    }
+
+    #[test]
+    fn typed_list_items_take_kind_and_api_version_from_the_list() {
+        let (f, problems) = read(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicyList\nitems:\n- metadata: {name: a, namespace: x}\n  spec: {podSelector: {}}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n",
+        );
+        assert_eq!(problems, []);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].kind, Kind::NetworkPolicy);
+        assert_eq!(f[0].written_kind, "NetworkPolicy");
+        assert_eq!(f[0].api_version, "networking.k8s.io/v1");
+        assert_eq!(f[0].span.start, Pos { line: 4, column: 3 });
+        assert!(matches!(f[0].decoded, Decoded::Policy(_)));
+        // An item with a kind of its own keeps it.
+        assert_eq!(
+            (f[1].written_kind.as_str(), f[1].api_version.as_str()),
+            ("Pod", "v1")
+        );
+    }
+
+    #[test]
+    fn list_items_nothing_gives_a_kind_are_problems_at_the_item() {
+        let (f, problems) = read(
+            "apiVersion: v1\nkind: List\nitems:\n- metadata: {name: a}\n- kind: Namespace\n  apiVersion: v1\n  metadata: {name: ns}\n- just a string\n",
+        );
+        assert_eq!(f.len(), 1, "the good item is still read");
+        assert_eq!(f[0].name.as_deref(), Some("ns"));
+        let at: Vec<Pos> = problems.iter().map(|p| p.0).collect();
+        assert_eq!(at, [Pos { line: 4, column: 3 }, Pos { line: 8, column: 3 }]);
+        assert!(problems[0].1.contains("\"kind not set\""), "{problems:?}");
+        assert!(
+            problems[1].1.contains("a string, not an object"),
+            "{problems:?}"
+        );
+        // In a typed list, an item with an apiVersion but no kind gets no kind either.
+        let (f, problems) = read(
+            "apiVersion: v1\nkind: PodList\nitems:\n- apiVersion: v1\n  metadata: {name: p}\n",
+        );
+        assert!(f.is_empty());
+        assert!(
+            problems[0].1.contains("apiVersion but no kind"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn an_object_starting_with_a_merge_key_starts_at_its_own_text() {
+        let (f, _) = read(
+            "kind: List\nitems:\n- &p\n  kind: Pod\n  metadata: {name: a}\n- <<: *p\n  metadata: {name: b}\n- {<<: {kind: Pod}, metadata: {name: c}}\n",
+        );
+        let at: Vec<(Option<&str>, Pos)> = f
+            .iter()
+            .map(|o| (o.name.as_deref(), o.span.start))
+            .collect();
+        assert_eq!(
+            at,
+            [
+                (Some("a"), Pos { line: 4, column: 3 }),
+                (Some("b"), Pos { line: 6, column: 3 }),
+                (Some("c"), Pos { line: 8, column: 9 }),
+            ]
+        );
+    }
+
+    #[test]
+    fn nested_lists_are_read_in_order_without_recursion() {
+        let depth = 100;
+        let mut text = String::new();
+        for i in 0..depth {
+            text.push_str(&format!(
+                "{{kind: List, items: [{{kind: Namespace, metadata: {{name: n{i}}}}}, "
+            ));
+        }
+        text.push_str("{kind: Namespace, metadata: {name: last}}");
+        text.push_str(&"]}".repeat(depth));
+        let (f, problems) = read(&text);
+        assert_eq!(problems, []);
+        assert_eq!(f.len(), depth + 1);
+        assert_eq!(f[0].name.as_deref(), Some("n0"));
+        assert_eq!(f[depth].name.as_deref(), Some("last"));
     }
 
     #[test]

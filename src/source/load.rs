@@ -91,7 +91,8 @@ fn parse_bytes(file: &mut LoadedFile, bytes: &[u8], keep: &yaml::Keep) {
     let keep: &yaml::Keep = if is_kustomization { &|_, _| true } else { keep };
     // Split first, decode each document on its own: a stray byte in one document is an error
     // for that document only.
-    for chunk in split_documents(bytes) {
+    let chunks = json_stream(bytes).unwrap_or_else(|| split_documents(bytes));
+    for chunk in chunks {
         let text = match decode_chunk(bytes, &chunk) {
             Ok(text) => text,
             Err((pos, message)) => {
@@ -103,7 +104,11 @@ fn parse_bytes(file: &mut LoadedFile, bytes: &[u8], keep: &yaml::Keep) {
                 continue;
             }
         };
-        match yaml::parse_documents_filtered(text, chunk.line_offset, keep) {
+        let origin = yaml::Origin {
+            line_offset: chunk.line_offset,
+            column_offset: chunk.column_offset,
+        };
+        match yaml::parse_documents_at(text, origin, keep) {
             Ok(documents) => {
                 file.documents += documents.len();
                 for doc in documents {
@@ -126,27 +131,33 @@ fn parse_bytes(file: &mut LoadedFile, bytes: &[u8], keep: &yaml::Keep) {
 }
 
 /// One document's bytes in a file: `bytes[start..end]`, whose first line is line
-/// `line_offset + 1`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `line_offset + 1`, starting at column `column_offset + 1` of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Chunk {
     start: usize,
     end: usize,
     line_offset: usize,
+    column_offset: usize,
 }
 
 /// A chunk as text: valid UTF-8 without NUL bytes, a leading byte order mark dropped.
 fn decode_chunk<'a>(bytes: &'a [u8], chunk: &Chunk) -> Result<&'a str, (Pos, String)> {
     let raw = &bytes[chunk.start..chunk.end];
+    // Counted from the chunk's start, so that many bad chunks cost one pass over the file.
+    let place = |at: usize| {
+        let pos = position_of(raw, at);
+        yaml::Origin {
+            line_offset: chunk.line_offset,
+            column_offset: chunk.column_offset,
+        }
+        .place(pos.line, pos.column)
+    };
     if let Some(at) = raw.iter().position(|&b| b == 0) {
-        let pos = position_of(bytes, chunk.start + at);
-        return Err((pos, "binary data (contains a NUL byte)".into()));
+        return Err((place(at), "binary data (contains a NUL byte)".into()));
     }
     match std::str::from_utf8(raw) {
         Ok(text) => Ok(text.strip_prefix('\u{feff}').unwrap_or(text)),
-        Err(e) => Err((
-            position_of(bytes, chunk.start + e.valid_up_to()),
-            "invalid UTF-8".into(),
-        )),
+        Err(e) => Err((place(e.valid_up_to()), "invalid UTF-8".into())),
     }
 }
 
@@ -205,11 +216,7 @@ fn is_marker(line: &[u8], marker: &[u8; 3]) -> bool {
 /// each `...`. Comments, blank lines and directives before a document belong to it.
 fn split_documents(bytes: &[u8]) -> Vec<Chunk> {
     let mut chunks = Vec::new();
-    let mut current = Chunk {
-        start: 0,
-        end: 0,
-        line_offset: 0,
-    };
+    let mut current = Chunk::default();
     let mut has_content = false;
     for (line_no, (start, end)) in lines(bytes).enumerate() {
         let line = trim_break(&bytes[start..end]);
@@ -221,6 +228,7 @@ fn split_documents(bytes: &[u8]) -> Vec<Chunk> {
                     start,
                     end: start,
                     line_offset: line_no,
+                    column_offset: 0,
                 };
             }
             // An explicit start makes a document, even an empty one.
@@ -232,6 +240,7 @@ fn split_documents(bytes: &[u8]) -> Vec<Chunk> {
                 start: end,
                 end,
                 line_offset: line_no + 1,
+                column_offset: 0,
             };
             has_content = false;
             continue;
@@ -248,6 +257,78 @@ fn split_documents(bytes: &[u8]) -> Vec<Chunk> {
         chunks.push(current);
     }
     chunks
+}
+
+/// A stream of JSON objects one after another (`{...}{...}` or one per line), as `kubectl
+/// get -o json` pieces are often concatenated: kubectl reads a file whose text starts with
+/// `{` as a JSON stream. Splits it into one chunk per top-level object, each placed at its
+/// line and column, in one linear pass. `None` (the file is read as YAML, as before) unless
+/// the text is two or more top-level `{...}` separated by white space only; a last object
+/// left open is a chunk of its own, so its syntax error is reported where it starts.
+fn json_stream(bytes: &[u8]) -> Option<Vec<Chunk>> {
+    let body_start = if bytes.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
+    let mut chunks: Vec<Chunk> = Vec::new();
+    let (mut line, mut column) = (0usize, 0usize);
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let mut i = body_start;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if depth == 0 {
+            match b {
+                b'{' => chunks.push(Chunk {
+                    start: if chunks.is_empty() { 0 } else { i },
+                    end: bytes.len(),
+                    line_offset: line,
+                    column_offset: if chunks.is_empty() { 0 } else { column },
+                }),
+                b' ' | b'\t' | b'\n' | b'\r' => {}
+                // Anything else between objects: not a JSON stream.
+                _ => return None,
+            }
+        }
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' if depth > 0 => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' if depth > 0 => {
+                    depth -= 1;
+                    if let Some(last) = chunks.last_mut().filter(|_| depth == 0) {
+                        last.end = i + 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Lines and columns as YAML counts them: `\n`, `\r\n` and a lone `\r` break a line;
+        // a column is a character.
+        match b {
+            b'\n' => (line, column) = (line + 1, 0),
+            b'\r' if bytes.get(i + 1) != Some(&b'\n') => (line, column) = (line + 1, 0),
+            b'\r' => {}
+            _ if b & 0xc0 != 0x80 => column += 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    if chunks.len() < 2 {
+        return None;
+    }
+    // White space after the last object belongs to it.
+    if let Some(last) = chunks.last_mut().filter(|_| depth == 0) {
+        last.end = bytes.len();
+    }
+    Some(chunks)
 }
 
 fn trim_break(line: &[u8]) -> &[u8] {
@@ -362,6 +443,98 @@ mod tests {
                 (4, 6, "invalid UTF-8"),
                 (10, 1, "binary data (contains a NUL byte)")
             ]
+        );
+    }
+
+    /// The chunks of a JSON stream as (line offset, column offset, text).
+    fn stream(text: &str) -> Option<Vec<(usize, usize, &str)>> {
+        Some(
+            json_stream(text.as_bytes())?
+                .iter()
+                .map(|c| (c.line_offset, c.column_offset, &text[c.start..c.end]))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn json_streams_split_at_top_level_objects() {
+        assert_eq!(
+            stream(" {\"a\": \"}{\"}{\"b\": [{}]}\r\n\r\n  {\"c\": \"\\\"}\"}\r{\"d\": 1}\n"),
+            Some(vec![
+                (0, 0, " {\"a\": \"}{\"}"),
+                (0, 12, "{\"b\": [{}]}"),
+                (2, 2, "{\"c\": \"\\\"}\"}"),
+                (3, 0, "{\"d\": 1}\n"),
+            ])
+        );
+        // Columns count characters.
+        assert_eq!(stream("{\"é\": 1}{\"x\": 2}").map(|c| c[1].1), Some(8));
+        // A last object left open runs to the end of the file.
+        assert_eq!(
+            stream("\u{feff}{\"a\": 1}\n{\"b\": [\n"),
+            Some(vec![(0, 0, "\u{feff}{\"a\": 1}"), (1, 0, "{\"b\": [\n")])
+        );
+    }
+
+    #[test]
+    fn other_text_is_not_a_json_stream() {
+        for text in [
+            "{\"a\": 1}\n",
+            "{\"a\": 1}\n---\n{\"b\": 2}\n",
+            "{\"a\": 1}\nb: 2\n",
+            "[{\"a\": 1}, {\"b\": 2}]",
+            "kind: Pod\n",
+            "# {\"a\": 1}\n{\"b\": 2}\n",
+            "",
+        ] {
+            assert_eq!(stream(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_json_stream_is_read_object_by_object_at_exact_positions() {
+        let f = load(
+            "{\"kind\": \"Pod\", \"metadata\": {\"name\": \"p\"}}  {\"kind\": \"Pod\",\n \"metadata\": {\"name\": \"q\"}}\n{\"kind\": \"Pod\", \"metadata\": {\"name\": \"r\",}\n",
+        );
+        assert_eq!(names(&f), ["p", "q"]);
+        assert_eq!(f.documents, 2);
+        let kind = |t: &Node| t.entry("kind").unwrap().0.span.start;
+        assert_eq!(kind(&f.trees[0]), Pos { line: 1, column: 2 });
+        assert_eq!(
+            kind(&f.trees[1]),
+            Pos {
+                line: 1,
+                column: 46
+            }
+        );
+        let name = f.trees[1].get("metadata").unwrap().get("name").unwrap();
+        assert_eq!(
+            name.span.start,
+            Pos {
+                line: 2,
+                column: 23
+            }
+        );
+        // The last object is left open: an error where the file ends, the others are read.
+        assert_eq!(f.errors.len(), 1, "{:?}", f.errors);
+        assert_eq!(f.errors[0].pos.map(|p| p.line), Some(4));
+        // A bad byte in one object spoils that object only, placed on its line and column.
+        let f = load_stream(
+            "s.json",
+            b"{\"kind\": \"Pod\", \"metadata\": {\"name\": \"p\"}}{\"kind\": \"Pod\", \"x\": \"\xff\"}\n{\"kind\": \"Pod\", \"metadata\": {\"name\": \"r\"}}",
+            &|_, _| true,
+        );
+        assert_eq!(names(&f), ["p", "r"]);
+        let error = &f.errors[0];
+        assert_eq!(
+            (error.pos, error.message.as_str()),
+            (
+                Some(Pos {
+                    line: 1,
+                    column: 65
+                }),
+                "invalid UTF-8"
+            )
         );
     }
 

@@ -208,17 +208,45 @@ pub fn offset_of(text: &str, line: usize, column: usize) -> Option<usize> {
     Some(line_start + within)
 }
 
-fn pos(marker: &saphyr_parser::Marker, line_offset: usize) -> Pos {
-    Pos {
-        line: marker.line() + line_offset,
-        column: marker.col() + 1,
+/// Where a chunk of text starts in its file: its first line is line `line_offset + 1`, and
+/// its first character is at column `column_offset + 1` of that line (a document that starts
+/// mid-line, as the second object of `{...}{...}` does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Origin {
+    pub line_offset: usize,
+    pub column_offset: usize,
+}
+
+impl Origin {
+    /// A chunk starting at the beginning of line `line_offset + 1`.
+    pub fn line(line_offset: usize) -> Self {
+        Origin {
+            line_offset,
+            column_offset: 0,
+        }
+    }
+
+    /// The file position of a 1-based line and column of the chunk.
+    pub fn place(self, line: usize, column: usize) -> Pos {
+        Pos {
+            line: line + self.line_offset,
+            column: if line <= 1 {
+                column + self.column_offset
+            } else {
+                column
+            },
+        }
     }
 }
 
-fn span(s: &EventSpan, line_offset: usize) -> Span {
+fn pos(marker: &saphyr_parser::Marker, origin: Origin) -> Pos {
+    origin.place(marker.line(), marker.col() + 1)
+}
+
+fn span(s: &EventSpan, origin: Origin) -> Span {
     Span {
-        start: pos(&s.start, line_offset),
-        end: pos(&s.end, line_offset),
+        start: pos(&s.start, origin),
+        end: pos(&s.end, origin),
     }
 }
 
@@ -233,10 +261,98 @@ struct Frame {
 
 enum Items {
     Seq(Vec<Node>),
-    Map {
-        entries: Vec<(Node, Node)>,
-        key: Option<Node>,
-    },
+    Map { entries: Entries, key: Option<Node> },
+}
+
+/// Whether a mapping key is a merge key: a plain `<<` (a quoted one is an ordinary key).
+fn is_merge_key(key: &Node) -> bool {
+    matches!(&key.value, Value::Scalar { text, quoted: false } if text == "<<")
+}
+
+/// What go-yaml says of a merge key whose value it cannot merge.
+const MERGE_NEEDS_MAPS: &str = "map merge requires map or sequence of maps as the value";
+
+/// The entries of a mapping being built, with merge keys (`<<: *base`, `<<: [*a, *b]`)
+/// applied as go-yaml v2 (and so kubectl) applies them: where the merge key stands, each
+/// merged key sets its value, over a key written before it; a key written after it sets its
+/// own; of a list of maps, the earlier map wins. Until a merge key is seen this is a plain
+/// list of entries (duplicate keys kept as written) and costs nothing more.
+#[derive(Default)]
+struct Entries {
+    entries: Vec<(Node, Node)>,
+    merges: Option<Box<MergeIndex>>,
+}
+
+/// Kept once a mapping has a merge key: where each key's entry is (its first, the one
+/// [`Node::get`] finds), and which entries hold a merged value.
+struct MergeIndex {
+    index: HashMap<String, usize>,
+    merged: Vec<bool>,
+}
+
+impl Entries {
+    /// A key written in the mapping, with its value.
+    fn push(&mut self, key: Node, value: Node) {
+        if let Some(m) = &mut self.merges {
+            if let Some(text) = key.key_text() {
+                match m.index.get(text) {
+                    Some(&i) if m.merged[i] => {
+                        self.entries[i] = (key, value);
+                        m.merged[i] = false;
+                        return;
+                    }
+                    Some(_) => {}
+                    None => {
+                        m.index.insert(text.to_string(), self.entries.len());
+                    }
+                }
+            }
+            m.merged.push(false);
+        }
+        self.entries.push((key, value));
+    }
+
+    /// Applies the value of a merge key: a mapping or a list of mappings. On anything else,
+    /// the position of what cannot be merged.
+    fn merge(&mut self, value: &Node) -> Result<(), Pos> {
+        let maps: Vec<&[(Node, Node)]> = match &value.value {
+            Value::Map(entries) => vec![entries],
+            Value::Seq(items) => items
+                .iter()
+                .map(|item| item.as_map().ok_or(item.span.start))
+                .collect::<Result<_, _>>()?,
+            Value::Scalar { .. } => return Err(value.span.start),
+        };
+        let m = self.merges.get_or_insert_with(|| {
+            let mut index = HashMap::new();
+            for (i, (key, _)) in self.entries.iter().enumerate() {
+                if let Some(text) = key.key_text() {
+                    index.entry(text.to_string()).or_insert(i);
+                }
+            }
+            Box::new(MergeIndex {
+                index,
+                merged: vec![false; self.entries.len()],
+            })
+        });
+        // Later maps first, so that earlier ones set their keys over them.
+        for (key, value) in maps.iter().rev().flat_map(|map| map.iter()) {
+            match key.key_text().and_then(|text| m.index.get(text)) {
+                Some(&i) => {
+                    self.entries[i].1 = value.clone();
+                    m.merged[i] = true;
+                }
+                None => {
+                    if let Some(text) = key.key_text() {
+                        m.index.insert(text.to_string(), self.entries.len());
+                    }
+                    m.merged.push(true);
+                    self.entries.push((key.clone(), value.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Decides which parts of a document to build, given the document's `kind` (once seen) and
@@ -259,14 +375,24 @@ pub fn parse_documents_filtered(
     line_offset: usize,
     keep: &Keep,
 ) -> Result<Vec<Node>, ParseError> {
-    let built = match build(text, line_offset, keep) {
+    parse_documents_at(text, Origin::line(line_offset), keep)
+}
+
+/// Like [`parse_documents_filtered`], for text that starts at `origin` of its file.
+pub fn parse_documents_at(
+    text: &str,
+    origin: Origin,
+    keep: &Keep,
+) -> Result<Vec<Node>, ParseError> {
+    let line_offset = origin.line_offset;
+    let built = match build(text, origin, keep) {
         // An alias into a part that was not built: build everything instead.
-        Err(BuildError::NeedsEverything) => build(text, line_offset, &|_, _| true),
+        Err(BuildError::NeedsEverything) => build(text, origin, &|_, _| true),
         other => other,
     };
     built.or_else(|error| match error {
-        BuildError::Syntax(e) => lenient_parse(text, line_offset, e),
-        BuildError::Guard(e) => Err(e),
+        BuildError::Syntax(e) => lenient_parse(text, origin, e),
+        BuildError::Guard(e) | BuildError::Refused(e) => Err(e),
         BuildError::NeedsEverything => Err(ParseError {
             pos: Pos {
                 line: line_offset + 1,
@@ -284,11 +410,7 @@ pub fn parse_documents_filtered(
 /// The second opinion runs under the same budgets: text nested deeper than [`MAX_DEPTH`]
 /// (counted in one linear pass) never reaches libyaml, and building stops once the
 /// document's nodes, aliases expanded, pass [`MAX_ALIAS_NODES`] more than its text holds.
-fn lenient_parse(
-    text: &str,
-    line_offset: usize,
-    refused: ParseError,
-) -> Result<Vec<Node>, ParseError> {
+fn lenient_parse(text: &str, origin: Origin, refused: ParseError) -> Result<Vec<Node>, ParseError> {
     use serde::de::DeserializeSeed;
     let first_line = text
         .lines()
@@ -297,10 +419,7 @@ fn lenient_parse(
             !(t.is_empty() || t.starts_with('#') || t.starts_with("---") || l.starts_with('%'))
         })
         .unwrap_or(0);
-    let at = Pos {
-        line: line_offset + first_line + 1,
-        column: 1,
-    };
+    let at = origin.place(first_line + 1, 1);
     if nesting_bound(text) > MAX_DEPTH {
         return Err(ParseError {
             pos: refused.pos,
@@ -479,13 +598,21 @@ impl<'de> serde::de::Visitor<'de> for Lenient<'_> {
         if self.depth >= MAX_DEPTH {
             return Err(serde::de::Error::custom("too deep"));
         }
-        let mut entries = Vec::new();
+        // Merge keys apply here too; libyaml's events do not say whether a key was quoted,
+        // so every `<<` key is one.
+        let mut entries = Entries::default();
         while let Some(key) = map.next_key_seed(self.child())? {
             let value = map.next_value_seed(self.child())?;
-            entries.push((key, value));
+            if key.key_text() == Some("<<") {
+                entries
+                    .merge(&value)
+                    .map_err(|_| serde::de::Error::custom(MERGE_NEEDS_MAPS))?;
+            } else {
+                entries.push(key, value);
+            }
         }
         Ok(Node {
-            value: Value::Map(Arc::new(entries)),
+            value: Value::Map(Arc::new(entries.entries)),
             span: self.span,
         })
     }
@@ -505,15 +632,18 @@ enum BuildError {
     Guard(ParseError),
     /// An alias refers to an anchor inside a part that `keep` skipped.
     NeedsEverything,
+    /// YAML go-yaml parses but refuses to build (a merge key whose value is no mapping):
+    /// kubectl refuses it, so libyaml is not asked.
+    Refused(ParseError),
 }
 
-fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, BuildError> {
+fn build(text: &str, origin: Origin, keep: &Keep) -> Result<Vec<Node>, BuildError> {
     let mut builder = Builder::new(keep);
     for event in Parser::new_from_str(text) {
         let (event, event_span) = event.map_err(|e| {
             let message = e.info().to_string();
             let error = ParseError {
-                pos: pos(e.marker(), line_offset),
+                pos: pos(e.marker(), origin),
                 message,
             };
             // saphyr's own nesting limit: hostile input, not a dialect for libyaml to try.
@@ -526,7 +656,7 @@ fn build(text: &str, line_offset: usize, keep: &Keep) -> Result<Vec<Node>, Build
                 BuildError::Syntax(error)
             }
         })?;
-        builder.event(event, span(&event_span, line_offset))?;
+        builder.event(event, span(&event_span, origin))?;
     }
     Ok(builder.finish())
 }
@@ -592,11 +722,21 @@ impl<'k> Builder<'k> {
                 self.remember(anchor, &node, 1);
                 Some((node, 1))
             }
-            Event::Alias(id) => Some((self.alias(id, at)?, alias_size)),
+            Event::Alias(id) => {
+                let node = self.alias(id, at)?;
+                // go-yaml merges an alias only when it names a mapping, not a list of them.
+                if node.as_seq().is_some() && self.under_merge_key() {
+                    return Err(BuildError::Refused(ParseError {
+                        pos: at.start,
+                        message: MERGE_NEEDS_MAPS.into(),
+                    }));
+                }
+                Some((node, alias_size))
+            }
             Event::SequenceStart(anchor, _) => self.open(Items::Seq(Vec::new()), at, anchor),
             Event::MappingStart(anchor, _) => {
                 let items = Items::Map {
-                    entries: Vec::new(),
+                    entries: Entries::default(),
                     key: None,
                 };
                 self.open(items, at, anchor)
@@ -613,7 +753,7 @@ impl<'k> Builder<'k> {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
         };
         if let Some((node, size)) = finished {
-            self.attach(node, size);
+            self.attach(node, size)?;
         }
         Ok(())
     }
@@ -657,14 +797,16 @@ impl<'k> Builder<'k> {
                 ..
             })
         );
-        if !is_value || !under_key || self.stack.len() > FILTER_DEPTH {
+        if !is_value || !under_key || self.stack.len() > FILTER_DEPTH || self.under_merge_key() {
             return false;
         }
+        // What a merge key's value holds lands in the mapping around it: `<<` is no step of
+        // the path.
         let path: Vec<&str> = self
             .stack
             .iter()
             .filter_map(|f| match &f.items {
-                Items::Map { key: Some(k), .. } => k.key_text(),
+                Items::Map { key: Some(k), .. } if !is_merge_key(k) => k.key_text(),
                 _ => None,
             })
             .collect();
@@ -710,7 +852,7 @@ impl<'k> Builder<'k> {
         let frame = self.stack.pop()?;
         let value = match frame.items {
             Items::Seq(items) => Value::Seq(Arc::new(items)),
-            Items::Map { entries, .. } => Value::Map(Arc::new(entries)),
+            Items::Map { entries, .. } => Value::Map(Arc::new(entries.entries)),
         };
         let node = Node {
             value,
@@ -729,26 +871,47 @@ impl<'k> Builder<'k> {
         }
     }
 
-    /// Puts a finished node into the collection that holds it, or makes it the root.
-    fn attach(&mut self, node: Node, size: usize) {
+    /// Puts a finished node into the collection that holds it, or makes it the root; the
+    /// value of a merge key is merged into its mapping.
+    fn attach(&mut self, node: Node, size: usize) -> Result<(), BuildError> {
         let depth = self.stack.len();
         let Some(frame) = self.stack.last_mut() else {
             self.root = Some(node);
-            return;
+            return Ok(());
         };
         frame.size = frame.size.saturating_add(size);
         match &mut frame.items {
             Items::Seq(items) => items.push(node),
             Items::Map { entries, key } => match key.take() {
+                Some(k) if is_merge_key(&k) => {
+                    entries.merge(&node).map_err(|pos| {
+                        BuildError::Refused(ParseError {
+                            pos,
+                            message: MERGE_NEEDS_MAPS.into(),
+                        })
+                    })?;
+                }
                 Some(k) => {
                     if depth == 1 && k.key_text() == Some("kind") {
                         self.kind = node.as_str().map(str::to_string);
                     }
-                    entries.push((k, node));
+                    entries.push(k, node);
                 }
                 None => *key = Some(node),
             },
         }
+        Ok(())
+    }
+
+    /// Whether the value being read is that of a merge key.
+    fn under_merge_key(&self) -> bool {
+        matches!(
+            self.stack.last(),
+            Some(Frame {
+                items: Items::Map { key: Some(k), .. },
+                ..
+            }) if is_merge_key(k)
+        )
     }
 }
 
@@ -1037,6 +1200,158 @@ last: *n0
         let doc = parse_documents(text, 4).unwrap().remove(0);
         assert_eq!(doc.get("kind").unwrap().as_str(), Some("ConfigMap"));
         assert_eq!(doc.span.start.line, 5);
+    }
+
+    /// A node as compact flow text, mapping entries in order, for comparing whole trees.
+    fn flow(node: &Node) -> String {
+        match &node.value {
+            Value::Scalar { text, .. } => text.clone(),
+            Value::Seq(items) => format!(
+                "[{}]",
+                items.iter().map(flow).collect::<Vec<_>>().join(", ")
+            ),
+            Value::Map(entries) => format!(
+                "{{{}}}",
+                entries
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", flow(k), flow(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    /// The flow text of the mapping under `key`, keys sorted (kubectl prints them sorted).
+    fn sorted(doc: &Node, key: &str) -> String {
+        let mut entries: Vec<String> = doc
+            .get(key)
+            .and_then(Node::as_map)
+            .unwrap_or_else(|| panic!("{key} is a mapping"))
+            .iter()
+            .map(|(k, v)| format!("{}: {}", flow(k), flow(v)))
+            .collect();
+        entries.sort();
+        entries.join(", ")
+    }
+
+    /// Each case as kubectl 1.x printed it (`kubectl label --local -f FILE x=y -o yaml`).
+    #[test]
+    fn merge_keys_apply_where_they_stand_as_in_go_yaml_v2() {
+        let doc = one("base: &base {p: base, q: base}
+other: &other {p: other, r: other}
+data:
+  q: own-before
+  <<: *base
+  r: own
+  <<: *other
+  s: own
+deep: &deep
+  <<: *base
+  t: deep
+use:
+  <<: *deep
+  p: use
+quoted:
+  \"<<\": quoted
+lst:
+  <<: [*other, *deep]
+inline:
+  <<: [{x: first, u: first}, {x: second, u: second, z: second}]
+  u: own
+empty:
+  a: b
+  <<: []
+");
+        // A merge sets its keys over those written before it; keys after it set their own.
+        assert_eq!(sorted(&doc, "data"), "p: other, q: base, r: other, s: own");
+        assert_eq!(sorted(&doc, "deep"), "p: base, q: base, t: deep");
+        assert_eq!(sorted(&doc, "use"), "p: use, q: base, t: deep");
+        assert_eq!(sorted(&doc, "quoted"), "<<: quoted");
+        // Of a list of maps, the earlier map wins.
+        assert_eq!(sorted(&doc, "lst"), "p: other, q: base, r: other, t: deep");
+        assert_eq!(sorted(&doc, "inline"), "u: own, x: first, z: second");
+        assert_eq!(sorted(&doc, "empty"), "a: b");
+        // `get` finds the merged value.
+        assert_eq!(
+            doc.get("data").unwrap().get("q").unwrap().as_str(),
+            Some("base")
+        );
+    }
+
+    #[test]
+    fn a_merge_key_with_no_mappings_is_refused_at_the_value() {
+        for (value, column) in [
+            ("null", 7),
+            ("1", 7),
+            ("", 5),
+            ("[1]", 8),
+            ("[{a: 1}, 2]", 16),
+            ("[{a: 1}, [{b: 2}]]", 16),
+            ("*l", 7),
+        ] {
+            let text = format!("l: &l [{{a: 1}}]\nm:\n  a: b\n  <<: {value}\n");
+            let err = parse_documents(&text, 0).unwrap_err();
+            assert_eq!(err.message, MERGE_NEEDS_MAPS, "{value:?}");
+            assert_eq!(err.pos, Pos { line: 4, column }, "{value:?}");
+        }
+        // Through the tree filter too, and never handed to libyaml.
+        let err = parse_documents_filtered(
+            "kind: ConfigMap\nmetadata: {name: a, <<: 1}\n",
+            3,
+            &only_kind_and_metadata,
+        )
+        .unwrap_err();
+        assert_eq!((err.pos.line, err.message.as_str()), (5, MERGE_NEEDS_MAPS));
+    }
+
+    #[test]
+    fn merged_values_are_shared_and_count_against_the_alias_budget() {
+        let doc = one("a: &a {k: [1, 2], j: 3}\nb: {<<: *a}\n");
+        let list = |n: &Node| match &n.get("k").unwrap().value {
+            Value::Seq(items) => Arc::clone(items),
+            _ => panic!("a list expected"),
+        };
+        assert!(Arc::ptr_eq(
+            &list(doc.get("a").unwrap()),
+            &list(doc.get("b").unwrap())
+        ));
+        // Merging a 10,000-key map eleven times expands to more than the budget.
+        let keys: Vec<String> = (0..10_000).map(|i| format!("k{i}: v")).collect();
+        let mut text = format!("big: &big {{{}}}\n", keys.join(", "));
+        for i in 0..11 {
+            text.push_str(&format!("m{i}: {{<<: *big}}\n"));
+        }
+        let err = parse_documents(&text, 0).unwrap_err();
+        assert!(err.message.contains("alias bomb"), "{}", err.message);
+    }
+
+    #[test]
+    fn merge_keys_are_built_where_the_filter_keeps_their_mapping() {
+        // `<<` at the root after `kind`, and inside a kept mapping: what they merge lands
+        // where they stand.
+        let text = "kind: ConfigMap\nx: &m {name: a, labels: {app: web}}\nmetadata:\n  <<: *m\n<<: {metadata: {name: b}}\n";
+        let doc = parse_documents_filtered(text, 0, &only_kind_and_metadata)
+            .unwrap()
+            .remove(0);
+        assert_eq!(
+            doc.get("metadata").unwrap().get("name").unwrap().as_str(),
+            Some("b")
+        );
+        let text = "kind: ConfigMap\nx: &m {name: a, labels: {app: web}}\nmetadata:\n  <<: *m\n";
+        let doc = parse_documents_filtered(text, 0, &only_kind_and_metadata)
+            .unwrap()
+            .remove(0);
+        let metadata = doc.get("metadata").unwrap();
+        assert_eq!(metadata.get("name").unwrap().as_str(), Some("a"));
+        assert_eq!(flow(metadata.get("labels").unwrap()), "{app: web}");
+    }
+
+    #[test]
+    fn the_second_opinion_applies_merge_keys() {
+        let text =
+            format!("{UNDER_INDENTED}base: &b {{p: base, q: base}}\nm:\n  p: own\n  <<: *b\n");
+        let doc = one(&text);
+        assert_eq!(sorted(&doc, "m"), "p: base, q: base");
     }
 
     #[test]
