@@ -89,7 +89,8 @@ fn demo_findings_are_annotations() {
             monitoring/node-exporter runs with hostNetwork: true and reaches 169.254.169.254:80/TCP, \
             [fd00:ec2::254]:80/TCP whatever the policies say%0Ahelp: drop hostNetwork if the pods do \
             not need it; otherwise block the metadata endpoint for them on the node (e.g. an iptables \
-            rule for their UID): no NetworkPolicy, so no IMDS001 verdict of the namespace, covers them"));
+            rule for their UID): no NetworkPolicy can, so their namespace counts as reachable \
+            (IMDS001)"));
 }
 
 #[test]

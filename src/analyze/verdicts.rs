@@ -46,8 +46,11 @@ pub struct NamespaceVerdict {
     pub allow_except_metadata: Option<PolicyId>,
     /// Other engines' policies that keep every target closed for every pod here (by a deny
     /// rule, or by isolating the pods at a tier's end), so the native pair is not needed;
-    /// empty otherwise.
+    /// empty otherwise. Pods on the pod network only: see `host_network`.
     pub protected_by: Vec<PolicyId>,
+    /// Workloads here whose pods run with `hostNetwork: true`: no policy applies to them, so
+    /// each makes every target reachable from the namespace.
+    pub host_network: Vec<WorkloadId>,
 }
 
 impl NamespaceVerdict {
@@ -62,6 +65,7 @@ impl NamespaceVerdict {
             deny_all: None,
             allow_except_metadata: None,
             protected_by: Vec::new(),
+            host_network: Vec::new(),
         }
     }
 
@@ -161,11 +165,12 @@ fn is_allow_except_metadata(policy: &Policy, targets: &[Target]) -> bool {
 
 pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
     let inputs = VerdictInputs::new(model, targets);
-    let namespaces = model
+    let mut namespaces: Vec<NamespaceVerdict> = model
         .namespaces
         .keys()
         .map(|key| inputs.namespace(key))
         .collect();
+    add_host_network(model, targets, &mut namespaces);
     let workloads = model
         .workloads_with_ids()
         .map(|(w, workload)| inputs.workload(w, workload))
@@ -293,6 +298,27 @@ impl<'m> VerdictInputs<'m> {
             selected_by: selecting,
             openings,
             reachable,
+        }
+    }
+}
+
+/// Counts each hostNetwork workload in its namespace's verdict: its pods share the node's
+/// network namespace, where no policy applies, so they reach every target.
+fn add_host_network(model: &Model, targets: &[Target], namespaces: &mut [NamespaceVerdict]) {
+    let index: HashMap<(Option<&str>, &str), usize> = model
+        .namespaces
+        .keys()
+        .enumerate()
+        .map(|(i, key)| (key.as_pair(), i))
+        .collect();
+    for (w, workload) in model.workloads_with_ids() {
+        if workload.spec.host_network.is_none() {
+            continue;
+        }
+        if let Some(&i) = index.get(&workload.key()) {
+            let verdict = &mut namespaces[i];
+            verdict.host_network.push(w);
+            verdict.reachable = reachable_through(true, &[], targets);
         }
     }
 }
@@ -839,6 +865,26 @@ mod tests {
         assert_eq!(reach("web"), 1);
         assert_eq!(reach("api"), 0);
         assert_eq!(reach("agent"), 2, "hostNetwork ignores every policy");
+    }
+
+    #[test]
+    fn a_host_network_workload_makes_its_namespace_reachable() {
+        let agent = "---\napiVersion: v1\nkind: Pod\nmetadata: {name: agent, namespace: ns}\nspec: {hostNetwork: true}\n".to_string();
+        let outcome = lint(&[deny(), allow_except(), agent]);
+        let v = &outcome.analysis.namespaces[0];
+        let open: Vec<String> = v.reachable.iter().map(ToString::to_string).collect();
+        assert_eq!(open, BOTH);
+        assert_eq!(v.host_network.len(), 1);
+        assert_eq!(outcome.model.workload(v.host_network[0]).name, "agent");
+        assert!(
+            v.unselected_pods.is_none() && v.openings.is_empty(),
+            "policy unchanged"
+        );
+        let off = "---\napiVersion: v1\nkind: Pod\nmetadata: {name: agent, namespace: ns}\nspec: {hostNetwork: false}\n".to_string();
+        assert!(
+            reachable(&[deny(), off]).is_empty(),
+            "hostNetwork: false: the pod network"
+        );
     }
 
     #[test]

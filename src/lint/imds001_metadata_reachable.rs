@@ -3,7 +3,7 @@
 use super::{Check, Context, Draft, Related, Rule, Severity, Subject, namespace_anchor};
 use crate::analyze::{NamespaceVerdict, Opening, WorkloadVerdict};
 use crate::decode::spec::{Engine, Via};
-use crate::model::{Namespace, Policy, RuleView, Workload, WorkloadId};
+use crate::model::{Location, Namespace, Policy, RuleView, Workload, WorkloadId};
 use crate::net::list_targets;
 use std::collections::HashMap;
 
@@ -137,8 +137,54 @@ fn check(ctx: &Context) -> Vec<Draft> {
         for opening in &verdict.openings {
             findings.push(opening_finding(ctx, verdict, opening, workloads));
         }
+        findings.extend(
+            verdict
+                .host_network
+                .iter()
+                .filter_map(|&w| host_network_finding(ctx, verdict, w)),
+        );
     }
     findings
+}
+
+/// The finding for a workload whose pods share the node's network namespace: no policy
+/// applies to them, so they reach every target. IMDS005 says how to block the endpoint for
+/// them; this finding makes it part of the namespace's verdict.
+fn host_network_finding(
+    ctx: &Context,
+    verdict: &NamespaceVerdict,
+    workload: WorkloadId,
+) -> Option<Draft> {
+    let w = ctx.model.workload(workload);
+    let at = Location::new(w.location.file, w.spec.host_network?);
+    Some(Draft {
+        namespace: Some(verdict.name.clone()),
+        cluster: verdict.cluster.clone(),
+        at,
+        message: format!(
+            "{} runs with hostNetwork: true, so its pods reach {} whatever the namespace's \
+             policies say",
+            workload_name(w),
+            list_targets(&ctx.analysis.targets),
+        ),
+        affects: String::new(),
+        label: "no NetworkPolicy applies to host-network pods".into(),
+        help: Some(
+            "drop hostNetwork if the pods do not need it; otherwise block the metadata endpoint \
+             for them on the node (imds-lint rule IMDS005)"
+                .into(),
+        ),
+        // Where IMDS005 warns about the same field, and what it says to do.
+        related: vec![Related {
+            at,
+            message: format!(
+                "IMDS005 host-network-pod: NetworkPolicy does not apply to {}; block the \
+                 endpoint for its pods on the node",
+                workload_name(w)
+            ),
+        }],
+        subject: Subject::Workload(workload),
+    })
 }
 
 /// The finding for the namespace's `pods` that no Egress policy selects, so nothing isolates.

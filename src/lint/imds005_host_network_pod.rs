@@ -33,8 +33,8 @@ fn check(ctx: &Context) -> Vec<Draft> {
                 label: "NetworkPolicy does not apply to host-network pods".into(),
                 help: Some(
                     "drop hostNetwork if the pods do not need it; otherwise block the metadata endpoint \
-                     for them on the node (e.g. an iptables rule for their UID): no NetworkPolicy, \
-                     so no IMDS001 verdict of the namespace, covers them"
+                     for them on the node (e.g. an iptables rule for their UID): no NetworkPolicy \
+                     can, so their namespace counts as reachable (IMDS001)"
                         .into(),
                 ),
                 related: Vec::new(),

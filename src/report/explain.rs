@@ -395,6 +395,22 @@ fn header(model: &Model, explanation: &NamespaceExplanation, color: bool) -> Str
         "targets checked: {}\n",
         list_targets(&explanation.targets)
     ));
+    let host: Vec<String> = explanation
+        .workloads
+        .iter()
+        .filter(|w| w.host_network)
+        .map(|w| {
+            let w = model.workload(w.workload);
+            format!("{} {}", w.kind, w.name)
+        })
+        .collect();
+    if !host.is_empty() {
+        out.push_str(&format!(
+            "host network: {} — NetworkPolicy does not apply to its pods (imds-lint rule \
+             IMDS005)\n",
+            host.join(", ")
+        ));
+    }
     if !explanation.protected_by.is_empty() {
         let names: Vec<String> = explanation
             .protected_by
