@@ -434,6 +434,24 @@ fn passes(steps: &[chain::Step]) -> Vec<RuleRef> {
         .collect()
 }
 
+/// The rules that let an allowed packet through, with the Passes before them: the deciding
+/// Allow rules; or, when no tier decided and the pod is `isolated`, the last Pass, which
+/// handed the packet past every policy that isolates it. `None` when the packet is denied, or
+/// allowed only because no policy selects the pod.
+fn opened_by(decision: &Decision, isolated: bool) -> Option<(Vec<RuleRef>, Vec<RuleRef>)> {
+    match &decision.by {
+        DecidedBy::Rules(rules) if decision.allowed => {
+            Some((rules.clone(), passes(&decision.steps)))
+        }
+        DecidedBy::DefaultAllow if isolated => {
+            let mut before = passes(&decision.steps);
+            let last = before.pop()?;
+            Some((vec![last], before))
+        }
+        _ => None,
+    }
+}
+
 /// A namespace's verdict from its precedence chain, over every class of pods.
 fn namespace_by_chain(
     model: &Model,
@@ -461,7 +479,7 @@ fn namespace_by_chain(
             }
             let pod = |i: usize| selected[i];
             let decision = chain.decide(&pod, target);
-            tally.record(model, target, class, &decision);
+            tally.record(model, target, class, &decision, chain.isolates(&pod));
         }
     }
     tally.into_verdict(key)
@@ -490,14 +508,22 @@ impl ChainTally {
         }
     }
 
-    /// Adds the decision for the pods of `class` sending to `target`.
-    fn record(&mut self, model: &Model, target: &Target, class: &PodClass, decision: &Decision) {
-        match &decision.by {
-            DecidedBy::Rules(rules) if decision.allowed => {
-                self.openings.add(rules, *target, passes(&decision.steps));
+    /// Adds the decision for the pods of `class` sending to `target`; `isolated`: some policy
+    /// that selects them isolates them.
+    fn record(
+        &mut self,
+        model: &Model,
+        target: &Target,
+        class: &PodClass,
+        decision: &Decision,
+        isolated: bool,
+    ) {
+        match (&decision.by, opened_by(decision, isolated)) {
+            (_, Some((rules, passed_by))) => {
+                self.openings.add(&rules, *target, passed_by);
             }
             // The witness that names the fewest labels reads best.
-            DecidedBy::DefaultAllow
+            (DecidedBy::DefaultAllow, None)
                 if self
                     .unselected
                     .as_ref()
@@ -571,14 +597,13 @@ fn workload_by_chain(
     let mut found = OpeningsFound::default();
     let mut reachable = Vec::new();
     let mut default_allowed = false;
+    let isolated = chain.isolates(&pod);
     for target in targets {
         let decision = chain.decide(&pod, target);
-        if let DecidedBy::Rules(rules) = &decision.by
-            && decision.allowed
-        {
-            found.add(rules, *target, passes(&decision.steps));
+        match opened_by(&decision, isolated) {
+            Some((rules, passed_by)) => found.add(&rules, *target, passed_by),
+            None => default_allowed |= decision.by == DecidedBy::DefaultAllow,
         }
-        default_allowed |= decision.by == DecidedBy::DefaultAllow;
         if decision.allowed || model.workload(w).spec.host_network.is_some() {
             reachable.push(*target);
         }
@@ -587,7 +612,7 @@ fn workload_by_chain(
     reachable.dedup();
     WorkloadVerdict {
         workload: w,
-        isolated: chain.isolates(&pod),
+        isolated,
         default_allowed,
         selected_by: chain.selecting(&pod),
         openings: found.into_openings(),
@@ -884,6 +909,24 @@ mod tests {
         assert!(
             reachable(&[deny(), off]).is_empty(),
             "hostNetwork: false: the pod network"
+        );
+    }
+
+    #[test]
+    fn a_pass_past_every_isolating_policy_is_the_opening() {
+        let pass = "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: pass}\nspec:\n  order: 100\n  selector: all()\n  types: [Egress]\n  egress:\n  - action: Pass\n    destination: {nets: [169.254.169.254/32]}\n".to_string();
+        let outcome = lint(&[deny(), pass]);
+        let v = &outcome.analysis.namespaces[0];
+        assert_eq!(v.reachable.len(), 1);
+        assert!(v.unselected_pods.is_none(), "deny isolates every pod");
+        assert_eq!(v.openings.len(), 1);
+        assert_eq!(
+            outcome.model.policy(v.openings[0].rule.policy()).name,
+            "pass"
+        );
+        assert!(
+            v.openings[0].passed_by.is_empty(),
+            "the Pass is the opening itself"
         );
     }
 

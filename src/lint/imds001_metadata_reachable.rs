@@ -2,7 +2,7 @@
 
 use super::{Check, Context, Draft, Related, Rule, Severity, Subject, namespace_anchor};
 use crate::analyze::{NamespaceVerdict, Opening, WorkloadVerdict};
-use crate::decode::spec::{Engine, Via};
+use crate::decode::spec::{Action, Engine, Via};
 use crate::model::{Location, Namespace, Policy, RuleView, Workload, WorkloadId};
 use crate::net::list_targets;
 use std::collections::HashMap;
@@ -244,16 +244,28 @@ fn opening_finding(
         v.openings.iter().any(|o| o.rule == opening.rule)
     });
     let (label, help) = opening_label_and_help(&rule, opening);
+    // A Pass opens a target when no later tier decides what it hands on.
+    let lets = if rule.rule.action == Action::Pass {
+        format!(
+            "passes traffic from {} to {} on, and no later tier decides it, so it is allowed",
+            selected_pods(&rule),
+            list_targets(&opening.targets)
+        )
+    } else {
+        format!(
+            "lets {} reach {}",
+            selected_pods(&rule),
+            list_targets(&opening.targets)
+        )
+    };
     Draft {
         namespace: Some(verdict.name.clone()),
         cluster: verdict.cluster.clone(),
         at: rule.at(),
         message: format!(
-            "{} {} lets {} reach {}{}",
+            "{} {} {lets}{}",
             policy_in(rule.policy, &verdict.name),
             rule.label(),
-            selected_pods(&rule),
-            list_targets(&opening.targets),
             passed_suffix(ctx, opening),
         ),
         affects: affected_suffix(ctx, &affected),
@@ -280,6 +292,16 @@ fn opening_label_and_help(rule: &RuleView, opening: &Opening) -> (String, String
             .collect::<Vec<_>>()
             .join(", ")
     };
+    if rule.rule.action == Action::Pass {
+        return (
+            "Pass: no later tier allows or denies this traffic".to_string(),
+            format!(
+                "deny {} before this rule (`action: Deny`), or in a later tier's policy that \
+                 selects these pods: traffic passed on past the last tier is allowed",
+                host_cidrs()
+            ),
+        );
+    }
     match &rule.rule.via {
         Via::AnyDestination => (
             "this rule has no `to`, so it allows every destination".to_string(),
