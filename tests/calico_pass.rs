@@ -87,4 +87,20 @@ fn explain_of_the_calico_pass_agrees() {
     let decision = &class["targets"][0]["decision"];
     assert_eq!(decision["allowed"], true);
     assert_eq!(decision["passed_through"][0]["policy"], "pass-metadata");
+    let run = imds_lint(&["explain", "shop", "fixtures/calico-pass"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout
+            .starts_with("namespace shop: some pods can reach 169.254.169.254:80/TCP\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "(Pass) (fixtures/calico-pass/global.yaml:13) passes it on → no later tier decides: \
+             allowed by default"
+        ),
+        "{}",
+        run.stdout
+    );
 }
