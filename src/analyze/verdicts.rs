@@ -38,8 +38,11 @@ pub struct NamespaceVerdict {
     /// described for messages; `None` when every pod is isolated.
     pub unselected_pods: Option<String>,
     pub openings: Vec<Opening>,
-    /// Targets some pod here can reach, sorted.
+    /// Targets some pod here can reach, sorted: every target when some workload here runs
+    /// with `hostNetwork: true`.
     pub reachable: Vec<Target>,
+    /// Targets some pod on the pod network (where policies apply) can reach, sorted.
+    pub pod_network_reachable: Vec<Target>,
     /// A policy selecting every pod for Egress with no rules (the deny half), if any.
     pub deny_all: Option<PolicyId>,
     /// A policy selecting every pod that allows 0.0.0.0/0 minus every IPv4 target, if any.
@@ -62,6 +65,7 @@ impl NamespaceVerdict {
             unselected_pods: None,
             openings: Vec::new(),
             reachable: Vec::new(),
+            pod_network_reachable: Vec::new(),
             deny_all: None,
             allow_except_metadata: None,
             protected_by: Vec::new(),
@@ -231,6 +235,7 @@ impl<'m> VerdictInputs<'m> {
         NamespaceVerdict {
             deny_all,
             allow_except_metadata,
+            pod_network_reachable: verdict.reachable.clone(),
             ..verdict
         }
     }
@@ -905,6 +910,7 @@ mod tests {
             v.unselected_pods.is_none() && v.openings.is_empty(),
             "policy unchanged"
         );
+        assert!(v.pod_network_reachable.is_empty());
         let off = "---\napiVersion: v1\nkind: Pod\nmetadata: {name: agent, namespace: ns}\nspec: {hostNetwork: false}\n".to_string();
         assert!(
             reachable(&[deny(), off]).is_empty(),

@@ -205,7 +205,7 @@ fn unisolated_finding(
                 message: format!(
                     "{} can reach {}: no Egress policy selects its pods",
                     workload_name(workload),
-                    list_targets(&verdict.reachable)
+                    list_targets(&verdict.pod_network_reachable)
                 ),
             }
         })
@@ -217,7 +217,8 @@ fn unisolated_finding(
         message: format!(
             "{pods} in namespace {} are selected by no Egress NetworkPolicy and can reach {}",
             verdict.name,
-            list_targets(&verdict.reachable),
+            // Not the hostNetwork workloads' targets: those are their own findings.
+            list_targets(&verdict.pod_network_reachable),
         ),
         affects: affected_suffix(ctx, &exposed),
         label: "no Egress policy isolates these pods".into(),
@@ -352,6 +353,37 @@ fn opening_related(
 #[cfg(test)]
 mod tests {
     use crate::lint_text;
+
+    /// Pods no policy selects reach only what the chain lets them: the targets a hostNetwork
+    /// workload adds to the namespace's verdict are its own finding, not theirs.
+    #[test]
+    fn unselected_pods_are_told_their_own_targets_beside_a_host_network_workload() {
+        let outcome = lint_text(
+            "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n\
+             metadata: {name: no-v6}\nspec:\n  priority: 1\n  subject: {namespaces: {}}\n\
+             \x20 egress:\n  - {name: v6, action: Deny, to: [{networks: ['fd00:ec2::254/128']}]}\n\
+             ---\napiVersion: v1\nkind: Pod\nmetadata: {name: agent, namespace: ns}\n\
+             spec: {hostNetwork: true}\n",
+        );
+        let v = &outcome.analysis.namespaces[0];
+        assert_eq!(v.reachable.len(), 2, "the agent reaches both");
+        assert_eq!(v.pod_network_reachable.len(), 1);
+        let messages: Vec<&str> = outcome
+            .findings
+            .iter()
+            .filter(|f| f.rule == "IMDS001")
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "all pods in namespace ns are selected by no Egress NetworkPolicy and can reach \
+                 169.254.169.254:80/TCP",
+                "Pod ns/agent runs with hostNetwork: true, so its pods reach 169.254.169.254:80/TCP, \
+                 [fd00:ec2::254]:80/TCP whatever the namespace's policies say",
+            ]
+        );
+    }
 
     #[test]
     fn many_affected_workloads_are_counted_in_the_message_and_all_related() {
