@@ -110,7 +110,34 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
     let wanted = wanted(outcome, &mut plan.notes, &mut plan.unfixable);
     let additions = plan_files(outcome, targets, disk, &wanted, &mut plan);
     plan_edits(outcome, disk, additions, &mut plan);
+    plan.notes.extend(host_network_notes(outcome));
     plan
+}
+
+/// Notes on the hostNetwork workloads that keep a namespace reachable: no policy applies to
+/// their pods, so nothing fix writes closes it.
+fn host_network_notes(outcome: &Outcome) -> impl Iterator<Item = String> + '_ {
+    let model = &outcome.model;
+    outcome
+        .analysis
+        .namespaces
+        .iter()
+        .filter(|v| !outcome.ignored_namespaces.contains(&v.name))
+        .flat_map(move |verdict| {
+            verdict.host_network.iter().map(move |&w| {
+                let w = model.workload(w);
+                let line = w
+                    .spec
+                    .host_network
+                    .map_or(w.location.line, |s| s.start.line);
+                format!(
+                    "namespace {} stays reachable: {} {}/{} runs with hostNetwork: true ({}:{}); \
+                     no policy applies to its pods and fix cannot change that (imds-lint rule \
+                     IMDS005)",
+                    verdict.name, w.kind, w.namespace, w.name, model.files[w.location.file], line
+                )
+            })
+        })
 }
 
 /// Whether `finding` is of `rule` about the namespace of `verdict` (in its cluster).

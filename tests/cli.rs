@@ -137,7 +137,8 @@ fn demo_namespace_verdicts() {
         ("batch", true),
         ("dns", false),
         ("legacy", true),
-        ("monitoring", false),
+        // The pair closes it for pod-network pods; the hostNetwork DaemonSet reaches both.
+        ("monitoring", true),
         ("payments", false),
         ("shop-production", true),
         ("shop-staging", false),
@@ -201,6 +202,12 @@ fn demo_findings_point_at_the_yaml() {
             "clusters/prod/legacy/netpol-allow-egress-office.yaml",
             17,
             17,
+        ),
+        (
+            "IMDS001",
+            "clusters/prod/monitoring/daemonset-node-exporter.yaml",
+            15,
+            7,
         ),
         (
             "IMDS005",

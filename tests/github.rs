@@ -89,8 +89,8 @@ fn demo_findings_are_annotations() {
             monitoring/node-exporter runs with hostNetwork: true and reaches 169.254.169.254:80/TCP, \
             [fd00:ec2::254]:80/TCP whatever the policies say%0Ahelp: drop `hostNetwork: true` if \
             these pods do not need it; otherwise block the metadata endpoint for them on the node \
-            (e.g. an iptables rule for their UID), since no NetworkPolicy applies to them and the \
-            namespace's IMDS001 verdict does not cover them"));
+            (e.g. an iptables rule for their UID), since no NetworkPolicy applies to them and so \
+            their namespace counts as reachable (IMDS001)"));
 }
 
 #[test]

@@ -43,6 +43,8 @@ fn every_opening_policy_is_reported_and_names_the_workloads_it_exposes() {
             "NetworkPolicy payments/debug-egress egress rule 1 lets pods matching app in (web, debug) \
              reach 169.254.169.254:80/TCP, [fd00:ec2::254]:80/TCP (affects Deployment payments/web, \
              StatefulSet payments/debug)",
+            "Pod payments/agent runs with hostNetwork: true, so its pods reach \
+             169.254.169.254:80/TCP, [fd00:ec2::254]:80/TCP whatever the namespace's policies say",
         ]
     );
     let related: Vec<(&str, u64)> = imds001[1]["related"]
@@ -71,9 +73,12 @@ fn every_opening_policy_is_reported_and_names_the_workloads_it_exposes() {
         (imds001[1]["file"].as_str(), imds001[1]["line"].as_u64()),
         (Some("fixtures/pods/payments/reopen.yaml"), Some(29))
     );
-    // The hostNetwork Pod is IMDS005, not an IMDS001 workload.
+    // The hostNetwork Pod is its own IMDS001 finding, at the field IMDS005 warns about; no
+    // policy's finding names it, since no policy applies to it.
+    assert_eq!(imds001[2]["line"], 66);
     let imds005 = findings(&report, "IMDS005", "payments");
     assert_eq!(imds005.len(), 1);
+    assert_eq!(imds005[0]["line"], imds001[2]["line"]);
     assert!(
         imds005[0]["message"]
             .as_str()

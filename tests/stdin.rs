@@ -158,6 +158,8 @@ fn helm_template_stream() {
             first_col,
         ),
         ("IMDS001".to_string(), name.to_string(), ip_line, ip_col),
+        // The hostNetwork workload: in the namespace's verdict, and IMDS005 at the same field.
+        ("IMDS001".to_string(), name.to_string(), host_line, host_col),
         ("IMDS005".to_string(), name.to_string(), host_line, host_col),
     ];
     assert_eq!(findings(&report), want);

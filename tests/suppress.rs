@@ -57,6 +57,13 @@ fn annotations_suppress_with_their_reason_and_are_counted() {
                 "the agent needs the instance identity document (ticket SEC-42)",
                 30
             ),
+            // The hostNetwork agent's IMDS001: accepting IMDS005 for it accepts this too.
+            (
+                "IMDS001",
+                "web",
+                "CNI agent; IMDS is blocked for its UID on the node",
+                48
+            ),
             (
                 "IMDS005",
                 "web",
@@ -65,7 +72,7 @@ fn annotations_suppress_with_their_reason_and_are_counted() {
             ),
         ]
     );
-    assert_eq!(report["summary"]["suppressed"], 5);
+    assert_eq!(report["summary"]["suppressed"], 6);
     let found = findings(&report);
     assert!(
         !found.iter().any(|(_, ns, _)| ns == "batch" || ns == "web"),
@@ -149,12 +156,12 @@ fn suppressed_findings_do_not_fail_the_run_but_are_listed() {
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.stderr.is_empty(), "{}", r.stderr);
     assert!(
-        r.stdout.contains("5 findings suppressed by imds-lint.io/ignore annotations (--show-suppressed lists them)"),
+        r.stdout.contains("6 findings suppressed by imds-lint.io/ignore annotations (--show-suppressed lists them)"),
         "{}",
         r.stdout
     );
     assert!(
-        r.stdout.contains("0 errors, 0 warnings, 5 suppressed in "),
+        r.stdout.contains("0 errors, 0 warnings, 6 suppressed in "),
         "{}",
         r.stdout
     );

@@ -15,6 +15,8 @@ pub struct AddressEgress {
     pub ports: PortSet,
     /// The rules (for a native policy, the peers) that grant them.
     pub granted_by: Vec<RuleRef>,
+    /// The ports each of `granted_by` allows, in the same order: together, `ports`.
+    pub grant_ports: Vec<PortSet>,
 }
 
 /// Pods a rule lets the pod send to (podSelector / namespaceSelector peers).
@@ -93,14 +95,15 @@ impl EgressSet {
     }
 
     /// The rules that let the pod reach `target` (none when it is not isolated: nothing needs
-    /// to grant it).
+    /// to grant it): those whose addresses hold it and whose own ports match its port and
+    /// protocol, not every rule to the same addresses.
     pub fn grants_to(&self, target: &Target) -> Vec<&RuleRef> {
         self.addresses
             .iter()
-            .filter(|a| {
-                a.addresses.contains(target.addr) && a.ports.contains(target.protocol, target.port)
-            })
-            .flat_map(|a| &a.granted_by)
+            .filter(|a| a.addresses.contains(target.addr))
+            .flat_map(|a| a.granted_by.iter().zip(&a.grant_ports))
+            .filter(|(_, ports)| ports.contains(target.protocol, target.port))
+            .map(|(grant, _)| grant)
             .collect()
     }
 
@@ -150,15 +153,21 @@ fn merge(sources: &[Source]) -> Vec<AddressEgress> {
     let mut merged: Vec<AddressEgress> = by_sources
         .into_iter()
         .map(|(covering, addresses)| {
-            let mut granted_by: Vec<RuleRef> = covering.iter().map(|&i| sources[i].grant).collect();
-            granted_by.sort();
-            granted_by.dedup();
+            // One grant may come from several sources (peers of one rule): their ports add up.
+            let mut grants: BTreeMap<RuleRef, PortSet> = BTreeMap::new();
+            for &i in &covering {
+                let ports = grants
+                    .entry(sources[i].grant)
+                    .or_insert_with(PortSet::empty);
+                *ports = ports.union(sources[i].ports);
+            }
             AddressEgress {
                 addresses,
                 ports: covering
                     .iter()
                     .fold(PortSet::empty(), |acc, &i| acc.union(sources[i].ports)),
-                granted_by,
+                granted_by: grants.keys().copied().collect(),
+                grant_ports: grants.into_values().collect(),
             }
         })
         .collect();
@@ -259,6 +268,23 @@ mod tests {
         let rule = outcome.model.rule(**grant);
         assert_eq!(rule.policy.name, "http");
         assert_eq!((rule.number(), rule.at().line), (1, 9));
+    }
+
+    #[test]
+    fn only_rules_whose_ports_match_grant_a_target() {
+        let (set, outcome) = egress(&policy(
+            "metadata",
+            "  - to: [ipBlock: {cidr: 169.254.169.254/32}]\n    ports: [{port: 53, protocol: UDP}]\n\
+             \x20 - to: [ipBlock: {cidr: 169.254.169.254/32}]\n    ports: [{port: 80}]\n",
+        ));
+        assert_eq!(set.addresses.len(), 1, "one row for the /32");
+        assert_eq!(set.addresses[0].granted_by.len(), 2);
+        let grants = set.grants_to(&Target::defaults()[0]);
+        let numbers: Vec<usize> = grants
+            .iter()
+            .map(|g| outcome.model.rule(**g).number())
+            .collect();
+        assert_eq!(numbers, [2], "the UDP 53 rule does not grant TCP 80");
     }
 
     #[test]

@@ -38,16 +38,22 @@ pub struct NamespaceVerdict {
     /// described for messages; `None` when every pod is isolated.
     pub unselected_pods: Option<String>,
     pub openings: Vec<Opening>,
-    /// Targets some pod here can reach, sorted.
+    /// Targets some pod here can reach, sorted: every target when some workload here runs
+    /// with `hostNetwork: true`.
     pub reachable: Vec<Target>,
+    /// Targets some pod on the pod network (where policies apply) can reach, sorted.
+    pub pod_network_reachable: Vec<Target>,
     /// A policy selecting every pod for Egress with no rules (the deny half), if any.
     pub deny_all: Option<PolicyId>,
     /// A policy selecting every pod that allows 0.0.0.0/0 minus every IPv4 target, if any.
     pub allow_except_metadata: Option<PolicyId>,
     /// Other engines' policies that keep every target closed for every pod here (by a deny
     /// rule, or by isolating the pods at a tier's end), so the native pair is not needed;
-    /// empty otherwise.
+    /// empty otherwise. Pods on the pod network only: see `host_network`.
     pub protected_by: Vec<PolicyId>,
+    /// Workloads here whose pods run with `hostNetwork: true`: no policy applies to them, so
+    /// each makes every target reachable from the namespace.
+    pub host_network: Vec<WorkloadId>,
 }
 
 impl NamespaceVerdict {
@@ -59,9 +65,11 @@ impl NamespaceVerdict {
             unselected_pods: None,
             openings: Vec::new(),
             reachable: Vec::new(),
+            pod_network_reachable: Vec::new(),
             deny_all: None,
             allow_except_metadata: None,
             protected_by: Vec::new(),
+            host_network: Vec::new(),
         }
     }
 
@@ -161,11 +169,12 @@ fn is_allow_except_metadata(policy: &Policy, targets: &[Target]) -> bool {
 
 pub fn analyze(model: &Model, targets: &[Target]) -> Analysis {
     let inputs = VerdictInputs::new(model, targets);
-    let namespaces = model
+    let mut namespaces: Vec<NamespaceVerdict> = model
         .namespaces
         .keys()
         .map(|key| inputs.namespace(key))
         .collect();
+    add_host_network(model, targets, &mut namespaces);
     let workloads = model
         .workloads_with_ids()
         .map(|(w, workload)| inputs.workload(w, workload))
@@ -226,6 +235,7 @@ impl<'m> VerdictInputs<'m> {
         NamespaceVerdict {
             deny_all,
             allow_except_metadata,
+            pod_network_reachable: verdict.reachable.clone(),
             ..verdict
         }
     }
@@ -293,6 +303,27 @@ impl<'m> VerdictInputs<'m> {
             selected_by: selecting,
             openings,
             reachable,
+        }
+    }
+}
+
+/// Counts each hostNetwork workload in its namespace's verdict: its pods share the node's
+/// network namespace, where no policy applies, so they reach every target.
+fn add_host_network(model: &Model, targets: &[Target], namespaces: &mut [NamespaceVerdict]) {
+    let index: HashMap<(Option<&str>, &str), usize> = model
+        .namespaces
+        .keys()
+        .enumerate()
+        .map(|(i, key)| (key.as_pair(), i))
+        .collect();
+    for (w, workload) in model.workloads_with_ids() {
+        if workload.spec.host_network.is_none() {
+            continue;
+        }
+        if let Some(&i) = index.get(&workload.key()) {
+            let verdict = &mut namespaces[i];
+            verdict.host_network.push(w);
+            verdict.reachable = reachable_through(true, &[], targets);
         }
     }
 }
@@ -408,6 +439,24 @@ fn passes(steps: &[chain::Step]) -> Vec<RuleRef> {
         .collect()
 }
 
+/// The rules that let an allowed packet through, with the Passes before them: the deciding
+/// Allow rules; or, when no tier decided and the pod is `isolated`, the last Pass, which
+/// handed the packet past every policy that isolates it. `None` when the packet is denied, or
+/// allowed only because no policy selects the pod.
+fn opened_by(decision: &Decision, isolated: bool) -> Option<(Vec<RuleRef>, Vec<RuleRef>)> {
+    match &decision.by {
+        DecidedBy::Rules(rules) if decision.allowed => {
+            Some((rules.clone(), passes(&decision.steps)))
+        }
+        DecidedBy::DefaultAllow if isolated => {
+            let mut before = passes(&decision.steps);
+            let last = before.pop()?;
+            Some((vec![last], before))
+        }
+        _ => None,
+    }
+}
+
 /// A namespace's verdict from its precedence chain, over every class of pods.
 fn namespace_by_chain(
     model: &Model,
@@ -435,7 +484,7 @@ fn namespace_by_chain(
             }
             let pod = |i: usize| selected[i];
             let decision = chain.decide(&pod, target);
-            tally.record(model, target, class, &decision);
+            tally.record(model, target, class, &decision, chain.isolates(&pod));
         }
     }
     tally.into_verdict(key)
@@ -464,14 +513,22 @@ impl ChainTally {
         }
     }
 
-    /// Adds the decision for the pods of `class` sending to `target`.
-    fn record(&mut self, model: &Model, target: &Target, class: &PodClass, decision: &Decision) {
-        match &decision.by {
-            DecidedBy::Rules(rules) if decision.allowed => {
-                self.openings.add(rules, *target, passes(&decision.steps));
+    /// Adds the decision for the pods of `class` sending to `target`; `isolated`: some policy
+    /// that selects them isolates them.
+    fn record(
+        &mut self,
+        model: &Model,
+        target: &Target,
+        class: &PodClass,
+        decision: &Decision,
+        isolated: bool,
+    ) {
+        match (&decision.by, opened_by(decision, isolated)) {
+            (_, Some((rules, passed_by))) => {
+                self.openings.add(&rules, *target, passed_by);
             }
             // The witness that names the fewest labels reads best.
-            DecidedBy::DefaultAllow
+            (DecidedBy::DefaultAllow, None)
                 if self
                     .unselected
                     .as_ref()
@@ -545,14 +602,13 @@ fn workload_by_chain(
     let mut found = OpeningsFound::default();
     let mut reachable = Vec::new();
     let mut default_allowed = false;
+    let isolated = chain.isolates(&pod);
     for target in targets {
         let decision = chain.decide(&pod, target);
-        if let DecidedBy::Rules(rules) = &decision.by
-            && decision.allowed
-        {
-            found.add(rules, *target, passes(&decision.steps));
+        match opened_by(&decision, isolated) {
+            Some((rules, passed_by)) => found.add(&rules, *target, passed_by),
+            None => default_allowed |= decision.by == DecidedBy::DefaultAllow,
         }
-        default_allowed |= decision.by == DecidedBy::DefaultAllow;
         if decision.allowed || model.workload(w).spec.host_network.is_some() {
             reachable.push(*target);
         }
@@ -561,7 +617,7 @@ fn workload_by_chain(
     reachable.dedup();
     WorkloadVerdict {
         workload: w,
-        isolated: chain.isolates(&pod),
+        isolated,
         default_allowed,
         selected_by: chain.selecting(&pod),
         openings: found.into_openings(),
@@ -839,6 +895,45 @@ mod tests {
         assert_eq!(reach("web"), 1);
         assert_eq!(reach("api"), 0);
         assert_eq!(reach("agent"), 2, "hostNetwork ignores every policy");
+    }
+
+    #[test]
+    fn a_host_network_workload_makes_its_namespace_reachable() {
+        let agent = "---\napiVersion: v1\nkind: Pod\nmetadata: {name: agent, namespace: ns}\nspec: {hostNetwork: true}\n".to_string();
+        let outcome = lint(&[deny(), allow_except(), agent]);
+        let v = &outcome.analysis.namespaces[0];
+        let open: Vec<String> = v.reachable.iter().map(ToString::to_string).collect();
+        assert_eq!(open, BOTH);
+        assert_eq!(v.host_network.len(), 1);
+        assert_eq!(outcome.model.workload(v.host_network[0]).name, "agent");
+        assert!(
+            v.unselected_pods.is_none() && v.openings.is_empty(),
+            "policy unchanged"
+        );
+        assert!(v.pod_network_reachable.is_empty());
+        let off = "---\napiVersion: v1\nkind: Pod\nmetadata: {name: agent, namespace: ns}\nspec: {hostNetwork: false}\n".to_string();
+        assert!(
+            reachable(&[deny(), off]).is_empty(),
+            "hostNetwork: false: the pod network"
+        );
+    }
+
+    #[test]
+    fn a_pass_past_every_isolating_policy_is_the_opening() {
+        let pass = "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: pass}\nspec:\n  order: 100\n  selector: all()\n  types: [Egress]\n  egress:\n  - action: Pass\n    destination: {nets: [169.254.169.254/32]}\n".to_string();
+        let outcome = lint(&[deny(), pass]);
+        let v = &outcome.analysis.namespaces[0];
+        assert_eq!(v.reachable.len(), 1);
+        assert!(v.unselected_pods.is_none(), "deny isolates every pod");
+        assert_eq!(v.openings.len(), 1);
+        assert_eq!(
+            outcome.model.policy(v.openings[0].rule.policy()).name,
+            "pass"
+        );
+        assert!(
+            v.openings[0].passed_by.is_empty(),
+            "the Pass is the opening itself"
+        );
     }
 
     #[test]

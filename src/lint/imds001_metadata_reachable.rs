@@ -2,8 +2,8 @@
 
 use super::{Check, Context, Draft, Related, Rule, Severity, Subject, namespace_anchor};
 use crate::analyze::{NamespaceVerdict, Opening, WorkloadVerdict};
-use crate::decode::spec::{Engine, Via};
-use crate::model::{Namespace, Policy, RuleView, Workload, WorkloadId};
+use crate::decode::spec::{Action, Engine, Via};
+use crate::model::{Location, Namespace, Policy, RuleView, Workload, WorkloadId};
 use crate::net::list_targets;
 use std::collections::HashMap;
 
@@ -137,8 +137,54 @@ fn check(ctx: &Context) -> Vec<Draft> {
         for opening in &verdict.openings {
             findings.push(opening_finding(ctx, verdict, opening, workloads));
         }
+        findings.extend(
+            verdict
+                .host_network
+                .iter()
+                .filter_map(|&w| host_network_finding(ctx, verdict, w)),
+        );
     }
     findings
+}
+
+/// The finding for a workload whose pods share the node's network namespace: no policy
+/// applies to them, so they reach every target. IMDS005 says how to block the endpoint for
+/// them; this finding makes it part of the namespace's verdict.
+fn host_network_finding(
+    ctx: &Context,
+    verdict: &NamespaceVerdict,
+    workload: WorkloadId,
+) -> Option<Draft> {
+    let w = ctx.model.workload(workload);
+    let at = Location::new(w.location.file, w.spec.host_network?);
+    Some(Draft {
+        namespace: Some(verdict.name.clone()),
+        cluster: verdict.cluster.clone(),
+        at,
+        message: format!(
+            "{} runs with hostNetwork: true, so its pods reach {} whatever the namespace's \
+             policies say",
+            workload_name(w),
+            list_targets(&ctx.analysis.targets),
+        ),
+        affects: String::new(),
+        label: "no NetworkPolicy applies to host-network pods".into(),
+        help: Some(
+            "drop hostNetwork if the pods do not need it; otherwise block the metadata endpoint \
+             for them on the node (imds-lint rule IMDS005)"
+                .into(),
+        ),
+        // Where IMDS005 warns about the same field, and what it says to do.
+        related: vec![Related {
+            at,
+            message: format!(
+                "IMDS005 host-network-pod: NetworkPolicy does not apply to {}; block the \
+                 endpoint for its pods on the node",
+                workload_name(w)
+            ),
+        }],
+        subject: Subject::Workload(workload),
+    })
 }
 
 /// The finding for the namespace's `pods` that no Egress policy selects, so nothing isolates.
@@ -159,7 +205,7 @@ fn unisolated_finding(
                 message: format!(
                     "{} can reach {}: no Egress policy selects its pods",
                     workload_name(workload),
-                    list_targets(&verdict.reachable)
+                    list_targets(&verdict.pod_network_reachable)
                 ),
             }
         })
@@ -171,7 +217,8 @@ fn unisolated_finding(
         message: format!(
             "{pods} in namespace {} are selected by no Egress NetworkPolicy and can reach {}",
             verdict.name,
-            list_targets(&verdict.reachable),
+            // Not the hostNetwork workloads' targets: those are their own findings.
+            list_targets(&verdict.pod_network_reachable),
         ),
         affects: affected_suffix(ctx, &exposed),
         label: "no Egress policy isolates these pods".into(),
@@ -198,16 +245,28 @@ fn opening_finding(
         v.openings.iter().any(|o| o.rule == opening.rule)
     });
     let (label, help) = opening_label_and_help(&rule, opening);
+    // A Pass opens a target when no later tier decides what it hands on.
+    let lets = if rule.rule.action == Action::Pass {
+        format!(
+            "passes traffic from {} to {} on, and no later tier decides it, so it is allowed",
+            selected_pods(&rule),
+            list_targets(&opening.targets)
+        )
+    } else {
+        format!(
+            "lets {} reach {}",
+            selected_pods(&rule),
+            list_targets(&opening.targets)
+        )
+    };
     Draft {
         namespace: Some(verdict.name.clone()),
         cluster: verdict.cluster.clone(),
         at: rule.at(),
         message: format!(
-            "{} {} lets {} reach {}{}",
+            "{} {} {lets}{}",
             policy_in(rule.policy, &verdict.name),
             rule.label(),
-            selected_pods(&rule),
-            list_targets(&opening.targets),
             passed_suffix(ctx, opening),
         ),
         affects: affected_suffix(ctx, &affected),
@@ -234,6 +293,16 @@ fn opening_label_and_help(rule: &RuleView, opening: &Opening) -> (String, String
             .collect::<Vec<_>>()
             .join(", ")
     };
+    if rule.rule.action == Action::Pass {
+        return (
+            "Pass: no later tier allows or denies this traffic".to_string(),
+            format!(
+                "deny {} before this rule (`action: Deny`), or in a later tier's policy that \
+                 selects these pods: traffic passed on past the last tier is allowed",
+                host_cidrs()
+            ),
+        );
+    }
     match &rule.rule.via {
         Via::AnyDestination => (
             "this rule has no `to`, so it allows every destination".to_string(),
@@ -284,6 +353,37 @@ fn opening_related(
 #[cfg(test)]
 mod tests {
     use crate::lint_text;
+
+    /// Pods no policy selects reach only what the chain lets them: the targets a hostNetwork
+    /// workload adds to the namespace's verdict are its own finding, not theirs.
+    #[test]
+    fn unselected_pods_are_told_their_own_targets_beside_a_host_network_workload() {
+        let outcome = lint_text(
+            "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n\
+             metadata: {name: no-v6}\nspec:\n  priority: 1\n  subject: {namespaces: {}}\n\
+             \x20 egress:\n  - {name: v6, action: Deny, to: [{networks: ['fd00:ec2::254/128']}]}\n\
+             ---\napiVersion: v1\nkind: Pod\nmetadata: {name: agent, namespace: ns}\n\
+             spec: {hostNetwork: true}\n",
+        );
+        let v = &outcome.analysis.namespaces[0];
+        assert_eq!(v.reachable.len(), 2, "the agent reaches both");
+        assert_eq!(v.pod_network_reachable.len(), 1);
+        let messages: Vec<&str> = outcome
+            .findings
+            .iter()
+            .filter(|f| f.rule == "IMDS001")
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "all pods in namespace ns are selected by no Egress NetworkPolicy and can reach \
+                 169.254.169.254:80/TCP",
+                "Pod ns/agent runs with hostNetwork: true, so its pods reach 169.254.169.254:80/TCP, \
+                 [fd00:ec2::254]:80/TCP whatever the namespace's policies say",
+            ]
+        );
+    }
 
     #[test]
     fn many_affected_workloads_are_counted_in_the_message_and_all_related() {

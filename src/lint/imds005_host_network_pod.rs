@@ -34,8 +34,8 @@ fn check(ctx: &Context) -> Vec<Draft> {
                 help: Some(
                     "drop `hostNetwork: true` if these pods do not need it; otherwise block the \
                      metadata endpoint for them on the node (e.g. an iptables rule for their UID), \
-                     since no NetworkPolicy applies to them and the namespace's IMDS001 verdict \
-                     does not cover them"
+                     since no NetworkPolicy applies to them and so their namespace counts as \
+                     reachable (IMDS001)"
                         .into(),
                 ),
                 related: Vec::new(),

@@ -67,6 +67,16 @@ fn entry_names(entry: &str, rule_id: &str) -> bool {
     entry.eq_ignore_ascii_case("all") || find_rule(entry).is_some_and(|r| r.id == rule_id)
 }
 
+/// Whether the annotation entry `entry` covers `finding`: it names the finding's rule, or the
+/// finding is the IMDS001 of a hostNetwork workload (the only IMDS001 about a workload) and the
+/// entry names IMDS005, which that same field causes: accepting one accepts the other.
+fn entry_covers(entry: &str, finding: &Finding) -> bool {
+    entry_names(entry, finding.rule)
+        || (finding.rule == "IMDS001"
+            && matches!(finding.subject, Subject::Workload(_))
+            && entry_names(entry, "IMDS005"))
+}
+
 /// The annotations that may suppress `finding`: its namespace's, then its subject's.
 fn candidates<'m>(model: &'m Model, finding: &Finding) -> Vec<&'m Suppression> {
     let namespace = finding
@@ -94,7 +104,7 @@ fn suppressor<'m>(model: &'m Model, finding: &Finding) -> Option<&'m Suppression
     }
     candidates(model, finding)
         .into_iter()
-        .find(|s| s.reason().is_some() && s.rules.iter().any(|e| entry_names(e, finding.rule)))
+        .find(|s| s.reason().is_some() && s.rules.iter().any(|e| entry_covers(e, finding)))
 }
 
 /// An annotated object: its annotation, namespace, what findings about it are, and its name.
@@ -247,9 +257,9 @@ fn entry_draft(ctx: &Context, findings: &[Finding], site: &Site, entry: &str) ->
     // Entries for rules the settings turn off are not unused.
     let off = rule.is_some_and(|r| !ctx.settings.is_enabled(r.id));
     // Whether some finding could be suppressed by this annotation for this entry.
-    let used = findings.iter().any(|f| {
-        entry_names(entry, f.rule) && candidates(ctx.model, f).iter().any(|c| c.at == s.at)
-    });
+    let used = findings
+        .iter()
+        .any(|f| entry_covers(entry, f) && candidates(ctx.model, f).iter().any(|c| c.at == s.at));
     if off || used {
         return None;
     }

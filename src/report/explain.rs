@@ -7,6 +7,7 @@ use crate::analyze::explain::{
     ClassExplanation, Classes, NamespaceExplanation, PolicyRole, WorkloadExplanation,
 };
 use crate::decode::selector::LabelValue;
+use crate::decode::spec::Action;
 use crate::model::{Model, PolicyId, RuleRef, WorkloadId};
 use crate::net::{Target, list_targets};
 use serde::Serialize;
@@ -77,7 +78,7 @@ fn decision_text(model: &Model, decision: &Decision) -> String {
         .steps
         .iter()
         .map(|step| {
-            let verb = if step.action == crate::decode::spec::Action::Pass {
+            let verb = if step.action == Action::Pass {
                 "passes it on"
             } else {
                 "logs it"
@@ -106,6 +107,10 @@ fn decision_text(model: &Model, decision: &Decision) -> String {
             "denied: no rule of tier {tier} matches, and {} isolate the pod",
             names(isolated_by)
         ),
+        // After a Pass, policies did select the pod; none after it decides.
+        DecidedBy::DefaultAllow if decision.steps.iter().any(|s| s.action == Action::Pass) => {
+            "no later tier decides: allowed by default".into()
+        }
         DecidedBy::DefaultAllow => "no policy decides: allowed by default".into(),
     });
     parts.join(" → ")
@@ -395,6 +400,22 @@ fn header(model: &Model, explanation: &NamespaceExplanation, color: bool) -> Str
         "targets checked: {}\n",
         list_targets(&explanation.targets)
     ));
+    let host: Vec<String> = explanation
+        .workloads
+        .iter()
+        .filter(|w| w.host_network)
+        .map(|w| {
+            let w = model.workload(w.workload);
+            format!("{} {}", w.kind, w.name)
+        })
+        .collect();
+    if !host.is_empty() {
+        out.push_str(&format!(
+            "host network: {} — NetworkPolicy does not apply to its pods (imds-lint rule \
+             IMDS005)\n",
+            host.join(", ")
+        ));
+    }
     if !explanation.protected_by.is_empty() {
         let names: Vec<String> = explanation
             .protected_by
