@@ -4,17 +4,7 @@
 mod common;
 
 use common::run as imds_lint;
-use common::{findings, namespace, workload};
-use serde_json::Value;
-
-fn json(args: &[&str]) -> (i32, Value) {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let run = imds_lint(&all);
-    let value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
-    (run.code, value)
-}
+use common::{findings, json_report as json, namespace, workload};
 
 #[test]
 fn a_calico_pass_that_lets_metadata_through_is_named_and_the_pods_are_isolated() {

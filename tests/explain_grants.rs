@@ -4,17 +4,8 @@
 mod common;
 
 use common::run as imds_lint;
-use common::{findings, workload};
+use common::{findings, json_report as json, workload};
 use serde_json::Value;
-
-fn json(args: &[&str]) -> (i32, Value) {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let run = imds_lint(&all);
-    let value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
-    (run.code, value)
-}
 
 /// (policy, rule, line) of each grant of a JSON `granted_by` list.
 fn grants(list: &Value) -> Vec<(&str, u64, u64)> {

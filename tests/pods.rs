@@ -4,17 +4,8 @@
 mod common;
 
 use common::run as imds_lint;
-use common::{findings, namespace, workload};
+use common::{findings, json_report as json, namespace, workload};
 use serde_json::Value;
-
-fn json(args: &[&str]) -> (i32, Value) {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let run = imds_lint(&all);
-    let value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
-    (run.code, value)
-}
 
 #[test]
 fn selectors_that_together_cover_every_pod_are_not_a_finding() {

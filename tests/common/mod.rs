@@ -67,6 +67,17 @@ pub fn json_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> serde_json::V
     serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("JSON ({e}): {}", r.stdout))
 }
 
+/// Runs imds-lint from the repository root with `args` and `--format json`: the exit status
+/// and the report.
+pub fn json_report(args: &[&str]) -> (i32, Value) {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    let run = run(&all);
+    let value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+    (run.code, value)
+}
+
 /// Runs imds-lint in `dir` with `stdin` piped in.
 pub fn run_piped(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
     run_in(dir, args, Some(stdin))
