@@ -145,8 +145,8 @@ mod tests {
     use crate::source::load::load_stream;
 
     fn decoded(text: &str) -> Option<Applier> {
-        let file = load_stream("t.yaml", text.as_bytes(), &crate::decode::object::keep);
-        let object = crate::decode::object::objects_of(file.trees)
+        let mut file = load_stream("t.yaml", text.as_bytes(), &crate::decode::object::keep);
+        let object = crate::decode::object::file_objects(&mut file)
             .into_iter()
             .next()?;
         match object.decoded {

@@ -335,7 +335,7 @@ pub fn keeps(kind: &str, path: &[&str]) -> bool {
 mod tests {
     use super::*;
     use crate::decode::Decoded;
-    use crate::decode::object::{keep, objects_of};
+    use crate::decode::object::{file_objects, keep};
     use crate::source::load::load_stream;
 
     #[test]
@@ -511,7 +511,7 @@ mod tests {
         let mut file = load_stream("t.yaml", text.as_bytes(), filter);
         assert!(file.errors.is_empty(), "{:?}", file.errors);
         let nodes = file.trees.iter().map(count).sum();
-        let object = objects_of(std::mem::take(&mut file.trees)).remove(0);
+        let object = file_objects(&mut file).remove(0);
         (object.decoded, nodes)
     }
 

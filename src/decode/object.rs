@@ -78,14 +78,9 @@ pub fn keep(kind: Option<&str>, path: &[&str]) -> bool {
     kind.is_none_or(|written| kind::keeps(written, path))
 }
 
-/// The objects of a file's documents, decoded; a `List`'s items are objects of their own.
-/// Problems (a list item that is no object) are left out; [`file_objects`] reports them.
-pub fn objects_of(trees: Vec<Node>) -> Vec<Object> {
-    objects_and_problems(trees).0
-}
-
-/// The objects of a loaded file, decoded, its trees taken; an item of a list that kubectl
-/// would refuse (no kind, or not an object) is an error of the file, at the item.
+/// The objects of a loaded file, decoded, its trees taken; a `List`'s items are objects of
+/// their own, and an item kubectl would refuse (no kind, or not an object) is an error of the
+/// file, at the item.
 pub fn file_objects(file: &mut LoadedFile) -> Vec<Object> {
     let (objects, problems) = objects_and_problems(std::mem::take(&mut file.trees));
     file.errors

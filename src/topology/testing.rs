@@ -20,7 +20,7 @@ pub(super) fn file(path: &str, text: &str) -> LoadedFile {
 pub(super) fn resolve_files(files: &mut [LoadedFile]) -> Resolution {
     let objects: Vec<Vec<Object>> = files
         .iter_mut()
-        .map(|f| crate::decode::object::objects_of(std::mem::take(&mut f.trees)))
+        .map(crate::decode::object::file_objects)
         .collect();
     resolve(files, &objects, &[])
 }
