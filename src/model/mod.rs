@@ -10,7 +10,7 @@ use crate::decode::spec::{
 use crate::decode::toolkit::Problem;
 use crate::decode::workload::WorkloadSpec;
 use crate::source::load::LoadedFile;
-use crate::source::yaml::Span;
+use crate::source::yaml::{FileRef, Span};
 use crate::topology::{Landing, Resolution, Way};
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,9 +30,10 @@ pub struct Location {
 }
 
 impl Location {
+    /// `span` in `file`, unless the span names a file of its own (a node a patch put there).
     pub fn new(file: usize, span: Span) -> Self {
         Self {
-            file,
+            file: span.file.map_or(file, FileRef::index),
             line: span.start.line,
             column: span.start.column,
             end_line: span.end.line,

@@ -21,11 +21,38 @@ pub struct Pos {
     pub column: usize,
 }
 
-/// Where a node starts and ends in its file.
+/// Where a node starts and ends, and in which file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
     pub start: Pos,
     pub end: Pos,
+    /// `None`: the file the node's tree was read from. A node grafted into another file's
+    /// tree (by a kustomize patch, a label transformer, a Flux substitution) names its own.
+    pub file: Option<FileRef>,
+}
+
+/// A loaded file, by its index among the files of one run (the index locations use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileRef(u32);
+
+impl FileRef {
+    pub fn new(index: usize) -> Self {
+        FileRef(u32::try_from(index).unwrap_or(u32::MAX))
+    }
+
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl Span {
+    /// The same place, in `file` unless it already names one.
+    pub fn in_file(self, file: FileRef) -> Span {
+        Span {
+            file: self.file.or(Some(file)),
+            ..self
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +146,73 @@ impl Node {
         match &self.value {
             Value::Scalar { text, .. } => Some(text),
             _ => None,
+        }
+    }
+
+    pub fn string(text: &str, span: Span) -> Node {
+        Node {
+            value: Value::Scalar {
+                text: text.to_string(),
+                quoted: true,
+            },
+            span,
+        }
+    }
+
+    pub fn mapping(entries: Vec<(Node, Node)>, span: Span) -> Node {
+        Node {
+            value: Value::Map(Arc::new(entries)),
+            span,
+        }
+    }
+
+    pub fn sequence(items: Vec<Node>, span: Span) -> Node {
+        Node {
+            value: Value::Seq(Arc::new(items)),
+            span,
+        }
+    }
+
+    /// The entries of a mapping, to edit (copied first when shared with another tree).
+    pub fn map_mut(&mut self) -> Option<&mut Vec<(Node, Node)>> {
+        match &mut self.value {
+            Value::Map(entries) => Some(Arc::make_mut(entries)),
+            _ => None,
+        }
+    }
+
+    /// The items of a sequence, to edit (copied first when shared with another tree).
+    pub fn seq_mut(&mut self) -> Option<&mut Vec<Node>> {
+        match &mut self.value {
+            Value::Seq(items) => Some(Arc::make_mut(items)),
+            _ => None,
+        }
+    }
+
+    /// The value under `key` in a mapping, to edit.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        self.map_mut()?
+            .iter_mut()
+            .find(|(k, _)| k.key_text() == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    /// Names `file` as the file of every node of the tree that names none yet; an explicit
+    /// stack, so depth costs no call stack.
+    pub fn retag(&mut self, file: FileRef) {
+        let mut pending: Vec<&mut Node> = vec![self];
+        while let Some(node) = pending.pop() {
+            node.span = node.span.in_file(file);
+            match &mut node.value {
+                Value::Scalar { .. } => {}
+                Value::Seq(items) => pending.extend(Arc::make_mut(items).iter_mut()),
+                Value::Map(entries) => {
+                    for (k, v) in Arc::make_mut(entries).iter_mut() {
+                        pending.push(k);
+                        pending.push(v);
+                    }
+                }
+            }
         }
     }
 
@@ -247,6 +341,7 @@ fn span(s: &EventSpan, origin: Origin) -> Span {
     Span {
         start: pos(&s.start, origin),
         end: pos(&s.end, origin),
+        file: None,
     }
 }
 
@@ -432,7 +527,11 @@ fn lenient_parse(text: &str, origin: Origin, refused: ParseError) -> Result<Vec<
         let seed = Lenient {
             budget: &budget,
             depth: 0,
-            span: Span { start: at, end: at },
+            span: Span {
+                start: at,
+                end: at,
+                file: None,
+            },
         };
         match seed.deserialize(document) {
             Ok(node) => documents.push(node),
@@ -859,6 +958,7 @@ impl<'k> Builder<'k> {
             span: Span {
                 start: frame.start.start,
                 end: at.end,
+                file: None,
             },
         };
         self.remember(frame.anchor, &node, frame.size);
