@@ -45,6 +45,19 @@ pub struct Way {
     pub namespace_from: Option<usize>,
     /// The namespace of objects that set none (Argo CD `destination.namespace`).
     pub fallback_namespace: Option<String>,
+    /// The kustomize build that applies the object, when one does: two objects of one build
+    /// with the same identity make the build fail.
+    pub build: Option<BuildRoot>,
+}
+
+/// Where a kustomize build starts: a kustomization built on its own (by `kubectl kustomize`
+/// or an Argo CD Application's path), or a Flux Kustomization, which builds its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BuildRoot {
+    /// The kustomization file, by index in the loaded files.
+    Kustomization(usize),
+    /// The Flux Kustomization: its file and its index among the file's objects.
+    Flux { file: usize, object: usize },
 }
 
 /// What kustomize and the controllers would do to one file's objects.

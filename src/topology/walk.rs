@@ -10,7 +10,7 @@ use super::argocd::ArgoBuild;
 use super::controllers::{Controllers, clean_path};
 use super::flux;
 use super::kustomize::{Kustomize, Resource};
-use super::{Landing, Way};
+use super::{BuildRoot, Landing, Way};
 use crate::decode::gitops::{Applier, ArgoApplication, FluxKustomization};
 use crate::source::load::LoadedFile;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -39,6 +39,8 @@ struct BuildContext {
     cluster: Option<String>,
     fallback_namespace: Option<String>,
     controlled: bool,
+    /// The kustomize build under way, if any.
+    root: Option<BuildRoot>,
 }
 
 /// A kustomization being built: the namespace it (or one above) forces, and the index of the
@@ -190,13 +192,16 @@ impl<'a> Walker<'a> {
             .copied()
             .filter(|k| !kustomize.included.contains(k) && !self.reached.contains(k))
             .collect();
-        let plain = BuildContext::default();
+        let on_its_own = |k: usize| BuildContext {
+            root: Some(BuildRoot::Kustomization(k)),
+            ..BuildContext::default()
+        };
         for root in roots {
-            self.walk(root, None, &plain);
+            self.walk(root, None, &on_its_own(root));
         }
         for k in all {
             if !self.reached.contains(&k) {
-                self.walk(k, None, &plain);
+                self.walk(k, None, &on_its_own(k));
             }
         }
     }
@@ -275,6 +280,7 @@ impl<'a> Walker<'a> {
             namespace: forced.map(|f| f.namespace.to_string()),
             namespace_from: forced.and_then(|f| f.by),
             fallback_namespace: context.fallback_namespace.clone(),
+            build: context.root,
         };
         match &mut self.landings[file] {
             Landing::Built(ways) => {
@@ -308,10 +314,15 @@ impl<'a> Walker<'a> {
         if let Some(cluster) = &cluster {
             self.clusters.insert(cluster.clone());
         }
+        let found = &controllers.found[a];
         let context = BuildContext {
             cluster,
             fallback_namespace,
             controlled: true,
+            root: matches!(found.applier, Applier::Flux(_)).then_some(BuildRoot::Flux {
+                file: found.file,
+                object: found.object,
+            }),
         };
         self.controller_path.push(a);
         self.build_flux(a, forced, &context);
@@ -357,7 +368,11 @@ impl<'a> Walker<'a> {
         for build in builds.argo.get(&a).into_iter().flatten() {
             match build {
                 ArgoBuild::Kustomization(k, forced) => {
-                    self.walk(*k, Forced::by_controller(forced), context);
+                    let context = BuildContext {
+                        root: Some(BuildRoot::Kustomization(*k)),
+                        ..context.clone()
+                    };
+                    self.walk(*k, Forced::by_controller(forced), &context);
                 }
                 ArgoBuild::Files(files) => {
                     for &f in files {
