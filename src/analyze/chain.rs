@@ -660,6 +660,7 @@ mod tests {
             problems: Vec::new(),
             rejected: false,
             suppression: None,
+            transformed: Vec::new(),
         }
     }
 

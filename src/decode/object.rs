@@ -129,13 +129,58 @@ fn item_kind_of(list_kind: &str) -> Option<String> {
 }
 
 /// Pushes the document's objects (the items of lists, nested lists included, in order), and
-/// parallel to them the tree of each whose kind the analysis reads. An explicit stack: list
-/// nesting never grows the call stack.
+/// parallel to them the tree of each whose kind the analysis reads.
 fn collect_objects(
     doc: Node,
     out: &mut Vec<Object>,
     bodies: &mut Vec<Option<Node>>,
     problems: &mut Vec<(Pos, String)>,
+) {
+    each_object(doc, problems, |doc, written_kind, api_version| {
+        push_object(doc, written_kind, api_version, out, bodies);
+    });
+}
+
+/// Each object of the documents as a tree of its own, in order (a list's items each; an item
+/// that takes its kind from a typed list gets `kind` and `apiVersion` written in): for a pass
+/// that edits objects before they are decoded.
+pub fn object_trees(trees: Vec<Node>) -> Vec<Node> {
+    let mut out = Vec::new();
+    for tree in trees {
+        each_object(tree, &mut Vec::new(), |mut doc, written_kind, api_version| {
+            if doc.get("kind").is_none()
+                && let Some(map) = doc.map_mut()
+            {
+                let at = Span {
+                    end: doc_start(map),
+                    start: doc_start(map),
+                    file: None,
+                };
+                map.insert(0, (Node::string("kind", at), Node::string(&written_kind, at)));
+                map.insert(0, (Node::string("apiVersion", at), Node::string(&api_version, at)));
+            }
+            out.push(doc);
+        });
+    }
+    out
+}
+
+fn doc_start(map: &[(Node, Node)]) -> Pos {
+    map.first().map(|(k, _)| k.span.start).unwrap_or_default()
+}
+
+/// The objects of one tree (an object [`object_trees`] gave, possibly edited), decoded.
+pub fn decode_tree(tree: Node) -> Vec<Object> {
+    objects_and_problems(vec![tree]).0
+}
+
+/// Calls `found` with each object of the document (the items of lists, nested lists
+/// included, in order) and its kind and API version. An explicit stack: list nesting never
+/// grows the call stack.
+fn each_object(
+    doc: Node,
+    problems: &mut Vec<(Pos, String)>,
+    mut found: impl FnMut(Node, String, String),
 ) {
     let mut pending = vec![Pending { doc, item_of: None }];
     while let Some(Pending { doc, item_of }) = pending.pop() {
@@ -172,7 +217,7 @@ fn collect_objects(
             }));
             continue;
         }
-        push_object(doc, written_kind, api_version, out, bodies);
+        found(doc, written_kind, api_version);
     }
 }
 

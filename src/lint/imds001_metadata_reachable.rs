@@ -108,13 +108,30 @@ fn engine_help(engine: Engine, cidrs: &str) -> String {
     }
 }
 
-/// `NetworkPolicy payments/web`; a cluster-wide policy names the namespace it opens.
-fn policy_in(policy: &Policy, namespace: &str) -> String {
-    if policy.namespace.is_empty() {
+/// `NetworkPolicy payments/web`; a cluster-wide policy names the namespace it opens; a
+/// transformed one, what changed it: `…, as patched by prod/kustomization.yaml:9`.
+fn policy_in(ctx: &Context, policy: &Policy, namespace: &str) -> String {
+    let mut text = if policy.namespace.is_empty() {
         format!("{} in namespace {namespace}", policy.describe())
     } else {
         policy.describe()
+    };
+    let mut changes: Vec<String> = Vec::new();
+    for t in &policy.transformed {
+        let change = format!(
+            "{} by {}:{}",
+            t.change.participle(),
+            ctx.model.files[t.at.file],
+            t.at.line
+        );
+        if !changes.contains(&change) {
+            changes.push(change);
+        }
     }
+    if !changes.is_empty() {
+        text.push_str(&format!(" (as {})", changes.join(", ")));
+    }
+    text
 }
 
 fn check(ctx: &Context) -> Vec<Draft> {
@@ -265,7 +282,7 @@ fn opening_finding(
         at: rule.at(),
         message: format!(
             "{} {} {lets}{}",
-            policy_in(rule.policy, &verdict.name),
+            policy_in(ctx, rule.policy, &verdict.name),
             rule.label(),
             passed_suffix(ctx, opening),
         ),

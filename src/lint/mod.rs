@@ -8,6 +8,7 @@ mod imds002_missing_deny_egress_all;
 mod imds003_missing_allow_except_metadata;
 mod imds004_invalid_network_policy;
 mod imds005_host_network_pod;
+mod imds008_transformation_not_applied;
 pub mod settings;
 pub mod suppress;
 
@@ -127,13 +128,14 @@ pub struct Related {
     pub message: String,
 }
 
-pub static RULES: [&Rule; 6] = [
+pub static RULES: [&Rule; 7] = [
     &imds001_metadata_reachable::RULE,
     &imds002_missing_deny_egress_all::RULE,
     &imds003_missing_allow_except_metadata::RULE,
     &imds004_invalid_network_policy::RULE,
     &imds005_host_network_pod::RULE,
     &suppress::INVALID_SUPPRESSION,
+    &imds008_transformation_not_applied::RULE,
 ];
 
 /// Looks a rule up by id (`IMDS001`, any case) or name (`metadata-reachable`).
@@ -273,13 +275,46 @@ mod tests {
         &section[start..start + end]
     }
 
+    /// Lints an example: manifests, or (when it starts with a `# path` line) the files of a
+    /// repository, each headed by its path.
+    fn lint_example(yaml: &str) -> crate::Outcome {
+        if !yaml.starts_with("# ") || !yaml.lines().next().unwrap_or("").ends_with(".yaml") {
+            return crate::lint_text(yaml);
+        }
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let mut files: Vec<(String, String)> = Vec::new();
+        for line in yaml.lines() {
+            match line.strip_prefix("# ").filter(|p| p.ends_with(".yaml")) {
+                Some(path) => files.push((path.to_string(), String::new())),
+                None => {
+                    if let Some((_, text)) = files.last_mut() {
+                        text.push_str(line);
+                        text.push('\n');
+                    }
+                }
+            }
+        }
+        for (path, text) in files {
+            std::fs::write(dir.path().join(path), text).expect("an example file");
+        }
+        let options = crate::LintOptions {
+            inputs: vec![crate::Input::Path(dir.path().to_path_buf())],
+            excludes: Vec::new(),
+            default_namespace: "default".into(),
+            targets: crate::net::Target::defaults(),
+            cluster: None,
+            settings: settings::Settings::default(),
+        };
+        crate::run(options).expect("a run")
+    }
+
     /// Each page's failing example makes its rule fire and its passing example does not: the
     /// pages cannot drift from the code.
     #[test]
     fn page_examples_fail_and_pass_as_they_say() {
         for rule in RULES {
             let fired = |yaml: &str| {
-                let outcome = crate::lint_text(yaml);
+                let outcome = lint_example(yaml);
                 assert!(
                     outcome.errors.is_empty(),
                     "{}: {:?}",

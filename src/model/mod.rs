@@ -11,6 +11,7 @@ use crate::decode::toolkit::Problem;
 use crate::decode::workload::WorkloadSpec;
 use crate::source::load::LoadedFile;
 use crate::source::yaml::{FileRef, Span};
+use crate::topology::render::{Applied, Change, RenderedObject, Unapplied};
 use crate::topology::{Landing, Resolution, Way};
 use std::collections::{BTreeMap, HashMap};
 
@@ -68,6 +69,22 @@ pub struct Namespace {
     pub labels: BTreeMap<String, String>,
     /// The Namespace object's `imds-lint.io/ignore` annotation.
     pub suppression: Option<Box<Suppression>>,
+    /// What could change what lands here and is not applied: the verdict is uncertain.
+    pub uncertain: Vec<Uncertainty>,
+}
+
+/// Something a kustomization or controller does that imds-lint does not apply.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Uncertainty {
+    pub at: Location,
+    pub reason: String,
+}
+
+/// A change a transformer made to an object, at the entry that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transformed {
+    pub at: Location,
+    pub change: Change,
 }
 
 /// An `imds-lint.io/ignore` annotation on a Namespace, NetworkPolicy or workload.
@@ -132,6 +149,8 @@ pub struct Policy {
     /// a cluster.
     pub rejected: bool,
     pub suppression: Option<Box<Suppression>>,
+    /// The changes kustomize or a controller made to it, in order.
+    pub transformed: Vec<Transformed>,
 }
 
 impl Policy {
@@ -232,6 +251,9 @@ pub struct Model {
     pub network_sets: Vec<NetworkSet>,
     /// CiliumCIDRGroups (cluster-scoped: no namespace).
     pub cidr_groups: Vec<NetworkSet>,
+    /// What is not applied to a cluster-scoped object: every namespace of its cluster is
+    /// uncertain.
+    cluster_wide_uncertainty: Vec<(Option<String>, Uncertainty)>,
 }
 
 /// A Calico NetworkSet (or GlobalNetworkSet: empty namespace), or a CiliumCIDRGroup, where
@@ -346,28 +368,46 @@ pub fn build(
             Landing::Standalone => vec![&standalone],
             Landing::Built(ways) => ways.iter().collect(),
         };
-        for (object_index, object) in file_objects.iter().enumerate() {
-            let reasons = unfollowed.get(&(file_index, object_index));
-            for &way in &ways {
-                let object = Placed {
+        for &way in &ways {
+            let rendering = (!way.steps.is_empty())
+                .then(|| resolution.rendered.get(&(file_index, way.clone())))
+                .flatten();
+            let unapplied = rendering.map_or(&[][..], |r| r.unapplied.as_slice());
+            for (object_index, object) in file_objects.iter().enumerate() {
+                let (object, applied) = match rendering.map(|r| r.objects.get(object_index)) {
+                    None => (object, &[][..]),
+                    Some(Some(Some(RenderedObject { object, applied }))) => {
+                        (object, applied.as_slice())
+                    }
+                    // Deleted by a patch, or no longer an object.
+                    Some(_) => continue,
+                };
+                let reasons = unfollowed.get(&(file_index, object_index));
+                let placed = Placed {
                     file: file_index,
                     object,
                     way,
                     reasons: reasons.map_or(&[][..], Vec::as_slice),
+                    applied,
+                    unapplied,
                 };
-                add_object(&mut model, &object, default_namespace);
+                add_object(&mut model, &placed, default_namespace);
             }
         }
     }
+    mark_cluster_wide_uncertainty(&mut model);
     model
 }
 
-/// One object as it lands one way, with the reasons a controller could not follow it.
+/// One object as it lands one way, with the reasons a controller could not follow it, the
+/// changes the way made to it, and what the way does that is not applied.
 struct Placed<'a> {
     file: usize,
     object: &'a Object,
     way: &'a Way,
     reasons: &'a [&'a str],
+    applied: &'a [Applied],
+    unapplied: &'a [Unapplied],
 }
 
 /// One object arriving in the model one way: what each part of the model it becomes needs.
@@ -383,6 +423,8 @@ struct Arrival<'a> {
     /// The namespace set, named by the object, or given by the way; `None`: the default.
     explicit: Option<String>,
     default_namespace: &'a str,
+    transformed: Vec<Transformed>,
+    uncertain: Vec<Uncertainty>,
 }
 
 impl Arrival<'_> {
@@ -391,6 +433,22 @@ impl Arrival<'_> {
             file, object, way, ..
         } = *placed;
         let forced = way.namespace.as_deref();
+        let transformed = placed
+            .applied
+            .iter()
+            .map(|a| Transformed {
+                at: Location::new(file, a.at),
+                change: a.change,
+            })
+            .collect();
+        let uncertain = placed
+            .unapplied
+            .iter()
+            .map(|u| Uncertainty {
+                at: Location::new(file, u.at),
+                reason: u.reason.clone(),
+            })
+            .collect();
         Arrival {
             object,
             cluster: way.cluster.clone(),
@@ -406,6 +464,8 @@ impl Arrival<'_> {
                 .or_else(|| object.namespace.clone())
                 .or_else(|| way.fallback_namespace.clone()),
             default_namespace,
+            transformed,
+            uncertain,
         }
     }
 
@@ -433,6 +493,13 @@ impl Arrival<'_> {
 fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
     let arrival = Arrival::new(placed, default_namespace);
     let object = placed.object;
+    if object.kind.is_cluster_scoped() {
+        for u in &arrival.uncertain {
+            model
+                .cluster_wide_uncertainty
+                .push((arrival.cluster.clone(), u.clone()));
+        }
+    }
     // A rendered copy names its namespace; a source object's namespaces are picked by labels.
     let selector = object
         .namespace_selector
@@ -562,6 +629,7 @@ fn add_policy(model: &mut Model, arrival: Arrival, policy: &DecodedPolicy) {
         problems: policy.problems.clone(),
         rejected: policy.rejected,
         suppression: arrival.suppression,
+        transformed: arrival.transformed,
     });
 }
 
@@ -610,6 +678,18 @@ fn add_stray_suppression(model: &mut Model, arrival: &Arrival, namespace: Option
     });
 }
 
+/// A cluster-scoped object whose way is not fully applied makes every namespace of its
+/// cluster uncertain.
+fn mark_cluster_wide_uncertainty(model: &mut Model) {
+    for (cluster, u) in std::mem::take(&mut model.cluster_wide_uncertainty) {
+        for (key, ns) in model.namespaces.iter_mut() {
+            if key.cluster == cluster && !ns.uncertain.contains(&u) {
+                ns.uncertain.push(u.clone());
+            }
+        }
+    }
+}
+
 /// Notes that something lands in namespace `name`, and returns it.
 fn note_namespace<'a>(model: &'a mut Model, arrival: &Arrival, name: &str) -> &'a mut Namespace {
     let key = NamespaceKey {
@@ -624,9 +704,15 @@ fn note_namespace<'a>(model: &'a mut Model, arrival: &Arrival, name: &str) -> &'
         set_by: None,
         labels: BTreeMap::new(),
         suppression: None,
+        uncertain: Vec::new(),
     });
     if ns.set_by.is_none() {
         ns.set_by = arrival.set_by;
+    }
+    for u in &arrival.uncertain {
+        if !ns.uncertain.contains(u) {
+            ns.uncertain.push(u.clone());
+        }
     }
     if at < ns.first_manifest {
         ns.first_manifest = at;

@@ -458,6 +458,10 @@ pub fn summary_line(s: &Summary, seconds: f64) -> String {
             )
         } else {
             String::new()
+        } + &if s.namespaces_uncertain > 0 {
+            format!(", {} uncertain", s.namespaces_uncertain)
+        } else {
+            String::new()
         },
         plural(s.errors, "error"),
         plural(s.warnings, "warning"),

@@ -3,7 +3,7 @@
 use super::Summary;
 use crate::Outcome;
 use crate::analyze::{NamespaceVerdict, Opening, WorkloadVerdict};
-use crate::model::{Model, Policy, UnevaluatedObject};
+use crate::model::{Model, NamespaceKey, Policy, UnevaluatedObject};
 use crate::net::Target;
 use serde::Serialize;
 
@@ -95,6 +95,16 @@ struct NamespaceOut<'a> {
     /// Other engines' policies (Cilium, Calico, AdminNetworkPolicy) whose Deny rules keep
     /// every target closed here, so the native pair is not needed.
     protected_by: Vec<&'a str>,
+    /// Why the verdict is uncertain: what lands here is not fully applied. Empty: certain.
+    uncertain: Vec<UncertainOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct UncertainOut<'a> {
+    reason: &'a str,
+    file: &'a str,
+    line: usize,
+    column: usize,
 }
 
 #[derive(Serialize)]
@@ -310,6 +320,24 @@ fn namespace_out<'a>(model: &'a Model, v: &'a NamespaceVerdict) -> NamespaceOut<
             .iter()
             .map(|&p| model.policy(p).name.as_str())
             .collect(),
+        uncertain: model
+            .namespaces
+            .get(&NamespaceKey {
+                cluster: v.cluster.clone(),
+                name: v.name.clone(),
+            })
+            .map(|n| {
+                n.uncertain
+                    .iter()
+                    .map(|u| UncertainOut {
+                        reason: &u.reason,
+                        file: &model.files[u.at.file],
+                        line: u.at.line,
+                        column: u.at.column,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 

@@ -19,6 +19,8 @@ pub struct Summary {
     pub namespaces_reachable: usize,
     /// Namespaces that other engines' policies keep closed, where the pair is not needed.
     pub namespaces_protected: usize,
+    /// Namespaces whose verdict is uncertain: something that lands there is not fully applied.
+    pub namespaces_uncertain: usize,
     /// Clusters the namespaces are in, as GitOps entry points and destinations name them.
     pub clusters: usize,
     pub workloads: usize,
@@ -51,6 +53,12 @@ impl Summary {
                 .namespaces
                 .iter()
                 .filter(|n| !n.protected_by.is_empty())
+                .count(),
+            namespaces_uncertain: outcome
+                .model
+                .namespaces
+                .values()
+                .filter(|n| !n.uncertain.is_empty())
                 .count(),
             clusters: outcome
                 .analysis

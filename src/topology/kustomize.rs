@@ -3,7 +3,8 @@
 
 use crate::source::discover::{KUSTOMIZATION_NAMES, normalize};
 use crate::source::load::LoadedFile;
-use crate::source::yaml::Node;
+use super::render::transformer::{Transformer, TransformerId, Unapplied};
+use crate::source::yaml::{FileRef, Node, Span};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -13,12 +14,29 @@ use std::path::{Path, PathBuf};
 pub(super) enum Resource {
     File(usize),
     Kustomization(usize),
+    /// A kustomization of kind `Component`, listed under `components`: its resources join
+    /// the including kustomization's, and its transformers apply to everything accumulated
+    /// so far.
+    Component(usize),
 }
 
-/// A kustomization file: the namespace it sets and what it builds.
+/// A kustomization file: the namespace it sets, what it builds (`resources` and `bases`, then
+/// `components`), and what it does to what it builds.
 pub(super) struct Kustomization {
     pub(super) namespace: Option<String>,
     pub(super) resources: Vec<Resource>,
+    /// Its transformers, when it has more than a namespace.
+    pub(super) transformer: Option<TransformerId>,
+}
+
+impl Kustomization {
+    /// The components it includes, in order.
+    pub(super) fn components(&self) -> impl Iterator<Item = usize> + '_ {
+        self.resources.iter().filter_map(|r| match r {
+            Resource::Component(c) => Some(*c),
+            _ => None,
+        })
+    }
 }
 
 fn strings(node: Option<&Node>) -> Vec<&str> {
@@ -39,6 +57,8 @@ fn is_remote(entry: &str) -> bool {
 /// The kustomizations of the linted tree.
 pub(super) struct Kustomize {
     pub(super) kustomizations: HashMap<usize, Kustomization>,
+    /// The transformers of the kustomizations that have some; a [`TransformerId`] indexes it.
+    pub(super) transformers: Vec<Transformer>,
     /// Files used as patches or generator inputs.
     pub(super) not_resources: BTreeSet<usize>,
     /// Kustomizations another kustomization builds.
@@ -53,18 +73,18 @@ pub(super) fn read_kustomizations(files: &[LoadedFile], notes: &mut Vec<String>)
     let index = FileIndex::new(files);
     let mut not_resources = BTreeSet::new();
     let mut kustomizations: HashMap<usize, Kustomization> = HashMap::new();
+    let mut transformers = Vec::new();
     for (i, file) in files.iter().enumerate() {
         let Some(k) = &file.kustomization else {
             continue;
         };
         let dir = file.path.parent().unwrap_or(Path::new("."));
-        let resources = resources_of(k, dir, &index, &file.display, notes);
-        if k.get("helmCharts").is_some() {
-            notes.push(format!(
-                "{}: helmCharts are not rendered; lint `kubectl kustomize --enable-helm` output with `-`",
-                file.display
-            ));
-        }
+        let mut unapplied = Vec::new();
+        let resources = resources_of(k, dir, &index, i, notes, &mut unapplied);
+        let transformer = Transformer::of_kustomization(k, i, unapplied).map(|t| {
+            transformers.push(t);
+            TransformerId::new(transformers.len() - 1)
+        });
         for input in patch_and_generator_inputs(k) {
             not_resources.extend(index.file(&dir.join(input)));
         }
@@ -78,10 +98,11 @@ pub(super) fn read_kustomizations(files: &[LoadedFile], notes: &mut Vec<String>)
             Kustomization {
                 namespace,
                 resources,
+                transformer,
             },
         );
     }
-    Kustomize::new(kustomizations, not_resources)
+    Kustomize::new(kustomizations, transformers, not_resources)
 }
 
 /// The loaded files by path as kustomizations name them: relative to the working folder.
@@ -118,29 +139,50 @@ fn resources_of(
     k: &Node,
     dir: &Path,
     index: &FileIndex,
-    display: &str,
+    file: usize,
     notes: &mut Vec<String>,
+    unapplied: &mut Vec<Unapplied>,
 ) -> Vec<Resource> {
+    let display = &index.files[file].display;
     let mut resources = Vec::new();
-    let entries = ["resources", "components", "bases"]
-        .iter()
-        .flat_map(|key| strings(k.get(key)));
-    for entry in entries {
+    let entries = ["resources", "bases", "components"].iter().flat_map(|&key| {
+        k.get(key)
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(move |node| Some((key, node.as_str()?, node.span)))
+    });
+    let mut not_built = |span: Span, reason: String| {
+        unapplied.push(Unapplied {
+            at: span.in_file(FileRef::new(file)),
+            reason,
+        });
+    };
+    for (key, entry, span) in entries {
         if is_remote(entry) {
             notes.push(format!(
                 "{display}: remote resource {entry} is not followed"
             ));
+            not_built(span, format!("remote resource {entry} is not fetched"));
             continue;
         }
         let path = normalize(&dir.join(entry));
         if let Some(file) = index.file(&path) {
             resources.push(Resource::File(file));
         } else if let Some(kustomization) = index.kustomization_in(&path) {
-            resources.push(Resource::Kustomization(kustomization));
+            resources.push(if key == "components" {
+                Resource::Component(kustomization)
+            } else {
+                Resource::Kustomization(kustomization)
+            });
         } else {
             notes.push(format!(
                 "{display}: resource {entry} is neither a manifest nor a kustomization in the linted tree"
             ));
+            not_built(
+                span,
+                format!("resource {entry} is neither a manifest nor a kustomization in the linted tree"),
+            );
         }
     }
     resources
@@ -168,19 +210,24 @@ fn patch_and_generator_inputs(k: &Node) -> Vec<&str> {
 }
 
 impl Kustomize {
-    fn new(kustomizations: HashMap<usize, Kustomization>, not_resources: BTreeSet<usize>) -> Self {
+    fn new(
+        kustomizations: HashMap<usize, Kustomization>,
+        transformers: Vec<Transformer>,
+        not_resources: BTreeSet<usize>,
+    ) -> Self {
         let mut included = BTreeSet::new();
         let mut resource_files = BTreeSet::new();
         for k in kustomizations.values() {
             for resource in &k.resources {
                 match *resource {
-                    Resource::Kustomization(j) => included.insert(j),
+                    Resource::Kustomization(j) | Resource::Component(j) => included.insert(j),
                     Resource::File(f) => resource_files.insert(f),
                 };
             }
         }
         Kustomize {
             kustomizations,
+            transformers,
             not_resources,
             included,
             resource_files,
@@ -197,7 +244,7 @@ impl Kustomize {
                 Resource::File(f) => {
                     files.insert(f);
                 }
-                Resource::Kustomization(k) => {
+                Resource::Kustomization(k) | Resource::Component(k) => {
                     if seen.insert(k) {
                         stack.extend(
                             self.kustomizations
@@ -231,7 +278,6 @@ mod tests {
         let r = resolve_files(&mut files);
         assert_eq!(r.landings[1], Landing::NotAResource);
         assert_eq!(r.landings[2], Landing::NotAResource);
-        assert_eq!(r.notes.len(), 3, "{:?}", r.notes);
-        assert!(r.notes.iter().any(|n| n.contains("helmCharts")));
+        assert_eq!(r.notes.len(), 2, "{:?}", r.notes);
     }
 }

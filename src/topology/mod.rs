@@ -17,6 +17,7 @@ mod config_sync;
 mod controllers;
 mod flux;
 mod kustomize;
+pub mod render;
 #[cfg(test)]
 mod testing;
 mod tree;
@@ -28,13 +29,14 @@ use crate::source::load::LoadedFile;
 use argocd::ArgoBuild;
 use controllers::{Controllers, Found, repository_root};
 use kustomize::{Resource, read_kustomizations};
+use render::{Rendering, TransformerId};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use tree::Tree;
 use walk::{Walked, Walker};
 
 /// One way an object reaches a cluster.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Way {
     /// The cluster, when a GitOps entry point or destination names one.
     pub cluster: Option<String>,
@@ -48,6 +50,9 @@ pub struct Way {
     /// The kustomize build that applies the object, when one does: two objects of one build
     /// with the same identity make the build fail.
     pub build: Option<BuildRoot>,
+    /// The transformers this way applies, innermost first; none when it changes nothing but
+    /// namespaces.
+    pub steps: Vec<TransformerId>,
 }
 
 /// Where a kustomize build starts: a kustomization built on its own (by `kubectl kustomize`
@@ -90,6 +95,9 @@ pub struct Resolution {
     pub clusters: BTreeSet<String>,
     /// Controller objects whose sources are not built (Helm, other repositories).
     pub unfollowed: Vec<Unfollowed>,
+    /// The objects of a (file, way) whose way transforms them, as rendered; the other ways
+    /// land the objects as first decoded.
+    pub rendered: HashMap<(usize, Way), Rendering>,
 }
 
 /// Where the objects of each of `files` land; `objects[i]` are the objects of `files[i]`, and
@@ -113,6 +121,7 @@ pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]
         }
     }
     config_sync::land_by_folder(&tree, &mut landings);
+    let rendered = render::render_all(files, objects, &landings, &kustomize.transformers);
     notes.sort();
     notes.dedup();
     Resolution {
@@ -120,6 +129,7 @@ pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]
         notes,
         clusters,
         unfollowed: builds.unfollowed,
+        rendered,
     }
 }
 

@@ -10,6 +10,7 @@ use super::argocd::ArgoBuild;
 use super::controllers::{Controllers, clean_path};
 use super::flux;
 use super::kustomize::{Kustomize, Resource};
+use super::render::TransformerId;
 use super::{BuildRoot, Landing, Way};
 use crate::decode::gitops::{Applier, ArgoApplication, FluxKustomization};
 use crate::source::load::LoadedFile;
@@ -41,6 +42,8 @@ struct BuildContext {
     controlled: bool,
     /// The kustomize build under way, if any.
     root: Option<BuildRoot>,
+    /// The controller's transformers, applied after everything the build does.
+    steps: Vec<TransformerId>,
 }
 
 /// A kustomization being built: the namespace it (or one above) forces, and the index of the
@@ -49,6 +52,11 @@ struct Frame<'a> {
     kustomization: usize,
     forced: Option<Forced<'a>>,
     next: usize,
+    /// The transformers applied to what it builds, innermost first: its components', its
+    /// own, then those of the kustomizations above.
+    steps: Vec<TransformerId>,
+    /// Those of the kustomizations above only.
+    above: Vec<TransformerId>,
 }
 
 /// The kustomizations being built, outermost first.
@@ -108,6 +116,7 @@ pub(super) struct Walker<'a> {
 struct Build {
     kustomization: usize,
     forced: Option<(String, Option<usize>)>,
+    above: Vec<TransformerId>,
     context: BuildContext,
     controller_path: Vec<usize>,
 }
@@ -210,7 +219,7 @@ impl<'a> Walker<'a> {
     /// the namespace a controller above forces.
     fn walk(&mut self, top: usize, forced: Option<Forced<'a>>, context: &BuildContext) {
         let mut stack = Stack::default();
-        self.enter(top, forced, context, &mut stack);
+        self.enter(top, forced, context.steps.clone(), context, &mut stack);
         while let Some(frame) = stack.frames.last_mut() {
             let Some(&resource) = self
                 .kustomize
@@ -224,18 +233,44 @@ impl<'a> Walker<'a> {
             frame.next += 1;
             let forced = frame.forced;
             match resource {
-                Resource::File(f) => self.land(f, forced, context),
-                Resource::Kustomization(k) => self.enter(k, forced, context, &mut stack),
+                Resource::File(f) => {
+                    let steps = frame.steps.clone();
+                    self.land(f, forced, steps, context);
+                }
+                Resource::Kustomization(k) => {
+                    let above = frame.steps.clone();
+                    self.enter(k, forced, above, context, &mut stack);
+                }
+                Resource::Component(c) => {
+                    let above = self.above_component(frame, c);
+                    self.enter(c, forced, above, context, &mut stack);
+                }
             }
         }
     }
 
+    /// The transformers applied after those of component `c` of the frame's kustomization:
+    /// the components after it, the kustomization's own, then those above.
+    fn above_component(&self, frame: &Frame, c: usize) -> Vec<TransformerId> {
+        let kustomize = self.kustomize;
+        let Some(k) = kustomize.kustomizations.get(&frame.kustomization) else {
+            return frame.above.clone();
+        };
+        let later = k.components().skip_while(|&other| other != c).skip(1);
+        later
+            .filter_map(|other| kustomize.kustomizations.get(&other)?.transformer)
+            .chain(k.transformer)
+            .chain(frame.above.iter().copied())
+            .collect()
+    }
+
     /// Starts building kustomization `k` on top of `stack`, unless that goes round a cycle or
-    /// this build was done before.
+    /// this build was done before; `above` are the transformers of the kustomizations above.
     fn enter(
         &mut self,
         k: usize,
         forced: Option<Forced<'a>>,
+        above: Vec<TransformerId>,
         context: &BuildContext,
         stack: &mut Stack<'a>,
     ) {
@@ -253,6 +288,7 @@ impl<'a> Walker<'a> {
         let build = Build {
             kustomization: k,
             forced: forced.map(|f| (f.namespace.to_string(), f.by)),
+            above: above.clone(),
             context: context.clone(),
             controller_path: self.controller_path.clone(),
         };
@@ -265,17 +301,32 @@ impl<'a> Walker<'a> {
             namespace,
             by: Some(k),
         }));
+        let steps = kustomization
+            .components()
+            .filter_map(|c| kustomize.kustomizations.get(&c)?.transformer)
+            .chain(kustomization.transformer)
+            .chain(above.iter().copied())
+            .collect();
         stack.push(Frame {
             kustomization: k,
             forced,
             next: 0,
+            steps,
+            above,
         });
     }
 
     /// Records one way `file`'s objects land, and follows the controllers it holds when a
     /// controller builds it.
-    fn land(&mut self, file: usize, forced: Option<Forced>, context: &BuildContext) {
+    fn land(
+        &mut self,
+        file: usize,
+        forced: Option<Forced>,
+        steps: Vec<TransformerId>,
+        context: &BuildContext,
+    ) {
         let way = Way {
+            steps,
             cluster: context.cluster.clone(),
             namespace: forced.map(|f| f.namespace.to_string()),
             namespace_from: forced.and_then(|f| f.by),
@@ -323,6 +374,7 @@ impl<'a> Walker<'a> {
                 file: found.file,
                 object: found.object,
             }),
+            steps: Vec::new(),
         };
         self.controller_path.push(a);
         self.build_flux(a, forced, &context);
@@ -356,8 +408,10 @@ impl<'a> Walker<'a> {
         let builds = self.builds;
         for &resource in builds.flux.get(&a).into_iter().flatten() {
             match resource {
-                Resource::File(f) => self.land(f, forced, context),
-                Resource::Kustomization(k) => self.walk(k, forced, context),
+                Resource::File(f) => self.land(f, forced, context.steps.clone(), context),
+                Resource::Kustomization(k) | Resource::Component(k) => {
+                    self.walk(k, forced, context)
+                }
             }
         }
     }
@@ -376,7 +430,7 @@ impl<'a> Walker<'a> {
                 }
                 ArgoBuild::Files(files) => {
                     for &f in files {
-                        self.land(f, None, context);
+                        self.land(f, None, context.steps.clone(), context);
                     }
                 }
             }

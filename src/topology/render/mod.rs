@@ -1,0 +1,171 @@
+//! Rendering: a file's objects as one way applies them, after the transformers of every
+//! kustomization (and controller) on that way, innermost first, as kustomize builds an
+//! overlay on its bases.
+//!
+//! Most ways change nothing but namespaces, which the model applies to the objects decoded
+//! once. A way with transformers re-reads its file's whole trees (decoding keeps only what
+//! the analysis reads, and a patch may touch anything), edits them, and decodes them again.
+//! A node a transformer puts into an object names the file it came from, so a finding about
+//! it points at the transformer's entry.
+
+mod apply;
+pub(super) mod transformer;
+
+use super::{Landing, Way};
+use crate::decode::object::{self, Object};
+use crate::source::discover::SourcePath;
+use crate::source::load::{self, LoadedFile};
+use crate::source::yaml::{Node, Span};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use transformer::Transformer;
+pub use transformer::{TransformerId, Unapplied};
+
+/// What a transformer did to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Change {
+    Patched,
+    Labelled,
+    Annotated,
+    Renamed,
+    Substituted,
+}
+
+impl Change {
+    /// For messages: "as patched by k.yaml:9".
+    pub fn participle(self) -> &'static str {
+        match self {
+            Change::Patched => "patched",
+            Change::Labelled => "labelled",
+            Change::Annotated => "annotated",
+            Change::Renamed => "renamed",
+            Change::Substituted => "substituted",
+        }
+    }
+}
+
+/// One change made to an object, and the entry that made it (its file set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    pub at: Span,
+    pub change: Change,
+}
+
+/// One object as a way renders it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedObject {
+    pub object: Object,
+    /// The changes made to it, in the order they were made.
+    pub applied: Vec<Applied>,
+}
+
+/// A file's objects as one way renders them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rendering {
+    /// Parallel to the file's objects; `None` where a patch deleted the object.
+    pub objects: Vec<Option<RenderedObject>>,
+    /// What the way does that imds-lint does not apply: the verdicts of the namespaces its
+    /// objects land in are uncertain.
+    pub unapplied: Vec<Unapplied>,
+}
+
+/// An object's tree as a way renders it, for `imds-lint render`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedTree {
+    pub tree: Node,
+    pub applied: Vec<Applied>,
+}
+
+/// Renders every (file, way) whose way has transformers, in parallel; `objects[i]` are the
+/// objects of `files[i]` as first decoded.
+pub(super) fn render_all(
+    files: &[LoadedFile],
+    objects: &[Vec<Object>],
+    landings: &[Landing],
+    transformers: &[Transformer],
+) -> HashMap<(usize, Way), Rendering> {
+    let work: Vec<(usize, &Way)> = landings
+        .iter()
+        .enumerate()
+        .filter_map(|(i, landing)| match landing {
+            Landing::Built(ways) => Some(ways.iter().map(move |w| (i, w))),
+            _ => None,
+        })
+        .flatten()
+        .filter(|(_, way)| !way.steps.is_empty())
+        .collect();
+    work.into_par_iter()
+        .map(|(i, way)| {
+            let rendering = render_file(&files[i], objects[i].len(), way, transformers);
+            ((i, way.clone()), rendering)
+        })
+        .collect()
+}
+
+/// The objects of `file` as `way` renders them; `expected` is how many objects the file held
+/// when first read.
+fn render_file(
+    file: &LoadedFile,
+    expected: usize,
+    way: &Way,
+    transformers: &[Transformer],
+) -> Rendering {
+    let mut unapplied: Vec<Unapplied> = way
+        .steps
+        .iter()
+        .flat_map(|s| transformers[s.index()].unapplied.iter().cloned())
+        .collect();
+    let trees = render_trees(file, way, transformers);
+    if trees.len() != expected {
+        // The file changed between the two reads: what was analysed is not what was read.
+        unapplied.push(Unapplied {
+            at: Span::default(),
+            reason: format!("{} changed while it was being read", file.display),
+        });
+    }
+    let objects = trees
+        .into_iter()
+        .map(|rendered| {
+            let object = object::decode_tree(rendered.tree).into_iter().next()?;
+            Some(RenderedObject {
+                object,
+                applied: rendered.applied,
+            })
+        })
+        .collect();
+    Rendering { objects, unapplied }
+}
+
+/// Each object of `file` as a tree, after the transformers of `way`.
+pub(super) fn render_trees(
+    file: &LoadedFile,
+    way: &Way,
+    transformers: &[Transformer],
+) -> Vec<RenderedTree> {
+    object::object_trees(reread(file))
+        .into_iter()
+        .map(|mut tree| {
+            let mut applied = Vec::new();
+            for step in &way.steps {
+                apply::apply(&transformers[step.index()], &mut tree, &mut applied);
+            }
+            RenderedTree { tree, applied }
+        })
+        .collect()
+}
+
+/// The whole trees of a file read before (standard input from the text kept).
+fn reread(file: &LoadedFile) -> Vec<Node> {
+    let everything: &crate::source::yaml::Keep = &|_, _| true;
+    let again = match &file.text {
+        Some(text) => load::load_stream(&file.display, text.as_bytes(), everything),
+        None => load::load_file(
+            &SourcePath {
+                display: file.display.clone(),
+                path: file.path.clone(),
+            },
+            everything,
+        ),
+    };
+    again.trees
+}
