@@ -493,7 +493,14 @@ impl Arrival<'_> {
 fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
     let arrival = Arrival::new(placed, default_namespace);
     let object = placed.object;
-    if object.kind.is_cluster_scoped() {
+    // A cluster-wide policy may select any namespace of its cluster; a Namespace object
+    // makes its own namespace uncertain, as any namespaced object does.
+    let cluster_wide = object.kind.is_cluster_scoped()
+        && matches!(
+            object.decoded,
+            Decoded::Policy(_) | Decoded::NetworkSet(_) | Decoded::CidrGroup(_) | Decoded::Tier(_)
+        );
+    if cluster_wide {
         for u in &arrival.uncertain {
             model
                 .cluster_wide_uncertainty
