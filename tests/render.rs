@@ -311,6 +311,19 @@ fn standard_input_is_rendered_under_its_name() {
     );
     assert_eq!(r.code, 2);
     assert!(r.stderr.starts_with("bad.yaml:3:1: "), "{}", r.stderr);
+    // A document refused for invalid UTF-8 stays refused; the next one is still shown.
+    let r = run_piped(
+        root(),
+        &["render", "-"],
+        b"kind: ConfigMap\napiVersion: v1\nmetadata: {name: caf\xe9}\n---\nkind: ConfigMap\napiVersion: v1\nmetadata: {name: ok}\n",
+    );
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr, "<stdin>:3:21: invalid UTF-8\n");
+    let names: Vec<_> = documents(&r.stdout)
+        .iter()
+        .map(|d| (d.one("source").to_string(), d.identity().2.to_string()))
+        .collect();
+    assert_eq!(names, [("<stdin>:5".to_string(), "ok".to_string())]);
     // Nothing at all: exit status 2, as the lint.
     let r = run_piped(root(), &["render", "-"], b"");
     assert_eq!(r.code, 2);
