@@ -124,6 +124,22 @@ enum Command {
     },
     /// Add the missing deny-egress-all / allow-egress-all-except-metadata policies.
     Fix(FixArgs),
+    /// Print the objects as imds-lint sees them after kustomize and the GitOps controllers,
+    /// as multi-document YAML, each headed by comments naming its cluster, source file:line,
+    /// the kustomize build that applies it and what changed it.
+    Render(RenderArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RenderArgs {
+    /// Files and directories to read, as for linting; `-` reads standard input.
+    #[arg(value_name = "PATH", default_value = ".")]
+    paths: Vec<PathBuf>,
+
+    /// Leave Flux Kustomizations and Argo CD Applications unapplied: every kustomization that
+    /// no other includes is built on its own, as `kubectl kustomize DIR` builds it.
+    #[arg(long)]
+    no_controllers: bool,
 }
 
 /// Where the configuration comes from.
@@ -497,6 +513,16 @@ fn run_command_line(cli: Cli) -> Result<i32, CliError> {
     let (paths, mode) = match cli.command {
         Some(Command::Rule { id }) => return rule_command(id),
         Some(Command::Init { dir, force }) => return init_command(dir, force),
+        Some(Command::Render(args)) => {
+            return render_command(
+                args,
+                cli.exclude,
+                cli.default_namespace,
+                cli.cluster,
+                &cli.config,
+                &cli.stdin_filename,
+            );
+        }
         Some(Command::Fix(args)) => (
             args.paths,
             Mode::Fix {
@@ -526,15 +552,7 @@ fn run_command_line(cli: Cli) -> Result<i32, CliError> {
         cli.fail_on,
     );
     let targets = chosen.targets.clone();
-    let nothing_linted = CliError::NothingLinted(
-        paths
-            .iter()
-            .map(|p| match p.to_string_lossy() {
-                name if name == "-" => cli.stdin_filename.clone(),
-                name => name.into_owned(),
-            })
-            .collect(),
-    );
+    let nothing_linted = CliError::NothingLinted(input_names(&paths, &cli.stdin_filename));
     let inputs = inputs(paths, &cli.stdin_filename).map_err(CliError::Stdin)?;
     let outcome = crate::run(chosen.options(inputs, cli.cluster))?;
     let color = use_color(cli.color);
@@ -556,6 +574,62 @@ fn run_command_line(cli: Cli) -> Result<i32, CliError> {
         } => explain_command(&outcome, &namespace, per_workload, cli.format, color),
         Mode::Fix { dry_run } => fix_command(&outcome, &targets, dry_run),
     }
+}
+
+/// Prints the objects as they land, with errors and notes on standard error. Exit status: 2
+/// when some input could not be read or parsed or nothing was read, else 0.
+fn render_command(
+    args: RenderArgs,
+    excludes: Vec<String>,
+    default_namespace: Option<String>,
+    cluster: Option<String>,
+    config_args: &ConfigArgs,
+    stdin_name: &str,
+) -> Result<i32, CliError> {
+    // The configuration's excludes and default namespace apply, as for the lint.
+    let config = load_config(config_args, &args.paths)?;
+    let chosen = choose(config, excludes, default_namespace, &[], &[], None);
+    let names = input_names(&args.paths, stdin_name);
+    let inputs = inputs(args.paths, stdin_name).map_err(CliError::Stdin)?;
+    let rendered = crate::render(crate::RenderOptions {
+        inputs,
+        excludes: chosen.excludes,
+        default_namespace: chosen.default_namespace,
+        cluster,
+        no_controllers: args.no_controllers,
+    })?;
+    print(&report::render::render(&rendered));
+    for error in &rendered.errors {
+        match error.pos {
+            Some(p) => eprintln!("{}:{}:{}: {}", error.file, p.line, p.column, error.message),
+            None => eprintln!("{}: {}", error.file, error.message),
+        }
+    }
+    for note in &rendered.notes {
+        eprintln!("imds-lint: note: {note}");
+    }
+    for skipped in &rendered.skipped {
+        eprintln!(
+            "imds-lint: skipped {}: {}",
+            skipped.path,
+            skipped.reason.describe()
+        );
+    }
+    if rendered.nothing_linted() {
+        return Err(CliError::NothingLinted(names));
+    }
+    Ok(rendered.exit_code())
+}
+
+/// The inputs as named in messages: `-` is standard input's name.
+fn input_names(paths: &[PathBuf], stdin_name: &str) -> Vec<String> {
+    paths
+        .iter()
+        .map(|p| match p.to_string_lossy() {
+            name if name == "-" => stdin_name.to_string(),
+            name => name.into_owned(),
+        })
+        .collect()
 }
 
 /// The inputs named by `paths`, where `-` is standard input (read now, named `stdin_name`).

@@ -181,6 +181,397 @@ pub fn run(options: LintOptions) -> Result<Outcome, LintError> {
     })
 }
 
+/// What `imds-lint render` reads: the lint's inputs and topology options.
+pub struct RenderOptions {
+    pub inputs: Vec<Input>,
+    pub excludes: Vec<String>,
+    pub default_namespace: String,
+    /// Show only what lands in this cluster (as named in the JSON `cluster` field).
+    pub cluster: Option<String>,
+    /// Leave Flux Kustomizations and Argo CD Applications unapplied: every kustomization that
+    /// no other builds is then built on its own, as `kubectl kustomize` builds it.
+    pub no_controllers: bool,
+}
+
+/// The objects as imds-lint sees them after topology and transformations.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// One per object and way it lands, in file order, then object order, then way order.
+    pub documents: Vec<RenderedDocument>,
+    pub errors: Vec<LoadError>,
+    pub skipped: Vec<Skipped>,
+    /// What kustomize or a controller would follow that imds-lint does not, and controller
+    /// objects whose sources are not built.
+    pub notes: Vec<String>,
+    /// Kubernetes objects read (a `List`'s items each count).
+    pub manifests: usize,
+}
+
+/// One object as it lands one way.
+#[derive(Debug, Clone)]
+pub struct RenderedDocument {
+    pub cluster: Option<String>,
+    /// The file the object was read from, and the line it starts at.
+    pub file: String,
+    pub line: usize,
+    /// The kustomize build that applies it (`kustomize DIR/kustomization.yaml`, or a Flux
+    /// Kustomization), when one does.
+    pub build: Option<String>,
+    /// What changed the object on its way, one sentence each.
+    pub transformations: Vec<String>,
+    /// What the way does that imds-lint does not apply (so the object may land otherwise),
+    /// with the file and line of each.
+    pub not_applied: Vec<String>,
+    pub tree: source::yaml::Node,
+}
+
+impl Rendered {
+    /// True when every input was read and none held a Kubernetes object.
+    pub fn nothing_linted(&self) -> bool {
+        self.errors.is_empty() && self.manifests == 0
+    }
+
+    /// 2 when some input could not be read or parsed or nothing was read, else 0.
+    pub fn exit_code(&self) -> i32 {
+        if !self.errors.is_empty() || self.nothing_linted() {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+/// Renders what lands where: every object of every file, once per way it lands, with the
+/// namespace the way gives it. `Err` only for unusable options.
+pub fn render(options: RenderOptions) -> Result<Rendered, LintError> {
+    let mut paths = Vec::new();
+    let mut streams = Vec::new();
+    // Standard input is read again from its bytes: its kept text has invalid UTF-8 replaced,
+    // and a document refused for it must stay refused.
+    let mut stream_bytes = Vec::new();
+    for input in options.inputs {
+        match input {
+            Input::Path(p) => paths.push(p),
+            Input::Stream { name, bytes } => {
+                streams.push(load::load_stream(&name, &bytes, &decode::object::keep));
+                stream_bytes.push(bytes);
+            }
+        }
+    }
+    let discovered = if paths.is_empty() {
+        discover::Discovered::default()
+    } else {
+        discover::discover(
+            &paths,
+            &DiscoverOptions {
+                excludes: options.excludes,
+            },
+        )?
+    };
+    let first_stream = discovered.files.len();
+    let (files, mut objects) = load_and_decode(&discovered.files, streams);
+    let manifests = objects.iter().map(Vec::len).sum();
+    if options.no_controllers {
+        for object in objects.iter_mut().flatten() {
+            if let decode::Decoded::Applier(_) = object.decoded {
+                object.decoded = decode::Decoded::Other;
+            }
+        }
+    }
+    let resolution = topology::resolve(&files, &objects, &paths);
+    if let Some(cluster) = &options.cluster
+        && !resolution.clusters.contains(cluster)
+    {
+        let known: Vec<String> = resolution.clusters.iter().cloned().collect();
+        let cluster = cluster.clone();
+        return Err(if known.is_empty() {
+            LintError::NoGitOps { cluster }
+        } else {
+            LintError::UnknownCluster { cluster, known }
+        });
+    }
+    let context = placing::Context {
+        files: &files,
+        objects: &objects,
+        default_namespace: &options.default_namespace,
+    };
+    let standalone = topology::Way::default();
+    let mut errors = input_errors(discovered.errors, &files);
+    let mut documents = Vec::new();
+    for (index, landing) in resolution.landings.iter().enumerate() {
+        let ways: Vec<&topology::Way> = match landing {
+            topology::Landing::NotAResource => continue,
+            topology::Landing::Standalone => vec![&standalone],
+            topology::Landing::Built(ways) => ways.iter().collect(),
+        };
+        for way in ways {
+            if objects[index].is_empty()
+                || options.cluster.is_some() && way.cluster != options.cluster
+            {
+                continue;
+            }
+            let stream = index.checked_sub(first_stream).map(|s| &stream_bytes[s]);
+            let trees = match stream {
+                Some(bytes) if way.steps.is_empty() => {
+                    let everything: &source::yaml::Keep = &|_, _| true;
+                    let whole = load::load_stream(&files[index].display, bytes, everything);
+                    decode::object::object_trees(whole.trees)
+                        .into_iter()
+                        .map(|tree| topology::render::RenderedTree {
+                            tree,
+                            applied: Vec::new(),
+                        })
+                        .collect()
+                }
+                _ => resolution.render_trees(&files[index], way),
+            };
+            if trees.len() != objects[index].len() {
+                errors.push(LoadError {
+                    file: files[index].display.clone(),
+                    pos: None,
+                    message: "changed while it was being read: render it again".into(),
+                });
+            }
+            let unapplied = resolution
+                .rendered
+                .get(&(index, way.clone()))
+                .map_or(&[][..], |r| r.unapplied.as_slice());
+            documents.extend(context.rendered(index, way, trees, unapplied));
+        }
+    }
+    errors.sort();
+    errors.dedup();
+    let mut notes = resolution.notes;
+    notes.extend(resolution.unfollowed.iter().map(|u| {
+        let object = &objects[u.file][u.object];
+        format!(
+            "{}:{}: {} {} is not followed: {}",
+            files[u.file].display,
+            object.span.start.line,
+            object.written_kind,
+            object.name.as_deref().unwrap_or_default(),
+            u.reason
+        )
+    }));
+    Ok(Rendered {
+        documents,
+        errors,
+        skipped: discovered.skipped,
+        notes,
+        manifests,
+    })
+}
+
+/// What `render` shows of one way: the way's transformers applied by the topology
+/// ([`topology::Resolution::render_trees`]), then the namespace the way gives each object, as
+/// the model places it.
+mod placing {
+    use crate::RenderedDocument;
+    use crate::decode::kind::{Kind, classify};
+    use crate::decode::object::Object;
+    use crate::source::load::LoadedFile;
+    use crate::source::yaml::{FileRef, Node, Span};
+    use crate::topology::render::{Applied, RenderedTree, Unapplied};
+    use crate::topology::{BuildRoot, Way};
+
+    pub(super) struct Context<'a> {
+        pub(super) files: &'a [LoadedFile],
+        pub(super) objects: &'a [Vec<Object>],
+        pub(super) default_namespace: &'a str,
+    }
+
+    impl Context<'_> {
+        /// The objects of file `file` as `way` lands them: `trees` after the way's
+        /// transformers, then the namespace the way gives each.
+        pub(super) fn rendered(
+            &self,
+            file: usize,
+            way: &Way,
+            trees: Vec<RenderedTree>,
+            unapplied: &[Unapplied],
+        ) -> Vec<RenderedDocument> {
+            let not_applied: Vec<String> = unapplied
+                .iter()
+                .map(|u| {
+                    let at = u.at.file.map_or(file, FileRef::index);
+                    let display = self.files.get(at).map_or("?", |f| f.display.as_str());
+                    format!("{} ({display}:{})", u.reason, u.at.start.line)
+                })
+                .collect();
+            trees
+                .into_iter()
+                .enumerate()
+                .map(|(index, RenderedTree { mut tree, applied })| {
+                    // As first read: where it starts, and what it said before any change.
+                    let first = self.objects[file].get(index);
+                    let mut transformations: Vec<String> =
+                        applied.iter().map(|a| self.describe(file, a)).collect();
+                    transformations.extend(self.place(first, way, &mut tree));
+                    RenderedDocument {
+                        cluster: way.cluster.clone(),
+                        file: self.files[file].display.clone(),
+                        line: first.map_or(tree.span.start.line, |o| o.span.start.line),
+                        build: way.build.map(|b| self.build_name(b)),
+                        transformations,
+                        not_applied: not_applied.clone(),
+                        tree,
+                    }
+                })
+                .collect()
+        }
+
+        /// "labelled by k/kustomization.yaml:7".
+        fn describe(&self, file: usize, applied: &Applied) -> String {
+            let at = applied.at.file.map_or(file, FileRef::index);
+            let display = self.files.get(at).map_or("?", |f| f.display.as_str());
+            format!(
+                "{} by {display}:{}",
+                applied.change.participle(),
+                applied.at.start.line
+            )
+        }
+
+        /// Sets the namespace `way` gives the object (as the model places it), and renames a
+        /// Namespace object to the namespace kustomize sets; says what changed since the
+        /// object was first read (`first`).
+        fn place(&self, first: Option<&Object>, way: &Way, tree: &mut Node) -> Vec<String> {
+            let mut changes = Vec::new();
+            let text = |tree: &Node, path: &[&str]| {
+                path.iter()
+                    .try_fold(tree, |n, k| n.get(k))
+                    .and_then(Node::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            };
+            let kind = classify(
+                &text(tree, &["kind"]).unwrap_or_default(),
+                &text(tree, &["apiVersion"]).unwrap_or_default(),
+            );
+            let at = self.namespace_span(way).unwrap_or(tree.span);
+            let own = text(tree, &["metadata", "namespace"]);
+            let before = first.map_or(own.clone(), |o| o.namespace.clone());
+            if kind.is_cluster_scoped() {
+                if kind == Kind::Namespace
+                    && let Some(forced) = &way.namespace
+                {
+                    let name = text(tree, &["metadata", "name"]);
+                    if name.as_deref() != Some(forced) {
+                        set_metadata(tree, "name", forced, at);
+                    }
+                    if first.and_then(|o| o.name.as_deref()) != Some(forced) {
+                        changes.push(format!(
+                            "name {forced}, renamed by {}: kustomize renames a Namespace \
+                             object to the namespace it sets",
+                            self.namespace_setter(way)
+                        ));
+                    }
+                }
+                return changes;
+            }
+            let (namespace, why) = match (&way.namespace, &own, &way.fallback_namespace) {
+                (Some(forced), _, _) => (
+                    forced.as_str(),
+                    Some(format!("set by {}", self.namespace_setter(way))),
+                ),
+                (None, Some(own), _) => (own.as_str(), None),
+                (None, None, Some(fallback)) => (
+                    fallback.as_str(),
+                    Some(
+                        "from the Argo CD Application's destination.namespace (the object sets \
+                         none)"
+                            .to_string(),
+                    ),
+                ),
+                (None, None, None) => (
+                    self.default_namespace,
+                    Some("the default namespace (the object sets none)".to_string()),
+                ),
+            };
+            if own.as_deref() != Some(namespace) {
+                set_metadata(tree, "namespace", namespace, at);
+            }
+            if before.as_deref() != Some(namespace)
+                && let Some(why) = why
+            {
+                changes.push(format!("namespace {namespace}, {why}"));
+            }
+            changes
+        }
+
+        /// Who sets the namespace a way forces: a kustomization's `namespace:`, or the
+        /// controller or folder that builds it.
+        fn namespace_setter(&self, way: &Way) -> String {
+            if let Some(k) = way.namespace_from {
+                let line = self.namespace_span(way).map_or(1, |s| s.start.line);
+                return format!("namespace: in {}:{line}", self.files[k].display);
+            }
+            match way.build {
+                Some(root @ BuildRoot::Flux { .. }) => {
+                    format!("the targetNamespace of {}", self.build_name(root))
+                }
+                Some(BuildRoot::Kustomization(_)) => {
+                    "the Argo CD Application's source.kustomize.namespace".to_string()
+                }
+                None => "its Config Sync namespace folder".to_string(),
+            }
+        }
+
+        /// The `namespace:` value of the kustomization that sets the way's namespace.
+        fn namespace_span(&self, way: &Way) -> Option<Span> {
+            let k = way.namespace_from?;
+            let value = self.files[k].kustomization.as_ref()?.get("namespace")?;
+            Some(value.span.in_file(FileRef::new(k)))
+        }
+
+        fn build_name(&self, root: BuildRoot) -> String {
+            match root {
+                BuildRoot::Kustomization(k) => format!("kustomize {}", self.files[k].display),
+                BuildRoot::Flux { file, object } => {
+                    let flux = &self.objects[file][object];
+                    format!(
+                        "Flux Kustomization {} ({}:{})",
+                        flux.name.as_deref().unwrap_or_default(),
+                        self.files[file].display,
+                        flux.span.start.line
+                    )
+                }
+            }
+        }
+    }
+
+    /// Sets `metadata.<key>` to `value`: in place when present, else after `name` (or last),
+    /// making `metadata` when the object has none. An object that is no mapping is left.
+    fn set_metadata(tree: &mut Node, key: &str, value: &str, at: Span) {
+        let Some(entries) = tree.map_mut() else {
+            return;
+        };
+        let metadata = match entries
+            .iter_mut()
+            .find(|(k, _)| k.key_text() == Some("metadata"))
+        {
+            Some((_, metadata)) => metadata,
+            None => {
+                let empty = Node::mapping(Vec::new(), at);
+                entries.push((Node::string("metadata", at), empty));
+                &mut entries.last_mut().expect("just pushed").1
+            }
+        };
+        let Some(fields) = metadata.map_mut() else {
+            return;
+        };
+        let new = Node::string(value, at);
+        if let Some((_, old)) = fields.iter_mut().find(|(k, _)| k.key_text() == Some(key)) {
+            *old = new;
+            return;
+        }
+        let after = fields
+            .iter()
+            .position(|(k, _)| k.key_text() == Some("name"))
+            .map_or(fields.len(), |i| i + 1);
+        fields.insert(after, (Node::string(key, at), new));
+    }
+}
+
 /// Loads and decodes the discovered files in parallel, file by file so trees never pile up
 /// for the whole repository; then the streams already loaded.
 fn load_and_decode(

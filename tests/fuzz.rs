@@ -3,13 +3,15 @@
 //! keys, type swaps, anchors and aliases, merge keys, tags, NUL, BOM, CRLF and lone CR, deep
 //! nesting), run through the binary from load to report.
 //!
-//! Every run must exit 0, 1 or 2 without a panic; `--format json` must print valid JSON; and
-//! no document that the mutation left untouched may lose an object. `IMDS_FUZZ_CASES` sets
+//! Every run must exit 0, 1 or 2 without a panic; `--format json` must print valid JSON;
+//! `render` YAML that reads back; and no document that the mutation left untouched may lose an
+//! object. `IMDS_FUZZ_CASES` sets
 //! the number of cases (default 150; `.ci/run` runs many more).
 
 mod common;
 
 use common::run_piped;
+use imds_lint::source::yaml::{self, Node};
 use proptest::prelude::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -75,6 +77,13 @@ fn seed_documents_are_reported_on_their_own() {
             .all(|d| d.contains("kind: GlobalNetworkSet") || d.contains("kind: NetworkSet")),
         "{silent:?}"
     );
+}
+
+/// An object's kind and name, as written.
+fn kind_and_name(object: &Node) -> Option<(String, String)> {
+    let kind = object.get("kind")?.as_str()?;
+    let name = object.get("metadata")?.get("name")?.as_str()?;
+    Some((kind.to_string(), name.to_string()))
 }
 
 /// The objects imds-lint reports for one document linted on its own, remembered.
@@ -279,7 +288,7 @@ proptest! {
         picks in prop::collection::vec(any::<prop::sample::Index>(), 1..6),
         victim in any::<prop::sample::Index>(),
         mutations in prop::collection::vec(mutation(), 1..4),
-        format in prop::sample::select(vec!["json", "human", "sarif", "github"]),
+        format in prop::sample::select(vec!["json", "human", "sarif", "github", "render"]),
     ) {
         let documents: Vec<&String> = picks.iter().map(|i| i.get(&DOCUMENTS)).collect();
         let victim = victim.index(documents.len());
@@ -296,6 +305,20 @@ proptest! {
             if !stream.ends_with(b"\n") {
                 stream.push(b'\n');
             }
+        }
+        if format == "render" {
+            let run = run_piped(common::root(), &["render", "-"], &stream);
+            prop_assert!(matches!(run.code, 0 | 2), "exit {}: {}", run.code, run.stderr);
+            let rendered = yaml::parse_documents(&run.stdout, 0)
+                .map_err(|e| TestCaseError::fail(format!("render output does not read back: {e:?}\n{}", run.stdout)))?;
+            let found: BTreeSet<(String, String)> = rendered.iter().filter_map(kind_and_name).collect();
+            for (i, doc) in documents.iter().enumerate() {
+                let written = yaml::parse_documents(doc, 0).unwrap_or_default();
+                if i != victim && let Some(object) = written.first().and_then(kind_and_name) {
+                    prop_assert!(found.contains(&object), "untouched document lost {object:?}");
+                }
+            }
+            return Ok(());
         }
         let run = run_piped(common::root(), &["--format", format, "-"], &stream);
         prop_assert!(matches!(run.code, 0..=2), "exit {}: {}", run.code, run.stderr);

@@ -98,6 +98,16 @@ pub struct Resolution {
     /// The objects of a (file, way) whose way transforms them, as rendered; the other ways
     /// land the objects as first decoded.
     pub rendered: HashMap<(usize, Way), Rendering>,
+    /// The transformers ways name, by [`TransformerId`].
+    transformers: Vec<render::transformer::Transformer>,
+}
+
+impl Resolution {
+    /// Each object of `file` as a tree, after the transformers of `way` (for `imds-lint
+    /// render`; the namespace a way forces without a transformer is the caller's to set).
+    pub fn render_trees(&self, file: &LoadedFile, way: &Way) -> Vec<render::RenderedTree> {
+        render::render_trees(file, way, &self.transformers)
+    }
 }
 
 /// Where the objects of each of `files` land; `objects[i]` are the objects of `files[i]`, and
@@ -130,6 +140,7 @@ pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]
         clusters,
         unfollowed: builds.unfollowed,
         rendered,
+        transformers: kustomize.transformers,
     }
 }
 
