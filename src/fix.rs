@@ -372,7 +372,7 @@ fn unique(base: &str, taken: impl Fn(&str) -> bool) -> String {
 /// Where a namespace's policies go: the folder of the kustomization that sets the namespace,
 /// else of its Namespace object, else of its first manifest (or any manifest that is a file).
 fn home(outcome: &Outcome, cluster: Option<&str>, namespace: &str) -> Option<Home> {
-    let is_file = |i: usize| outcome.files.get(i).is_some_and(|f| f.text.is_none());
+    let is_file = |i: usize| outcome.files.get(i).is_some_and(|f| f.bytes.is_none());
     let dir_of = |i: usize| {
         let file = &outcome.files[i];
         (

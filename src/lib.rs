@@ -246,15 +246,11 @@ impl Rendered {
 pub fn render(options: RenderOptions) -> Result<Rendered, LintError> {
     let mut paths = Vec::new();
     let mut streams = Vec::new();
-    // Standard input is read again from its bytes: its kept text has invalid UTF-8 replaced,
-    // and a document refused for it must stay refused.
-    let mut stream_bytes = Vec::new();
     for input in options.inputs {
         match input {
             Input::Path(p) => paths.push(p),
             Input::Stream { name, bytes } => {
                 streams.push(load::load_stream(&name, &bytes, &decode::object::keep));
-                stream_bytes.push(bytes);
             }
         }
     }
@@ -268,7 +264,6 @@ pub fn render(options: RenderOptions) -> Result<Rendered, LintError> {
             },
         )?
     };
-    let first_stream = discovered.files.len();
     let (files, mut objects) = load_and_decode(&discovered.files, streams);
     let manifests = objects.iter().map(Vec::len).sum();
     if options.no_controllers {
@@ -310,21 +305,7 @@ pub fn render(options: RenderOptions) -> Result<Rendered, LintError> {
             {
                 continue;
             }
-            let stream = index.checked_sub(first_stream).map(|s| &stream_bytes[s]);
-            let trees = match stream {
-                Some(bytes) if way.steps.is_empty() => {
-                    let everything: &source::yaml::Keep = &|_, _| true;
-                    let whole = load::load_stream(&files[index].display, bytes, everything);
-                    decode::object::object_trees(whole.trees)
-                        .into_iter()
-                        .map(|tree| topology::render::RenderedTree {
-                            tree,
-                            applied: Vec::new(),
-                        })
-                        .collect()
-                }
-                _ => resolution.render_trees(&files[index], way),
-            };
+            let trees = resolution.render_trees(&files[index], way);
             if trees.len() != objects[index].len() {
                 errors.push(LoadError {
                     file: files[index].display.clone(),

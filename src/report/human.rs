@@ -26,8 +26,8 @@ impl Sources<'_> {
             .entry(file)
             .or_insert_with(|| {
                 let text = match outcome.files.get(file) {
-                    Some(loaded) => match &loaded.text {
-                        Some(text) => text.clone(),
+                    Some(loaded) => match &loaded.bytes {
+                        Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
                         None => std::fs::read_to_string(&loaded.path).ok()?,
                     },
                     // Not a manifest: the configuration file, named as read.

@@ -29,8 +29,8 @@ pub struct LoadedFile {
     pub trees: Vec<Node>,
     /// The parsed kustomization, when the file is one.
     pub kustomization: Option<Node>,
-    /// The text, kept for input that cannot be read again (standard input).
-    pub text: Option<String>,
+    /// The bytes, kept for input that cannot be read again (standard input).
+    pub bytes: Option<Vec<u8>>,
     pub errors: Vec<LoadError>,
 }
 
@@ -82,7 +82,7 @@ pub fn load_stream(display: &str, bytes: &[u8], keep: &yaml::Keep) -> LoadedFile
         ..LoadedFile::default()
     };
     parse_bytes(&mut file, bytes, keep);
-    file.text = Some(String::from_utf8_lossy(bytes).into_owned());
+    file.bytes = Some(bytes.to_vec());
     file
 }
 

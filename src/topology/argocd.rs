@@ -152,7 +152,7 @@ mod tests {
             file("app/data.json", "{\"kind\": \"Pod\"}"),
         ];
         for f in &mut files {
-            f.text = None;
+            f.bytes = None;
         }
         let tree = Tree::new(&files, &[]);
         let dir = normalize(&std::env::current_dir().unwrap().join("app"));

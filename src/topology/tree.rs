@@ -25,7 +25,7 @@ impl<'a> Tree<'a> {
             by_path: files
                 .iter()
                 .enumerate()
-                .filter(|(_, f)| f.text.is_none())
+                .filter(|(_, f)| f.bytes.is_none())
                 .map(|(i, f)| (normalize(&cwd.join(&f.path)), i))
                 .collect(),
         }

@@ -154,11 +154,11 @@ pub(super) fn render_trees(
         .collect()
 }
 
-/// The whole trees of a file read before (standard input from the text kept).
+/// The whole trees of a file read before (standard input from the bytes kept).
 fn reread(file: &LoadedFile) -> Vec<Node> {
     let everything: &crate::source::yaml::Keep = &|_, _| true;
-    let again = match &file.text {
-        Some(text) => load::load_stream(&file.display, text.as_bytes(), everything),
+    let again = match &file.bytes {
+        Some(bytes) => load::load_stream(&file.display, bytes, everything),
         None => load::load_file(
             &SourcePath {
                 display: file.display.clone(),
