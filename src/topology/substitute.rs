@@ -25,7 +25,8 @@
 //! plain scalar, a quote or backslash in a quoted one, `,` inside a flow collection), and on a
 //! `${…}` in a comment, which the tree does not keep (a bad one fails Flux's build). Where a
 //! value could change the structure, the substitution is made and a reason says it is
-//! uncertain. A plain scalar's result is typed again as YAML reads it (`"8080"` into
+//! uncertain; two keys of a mapping a substitution makes equal fail Flux's build, a reason
+//! too. A plain scalar's result is typed again as YAML reads it (`"8080"` into
 //! `port: ${PORT}` is the number 8080, an empty result is null), as in Flux.
 //! String functions (`${#var}`, `${var^^}`, `${var:1:2}`, `${var/a/b}`, `${var#x}`, a `${…}`
 //! inside a default) are not evaluated: the scalar stays as written, with a reason.
@@ -268,8 +269,21 @@ pub fn substitute(object: &mut Node, vars: &Variables) -> Substituted {
             Value::Scalar { .. } => {}
             Value::Seq(items) => pending.extend(Arc::make_mut(items).iter_mut()),
             Value::Map(entries) => {
-                for (k, v) in Arc::make_mut(entries).iter_mut() {
-                    pending.push(k);
+                let entries = Arc::make_mut(entries);
+                // Keys first, here, so that two keys a substitution makes equal are seen.
+                let mut keys_changed = false;
+                for (k, _) in entries.iter_mut() {
+                    if matches!(k.value, Value::Scalar { .. }) {
+                        keys_changed |= substitute_scalar(k, vars, &mut done);
+                    }
+                }
+                if keys_changed {
+                    duplicate_keys(entries, &mut done);
+                }
+                for (k, v) in entries.iter_mut() {
+                    if !matches!(k.value, Value::Scalar { .. }) {
+                        pending.push(k);
+                    }
                     pending.push(v);
                 }
             }
@@ -278,6 +292,25 @@ pub fn substitute(object: &mut Node, vars: &Variables) -> Substituted {
     done.substitutions.sort_by_key(|s| s.at.start);
     done.reasons.sort_by_key(|r| r.span.start);
     done
+}
+
+/// A reason for each key of `entries` that repeats an earlier one after substitution: in
+/// Flux's text the mapping has the key twice, which its YAML reader refuses.
+fn duplicate_keys(entries: &[(Node, Node)], done: &mut Substituted) {
+    let mut seen = std::collections::HashSet::new();
+    for (k, _) in entries {
+        if let Some(text) = k.key_text()
+            && !seen.insert(text)
+        {
+            done.reasons.push(Reason {
+                span: k.span,
+                message: format!(
+                    "Flux substitutes in the YAML text: key {text:?} appears twice after \
+                     substitution, and Flux fails the build"
+                ),
+            });
+        }
+    }
 }
 
 /// Whether the object is labelled or annotated `kustomize.toolkit.fluxcd.io/substitute:
@@ -310,12 +343,13 @@ fn mentions_dollar(object: &Node) -> bool {
     false
 }
 
-fn substitute_scalar(node: &mut Node, vars: &Variables, done: &mut Substituted) {
+/// Substitutes in one scalar; whether it changed.
+fn substitute_scalar(node: &mut Node, vars: &Variables, done: &mut Substituted) -> bool {
     let Value::Scalar { text, quoted } = &node.value else {
-        return;
+        return false;
     };
     if !text.contains('$') {
-        return;
+        return false;
     }
     let quoted = *quoted;
     let (result, pieces) = match evaluate(text, vars) {
@@ -325,7 +359,7 @@ fn substitute_scalar(node: &mut Node, vars: &Variables, done: &mut Substituted) 
                 span: node.span,
                 message: format!("Flux fails the build: bad substitution in {text:?} ({why})"),
             });
-            return;
+            return false;
         }
         Err(Failure::Unsupported(what)) => {
             done.reasons.push(Reason {
@@ -334,11 +368,11 @@ fn substitute_scalar(node: &mut Node, vars: &Variables, done: &mut Substituted) 
                     "Flux substitution {what} in {text:?} is not evaluated: its value is unknown"
                 ),
             });
-            return;
+            return false;
         }
     };
     if pieces.is_empty() && result == *text {
-        return;
+        return false;
     }
     let inserted: Vec<&str> = pieces.iter().map(|p| p.value.as_str()).collect();
     let result = if quoted {
@@ -371,6 +405,7 @@ fn substitute_scalar(node: &mut Node, vars: &Variables, done: &mut Substituted) 
         quoted,
     };
     node.span = span;
+    true
 }
 
 /// Whether Flux's text substitution could read back as something else than the one scalar.
@@ -806,6 +841,19 @@ mod tests {
                 .collect::<Vec<_>>(),
             [("K", true), ("A", true), ("NONE", false), ("B", true)]
         );
+    }
+
+    #[test]
+    fn keys_a_substitution_makes_equal_fail_the_build() {
+        let vars = inline("K: app");
+        let (_, done) = run("labels:\n  app: a\n  ${K}: b\n  other: c\n", &vars);
+        assert_eq!(done.reasons.len(), 1, "{:?}", done.reasons);
+        assert!(
+            done.reasons[0]
+                .message
+                .contains("key \"app\" appears twice")
+        );
+        assert_eq!(done.reasons[0].span.file, Some(FileRef::new(FLUX_FILE)));
     }
 
     #[test]
