@@ -18,6 +18,7 @@ mod controllers;
 mod flux;
 mod kustomize;
 pub mod render;
+pub mod substitute;
 #[cfg(test)]
 mod testing;
 mod tree;
