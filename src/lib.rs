@@ -382,22 +382,29 @@ mod placing {
             trees
                 .into_iter()
                 .enumerate()
-                .map(|(index, RenderedTree { mut tree, applied })| {
-                    // As first read: where it starts, and what it said before any change.
-                    let first = self.objects[file].get(index);
-                    let mut transformations: Vec<String> =
-                        applied.iter().map(|a| self.describe(file, a)).collect();
-                    transformations.extend(self.place(first, way, &mut tree));
-                    RenderedDocument {
-                        cluster: way.cluster.clone(),
-                        file: self.files[file].display.clone(),
-                        line: first.map_or(tree.span.start.line, |o| o.span.start.line),
-                        build: way.build.map(|b| self.build_name(b)),
-                        transformations,
-                        not_applied: not_applied.clone(),
-                        tree,
-                    }
-                })
+                .map(
+                    |(
+                        index,
+                        RenderedTree {
+                            mut tree, applied, ..
+                        },
+                    )| {
+                        // As first read: where it starts, and what it said before any change.
+                        let first = self.objects[file].get(index);
+                        let mut transformations: Vec<String> =
+                            applied.iter().map(|a| self.describe(file, a)).collect();
+                        transformations.extend(self.place(first, way, &mut tree));
+                        RenderedDocument {
+                            cluster: way.cluster.clone(),
+                            file: self.files[file].display.clone(),
+                            line: first.map_or(tree.span.start.line, |o| o.span.start.line),
+                            build: way.build.map(|b| self.build_name(b)),
+                            transformations,
+                            not_applied: not_applied.clone(),
+                            tree,
+                        }
+                    },
+                )
                 .collect()
         }
 

@@ -2,6 +2,7 @@
 //! repository's.
 
 use super::controllers::{Controllers, at_root, clean_path};
+use super::render::TransformerId;
 use super::tree::{Tree, has_extension};
 use crate::decode::gitops::{Applier, ArgoSource, Located};
 use std::collections::BTreeSet;
@@ -9,8 +10,9 @@ use std::path::Path;
 
 /// How one Argo CD source is built.
 pub(super) enum ArgoBuild {
-    /// A kustomization, with the namespace `kustomize.namespace` forces.
-    Kustomization(usize, Option<String>),
+    /// A kustomization, with the namespace `kustomize.namespace` forces and the transformers
+    /// of the rest of `kustomize:`.
+    Kustomization(usize, Option<String>, Option<TransformerId>),
     Files(Vec<usize>),
 }
 
@@ -40,6 +42,7 @@ pub(super) fn plan_source(
         Ok(Some(ArgoBuild::Kustomization(
             k,
             source.kustomize_namespace.clone(),
+            None,
         )))
     } else if tree.has_files_under(&dir) {
         let filter = DirectoryFilter::new(source, display, notes);

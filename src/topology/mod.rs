@@ -24,12 +24,14 @@ mod testing;
 mod tree;
 mod walk;
 
-use crate::decode::gitops::Applier;
+use crate::decode::gitops::{Applier, SourceKind};
 use crate::decode::object::Object;
 use crate::source::load::LoadedFile;
+use crate::source::yaml::{FileRef, Node};
 use argocd::ArgoBuild;
 use controllers::{Controllers, Found, repository_root};
 use kustomize::{Resource, read_kustomizations};
+use render::transformer::Transformer;
 use render::{Rendering, TransformerId};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -115,12 +117,19 @@ impl Resolution {
 /// `inputs` the paths being linted (where the repository root is looked for).
 pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]) -> Resolution {
     let mut notes = Vec::new();
-    let kustomize = read_kustomizations(files, &mut notes);
+    let mut kustomize = read_kustomizations(files, &mut notes);
     let tree = Tree::new(files, objects);
     let controllers = Controllers::find(objects);
     let root = repository_root(&tree, &controllers, inputs);
     let identities = argocd::repository_identities(&tree, &root, &controllers);
-    let builds = plan_controllers(&tree, &root, &identities, &controllers, &mut notes);
+    let mut transformers = std::mem::take(&mut kustomize.transformers);
+    let planning = Planning {
+        tree: &tree,
+        root: &root,
+        identities: &identities,
+        objects,
+    };
+    let builds = planning.plan_controllers(&controllers, &mut transformers, &mut notes);
     let Walked {
         mut landings,
         mut notes,
@@ -132,7 +141,7 @@ pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]
         }
     }
     config_sync::land_by_folder(&tree, &mut landings);
-    let rendered = render::render_all(files, objects, &landings, &kustomize.transformers);
+    let rendered = render::render_all(files, objects, &landings, &transformers);
     notes.sort();
     notes.dedup();
     Resolution {
@@ -141,7 +150,7 @@ pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]
         clusters,
         unfollowed: builds.unfollowed,
         rendered,
-        transformers: kustomize.transformers,
+        transformers,
     }
 }
 
@@ -151,6 +160,9 @@ struct ControllerBuilds {
     /// By index in [`Controllers::found`].
     flux: HashMap<usize, Vec<Resource>>,
     argo: HashMap<usize, Vec<ArgoBuild>>,
+    /// The transformers of the controllers that have some, by index in
+    /// [`Controllers::found`]: a Flux Kustomization's, applied to all it builds.
+    flux_steps: HashMap<usize, TransformerId>,
     unfollowed: Vec<Unfollowed>,
 }
 
@@ -164,35 +176,105 @@ impl ControllerBuilds {
     }
 }
 
-/// What each controller builds, with `root` the repository root and `identities` its URLs.
-fn plan_controllers(
-    tree: &Tree,
-    root: &Path,
-    identities: &BTreeSet<String>,
-    controllers: &Controllers,
-    notes: &mut Vec<String>,
-) -> ControllerBuilds {
-    let mut builds = ControllerBuilds::default();
-    for (a, found) in controllers.found.iter().enumerate() {
-        let display = &tree.files[found.file].display;
-        match found.applier {
-            Applier::Flux(k) => match flux::plan(tree, root, k, display, notes) {
-                Ok(resources) => {
-                    builds.flux.insert(a, resources);
-                }
-                Err(reason) => builds.unfollow(found, reason),
-            },
-            Applier::Argo(app) => {
-                let mut sources = Vec::new();
-                for source in app.sources.iter().filter(|s| !s.values_only) {
-                    match argocd::plan_source(tree, root, identities, source, display, notes) {
-                        Ok(build) => sources.extend(build),
-                        Err(reason) => builds.unfollow(found, reason),
+/// What planning the controllers' builds needs: the tree, the repository root and its URLs.
+struct Planning<'a> {
+    tree: &'a Tree<'a>,
+    root: &'a Path,
+    identities: &'a BTreeSet<String>,
+    objects: &'a [Vec<Object>],
+}
+
+impl Planning<'_> {
+    /// What each controller builds, and the transformers of those that have some, added to
+    /// `transformers`.
+    fn plan_controllers(
+        &self,
+        controllers: &Controllers,
+        transformers: &mut Vec<Transformer>,
+        notes: &mut Vec<String>,
+    ) -> ControllerBuilds {
+        let (tree, root) = (self.tree, self.root);
+        let mut add = |t: Option<Transformer>| {
+            t.map(|t| {
+                transformers.push(t);
+                TransformerId::new(transformers.len() - 1)
+            })
+        };
+        let mut builds = ControllerBuilds::default();
+        for (a, found) in controllers.found.iter().enumerate() {
+            let display = &tree.files[found.file].display;
+            match found.applier {
+                Applier::Flux(k) => match flux::plan(tree, root, k, display, notes) {
+                    Ok(resources) => {
+                        builds.flux.insert(a, resources);
+                        let namespace = found.identity.namespace.as_deref().unwrap_or("default");
+                        let variables = substitute::variables(
+                            &k.transform,
+                            FileRef::new(found.file),
+                            namespace,
+                            |kind, namespace, name| self.variable_source(kind, namespace, name),
+                        );
+                        if let Some(id) =
+                            add(Transformer::of_flux(&k.transform, found.file, variables))
+                        {
+                            builds.flux_steps.insert(a, id);
+                        }
                     }
+                    Err(reason) => builds.unfollow(found, reason),
+                },
+                Applier::Argo(app) => {
+                    let mut sources = Vec::new();
+                    for source in app.sources.iter().filter(|s| !s.values_only) {
+                        let plan = argocd::plan_source(
+                            tree,
+                            root,
+                            self.identities,
+                            source,
+                            display,
+                            notes,
+                        );
+                        match plan {
+                            Ok(Some(ArgoBuild::Kustomization(k, namespace, _))) => {
+                                let steps =
+                                    add(Transformer::of_argo(&source.kustomize, found.file));
+                                sources.push(ArgoBuild::Kustomization(k, namespace, steps));
+                            }
+                            Ok(build) => sources.extend(build),
+                            Err(reason) => builds.unfollow(found, reason),
+                        }
+                    }
+                    builds.argo.insert(a, sources);
                 }
-                builds.argo.insert(a, sources);
             }
         }
+        builds
     }
-    builds
+
+    /// The whole tree of the ConfigMap or Secret `namespace/name` of the repository, its
+    /// spans naming its file: where a Flux Kustomization's `substituteFrom` reads variables.
+    /// One that names no namespace is taken when none names this one.
+    fn variable_source(&self, kind: SourceKind, namespace: &str, name: &str) -> Option<Node> {
+        let written_kind = match kind {
+            SourceKind::ConfigMap => "ConfigMap",
+            SourceKind::Secret => "Secret",
+        };
+        let candidates = self.objects.iter().enumerate().flat_map(|(file, objects)| {
+            objects.iter().enumerate().filter_map(move |(index, o)| {
+                (o.written_kind == written_kind
+                    && o.api_version == "v1"
+                    && o.name.as_deref() == Some(name))
+                .then_some((file, index, o.namespace.as_deref()))
+            })
+        });
+        let (file, index, _) = candidates
+            .min_by_key(|(_, _, ns)| match ns {
+                Some(ns) if *ns == namespace => 0,
+                None => 1,
+                Some(_) => 2,
+            })
+            .filter(|(_, _, ns)| ns.is_none_or(|ns| ns == namespace))?;
+        let mut tree = render::object_tree(&self.tree.files[file], index)?;
+        tree.retag(FileRef::new(file));
+        Some(tree)
+    }
 }

@@ -374,7 +374,13 @@ impl<'a> Walker<'a> {
                 file: found.file,
                 object: found.object,
             }),
-            steps: Vec::new(),
+            steps: self
+                .builds
+                .flux_steps
+                .get(&a)
+                .copied()
+                .into_iter()
+                .collect(),
         };
         self.controller_path.push(a);
         self.build_flux(a, forced, &context);
@@ -421,9 +427,10 @@ impl<'a> Walker<'a> {
         let builds = self.builds;
         for build in builds.argo.get(&a).into_iter().flatten() {
             match build {
-                ArgoBuild::Kustomization(k, forced) => {
+                ArgoBuild::Kustomization(k, forced, steps) => {
                     let context = BuildContext {
                         root: Some(BuildRoot::Kustomization(*k)),
+                        steps: steps.iter().copied().collect(),
                         ..context.clone()
                     };
                     self.walk(*k, Forced::by_controller(forced), &context);

@@ -1,7 +1,8 @@
 //! Applying one kustomization's transformers to one object's tree, with kustomize's field
 //! specifications for the kinds imds-lint reads (checked with `kubectl kustomize`).
 
-use super::transformer::{Affix, Pair, Transformer};
+use super::super::substitute;
+use super::transformer::{Affix, Pair, Transformer, Unapplied};
 use super::{Applied, Change};
 use crate::decode::kind::{self, Kind};
 use crate::decode::workload::WorkloadKind;
@@ -98,8 +99,13 @@ fn kind_of(object: &Node) -> (Kind, String) {
     (kind::classify(&written, &text("apiVersion")), written)
 }
 
-/// Applies `t` to `object`, recording each change.
-pub(super) fn apply(t: &Transformer, object: &mut Node, applied: &mut Vec<Applied>) {
+/// Applies `t` to `object`, recording each change, and what of it cannot be applied.
+pub(super) fn apply(
+    t: &Transformer,
+    object: &mut Node,
+    applied: &mut Vec<Applied>,
+    unapplied: &mut Vec<Unapplied>,
+) {
     let (kind, written_kind) = kind_of(object);
     if let Some(namespace) = &t.namespace {
         set_namespace(object, kind, namespace);
@@ -115,7 +121,7 @@ pub(super) fn apply(t: &Transformer, object: &mut Node, applied: &mut Vec<Applie
             });
         }
     }
-    for set in &t.labels {
+    for set in t.labels.iter().filter(|set| !set.pairs.is_empty()) {
         let mut paths: Vec<FieldSpec> = vec![spec(&["metadata", "labels"], true)];
         if set.selectors {
             paths.extend(selector_specs(kind, &written_kind));
@@ -154,6 +160,17 @@ pub(super) fn apply(t: &Transformer, object: &mut Node, applied: &mut Vec<Applie
                 change: Change::Annotated,
             });
         }
+    }
+    if let Some(variables) = &t.variables {
+        let done = substitute::substitute(object, variables);
+        applied.extend(done.substitutions.iter().map(|s| Applied {
+            at: s.from.unwrap_or(s.at),
+            change: Change::Substituted,
+        }));
+        unapplied.extend(done.reasons.into_iter().map(|r| Unapplied {
+            at: r.span,
+            reason: r.message,
+        }));
     }
 }
 

@@ -74,6 +74,8 @@ pub struct Rendering {
 pub struct RenderedTree {
     pub tree: Node,
     pub applied: Vec<Applied>,
+    /// What the way does to this object that imds-lint cannot apply.
+    pub unapplied: Vec<Unapplied>,
 }
 
 /// Renders every (file, way) whose way has transformers, in parallel; `objects[i]` are the
@@ -126,6 +128,11 @@ fn render_file(
     let objects = trees
         .into_iter()
         .map(|rendered| {
+            for u in rendered.unapplied {
+                if !unapplied.contains(&u) {
+                    unapplied.push(u);
+                }
+            }
             let object = object::decode_tree(rendered.tree).into_iter().next()?;
             Some(RenderedObject {
                 object,
@@ -145,13 +152,23 @@ pub(super) fn render_trees(
     object::object_trees(reread(file))
         .into_iter()
         .map(|mut tree| {
-            let mut applied = Vec::new();
+            let (mut applied, mut unapplied) = (Vec::new(), Vec::new());
             for step in &way.steps {
-                apply::apply(&transformers[step.index()], &mut tree, &mut applied);
+                let transformer = &transformers[step.index()];
+                apply::apply(transformer, &mut tree, &mut applied, &mut unapplied);
             }
-            RenderedTree { tree, applied }
+            RenderedTree {
+                tree,
+                applied,
+                unapplied,
+            }
         })
         .collect()
+}
+
+/// The whole tree of object `index` of `file` (counted as the decode stage counts objects).
+pub(super) fn object_tree(file: &LoadedFile, index: usize) -> Option<Node> {
+    object::object_trees(reread(file)).into_iter().nth(index)
 }
 
 /// The whole trees of a file read before (standard input from the bytes kept).

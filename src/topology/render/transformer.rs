@@ -2,6 +2,8 @@
 //! transformers kustomize runs after accumulating its resources, and what imds-lint cannot
 //! apply (which makes the verdicts it reaches uncertain).
 
+use super::super::substitute::Variables;
+use crate::decode::gitops::{ArgoKustomize, Entry, FluxTransform, Located, Reason};
 use crate::source::yaml::{FileRef, Node, Span};
 
 /// A kustomization's (or a controller's) transformers, by index in the resolution's table.
@@ -56,16 +58,16 @@ pub struct Unapplied {
 /// namespace, prefix and suffix, labels, annotations. (Checked with `kubectl kustomize`: a
 /// patch target sees neither the namespace nor the prefix nor the labels of its own
 /// kustomization.)
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub(in crate::topology) struct Transformer {
-    /// The kustomization (or controller) file.
-    pub(in crate::topology) file: usize,
     /// `namespace:`, applied to every namespaced object.
     pub(in crate::topology) namespace: Option<Affix>,
     pub(in crate::topology) prefix: Option<Affix>,
     pub(in crate::topology) suffix: Option<Affix>,
     pub(in crate::topology) labels: Vec<LabelSet>,
     pub(in crate::topology) annotations: Vec<Pair>,
+    /// Flux post-build variables, substituted after everything else.
+    pub(in crate::topology) variables: Option<Variables>,
     pub(in crate::topology) unapplied: Vec<Unapplied>,
 }
 
@@ -167,7 +169,6 @@ impl Transformer {
             })
         }));
         let transformer = Transformer {
-            file,
             namespace: None,
             prefix: affix("namePrefix"),
             suffix: affix("nameSuffix"),
@@ -176,6 +177,7 @@ impl Transformer {
                 .get("commonAnnotations")
                 .map(|a| pairs(a, tag))
                 .unwrap_or_default(),
+            variables: None,
             unapplied,
         };
         if transformer.changes_nothing() {
@@ -187,13 +189,126 @@ impl Transformer {
         })
     }
 
+    /// What a Flux Kustomization (in `file`) does after kustomize has built its path:
+    /// `commonMetadata` (on `metadata` only), `namePrefix`/`nameSuffix`, then the post-build
+    /// substitution with `variables`. Its `targetNamespace` is the way's namespace.
+    pub(in crate::topology) fn of_flux(
+        flux: &FluxTransform,
+        file: usize,
+        variables: Variables,
+    ) -> Option<Transformer> {
+        let tag = FileRef::new(file);
+        let mut unapplied: Vec<Unapplied> = flux
+            .unreadable
+            .iter()
+            .chain(&variables.reasons)
+            .map(|r| unapplied_reason(r, tag))
+            .collect();
+        if let Some(patches) = &flux.patches {
+            unapplied.push(Unapplied {
+                at: patches.span.in_file(tag),
+                reason: "Flux spec.patches are not applied yet: they can change any field".into(),
+            });
+        }
+        for component in &flux.components {
+            unapplied.push(Unapplied {
+                at: component.span.in_file(tag),
+                reason: format!(
+                    "Flux spec.components entry {} is not applied: it can add objects and change any field",
+                    component.value
+                ),
+            });
+        }
+        let transformer = Transformer {
+            namespace: None,
+            prefix: located_affix(&flux.name_prefix, tag),
+            suffix: located_affix(&flux.name_suffix, tag),
+            labels: vec![LabelSet {
+                pairs: entries(&flux.common_labels, tag),
+                selectors: false,
+                templates: false,
+            }],
+            annotations: entries(&flux.common_annotations, tag),
+            variables: (!variables.is_empty()).then_some(variables),
+            unapplied,
+        };
+        (!transformer.changes_nothing()).then_some(transformer)
+    }
+
+    /// What an Argo CD source's `kustomize:` options (in `file`) add to the kustomization it
+    /// builds: Argo CD edits the kustomization with them, so they act after its own fields.
+    pub(in crate::topology) fn of_argo(
+        options: &ArgoKustomize,
+        file: usize,
+    ) -> Option<Transformer> {
+        let tag = FileRef::new(file);
+        let mut unapplied = Vec::new();
+        if let Some(patches) = &options.patches {
+            unapplied.push(Unapplied {
+                at: patches.span.in_file(tag),
+                reason: "Argo CD kustomize.patches are not applied yet: they can change any field"
+                    .into(),
+            });
+        }
+        for component in &options.components {
+            unapplied.push(Unapplied {
+                at: component.span.in_file(tag),
+                reason: format!(
+                    "Argo CD kustomize.components entry {} is not applied: it can add objects and change any field",
+                    component.value
+                ),
+            });
+        }
+        let transformer = Transformer {
+            namespace: None,
+            prefix: located_affix(&options.name_prefix, tag),
+            suffix: located_affix(&options.name_suffix, tag),
+            labels: vec![LabelSet {
+                pairs: entries(&options.common_labels, tag),
+                selectors: true,
+                templates: true,
+            }],
+            annotations: entries(&options.common_annotations, tag),
+            variables: None,
+            unapplied,
+        };
+        (!transformer.changes_nothing()).then_some(transformer)
+    }
+
     fn changes_nothing(&self) -> bool {
         self.prefix.is_none()
             && self.suffix.is_none()
             && self.labels.iter().all(|l| l.pairs.is_empty())
             && self.annotations.is_empty()
+            && self.variables.is_none()
             && self.unapplied.is_empty()
     }
+}
+
+fn unapplied_reason(reason: &Reason, tag: FileRef) -> Unapplied {
+    Unapplied {
+        at: reason.span.in_file(tag),
+        reason: reason.message.clone(),
+    }
+}
+
+fn located_affix(value: &Option<Located<String>>, tag: FileRef) -> Option<Affix> {
+    let value = value.as_ref().filter(|v| !v.value.is_empty())?;
+    Some(Affix {
+        text: value.value.clone(),
+        at: value.span.in_file(tag),
+    })
+}
+
+fn entries(entries: &[Entry], tag: FileRef) -> Vec<Pair> {
+    entries
+        .iter()
+        .map(|e| Pair {
+            key: e.key.clone(),
+            value: e.value.clone(),
+            at: e.value_span.in_file(tag),
+        })
+        .collect()
 }
 
 /// The string entries of a `key: value` mapping, each with its value's span.
