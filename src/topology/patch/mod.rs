@@ -205,7 +205,9 @@ enum Field {
 /// so what is kept is tagged with `file`). Patch files are read with `read(path)`, which
 /// returns the file's documents (full trees) and its FileRef; `dir` is the kustomization's
 /// folder. Kustomize applies `patchesStrategicMerge`, then `patchesJson6902`, then
-/// `patches`; so does the returned order.
+/// `patches`; so does the returned order. A Flux Kustomization's `spec` reads the same,
+/// with its older fields' shapes: `patchesStrategicMerge` items are objects, and a
+/// `patchesJson6902` item's `patch` is the list of operations.
 pub fn read_patches(
     kustomization: &Node,
     file: FileRef,
@@ -268,6 +270,12 @@ impl Reader<'_> {
         if field == Field::StrategicMerge {
             // A string: inline YAML if it reads as an object, else a file path (kustomize
             // tries the two in this order).
+            if item.as_map().is_some() {
+                // Flux's `patchesStrategicMerge`: the patch itself, not a string.
+                let mut doc = item.clone();
+                doc.retag(self.file);
+                return self.push(vec![doc], None, declared_at, field, "");
+            }
             let Some(s) = item.as_str() else {
                 return self.problem(
                     item.span,
@@ -334,6 +342,12 @@ impl Reader<'_> {
                     Some(docs) => (docs, s.to_string()),
                     None => return,
                 }
+            }
+            (None, Some(p)) if field == Field::Json6902 && p.as_seq().is_some() => {
+                // Flux's `patchesJson6902`: the operations themselves, not a string.
+                let mut doc = p.clone();
+                doc.retag(self.file);
+                (vec![doc], String::new())
             }
             (None, Some(p)) => match self.inline(p) {
                 Ok(docs) => (docs, p.as_str().unwrap_or("").to_string()),

@@ -757,6 +757,51 @@ patchesStrategicMerge:
 }
 
 #[test]
+fn flux_spec_shapes_of_the_older_fields() {
+    let spec = "\
+patchesStrategicMerge:
+- apiVersion: networking.k8s.io/v1
+  kind: NetworkPolicy
+  metadata: {name: deny}
+  spec: {policyTypes: [Ingress]}
+patchesJson6902:
+- target: {kind: NetworkPolicy, name: deny}
+  patch:
+  - {op: add, path: /metadata/labels, value: {j: '1'}}
+";
+    let p = read(spec);
+    assert_eq!(p.len(), 2);
+    let mut deny = base("deny");
+    for patch in &p {
+        assert!(patch.selects(&deny, &[]));
+        patch.apply(&mut deny).unwrap();
+    }
+    assert_eq!(show(at(&deny, &["metadata", "labels"])), "{j: 1}");
+    let policy_types = at(&deny, &["spec", "policyTypes"]);
+    assert_eq!(
+        (policy_types.span.start.line, policy_types.span.file),
+        (5, Some(kfile()))
+    );
+}
+
+#[test]
+fn a_strategic_merge_patch_needs_a_kind_and_a_name_even_with_a_target() {
+    for body in [
+        "kind: NetworkPolicy\nspec: {}",
+        "metadata: {name: whatever}\nspec: {}",
+    ] {
+        let k = format!(
+            "patches:\n- target: {{name: deny}}\n  patch: |\n    {}\n",
+            body.replace('\n', "\n    ")
+        );
+        assert!(
+            problems(&k)[0].starts_with("unable to parse SM or JSON patch"),
+            "{body}"
+        );
+    }
+}
+
+#[test]
 fn entries_kustomize_refuses_are_problems_with_a_place() {
     let (_, p) = read_with(
         "patches:\n- path: missing.yaml\n- {path: a, patch: b}\n- target: {name: a}\n- target: {name: '('}\n  patch: '[]'\n- target: {nome: a}\n  patch: '[]'\n- patch: |\n    a: [\n",
