@@ -494,7 +494,9 @@ fn is_block_at(text: &str, body: &str, line: usize, indent: usize) -> bool {
     let mut lines = text.lines().skip(line - 1);
     body.lines().all(|b| match lines.next() {
         Some(l) if b.is_empty() => l.trim().is_empty(),
-        Some(l) => l.len() >= indent && l[..indent].trim().is_empty() && l.get(indent..) == Some(b),
+        Some(l) => {
+            l.get(..indent).is_some_and(|p| p.trim().is_empty()) && l.get(indent..) == Some(b)
+        }
         None => false,
     })
 }

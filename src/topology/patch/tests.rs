@@ -757,6 +757,24 @@ patchesStrategicMerge:
 }
 
 #[test]
+fn an_inline_patch_other_than_a_literal_block_is_placed_at_its_string() {
+    let k = "patches:\n- target: {name: allow}\n  patch: \"[{op: add, path: /metadata/labels/é, value: 'ü'}]\"\n- target: {name: allow}\n  patch: >\n    [{op: add, path: /x,\n    value: 1}]\n- target: {name: allow}\n  patch: |\n    - {op: add, path: /metadata/labels/ü, value: 'é'}\n";
+    let p = read(k);
+    let starts: Vec<(usize, usize)> = p
+        .iter()
+        .map(|p| match &p.body {
+            PatchBody::Json6902(ops) => match &ops[0].op {
+                Op::Add { value, .. } => (value.span.start.line, value.span.start.column),
+                other => panic!("{other:?}"),
+            },
+            PatchBody::StrategicMerge(_) => panic!(),
+        })
+        .collect();
+    // Quoted and folded: the string's place; literal: the value's own, in characters.
+    assert_eq!(starts, [(3, 10), (6, 5), (10, 50)]);
+}
+
+#[test]
 fn flux_spec_shapes_of_the_older_fields() {
     let spec = "\
 patchesStrategicMerge:
