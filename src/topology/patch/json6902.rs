@@ -1,7 +1,7 @@
 //! JSON 6902 patches, applied the way kustomize v5 applies them (its JSON patch library's
 //! messages included, so a refused build reads as `kubectl kustomize` would say it).
 
-use super::node::{depth, null, same_value};
+use super::node::{depth, null, same_value, size};
 use super::pointer::{Pointer, index};
 use crate::source::yaml::{MAX_DEPTH, Node, Span};
 
@@ -214,6 +214,38 @@ fn remove(doc: &mut Node, path: &Pointer, what: &str) -> Result<Node, String> {
         )
     })?;
     Ok(items.remove(at))
+}
+
+/// Steps one patch may take on one object, [`cost`] counting: far above any real patch,
+/// far below what a hostile one (thousands of inserts at the front of a long list, copies
+/// of a large subtree) would cost.
+pub(super) const WORK_BUDGET: usize = 10_000_000;
+
+/// What applying `operation` to `doc` costs, counted before it runs: the containers it
+/// walks through (each may be copied on write, an insert moves a list's items) and the
+/// nodes of the value it places or compares.
+pub(super) fn cost(doc: &Node, operation: &Operation) -> usize {
+    let walk = |path: &Pointer| {
+        let mut total = path.tokens.len();
+        let mut node = Some(doc);
+        for token in &path.tokens {
+            let Some(n) = node else { break };
+            total +=
+                n.as_seq().map_or(0, <[Node]>::len) + n.as_map().map_or(0, <[(Node, Node)]>::len);
+            node = get(n, std::slice::from_ref(token));
+        }
+        total
+    };
+    match &operation.op {
+        Op::Invalid(_) => 1,
+        Op::Remove { path } => walk(path),
+        Op::Add { path, value } | Op::Replace { path, value } | Op::Test { path, value } => {
+            walk(path) + size(value, WORK_BUDGET)
+        }
+        Op::Move { from, path } | Op::Copy { from, path } => {
+            walk(from) + walk(path) + get(doc, &from.tokens).map_or(0, |v| size(v, WORK_BUDGET))
+        }
+    }
 }
 
 /// Applies one operation to `doc`; the error is kustomize's message.

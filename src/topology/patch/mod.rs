@@ -149,7 +149,18 @@ impl Patch {
                 }),
             },
             PatchBody::Json6902(operations) => {
+                let mut work = 0;
                 for operation in operations {
+                    work += json6902::cost(object, operation);
+                    if work > json6902::WORK_BUDGET {
+                        return Err(PatchError {
+                            span: operation.span,
+                            message: format!(
+                                "imds-lint does not apply this patch: it takes more than {} steps on one object",
+                                json6902::WORK_BUDGET
+                            ),
+                        });
+                    }
                     json6902::apply_operation(object, operation).map_err(|message| PatchError {
                         span: operation.span,
                         message,

@@ -91,6 +91,25 @@ pub(super) fn depth(node: &Node) -> usize {
     deepest
 }
 
+/// How many nodes the tree has (keys aside), without recursion; counting stops past
+/// `limit` (a tree of shared subtrees may be far larger than its memory).
+pub(super) fn size(node: &Node, limit: usize) -> usize {
+    let mut count = 0;
+    let mut pending = vec![node];
+    while let Some(node) = pending.pop() {
+        count += 1;
+        if count > limit {
+            break;
+        }
+        match &node.value {
+            Value::Scalar { .. } => {}
+            Value::Seq(items) => pending.extend(items.iter()),
+            Value::Map(entries) => pending.extend(entries.iter().map(|(_, v)| v)),
+        }
+    }
+    count
+}
+
 /// Applies `place` to the span of every node of the tree.
 pub(super) fn respan(node: &mut Node, place: &dyn Fn(Span) -> Span) {
     let mut pending: Vec<&mut Node> = vec![node];
@@ -137,6 +156,9 @@ mod tests {
         assert_eq!(depth(&doc("{a: [1, {b: c}]}")), 3);
         assert_eq!(depth(&null(Span::default())), 0);
         assert!(null(Span::default()).is_null());
+        assert_eq!(size(&doc("x"), 9), 1);
+        assert_eq!(size(&doc("{a: [1, {b: c}]}"), 9), 5);
+        assert_eq!(size(&doc("{a: [1, {b: c}]}"), 2), 3);
     }
 
     #[test]

@@ -502,6 +502,32 @@ fn json_patches_deeper_than_the_budget_are_refused() {
     assert!(json(&ops, "allow").is_ok());
 }
 
+#[test]
+fn a_patch_too_costly_to_apply_is_refused_not_run() {
+    // Inserts at the front of a growing list: quadratic if run to the end.
+    let ops = "- {op: add, path: /spec/x/0, value: 1}\n".repeat(20_000);
+    let p = patch(
+        "target: {name: allow}",
+        &format!("- {{op: add, path: /spec/x, value: []}}\n{ops}"),
+    );
+    let started = std::time::Instant::now();
+    let err = p.apply(&mut base("allow")).unwrap_err();
+    assert!(
+        err.message.contains("more than 10000000 steps"),
+        "{}",
+        err.message
+    );
+    assert!(started.elapsed().as_secs() < 10);
+    // Copies of a subtree into itself grow it exponentially (shared, so not in memory).
+    let ops =
+        "- {op: copy, from: /spec, path: /spec/a}\n- {op: copy, from: /spec, path: /spec/b}\n"
+            .repeat(30);
+    let err = patch("target: {name: allow}", &ops)
+        .apply(&mut base("allow"))
+        .unwrap_err();
+    assert!(err.message.contains("steps"), "{}", err.message);
+}
+
 // ---- selection -------------------------------------------------------------------------
 
 fn smp(name: &str, namespace: Option<&str>, api_version: &str) -> Patch {
