@@ -80,10 +80,25 @@ pub(super) enum Merged {
     Deleted,
 }
 
+/// What a patch entry's `options` allow a strategic merge patch to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Renames {
+    /// `allowNameChange`: the patch's `metadata.name` is merged.
+    pub name: bool,
+    /// `allowKindChange`: the patch's `kind` is merged (its `apiVersion` never is).
+    pub kind: bool,
+}
+
 /// Merges `patch` (a mapping) into `object` (a full object tree). The identity fields
-/// (`apiVersion`, `kind`, `metadata.name`, `metadata.namespace`) are never merged: kustomize
-/// chose the object by them (or by a target) and keeps the object's.
-pub(super) fn merge_object(object: &mut Node, patch: &Node) -> Result<Merged, String> {
+/// (`apiVersion`, `kind`, `metadata.name`, `metadata.namespace`) are not merged: kustomize
+/// chose the object by them (or by a target) and keeps the object's, but for what
+/// `renames` allows (checked with `kubectl kustomize`: the namespace and the apiVersion stay
+/// even then).
+pub(super) fn merge_object(
+    object: &mut Node,
+    patch: &Node,
+    renames: Renames,
+) -> Result<Merged, String> {
     let api_version = object
         .get("apiVersion")
         .and_then(Node::as_str)
@@ -94,7 +109,13 @@ pub(super) fn merge_object(object: &mut Node, patch: &Node) -> Result<Merged, St
         return Err("a strategic merge patch and its object must be mappings".to_string());
     }
     let mut path = Vec::new();
-    merge_map(object, patch, &mut path, schema)
+    merge_map(object, patch, &mut path, Context { schema, renames })
+}
+
+#[derive(Clone, Copy)]
+struct Context {
+    schema: Schema,
+    renames: Renames,
 }
 
 /// A map's or list item's `$patch`, checked.
@@ -124,10 +145,10 @@ fn node_kind(node: &Node) -> &'static str {
     }
 }
 
-fn is_identity(path: &[String], key: &str) -> bool {
+fn is_identity(path: &[String], key: &str, renames: Renames) -> bool {
     match path {
-        [] => matches!(key, "apiVersion" | "kind"),
-        [m] => m == "metadata" && matches!(key, "name" | "namespace"),
+        [] => key == "apiVersion" || (key == "kind" && !renames.kind),
+        [m] => m == "metadata" && (key == "namespace" || (key == "name" && !renames.name)),
         _ => false,
     }
 }
@@ -138,7 +159,7 @@ fn merge_map(
     target: &mut Node,
     patch: &Node,
     path: &mut Vec<String>,
-    schema: Schema,
+    cx: Context,
 ) -> Result<Merged, String> {
     if path.len() > MAX_DEPTH {
         return Err(format!("a patch nested deeper than {MAX_DEPTH} levels"));
@@ -161,7 +182,7 @@ fn merge_map(
     let mut removed = vec![false; entries.len()];
     for (k, v) in patch.as_map().unwrap_or_default() {
         let Some(key) = k.key_text() else { continue };
-        if key == "$patch" || is_identity(path, key) {
+        if key == "$patch" || is_identity(path, key, cx.renames) {
             continue;
         }
         let at = index.get(key).copied().filter(|&i| !removed[i]);
@@ -175,7 +196,7 @@ fn merge_map(
         let existing = at.map(|i| &mut entries[i].1);
         let merged: Option<Node> = match (&v.value, existing) {
             (Value::Map(_), Some(old)) if old.as_map().is_some() => {
-                let outcome = merge_map(old, v, path, schema)?;
+                let outcome = merge_map(old, v, path, cx)?;
                 path.pop();
                 if outcome == Merged::Deleted {
                     removed[at.expect("present")] = true;
@@ -194,14 +215,14 @@ fn merge_map(
                     ));
                 }
                 // Both lists.
-                match schema.list_key(path) {
+                match cx.schema.list_key(path) {
                     Some(merge_key) => {
                         let items = merge_list(
                             old.as_seq().unwrap_or_default(),
                             v.as_seq().unwrap_or_default(),
                             merge_key,
                             path,
-                            schema,
+                            cx,
                         )?;
                         let span = old.span;
                         *old = Node::sequence(items, span);
@@ -213,14 +234,14 @@ fn merge_map(
             }
             (Value::Map(_), _) => {
                 let mut new = Node::mapping(Vec::new(), v.span);
-                match merge_map(&mut new, v, path, schema)? {
+                match merge_map(&mut new, v, path, cx)? {
                     Merged::Kept => Some(new),
                     Merged::Deleted => None,
                 }
             }
-            (Value::Seq(items), _) => match schema.list_key(path) {
+            (Value::Seq(items), _) => match cx.schema.list_key(path) {
                 Some(merge_key) => Some(Node::sequence(
-                    merge_list(&[], items, merge_key, path, schema)?,
+                    merge_list(&[], items, merge_key, path, cx)?,
                     v.span,
                 )),
                 None => Some(v.clone()),
@@ -260,7 +281,7 @@ fn merge_list(
     patch: &[Node],
     merge_key: &str,
     path: &mut Vec<String>,
-    schema: Schema,
+    cx: Context,
 ) -> Result<Vec<Node>, String> {
     let key_of = |item: &Node| -> Option<String> {
         match &item.get(merge_key)?.value {
@@ -321,7 +342,7 @@ fn merge_list(
             }
             None => Node::mapping(Vec::new(), item.span),
         };
-        if merge_map(&mut merged, item, path, schema)? == Merged::Kept {
+        if merge_map(&mut merged, item, path, cx)? == Merged::Kept {
             result.push(merged);
         }
     }

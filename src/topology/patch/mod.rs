@@ -12,6 +12,7 @@ mod pointer;
 mod target;
 
 pub use json6902::{Op, Operation};
+pub use merge::Renames;
 pub use pointer::Pointer;
 pub use target::Target;
 
@@ -26,6 +27,8 @@ pub struct Patch {
     /// The entry that declares it (the `patches:` item, the `patchesStrategicMerge` string,
     /// …), with its file set, for messages: "as patched by k.yaml:9".
     pub declared_at: Span,
+    /// The entry's `options`: whether a strategic merge patch may rename the object.
+    pub renames: Renames,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -140,14 +143,16 @@ impl Patch {
     /// whole build.
     pub fn apply(&self, object: &mut Node) -> Result<Applied, PatchError> {
         match &self.body {
-            PatchBody::StrategicMerge(patch) => match merge::merge_object(object, patch) {
-                Ok(merge::Merged::Kept) => Ok(Applied::Changed),
-                Ok(merge::Merged::Deleted) => Ok(Applied::Deleted),
-                Err(message) => Err(PatchError {
-                    span: self.declared_at,
-                    message,
-                }),
-            },
+            PatchBody::StrategicMerge(patch) => {
+                match merge::merge_object(object, patch, self.renames) {
+                    Ok(merge::Merged::Kept) => Ok(Applied::Changed),
+                    Ok(merge::Merged::Deleted) => Ok(Applied::Deleted),
+                    Err(message) => Err(PatchError {
+                        span: self.declared_at,
+                        message,
+                    }),
+                }
+            }
             PatchBody::Json6902(operations) => {
                 let mut work = 0;
                 for operation in operations {
@@ -285,7 +290,7 @@ impl Reader<'_> {
                 // Flux's `patchesStrategicMerge`: the patch itself, not a string.
                 let mut doc = item.clone();
                 doc.retag(self.file);
-                return self.push(vec![doc], None, declared_at, field, "");
+                return self.push(vec![doc], None, declared_at, field, "", Renames::default());
             }
             let Some(s) = item.as_str() else {
                 return self.problem(
@@ -307,7 +312,7 @@ impl Reader<'_> {
                     None => return,
                 },
             };
-            return self.push(docs, None, declared_at, field, s);
+            return self.push(docs, None, declared_at, field, s, Renames::default());
         }
         if item.as_map().is_none() {
             return self.problem(
@@ -325,15 +330,16 @@ impl Reader<'_> {
                 Err(message) => return self.problem(t.span, message),
             },
         };
-        if let Some(options) = item.get("options") {
-            for option in ["allowNameChange", "allowKindChange"] {
-                if options.get(option).and_then(|o| o.scalar())
-                    == Some(crate::source::yaml::Scalar::Bool(true))
-                {
-                    self.problem(options.span, format!("`{option}` is not applied by imds-lint: the patch is applied without renaming"));
-                }
-            }
-        }
+        let option = |name: &str| {
+            item.get("options")
+                .and_then(|o| o.get(name))
+                .and_then(Node::scalar)
+                == Some(crate::source::yaml::Scalar::Bool(true))
+        };
+        let renames = Renames {
+            name: option("allowNameChange"),
+            kind: option("allowKindChange"),
+        };
         let (path, inline) = (item.get("path"), item.get("patch"));
         let (docs, shown) = match (path, inline) {
             (Some(_), Some(_)) => {
@@ -368,7 +374,7 @@ impl Reader<'_> {
                 return self.problem(item.span, "must specify one of patch and path".to_string());
             }
         };
-        self.push(docs, target, declared_at, field, &shown);
+        self.push(docs, target, declared_at, field, &shown, renames);
     }
 
     /// The documents of a patch file, tagged with its file.
@@ -448,6 +454,7 @@ impl Reader<'_> {
         declared_at: Span,
         field: Field,
         shown: &str,
+        renames: Renames,
     ) {
         if docs.is_empty() {
             return;
@@ -491,6 +498,7 @@ impl Reader<'_> {
             body,
             target: target.clone(),
             declared_at,
+            renames,
         }));
     }
 }
