@@ -536,6 +536,24 @@ fn options_let_a_strategic_merge_patch_rename() {
 }
 
 #[test]
+fn a_patch_as_deep_as_the_reader_allows_merges_without_overflow() {
+    // Both trees nested to the reader's limit, merged level by level.
+    let nest = |leaf: &str| format!("{}{leaf}{}", "{a: ".repeat(250), "}".repeat(250));
+    let object = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec: {}\n",
+        nest("1")
+    );
+    let patch_doc = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec: {}\n",
+        nest("{b: 2}")
+    );
+    let mut o = parse_documents(&object, 0).unwrap().remove(0);
+    let p = parse_documents(&patch_doc, 0).unwrap().remove(0);
+    merge::merge_object(&mut o, &p, Renames::default()).unwrap();
+    assert_eq!(node::depth(&o), 252);
+}
+
+#[test]
 fn a_patch_too_costly_to_apply_is_refused_not_run() {
     // Inserts at the front of a growing list: quadratic if run to the end.
     let ops = "- {op: add, path: /spec/x/0, value: 1}\n".repeat(20_000);
