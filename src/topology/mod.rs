@@ -17,6 +17,7 @@ mod config_sync;
 mod controllers;
 mod flux;
 mod kustomize;
+pub mod patch;
 pub mod render;
 pub mod substitute;
 #[cfg(test)]
