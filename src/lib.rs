@@ -382,6 +382,8 @@ mod placing {
             trees
                 .into_iter()
                 .enumerate()
+                // A `$patch: delete` took it out of the build.
+                .filter(|(_, rendered)| rendered.deleted_by.is_none())
                 .map(
                     |(
                         index,

@@ -60,3 +60,88 @@ fn replacements_make_the_verdict_uncertain_where_they_reach() {
     assert!(uncertain(&report, "labelled").is_empty());
     assert_eq!(report["summary"]["namespaces_uncertain"], 1);
 }
+
+/// (rule, file, line) of the findings about `namespace`.
+fn places(report: &Value, rule: &str, namespace: &str) -> Vec<(String, u64)> {
+    findings(report, rule, namespace)
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap_or_default().to_string(),
+                f["line"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_json_patch_removing_the_except_opens_metadata_at_the_operation() {
+    let report = report();
+    assert!(reachable(&report, "json-patched"));
+    assert_eq!(
+        places(&report, "IMDS001", "json-patched"),
+        [(
+            "fixtures/as-applied/overlays/json6902/kustomization.yaml".to_string(),
+            11
+        )]
+    );
+    let message = findings(&report, "IMDS001", "json-patched")[0]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.starts_with(
+            "NetworkPolicy json-patched/allow-egress-all-except-metadata (as patched by \
+             fixtures/as-applied/overlays/json6902/kustomization.yaml:7)"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_strategic_merge_patch_replaces_the_egress_list_and_the_finding_is_in_the_patch() {
+    let report = report();
+    assert!(reachable(&report, "merge-patched"));
+    assert_eq!(
+        places(&report, "IMDS001", "merge-patched"),
+        [(
+            "fixtures/as-applied/overlays/strategic/allow-all.yaml".to_string(),
+            9
+        )]
+    );
+}
+
+#[test]
+fn a_deleted_deny_policy_is_gone() {
+    let report = report();
+    assert!(!reachable(&report, "deny-deleted"));
+    assert_eq!(places(&report, "IMDS002", "deny-deleted").len(), 1);
+    let policies: Vec<&str> = report["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["namespace"] == "deny-deleted")
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(policies, ["allow-egress-all-except-metadata"]);
+}
+
+#[test]
+fn flux_substitution_and_common_metadata_are_applied() {
+    let report = json_report(&["fixtures/flux-applied"]).1;
+    // shop: `${PARTNER_CIDR:=10.0.0.0/8}` becomes 169.254.0.0/16 from `substitute`.
+    assert!(reachable(&report, "shop"));
+    let shop = findings(&report, "IMDS001", "shop");
+    assert_eq!(shop.len(), 1);
+    let message = shop[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "NetworkPolicy shop/allow-partner (as substituted by \
+             fixtures/flux-applied/clusters/prod/apps.yaml:18)"
+        ),
+        "{message}"
+    );
+    // blog: `commonMetadata.labels` reach the Namespace an AdminNetworkPolicy selects.
+    assert!(reachable(&report, "blog"));
+    assert!(uncertain(&report, "blog").is_empty());
+}

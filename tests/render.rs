@@ -145,14 +145,27 @@ fn a_kustomize_overlay_lands_its_base_in_its_namespace() {
         web.header("transformed"),
         ["namespace default, the default namespace (the object sets none)"]
     );
-    // A patch file is no object of its own; what imds-lint does not apply is said on each
-    // object of the build.
+    // A patch file is no object of its own; the object it patches says so, and carries what
+    // the patch sets.
     assert!(docs.iter().all(|d| !d.one("source").contains("patch.yaml")));
-    for d in &docs {
-        let patched =
-            d.one("build") == "kustomize fixtures/kustomize/overlays/b/kustomization.yaml";
-        assert_eq!(!d.header("not applied").is_empty(), patched, "{d:?}");
-    }
+    assert!(docs.iter().all(|d| d.header("not applied").is_empty()));
+    let patched: Vec<&Document> = docs
+        .iter()
+        .filter(|d| d.header("transformed").iter().any(|t| t.starts_with("patched by")))
+        .collect();
+    assert_eq!(patched.len(), 1, "{patched:?}");
+    assert_eq!(
+        patched[0].identity(),
+        ("NetworkPolicy", Some("beta"), "deny-egress-all")
+    );
+    assert_eq!(
+        patched[0].header("transformed")[0],
+        "patched by fixtures/kustomize/overlays/b/kustomization.yaml:8"
+    );
+    assert_eq!(
+        patched[0].field(&["metadata", "annotations", "team"]),
+        Some("platform")
+    );
 }
 
 #[test]

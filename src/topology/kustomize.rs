@@ -1,7 +1,10 @@
 //! Kustomize: what each kustomization file builds (its `resources`, `components` and
 //! `bases`), the namespace it sets, and the files it uses as patches or generator inputs.
 
-use super::render::transformer::{Transformer, TransformerId, Unapplied};
+use super::render::{
+    self,
+    transformer::{Transformer, TransformerId, Unapplied},
+};
 use crate::source::discover::{KUSTOMIZATION_NAMES, normalize};
 use crate::source::load::LoadedFile;
 use crate::source::yaml::{FileRef, Node, Span};
@@ -81,7 +84,9 @@ pub(super) fn read_kustomizations(files: &[LoadedFile], notes: &mut Vec<String>)
         let dir = file.path.parent().unwrap_or(Path::new("."));
         let mut unapplied = Vec::new();
         let resources = resources_of(k, dir, &index, i, notes, &mut unapplied);
-        let transformer = Transformer::of_kustomization(k, i, unapplied).map(|t| {
+        let (patches, refused) = render::read_patches(k, files, i, dir, &|p| index.file(p));
+        unapplied.extend(refused);
+        let transformer = Transformer::of_kustomization(k, i, patches, unapplied).map(|t| {
             transformers.push(t);
             TransformerId::new(transformers.len() - 1)
         });
@@ -155,10 +160,7 @@ fn resources_of(
                 .filter_map(move |node| Some((key, node.as_str()?, node.span)))
         });
     let mut not_built = |span: Span, reason: String| {
-        unapplied.push(Unapplied {
-            at: span.in_file(FileRef::new(file)),
-            reason,
-        });
+        unapplied.push(Unapplied::new(span.in_file(FileRef::new(file)), reason));
     };
     for (key, entry, span) in entries {
         if is_remote(entry) {

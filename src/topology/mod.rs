@@ -215,9 +215,15 @@ impl Planning<'_> {
                             namespace,
                             |kind, namespace, name| self.variable_source(kind, namespace, name),
                         );
-                        if let Some(id) =
-                            add(Transformer::of_flux(&k.transform, found.file, variables))
-                        {
+                        let (patches, refused) =
+                            self.controller_patches(k.transform.patches.as_ref(), found.file);
+                        let mut transformer =
+                            Transformer::of_flux(&k.transform, found.file, patches, variables);
+                        if !refused.is_empty() {
+                            let t = transformer.get_or_insert_with(Transformer::default);
+                            t.unapplied.extend(refused);
+                        }
+                        if let Some(id) = add(transformer) {
                             builds.flux_steps.insert(a, id);
                         }
                     }
@@ -236,8 +242,16 @@ impl Planning<'_> {
                         );
                         match plan {
                             Ok(Some(ArgoBuild::Kustomization(k, namespace, _))) => {
-                                let steps =
-                                    add(Transformer::of_argo(&source.kustomize, found.file));
+                                let (patches, refused) = self.controller_patches(
+                                    source.kustomize.patches.as_ref(),
+                                    found.file,
+                                );
+                                let steps = add(Transformer::of_argo(
+                                    &source.kustomize,
+                                    found.file,
+                                    patches,
+                                    refused,
+                                ));
                                 sources.push(ArgoBuild::Kustomization(k, namespace, steps));
                             }
                             Ok(build) => sources.extend(build),
@@ -249,6 +263,22 @@ impl Planning<'_> {
             }
         }
         builds
+    }
+
+    /// The patches a controller object (in `file`) declares in its `patches` field.
+    fn controller_patches(
+        &self,
+        patches: Option<&Node>,
+        file: usize,
+    ) -> (Vec<patch::Patch>, Vec<render::Unapplied>) {
+        let Some(patches) = patches else {
+            return (Vec::new(), Vec::new());
+        };
+        let key = Node::string("patches", patches.span);
+        let holder = Node::mapping(vec![(key, patches.clone())], patches.span);
+        let files = self.tree.files;
+        let dir = files[file].path.parent().unwrap_or(Path::new("."));
+        render::read_patches(&holder, files, file, dir, &|_| None)
     }
 
     /// The whole tree of the ConfigMap or Secret `namespace/name` of the repository, its

@@ -249,6 +249,28 @@ pub(super) fn cost(doc: &Node, operation: &Operation) -> usize {
 }
 
 /// Applies one operation to `doc`; the error is kustomize's message.
+/// After a removal, the container that lost the field (and its key) points at the operation:
+/// what a finding then says of the container, the patch made so.
+fn point_at_operation(doc: &mut Node, path: &Pointer, span: Span) {
+    let Some((_, parent)) = path.tokens.split_last() else {
+        return;
+    };
+    if let Some(container) = get_mut(doc, parent) {
+        container.span = span;
+    }
+    let Some((key, grandparent)) = parent.split_last() else {
+        return;
+    };
+    let entries = get_mut(doc, grandparent).and_then(Node::map_mut);
+    if let Some((k, _)) = entries
+        .into_iter()
+        .flatten()
+        .find(|(k, _)| k.key_text() == Some(key.as_str()))
+    {
+        k.span = span;
+    }
+}
+
 pub(super) fn apply_operation(doc: &mut Node, operation: &Operation) -> Result<(), String> {
     let span = operation.span;
     match &operation.op {
@@ -260,7 +282,11 @@ pub(super) fn apply_operation(doc: &mut Node, operation: &Operation) -> Result<(
             ),
             AddError::Message(m) => m,
         }),
-        Op::Remove { path } => remove(doc, path, "remove").map(drop),
+        Op::Remove { path } => {
+            remove(doc, path, "remove")?;
+            point_at_operation(doc, path, span);
+            Ok(())
+        }
         Op::Replace { path, value } => {
             let missing = |what: &str| {
                 format!(

@@ -1,9 +1,10 @@
 //! Applying one kustomization's transformers to one object's tree, with kustomize's field
 //! specifications for the kinds imds-lint reads (checked with `kubectl kustomize`).
 
+use super::super::patch::{self, ObjectName};
 use super::super::substitute;
-use super::transformer::{Affix, Pair, Transformer, Unapplied};
-use super::{Applied, Change};
+use super::transformer::{Affix, Pair, Transformer, TransformerId, Unapplied};
+use super::{Applied, Change, RenderedTree};
 use crate::decode::kind::{self, Kind};
 use crate::decode::workload::WorkloadKind;
 use crate::source::yaml::{Node, Span};
@@ -99,22 +100,34 @@ fn kind_of(object: &Node) -> (Kind, String) {
     (kind::classify(&written, &text("apiVersion")), written)
 }
 
-/// Applies `t` to `object`, recording each change, and what of it cannot be applied.
-pub(super) fn apply(
-    t: &Transformer,
-    object: &mut Node,
-    applied: &mut Vec<Applied>,
-    unapplied: &mut Vec<Unapplied>,
-) {
+/// Applies transformer `id` (`t`) to `rendered`: its patches, then its namespace, prefix,
+/// suffix, labels and annotations, then its substitution; records each change, what cannot
+/// be applied, and which patches selected the object.
+pub(super) fn apply(id: TransformerId, t: &Transformer, rendered: &mut RenderedTree) {
+    apply_patches(id, t, rendered);
+    if rendered.deleted_by.is_some() {
+        return;
+    }
+    let RenderedTree {
+        tree: object,
+        applied,
+        unapplied,
+        previous,
+        ..
+    } = rendered;
     let (kind, written_kind) = kind_of(object);
     if let Some(namespace) = &t.namespace {
+        let before = ObjectName::of(object);
         set_namespace(object, kind, namespace);
+        remember(previous, before, object);
     }
     let affixes = [(&t.prefix, true), (&t.suffix, false)];
     for (affix, prefix) in affixes {
+        let before = ObjectName::of(object);
         if let Some(affix) = affix
             && rename(object, kind, &written_kind, affix, prefix)
         {
+            remember(previous, before, object);
             applied.push(Applied {
                 at: affix.at,
                 change: Change::Renamed,
@@ -167,10 +180,41 @@ pub(super) fn apply(
             at: s.from.unwrap_or(s.at),
             change: Change::Substituted,
         }));
-        unapplied.extend(done.reasons.into_iter().map(|r| Unapplied {
-            at: r.span,
-            reason: r.message,
-        }));
+        unapplied.extend(
+            done.reasons
+                .into_iter()
+                .map(|r| Unapplied::new(r.span, r.message)),
+        );
+    }
+}
+
+/// Keeps `before` among the object's earlier names when a transformer changed its name or
+/// namespace: a patch of a kustomization above may still name it so.
+fn remember(previous: &mut Vec<ObjectName>, before: ObjectName, object: &Node) {
+    if ObjectName::of(object) != before {
+        previous.push(before);
+    }
+}
+
+/// The patches of transformer `id`, each applied when it selects the object; a patch that
+/// does not apply is a refusal (kustomize fails the build).
+fn apply_patches(id: TransformerId, t: &Transformer, rendered: &mut RenderedTree) {
+    for (index, patch) in t.patches.iter().enumerate() {
+        if !patch.selects(&rendered.tree, &rendered.previous) {
+            continue;
+        }
+        rendered.selected_by.push((id, index));
+        match patch.apply(&mut rendered.tree) {
+            Ok(patch::Applied::Changed) => rendered.applied.push(Applied {
+                at: patch.declared_at,
+                change: Change::Patched,
+            }),
+            Ok(patch::Applied::Deleted) => {
+                rendered.deleted_by = Some(patch.declared_at);
+                return;
+            }
+            Err(error) => rendered.unapplied.push(Unapplied::refusal(error)),
+        }
     }
 }
 

@@ -11,13 +11,15 @@
 mod apply;
 pub(super) mod transformer;
 
+use super::patch::{self, ObjectName, Patch};
 use super::{Landing, Way};
 use crate::decode::object::{self, Object};
 use crate::source::discover::SourcePath;
 use crate::source::load::{self, LoadedFile};
-use crate::source::yaml::{Node, Span};
+use crate::source::yaml::{FileRef, Node, Span};
 use rayon::prelude::*;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
 use transformer::Transformer;
 pub use transformer::{TransformerId, Unapplied};
 
@@ -67,15 +69,23 @@ pub struct Rendering {
     /// What the way does that imds-lint does not apply: the verdicts of the namespaces its
     /// objects land in are uncertain.
     pub unapplied: Vec<Unapplied>,
+    /// The patches (transformer, index) that selected some object.
+    selections: BTreeSet<(TransformerId, usize)>,
 }
 
-/// An object's tree as a way renders it, for `imds-lint render`.
+/// An object's tree as a way renders it (for `imds-lint render` too).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderedTree {
     pub tree: Node,
     pub applied: Vec<Applied>,
     /// What the way does to this object that imds-lint cannot apply.
     pub unapplied: Vec<Unapplied>,
+    /// The `$patch: delete` that took the object out of the build, if one did.
+    pub deleted_by: Option<Span>,
+    /// Its earlier names, oldest first, as patches above may name it.
+    previous: Vec<ObjectName>,
+    /// The patches (transformer, index) that selected it.
+    selected_by: Vec<(TransformerId, usize)>,
 }
 
 /// Renders every (file, way) whose way has transformers, in parallel; `objects[i]` are the
@@ -96,12 +106,59 @@ pub(super) fn render_all(
         .flatten()
         .filter(|(_, way)| !way.steps.is_empty())
         .collect();
-    work.into_par_iter()
+    let mut renderings: HashMap<(usize, Way), Rendering> = work
+        .into_par_iter()
         .map(|(i, way)| {
             let rendering = render_file(&files[i], objects[i].len(), way, transformers);
             ((i, way.clone()), rendering)
         })
-        .collect()
+        .collect();
+    refuse_unmatched_patches(&mut renderings, transformers);
+    renderings
+}
+
+/// kustomize refuses a build where a patch with no target selects no object: each such
+/// patch makes every rendering through its kustomization refused. A Component built on its
+/// own (nothing includes it) is spared: its patches are for what includes it.
+fn refuse_unmatched_patches(
+    renderings: &mut HashMap<(usize, Way), Rendering>,
+    transformers: &[Transformer],
+) {
+    let mut reached = BTreeSet::new();
+    let mut selected = BTreeSet::new();
+    for ((_, way), rendering) in renderings.iter() {
+        selected.extend(rendering.selections.iter().copied());
+        for &step in &way.steps {
+            let alone = transformers[step.index()]
+                .component
+                .is_some_and(|c| way.build == Some(super::BuildRoot::Kustomization(c)));
+            if !alone {
+                reached.insert(step);
+            }
+        }
+    }
+    let mut refusals: HashMap<TransformerId, Vec<Unapplied>> = HashMap::new();
+    for &id in &reached {
+        for (index, patch) in transformers[id.index()].patches.iter().enumerate() {
+            if !selected.contains(&(id, index))
+                && let Some(error) = patch.match_error(0)
+            {
+                refusals
+                    .entry(id)
+                    .or_default()
+                    .push(Unapplied::refusal(error));
+            }
+        }
+    }
+    for ((_, way), rendering) in renderings.iter_mut() {
+        for step in &way.steps {
+            for refusal in refusals.get(step).into_iter().flatten() {
+                if !rendering.unapplied.contains(refusal) {
+                    rendering.unapplied.push(refusal.clone());
+                }
+            }
+        }
+    }
 }
 
 /// The objects of `file` as `way` renders them; `expected` is how many objects the file held
@@ -120,11 +177,12 @@ fn render_file(
     let trees = render_trees(file, way, transformers);
     if trees.len() != expected {
         // The file changed between the two reads: what was analysed is not what was read.
-        unapplied.push(Unapplied {
-            at: Span::default(),
-            reason: format!("{} changed while it was being read", file.display),
-        });
+        unapplied.push(Unapplied::new(
+            Span::default(),
+            format!("{} changed while it was being read", file.display),
+        ));
     }
+    let mut selections = BTreeSet::new();
     let objects = trees
         .into_iter()
         .map(|rendered| {
@@ -133,6 +191,10 @@ fn render_file(
                     unapplied.push(u);
                 }
             }
+            selections.extend(rendered.selected_by);
+            if rendered.deleted_by.is_some() {
+                return None;
+            }
             let object = object::decode_tree(rendered.tree).into_iter().next()?;
             Some(RenderedObject {
                 object,
@@ -140,7 +202,11 @@ fn render_file(
             })
         })
         .collect();
-    Rendering { objects, unapplied }
+    Rendering {
+        objects,
+        unapplied,
+        selections,
+    }
 }
 
 /// Each object of `file` as a tree, after the transformers of `way`.
@@ -151,19 +217,54 @@ pub(super) fn render_trees(
 ) -> Vec<RenderedTree> {
     object::object_trees(reread(file))
         .into_iter()
-        .map(|mut tree| {
-            let (mut applied, mut unapplied) = (Vec::new(), Vec::new());
-            for step in &way.steps {
-                let transformer = &transformers[step.index()];
-                apply::apply(transformer, &mut tree, &mut applied, &mut unapplied);
-            }
-            RenderedTree {
+        .map(|tree| {
+            let mut rendered = RenderedTree {
                 tree,
-                applied,
-                unapplied,
+                applied: Vec::new(),
+                unapplied: Vec::new(),
+                deleted_by: None,
+                previous: Vec::new(),
+                selected_by: Vec::new(),
+            };
+            for &step in &way.steps {
+                apply::apply(step, &transformers[step.index()], &mut rendered);
+                if rendered.deleted_by.is_some() {
+                    break;
+                }
             }
+            rendered
         })
         .collect()
+}
+
+/// The patches `holder` declares (a kustomization, or a mapping holding a controller's
+/// `patches`), read from file `index` of `files`, whose folder is `dir`; `find` gives the
+/// index of a patch file by path. What cannot be read is a refusal, as kustomize refuses it.
+pub(in crate::topology) fn read_patches(
+    holder: &Node,
+    files: &[LoadedFile],
+    index: usize,
+    dir: &Path,
+    find: &dyn Fn(&Path) -> Option<usize>,
+) -> (Vec<Patch>, Vec<Unapplied>) {
+    let file = &files[index];
+    let text = match &file.bytes {
+        Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        None => std::fs::read_to_string(&file.path).unwrap_or_default(),
+    };
+    let mut read = |path: &Path| match find(path) {
+        Some(i) => Ok((FileRef::new(i), reread(&files[i]))),
+        None => Err(format!(
+            "{} is not a file of the linted tree",
+            path.display()
+        )),
+    };
+    let (patches, problems) =
+        patch::read_patches(holder, FileRef::new(index), &text, dir, &mut read);
+    (
+        patches,
+        problems.into_iter().map(Unapplied::refusal).collect(),
+    )
 }
 
 /// The whole tree of object `index` of `file` (counted as the decode stage counts objects).

@@ -2,6 +2,7 @@
 //! transformers kustomize runs after accumulating its resources, and what imds-lint cannot
 //! apply (which makes the verdicts it reaches uncertain).
 
+use super::super::patch::{Patch, PatchError};
 use super::super::substitute::Variables;
 use crate::decode::gitops::{ArgoKustomize, Entry, FluxTransform, Located, Reason};
 use crate::source::yaml::{FileRef, Node, Span};
@@ -52,6 +53,28 @@ pub struct Unapplied {
     /// The field or entry, its file set.
     pub at: Span,
     pub reason: String,
+    /// kustomize (or the controller) refuses the whole build here: nothing of it is applied.
+    pub refused: bool,
+}
+
+impl Unapplied {
+    /// Something imds-lint does not apply.
+    pub fn new(at: Span, reason: String) -> Self {
+        Unapplied {
+            at,
+            reason,
+            refused: false,
+        }
+    }
+
+    /// Where kustomize or the controller refuses the build.
+    pub fn refusal(error: PatchError) -> Self {
+        Unapplied {
+            at: error.span,
+            reason: format!("kustomize refuses this build: {}", error.message),
+            refused: true,
+        }
+    }
 }
 
 /// The transformers of one kustomization, in the order kustomize runs them: patches, then
@@ -60,6 +83,11 @@ pub struct Unapplied {
 /// kustomization.)
 #[derive(Debug, Clone, Default)]
 pub(in crate::topology) struct Transformer {
+    /// Applied first, in kustomize's order.
+    pub(in crate::topology) patches: Vec<Patch>,
+    /// The Component file, for a kustomization of kind `Component`: built on its own (as
+    /// nothing includes it), its patches may select nothing.
+    pub(in crate::topology) component: Option<usize>,
     /// `namespace:`, applied to every namespaced object.
     pub(in crate::topology) namespace: Option<Affix>,
     pub(in crate::topology) prefix: Option<Affix>,
@@ -101,18 +129,6 @@ const NOT_APPLIED: &[(&str, &str)] = &[
         "validators",
         "validator plugins are not run: they can change any object",
     ),
-    (
-        "patches",
-        "kustomize patches are not applied yet: they can change any field",
-    ),
-    (
-        "patchesStrategicMerge",
-        "kustomize patches are not applied yet: they can change any field",
-    ),
-    (
-        "patchesJson6902",
-        "kustomize patches are not applied yet: they can change any field",
-    ),
 ];
 
 impl Transformer {
@@ -122,6 +138,7 @@ impl Transformer {
     pub(in crate::topology) fn of_kustomization(
         k: &Node,
         file: usize,
+        patches: Vec<Patch>,
         mut unapplied: Vec<Unapplied>,
     ) -> Option<Transformer> {
         let tag = FileRef::new(file);
@@ -163,12 +180,15 @@ impl Transformer {
             if empty {
                 return None;
             }
-            Some(Unapplied {
-                at: node.span.in_file(tag),
-                reason: (*reason).to_string(),
-            })
+            Some(Unapplied::new(
+                node.span.in_file(tag),
+                (*reason).to_string(),
+            ))
         }));
+        let component = (k.get("kind").and_then(Node::as_str) == Some("Component")).then_some(file);
         let transformer = Transformer {
+            patches,
+            component,
             namespace: None,
             prefix: affix("namePrefix"),
             suffix: affix("nameSuffix"),
@@ -195,6 +215,7 @@ impl Transformer {
     pub(in crate::topology) fn of_flux(
         flux: &FluxTransform,
         file: usize,
+        patches: Vec<Patch>,
         variables: Variables,
     ) -> Option<Transformer> {
         let tag = FileRef::new(file);
@@ -204,22 +225,18 @@ impl Transformer {
             .chain(&variables.reasons)
             .map(|r| unapplied_reason(r, tag))
             .collect();
-        if let Some(patches) = &flux.patches {
-            unapplied.push(Unapplied {
-                at: patches.span.in_file(tag),
-                reason: "Flux spec.patches are not applied yet: they can change any field".into(),
-            });
-        }
         for component in &flux.components {
-            unapplied.push(Unapplied {
-                at: component.span.in_file(tag),
-                reason: format!(
+            unapplied.push(Unapplied::new(
+                component.span.in_file(tag),
+                format!(
                     "Flux spec.components entry {} is not applied: it can add objects and change any field",
                     component.value
                 ),
-            });
+            ));
         }
         let transformer = Transformer {
+            patches,
+            component: None,
             namespace: None,
             prefix: located_affix(&flux.name_prefix, tag),
             suffix: located_affix(&flux.name_suffix, tag),
@@ -240,26 +257,22 @@ impl Transformer {
     pub(in crate::topology) fn of_argo(
         options: &ArgoKustomize,
         file: usize,
+        patches: Vec<Patch>,
+        mut unapplied: Vec<Unapplied>,
     ) -> Option<Transformer> {
         let tag = FileRef::new(file);
-        let mut unapplied = Vec::new();
-        if let Some(patches) = &options.patches {
-            unapplied.push(Unapplied {
-                at: patches.span.in_file(tag),
-                reason: "Argo CD kustomize.patches are not applied yet: they can change any field"
-                    .into(),
-            });
-        }
         for component in &options.components {
-            unapplied.push(Unapplied {
-                at: component.span.in_file(tag),
-                reason: format!(
+            unapplied.push(Unapplied::new(
+                component.span.in_file(tag),
+                format!(
                     "Argo CD kustomize.components entry {} is not applied: it can add objects and change any field",
                     component.value
                 ),
-            });
+            ));
         }
         let transformer = Transformer {
+            patches,
+            component: None,
             namespace: None,
             prefix: located_affix(&options.name_prefix, tag),
             suffix: located_affix(&options.name_suffix, tag),
@@ -276,7 +289,8 @@ impl Transformer {
     }
 
     fn changes_nothing(&self) -> bool {
-        self.prefix.is_none()
+        self.patches.is_empty()
+            && self.prefix.is_none()
             && self.suffix.is_none()
             && self.labels.iter().all(|l| l.pairs.is_empty())
             && self.annotations.is_empty()
@@ -286,10 +300,7 @@ impl Transformer {
 }
 
 fn unapplied_reason(reason: &Reason, tag: FileRef) -> Unapplied {
-    Unapplied {
-        at: reason.span.in_file(tag),
-        reason: reason.message.clone(),
-    }
+    Unapplied::new(reason.span.in_file(tag), reason.message.clone())
 }
 
 fn located_affix(value: &Option<Located<String>>, tag: FileRef) -> Option<Affix> {
