@@ -44,7 +44,8 @@ pub struct Context<'a> {
 pub struct Rule {
     pub id: &'static str,
     pub name: &'static str,
-    /// The severity of its findings unless the settings give another: the only default.
+    /// The severity of its findings unless the settings give another: the only default (for
+    /// a [`Check::Graded`] rule, the highest of its defaults).
     pub severity: Severity,
     /// One line: when the rule fires.
     pub summary: &'static str,
@@ -57,6 +58,10 @@ pub struct Rule {
 pub enum Check {
     /// A function of the model and the analysis.
     Analysis(fn(&Context) -> Vec<Draft>),
+    /// Like [`Check::Analysis`], for a rule whose findings differ in weight: each draft comes
+    /// with its default severity, no higher than [`Rule::severity`]. A severity the settings
+    /// give the rule overrides it for all of them.
+    Graded(fn(&Context) -> Vec<(Severity, Draft)>),
     /// The suppression step, which reads the annotations and the other rules' findings
     /// ([`suppress::split`]).
     Suppressions,
@@ -159,6 +164,7 @@ pub fn run(ctx: &Context) -> Linted {
         .iter()
         .filter_map(|rule| match rule.check {
             Check::Analysis(check) => Some(ctx.findings(rule, || check(ctx))),
+            Check::Graded(check) => Some(ctx.graded_findings(rule, || check(ctx))),
             Check::Suppressions => None,
         })
         .flatten()
@@ -170,17 +176,29 @@ impl Context<'_> {
     /// `rule`'s findings from its drafts (made only when the settings leave it on): at the
     /// severity the settings give it, none in an ignored namespace.
     fn findings(&self, rule: &Rule, drafts: impl FnOnce() -> Vec<Draft>) -> Vec<Finding> {
-        let Some(severity) = self.settings.severity(rule) else {
+        self.graded_findings(rule, || {
+            drafts().into_iter().map(|d| (rule.severity, d)).collect()
+        })
+    }
+
+    /// `rule`'s findings from drafts that each come with their default severity.
+    fn graded_findings(
+        &self,
+        rule: &Rule,
+        drafts: impl FnOnce() -> Vec<(Severity, Draft)>,
+    ) -> Vec<Finding> {
+        if !self.settings.is_enabled(rule.id) {
             return Vec::new();
-        };
+        }
         drafts()
             .into_iter()
-            .filter(|d| {
+            .filter(|(_, d)| {
                 !d.namespace
                     .as_deref()
                     .is_some_and(|ns| self.settings.ignores_namespace(ns))
             })
-            .map(|d| Finding {
+            .filter_map(|(default, d)| Some((self.settings.severity_or(rule, default)?, d)))
+            .map(|(severity, d)| Finding {
                 rule: rule.id,
                 severity,
                 namespace: d.namespace,
