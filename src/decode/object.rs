@@ -147,20 +147,33 @@ fn collect_objects(
 pub fn object_trees(trees: Vec<Node>) -> Vec<Node> {
     let mut out = Vec::new();
     for tree in trees {
-        each_object(tree, &mut Vec::new(), |mut doc, written_kind, api_version| {
-            if doc.get("kind").is_none()
-                && let Some(map) = doc.map_mut()
-            {
-                let at = Span {
-                    end: doc_start(map),
-                    start: doc_start(map),
-                    file: None,
-                };
-                map.insert(0, (Node::string("kind", at), Node::string(&written_kind, at)));
-                map.insert(0, (Node::string("apiVersion", at), Node::string(&api_version, at)));
-            }
-            out.push(doc);
-        });
+        each_object(
+            tree,
+            &mut Vec::new(),
+            |mut doc, written_kind, api_version| {
+                if doc.get("kind").is_none()
+                    && let Some(map) = doc.map_mut()
+                {
+                    let at = Span {
+                        end: doc_start(map),
+                        start: doc_start(map),
+                        file: None,
+                    };
+                    map.insert(
+                        0,
+                        (Node::string("kind", at), Node::string(&written_kind, at)),
+                    );
+                    map.insert(
+                        0,
+                        (
+                            Node::string("apiVersion", at),
+                            Node::string(&api_version, at),
+                        ),
+                    );
+                }
+                out.push(doc);
+            },
+        );
     }
     out
 }

@@ -8,6 +8,7 @@ mod imds002_missing_deny_egress_all;
 mod imds003_missing_allow_except_metadata;
 mod imds004_invalid_network_policy;
 mod imds005_host_network_pod;
+mod imds007_duplicate_object;
 mod imds008_transformation_not_applied;
 pub mod settings;
 pub mod suppress;
@@ -133,13 +134,14 @@ pub struct Related {
     pub message: String,
 }
 
-pub static RULES: [&Rule; 7] = [
+pub static RULES: [&Rule; 8] = [
     &imds001_metadata_reachable::RULE,
     &imds002_missing_deny_egress_all::RULE,
     &imds003_missing_allow_except_metadata::RULE,
     &imds004_invalid_network_policy::RULE,
     &imds005_host_network_pod::RULE,
     &suppress::INVALID_SUPPRESSION,
+    &imds007_duplicate_object::RULE,
     &imds008_transformation_not_applied::RULE,
 ];
 

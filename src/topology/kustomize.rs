@@ -1,9 +1,9 @@
 //! Kustomize: what each kustomization file builds (its `resources`, `components` and
 //! `bases`), the namespace it sets, and the files it uses as patches or generator inputs.
 
+use super::render::transformer::{Transformer, TransformerId, Unapplied};
 use crate::source::discover::{KUSTOMIZATION_NAMES, normalize};
 use crate::source::load::LoadedFile;
-use super::render::transformer::{Transformer, TransformerId, Unapplied};
 use crate::source::yaml::{FileRef, Node, Span};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -145,13 +145,15 @@ fn resources_of(
 ) -> Vec<Resource> {
     let display = &index.files[file].display;
     let mut resources = Vec::new();
-    let entries = ["resources", "bases", "components"].iter().flat_map(|&key| {
-        k.get(key)
-            .and_then(Node::as_seq)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(move |node| Some((key, node.as_str()?, node.span)))
-    });
+    let entries = ["resources", "bases", "components"]
+        .iter()
+        .flat_map(|&key| {
+            k.get(key)
+                .and_then(Node::as_seq)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(move |node| Some((key, node.as_str()?, node.span)))
+        });
     let mut not_built = |span: Span, reason: String| {
         unapplied.push(Unapplied {
             at: span.in_file(FileRef::new(file)),
@@ -181,7 +183,9 @@ fn resources_of(
             ));
             not_built(
                 span,
-                format!("resource {entry} is neither a manifest nor a kustomization in the linted tree"),
+                format!(
+                    "resource {entry} is neither a manifest nor a kustomization in the linted tree"
+                ),
             );
         }
     }

@@ -23,8 +23,30 @@ fn selector_specs(kind: Kind, written_kind: &str) -> Vec<FieldSpec> {
     match kind {
         Kind::NetworkPolicy => vec![
             spec(&["spec", "podSelector", "matchLabels"], false),
-            spec(&["spec", "ingress", "*", "from", "*", "podSelector", "matchLabels"], false),
-            spec(&["spec", "egress", "*", "to", "*", "podSelector", "matchLabels"], false),
+            spec(
+                &[
+                    "spec",
+                    "ingress",
+                    "*",
+                    "from",
+                    "*",
+                    "podSelector",
+                    "matchLabels",
+                ],
+                false,
+            ),
+            spec(
+                &[
+                    "spec",
+                    "egress",
+                    "*",
+                    "to",
+                    "*",
+                    "podSelector",
+                    "matchLabels",
+                ],
+                false,
+            ),
         ],
         Kind::Workload(WorkloadKind::ReplicationController) => {
             vec![spec(&["spec", "selector"], true)]

@@ -145,7 +145,10 @@ impl Transformer {
             };
             let selectors = flag("includeSelectors");
             labels.push(LabelSet {
-                pairs: entry.get("pairs").map(|p| pairs(p, tag)).unwrap_or_default(),
+                pairs: entry
+                    .get("pairs")
+                    .map(|p| pairs(p, tag))
+                    .unwrap_or_default(),
                 selectors,
                 templates: selectors || flag("includeTemplates"),
             });
