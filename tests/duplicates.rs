@@ -281,3 +281,22 @@ fn the_rule_is_in_every_format_and_obeys_the_settings() {
         duplicates(&report)
     );
 }
+
+/// `imds-lint init` writes a configuration that changes nothing, warnings of this rule included:
+/// it names no severity for it that would override each finding's own.
+#[test]
+fn the_default_configuration_keeps_both_severities() {
+    let temp = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("fixtures/duplicates"), temp.path());
+    let before = json_in(temp.path(), &["."], None);
+    assert_eq!(common::run_in(temp.path(), &["init"], None).code, 0);
+    let text = std::fs::read_to_string(temp.path().join(".imds-lint.yaml")).unwrap();
+    assert!(text.contains("IMDS007: {enabled: true}"), "{text}");
+    let after = json_in(temp.path(), &["."], None);
+    assert_eq!(after["findings"], before["findings"]);
+    let severities: Vec<String> = duplicates(&after).into_iter().map(|d| d.0).collect();
+    assert!(
+        severities.contains(&"error".to_string()) && severities.contains(&"warning".to_string()),
+        "{severities:?}"
+    );
+}
