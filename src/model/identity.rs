@@ -139,6 +139,21 @@ pub(super) fn settle(
     Settled { kept, clashes }
 }
 
+/// The order in which objects from `sources` (file index into `files`, index among the file's
+/// objects) are applied: files in [`path_order`], documents in file order. Stable, so the
+/// ways of one object stay together in the order they come, whether they arrive object by
+/// object or way by way.
+pub(super) fn apply_order(files: &[String], sources: &[(usize, usize)]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..sources.len()).collect();
+    order.sort_by(|&a, &b| {
+        let ((file_a, object_a), (file_b, object_b)) = (sources[a], sources[b]);
+        path_order(&files[file_a], &files[file_b])
+            .then(file_a.cmp(&file_b))
+            .then(object_a.cmp(&object_b))
+    });
+    order
+}
+
 /// `kubectl apply -R -f DIR` order of two display paths: a directory's entries by name, so
 /// `a/b.yaml` comes before `a-c.yaml` (a plain string order would put `-` before `/`).
 pub(super) fn path_order(a: &str, b: &str) -> Ordering {
@@ -272,6 +287,26 @@ mod tests {
         let candidates = [candidate("a", 0, 0, None), candidate("a", 1, 0, None)];
         let settled = settle(&candidates, &[1, 0], by_source(&candidates));
         assert_eq!(settled.kept, [true, false]);
+    }
+
+    #[test]
+    fn ways_arriving_way_by_way_are_applied_document_by_document() {
+        let files = ["a-b.yaml".to_string(), "a/x.yaml".to_string()];
+        // Way 1 then way 2 of objects 0 and 1 of `a-b.yaml`, then `a/x.yaml`'s object.
+        let sources = [(0, 0), (0, 1), (0, 0), (0, 1), (1, 0)];
+        assert_eq!(apply_order(&files, &sources), [4, 0, 2, 1, 3]);
+        // Two documents of one identity reached by two ways: one clash, the last one kept.
+        let candidates: Vec<Candidate> = sources[..4]
+            .iter()
+            .map(|&(file, object)| candidate("a", file, object, None))
+            .collect();
+        let settled = settle(
+            &candidates,
+            &apply_order(&files, &sources[..4]),
+            by_source(&candidates),
+        );
+        assert_eq!(settled.kept, [false, true, false, false]);
+        assert_eq!(settled.clashes.len(), 1, "{:?}", settled.clashes);
     }
 
     #[test]

@@ -480,19 +480,15 @@ fn settle(files: &[String], arrivals: &[Arrival]) -> (Vec<bool>, Vec<(identity::
             candidates.len() - 1
         }));
     }
-    let mut order: Vec<usize> = (0..candidates.len()).collect();
-    // Stable: the ways of one object stay together, in document order within a file.
-    order.sort_by(|&a, &b| {
-        let (a, b) = (candidates[a].source.0, candidates[b].source.0);
-        identity::path_order(&files[a], &files[b]).then(a.cmp(&b))
-    });
-    // The same source object landing alike by two ways is one object; two ways that make it
-    // differ (their patches or labels) apply two versions of it.
+    let sources: Vec<(usize, usize)> = candidates.iter().map(|c| c.source).collect();
+    let order = identity::apply_order(files, &sources);
     let arrival_of: Vec<usize> = of_arrival
         .iter()
         .enumerate()
         .filter_map(|(a, c)| c.map(|_| a))
         .collect();
+    // The same source object landing alike by two ways is one object; two ways that make it
+    // differ (their patches or labels) apply two versions of it.
     let same = |a: usize, b: usize| {
         let (a, b) = (&arrivals[arrival_of[a]], &arrivals[arrival_of[b]]);
         a.source == b.source && (std::ptr::eq(a.object, b.object) || a.object == b.object)
