@@ -194,6 +194,41 @@ fn one_source_reaching_one_place_by_two_builds_is_one_object_silently() {
     assert_eq!(api[0]["namespace"], "shared");
 }
 
+#[test]
+fn one_manifest_that_two_builds_change_differently_is_two_versions() {
+    let (_, report) = json_report(&["fixtures/duplicates/rendered"]);
+    let api: Vec<&Value> = report["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["name"] == "api")
+        .collect();
+    assert_eq!(api.len(), 1, "{api:#?}");
+    let found = duplicates(&report);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let (severity, file, _, message) = &found[0];
+    assert_eq!(severity, "warning");
+    assert_eq!(file, "fixtures/duplicates/rendered/base/app.yaml");
+    assert!(
+        message.starts_with(
+            "Deployment rendered/api is applied twice from this manifest, by two builds that change it differently"
+        ),
+        "{message}"
+    );
+    // What one way does not apply makes the namespace uncertain, whichever copy counts.
+    let rendered = namespace(&report, "rendered");
+    let reasons: Vec<&str> = rendered["uncertain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["reason"].as_str())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("replacements")),
+        "{rendered}"
+    );
+}
+
 /// Every output format carries the rule; `--fail-on`, the configuration and annotations treat
 /// it like any other.
 #[test]
