@@ -4,7 +4,7 @@
 //! bad value) is reported at its line and column instead of being ignored.
 
 use crate::lint::settings::{FailOn, IgnoredNamespace, RuleSetting, Settings};
-use crate::lint::{RULES, Severity, find_rule};
+use crate::lint::{Check, RULES, Severity, find_rule};
 use crate::net::{PRESETS, Target};
 pub use crate::source::discover::CONFIG_NAMES;
 use crate::source::yaml::{self, Node, Pos, Scalar};
@@ -393,9 +393,14 @@ pub fn default_file() -> String {
          rules:\n",
     );
     for rule in RULES {
+        // A rule whose findings each have their own default gets none that would override it.
+        let setting = match rule.check {
+            Check::Graded(_) => "{enabled: true}".to_string(),
+            _ => rule.severity.to_string(),
+        };
         text.push_str(&format!(
             "  {}: {:<8} # {}: {}\n",
-            rule.id, rule.severity, rule.name, rule.summary
+            rule.id, setting, rule.name, rule.summary
         ));
     }
     text.push_str(
@@ -440,6 +445,13 @@ mod tests {
         let config = Config::parse(&default_file()).unwrap();
         for rule in RULES {
             assert_eq!(config.settings.severity(rule), Some(rule.severity));
+            // A graded rule keeps each finding's own default: no severity is set.
+            if matches!(rule.check, Check::Graded(_)) {
+                assert_eq!(
+                    config.settings.rules.get(rule.id),
+                    Some(&RuleSetting::On(None))
+                );
+            }
         }
         assert_eq!(config.settings.fail_on, FailOn::Error);
         assert_eq!(config.default_namespace.as_deref(), Some("default"));

@@ -348,7 +348,7 @@ fn rule_pages_are_embedded() {
     let r = run(&["rule", "host-network-pod"]);
     assert!(r.stdout.starts_with("# IMDS005: host-network-pod"));
     let list = run(&["rule"]);
-    assert_eq!(list.stdout.lines().count(), 6);
+    assert_eq!(list.stdout.lines().count(), 8);
     assert!(
         list.stdout
             .contains("IMDS003  missing-allow-except-metadata")
@@ -674,7 +674,7 @@ fn rule_list_columns_line_up() {
     let r = run(&["rule"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let lines: Vec<&str> = r.stdout.lines().collect();
-    assert_eq!(lines.len(), 6, "{}", r.stdout);
+    assert_eq!(lines.len(), 8, "{}", r.stdout);
     let starts = |line: &str| -> Vec<usize> {
         let words: Vec<&str> = line.split_whitespace().take(4).collect();
         let mut at = 0;

@@ -58,7 +58,7 @@ fn demo_tool_and_rules() {
     assert_eq!(
         ids,
         [
-            "IMDS001", "IMDS002", "IMDS003", "IMDS004", "IMDS005", "IMDS006"
+            "IMDS001", "IMDS002", "IMDS003", "IMDS004", "IMDS005", "IMDS006", "IMDS007", "IMDS008"
         ]
     );
     // The same list and levels as `imds-lint rule`.

@@ -8,6 +8,7 @@ mod imds002_missing_deny_egress_all;
 mod imds003_missing_allow_except_metadata;
 mod imds004_invalid_network_policy;
 mod imds005_host_network_pod;
+mod imds007_duplicate_object;
 mod imds008_transformation_not_applied;
 pub mod settings;
 pub mod suppress;
@@ -44,7 +45,8 @@ pub struct Context<'a> {
 pub struct Rule {
     pub id: &'static str,
     pub name: &'static str,
-    /// The severity of its findings unless the settings give another: the only default.
+    /// The severity of its findings unless the settings give another: the only default (for
+    /// a [`Check::Graded`] rule, the highest of its defaults).
     pub severity: Severity,
     /// One line: when the rule fires.
     pub summary: &'static str,
@@ -57,6 +59,10 @@ pub struct Rule {
 pub enum Check {
     /// A function of the model and the analysis.
     Analysis(fn(&Context) -> Vec<Draft>),
+    /// Like [`Check::Analysis`], for a rule whose findings differ in weight: each draft comes
+    /// with its default severity, no higher than [`Rule::severity`]. A severity the settings
+    /// give the rule overrides it for all of them.
+    Graded(fn(&Context) -> Vec<(Severity, Draft)>),
     /// The suppression step, which reads the annotations and the other rules' findings
     /// ([`suppress::split`]).
     Suppressions,
@@ -128,13 +134,14 @@ pub struct Related {
     pub message: String,
 }
 
-pub static RULES: [&Rule; 7] = [
+pub static RULES: [&Rule; 8] = [
     &imds001_metadata_reachable::RULE,
     &imds002_missing_deny_egress_all::RULE,
     &imds003_missing_allow_except_metadata::RULE,
     &imds004_invalid_network_policy::RULE,
     &imds005_host_network_pod::RULE,
     &suppress::INVALID_SUPPRESSION,
+    &imds007_duplicate_object::RULE,
     &imds008_transformation_not_applied::RULE,
 ];
 
@@ -159,6 +166,7 @@ pub fn run(ctx: &Context) -> Linted {
         .iter()
         .filter_map(|rule| match rule.check {
             Check::Analysis(check) => Some(ctx.findings(rule, || check(ctx))),
+            Check::Graded(check) => Some(ctx.graded_findings(rule, || check(ctx))),
             Check::Suppressions => None,
         })
         .flatten()
@@ -170,17 +178,29 @@ impl Context<'_> {
     /// `rule`'s findings from its drafts (made only when the settings leave it on): at the
     /// severity the settings give it, none in an ignored namespace.
     fn findings(&self, rule: &Rule, drafts: impl FnOnce() -> Vec<Draft>) -> Vec<Finding> {
-        let Some(severity) = self.settings.severity(rule) else {
+        self.graded_findings(rule, || {
+            drafts().into_iter().map(|d| (rule.severity, d)).collect()
+        })
+    }
+
+    /// `rule`'s findings from drafts that each come with their default severity.
+    fn graded_findings(
+        &self,
+        rule: &Rule,
+        drafts: impl FnOnce() -> Vec<(Severity, Draft)>,
+    ) -> Vec<Finding> {
+        if !self.settings.is_enabled(rule.id) {
             return Vec::new();
-        };
+        }
         drafts()
             .into_iter()
-            .filter(|d| {
+            .filter(|(_, d)| {
                 !d.namespace
                     .as_deref()
                     .is_some_and(|ns| self.settings.ignores_namespace(ns))
             })
-            .map(|d| Finding {
+            .filter_map(|(default, d)| Some((self.settings.severity_or(rule, default)?, d)))
+            .map(|(severity, d)| Finding {
                 rule: rule.id,
                 severity,
                 namespace: d.namespace,

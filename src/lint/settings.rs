@@ -52,10 +52,17 @@ impl Settings {
     /// The severity findings of `rule` get, or `None` when the rule is off: the one place a
     /// finding's severity comes from.
     pub fn severity(&self, rule: &Rule) -> Option<Severity> {
+        self.severity_or(rule, rule.severity)
+    }
+
+    /// The severity of a finding of `rule` whose default is `default` (a rule whose findings
+    /// differ in weight), or `None` when the rule is off: a severity the settings give the
+    /// rule wins.
+    pub fn severity_or(&self, rule: &Rule, default: Severity) -> Option<Severity> {
         match self.rules.get(rule.id) {
             Some(RuleSetting::Off) => None,
-            Some(RuleSetting::On(severity)) => Some(severity.unwrap_or(rule.severity)),
-            None => Some(rule.severity),
+            Some(RuleSetting::On(severity)) => Some(severity.unwrap_or(default)),
+            None => Some(default),
         }
     }
 
@@ -89,5 +96,33 @@ mod tests {
         settings.rules.insert("IMDS002", RuleSetting::Off);
         assert_eq!(settings.severity(imds002), None);
         assert!(!settings.is_enabled("IMDS002") && settings.is_enabled("IMDS005"));
+    }
+
+    /// A finding of a rule whose findings differ in weight keeps its own default, unless the
+    /// settings give the rule a severity.
+    #[test]
+    fn a_graded_rule_keeps_each_default_unless_a_severity_is_set() {
+        let Some(rule) = find_rule("IMDS005") else {
+            panic!("rule");
+        };
+        let mut settings = Settings::default();
+        assert_eq!(
+            settings.severity_or(rule, Severity::Warning),
+            Some(Severity::Warning)
+        );
+        settings.rules.insert(rule.id, RuleSetting::On(None));
+        assert_eq!(
+            settings.severity_or(rule, Severity::Warning),
+            Some(Severity::Warning)
+        );
+        settings
+            .rules
+            .insert(rule.id, RuleSetting::On(Some(Severity::Error)));
+        assert_eq!(
+            settings.severity_or(rule, Severity::Warning),
+            Some(Severity::Error)
+        );
+        settings.rules.insert(rule.id, RuleSetting::Off);
+        assert_eq!(settings.severity_or(rule, Severity::Error), None);
     }
 }

@@ -2,7 +2,7 @@
 //! each with the location of the YAML that declares it.
 
 use crate::decode::Decoded;
-use crate::decode::kind::Kind;
+use crate::decode::kind::{Kind, Reads};
 use crate::decode::object::{Object, SuppressAnnotation};
 use crate::decode::spec::{
     self as engine, DecodedPolicy, EngineKind, NetworkSetSpec, PolicySpec, TierSpec,
@@ -12,11 +12,13 @@ use crate::decode::workload::WorkloadSpec;
 use crate::source::load::LoadedFile;
 use crate::source::yaml::{FileRef, Span};
 use crate::topology::render::{Applied, Change, RenderedObject, Unapplied};
-use crate::topology::{Landing, Resolution, Way};
+use crate::topology::{BuildRoot, Landing, Resolution, Way};
 use std::collections::{BTreeMap, HashMap};
 
+mod identity;
 mod ids;
 mod rule;
+pub use identity::ObjectId;
 pub use ids::{PolicyId, RuleRef, SpecId, WorkloadId};
 pub use rule::RuleView;
 
@@ -254,6 +256,51 @@ pub struct Model {
     /// What is not applied to a cluster-scoped object: every namespace of its cluster is
     /// uncertain.
     cluster_wide_uncertainty: Vec<(Option<String>, Uncertainty)>,
+    /// Objects declared more than once, in apply order of the later copy.
+    pub duplicates: Vec<Duplicate>,
+}
+
+/// Two copies of one object (same cluster, API group, kind, namespace and name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    pub id: ObjectId,
+    /// The copy applied first: lexical path order, then document order within a file.
+    pub first: Location,
+    /// The copy applied after it.
+    pub second: Location,
+    /// `Some` when both are in one kustomize build: kustomize refuses that build, so nothing
+    /// of it is applied; the model keeps `first`. `None`: `second` replaces `first`, and only
+    /// `second` is in the model.
+    pub refused: Option<RefusedBuild>,
+    /// The analysis reads objects of this kind (or lists them as not evaluated), so which
+    /// copy counts can change a verdict; `false` for ConfigMaps, Services and the like.
+    pub read: bool,
+    /// Both copies are one manifest that two builds change differently (their patches or
+    /// labels): two versions of it are applied.
+    pub same_source: bool,
+}
+
+impl Duplicate {
+    /// Where the copy in the model is.
+    pub fn kept(&self) -> Location {
+        if self.refused.is_some() {
+            self.first
+        } else {
+            self.second
+        }
+    }
+}
+
+/// A kustomize build that holds one identity twice, which kustomize refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedBuild {
+    pub root: BuildRoot,
+    /// For messages: the kustomization's path, or `Flux Kustomization NS/NAME (FILE:LINE)`.
+    pub name: String,
+    /// The copies differ as written and the build's `namespace:` makes them one (kustomize:
+    /// "namespace transformation produces ID conflict"); else the id is registered twice ("may
+    /// not add resource with an already registered id").
+    pub after_namespace: bool,
 }
 
 /// A Calico NetworkSet (or GlobalNetworkSet: empty namespace), or a CiliumCIDRGroup, where
@@ -332,6 +379,8 @@ impl Model {
         self.workloads.retain(|w| w.cluster.as_deref() == wanted);
         self.tiers.retain(|(c, _), _| c.as_deref() == wanted);
         self.network_sets.retain(|s| s.cluster.as_deref() == wanted);
+        self.duplicates
+            .retain(|d| d.id.cluster.as_deref() == wanted);
         for objects in self.not_evaluated.values_mut() {
             objects.retain(|o| o.cluster.as_deref() == wanted);
         }
@@ -340,7 +389,7 @@ impl Model {
 }
 
 /// Builds the model. `objects[i]` are the objects of `files[i]`; `default_namespace` is
-/// where namespaced objects without one land.
+/// where namespaced objects without one land. One object per identity: see [`identity`].
 pub fn build(
     files: &[LoadedFile],
     objects: &[Vec<Object>],
@@ -360,6 +409,7 @@ pub fn build(
             .push(&u.reason);
     }
     let standalone = Way::default();
+    let mut arrivals = Vec::new();
     for (file_index, (file_objects, arrival)) in
         objects.iter().zip(&resolution.landings).enumerate()
     {
@@ -385,24 +435,132 @@ pub fn build(
                 let reasons = unfollowed.get(&(file_index, object_index));
                 let placed = Placed {
                     file: file_index,
+                    index: object_index,
                     object,
                     way,
                     reasons: reasons.map_or(&[][..], Vec::as_slice),
                     applied,
                     unapplied,
                 };
-                add_object(&mut model, &placed, default_namespace);
+                arrivals.push(Arrival::new(&placed, default_namespace));
             }
         }
     }
+    let (kept, clashes) = settle(&model.files, &arrivals);
+    model.duplicates = clashes
+        .into_iter()
+        .map(|(clash, id)| duplicate(&model.files, objects, &arrivals, clash, id))
+        .collect();
+    let mut dropped = Vec::new();
+    for (arrival, kept) in arrivals.into_iter().zip(kept) {
+        if kept {
+            add_object(&mut model, arrival);
+        } else {
+            dropped.push(arrival);
+        }
+    }
+    // A copy that does not count still says what may not be applied where it lands.
+    for arrival in &dropped {
+        note_dropped_uncertainty(&mut model, arrival);
+    }
     mark_cluster_wide_uncertainty(&mut model);
     model
+}
+
+/// Which arrivals become objects of the model (in apply order: [`identity::path_order`] of
+/// their files, then document order), and the clashes between copies of one identity with
+/// that identity.
+fn settle(files: &[String], arrivals: &[Arrival]) -> (Vec<bool>, Vec<(identity::Clash, ObjectId)>) {
+    let mut candidates = Vec::new();
+    // Candidates by index in `arrivals`; `None` for an object with no identity to clash on.
+    let mut of_arrival = Vec::with_capacity(arrivals.len());
+    for arrival in arrivals {
+        of_arrival.push(arrival.candidate().map(|c| {
+            candidates.push(c);
+            candidates.len() - 1
+        }));
+    }
+    let sources: Vec<(usize, usize)> = candidates.iter().map(|c| c.source).collect();
+    let order = identity::apply_order(files, &sources);
+    let arrival_of: Vec<usize> = of_arrival
+        .iter()
+        .enumerate()
+        .filter_map(|(a, c)| c.map(|_| a))
+        .collect();
+    // The same source object landing alike by two ways is one object; two ways that make it
+    // differ (their patches or labels) apply two versions of it.
+    let same = |a: usize, b: usize| {
+        let (a, b) = (&arrivals[arrival_of[a]], &arrivals[arrival_of[b]]);
+        a.source == b.source && (std::ptr::eq(a.object, b.object) || a.object == b.object)
+    };
+    let settled = identity::settle(&candidates, &order, same);
+    let kept = of_arrival
+        .iter()
+        .map(|c| c.is_none_or(|c| settled.kept[c]))
+        .collect();
+    let clashes = settled
+        .clashes
+        .into_iter()
+        .map(|clash| {
+            let id = candidates[clash.second].id.clone();
+            let clash = identity::Clash {
+                first: arrival_of[clash.first],
+                second: arrival_of[clash.second],
+                refused: clash.refused,
+            };
+            (clash, id)
+        })
+        .collect();
+    (kept, clashes)
+}
+
+/// A clash between two arrivals (by index), for the findings.
+fn duplicate(
+    files: &[String],
+    objects: &[Vec<Object>],
+    arrivals: &[Arrival],
+    clash: identity::Clash,
+    id: ObjectId,
+) -> Duplicate {
+    let (first, second) = (&arrivals[clash.first], &arrivals[clash.second]);
+    let refused = clash.refused.map(|root| RefusedBuild {
+        root,
+        name: match root {
+            BuildRoot::Kustomization(k) => files[k].clone(),
+            BuildRoot::Flux { file, object } => {
+                let flux = objects.get(file).and_then(|o| o.get(object));
+                let name = flux.and_then(|o| o.name.as_deref()).unwrap_or_default();
+                let namespace = flux
+                    .and_then(|o| o.namespace.as_deref())
+                    .map(|ns| format!("{ns}/"))
+                    .unwrap_or_default();
+                let line = flux.map_or(1, |o| o.span.start.line);
+                format!(
+                    "Flux Kustomization {namespace}{name} ({}:{line})",
+                    files[file]
+                )
+            }
+        },
+        // kustomize tells apart an id registered twice from one the `namespace:` makes twice.
+        after_namespace: first.written() != second.written(),
+    });
+    let kind = second.object.kind;
+    Duplicate {
+        id,
+        first: first.location,
+        second: second.location,
+        refused,
+        read: kind.reads() != Reads::Identity || kind.unevaluated_reason().is_some(),
+        same_source: first.source == second.source,
+    }
 }
 
 /// One object as it lands one way, with the reasons a controller could not follow it, the
 /// changes the way made to it, and what the way does that is not applied.
 struct Placed<'a> {
     file: usize,
+    /// The object's index among the file's objects.
+    index: usize,
     object: &'a Object,
     way: &'a Way,
     reasons: &'a [&'a str],
@@ -413,6 +571,10 @@ struct Placed<'a> {
 /// One object arriving in the model one way: what each part of the model it becomes needs.
 struct Arrival<'a> {
     object: &'a Object,
+    /// The object's file and index among the file's objects.
+    source: (usize, usize),
+    way: &'a Way,
+    reasons: &'a [&'a str],
     cluster: Option<String>,
     location: Location,
     suppression: Option<Box<Suppression>>,
@@ -427,10 +589,15 @@ struct Arrival<'a> {
     uncertain: Vec<Uncertainty>,
 }
 
-impl Arrival<'_> {
-    fn new<'a>(placed: &Placed<'a>, default_namespace: &'a str) -> Arrival<'a> {
+impl<'a> Arrival<'a> {
+    fn new(placed: &Placed<'a>, default_namespace: &'a str) -> Arrival<'a> {
         let Placed {
-            file, object, way, ..
+            file,
+            index,
+            object,
+            way,
+            reasons,
+            ..
         } = *placed;
         let forced = way.namespace.as_deref();
         let transformed = placed
@@ -451,6 +618,9 @@ impl Arrival<'_> {
             .collect();
         Arrival {
             object,
+            source: (file, index),
+            way,
+            reasons,
             cluster: way.cluster.clone(),
             location: Location::new(file, object.span),
             suppression: object
@@ -488,39 +658,87 @@ impl Arrival<'_> {
     fn name(&self) -> String {
         self.object.name.clone().unwrap_or_default()
     }
-}
 
-fn add_object(model: &mut Model, placed: &Placed, default_namespace: &str) {
-    let arrival = Arrival::new(placed, default_namespace);
-    let object = placed.object;
-    // A cluster-wide policy may select any namespace of its cluster; a Namespace object
-    // makes its own namespace uncertain, as any namespaced object does.
-    let cluster_wide = object.kind.is_cluster_scoped()
-        && matches!(
-            object.decoded,
-            Decoded::Policy(_) | Decoded::NetworkSet(_) | Decoded::CidrGroup(_) | Decoded::Tier(_)
-        );
-    if cluster_wide {
-        for u in &arrival.uncertain {
-            model
-                .cluster_wide_uncertainty
-                .push((arrival.cluster.clone(), u.clone()));
+    /// The name it has in the cluster: kustomize renames a Namespace object to the namespace
+    /// it sets.
+    fn final_name(&self) -> Option<&str> {
+        match self.object.kind {
+            Kind::Namespace => self.forced.or(self.object.name.as_deref()),
+            _ => self.object.name.as_deref(),
         }
     }
-    // A rendered copy names its namespace; a source object's namespaces are picked by labels.
-    let selector = object
-        .namespace_selector
-        .as_ref()
-        .filter(|_| object.namespace.is_none())
-        .filter(|_| {
-            object.kind == Kind::NetworkPolicy || matches!(object.decoded, Decoded::Workload(_))
+
+    /// The namespace and name as written, no namespace read as `default` (as kustomize reads
+    /// it).
+    fn written(&self) -> (Option<&str>, Option<&str>) {
+        let namespace = (!self.object.kind.is_cluster_scoped())
+            .then(|| self.object.namespace.as_deref().unwrap_or("default"));
+        (namespace, self.object.name.as_deref())
+    }
+
+    /// Its identity, unless it has none to clash on: no name, or namespaces picked by labels.
+    fn candidate(&self) -> Option<identity::Candidate> {
+        let object = self.object;
+        let name = self.final_name()?.to_string();
+        if self.picked_by_labels() {
+            return None;
+        }
+        let (group, version) = match object.api_version.split_once('/') {
+            Some((group, version)) => (group, version),
+            None => ("", object.api_version.as_str()),
+        };
+        let namespace = (!object.kind.is_cluster_scoped()).then(|| self.namespace());
+        let build = self.way.build.map(|root| identity::BuildId {
+            cluster: self.cluster.clone(),
+            root,
+            api_version: format!("{group}/{version}"),
+            kind: object.written_kind.clone(),
+            // The build's `namespace:`, else the object's; none is `default` to kustomize.
+            namespace: (!object.kind.is_cluster_scoped()).then(|| {
+                self.forced
+                    .or(object.namespace.as_deref())
+                    .unwrap_or("default")
+                    .to_string()
+            }),
+            name: name.clone(),
         });
-    list_unevaluated(
-        model,
-        &arrival,
-        placed.reasons,
-        selector.map(String::as_str),
-    );
+        Some(identity::Candidate {
+            id: ObjectId {
+                cluster: self.cluster.clone(),
+                group: group.to_string(),
+                kind: object.written_kind.clone(),
+                namespace,
+                name,
+            },
+            build,
+            source: self.source,
+        })
+    }
+
+    /// A Config Sync object whose namespaces a NamespaceSelector picks, when it is one the
+    /// analysis would read: a rendered copy names its namespace.
+    fn picked_by_labels(&self) -> bool {
+        self.namespace_selector().is_some()
+    }
+
+    fn namespace_selector(&self) -> Option<&'a str> {
+        let object = self.object;
+        object
+            .namespace_selector
+            .as_deref()
+            .filter(|_| object.namespace.is_none())
+            .filter(|_| {
+                object.kind == Kind::NetworkPolicy || matches!(object.decoded, Decoded::Workload(_))
+            })
+    }
+}
+
+fn add_object(model: &mut Model, arrival: Arrival) {
+    let object = arrival.object;
+    note_cluster_wide_uncertainty(model, &arrival);
+    // A rendered copy names its namespace; a source object's namespaces are picked by labels.
+    let selector = arrival.namespace_selector();
+    list_unevaluated(model, &arrival, arrival.reasons, selector);
     // Counting it in one namespace would be a guess: in the wrong one, a deny policy would
     // make a namespace look safe.
     if selector.is_some() {
@@ -697,6 +915,49 @@ fn mark_cluster_wide_uncertainty(model: &mut Model) {
     }
 }
 
+/// What is not applied to a cluster-scoped object makes every namespace of its cluster
+/// uncertain.
+fn note_cluster_wide_uncertainty(model: &mut Model, arrival: &Arrival) {
+    // A cluster-wide policy may select any namespace of its cluster; a Namespace object
+    // makes its own namespace uncertain, as any namespaced object does.
+    let object = arrival.object;
+    let cluster_wide = object.kind.is_cluster_scoped()
+        && matches!(
+            object.decoded,
+            Decoded::Policy(_) | Decoded::NetworkSet(_) | Decoded::CidrGroup(_) | Decoded::Tier(_)
+        );
+    if cluster_wide {
+        for u in &arrival.uncertain {
+            model
+                .cluster_wide_uncertainty
+                .push((arrival.cluster.clone(), u.clone()));
+        }
+    }
+}
+
+/// The uncertainty of a copy that is not counted (the same object by another way, a copy
+/// replaced or refused), on the namespace it would land in.
+fn note_dropped_uncertainty(model: &mut Model, arrival: &Arrival) {
+    if arrival.uncertain.is_empty() {
+        return;
+    }
+    note_cluster_wide_uncertainty(model, arrival);
+    if arrival.object.kind.is_cluster_scoped() {
+        return;
+    }
+    let key = NamespaceKey {
+        cluster: arrival.cluster.clone(),
+        name: arrival.namespace(),
+    };
+    if let Some(ns) = model.namespaces.get_mut(&key) {
+        for u in &arrival.uncertain {
+            if !ns.uncertain.contains(u) {
+                ns.uncertain.push(u.clone());
+            }
+        }
+    }
+}
+
 /// Notes that something lands in namespace `name`, and returns it.
 fn note_namespace<'a>(model: &'a mut Model, arrival: &Arrival, name: &str) -> &'a mut Namespace {
     let key = NamespaceKey {
@@ -777,6 +1038,67 @@ mod tests {
         let web = model.namespaces.values().next().unwrap();
         assert!(web.object.is_some() && web.suppression.is_some());
         assert_eq!(web.labels.get("team").map(String::as_str), Some("a"));
+    }
+
+    #[test]
+    fn the_last_copy_of_an_object_is_the_one_in_the_model() {
+        let model = lint_text(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: web, labels: {team: a}}\n---\n\
+             apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: web}\nspec: {podSelector: {}, policyTypes: [Egress]}\n---\n\
+             apiVersion: v1\nkind: Namespace\nmetadata: {name: web, labels: {team: b}}\n---\n\
+             apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: web}\nspec: {podSelector: {}, policyTypes: [Egress]}\n",
+        )
+        .model;
+        let web = model.namespaces.values().next().unwrap();
+        assert_eq!(web.labels.get("team").map(String::as_str), Some("b"));
+        assert_eq!(web.object.map(|o| o.line), Some(10));
+        let policies: Vec<usize> = model.policies.iter().map(|p| p.location.line).collect();
+        assert_eq!(policies, [14]);
+        let found: Vec<(String, usize, usize, bool, bool)> = model
+            .duplicates
+            .iter()
+            .map(|d| {
+                (
+                    d.id.describe(),
+                    d.first.line,
+                    d.second.line,
+                    d.refused.is_some(),
+                    d.read,
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("Namespace web".into(), 1, 10, false, true),
+                ("NetworkPolicy web/p".into(), 5, 14, false, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn identity_is_group_kind_namespace_and_name() {
+        let model = lint_text(
+            // Another API version of one group and kind is the same object; another group, or
+            // no namespace against the default one, are told apart or not as a cluster does.
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n---\n\
+             apiVersion: example.com/v2\nkind: Widget\nmetadata: {name: w, namespace: default}\n---\n\
+             apiVersion: other.io/v1\nkind: Widget\nmetadata: {name: w}\n---\n\
+             apiVersion: v1\nkind: ConfigMap\nmetadata: {name: w}\n---\n\
+             apiVersion: v1\nkind: ConfigMap\nmetadata: {generateName: w-}\n---\n\
+             apiVersion: v1\nkind: ConfigMap\nmetadata: {generateName: w-}\n",
+        )
+        .model;
+        let found: Vec<(String, String, bool)> = model
+            .duplicates
+            .iter()
+            .map(|d| (d.id.group.clone(), d.id.describe(), d.read))
+            .collect();
+        assert_eq!(
+            found,
+            [("example.com".into(), "Widget default/w".into(), false)],
+            "objects without a name have no identity to clash on"
+        );
     }
 
     #[test]
