@@ -322,7 +322,17 @@ pub fn render(options: RenderOptions) -> Result<Rendered, LintError> {
     }
     errors.sort();
     errors.dedup();
-    let mut notes = resolution.notes;
+    // Builds kustomize refuses for an object in them twice: the model tells them.
+    let model = model::build(&files, &objects, &resolution, &options.default_namespace);
+    let refused = model.duplicates.iter().filter_map(|d| {
+        let build = d.refused.as_ref()?;
+        Some(format!(
+            "{}:{}: kustomize refuses the build of {}: {} {} is in it twice",
+            model.files[d.second.file], d.second.line, build.name, d.id.kind, d.id.name
+        ))
+    });
+    let mut notes: Vec<String> = refused.collect();
+    notes.extend(resolution.notes);
     notes.extend(resolution.unfollowed.iter().map(|u| {
         let object = &objects[u.file][u.object];
         format!(

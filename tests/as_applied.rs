@@ -145,3 +145,15 @@ fn flux_substitution_and_common_metadata_are_applied() {
     assert!(reachable(&report, "blog"));
     assert!(uncertain(&report, "blog").is_empty());
 }
+
+#[test]
+fn argo_cd_managed_namespace_labels_meet_a_namespace_selector() {
+    let report = json_report(&["fixtures/argocd-managed"]).1;
+    let media = findings(&report, "IMDS001", "media");
+    assert_eq!(media.len(), 1, "{media:#?}");
+    assert_eq!(
+        media[0]["file"],
+        "fixtures/argocd-managed/manifests/cluster/open-for-exposed.yaml"
+    );
+    assert!(reachable(&report, "media"));
+}

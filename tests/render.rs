@@ -151,7 +151,11 @@ fn a_kustomize_overlay_lands_its_base_in_its_namespace() {
     assert!(docs.iter().all(|d| d.header("not applied").is_empty()));
     let patched: Vec<&Document> = docs
         .iter()
-        .filter(|d| d.header("transformed").iter().any(|t| t.starts_with("patched by")))
+        .filter(|d| {
+            d.header("transformed")
+                .iter()
+                .any(|t| t.starts_with("patched by"))
+        })
         .collect();
     assert_eq!(patched.len(), 1, "{patched:?}");
     assert_eq!(

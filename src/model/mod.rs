@@ -80,6 +80,9 @@ pub struct Namespace {
 pub struct Uncertainty {
     pub at: Location,
     pub reason: String,
+    /// kustomize or the controller refuses the whole build here, rather than imds-lint not
+    /// applying something.
+    pub refused: bool,
 }
 
 /// A change a transformer made to an object, at the entry that made it.
@@ -463,8 +466,53 @@ pub fn build(
     for arrival in &dropped {
         note_dropped_uncertainty(&mut model, arrival);
     }
+    note_refused_builds(&mut model);
+    label_managed_namespaces(&mut model, resolution);
     mark_cluster_wide_uncertainty(&mut model);
     model
+}
+
+/// Argo CD puts its `managedNamespaceMetadata` labels on the destination namespace it
+/// manages, over those of a Namespace object.
+fn label_managed_namespaces(model: &mut Model, resolution: &Resolution) {
+    for managed in &resolution.managed_namespaces {
+        let key = NamespaceKey {
+            cluster: managed.cluster.clone(),
+            name: managed.namespace.clone(),
+        };
+        if let Some(ns) = model.namespaces.get_mut(&key) {
+            for (label, value) in &managed.labels {
+                ns.labels.insert(label.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// A build kustomize refuses applies nothing: where its duplicate lands, the verdict (made
+/// from the first copy) is uncertain.
+fn note_refused_builds(model: &mut Model) {
+    for d in &model.duplicates {
+        let Some(refused) = &d.refused else {
+            continue;
+        };
+        let key = NamespaceKey {
+            cluster: d.id.cluster.clone(),
+            name: d.id.namespace.clone().unwrap_or_default(),
+        };
+        let uncertainty = Uncertainty {
+            at: d.second,
+            reason: format!(
+                "kustomize refuses the build of {}: {} {} is in it twice, so nothing of it is applied",
+                refused.name, d.id.kind, d.id.name
+            ),
+            refused: true,
+        };
+        if let Some(ns) = model.namespaces.get_mut(&key)
+            && !ns.uncertain.contains(&uncertainty)
+        {
+            ns.uncertain.push(uncertainty);
+        }
+    }
 }
 
 /// Which arrivals become objects of the model (in apply order: [`identity::path_order`] of
@@ -614,6 +662,7 @@ impl<'a> Arrival<'a> {
             .map(|u| Uncertainty {
                 at: Location::new(file, u.at),
                 reason: u.reason.clone(),
+                refused: u.refused,
             })
             .collect();
         Arrival {

@@ -80,6 +80,16 @@ pub enum Landing {
     NotAResource,
 }
 
+/// A namespace Argo CD creates for an Application (`CreateNamespace=true`), with the labels
+/// its `managedNamespaceMetadata` puts on it: namespace selectors see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedNamespace {
+    pub cluster: Option<String>,
+    pub namespace: String,
+    /// Label keys and values.
+    pub labels: Vec<(String, String)>,
+}
+
 /// A controller object whose manifests imds-lint cannot build, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unfollowed {
@@ -102,6 +112,8 @@ pub struct Resolution {
     /// The objects of a (file, way) whose way transforms them, as rendered; the other ways
     /// land the objects as first decoded.
     pub rendered: HashMap<(usize, Way), Rendering>,
+    /// The namespaces Argo CD creates with labels of their own.
+    pub managed_namespaces: Vec<ManagedNamespace>,
     /// The transformers ways name, by [`TransformerId`].
     transformers: Vec<render::transformer::Transformer>,
 }
@@ -135,6 +147,7 @@ pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]
         mut landings,
         mut notes,
         clusters,
+        managed_namespaces,
     } = Walker::new(files, &kustomize, &controllers, &builds, notes).walk_all();
     for &i in &kustomize.not_resources {
         if landings[i] == Landing::Standalone {
@@ -151,6 +164,7 @@ pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]
         clusters,
         unfollowed: builds.unfollowed,
         rendered,
+        managed_namespaces,
         transformers,
     }
 }

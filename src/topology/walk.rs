@@ -11,7 +11,7 @@ use super::controllers::{Controllers, clean_path};
 use super::flux;
 use super::kustomize::{Kustomize, Resource};
 use super::render::TransformerId;
-use super::{BuildRoot, Landing, Way};
+use super::{BuildRoot, Landing, ManagedNamespace, Way};
 use crate::decode::gitops::{Applier, ArgoApplication, FluxKustomization};
 use crate::source::load::LoadedFile;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -88,6 +88,8 @@ pub(super) struct Walked {
     pub(super) notes: Vec<String>,
     /// The clusters the controllers followed name.
     pub(super) clusters: BTreeSet<String>,
+    /// The labels Argo CD puts on the namespaces it creates, per Application followed.
+    pub(super) managed_namespaces: Vec<ManagedNamespace>,
 }
 
 /// Follows kustomizations and controllers from the entry points down to the files they build.
@@ -105,6 +107,7 @@ pub(super) struct Walker<'a> {
     /// The controllers above the one being followed, to tell a cycle.
     controller_path: Vec<usize>,
     clusters: BTreeSet<String>,
+    managed_namespaces: Vec<ManagedNamespace>,
     /// Kustomization builds done, each once: a kustomization reached again the same way adds
     /// nothing, so a diamond of kustomizations costs its size, not its number of paths.
     built: HashSet<Build>,
@@ -141,6 +144,7 @@ impl<'a> Walker<'a> {
             visited: HashSet::new(),
             controller_path: Vec::new(),
             clusters: BTreeSet::new(),
+            managed_namespaces: Vec::new(),
             built: HashSet::new(),
         }
     }
@@ -160,6 +164,7 @@ impl<'a> Walker<'a> {
             landings: self.landings,
             notes: self.notes,
             clusters: self.clusters,
+            managed_namespaces: self.managed_namespaces,
         }
     }
 
@@ -366,6 +371,20 @@ impl<'a> Walker<'a> {
             self.clusters.insert(cluster.clone());
         }
         let found = &controllers.found[a];
+        if let Applier::Argo(app) = found.applier
+            && let Some(namespace) = &app.namespace
+            && !app.managed_namespace_labels.is_empty()
+        {
+            self.managed_namespaces.push(ManagedNamespace {
+                cluster: cluster.clone(),
+                namespace: namespace.clone(),
+                labels: app
+                    .managed_namespace_labels
+                    .iter()
+                    .map(|e| (e.key.clone(), e.value.clone()))
+                    .collect(),
+            });
+        }
         let context = BuildContext {
             cluster,
             fallback_namespace,
