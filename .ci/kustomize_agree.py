@@ -18,6 +18,11 @@ Each entry point ends in exactly one column:
   imds-lint refused kubectl built it, imds-lint shows other objects but said so: an error or a
                     note about one of its files, or a `# not applied:` header on one of its
                     documents (verdicts there are uncertain): listed, not a failure.
+  component alone   a kustomization of kind Component that nothing includes: it is built only
+                    into what includes it (kubectl refuses it alone where its patches name
+                    objects it lacks); counted and listed, not compared.
+ConfigMaps and Secrets are left out of the comparison: imds-lint reads nothing of them, and
+kustomize's generators name theirs with a hash of the content.
 Nothing is skipped: every entry point is in the table. Prints the first differences and exits
 1 when any entry point differs (or kubectl refused one imds-lint was silent about).
 
@@ -174,6 +179,9 @@ def view(obj, namespace):
     return identity, json.dumps(fields, sort_keys=True, default=str)
 
 
+UNREAD = {"ConfigMap", "Secret"}
+
+
 def kubectl_view(obj):
     return view(obj, get(obj, "metadata", "namespace"))
 
@@ -219,6 +227,15 @@ def compare(expected, actual):
     return lines
 
 
+def is_component(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.load(f, Loader=Loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(doc, dict) and doc.get("kind") == "Component"
+
+
 def refusal(stderr):
     """kubectl's reason, on one line: its `err="…"`, else its error lines joined."""
     text = " ".join(line.strip() for line in stderr.strip().splitlines())
@@ -255,11 +272,15 @@ def check_root(bin_, root):
     rows = []
     for k in sorted(entry_points):
         folder = os.path.dirname(k)
+        if is_component(k):
+            rows.append((display(k), 0, "component alone", []))
+            continue
         members = closure(k, graph)
         dirs = [display(os.path.dirname(m)) + os.sep for m in members]
         reported = [m for m in messages if any(d in m for d in dirs)]
         reported += sorted({f"not applied: {n}" for h, _ in builds.get(k, []) for n in h.get("not applied", [])})
-        ours = [render_view(h, o) for h, o in builds.get(k, []) if isinstance(o, dict)]
+        ours = [render_view(h, o) for h, o in builds.get(k, [])
+                if isinstance(o, dict) and o.get("kind") not in UNREAD]
         try:
             kc = subprocess.run(["kubectl", "kustomize", folder], capture_output=True, text=True,
                                 timeout=KUBECTL_TIMEOUT, env=NO_NETWORK)
@@ -275,7 +296,8 @@ def check_root(bin_, root):
                 rows.append((display(k), len(ours), "differ", detail + ["imds-lint reported nothing about this build"]))
             continue
         try:
-            theirs = [kubectl_view(o) for o in yaml.load_all(kc.stdout, Loader=Loader) if isinstance(o, dict)]
+            theirs = [kubectl_view(o) for o in yaml.load_all(kc.stdout, Loader=Loader)
+                      if isinstance(o, dict) and o.get("kind") not in UNREAD]
         except yaml.YAMLError as e:
             rows.append((display(k), 0, "differ", [f"kubectl output does not parse: {e}"]))
             continue
@@ -289,7 +311,7 @@ def check_root(bin_, root):
     return rows
 
 
-COLUMNS = ["agree", "differ", "kubectl refused", "imds-lint refused"]
+COLUMNS = ["agree", "differ", "kubectl refused", "imds-lint refused", "component alone"]
 
 
 def main():

@@ -411,6 +411,19 @@ pub fn build(
             .or_default()
             .push(&u.reason);
     }
+    // kustomize refuses a whole build where one of its kustomizations is refused: every
+    // object of that build is uncertain, rendered or not.
+    let mut refused: HashMap<BuildRoot, Vec<Unapplied>> = HashMap::new();
+    for ((_, way), rendering) in &resolution.rendered {
+        if let Some(root) = way.build {
+            for u in rendering.unapplied.iter().filter(|u| u.refused) {
+                let list = refused.entry(root).or_default();
+                if !list.contains(u) {
+                    list.push(u.clone());
+                }
+            }
+        }
+    }
     let standalone = Way::default();
     let mut arrivals = Vec::new();
     for (file_index, (file_objects, arrival)) in
@@ -425,7 +438,17 @@ pub fn build(
             let rendering = (!way.steps.is_empty())
                 .then(|| resolution.rendered.get(&(file_index, way.clone())))
                 .flatten();
-            let unapplied = rendering.map_or(&[][..], |r| r.unapplied.as_slice());
+            let mut unapplied = rendering.map_or_else(Vec::new, |r| r.unapplied.clone());
+            for u in way
+                .build
+                .and_then(|root| refused.get(&root))
+                .into_iter()
+                .flatten()
+            {
+                if !unapplied.contains(u) {
+                    unapplied.push(u.clone());
+                }
+            }
             for (object_index, object) in file_objects.iter().enumerate() {
                 let (object, applied) = match rendering.map(|r| r.objects.get(object_index)) {
                     None => (object, &[][..]),
@@ -443,7 +466,7 @@ pub fn build(
                     way,
                     reasons: reasons.map_or(&[][..], Vec::as_slice),
                     applied,
-                    unapplied,
+                    unapplied: &unapplied,
                 };
                 arrivals.push(Arrival::new(&placed, default_namespace));
             }
@@ -605,7 +628,7 @@ fn duplicate(
 
 /// One object as it lands one way, with the reasons a controller could not follow it, the
 /// changes the way made to it, and what the way does that is not applied.
-struct Placed<'a> {
+struct Placed<'a, 'u> {
     file: usize,
     /// The object's index among the file's objects.
     index: usize,
@@ -613,7 +636,8 @@ struct Placed<'a> {
     way: &'a Way,
     reasons: &'a [&'a str],
     applied: &'a [Applied],
-    unapplied: &'a [Unapplied],
+    /// Only read while the arrival is made.
+    unapplied: &'u [Unapplied],
 }
 
 /// One object arriving in the model one way: what each part of the model it becomes needs.
@@ -638,7 +662,7 @@ struct Arrival<'a> {
 }
 
 impl<'a> Arrival<'a> {
-    fn new(placed: &Placed<'a>, default_namespace: &'a str) -> Arrival<'a> {
+    fn new(placed: &Placed<'a, '_>, default_namespace: &'a str) -> Arrival<'a> {
         let Placed {
             file,
             index,

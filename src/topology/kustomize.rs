@@ -1,12 +1,13 @@
 //! Kustomize: what each kustomization file builds (its `resources`, `components` and
 //! `bases`), the namespace it sets, and the files it uses as patches or generator inputs.
 
+use super::patch::PatchError;
 use super::render::{
     self,
     transformer::{Transformer, TransformerId, Unapplied},
 };
 use crate::source::discover::{KUSTOMIZATION_NAMES, normalize};
-use crate::source::load::LoadedFile;
+use crate::source::load::{LoadedFile, is_kustomization};
 use crate::source::yaml::{FileRef, Node, Span};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -79,6 +80,12 @@ pub(super) fn read_kustomizations(files: &[LoadedFile], notes: &mut Vec<String>)
     let mut transformers = Vec::new();
     for (i, file) in files.iter().enumerate() {
         let Some(k) = &file.kustomization else {
+            if is_kustomization(&file.path) && file.errors.is_empty() {
+                notes.push(format!(
+                    "{}: kustomization is empty: kustomize refuses to build it",
+                    file.display
+                ));
+            }
             continue;
         };
         let dir = file.path.parent().unwrap_or(Path::new("."));
@@ -86,6 +93,26 @@ pub(super) fn read_kustomizations(files: &[LoadedFile], notes: &mut Vec<String>)
         let resources = resources_of(k, dir, &index, i, notes, &mut unapplied);
         let (patches, refused) = render::read_patches(k, files, i, dir, &|p| index.file(p));
         unapplied.extend(refused);
+        unapplied.extend(missing_generator_inputs(k, dir, FileRef::new(i)));
+        // Type fields alone are empty to kustomize too.
+        let empty = k.as_map().is_some_and(|entries| {
+            entries
+                .iter()
+                .all(|(key, _)| matches!(key.key_text(), Some("apiVersion" | "kind")))
+        });
+        if empty {
+            notes.push(format!(
+                "{}: kustomization is empty: kustomize refuses to build it",
+                file.display
+            ));
+        }
+        // Where the charts are the kustomization's only objects, no object carries this.
+        if k.get("helmCharts").is_some() {
+            notes.push(format!(
+                "{}: helmCharts are not rendered; lint `kubectl kustomize --enable-helm` output with `-`",
+                file.display
+            ));
+        }
         let transformer = Transformer::of_kustomization(k, i, patches, unapplied).map(|t| {
             transformers.push(t);
             TransformerId::new(transformers.len() - 1)
@@ -194,6 +221,38 @@ fn resources_of(
     resources
 }
 
+/// kustomize refuses a build whose ConfigMap or Secret generator reads a file that is not
+/// there (`files`, `envs`, `env`); each such entry, in `file`.
+fn missing_generator_inputs(k: &Node, dir: &Path, file: FileRef) -> Vec<Unapplied> {
+    let mut missing = Vec::new();
+    for key in ["configMapGenerator", "secretGenerator"] {
+        for generator in k.get(key).and_then(Node::as_seq).unwrap_or_default() {
+            let sources = ["files", "envs"]
+                .iter()
+                .flat_map(|field| {
+                    generator
+                        .get(field)
+                        .and_then(Node::as_seq)
+                        .unwrap_or_default()
+                })
+                .chain(generator.get("env"));
+            for source in sources {
+                let Some(text) = source.as_str() else {
+                    continue;
+                };
+                let path = text.rsplit_once('=').map_or(text, |(_, p)| p);
+                if !dir.join(path).is_file() {
+                    missing.push(Unapplied::refusal(PatchError {
+                        span: source.span.in_file(file),
+                        message: format!("{key} source {path} is not a file"),
+                    }));
+                }
+            }
+        }
+    }
+    missing
+}
+
 /// The files kustomization `k` uses as patches and generator inputs, as it names them: these
 /// are not objects of their own.
 fn patch_and_generator_inputs(k: &Node) -> Vec<&str> {
@@ -284,6 +343,7 @@ mod tests {
         let r = resolve_files(&mut files);
         assert_eq!(r.landings[1], Landing::NotAResource);
         assert_eq!(r.landings[2], Landing::NotAResource);
-        assert_eq!(r.notes.len(), 2, "{:?}", r.notes);
+        assert_eq!(r.notes.len(), 3, "{:?}", r.notes);
+        assert!(r.notes.iter().any(|n| n.contains("helmCharts")));
     }
 }

@@ -104,7 +104,7 @@ pub(super) fn render_all(
             _ => None,
         })
         .flatten()
-        .filter(|(_, way)| !way.steps.is_empty())
+        .filter(|(_, way)| way.steps.iter().any(|s| transformers[s.index()].renders()))
         .collect();
     let mut renderings: HashMap<(usize, Way), Rendering> = work
         .into_par_iter()

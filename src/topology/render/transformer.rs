@@ -200,11 +200,12 @@ impl Transformer {
             variables: None,
             unapplied,
         };
-        if transformer.changes_nothing() {
+        let namespace = affix("namespace");
+        if namespace.is_none() && !transformer.renders() {
             return None;
         }
         Some(Transformer {
-            namespace: affix("namespace"),
+            namespace,
             ..transformer
         })
     }
@@ -249,7 +250,7 @@ impl Transformer {
             variables: (!variables.is_empty()).then_some(variables),
             unapplied,
         };
-        (!transformer.changes_nothing()).then_some(transformer)
+        transformer.renders().then_some(transformer)
     }
 
     /// What an Argo CD source's `kustomize:` options (in `file`) add to the kustomization it
@@ -285,17 +286,21 @@ impl Transformer {
             variables: None,
             unapplied,
         };
-        (!transformer.changes_nothing()).then_some(transformer)
+        transformer.renders().then_some(transformer)
     }
 
-    fn changes_nothing(&self) -> bool {
-        self.patches.is_empty()
+    /// Whether it does more than set a namespace: a way through it is rendered. (A way
+    /// through kustomizations that only set namespaces lands the objects as first decoded;
+    /// the namespace it sets is the way's. It is a step all the same, so that a patch above
+    /// sees the namespace the objects have by then.)
+    pub(in crate::topology) fn renders(&self) -> bool {
+        !(self.patches.is_empty()
             && self.prefix.is_none()
             && self.suffix.is_none()
             && self.labels.iter().all(|l| l.pairs.is_empty())
             && self.annotations.is_empty()
             && self.variables.is_none()
-            && self.unapplied.is_empty()
+            && self.unapplied.is_empty())
     }
 }
 
