@@ -157,3 +157,16 @@ fn argo_cd_managed_namespace_labels_meet_a_namespace_selector() {
     );
     assert!(reachable(&report, "media"));
 }
+
+#[test]
+fn flux_components_add_their_objects_to_the_build() {
+    let report = json_report(&["fixtures/flux-applied"]).1;
+    assert!(reachable(&report, "news"));
+    let news = findings(&report, "IMDS001", "news");
+    assert_eq!(news.len(), 1);
+    assert_eq!(
+        news[0]["file"],
+        "fixtures/flux-applied/components/partner-egress/allow-link-local.yaml"
+    );
+    assert!(uncertain(&report, "news").is_empty());
+}

@@ -25,7 +25,7 @@ mod testing;
 mod tree;
 mod walk;
 
-use crate::decode::gitops::{Applier, SourceKind};
+use crate::decode::gitops::{Applier, FluxKustomization, SourceKind};
 use crate::decode::object::Object;
 use crate::source::load::LoadedFile;
 use crate::source::yaml::{FileRef, Node};
@@ -178,6 +178,8 @@ struct ControllerBuilds {
     /// The transformers of the controllers that have some, by index in
     /// [`Controllers::found`]: a Flux Kustomization's, applied to all it builds.
     flux_steps: HashMap<usize, TransformerId>,
+    /// The kustomizations (of kind Component) a Flux Kustomization's `spec.components` names.
+    flux_components: HashMap<usize, Vec<usize>>,
     unfollowed: Vec<Unfollowed>,
 }
 
@@ -229,14 +231,18 @@ impl Planning<'_> {
                             namespace,
                             |kind, namespace, name| self.variable_source(kind, namespace, name),
                         );
-                        let (patches, refused) =
+                        let (patches, mut unapplied) =
                             self.controller_patches(k.transform.patches.as_ref(), found.file);
-                        let mut transformer =
-                            Transformer::of_flux(&k.transform, found.file, patches, variables);
-                        if !refused.is_empty() {
-                            let t = transformer.get_or_insert_with(Transformer::default);
-                            t.unapplied.extend(refused);
-                        }
+                        let (components, missing) = self.flux_components(k, found.file);
+                        unapplied.extend(missing);
+                        builds.flux_components.insert(a, components);
+                        let transformer = Transformer::of_flux(
+                            &k.transform,
+                            found.file,
+                            patches,
+                            variables,
+                            unapplied,
+                        );
                         if let Some(id) = add(transformer) {
                             builds.flux_steps.insert(a, id);
                         }
@@ -277,6 +283,32 @@ impl Planning<'_> {
             }
         }
         builds
+    }
+
+    /// The kustomizations a Flux Kustomization (in `file`) names in `spec.components`, relative
+    /// to its path; those not in the linted tree are not applied.
+    fn flux_components(
+        &self,
+        k: &FluxKustomization,
+        file: usize,
+    ) -> (Vec<usize>, Vec<render::Unapplied>) {
+        let dir = controllers::at_root(self.root, k.path.as_deref());
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        for component in &k.transform.components {
+            let path = crate::source::discover::normalize(&dir.join(&component.value));
+            match self.tree.kustomization_in(&path) {
+                Some(c) => found.push(c),
+                None => missing.push(render::Unapplied::new(
+                    component.span.in_file(FileRef::new(file)),
+                    format!(
+                        "Flux spec.components entry {} is not a kustomization in the linted tree",
+                        component.value
+                    ),
+                )),
+            }
+        }
+        (found, missing)
     }
 
     /// The patches a controller object (in `file`) declares in its `patches` field.

@@ -44,6 +44,8 @@ struct BuildContext {
     root: Option<BuildRoot>,
     /// The controller's transformers, applied after everything the build does.
     steps: Vec<TransformerId>,
+    /// Components the controller adds to the kustomization it builds (Flux `spec.components`).
+    components: Vec<usize>,
 }
 
 /// A kustomization being built: the namespace it (or one above) forces, and the index of the
@@ -57,6 +59,8 @@ struct Frame<'a> {
     steps: Vec<TransformerId>,
     /// Those of the kustomizations above only.
     above: Vec<TransformerId>,
+    /// Components a controller adds after the kustomization's own.
+    extra: Vec<usize>,
 }
 
 /// The kustomizations being built, outermost first.
@@ -224,16 +228,23 @@ impl<'a> Walker<'a> {
     /// the namespace a controller above forces.
     fn walk(&mut self, top: usize, forced: Option<Forced<'a>>, context: &BuildContext) {
         let mut stack = Stack::default();
-        self.enter(top, forced, context.steps.clone(), context, &mut stack);
+        let (above, extra) = (context.steps.clone(), context.components.clone());
+        self.enter(top, forced, above, extra, context, &mut stack);
         while let Some(frame) = stack.frames.last_mut() {
-            let Some(&resource) = self
+            let own = self
                 .kustomize
                 .kustomizations
                 .get(&frame.kustomization)
-                .and_then(|k| k.resources.get(frame.next))
-            else {
-                stack.pop();
-                continue;
+                .map_or(&[][..], |k| k.resources.as_slice());
+            let resource = match own.get(frame.next) {
+                Some(&resource) => resource,
+                None => match frame.extra.get(frame.next - own.len()) {
+                    Some(&c) => Resource::Component(c),
+                    None => {
+                        stack.pop();
+                        continue;
+                    }
+                },
             };
             frame.next += 1;
             let forced = frame.forced;
@@ -244,11 +255,11 @@ impl<'a> Walker<'a> {
                 }
                 Resource::Kustomization(k) => {
                     let above = frame.steps.clone();
-                    self.enter(k, forced, above, context, &mut stack);
+                    self.enter(k, forced, above, Vec::new(), context, &mut stack);
                 }
                 Resource::Component(c) => {
                     let above = self.above_component(frame, c);
-                    self.enter(c, forced, above, context, &mut stack);
+                    self.enter(c, forced, above, Vec::new(), context, &mut stack);
                 }
             }
         }
@@ -261,7 +272,8 @@ impl<'a> Walker<'a> {
         let Some(k) = kustomize.kustomizations.get(&frame.kustomization) else {
             return frame.above.clone();
         };
-        let later = k.components().skip_while(|&other| other != c).skip(1);
+        let all = k.components().chain(frame.extra.iter().copied());
+        let later = all.skip_while(|&other| other != c).skip(1);
         later
             .filter_map(|other| kustomize.kustomizations.get(&other)?.transformer)
             .chain(k.transformer)
@@ -270,12 +282,14 @@ impl<'a> Walker<'a> {
     }
 
     /// Starts building kustomization `k` on top of `stack`, unless that goes round a cycle or
-    /// this build was done before; `above` are the transformers of the kustomizations above.
+    /// this build was done before; `above` are the transformers of the kustomizations above,
+    /// `extra` the components a controller adds to it.
     fn enter(
         &mut self,
         k: usize,
         forced: Option<Forced<'a>>,
         above: Vec<TransformerId>,
+        extra: Vec<usize>,
         context: &BuildContext,
         stack: &mut Stack<'a>,
     ) {
@@ -308,6 +322,7 @@ impl<'a> Walker<'a> {
         }));
         let steps = kustomization
             .components()
+            .chain(extra.iter().copied())
             .filter_map(|c| kustomize.kustomizations.get(&c)?.transformer)
             .chain(kustomization.transformer)
             .chain(above.iter().copied())
@@ -318,6 +333,7 @@ impl<'a> Walker<'a> {
             next: 0,
             steps,
             above,
+            extra,
         });
     }
 
@@ -400,6 +416,12 @@ impl<'a> Walker<'a> {
                 .copied()
                 .into_iter()
                 .collect(),
+            components: self
+                .builds
+                .flux_components
+                .get(&a)
+                .cloned()
+                .unwrap_or_default(),
         };
         self.controller_path.push(a);
         self.build_flux(a, forced, &context);
@@ -431,13 +453,41 @@ impl<'a> Walker<'a> {
     /// Builds what Flux Kustomization `a` builds, `forced` its `targetNamespace`.
     fn build_flux(&mut self, a: usize, forced: Option<Forced<'a>>, context: &BuildContext) {
         let builds = self.builds;
-        for &resource in builds.flux.get(&a).into_iter().flatten() {
+        let resources = builds.flux.get(&a).map_or(&[][..], Vec::as_slice);
+        if let [Resource::Kustomization(k)] = resources {
+            // Flux adds its components to the kustomization at its path.
+            return self.walk(*k, forced, context);
+        }
+        // Else Flux generates a kustomization of the files (and folders built whole) at its
+        // path, with its components: their transformers apply to all of it.
+        let kustomize = self.kustomize;
+        let transformers = |components: &[usize]| -> Vec<TransformerId> {
+            components
+                .iter()
+                .filter_map(|c| kustomize.kustomizations.get(c)?.transformer)
+                .chain(context.steps.iter().copied())
+                .collect()
+        };
+        let generated = BuildContext {
+            steps: transformers(&context.components),
+            components: Vec::new(),
+            ..context.clone()
+        };
+        for &resource in resources {
             match resource {
-                Resource::File(f) => self.land(f, forced, context.steps.clone(), context),
+                Resource::File(f) => self.land(f, forced, generated.steps.clone(), &generated),
                 Resource::Kustomization(k) | Resource::Component(k) => {
-                    self.walk(k, forced, context)
+                    self.walk(k, forced, &generated)
                 }
             }
+        }
+        for (i, &c) in context.components.iter().enumerate() {
+            let component = BuildContext {
+                steps: transformers(&context.components[i + 1..]),
+                components: Vec::new(),
+                ..context.clone()
+            };
+            self.walk(c, forced, &component);
         }
     }
 

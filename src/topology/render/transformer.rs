@@ -218,23 +218,15 @@ impl Transformer {
         file: usize,
         patches: Vec<Patch>,
         variables: Variables,
+        mut unapplied: Vec<Unapplied>,
     ) -> Option<Transformer> {
         let tag = FileRef::new(file);
-        let mut unapplied: Vec<Unapplied> = flux
-            .unreadable
-            .iter()
-            .chain(&variables.reasons)
-            .map(|r| unapplied_reason(r, tag))
-            .collect();
-        for component in &flux.components {
-            unapplied.push(Unapplied::new(
-                component.span.in_file(tag),
-                format!(
-                    "Flux spec.components entry {} is not applied: it can add objects and change any field",
-                    component.value
-                ),
-            ));
-        }
+        unapplied.extend(
+            flux.unreadable
+                .iter()
+                .chain(&variables.reasons)
+                .map(|r| unapplied_reason(r, tag)),
+        );
         let transformer = Transformer {
             patches,
             component: None,
