@@ -15,8 +15,8 @@
 //! * the same source object reaching the same place by two ways is one object, silently.
 
 use crate::topology::BuildRoot;
+use rustc_hash::FxHashMap as HashMap;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 /// An object's identity in a cluster.
@@ -41,25 +41,48 @@ impl ObjectId {
     }
 }
 
+/// An [`ObjectId`] borrowed from the object it names: what settling compares, so that a
+/// repository's objects cost no copies of their names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct IdKey<'a> {
+    pub cluster: Option<&'a str>,
+    pub group: &'a str,
+    pub kind: &'a str,
+    pub namespace: Option<&'a str>,
+    pub name: &'a str,
+}
+
+impl IdKey<'_> {
+    pub fn to_id(self) -> ObjectId {
+        ObjectId {
+            cluster: self.cluster.map(str::to_string),
+            group: self.group.to_string(),
+            kind: self.kind.to_string(),
+            namespace: self.namespace.map(str::to_string),
+            name: self.name.to_string(),
+        }
+    }
+}
+
 /// An object's identity as kustomize tells resources of one build apart: by group, version,
 /// kind, name and namespace, where no namespace and `default` are the same.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) struct BuildId {
-    pub cluster: Option<String>,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct BuildKey<'a> {
+    pub cluster: Option<&'a str>,
     pub root: BuildRoot,
-    pub api_version: String,
-    pub kind: String,
+    pub api_version: &'a str,
+    pub kind: &'a str,
     /// After the build's `namespace:`; `None` for cluster-scoped kinds.
-    pub namespace: Option<String>,
-    pub name: String,
+    pub namespace: Option<&'a str>,
+    pub name: &'a str,
 }
 
 /// One object as it lands one way, as far as its identity goes.
 #[derive(Debug, Clone)]
-pub(super) struct Candidate {
-    pub id: ObjectId,
+pub(super) struct Candidate<'a> {
+    pub id: IdKey<'a>,
     /// Set when a kustomize build applies it.
-    pub build: Option<BuildId>,
+    pub build: Option<BuildKey<'a>>,
     /// The source object: its file and its index among the file's objects.
     pub source: (usize, usize),
 }
@@ -93,8 +116,8 @@ pub(super) fn settle(
 ) -> Settled {
     let mut kept = vec![false; candidates.len()];
     let mut clashes = Vec::new();
-    let mut first_in_build: HashMap<&BuildId, usize> = HashMap::new();
-    let mut current: HashMap<&ObjectId, usize> = HashMap::new();
+    let mut first_in_build: HashMap<&BuildKey, usize> = HashMap::default();
+    let mut current: HashMap<&IdKey, usize> = HashMap::default();
     for &c in order {
         let candidate = &candidates[c];
         if let Some(build) = &candidate.build {
@@ -144,12 +167,17 @@ pub(super) fn settle(
 /// ways of one object stay together in the order they come, whether they arrive object by
 /// object or way by way.
 pub(super) fn apply_order(files: &[String], sources: &[(usize, usize)]) -> Vec<usize> {
+    // Files ranked once, so that ordering the objects compares integers, not paths.
+    let mut by_path: Vec<usize> = (0..files.len()).collect();
+    by_path.sort_by(|&a, &b| path_order(&files[a], &files[b]));
+    let mut rank = vec![0; files.len()];
+    for (position, &file) in by_path.iter().enumerate() {
+        rank[file] = position;
+    }
     let mut order: Vec<usize> = (0..sources.len()).collect();
-    order.sort_by(|&a, &b| {
-        let ((file_a, object_a), (file_b, object_b)) = (sources[a], sources[b]);
-        path_order(&files[file_a], &files[file_b])
-            .then(file_a.cmp(&file_b))
-            .then(object_a.cmp(&object_b))
+    order.sort_by_key(|&i| {
+        let (file, object) = sources[i];
+        (rank[file], object)
     });
     order
 }
@@ -164,27 +192,27 @@ pub(super) fn path_order(a: &str, b: &str) -> Ordering {
 mod tests {
     use super::*;
 
-    fn id(name: &str) -> ObjectId {
-        ObjectId {
+    fn id(name: &str) -> IdKey<'_> {
+        IdKey {
             cluster: None,
-            group: "networking.k8s.io".into(),
-            kind: "NetworkPolicy".into(),
-            namespace: Some("web".into()),
-            name: name.into(),
+            group: "networking.k8s.io",
+            kind: "NetworkPolicy",
+            namespace: Some("web"),
+            name,
         }
     }
 
     /// A candidate named `name` from object `object` of `file`, in `build` when given.
-    fn candidate(name: &str, file: usize, object: usize, build: Option<usize>) -> Candidate {
+    fn candidate(name: &str, file: usize, object: usize, build: Option<usize>) -> Candidate<'_> {
         let id = id(name);
         Candidate {
-            build: build.map(|k| BuildId {
+            build: build.map(|k| BuildKey {
                 cluster: None,
                 root: BuildRoot::Kustomization(k),
-                api_version: "networking.k8s.io/v1".into(),
-                kind: id.kind.clone(),
-                namespace: id.namespace.clone(),
-                name: id.name.clone(),
+                api_version: "networking.k8s.io/v1",
+                kind: id.kind,
+                namespace: id.namespace,
+                name: id.name,
             }),
             id,
             source: (file, object),

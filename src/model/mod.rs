@@ -573,7 +573,7 @@ fn settle(files: &[String], arrivals: &[Arrival]) -> (Vec<bool>, Vec<(identity::
         .clashes
         .into_iter()
         .map(|clash| {
-            let id = candidates[clash.second].id.clone();
+            let id = candidates[clash.second].id.to_id();
             let clash = identity::Clash {
                 first: arrival_of[clash.first],
                 second: arrival_of[clash.second],
@@ -750,36 +750,38 @@ impl<'a> Arrival<'a> {
     }
 
     /// Its identity, unless it has none to clash on: no name, or namespaces picked by labels.
-    fn candidate(&self) -> Option<identity::Candidate> {
+    fn candidate(&self) -> Option<identity::Candidate<'_>> {
         let object = self.object;
-        let name = self.final_name()?.to_string();
+        let name = self.final_name()?;
         if self.picked_by_labels() {
             return None;
         }
-        let (group, version) = match object.api_version.split_once('/') {
-            Some((group, version)) => (group, version),
-            None => ("", object.api_version.as_str()),
-        };
-        let namespace = (!object.kind.is_cluster_scoped()).then(|| self.namespace());
-        let build = self.way.build.map(|root| identity::BuildId {
-            cluster: self.cluster.clone(),
+        let group = object
+            .api_version
+            .split_once('/')
+            .map_or("", |(group, _)| group);
+        let cluster_scoped = object.kind.is_cluster_scoped();
+        let namespace =
+            (!cluster_scoped).then(|| self.explicit.as_deref().unwrap_or(self.default_namespace));
+        let cluster = self.cluster.as_deref();
+        let build = self.way.build.map(|root| identity::BuildKey {
+            cluster,
             root,
-            api_version: format!("{group}/{version}"),
-            kind: object.written_kind.clone(),
+            api_version: &object.api_version,
+            kind: &object.written_kind,
             // The build's `namespace:`, else the object's; none is `default` to kustomize.
-            namespace: (!object.kind.is_cluster_scoped()).then(|| {
+            namespace: (!cluster_scoped).then(|| {
                 self.forced
                     .or(object.namespace.as_deref())
                     .unwrap_or("default")
-                    .to_string()
             }),
-            name: name.clone(),
+            name,
         });
         Some(identity::Candidate {
-            id: ObjectId {
-                cluster: self.cluster.clone(),
-                group: group.to_string(),
-                kind: object.written_kind.clone(),
+            id: identity::IdKey {
+                cluster,
+                group,
+                kind: &object.written_kind,
                 namespace,
                 name,
             },
