@@ -225,7 +225,7 @@ mod tests {
     }
 
     /// One object when from one source, as when every way lands it alike.
-    fn by_source(candidates: &[Candidate]) -> impl Fn(usize, usize) -> bool + '_ {
+    fn by_source<'a>(candidates: &'a [Candidate<'_>]) -> impl Fn(usize, usize) -> bool + 'a {
         |a, b| candidates[a].source == candidates[b].source
     }
 
