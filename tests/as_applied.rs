@@ -170,3 +170,23 @@ fn flux_components_add_their_objects_to_the_build() {
     );
     assert!(uncertain(&report, "news").is_empty());
 }
+
+#[test]
+fn flux_patches_are_applied_and_found_at_the_operation() {
+    let report = json_report(&["fixtures/flux-applied"]).1;
+    assert!(reachable(&report, "forum"));
+    assert_eq!(
+        places(&report, "IMDS001", "forum"),
+        [(
+            "fixtures/flux-applied/clusters/prod/apps.yaml".to_string(),
+            77
+        )]
+    );
+}
+
+#[test]
+fn argo_cd_kustomize_common_labels_reach_the_namespace_object() {
+    let report = json_report(&["fixtures/argocd-managed"]).1;
+    assert!(reachable(&report, "cms"));
+    assert_eq!(findings(&report, "IMDS001", "cms").len(), 1);
+}
