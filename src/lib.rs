@@ -116,27 +116,12 @@ pub enum LintError {
 /// Runs the whole pipeline. `Err` only for unusable options (such as a bad glob).
 pub fn run(options: LintOptions) -> Result<Outcome, LintError> {
     let started = Instant::now();
-    let mut paths = Vec::new();
-    let mut streams = Vec::new();
-    for input in options.inputs {
-        match input {
-            Input::Path(p) => paths.push(p),
-            Input::Stream { name, bytes } => {
-                streams.push(load::load_stream(&name, &bytes, &decode::object::keep))
-            }
-        }
-    }
-    let discovered = if paths.is_empty() {
-        discover::Discovered::default()
-    } else {
-        discover::discover(
-            &paths,
-            &DiscoverOptions {
-                excludes: options.excludes,
-            },
-        )?
-    };
-    let (files, objects) = load_and_decode(&discovered.files, streams);
+    let Read {
+        paths,
+        discovered,
+        files,
+        objects,
+    } = read(options.inputs, options.excludes)?;
     let manifests = objects.iter().map(Vec::len).sum();
 
     let resolution = topology::resolve(&files, &objects, &paths);
@@ -244,27 +229,12 @@ impl Rendered {
 /// Renders what lands where: every object of every file, once per way it lands, with the
 /// namespace the way gives it. `Err` only for unusable options.
 pub fn render(options: RenderOptions) -> Result<Rendered, LintError> {
-    let mut paths = Vec::new();
-    let mut streams = Vec::new();
-    for input in options.inputs {
-        match input {
-            Input::Path(p) => paths.push(p),
-            Input::Stream { name, bytes } => {
-                streams.push(load::load_stream(&name, &bytes, &decode::object::keep));
-            }
-        }
-    }
-    let discovered = if paths.is_empty() {
-        discover::Discovered::default()
-    } else {
-        discover::discover(
-            &paths,
-            &DiscoverOptions {
-                excludes: options.excludes,
-            },
-        )?
-    };
-    let (files, mut objects) = load_and_decode(&discovered.files, streams);
+    let Read {
+        paths,
+        discovered,
+        files,
+        mut objects,
+    } = read(options.inputs, options.excludes)?;
     let manifests = objects.iter().map(Vec::len).sum();
     if options.no_controllers {
         for object in objects.iter_mut().flatten() {
@@ -570,6 +540,42 @@ mod placing {
             .map_or(fields.len(), |i| i + 1);
         fields.insert(after, (Node::string(key, at), new));
     }
+}
+
+/// The inputs, read: the paths given, what the walk found under them, and each file with its
+/// objects decoded.
+struct Read {
+    paths: Vec<PathBuf>,
+    discovered: discover::Discovered,
+    files: Vec<LoadedFile>,
+    objects: Vec<Vec<Object>>,
+}
+
+/// Walks the paths of `inputs` (skipping `excludes`), then loads and decodes every file and
+/// stream. `Err` for an unusable option (a bad glob).
+fn read(inputs: Vec<Input>, excludes: Vec<String>) -> Result<Read, LintError> {
+    let mut paths = Vec::new();
+    let mut streams = Vec::new();
+    for input in inputs {
+        match input {
+            Input::Path(p) => paths.push(p),
+            Input::Stream { name, bytes } => {
+                streams.push(load::load_stream(&name, &bytes, &decode::object::keep))
+            }
+        }
+    }
+    let discovered = if paths.is_empty() {
+        discover::Discovered::default()
+    } else {
+        discover::discover(&paths, &DiscoverOptions { excludes })?
+    };
+    let (files, objects) = load_and_decode(&discovered.files, streams);
+    Ok(Read {
+        paths,
+        discovered,
+        files,
+        objects,
+    })
 }
 
 /// Loads and decodes the discovered files in parallel, file by file so trees never pile up
