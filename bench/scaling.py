@@ -89,6 +89,17 @@ def kustomize_chain(root, n):
                                  "spec:\n  podSelector: {}\n  policyTypes: [Egress]\n")
 
 
+def kustomize_transformer_chain(root, n):
+    # Every level sets a namespace and a label and holds a policy: each policy passes through
+    # every transformer above it (past the cap on one way's transformers, it is uncertain).
+    for i in range(n):
+        write(root, f"k{i}/kustomization.yaml",
+              f"namespace: n{i}\ncommonLabels: {{l{i}: v}}\nresources: [../k{i + 1}, p.yaml]\n")
+        write(root, f"k{i}/p.yaml", f"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+                                     f"metadata: {{name: p{i}}}\nspec:\n  podSelector: {{}}\n")
+    write(root, f"k{n}/kustomization.yaml", "resources: []\n")
+
+
 # name: (generator, full sizes, CI sizes, gated, time limit per run in seconds)
 ROWS = {
     "policies on one key": (policies_one_key, [2500, 5000, 10000], [1000, 2000], False, 60),
@@ -99,6 +110,7 @@ ROWS = {
     "Deployments with a select-all policy": (deployments_with_select_all, [25000, 50000, 100000], [5000, 10000], False, 60),
     "kustomize diamond (depth)": (kustomize_diamond, [100, 200, 400], [100, 200, 400], True, 10),
     "kustomize chain": (kustomize_chain, [25000, 50000, 100000], [5000, 10000, 20000], True, 30),
+    "kustomize chain, a transformer at every level": (kustomize_transformer_chain, [10000, 20000, 40000], [2500, 5000, 10000], True, 60),
 }
 
 

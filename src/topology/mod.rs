@@ -32,6 +32,7 @@ use crate::source::yaml::{FileRef, Node};
 use argocd::ArgoBuild;
 use controllers::{Controllers, Found, repository_root};
 use kustomize::{Resource, read_kustomizations};
+use render::chain::{Chains, Steps};
 use render::transformer::Transformer;
 use render::{Rendering, TransformerId};
 use std::collections::{BTreeSet, HashMap};
@@ -54,9 +55,8 @@ pub struct Way {
     /// The kustomize build that applies the object, when one does: two objects of one build
     /// with the same identity make the build fail.
     pub build: Option<BuildRoot>,
-    /// The transformers this way applies, innermost first; none when it changes nothing but
-    /// namespaces.
-    pub steps: Vec<TransformerId>,
+    /// The transformers this way applies, innermost first (see [`Resolution::steps`]).
+    pub steps: Steps,
 }
 
 /// Where a kustomize build starts: a kustomization built on its own (by `kubectl kustomize`
@@ -116,13 +116,20 @@ pub struct Resolution {
     pub managed_namespaces: Vec<ManagedNamespace>,
     /// The transformers ways name, by [`TransformerId`].
     transformers: Vec<render::transformer::Transformer>,
+    /// The chains of them ways name.
+    chains: Chains,
 }
 
 impl Resolution {
     /// Each object of `file` as a tree, after the transformers of `way` (for `imds-lint
     /// render`; the namespace a way forces without a transformer is the caller's to set).
     pub fn render_trees(&self, file: &LoadedFile, way: &Way) -> Vec<render::RenderedTree> {
-        render::render_trees(file, way, &self.transformers)
+        render::render_trees(file, way, &self.transformers, &self.chains)
+    }
+
+    /// Whether `way` is rendered: some transformer on it does more than set a namespace.
+    pub fn renders(&self, way: &Way) -> bool {
+        self.chains.renders(way.steps)
     }
 }
 
@@ -148,14 +155,23 @@ pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]
         mut notes,
         clusters,
         managed_namespaces,
-    } = Walker::new(files, &kustomize, &controllers, &builds, notes).walk_all();
+        chains,
+    } = Walker::new(
+        files,
+        &kustomize,
+        &controllers,
+        &builds,
+        &transformers,
+        notes,
+    )
+    .walk_all();
     for &i in &kustomize.not_resources {
         if landings[i] == Landing::Standalone {
             landings[i] = Landing::NotAResource;
         }
     }
     config_sync::land_by_folder(&tree, &mut landings);
-    let rendered = render::render_all(files, objects, &landings, &transformers);
+    let rendered = render::render_all(files, objects, &landings, &transformers, &chains);
     notes.sort();
     notes.dedup();
     Resolution {
@@ -166,6 +182,7 @@ pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]
         rendered,
         managed_namespaces,
         transformers,
+        chains,
     }
 }
 

@@ -11,6 +11,8 @@ use super::controllers::{Controllers, clean_path};
 use super::flux;
 use super::kustomize::{Kustomize, Resource};
 use super::render::TransformerId;
+use super::render::chain::{Chains, Steps};
+use super::render::transformer::Transformer;
 use super::{BuildRoot, Landing, ManagedNamespace, Way};
 use crate::decode::gitops::{Applier, ArgoApplication, FluxKustomization};
 use crate::source::load::LoadedFile;
@@ -43,7 +45,7 @@ struct BuildContext {
     /// The kustomize build under way, if any.
     root: Option<BuildRoot>,
     /// The controller's transformers, applied after everything the build does.
-    steps: Vec<TransformerId>,
+    steps: Steps,
     /// Components the controller adds to the kustomization it builds (Flux `spec.components`).
     components: Vec<usize>,
 }
@@ -56,9 +58,9 @@ struct Frame<'a> {
     next: usize,
     /// The transformers applied to what it builds, innermost first: its components', its
     /// own, then those of the kustomizations above.
-    steps: Vec<TransformerId>,
+    steps: Steps,
     /// Those of the kustomizations above only.
-    above: Vec<TransformerId>,
+    above: Steps,
     /// Components a controller adds after the kustomization's own.
     extra: Vec<usize>,
 }
@@ -94,10 +96,15 @@ pub(super) struct Walked {
     pub(super) clusters: BTreeSet<String>,
     /// The labels Argo CD puts on the namespaces it creates, per Application followed.
     pub(super) managed_namespaces: Vec<ManagedNamespace>,
+    /// The chains of transformers the ways name.
+    pub(super) chains: Chains,
 }
 
 /// Follows kustomizations and controllers from the entry points down to the files they build.
 pub(super) struct Walker<'a> {
+    /// The transformers chains are made of, by [`TransformerId`].
+    transformers: &'a [Transformer],
+    chains: Chains,
     files: &'a [LoadedFile],
     kustomize: &'a Kustomize,
     controllers: &'a Controllers<'a>,
@@ -123,7 +130,7 @@ pub(super) struct Walker<'a> {
 struct Build {
     kustomization: usize,
     forced: Option<(String, Option<usize>)>,
-    above: Vec<TransformerId>,
+    above: Steps,
     context: BuildContext,
     controller_path: Vec<usize>,
 }
@@ -135,6 +142,7 @@ impl<'a> Walker<'a> {
         kustomize: &'a Kustomize,
         controllers: &'a Controllers<'a>,
         builds: &'a ControllerBuilds,
+        transformers: &'a [Transformer],
         notes: Vec<String>,
     ) -> Self {
         Walker {
@@ -142,6 +150,8 @@ impl<'a> Walker<'a> {
             kustomize,
             controllers,
             builds,
+            transformers,
+            chains: Chains::default(),
             landings: vec![Landing::Standalone; files.len()],
             reached: BTreeSet::new(),
             notes,
@@ -169,6 +179,7 @@ impl<'a> Walker<'a> {
             notes: self.notes,
             clusters: self.clusters,
             managed_namespaces: self.managed_namespaces,
+            chains: self.chains,
         }
     }
 
@@ -228,7 +239,7 @@ impl<'a> Walker<'a> {
     /// the namespace a controller above forces.
     fn walk(&mut self, top: usize, forced: Option<Forced<'a>>, context: &BuildContext) {
         let mut stack = Stack::default();
-        let (above, extra) = (context.steps.clone(), context.components.clone());
+        let (above, extra) = (context.steps, context.components.clone());
         self.enter(top, forced, above, extra, context, &mut stack);
         while let Some(frame) = stack.frames.last_mut() {
             let own = self
@@ -250,11 +261,11 @@ impl<'a> Walker<'a> {
             let forced = frame.forced;
             match resource {
                 Resource::File(f) => {
-                    let steps = frame.steps.clone();
+                    let steps = frame.steps;
                     self.land(f, forced, steps, context);
                 }
                 Resource::Kustomization(k) => {
-                    let above = frame.steps.clone();
+                    let above = frame.steps;
                     self.enter(k, forced, above, Vec::new(), context, &mut stack);
                 }
                 Resource::Component(c) => {
@@ -267,18 +278,19 @@ impl<'a> Walker<'a> {
 
     /// The transformers applied after those of component `c` of the frame's kustomization:
     /// the components after it, the kustomization's own, then those above.
-    fn above_component(&self, frame: &Frame, c: usize) -> Vec<TransformerId> {
+    fn above_component(&mut self, frame: &Frame, c: usize) -> Steps {
         let kustomize = self.kustomize;
         let Some(k) = kustomize.kustomizations.get(&frame.kustomization) else {
-            return frame.above.clone();
+            return frame.above;
         };
         let all = k.components().chain(frame.extra.iter().copied());
-        let later = all.skip_while(|&other| other != c).skip(1);
-        later
+        let later: Vec<TransformerId> = all
+            .skip_while(|&other| other != c)
+            .skip(1)
             .filter_map(|other| kustomize.kustomizations.get(&other)?.transformer)
             .chain(k.transformer)
-            .chain(frame.above.iter().copied())
-            .collect()
+            .collect();
+        self.chains.prepend(&later, frame.above, self.transformers)
     }
 
     /// Starts building kustomization `k` on top of `stack`, unless that goes round a cycle or
@@ -288,7 +300,7 @@ impl<'a> Walker<'a> {
         &mut self,
         k: usize,
         forced: Option<Forced<'a>>,
-        above: Vec<TransformerId>,
+        above: Steps,
         extra: Vec<usize>,
         context: &BuildContext,
         stack: &mut Stack<'a>,
@@ -307,7 +319,7 @@ impl<'a> Walker<'a> {
         let build = Build {
             kustomization: k,
             forced: forced.map(|f| (f.namespace.to_string(), f.by)),
-            above: above.clone(),
+            above,
             context: context.clone(),
             controller_path: self.controller_path.clone(),
         };
@@ -320,13 +332,13 @@ impl<'a> Walker<'a> {
             namespace,
             by: Some(k),
         }));
-        let steps = kustomization
+        let own: Vec<TransformerId> = kustomization
             .components()
             .chain(extra.iter().copied())
             .filter_map(|c| kustomize.kustomizations.get(&c)?.transformer)
             .chain(kustomization.transformer)
-            .chain(above.iter().copied())
             .collect();
+        let steps = self.chains.prepend(&own, above, self.transformers);
         stack.push(Frame {
             kustomization: k,
             forced,
@@ -339,13 +351,7 @@ impl<'a> Walker<'a> {
 
     /// Records one way `file`'s objects land, and follows the controllers it holds when a
     /// controller builds it.
-    fn land(
-        &mut self,
-        file: usize,
-        forced: Option<Forced>,
-        steps: Vec<TransformerId>,
-        context: &BuildContext,
-    ) {
+    fn land(&mut self, file: usize, forced: Option<Forced>, steps: Steps, context: &BuildContext) {
         let way = Way {
             steps,
             cluster: context.cluster.clone(),
@@ -409,13 +415,10 @@ impl<'a> Walker<'a> {
                 file: found.file,
                 object: found.object,
             }),
-            steps: self
-                .builds
-                .flux_steps
-                .get(&a)
-                .copied()
-                .into_iter()
-                .collect(),
+            steps: match self.builds.flux_steps.get(&a) {
+                Some(&step) => self.chains.push(step, Steps::NONE, self.transformers),
+                None => Steps::NONE,
+            },
             components: self
                 .builds
                 .flux_components
@@ -461,21 +464,23 @@ impl<'a> Walker<'a> {
         // Else Flux generates a kustomization of the files (and folders built whole) at its
         // path, with its components: their transformers apply to all of it.
         let kustomize = self.kustomize;
-        let transformers = |components: &[usize]| -> Vec<TransformerId> {
-            components
+        let in_front = |walker: &mut Self, components: &[usize]| -> Steps {
+            let steps: Vec<TransformerId> = components
                 .iter()
                 .filter_map(|c| kustomize.kustomizations.get(c)?.transformer)
-                .chain(context.steps.iter().copied())
-                .collect()
+                .collect();
+            walker
+                .chains
+                .prepend(&steps, context.steps, walker.transformers)
         };
         let generated = BuildContext {
-            steps: transformers(&context.components),
+            steps: in_front(self, &context.components),
             components: Vec::new(),
             ..context.clone()
         };
         for &resource in resources {
             match resource {
-                Resource::File(f) => self.land(f, forced, generated.steps.clone(), &generated),
+                Resource::File(f) => self.land(f, forced, generated.steps, &generated),
                 Resource::Kustomization(k) | Resource::Component(k) => {
                     self.walk(k, forced, &generated)
                 }
@@ -483,7 +488,7 @@ impl<'a> Walker<'a> {
         }
         for (i, &c) in context.components.iter().enumerate() {
             let component = BuildContext {
-                steps: transformers(&context.components[i + 1..]),
+                steps: in_front(self, &context.components[i + 1..]),
                 components: Vec::new(),
                 ..context.clone()
             };
@@ -499,14 +504,17 @@ impl<'a> Walker<'a> {
                 ArgoBuild::Kustomization(k, forced, steps) => {
                     let context = BuildContext {
                         root: Some(BuildRoot::Kustomization(*k)),
-                        steps: steps.iter().copied().collect(),
+                        steps: match steps {
+                            Some(step) => self.chains.push(*step, Steps::NONE, self.transformers),
+                            None => Steps::NONE,
+                        },
                         ..context.clone()
                     };
                     self.walk(*k, Forced::by_controller(forced), &context);
                 }
                 ArgoBuild::Files(files) => {
                     for &f in files {
-                        self.land(f, None, context.steps.clone(), context);
+                        self.land(f, None, context.steps, context);
                     }
                 }
             }

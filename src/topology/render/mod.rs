@@ -9,6 +9,7 @@
 //! it points at the transformer's entry.
 
 mod apply;
+pub mod chain;
 pub(super) mod transformer;
 
 use super::patch::{self, ObjectName, Patch};
@@ -16,7 +17,8 @@ use super::{Landing, Way};
 use crate::decode::object::{self, Object};
 use crate::source::discover::SourcePath;
 use crate::source::load::{self, LoadedFile};
-use crate::source::yaml::{FileRef, Node, Span};
+use crate::source::yaml::{FileRef, Node, Pos, Span};
+use chain::Chains;
 use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -95,6 +97,7 @@ pub(super) fn render_all(
     objects: &[Vec<Object>],
     landings: &[Landing],
     transformers: &[Transformer],
+    chains: &Chains,
 ) -> HashMap<(usize, Way), Rendering> {
     let work: Vec<(usize, &Way)> = landings
         .iter()
@@ -104,17 +107,60 @@ pub(super) fn render_all(
             _ => None,
         })
         .flatten()
-        .filter(|(_, way)| way.steps.iter().any(|s| transformers[s.index()].renders()))
+        .filter(|(_, way)| chains.renders(way.steps))
         .collect();
     let mut renderings: HashMap<(usize, Way), Rendering> = work
         .into_par_iter()
         .map(|(i, way)| {
-            let rendering = render_file(&files[i], objects[i].len(), way, transformers);
+            let rendering = if chains.len(way.steps) > MAX_STEPS {
+                too_deep(&objects[i], way, chains)
+            } else {
+                render_file(&files[i], objects[i].len(), way, transformers, chains)
+            };
             ((i, way.clone()), rendering)
         })
         .collect();
-    refuse_unmatched_patches(&mut renderings, transformers);
+    refuse_unmatched_patches(&mut renderings, transformers, chains);
     renderings
+}
+
+/// The start of the object's own file, where a problem of the whole file is reported.
+fn file_start() -> Span {
+    let start = Pos { line: 1, column: 1 };
+    Span {
+        start,
+        end: start,
+        file: None,
+    }
+}
+
+/// More transformers on one way than this are not applied: each would re-read and edit the
+/// file's trees, and a chain of kustomizations a pull request crafts can be long.
+pub const MAX_STEPS: usize = 256;
+
+/// The objects of a way with more than [`MAX_STEPS`] transformers, as first decoded, and why
+/// the verdicts where they land are uncertain.
+fn too_deep(objects: &[Object], way: &Way, chains: &Chains) -> Rendering {
+    Rendering {
+        objects: objects
+            .iter()
+            .map(|object| {
+                Some(RenderedObject {
+                    object: object.clone(),
+                    applied: Vec::new(),
+                })
+            })
+            .collect(),
+        unapplied: vec![Unapplied::new(
+            file_start(),
+            format!(
+                "{} nested kustomizations and controllers transform these objects, more \
+                 than the {MAX_STEPS} imds-lint applies",
+                chains.len(way.steps)
+            ),
+        )],
+        selections: BTreeSet::new(),
+    }
 }
 
 /// kustomize refuses a build where a patch with no target selects no object: each such
@@ -123,12 +169,13 @@ pub(super) fn render_all(
 fn refuse_unmatched_patches(
     renderings: &mut HashMap<(usize, Way), Rendering>,
     transformers: &[Transformer],
+    chains: &Chains,
 ) {
     let mut reached = BTreeSet::new();
     let mut selected = BTreeSet::new();
     for ((_, way), rendering) in renderings.iter() {
         selected.extend(rendering.selections.iter().copied());
-        for &step in &way.steps {
+        for step in chains.iter(way.steps).take(MAX_STEPS) {
             let alone = transformers[step.index()]
                 .component
                 .is_some_and(|c| way.build == Some(super::BuildRoot::Kustomization(c)));
@@ -151,8 +198,8 @@ fn refuse_unmatched_patches(
         }
     }
     for ((_, way), rendering) in renderings.iter_mut() {
-        for step in &way.steps {
-            for refusal in refusals.get(step).into_iter().flatten() {
+        for step in chains.iter(way.steps).take(MAX_STEPS) {
+            for refusal in refusals.get(&step).into_iter().flatten() {
                 if !rendering.unapplied.contains(refusal) {
                     rendering.unapplied.push(refusal.clone());
                 }
@@ -168,17 +215,17 @@ fn render_file(
     expected: usize,
     way: &Way,
     transformers: &[Transformer],
+    chains: &Chains,
 ) -> Rendering {
-    let mut unapplied: Vec<Unapplied> = way
-        .steps
-        .iter()
+    let mut unapplied: Vec<Unapplied> = chains
+        .iter(way.steps)
         .flat_map(|s| transformers[s.index()].unapplied.iter().cloned())
         .collect();
-    let trees = render_trees(file, way, transformers);
+    let trees = render_trees(file, way, transformers, chains);
     if trees.len() != expected {
         // The file changed between the two reads: what was analysed is not what was read.
         unapplied.push(Unapplied::new(
-            Span::default(),
+            file_start(),
             format!("{} changed while it was being read", file.display),
         ));
     }
@@ -214,6 +261,7 @@ pub(super) fn render_trees(
     file: &LoadedFile,
     way: &Way,
     transformers: &[Transformer],
+    chains: &Chains,
 ) -> Vec<RenderedTree> {
     object::object_trees(reread(file))
         .into_iter()
@@ -226,7 +274,7 @@ pub(super) fn render_trees(
                 previous: Vec::new(),
                 selected_by: Vec::new(),
             };
-            for &step in &way.steps {
+            for step in chains.iter(way.steps).take(MAX_STEPS) {
                 apply::apply(step, &transformers[step.index()], &mut rendered);
                 if rendered.deleted_by.is_some() {
                     break;
