@@ -126,11 +126,6 @@ impl Resolution {
     pub fn render_trees(&self, file: &LoadedFile, way: &Way) -> Vec<render::RenderedTree> {
         render::render_trees(file, way, &self.transformers, &self.chains)
     }
-
-    /// Whether `way` is rendered: some transformer on it does more than set a namespace.
-    pub fn renders(&self, way: &Way) -> bool {
-        self.chains.renders(way.steps)
-    }
 }
 
 /// Where the objects of each of `files` land; `objects[i]` are the objects of `files[i]`, and

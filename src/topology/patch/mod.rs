@@ -177,60 +177,6 @@ impl Patch {
     }
 }
 
-/// What a kustomization's patches did to the objects of its build.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Outcome {
-    /// Per object, the entries (`declared_at`) of the patches applied to it, in order.
-    pub patched_by: Vec<Vec<Span>>,
-    /// Where kustomize would refuse the build: a patch with no target that selects no object
-    /// or several, an operation that does not apply. The build fails in kustomize; the
-    /// objects here are left as far as the patches got.
-    pub errors: Vec<PatchError>,
-}
-
-/// Applies `patches` in order to the objects of one build, as kustomize does: each patch to
-/// every object it selects. `objects[i]` becomes `None` when a patch deletes it;
-/// `previous[i]` are its earlier names (see [`Patch::selects`]), empty when none.
-pub fn apply_all(
-    patches: &[Patch],
-    objects: &mut [Option<Node>],
-    previous: &[Vec<ObjectName>],
-) -> Outcome {
-    let mut outcome = Outcome {
-        patched_by: vec![Vec::new(); objects.len()],
-        errors: Vec::new(),
-    };
-    for patch in patches {
-        let selected: Vec<usize> = objects
-            .iter()
-            .enumerate()
-            .filter_map(|(i, o)| {
-                let earlier = previous.get(i).map_or(&[][..], Vec::as_slice);
-                o.as_ref().filter(|o| patch.selects(o, earlier)).map(|_| i)
-            })
-            .collect();
-        if let Some(error) = patch.match_error(selected.len()) {
-            outcome.errors.push(error);
-            continue;
-        }
-        for i in selected {
-            let Some(object) = objects[i].as_mut() else {
-                continue;
-            };
-            match patch.apply(object) {
-                Ok(applied) => {
-                    outcome.patched_by[i].push(patch.declared_at);
-                    if applied == Applied::Deleted {
-                        objects[i] = None;
-                    }
-                }
-                Err(error) => outcome.errors.push(error),
-            }
-        }
-    }
-    outcome
-}
-
 /// An object's id as kustomize prints it: `NetworkPolicy.v1.networking.k8s.io/deny.[noNs]`.
 fn kustomize_id(object: &Node) -> String {
     let api_version = object

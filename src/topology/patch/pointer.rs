@@ -28,7 +28,8 @@ impl Pointer {
         })
     }
 
-    /// The pointer to `tokens` (each escaped).
+    /// The pointer to `tokens` (each escaped): the tests' way to write one.
+    #[cfg(test)]
     pub fn from_tokens(tokens: &[&str]) -> Pointer {
         Pointer {
             text: tokens.iter().map(|t| format!("/{}", escape(t))).collect(),
@@ -43,6 +44,7 @@ fn unescape(token: &str) -> String {
 }
 
 /// Text to one reference token; the inverse of [`unescape`].
+#[cfg(test)]
 fn escape(text: &str) -> String {
     text.replace('~', "~0").replace('/', "~1")
 }

@@ -721,67 +721,6 @@ fn a_patch_without_target_must_match_exactly_one_object() {
     );
 }
 
-#[test]
-fn a_build_s_patches_apply_in_order_to_what_they_select() {
-    let k = "\
-patches:
-- patch: |
-    apiVersion: networking.k8s.io/v1
-    kind: NetworkPolicy
-    metadata: {name: deny}
-    $patch: delete
-- target: {kind: NetworkPolicy}
-  patch: |
-    - {op: add, path: /metadata/labels, value: {p: '1'}}
-- patch: |
-    apiVersion: networking.k8s.io/v1
-    kind: NetworkPolicy
-    metadata: {name: gone}
-    spec: {}
-- target: {kind: Deployment}
-  patch: |
-    - {op: remove, path: /spec/nope}
-";
-    let patches = read(k);
-    let mut objects: Vec<Option<Node>> = ["allow", "deny", "web"]
-        .iter()
-        .map(|n| Some(base(n)))
-        .collect();
-    let outcome = apply_all(&patches, &mut objects, &[]);
-    assert!(objects[1].is_none(), "deny is deleted");
-    // The JSON patch no longer sees the deleted object.
-    assert_eq!(
-        show(at(objects[0].as_ref().unwrap(), &["metadata", "labels"])),
-        "{p: 1}"
-    );
-    let lines = |i: usize| {
-        outcome.patched_by[i]
-            .iter()
-            .map(|s| s.start.line)
-            .collect::<Vec<_>>()
-    };
-    assert_eq!((lines(0), lines(1), lines(2)), (vec![7], vec![2], vec![]));
-    let errors: Vec<(usize, &str)> = outcome
-        .errors
-        .iter()
-        .map(|e| (e.span.start.line, e.message.as_str()))
-        .collect();
-    assert_eq!(errors.len(), 2);
-    assert_eq!(errors[0].0, 10);
-    assert!(
-        errors[0]
-            .1
-            .starts_with("no resource matches strategic merge patch")
-    );
-    assert_eq!(
-        errors[1],
-        (
-            17,
-            "error in remove for path: '/spec/nope': Unable to remove nonexistent key: nope: missing value"
-        )
-    );
-}
-
 // ---- reading -----------------------------------------------------------------------------
 
 fn problems(k: &str) -> Vec<String> {
