@@ -284,8 +284,7 @@ pub fn render(options: RenderOptions) -> Result<Rendered, LintError> {
                 });
             }
             let unapplied = resolution
-                .rendered
-                .get(&(index, way.clone()))
+                .rendering(index, way)
                 .map_or(&[][..], |r| r.unapplied.as_slice());
             documents.extend(context.rendered(index, way, trees, unapplied));
         }

@@ -435,9 +435,7 @@ pub fn build(
             Landing::Built(ways) => ways.iter().collect(),
         };
         for &way in &ways {
-            let rendering = (!way.steps.is_empty())
-                .then(|| resolution.rendered.get(&(file_index, way.clone())))
-                .flatten();
+            let rendering = resolution.rendering(file_index, way);
             let mut unapplied = rendering.map_or_else(Vec::new, |r| r.unapplied.clone());
             for u in way
                 .build

@@ -121,6 +121,15 @@ pub struct Resolution {
 }
 
 impl Resolution {
+    /// The objects of `file` as `way` renders them, when it transforms more than namespaces
+    /// (only then is the way looked up: most ways are not rendered).
+    pub fn rendering(&self, file: usize, way: &Way) -> Option<&Rendering> {
+        if !self.chains.renders(way.steps) {
+            return None;
+        }
+        self.rendered.get(&(file, way.clone()))
+    }
+
     /// Each object of `file` as a tree, after the transformers of `way` (for `imds-lint
     /// render`; the namespace a way forces without a transformer is the caller's to set).
     pub fn render_trees(&self, file: &LoadedFile, way: &Way) -> Vec<render::RenderedTree> {
