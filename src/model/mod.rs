@@ -751,7 +751,7 @@ impl<'a> Arrival<'a> {
     fn candidate(&self) -> Option<identity::Candidate<'_>> {
         let object = self.object;
         let name = self.final_name()?;
-        if self.picked_by_labels() {
+        if self.picked_by_labels() || self.refused_kind() {
             return None;
         }
         let group = object
@@ -786,6 +786,20 @@ impl<'a> Arrival<'a> {
             build,
             source: self.source,
         })
+    }
+
+    /// A policy kind imds-lint lists as not evaluated: an API version no cluster serves
+    /// (`networking.k8s.io/v1beta1`, a mangled version), which `kubectl apply` refuses, so it
+    /// must not replace the copy that is applied; or another group's policy kind, whose copies
+    /// change no verdict. It takes no part in identity.
+    fn refused_kind(&self) -> bool {
+        matches!(
+            self.object.kind,
+            Kind::Other {
+                policy_like: true,
+                ..
+            }
+        )
     }
 
     /// A Config Sync object whose namespaces a NamespaceSelector picks, when it is one the
