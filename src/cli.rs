@@ -71,8 +71,9 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", value_parser = preset_names(), global = true)]
     preset: Vec<String>,
 
-    /// Lint only this cluster: a Flux entry point's path (`clusters/prod`) or an Argo CD
-    /// destination, as in the JSON `cluster` field.
+    /// Lint only this cluster: a Flux entry point's path (`clusters/prod`), an Argo CD
+    /// destination (`in-cluster`), a `clusters/<name>` folder or a configured cluster, as in
+    /// the JSON `cluster` field.
     #[arg(long, value_name = "NAME", global = true)]
     cluster: Option<String>,
 
@@ -246,6 +247,7 @@ struct Chosen {
     default_namespace: String,
     targets: Vec<Target>,
     settings: lint::settings::Settings,
+    cluster_map: crate::topology::ClusterMap,
 }
 
 impl Chosen {
@@ -256,6 +258,7 @@ impl Chosen {
             default_namespace: self.default_namespace,
             targets: self.targets,
             cluster,
+            cluster_map: self.cluster_map,
             settings: self.settings,
         }
     }
@@ -271,6 +274,7 @@ fn choose(
 ) -> Chosen {
     let config = config.unwrap_or_default();
     let mut all_excludes = config.excludes();
+    let cluster_map = config.cluster_map();
     all_excludes.extend(excludes);
     // Targets or presets on the command line replace the configuration's.
     let targets = if presets.is_empty() && targets.is_empty() {
@@ -289,6 +293,7 @@ fn choose(
             .unwrap_or_else(|| "default".into()),
         targets,
         settings,
+        cluster_map,
     }
 }
 
@@ -596,6 +601,7 @@ fn render_command(
         excludes: chosen.excludes,
         default_namespace: chosen.default_namespace,
         cluster,
+        cluster_map: chosen.cluster_map,
         no_controllers: args.no_controllers,
     })?;
     print(&report::render::render(&rendered));

@@ -8,6 +8,7 @@ use crate::lint::{Check, RULES, Severity, find_rule};
 use crate::net::{PRESETS, Target};
 pub use crate::source::discover::CONFIG_NAMES;
 use crate::source::yaml::{self, Node, Pos, Scalar};
+use crate::topology::ClusterMap;
 use globset::Glob;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,9 @@ pub struct Config {
     pub targets: Vec<Target>,
     pub presets: Vec<String>,
     pub default_namespace: Option<String>,
+    /// `clusters`: each cluster's name and path globs as written; see
+    /// [`Config::cluster_map`].
+    pub clusters: Vec<(String, Vec<String>)>,
 }
 
 /// Why a configuration file was not used; `file` names it as the user wrote it.
@@ -62,7 +66,7 @@ impl InvalidConfig {
 }
 
 const KEYS: &str =
-    "rules, exclude, ignore-namespaces, targets, presets, default-namespace, fail-on";
+    "rules, exclude, ignore-namespaces, targets, presets, default-namespace, fail-on, clusters";
 
 /// The first configuration file in `start` or a folder above it. `start` is a linted PATH: a
 /// folder, or a file whose folder is searched; `-` (standard input) searches the current folder.
@@ -162,6 +166,7 @@ impl Config {
                 Some(ns) if !ns.is_empty() => self.default_namespace = Some(ns.to_string()),
                 _ => problems.push(wrong(value, "a namespace name", name)),
             },
+            "clusters" => self.clusters = cluster_globs(value, name, problems),
             "fail-on" => match value.as_str() {
                 Some("error") => self.fail_on = Some(FailOn::Error),
                 Some("warning") => self.fail_on = Some(FailOn::Warning),
@@ -196,6 +201,75 @@ impl Config {
             })
             .collect()
     }
+
+    /// The clusters named by path: a file whose path, relative to the configuration file's
+    /// folder, matches one of a cluster's globs lands in that cluster (`*` stays within a
+    /// folder, `**` crosses folders).
+    pub fn cluster_map(&self) -> ClusterMap {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let base = self
+            .path
+            .parent()
+            .map(|d| crate::source::discover::normalize(&cwd.join(d)))
+            .unwrap_or(cwd);
+        let clusters = self
+            .clusters
+            .iter()
+            .map(|(name, globs)| {
+                let matchers = globs.iter().filter_map(|g| path_glob(g).ok()).collect();
+                (name.clone(), matchers)
+            })
+            .collect();
+        ClusterMap { base, clusters }
+    }
+}
+
+/// A `clusters` glob, relative to the configuration file's folder.
+fn path_glob(glob: &str) -> Result<globset::GlobMatcher, globset::Error> {
+    let glob = glob.trim_start_matches("./").trim_end_matches('/');
+    Ok(globset::GlobBuilder::new(glob)
+        .literal_separator(true)
+        .build()?
+        .compile_matcher())
+}
+
+/// `clusters`: a mapping of cluster names to lists of path globs, each checked to compile.
+fn cluster_globs(
+    node: &Node,
+    key: &str,
+    problems: &mut Vec<InvalidConfig>,
+) -> Vec<(String, Vec<String>)> {
+    if node.is_null() {
+        return Vec::new();
+    }
+    let Some(entries) = node.as_map() else {
+        problems.push(wrong(
+            node,
+            "a mapping of cluster names to lists of path globs",
+            key,
+        ));
+        return Vec::new();
+    };
+    let mut clusters = Vec::new();
+    for (name, globs) in entries {
+        let Some(name) = name.key_text().filter(|n| !n.is_empty()) else {
+            problems.push(wrong(name, "a cluster name", key));
+            continue;
+        };
+        let what = format!("{key}.{name}");
+        let globs = strings(globs, &what, problems)
+            .into_iter()
+            .filter_map(|(glob, node)| match path_glob(glob) {
+                Ok(_) => Some(glob.to_string()),
+                Err(e) => {
+                    problems.push(InvalidConfig::at(node, format!("bad glob: {e}")));
+                    None
+                }
+            })
+            .collect();
+        clusters.push((name.to_string(), globs));
+    }
+    clusters
 }
 
 fn wrong(node: &Node, expected: &str, key: &str) -> InvalidConfig {
@@ -423,7 +497,11 @@ pub fn default_file() -> String {
          default-namespace: default\n\
          \n\
          # Which findings make the exit status 1: error, warning (warnings too) or never.\n\
-         fail-on: error\n",
+         fail-on: error\n\
+         \n\
+         # Clusters by path, for files no Flux or Argo CD entry point places in one: a name and\n\
+         # globs relative to this file's folder, such as {prod: [\"clusters/prod/**\"]}.\n\
+         clusters: {}\n",
     );
     text
 }

@@ -870,6 +870,7 @@ mod tests {
             default_namespace: "default".into(),
             targets: Target::defaults(),
             cluster: None,
+            cluster_map: Default::default(),
             settings: crate::lint::settings::Settings::default(),
         })
         .unwrap();

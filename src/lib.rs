@@ -53,6 +53,8 @@ pub struct LintOptions {
     pub targets: Vec<Target>,
     /// Restrict the run to this cluster (as named in the JSON `cluster` field).
     pub cluster: Option<String>,
+    /// The clusters the configuration names by path.
+    pub cluster_map: topology::ClusterMap,
     /// Rule switches and severities, ignored namespaces, what fails the run.
     pub settings: lint::settings::Settings,
 }
@@ -124,7 +126,7 @@ pub fn run(options: LintOptions) -> Result<Outcome, LintError> {
     } = read(options.inputs, options.excludes)?;
     let manifests = objects.iter().map(Vec::len).sum();
 
-    let resolution = topology::resolve(&files, &objects, &paths);
+    let resolution = topology::resolve(&files, &objects, &paths, &options.cluster_map);
     let mut model = model::build(&files, &objects, &resolution, &options.default_namespace);
     if let Some(cluster) = &options.cluster {
         keep_only_cluster(&mut model, &resolution.clusters, cluster)?;
@@ -173,6 +175,8 @@ pub struct RenderOptions {
     pub default_namespace: String,
     /// Show only what lands in this cluster (as named in the JSON `cluster` field).
     pub cluster: Option<String>,
+    /// The clusters the configuration names by path.
+    pub cluster_map: topology::ClusterMap,
     /// Leave Flux Kustomizations and Argo CD Applications unapplied: every kustomization that
     /// no other builds is then built on its own, as `kubectl kustomize` builds it.
     pub no_controllers: bool,
@@ -243,8 +247,9 @@ pub fn render(options: RenderOptions) -> Result<Rendered, LintError> {
             }
         }
     }
-    let resolution = topology::resolve(&files, &objects, &paths);
-    if let Some(cluster) = &options.cluster
+    let resolution = topology::resolve(&files, &objects, &paths, &options.cluster_map);
+    let cluster = options.cluster.as_deref().map(topology::cluster_name);
+    if let Some(cluster) = &cluster
         && !resolution.clusters.contains(cluster)
     {
         let known: Vec<String> = resolution.clusters.iter().cloned().collect();
@@ -270,9 +275,7 @@ pub fn render(options: RenderOptions) -> Result<Rendered, LintError> {
             topology::Landing::Built(ways) => ways.iter().collect(),
         };
         for way in ways {
-            if objects[index].is_empty()
-                || options.cluster.is_some() && way.cluster != options.cluster
-            {
+            if objects[index].is_empty() || cluster.is_some() && way.cluster != cluster {
                 continue;
             }
             let trees = resolution.render_trees(&files[index], way);
@@ -604,6 +607,7 @@ fn keep_only_cluster(
     clusters: &BTreeSet<String>,
     cluster: &str,
 ) -> Result<(), LintError> {
+    let cluster = &topology::cluster_name(cluster);
     if !clusters.contains(cluster) {
         let known: Vec<String> = clusters.iter().cloned().collect();
         let cluster = cluster.to_string();
@@ -657,6 +661,7 @@ pub(crate) fn lint_text(yaml: &str) -> Outcome {
         default_namespace: "default".into(),
         targets: Target::defaults(),
         cluster: None,
+        cluster_map: Default::default(),
         settings: lint::settings::Settings::default(),
     };
     match run(options) {

@@ -79,6 +79,9 @@ pub struct FluxKustomization {
     pub foreign_source: Option<String>,
     /// What it does to the objects it builds (boxed: most repositories hold few).
     pub transform: Box<FluxTransform>,
+    /// `spec.dependsOn`: the Kustomizations Flux applies first, as (namespace, name); a `None`
+    /// namespace is this Kustomization's own.
+    pub depends_on: Vec<(Option<String>, String)>,
 }
 
 /// What a Flux Kustomization does to the objects kustomize builds from its path.
@@ -360,6 +363,13 @@ fn decode_flux(spec: Option<&Node>) -> FluxKustomization {
         path: field("path"),
         target_namespace: field("targetNamespace"),
         foreign_source,
+        depends_on: spec
+            .and_then(|s| s.get("dependsOn"))
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|d| Some((text(d.get("namespace")), text(d.get("name"))?)))
+            .collect(),
         transform: Box::new(FluxTransform {
             patches: r.list(at("patches"), "spec.patches"),
             components: r.string_list(at("components"), "spec.components"),
@@ -562,6 +572,20 @@ mod tests {
     }
 
     const FLUX_HEAD: &str = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: a}\nspec:\n";
+
+    #[test]
+    fn flux_depends_on_names_kustomizations() {
+        let k = flux(&format!(
+            "{FLUX_HEAD}  dependsOn:\n    - name: infra\n    - {{name: crds, namespace: other}}\n    - {{namespace: x}}\n    - 7\n"
+        ));
+        assert_eq!(
+            k.depends_on,
+            [
+                (None, "infra".into()),
+                (Some("other".into()), "crds".into())
+            ]
+        );
+    }
 
     #[test]
     fn flux_transformations_decode_with_their_places() {

@@ -323,6 +323,7 @@ mod tests {
             default_namespace: "default".into(),
             targets: crate::net::Target::defaults(),
             cluster: None,
+            cluster_map: Default::default(),
             settings: settings::Settings::default(),
         };
         crate::run(options).expect("a run")

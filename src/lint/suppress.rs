@@ -357,6 +357,7 @@ mod tests {
             default_namespace: "default".into(),
             targets: Target::defaults(),
             cluster: None,
+            cluster_map: Default::default(),
             settings,
         })
         .unwrap_or_else(|e| panic!("{e}"));

@@ -5,6 +5,7 @@ use super::controllers::{Controllers, at_root, clean_path};
 use super::render::TransformerId;
 use super::tree::{Tree, has_extension};
 use crate::decode::gitops::{Applier, ArgoSource, Located};
+use crate::decode::object::Object;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -321,6 +322,33 @@ fn class(chars: &mut std::iter::Peekable<std::str::Chars>) -> Result<GlobStep, S
         }
     }
     Ok(GlobStep::Class { negated, ranges })
+}
+
+/// The name Argo CD gives the cluster it runs in: its `destination.name`, and the cluster
+/// imds-lint names for it whichever way an Application writes that destination.
+pub const IN_CLUSTER: &str = "in-cluster";
+
+/// The API server address Argo CD registers for the cluster it runs in.
+const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
+
+/// The cluster an Argo CD destination names: `destination.name: in-cluster` and
+/// `destination.server: https://kubernetes.default.svc` are one cluster, [`IN_CLUSTER`].
+pub fn cluster_name(destination: &str) -> String {
+    if destination.trim_end_matches('/') == IN_CLUSTER_SERVER {
+        IN_CLUSTER.to_string()
+    } else {
+        destination.to_string()
+    }
+}
+
+/// Whether `object` is one of Argo CD's own objects, which live in the cluster Argo CD runs
+/// in whatever their destination (an Application, an ApplicationSet, an AppProject).
+pub(super) fn is_argo_cd_object(object: &Object) -> bool {
+    object.api_version.starts_with("argoproj.io/")
+        && matches!(
+            object.written_kind.as_str(),
+            "Application" | "ApplicationSet" | "AppProject"
+        )
 }
 
 /// A repository URL reduced so that its https, ssh and scp-like spellings compare equal.

@@ -13,6 +13,7 @@
 //! builds keep their own `metadata.namespace`.
 
 mod argocd;
+mod clusters;
 mod config_sync;
 mod controllers;
 mod flux;
@@ -30,6 +31,8 @@ use crate::decode::object::Object;
 use crate::source::load::LoadedFile;
 use crate::source::yaml::{FileRef, Node};
 use argocd::ArgoBuild;
+pub use argocd::{IN_CLUSTER, cluster_name};
+pub use clusters::ClusterMap;
 use controllers::{Controllers, Found, repository_root};
 use kustomize::{Resource, read_kustomizations};
 use render::chain::{Chains, Steps};
@@ -137,9 +140,15 @@ impl Resolution {
     }
 }
 
-/// Where the objects of each of `files` land; `objects[i]` are the objects of `files[i]`, and
-/// `inputs` the paths being linted (where the repository root is looked for).
-pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]) -> Resolution {
+/// Where the objects of each of `files` land; `objects[i]` are the objects of `files[i]`,
+/// `inputs` the paths being linted (where the repository root is looked for), and
+/// `cluster_map` the clusters the configuration names by path.
+pub fn resolve(
+    files: &[LoadedFile],
+    objects: &[Vec<Object>],
+    inputs: &[PathBuf],
+    cluster_map: &ClusterMap,
+) -> Resolution {
     let mut notes = Vec::new();
     let mut kustomize = read_kustomizations(files, &mut notes);
     let tree = Tree::new(files, objects);
@@ -154,10 +163,13 @@ pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]
         objects,
     };
     let builds = planning.plan_controllers(&controllers, &mut transformers, &mut notes);
+    let (entry_points, reached_by_flux) =
+        flux::entry_points(&controllers, &builds.flux, &kustomize);
+    let flux_clusters = flux::clusters(&entry_points, &controllers, &tree, &root);
     let Walked {
         mut landings,
         mut notes,
-        clusters,
+        mut clusters,
         managed_namespaces,
         chains,
     } = Walker::new(
@@ -168,13 +180,27 @@ pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]
         &transformers,
         notes,
     )
-    .walk_all();
+    .walk_all(&flux_clusters, &reached_by_flux);
     for &i in &kustomize.not_resources {
         if landings[i] == Landing::Standalone {
             landings[i] = Landing::NotAResource;
         }
     }
     config_sync::land_by_folder(&tree, &mut landings);
+    // A root Kustomization lives in the cluster it builds, when it builds something here.
+    let builds_here: Vec<(usize, String)> = flux_clusters
+        .iter()
+        .filter(|(a, _)| builds.flux.get(a).is_some_and(|r| !r.is_empty()))
+        .cloned()
+        .collect();
+    let placement = clusters::Placement {
+        tree: &tree,
+        controllers: &controllers,
+        flux_clusters: &builds_here,
+        bases: layout_bases(&root, inputs),
+        map: cluster_map,
+    };
+    placement.place(&mut landings, &mut clusters);
     let rendered = render::render_all(files, objects, &landings, &transformers, &chains);
     notes.sort();
     notes.dedup();
@@ -188,6 +214,23 @@ pub fn resolve(files: &[LoadedFile], objects: &[Vec<Object>], inputs: &[PathBuf]
         transformers,
         chains,
     }
+}
+
+/// Where the conventional `clusters/<name>/` layout is looked for: the repository root and
+/// each linted folder (a file's folder), absolute.
+fn layout_bases(root: &Path, inputs: &[PathBuf]) -> Vec<PathBuf> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut bases = vec![root.to_path_buf()];
+    for input in inputs {
+        let mut base = crate::source::discover::normalize(&cwd.join(input));
+        if base.is_file() {
+            base.pop();
+        }
+        bases.push(base);
+    }
+    bases.sort();
+    bases.dedup();
+    bases
 }
 
 /// What each controller builds, and the controllers that cannot be built.

@@ -22,5 +22,5 @@ pub(super) fn resolve_files(files: &mut [LoadedFile]) -> Resolution {
         .iter_mut()
         .map(crate::decode::object::file_objects)
         .collect();
-    resolve(files, &objects, &[])
+    resolve(files, &objects, &[], &super::ClusterMap::default())
 }

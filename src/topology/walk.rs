@@ -6,9 +6,8 @@
 //! controllers that apply one another (each once per chain), not with files or kustomizations.
 
 use super::ControllerBuilds;
-use super::argocd::ArgoBuild;
-use super::controllers::{Controllers, clean_path};
-use super::flux;
+use super::argocd::{self, ArgoBuild};
+use super::controllers::Controllers;
 use super::kustomize::{Kustomize, Resource};
 use super::render::TransformerId;
 use super::render::chain::{Chains, Steps};
@@ -165,14 +164,18 @@ impl<'a> Walker<'a> {
 
     /// Follows every entry point. The order matters: a controller is followed once per
     /// cluster, and a kustomization something else builds is not an entry point of its own.
-    pub(super) fn walk_all(mut self) -> Walked {
-        let (entry_points, reached_by_flux) =
-            flux::entry_points(self.controllers, &self.builds.flux, self.kustomize);
-        self.walk_flux_entry_points(&entry_points);
+    /// `flux_clusters` are the Flux entry points with the cluster each builds into, and
+    /// `reached_by_flux` the Flux Kustomizations another one builds.
+    pub(super) fn walk_all(
+        mut self,
+        flux_clusters: &[(usize, String)],
+        reached_by_flux: &BTreeSet<usize>,
+    ) -> Walked {
+        self.walk_flux_entry_points(flux_clusters);
         for a in sorted_keys(&self.builds.argo) {
             self.visit(a, None);
         }
-        self.walk_unreached_flux(&reached_by_flux);
+        self.walk_unreached_flux(reached_by_flux);
         self.walk_unbuilt_kustomizations();
         Walked {
             landings: self.landings,
@@ -183,16 +186,11 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// Each Flux entry point builds into the cluster its path names.
-    fn walk_flux_entry_points(&mut self, entry_points: &[usize]) {
-        let controllers = self.controllers;
-        for &a in entry_points {
-            let Applier::Flux(k) = controllers.found[a].applier else {
-                continue;
-            };
-            let cluster = clean_path(k.path.as_deref());
+    /// Each Flux entry point builds into its cluster.
+    fn walk_flux_entry_points(&mut self, flux_clusters: &[(usize, String)]) {
+        for (a, cluster) in flux_clusters {
             self.clusters.insert(cluster.clone());
-            self.visit(a, Some(cluster));
+            self.visit(*a, Some(cluster.clone()));
         }
     }
 
@@ -384,7 +382,11 @@ impl<'a> Walker<'a> {
             }) => (cluster, None, Forced::by_controller(target_namespace)),
             Applier::Argo(ArgoApplication {
                 cluster, namespace, ..
-            }) => (cluster.clone(), namespace.clone(), None),
+            }) => (
+                cluster.as_deref().map(argocd::cluster_name),
+                namespace.clone(),
+                None,
+            ),
         };
         if !self.follows(a, &cluster) {
             return;
