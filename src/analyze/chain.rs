@@ -13,6 +13,7 @@
 use crate::decode::selector::LabelSelector;
 use crate::decode::spec::{
     Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, HostnameMatch, Layer, PolicyRule, SelectorPair,
+    ServiceName,
 };
 use crate::model::{Model, NamespaceKey, PolicyId, RuleRef};
 use crate::net::{IpSet, PortSet, Target};
@@ -523,7 +524,10 @@ fn rule_addresses<'m>(
     rule: &'m PolicyRule,
 ) -> Cow<'m, IpSet> {
     let destinations = &rule.destinations;
-    if destinations.labelled.is_empty() && destinations.cidr_groups.is_empty() {
+    if destinations.labelled.is_empty()
+        && destinations.cidr_groups.is_empty()
+        && destinations.services.is_empty()
+    {
         return Cow::Borrowed(&destinations.addresses);
     }
     let groups = model
@@ -574,7 +578,69 @@ fn rule_addresses<'m>(
     if let Some(within) = &destinations.labelled_within {
         picked_nets = picked_nets.difference(&IpSet::all().difference(within));
     }
-    Cow::Owned(destinations.addresses.union(&picked_nets).union(&groups))
+    let services = service_addresses(model, key, home, rule);
+    Cow::Owned(
+        destinations
+            .addresses
+            .union(&picked_nets)
+            .union(&groups)
+            .union(&services),
+    )
+}
+
+/// The addresses the Services a rule names send to, in namespace `key`'s cluster: the
+/// endpoints of those without a selector (a Service with one sends to pods). A Service
+/// without a selector whose endpoints the repository does not hold, or lists by name, cannot
+/// be known: an Allow then counts every address, a Deny none, like the other unknowables. A
+/// Service the repository does not declare is taken as one that selects pods. `home` is the
+/// policy's namespace (`None` for a cluster-wide policy, whose references without a namespace
+/// look everywhere).
+fn service_addresses(
+    model: &Model,
+    key: &NamespaceKey,
+    home: Option<&str>,
+    rule: &PolicyRule,
+) -> IpSet {
+    let allow = rule.action == Action::Allow;
+    let mut addresses = IpSet::empty();
+    for wanted in &rule.destinations.services {
+        // The endpoints' ports are the rule's: not known to cover a given port for a Deny.
+        if wanted.ports_from_endpoints && !allow {
+            continue;
+        }
+        let namespace = wanted.namespace.as_deref().or(home);
+        let services = model.services.iter().filter(|s| {
+            s.cluster == key.cluster
+                && !s.selects_pods
+                && namespace.is_none_or(|ns| s.namespace == ns)
+                && match &wanted.name {
+                    ServiceName::Name(name) => &s.name == name,
+                    ServiceName::Labels(selector) => selector.matches(&s.labels),
+                }
+        });
+        for service in services {
+            let mut known = false;
+            for endpoints in model.service_endpoints.iter().filter(|e| {
+                e.cluster == key.cluster
+                    && e.namespace == service.namespace
+                    && e.service == service.name
+            }) {
+                known |= !endpoints.by_name;
+                if endpoints.by_name {
+                    known = false;
+                    break;
+                }
+                addresses = addresses.union(&endpoints.addresses);
+            }
+            if !known {
+                if allow {
+                    return IpSet::all();
+                }
+                continue;
+            }
+        }
+    }
+    addresses
 }
 
 #[cfg(test)]
@@ -610,6 +676,7 @@ mod tests {
                 labelled_in_own_namespace: false,
                 labelled_within: None,
                 cidr_groups: Vec::new(),
+                services: Vec::new(),
             },
             ports: PortSet::all(),
             senders: None,
@@ -1280,5 +1347,44 @@ mod tests {
             };
             prop_assert_eq!(openings(&union), openings(&chained));
         }
+    }
+
+    /// A selector-less Service `proxy` in namespace ns whose Endpoints list the IPv4 target.
+    const PROXY: &str = "---\napiVersion: v1\nkind: Service\nmetadata: {name: proxy, namespace: ns, labels: {role: proxy}}\nspec: {ports: [{port: 80}]}\n---\napiVersion: v1\nkind: Endpoints\nmetadata: {name: proxy, namespace: ns}\nsubsets: [{addresses: [{ip: 169.254.169.254}]}]\n";
+
+    fn reachable_in_ns(yaml: &str) -> Vec<String> {
+        let outcome = lint_text(&format!("{NS}{yaml}"));
+        let v = outcome
+            .analysis
+            .namespaces
+            .iter()
+            .find(|n| n.name == "ns")
+            .expect("ns");
+        reachable(v)
+    }
+
+    #[test]
+    fn a_calico_deny_to_a_service_does_not_count_its_endpoints() {
+        // Calico takes the ports from the Service: a Deny is not known to cover port 80.
+        let deny = "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: g}\nspec:\n  order: 1\n  selector: all()\n  types: [Egress]\n  egress:\n  - {action: Deny, protocol: TCP, destination: {services: {name: proxy, namespace: ns}}}\n";
+        assert_eq!(
+            reachable_in_ns(&format!("{PROXY}{ALLOW_ALL}{deny}")),
+            [V4, V6]
+        );
+        // The same Deny in Cilium, whose ports are the rule's own, closes the address.
+        let cilium = "---\napiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: c}\nspec:\n  endpointSelector: {}\n  enableDefaultDeny: {egress: false}\n  egressDeny:\n  - toServices: [{k8sServiceSelector: {selector: {matchLabels: {role: proxy}}}}]\n";
+        assert_eq!(
+            reachable_in_ns(&format!("{PROXY}{ALLOW_ALL}{cilium}")),
+            [V6]
+        );
+    }
+
+    #[test]
+    fn service_endpoints_count_in_their_own_cluster_and_namespace_only() {
+        let allow = "---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: c, namespace: ns}\nspec:\n  endpointSelector: {}\n  egress:\n  - toServices: [{k8sService: {serviceName: proxy, namespace: other}}]\n";
+        // proxy is in ns, not in other, so no Service of the repository is named: pods.
+        assert!(reachable_in_ns(&format!("{PROXY}{allow}")).is_empty());
+        let own = allow.replace(", namespace: other", "");
+        assert_eq!(reachable_in_ns(&format!("{PROXY}{own}")), [V4]);
     }
 }

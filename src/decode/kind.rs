@@ -3,6 +3,7 @@
 //! dispatch, cluster scope and the not-evaluated listing all follow from it.
 
 use super::gitops::{ApplierKind, ControllerKind};
+use super::service::ServiceKind;
 use super::spec::EngineKind;
 use super::workload::{POD_READS, WorkloadKind};
 
@@ -15,6 +16,8 @@ pub enum Kind {
     /// A kind an engine decoder reads (Cilium, Calico, AdminNetworkPolicy).
     Engine(EngineKind),
     Workload(WorkloadKind),
+    /// A Service or its endpoints, for the rules that name a Service.
+    Service(ServiceKind),
     /// A GitOps controller object whose placement of other manifests is followed.
     Applier(ApplierKind),
     /// A GitOps controller object whose manifests are not followed.
@@ -67,7 +70,9 @@ impl Kind {
     /// What the decoders read of an object of this kind.
     pub fn reads(self) -> Reads {
         match self {
-            Kind::Namespace | Kind::NetworkPolicy | Kind::Engine(_) => Reads::Whole,
+            Kind::Namespace | Kind::NetworkPolicy | Kind::Engine(_) | Kind::Service(_) => {
+                Reads::Whole
+            }
             Kind::Workload(workload) => Reads::PodTemplate(workload.template_path()),
             Kind::Applier(_) => Reads::Spec,
             Kind::Controller(_) | Kind::Other { .. } => Reads::Identity,
@@ -89,9 +94,11 @@ impl Kind {
                     | EngineKind::BaselineAdminNetworkPolicy
             ),
             Kind::Other { cluster_scoped, .. } => cluster_scoped,
-            Kind::NetworkPolicy | Kind::Workload(_) | Kind::Applier(_) | Kind::Controller(_) => {
-                false
-            }
+            Kind::NetworkPolicy
+            | Kind::Workload(_)
+            | Kind::Service(_)
+            | Kind::Applier(_)
+            | Kind::Controller(_) => false,
         }
     }
 
@@ -214,6 +221,21 @@ const KINDS: &[Row] = &[
         "BaselineAdminNetworkPolicy",
         ADMIN,
         Kind::Engine(EngineKind::BaselineAdminNetworkPolicy),
+    ),
+    row(
+        "Service",
+        Api::Exactly("v1"),
+        Kind::Service(ServiceKind::Service),
+    ),
+    row(
+        "Endpoints",
+        Api::Exactly("v1"),
+        Kind::Service(ServiceKind::Endpoints),
+    ),
+    row(
+        "EndpointSlice",
+        Api::Group(&["discovery.k8s.io"]),
+        Kind::Service(ServiceKind::EndpointSlice),
     ),
     row("Pod", Api::Any, Kind::Workload(WorkloadKind::Pod)),
     row(

@@ -11,6 +11,7 @@ pub mod kind;
 pub mod native;
 pub mod object;
 pub mod selector;
+pub mod service;
 pub mod spec;
 pub mod toolkit;
 pub mod workload;
@@ -38,6 +39,8 @@ pub enum Decoded {
     Namespace {
         labels: BTreeMap<String, String>,
     },
+    /// A Service, Endpoints or EndpointSlice.
+    Service(service::ServiceObject),
     /// A Flux Kustomization or Argo CD Application: where it builds manifests from and to.
     Applier(gitops::Applier),
     /// Only the object's identity matters.
@@ -68,6 +71,9 @@ fn decode_object(object: &Object, body: Option<Node>) -> Decoded {
         Kind::NetworkPolicy => Decoded::Policy(decode_network_policy(&body)),
         Kind::Engine(engine) => decode_engine(engine, &body),
         Kind::Workload(workload) => Decoded::Workload(decode_workload(workload, &body)),
+        Kind::Service(kind) => {
+            Decoded::Service(service::decode(kind, &body, object.name.as_deref()))
+        }
         Kind::Applier(applier) => Decoded::Applier(gitops::decode(applier, &body)),
         Kind::Controller(_) | Kind::Other { .. } => Decoded::Other,
     }

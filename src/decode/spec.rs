@@ -140,6 +140,28 @@ pub struct RuleDestinations {
     /// CiliumCIDRGroups (`toCIDRSet` `cidrGroupRef` / `cidrGroupSelector`), by selectors over
     /// each group's labels plus [`CIDR_GROUP_NAME`]; their `externalCIDRs` count.
     pub cidr_groups: Vec<LabelSelector>,
+    /// Services the rule names (Cilium `toServices`, Calico `destination.services`): those
+    /// without a selector send to the addresses of their endpoints.
+    pub services: Vec<ServiceRef>,
+}
+
+/// A Service a rule names, by name or by labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceRef {
+    /// `None`: the policy's own namespace, or every namespace for a cluster-wide policy.
+    pub namespace: Option<String>,
+    pub name: ServiceName,
+    /// The endpoints' ports are the rule's (Calico refuses ports beside `services`): a Deny is
+    /// not known to cover a given port, so only an Allow counts the endpoints' addresses.
+    pub ports_from_endpoints: bool,
+}
+
+/// How a [`ServiceRef`] picks Services.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServiceName {
+    Name(String),
+    /// Cilium `k8sServiceSelector`: by the Service's labels.
+    Labels(LabelSelector),
 }
 
 /// The key under which a CiliumCIDRGroup's name is matched: not a valid label key, so no

@@ -4,6 +4,7 @@
 use crate::decode::Decoded;
 use crate::decode::kind::{Kind, Reads};
 use crate::decode::object::{Object, SuppressAnnotation};
+use crate::decode::service::{ServiceKind, ServiceObject};
 use crate::decode::spec::{
     self as engine, DecodedPolicy, EngineKind, NetworkSetSpec, PolicySpec, TierSpec,
 };
@@ -256,6 +257,10 @@ pub struct Model {
     pub network_sets: Vec<NetworkSet>,
     /// CiliumCIDRGroups (cluster-scoped: no namespace).
     pub cidr_groups: Vec<NetworkSet>,
+    /// Services, for the rules that name one.
+    pub services: Vec<Service>,
+    /// The addresses of Services' Endpoints and EndpointSlices.
+    pub service_endpoints: Vec<ServiceEndpoints>,
     /// What is not applied to a cluster-scoped object: every namespace of its cluster is
     /// uncertain.
     cluster_wide_uncertainty: Vec<(Option<String>, Uncertainty)>,
@@ -313,6 +318,28 @@ pub struct NetworkSet {
     pub cluster: Option<String>,
     pub namespace: String,
     pub spec: NetworkSetSpec,
+}
+
+/// A Service, where it lands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub cluster: Option<String>,
+    pub namespace: String,
+    pub name: String,
+    /// It has a selector (or is an ExternalName Service): it sends to pods, or by name.
+    pub selects_pods: bool,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// An Endpoints or EndpointSlice object, where it lands, with the Service it serves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceEndpoints {
+    pub cluster: Option<String>,
+    pub namespace: String,
+    pub service: String,
+    pub addresses: crate::net::IpSet,
+    /// Some addresses are names (an FQDN EndpointSlice): where they resolve is not known.
+    pub by_name: bool,
 }
 
 impl Model {
@@ -382,6 +409,9 @@ impl Model {
         self.workloads.retain(|w| w.cluster.as_deref() == wanted);
         self.tiers.retain(|(c, _), _| c.as_deref() == wanted);
         self.network_sets.retain(|s| s.cluster.as_deref() == wanted);
+        self.services.retain(|s| s.cluster.as_deref() == wanted);
+        self.service_endpoints
+            .retain(|s| s.cluster.as_deref() == wanted);
         self.duplicates
             .retain(|d| d.id.cluster.as_deref() == wanted);
         for objects in self.not_evaluated.values_mut() {
@@ -849,7 +879,45 @@ fn add_object(model: &mut Model, arrival: Arrival) {
         }),
         Decoded::Policy(policy) => add_policy(model, arrival, policy),
         Decoded::Workload(spec) => add_workload(model, arrival, spec),
+        Decoded::Service(service) => {
+            add_service(model, &arrival, service);
+            add_unread_object(model, &arrival);
+        }
         Decoded::Applier(_) | Decoded::Other => add_unread_object(model, &arrival),
+    }
+}
+
+/// Records a Service or the endpoints of one, for the rules that name a Service.
+fn add_service(model: &mut Model, arrival: &Arrival, service: &ServiceObject) {
+    let (cluster, namespace) = (arrival.cluster.clone(), arrival.namespace());
+    match service {
+        ServiceObject::Service {
+            selects_pods,
+            labels,
+        } => model.services.push(Service {
+            cluster,
+            namespace,
+            name: arrival.name(),
+            selects_pods: *selects_pods,
+            labels: labels.clone(),
+        }),
+        ServiceObject::Endpoints {
+            service: Some(service),
+            addresses,
+            by_name,
+        } => model.service_endpoints.push(ServiceEndpoints {
+            cluster,
+            namespace,
+            // An Endpoints object serves the Service of its name, as it lands (a kustomize
+            // prefix renames both).
+            service: match arrival.object.kind {
+                Kind::Service(ServiceKind::Endpoints) => arrival.name(),
+                _ => service.clone(),
+            },
+            addresses: addresses.clone(),
+            by_name: *by_name,
+        }),
+        ServiceObject::Endpoints { service: None, .. } => {}
     }
 }
 

@@ -226,6 +226,7 @@ fn decode_egress_rule(
             labelled_in_own_namespace: false,
             labelled_within: None,
             cidr_groups: Vec::new(),
+            services: Vec::new(),
         },
         via: Vec::new(),
         unknowable: None,

@@ -15,7 +15,7 @@ use super::selector::{LabelSelector, Operator, Requirement};
 use super::spec::{
     Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, DecodedPolicy, Engine, HostnameMatch, Layer,
     NetworkSetSpec, Placement, PolicyRule, PolicySpec, RuleDestinations, RuleName, SelectorPair,
-    Selects, TierSpec, Via,
+    Selects, ServiceName, ServiceRef, TierSpec, Via,
 };
 use super::toolkit::{self, Decoder, expect_map, expect_string, optional_seq};
 use super::workload::SERVICE_ACCOUNT_LABEL;
@@ -589,6 +589,8 @@ struct Entity {
     service_account_selector: Option<String>,
     /// `namespace/name` of `services`, and its key.
     services: Option<String>,
+    /// The Service `services` names.
+    service_ref: Option<ServiceRef>,
     services_key: Option<Node>,
     domains: Vec<String>,
 }
@@ -649,8 +651,9 @@ fn decode_entity(node: &Node, field: &str, source: bool, cx: &mut Cx) -> Entity 
             }
             "services" => {
                 entity.services_key = Some(key.clone());
-                if let Some(services) = decode_services(value, &path, cx) {
+                if let Some((services, service_ref)) = decode_services(value, &path, cx) {
                     entity.services = Some(services);
+                    entity.service_ref = service_ref;
                 }
             }
             "serviceAccounts" => {}
@@ -701,8 +704,9 @@ fn decode_service_accounts(value: &Node, path: &str, entity: &mut Entity, cx: &m
     entity.service_accounts = true;
 }
 
-/// An entity's `services` as `namespace/name` (or `name`); `None` when it is not a mapping.
-fn decode_services(value: &Node, path: &str, cx: &mut Cx) -> Option<String> {
+/// An entity's `services` as `namespace/name` (or `name`), and the Service it names;
+/// `None` when it is not a mapping.
+fn decode_services(value: &Node, path: &str, cx: &mut Cx) -> Option<(String, Option<ServiceRef>)> {
     let entries = expect_map(value, &mut cx.d)?;
     let (mut svc, mut ns) = (String::new(), String::new());
     for (k, v) in entries {
@@ -715,11 +719,17 @@ fn decode_services(value: &Node, path: &str, cx: &mut Cx) -> Option<String> {
     if svc.is_empty() {
         cx.d.invalid(value, format!("{path}: must name a service"));
     }
-    Some(if ns.is_empty() {
+    let service_ref = (!svc.is_empty()).then(|| ServiceRef {
+        namespace: (!ns.is_empty()).then(|| ns.clone()),
+        name: ServiceName::Name(svc.clone()),
+        ports_from_endpoints: true,
+    });
+    let shown = if ns.is_empty() {
         svc
     } else {
         format!("{ns}/{svc}")
-    })
+    };
+    Some((shown, service_ref))
 }
 
 /// Calico refuses `services` together with the entity's other matches.
@@ -1107,10 +1117,12 @@ fn destinations(
     let mut labelled = Vec::new();
     let mut labelled_within = None;
     let mut hostnames = Vec::new();
-    if let Some(services) = &dest.services {
-        // A Service's endpoints are pods: never a metadata address.
-        via.push(format!("destination.services {services}"));
+    let mut services = Vec::new();
+    if let Some(shown) = &dest.services {
+        // A Service with a selector sends to pods; one without, to its endpoints' addresses.
+        via.push(format!("destination.services {shown}"));
         addresses = IpSet::empty();
+        services.extend(dest.service_ref.clone());
     } else if dest.service_accounts {
         via.push("destination.serviceAccounts".into());
         addresses = IpSet::empty();
@@ -1146,6 +1158,7 @@ fn destinations(
             labelled_in_own_namespace: !cx.global && dest.namespace_selector.is_none(),
             labelled_within,
             cidr_groups: Vec::new(),
+            services,
         },
         via,
         unknowable,

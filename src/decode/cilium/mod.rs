@@ -18,7 +18,8 @@
 use super::selector::{LabelSelector, Operator, Requirement, decode_selector_with};
 use super::spec::{
     Action, CIDR_GROUP_NAME, DecodedPolicy, Engine, HostnameMatch, NetworkSetSpec, Placement,
-    PolicyRule, PolicySpec, RuleDestinations, RuleName, SelectorPair, Selects, Via,
+    PolicyRule, PolicySpec, RuleDestinations, RuleName, SelectorPair, Selects, ServiceName,
+    ServiceRef, Via,
 };
 use super::toolkit::{
     Decoder, check_object, expect_cidr, expect_map, expect_seq, expect_string, optional_seq,
@@ -27,6 +28,7 @@ use super::workload::SERVICE_ACCOUNT_LABEL;
 use crate::net::{IpSet, PortSet, Protocol};
 use crate::source::yaml::{Node, Scalar};
 use ipnet::IpNet;
+use std::collections::BTreeSet;
 
 /// What one rule (`spec` or an entry of `specs`) turns into.
 enum RuleOutcome {
@@ -351,6 +353,7 @@ struct Peers {
     addresses: IpSet,
     hostnames: Vec<HostnameMatch>,
     cidr_groups: Vec<LabelSelector>,
+    services: Vec<ServiceRef>,
     via: Vec<String>,
     unknowable: Option<String>,
 }
@@ -367,6 +370,7 @@ fn decode_egress_rule(
         addresses: IpSet::empty(),
         hostnames: Vec::new(),
         cidr_groups: Vec::new(),
+        services: Vec::new(),
         via: Vec::new(),
         unknowable: None,
     };
@@ -425,6 +429,7 @@ fn decode_egress_rule(
             labelled_in_own_namespace: false,
             labelled_within: None,
             cidr_groups: peers.cidr_groups,
+            services: peers.services,
         },
         ports,
         senders: None,
@@ -532,22 +537,42 @@ fn decode_peers(name: &str, items: &[Node], peers: &mut Peers, d: &mut Decoder) 
             }
         }
         "toEndpoints" | "toRequires" | "toNodes" => {
+            let mut in_cluster = false;
             for item in items {
-                decode_selector_with(Some(item), d, false);
+                let selector = decode_selector_with(Some(item), d, false);
+                match reserved_entity(&selector).filter(|_| name == "toEndpoints") {
+                    // A selector on a reserved label selects that entity's identity.
+                    Some(Some(entity)) => {
+                        let addresses = entity_addresses(&entity).unwrap_or_default();
+                        peers.addresses = peers.addresses.union(&addresses);
+                        peers.via.push(format!("{name} reserved:{entity}"));
+                    }
+                    // Reserved and other labels together: no identity has both.
+                    Some(None) => {}
+                    None => in_cluster = true,
+                }
             }
-            peers
-                .via
-                .push(format!("{name} (in-cluster, no metadata address)"));
+            if in_cluster {
+                peers
+                    .via
+                    .push(format!("{name} (in-cluster, no metadata address)"));
+            }
         }
         "toServices" => {
             for item in items {
-                expect_map(item, d);
+                if let Some(service) = decode_service(item, d) {
+                    let shown = match &service.name {
+                        ServiceName::Name(n) => n.clone(),
+                        ServiceName::Labels(_) => "by labels".into(),
+                    };
+                    let shown = match &service.namespace {
+                        Some(ns) => format!("{ns}/{shown}"),
+                        None => shown,
+                    };
+                    peers.via.push(format!("toServices {shown}"));
+                    peers.services.push(service);
+                }
             }
-            // A selectorless Service's endpoints become CIDRs in Cilium; the Services and
-            // their EndpointSlices are not followed, so this counts as in-cluster.
-            peers
-                .via
-                .push("toServices (Kubernetes Services, not followed)".into());
         }
         "toGroups" => {
             for item in items {
@@ -558,6 +583,71 @@ fn decode_peers(name: &str, items: &[Node], peers: &mut Peers, d: &mut Decoder) 
         }
         _ => {}
     }
+}
+
+/// A `toServices` entry: `k8sService` (`serviceName`, `namespace`) or `k8sServiceSelector`
+/// (`selector`, `namespace`). A Service with a selector sends to pods; one without, to the
+/// addresses of its endpoints (Cilium turns them into CIDRs).
+fn decode_service(node: &Node, d: &mut Decoder) -> Option<ServiceRef> {
+    let entries = expect_map(node, d)?;
+    let mut found = None;
+    for (key, value) in entries {
+        let namespace = |d: &mut Decoder| {
+            value
+                .get("namespace")
+                .and_then(|n| expect_string(n, d))
+                .filter(|n| !n.is_empty())
+        };
+        match key.key_text().unwrap_or_default() {
+            "k8sService" => {
+                let name = value.get("serviceName").and_then(|n| expect_string(n, d));
+                let namespace = namespace(d);
+                found = name.map(|name| ServiceRef {
+                    namespace,
+                    name: ServiceName::Name(name),
+                    ports_from_endpoints: false,
+                });
+            }
+            "k8sServiceSelector" => {
+                let selector = decode_selector_with(value.get("selector"), d, false);
+                found = Some(ServiceRef {
+                    namespace: namespace(d),
+                    name: ServiceName::Labels(selector),
+                    ports_from_endpoints: false,
+                });
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// The entity an endpoint selector on reserved labels (`reserved:world`) selects: `None` for
+/// a selector on no reserved label, `Some(None)` for one no identity matches (two reserved
+/// labels, or a reserved label and another).
+fn reserved_entity(selector: &LabelSelector) -> Option<Option<String>> {
+    let positive = |r: &&Requirement| matches!(r.operator, Operator::In | Operator::Exists);
+    let reserved = |r: &Requirement| {
+        let key = r.key.strip_prefix("any:").unwrap_or(&r.key);
+        key.strip_prefix("reserved:").map(str::to_string)
+    };
+    let requirements = &selector.requirements;
+    let entities: BTreeSet<String> = requirements
+        .iter()
+        .filter(positive)
+        .filter_map(reserved)
+        .collect();
+    if entities.is_empty() {
+        return None;
+    }
+    let others = requirements
+        .iter()
+        .filter(positive)
+        .any(|r| reserved(r).is_none());
+    if others || entities.len() > 1 {
+        return Some(None);
+    }
+    Some(entities.into_iter().next())
 }
 
 /// `world` is every address outside the cluster ("identical to allowing to CIDR 0.0.0.0/0");
@@ -1161,6 +1251,43 @@ mod tests {
     }
 
     #[test]
+    fn to_services_name_services_by_name_or_labels() {
+        let p = cnp(
+            "endpointSelector: {}\negress:\n- toServices:\n  - k8sService: {serviceName: a, namespace: ns}\n  - k8sServiceSelector: {selector: {matchLabels: {x: z}}}\n",
+        );
+        let rule = &only_spec(&p).rules[0];
+        let services = &rule.destinations.services;
+        assert_eq!(services.len(), 2);
+        assert_eq!(services[0].namespace.as_deref(), Some("ns"));
+        assert_eq!(services[0].name, ServiceName::Name("a".into()));
+        assert!(matches!(&services[1].name, ServiceName::Labels(s) if s.requirements.len() == 1));
+        assert!(rule.destinations.addresses.is_empty());
+        assert!(!services[0].ports_from_endpoints);
+    }
+
+    #[test]
+    fn endpoint_selectors_on_reserved_labels_are_entities() {
+        let addresses = |selector: &str| {
+            let p = cnp(&format!(
+                "endpointSelector: {{}}\negress:\n- toEndpoints: [{selector}]\n"
+            ));
+            only_spec(&p).rules[0].destinations.addresses.clone()
+        };
+        assert_eq!(
+            addresses("{matchLabels: {'reserved:world': ''}}"),
+            IpSet::all()
+        );
+        let exists = "{matchExpressions: [{key: 'reserved:world-ipv4', operator: Exists}]}";
+        let v4 = addresses(exists);
+        assert!(v4.contains("169.254.169.254".parse().unwrap()));
+        assert!(!v4.contains("fd00:ec2::254".parse().unwrap()));
+        assert!(addresses("{matchLabels: {'reserved:host': ''}}").is_empty());
+        // No identity has both a reserved label and another.
+        assert!(addresses("{matchLabels: {'reserved:world': '', app: x}}").is_empty());
+        assert!(addresses("{matchLabels: {app: x}}").is_empty());
+    }
+
+    #[test]
     fn to_groups_are_unknowable() {
         let p = cnp(
             "endpointSelector: {}\negress:\n- toGroups:\n  - aws:\n      securityGroupsIds: [sg-1]\n",
@@ -1173,7 +1300,7 @@ mod tests {
         for peer in [
             "toEndpoints: [{}]",
             "toNodes: [{}]",
-            "toServices: [{k8sService: {serviceName: x, namespace: y}}]",
+            "toServices: [{k8sService: {serviceName: x, namespace: ns}}]",
         ] {
             let p = cnp(&format!(
                 "endpointSelector: {{}}\negress:\n- {peer}\n  toPorts:\n  - ports: [{{port: \"80\"}}]\n"

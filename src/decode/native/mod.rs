@@ -84,6 +84,7 @@ fn shared_spec(spec: NativeSpec) -> PolicySpec {
                 labelled_in_own_namespace: false,
                 labelled_within: None,
                 cidr_groups: Vec::new(),
+                services: Vec::new(),
             },
             ports: egress.ports.clone(),
             senders: None,
