@@ -649,7 +649,9 @@ fn duplicate(
         first: first.location,
         second: second.location,
         refused,
-        read: kind.reads() != Reads::Identity || kind.unevaluated_reason().is_some(),
+        // Services and their endpoints are read only for the rules that name a Service.
+        read: !matches!(kind, Kind::Service(_))
+            && (kind.reads() != Reads::Identity || kind.unevaluated_reason().is_some()),
         same_source: first.source == second.source,
     }
 }
