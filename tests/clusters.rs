@@ -88,6 +88,28 @@ fn argo_cd_names_the_cluster_it_runs_in_one_way_and_its_applications_live_there(
 }
 
 #[test]
+fn a_stream_with_argo_cd_applications_is_the_cluster_argo_cd_runs_in() {
+    let app = std::fs::read_to_string(
+        common::root().join("fixtures/clusters/argocd-in-cluster/argocd/app-of-apps.yaml"),
+    )
+    .unwrap();
+    let stream = format!("{app}---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: web}}\n");
+    let r = run_in(
+        common::root(),
+        &["--format", "json", "-"],
+        Some(stream.as_bytes()),
+    );
+    let report: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        namespaces(&report),
+        [
+            (Some("in-cluster"), "argocd", true),
+            (Some("in-cluster"), "web", true)
+        ]
+    );
+}
+
+#[test]
 fn flux_roots_declared_together_or_linked_by_depends_on_are_one_cluster() {
     let (code, r) = report(&["fixtures/clusters/flux-roots"]);
     // clusters/prod/{infra,apps}.yaml share a folder; clusters/dev/apps/ks.yaml depends on
