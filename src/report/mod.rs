@@ -5,6 +5,7 @@ pub mod github;
 pub mod human;
 pub mod json;
 pub mod render;
+pub mod rules;
 pub mod sarif;
 
 use crate::Outcome;
