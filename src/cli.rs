@@ -24,6 +24,8 @@ pub enum Format {
     Sarif,
     /// GitHub Actions annotations (workflow commands).
     Github,
+    /// A Markdown summary for a CI job's page: namespaces by verdict, findings per rule.
+    Markdown,
 }
 
 /// What `explain` prints.
@@ -786,6 +788,7 @@ fn print_report(outcome: &crate::Outcome, format: Format, color: bool, show_supp
         Format::Human => print(&report::human::render_with(outcome, color, show_suppressed)),
         Format::Sarif => print(&report::sarif::render(outcome)),
         Format::Github => print(&report::github::render(outcome)),
+        Format::Markdown => print(&report::markdown::render(outcome)),
     }
 }
 
