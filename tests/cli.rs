@@ -915,3 +915,34 @@ fn cluster_may_be_named_by_its_folder() {
         r.stderr
     );
 }
+
+/// The README's JSON example is the demo's real output: every field, and entries of the
+/// arrays picked from the real ones, whole and in their order.
+#[test]
+fn readme_json_example_is_the_demos_output() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = &readme[readme.find("\n## JSON output\n").expect("the section")..];
+    let start = section.find("```json\n").expect("a JSON block") + "```json\n".len();
+    let end = start + section[start..].find("\n```").unwrap();
+    let example: Value = serde_json::from_str(&section[start..end]).expect("valid JSON");
+    let (_, real) = json(&["fixtures/demo"]);
+    let (example, real) = (example.as_object().unwrap(), real.as_object().unwrap());
+    let keys = |o: &serde_json::Map<String, Value>| o.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(example), keys(real), "the same fields");
+    for (key, shown) in example {
+        match (shown, &real[key]) {
+            (Value::Array(shown), Value::Array(all)) => {
+                // A subsequence: each entry shown is a real one, in the real order.
+                let mut rest = all.iter();
+                for entry in shown {
+                    assert!(
+                        rest.any(|e| e == entry),
+                        "README `{key}` entry is not in the demo's output (or out of order):\n{entry:#}"
+                    );
+                }
+                assert_eq!(shown.is_empty(), all.is_empty(), "`{key}`");
+            }
+            (shown, value) => assert_eq!(shown, value, "`{key}`"),
+        }
+    }
+}
