@@ -748,6 +748,33 @@ fn fix_does_not_widen_egress_and_says_why() {
     ] {
         assert!(r.stdout.contains(note), "missing {note:?} in\n{}", r.stdout);
     }
+    // What stays: warnings where nothing reaches metadata, errors where something does.
+    let report: Value =
+        serde_json::from_str(&run_piped(&repo, &["--format", "json", "."], b"").stdout).unwrap();
+    let mut pair: Vec<(String, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "IMDS002" || f["rule"] == "IMDS003")
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap().to_string();
+            (s("namespace"), s("rule"), s("severity"))
+        })
+        .collect();
+    pair.sort();
+    let expected: Vec<(String, String, String)> = [
+        ("allow-only", "IMDS003", "warning"),
+        ("cilium", "IMDS002", "error"),
+        ("cilium", "IMDS003", "error"),
+        ("dns-only", "IMDS003", "warning"),
+        ("mixed", "IMDS002", "error"),
+        ("mixed", "IMDS003", "error"),
+        ("narrow", "IMDS003", "warning"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(pair, expected);
     // Running it again writes nothing more, and says so.
     let again = run_piped(&repo, &["fix"], b"");
     assert!(
