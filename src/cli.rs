@@ -59,6 +59,7 @@ pub enum ColorChoice {
     version,
     about = "Finds Kubernetes namespaces whose pods can reach the cloud instance metadata service",
     after_help = "Options may also come before a subcommand (`imds-lint --preset ecs explain payments .`); each subcommand takes only those its --help lists.\n\nExit status: 0 no failing findings, 1 findings at the --fail-on severity (error by default), 2 usage error, unreadable input or nothing linted.",
+    override_usage = "imds-lint [OPTIONS] [PATH]...\n       imds-lint [OPTIONS] <COMMAND> [ARGS]...",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
