@@ -386,12 +386,7 @@ fn fix_command(
     dry_run: bool,
 ) -> Result<i32, CliError> {
     if !outcome.errors.is_empty() {
-        for error in &outcome.errors {
-            match error.pos {
-                Some(p) => eprintln!("{}:{}:{}: {}", error.file, p.line, p.column, error.message),
-                None => eprintln!("{}: {}", error.file, error.message),
-            }
-        }
+        print_input_errors(&outcome.errors);
         eprintln!(
             "imds-lint: not fixing: {} could not be read or parsed, and a policy there could change what is missing",
             if outcome.errors.len() == 1 {
@@ -636,16 +631,12 @@ fn run_command_line(cli: Cli) -> Result<i32, CliError> {
         Some(Command::Render(args)) => render_command(args),
         Some(Command::Fix(args)) => {
             let linted = lint_repository(args.paths, args.input, &args.targets, None)?;
-            if linted.outcome.nothing_linted() {
-                return Err(CliError::NothingLinted(linted.names));
-            }
+            linted.read_something()?;
             fix_command(&linted.outcome, &linted.targets, args.dry_run)
         }
         Some(Command::Explain(args)) => {
             let linted = lint_repository(args.paths, args.input, &args.targets, None)?;
-            if linted.outcome.nothing_linted() {
-                return Err(CliError::NothingLinted(linted.names));
-            }
+            linted.read_something()?;
             explain_command(
                 &linted.outcome,
                 &args.namespace,
@@ -679,6 +670,28 @@ struct Linted {
     outcome: crate::Outcome,
     targets: Vec<Target>,
     names: Vec<String>,
+}
+
+impl Linted {
+    /// Stops a subcommand that needs manifests when none was read, with the inputs that could
+    /// not be read (a mistyped path) on standard error first.
+    fn read_something(&self) -> Result<(), CliError> {
+        if self.outcome.manifests > 0 {
+            return Ok(());
+        }
+        print_input_errors(&self.outcome.errors);
+        Err(CliError::NothingLinted(self.names.clone()))
+    }
+}
+
+/// `file:line:column: message` on standard error for each input that could not be read.
+fn print_input_errors(errors: &[crate::source::load::LoadError]) {
+    for error in errors {
+        match error.pos {
+            Some(p) => eprintln!("{}:{}:{}: {}", error.file, p.line, p.column, error.message),
+            None => eprintln!("{}: {}", error.file, error.message),
+        }
+    }
 }
 
 /// Reads and lints `paths` with the options of the command line over the configuration's.
@@ -732,12 +745,7 @@ fn render_command(args: RenderArgs) -> Result<i32, CliError> {
         no_controllers: args.no_controllers,
     })?;
     print(&report::render::render(&rendered));
-    for error in &rendered.errors {
-        match error.pos {
-            Some(p) => eprintln!("{}:{}:{}: {}", error.file, p.line, p.column, error.message),
-            None => eprintln!("{}: {}", error.file, error.message),
-        }
-    }
+    print_input_errors(&rendered.errors);
     for note in &rendered.notes {
         eprintln!("imds-lint: note: {note}");
     }
@@ -748,7 +756,7 @@ fn render_command(args: RenderArgs) -> Result<i32, CliError> {
             skipped.reason.describe()
         );
     }
-    if rendered.nothing_linted() {
+    if rendered.manifests == 0 {
         return Err(CliError::NothingLinted(names));
     }
     Ok(rendered.exit_code())

@@ -646,6 +646,9 @@ fn nothing_linted_is_an_error() {
         &["explain", "payments", "empty"],
         // A mistyped path: the read error, and then that nothing was linted.
         &["no-such-folder"],
+        &["explain", "payments", "no-such-folder"],
+        &["fix", "--dry-run", "no-such-folder"],
+        &["render", "no-such-folder"],
     ] {
         let r = run_in(tree.path(), args, None, &[]);
         assert_eq!(r.code, 2, "{args:?}: {}{}", r.stdout, r.stderr);
@@ -655,6 +658,15 @@ fn nothing_linted_is_an_error() {
             "{args:?}: {}",
             r.stderr
         );
+        if *named == "no-such-folder" {
+            // The read error itself is reported too, with the path.
+            assert!(
+                format!("{}{}", r.stdout, r.stderr).contains("no-such-folder: "),
+                "{args:?}: {}{}",
+                r.stdout,
+                r.stderr
+            );
+        }
     }
     let r = run_in(tree.path(), &["empty", "chart"], None, &[]);
     assert!(r.stderr.contains("empty, chart"), "{}", r.stderr);
