@@ -163,3 +163,41 @@ spec:
     );
     assert!(a.message.contains("\nhelp: "));
 }
+
+#[test]
+fn the_title_names_the_cluster() {
+    // flux-system is in both clusters, at the same kind of place: the titles tell them apart.
+    let r = run(&["--format", "github", "fixtures/flux-fleet"]);
+    let report = json_in(root(), &["fixtures/flux-fleet"], None);
+    let findings = report["findings"].as_array().unwrap();
+    let titled = annotations(&r.stdout);
+    assert_eq!(titled.len(), findings.len());
+    for (annotation, finding) in titled.iter().zip(findings) {
+        assert_eq!(
+            annotation.properties["title"],
+            format!(
+                "{} {} (cluster {})",
+                finding["rule"].as_str().unwrap(),
+                finding["name"]
+                    .as_str()
+                    .unwrap_or_else(|| rule_name(finding)),
+                finding["cluster"].as_str().unwrap()
+            )
+        );
+    }
+    // Without a cluster, the title is the rule's alone.
+    let demo = annotations(&run(&["--format", "github", "fixtures/demo"]).stdout);
+    assert!(
+        demo.iter()
+            .all(|a| !a.properties["title"].contains("cluster"))
+    );
+}
+
+fn rule_name(finding: &serde_json::Value) -> &'static str {
+    match finding["rule"].as_str().unwrap() {
+        "IMDS001" => "metadata-reachable",
+        "IMDS002" => "missing-deny-egress-all",
+        "IMDS003" => "missing-allow-except-metadata",
+        other => panic!("no name for {other} here"),
+    }
+}

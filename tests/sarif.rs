@@ -349,3 +349,31 @@ fn suppressed_findings_are_results_suppressed_in_source() {
         report["findings"].as_array().expect("findings").len()
     );
 }
+
+#[test]
+fn the_message_names_the_cluster() {
+    let (_, doc) = sarif(&["fixtures/flux-fleet"]);
+    let report = json_in(root(), &["fixtures/flux-fleet"], None);
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(results(&doc).len(), findings.len());
+    for (result, finding) in results(&doc).iter().zip(findings) {
+        let cluster = finding["cluster"].as_str().unwrap();
+        let text = result["message"]["text"].as_str().unwrap();
+        assert!(
+            text.starts_with(&format!(
+                "cluster {cluster}: {}",
+                finding["message"].as_str().unwrap()
+            )),
+            "{text}"
+        );
+        assert_eq!(result["properties"]["cluster"], cluster);
+    }
+    // Without a cluster, the message is the finding's.
+    let (_, demo) = sarif(&["fixtures/demo"]);
+    assert!(results(&demo).iter().all(|r| {
+        !r["message"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("cluster ")
+    }));
+}
