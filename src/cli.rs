@@ -21,6 +21,8 @@ pub enum Format {
     Sarif,
     /// GitHub Actions annotations (workflow commands).
     Github,
+    /// One line per finding: `file:line:col: RULE [cluster/namespace] message`.
+    Concise,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,6 +92,10 @@ pub struct Cli {
     /// List the findings that `imds-lint.io/ignore` annotations suppressed.
     #[arg(long)]
     show_suppressed: bool,
+
+    /// Counts per rule and the reachable namespaces instead of each finding (human, concise).
+    #[arg(long)]
+    statistics: bool,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -434,7 +440,7 @@ fn explain_command(
             per_workload,
             color,
         )),
-        Format::Sarif | Format::Github => return Err(CliError::ExplainFormat),
+        Format::Sarif | Format::Github | Format::Concise => return Err(CliError::ExplainFormat),
     }
     for error in &outcome.errors {
         eprintln!("imds-lint: {}: {} (not read)", error.file, error.message);
@@ -559,13 +565,25 @@ fn run_command_line(cli: Cli) -> Result<i32, CliError> {
     if outcome.nothing_linted() {
         // The (empty) report still goes out, so a program reading it gets its format.
         if let Mode::Lint = mode {
-            print_report(&outcome, cli.format, color, cli.show_suppressed);
+            print_report(
+                &outcome,
+                cli.format,
+                color,
+                cli.show_suppressed,
+                cli.statistics,
+            );
         }
         return Err(nothing_linted);
     }
     match mode {
         Mode::Lint => {
-            print_report(&outcome, cli.format, color, cli.show_suppressed);
+            print_report(
+                &outcome,
+                cli.format,
+                color,
+                cli.show_suppressed,
+                cli.statistics,
+            );
             Ok(outcome.exit_code())
         }
         Mode::Explain {
@@ -650,10 +668,24 @@ fn inputs(paths: Vec<PathBuf>, stdin_name: &str) -> std::io::Result<Vec<Input>> 
     Ok(inputs)
 }
 
-fn print_report(outcome: &crate::Outcome, format: Format, color: bool, show_suppressed: bool) {
+fn print_report(
+    outcome: &crate::Outcome,
+    format: Format,
+    color: bool,
+    show_suppressed: bool,
+    statistics: bool,
+) {
+    let human = report::human::Options {
+        color,
+        show_suppressed,
+        width: report::width(),
+        statistics,
+    };
     match format {
         Format::Json => print(&report::json::render(outcome)),
-        Format::Human => print(&report::human::render_with(outcome, color, show_suppressed)),
+        Format::Human => print(&report::human::render_with(outcome, &human)),
+        Format::Concise if statistics => print(&report::human::render_with(outcome, &human)),
+        Format::Concise => print(&report::concise::render(outcome, show_suppressed)),
         Format::Sarif => print(&report::sarif::render(outcome)),
         Format::Github => print(&report::github::render(outcome)),
     }
