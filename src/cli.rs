@@ -224,6 +224,8 @@ enum CliError {
     NothingLinted(Vec<String>),
     #[error("explain prints --format human or json only")]
     ExplainFormat,
+    #[error("--statistics goes with --format human or concise")]
+    StatisticsFormat,
 }
 
 /// The configuration to use: `--config`, else the first file found from the first PATH up.
@@ -516,6 +518,9 @@ pub fn main() -> i32 {
 
 /// Runs the parsed command line: the exit status, or the error that stopped it.
 fn run_command_line(cli: Cli) -> Result<i32, CliError> {
+    if cli.statistics && !matches!(cli.format, Format::Human | Format::Concise) {
+        return Err(CliError::StatisticsFormat);
+    }
     let (paths, mode) = match cli.command {
         Some(Command::Rule { id }) => return rule_command(id),
         Some(Command::Init { dir, force }) => return init_command(dir, force),

@@ -431,3 +431,43 @@ fn a_long_line_is_cut_to_the_terminal_width() {
         );
     }
 }
+
+#[test]
+fn concise_lists_suppressed_findings_when_asked() {
+    let plain = run(root(), &["--format", "concise", "fixtures/suppress"]).stdout;
+    assert!(!plain.contains("suppressed: "), "{plain}");
+    assert!(
+        plain.contains("6 findings suppressed by imds-lint.io/ignore annotations"),
+        "{plain}"
+    );
+    let shown = run(
+        root(),
+        &[
+            "--format",
+            "concise",
+            "--show-suppressed",
+            "fixtures/suppress",
+        ],
+    )
+    .stdout;
+    let suppressed: Vec<&str> = shown
+        .lines()
+        .filter(|l| l.contains("] suppressed: "))
+        .collect();
+    assert_eq!(suppressed.len(), 6, "{shown}");
+}
+
+#[test]
+fn statistics_are_refused_in_formats_for_programs() {
+    for format in ["json", "sarif", "github"] {
+        let r = common::run(&["--format", format, "--statistics", "fixtures/demo"]);
+        assert_eq!(r.code, 2, "{format}");
+        assert!(r.stdout.is_empty(), "{format}: {}", r.stdout);
+        assert!(
+            r.stderr
+                .contains("--statistics goes with --format human or concise"),
+            "{format}: {}",
+            r.stderr
+        );
+    }
+}
