@@ -251,6 +251,7 @@ struct Diagnostics<'a> {
     sources: Sources<'a>,
     out: String,
     width: usize,
+    color: bool,
 }
 
 impl Diagnostics<'_> {
@@ -332,6 +333,7 @@ pub fn render_with(outcome: &Outcome, options: &Options) -> String {
         },
         out: String::new(),
         width: options.width,
+        color: options.color,
     };
     if options.statistics {
         diagnostics
@@ -493,10 +495,19 @@ fn render_findings(diagnostics: &mut Diagnostics, outcome: &Outcome) {
         .chain(outcome.findings.iter().map(|f| f.cluster.as_deref()))
         .collect();
     for group in groups(&outcome.findings) {
-        let heading = heading(&group, clusters.len() > 1);
-        diagnostics
-            .out
-            .push_str(&wrap(&heading, diagnostics.width, "   "));
+        let heading = wrap(
+            &heading(&group, clusters.len() > 1),
+            diagnostics.width,
+            "   ",
+        );
+        if diagnostics.color {
+            // Bold, one line at a time.
+            for line in heading.lines() {
+                diagnostics.out.push_str(&format!("\x1b[1m{line}\x1b[0m\n"));
+            }
+        } else {
+            diagnostics.out.push_str(&heading);
+        }
         diagnostics.out.push('\n');
         for item in group.items {
             let finding = item.finding;
@@ -866,5 +877,34 @@ mod tests {
         let (excerpt, span) = excerpt("f".into(), &text, &at(1, 500, 900), WINDOW).unwrap();
         assert_eq!(span.1, excerpt.text.lines().next().unwrap().len());
         assert!(excerpt.text[span.0..span.1].ends_with('…'));
+    }
+
+    #[test]
+    fn wrapping_breaks_at_spaces_only() {
+        let path = "(clusters/prod/monitoring/daemonset-node-exporter.yaml:15)";
+        let text = format!("IMDS005 host-network-pod: block the endpoint for its pods {path}");
+        let wrapped = wrap(&text, 40, "    ");
+        assert!(wrapped.lines().any(|l| l.trim() == path), "{wrapped}");
+        assert!(wrapped.lines().skip(1).all(|l| l.starts_with("    ")));
+        assert_eq!(wrap("short", 40, "  "), "short\n");
+    }
+
+    #[test]
+    fn the_window_follows_the_width_within_bounds() {
+        assert_eq!(window_width(200), WINDOW);
+        assert_eq!(window_width(100), 90);
+        assert_eq!(window_width(20), MIN_WINDOW);
+        assert_eq!(window_before(WINDOW), 60);
+    }
+
+    #[test]
+    fn place_names_join_cluster_and_namespace() {
+        assert_eq!(
+            place_name(Some("prod"), Some("web")).as_deref(),
+            Some("prod/web")
+        );
+        assert_eq!(place_name(None, Some("web")).as_deref(), Some("web"));
+        assert_eq!(place_name(Some("prod"), None).as_deref(), Some("prod"));
+        assert_eq!(place_name(None, None), None);
     }
 }
