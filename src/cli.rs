@@ -689,8 +689,11 @@ fn print_report(
     match format {
         Format::Json => print(&report::json::render(outcome)),
         Format::Human => print(&report::human::render_with(outcome, &human)),
-        Format::Concise if statistics => print(&report::human::render_with(outcome, &human)),
-        Format::Concise => print(&report::concise::render(outcome, show_suppressed)),
+        Format::Concise => print(&report::concise::render(
+            outcome,
+            show_suppressed,
+            statistics,
+        )),
         Format::Sarif => print(&report::sarif::render(outcome)),
         Format::Github => print(&report::github::render(outcome)),
     }

@@ -284,6 +284,20 @@ fn statistics_in_the_concise_format_too() {
         r.stdout
     );
     assert!(!r.stdout.contains(": IMDS001 ["), "{}", r.stdout);
+    // Input errors stay one line each, no snippet.
+    let bad = run(
+        root(),
+        &["--format", "concise", "--statistics", "fixtures/bad-input"],
+    );
+    assert_eq!(bad.code, 2);
+    assert!(!bad.stdout.contains("╭─["), "{}", bad.stdout);
+    assert!(
+        bad.stdout.contains(
+            "fixtures/bad-input/deep.yaml:7:261: input-error nesting deeper than 256 levels\n"
+        ),
+        "{}",
+        bad.stdout
+    );
 }
 
 /// Paths in a report: every `fixtures/…` or `./…` word, with the punctuation around it cut.

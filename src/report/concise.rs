@@ -2,13 +2,22 @@
 //! for grep, editors' quickfix lists and long reports; then what could not be read, what was
 //! skipped and the summary line, as in the human report.
 
-use super::human::{place_name, trailer};
+use super::human::{place_name, statistics, trailer};
 use crate::Outcome;
 
-pub fn render(outcome: &Outcome, show_suppressed: bool) -> String {
+/// Lines never wrap.
+const UNWRAPPED: usize = usize::MAX / 2;
+
+/// The report; with `show_statistics`, the counts per rule and the reachable namespaces in
+/// place of the findings.
+pub fn render(outcome: &Outcome, show_suppressed: bool, show_statistics: bool) -> String {
     let mut out = String::new();
-    for finding in &outcome.findings {
-        out.push_str(&line(outcome, finding, ""));
+    if show_statistics {
+        out.push_str(&statistics(outcome, UNWRAPPED));
+    } else {
+        for finding in &outcome.findings {
+            out.push_str(&line(outcome, finding, ""));
+        }
     }
     if show_suppressed {
         for suppressed in &outcome.suppressed {
@@ -26,7 +35,7 @@ pub fn render(outcome: &Outcome, show_suppressed: bool) -> String {
         ));
     }
     // Not wrapped: every line stays whole, for programs that read them.
-    out.push_str(&trailer(outcome, show_suppressed, usize::MAX / 2));
+    out.push_str(&trailer(outcome, show_suppressed, UNWRAPPED));
     out
 }
 
