@@ -7,10 +7,13 @@ use crate::lint::RULES;
 use crate::lint::settings::FailOn;
 use crate::net::{PRESETS, Target, preset_targets};
 use crate::{Input, LintError, LintOptions, lint, report};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
+/// What the lint prints. A new format is one more variant here and one more arm in
+/// [`print_report`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Findings with the offending YAML underlined, then a summary.
@@ -21,8 +24,28 @@ pub enum Format {
     Sarif,
     /// GitHub Actions annotations (workflow commands).
     Github,
+    /// A Markdown summary for a CI job's page: namespaces by verdict, findings per rule.
+    Markdown,
     /// One line per finding: `file:line:col: RULE [cluster/namespace] message`.
     Concise,
+}
+
+/// What `explain` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// Sections per pod class (or workload), with the rule behind each part.
+    Human,
+    /// The same as one JSON object, for other programs.
+    Json,
+}
+
+/// What `rule` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RuleFormat {
+    /// The rule's page as Markdown; without a rule, one aligned line per rule.
+    Markdown,
+    /// The rule (or every rule) as JSON: id, name, default severity, summary, page.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -37,53 +60,36 @@ pub enum ColorChoice {
     name = "imds-lint",
     version,
     about = "Finds Kubernetes namespaces whose pods can reach the cloud instance metadata service",
-    after_help = "Exit status: 0 no failing findings, 1 findings at the --fail-on severity (error by default), 2 usage error or unreadable input.",
+    after_help = "Options may also come before a subcommand (`imds-lint --preset ecs explain payments .`); each subcommand takes only those its --help lists.\n\nExit status: 0 no failing findings, 1 findings at the --fail-on severity (error by default), 2 usage error, unreadable input or nothing linted.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
+    #[command(flatten)]
+    lint: LintArgs,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// The lint: what `imds-lint [OPTIONS] [PATH]...` takes.
+#[derive(Debug, clap::Args)]
+struct LintArgs {
     /// Files and directories to lint; `-` reads manifests from standard input.
     #[arg(value_name = "PATH", default_value = ".")]
     paths: Vec<PathBuf>,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
+    #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
 
-    /// When to colour the human output (NO_COLOR is honoured with `auto`).
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", global = true)]
-    color: ColorChoice,
-
-    /// Skip paths matching this glob (matched against the file name and the path below each
-    /// PATH); repeatable.
-    #[arg(long, value_name = "GLOB", global = true)]
-    exclude: Vec<String>,
-
-    /// Namespace of namespaced objects that set none, as `kubectl apply` would use
-    /// [default: default, or the config's default-namespace].
-    #[arg(long, value_name = "NAME", global = true)]
-    default_namespace: Option<String>,
-
-    /// A metadata endpoint to check, `ADDR[:PORT][/PROTO]` (port 80 and TCP by default);
-    /// repeatable. Replaces the default endpoints unless `--preset` is also given.
-    #[arg(long, value_name = "ADDR[:PORT][/PROTO]", value_parser = Target::parse, global = true)]
-    target: Vec<Target>,
-
-    /// Check a provider's well-known endpoints; repeatable. Without --target or --preset,
-    /// `aws` is checked.
-    #[arg(long, value_name = "NAME", value_parser = preset_names(), global = true)]
-    preset: Vec<String>,
-
-    /// Lint only this cluster: a Flux entry point's path (`clusters/prod`) or an Argo CD
-    /// destination, as in the JSON `cluster` field.
-    #[arg(long, value_name = "NAME", global = true)]
-    cluster: Option<String>,
-
-    /// Name used for standard input in messages.
-    #[arg(long, value_name = "NAME", default_value = "<stdin>", global = true)]
-    stdin_filename: String,
+    #[command(flatten)]
+    color: ColorArgs,
 
     #[command(flatten)]
-    config: ConfigArgs,
+    input: InputArgs,
+
+    #[command(flatten)]
+    targets: TargetArgs,
 
     /// Which findings make the exit status 1 [default: error, or the config's fail-on].
     #[arg(long, value_enum, value_name = "SEVERITY")]
@@ -96,29 +102,68 @@ pub struct Cli {
     /// Counts per rule and the reachable namespaces instead of each finding (human, concise).
     #[arg(long)]
     statistics: bool,
+}
 
-    #[command(subcommand)]
-    command: Option<Command>,
+#[derive(Debug, clap::Args)]
+struct ColorArgs {
+    /// When to colour the human output (NO_COLOR is honoured with `auto`).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
+}
+
+/// What is read and how it lands: shared by every subcommand that reads manifests.
+#[derive(Debug, clap::Args)]
+struct InputArgs {
+    /// Skip paths matching this glob (matched against the file name and the path below each
+    /// PATH); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+
+    /// Namespace of namespaced objects that set none, as `kubectl apply` would use
+    /// [default: default, or the config's default-namespace].
+    #[arg(long, value_name = "NAME")]
+    default_namespace: Option<String>,
+
+    /// Only this cluster: an Argo CD destination or a Flux entry point's path, as in the JSON
+    /// `cluster` field (`clusters/prod`), or a path naming the cluster's folder
+    /// (`./clusters/prod`).
+    #[arg(long, value_name = "NAME")]
+    cluster: Option<String>,
+
+    /// Name used for standard input in messages.
+    #[arg(long, value_name = "NAME", default_value = "<stdin>")]
+    stdin_filename: String,
+
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+/// The metadata endpoints to check.
+#[derive(Debug, clap::Args)]
+struct TargetArgs {
+    /// A metadata endpoint to check, `ADDR[:PORT][/PROTO]` (port 80 and TCP by default);
+    /// repeatable. Replaces the default endpoints unless `--preset` is also given.
+    #[arg(long, value_name = "ADDR[:PORT][/PROTO]", value_parser = Target::parse)]
+    target: Vec<Target>,
+
+    /// Check a provider's well-known endpoints; repeatable. Without --target or --preset,
+    /// `aws` is checked.
+    #[arg(long, value_name = "NAME", value_parser = preset_names())]
+    preset: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Show why a namespace's verdict is what it is: its policies and, per pod class (or per
     /// workload), the effective egress with the rule behind each part.
-    Explain {
-        /// The namespace to explain.
-        namespace: String,
-        /// Files and directories to read, as for linting; `-` reads standard input.
-        #[arg(value_name = "PATH", default_value = ".")]
-        paths: Vec<PathBuf>,
-        /// One section per workload instead of per pod class.
-        #[arg(long)]
-        workloads: bool,
-    },
+    Explain(ExplainArgs),
     /// Print a rule's page (what, why, examples, fix), or list the rules.
     Rule {
         /// Rule id (IMDS001) or name (metadata-reachable).
         id: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RuleFormat::Markdown)]
+        format: RuleFormat,
     },
     /// Write a commented default .imds-lint.yaml into DIR (default: the current folder).
     Init {
@@ -137,6 +182,33 @@ enum Command {
 }
 
 #[derive(Debug, clap::Args)]
+struct ExplainArgs {
+    /// The namespace to explain.
+    namespace: String,
+
+    /// Files and directories to read, as for linting; `-` reads standard input.
+    #[arg(value_name = "PATH", default_value = ".")]
+    paths: Vec<PathBuf>,
+
+    /// One section per workload instead of per pod class.
+    #[arg(long)]
+    workloads: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Human)]
+    format: ExplainFormat,
+
+    #[command(flatten)]
+    color: ColorArgs,
+
+    #[command(flatten)]
+    input: InputArgs,
+
+    #[command(flatten)]
+    targets: TargetArgs,
+}
+
+#[derive(Debug, clap::Args)]
 struct RenderArgs {
     /// Files and directories to read, as for linting; `-` reads standard input.
     #[arg(value_name = "PATH", default_value = ".")]
@@ -146,6 +218,9 @@ struct RenderArgs {
     /// no other includes is built on its own, as `kubectl kustomize DIR` builds it.
     #[arg(long)]
     no_controllers: bool,
+
+    #[command(flatten)]
+    input: InputArgs,
 }
 
 /// Where the configuration comes from.
@@ -153,11 +228,11 @@ struct RenderArgs {
 struct ConfigArgs {
     /// Read settings from FILE instead of the first .imds-lint.yaml found from the first PATH
     /// upwards.
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
     /// Ignore any .imds-lint.yaml.
-    #[arg(long, conflicts_with = "config", global = true)]
+    #[arg(long, conflicts_with = "config")]
     no_config: bool,
 }
 
@@ -170,18 +245,12 @@ struct FixArgs {
     /// Print a unified diff of what would be written; write nothing.
     #[arg(long)]
     dry_run: bool,
-}
 
-/// What to do with the linted repository.
-enum Mode {
-    Lint,
-    Explain {
-        namespace: String,
-        per_workload: bool,
-    },
-    Fix {
-        dry_run: bool,
-    },
+    #[command(flatten)]
+    input: InputArgs,
+
+    #[command(flatten)]
+    targets: TargetArgs,
 }
 
 /// What stops a command: printed as `imds-lint: {error}`, with exit status 2.
@@ -222,8 +291,6 @@ enum CliError {
     },
     #[error("no manifests found under {}", .0.join(", "))]
     NothingLinted(Vec<String>),
-    #[error("explain prints --format human or json only")]
-    ExplainFormat,
     #[error("--statistics goes with --format human or concise")]
     StatisticsFormat,
 }
@@ -396,9 +463,16 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-fn rule_command(id: Option<String>) -> Result<i32, CliError> {
-    match id {
-        None => {
+fn rule_command(id: Option<String>, format: RuleFormat) -> Result<i32, CliError> {
+    let rule = match id {
+        Some(id) => Some(crate::lint::find_rule(&id).ok_or(CliError::UnknownRule(id))?),
+        None => None,
+    };
+    match (rule, format) {
+        (Some(rule), RuleFormat::Markdown) => print(rule.doc),
+        (Some(rule), RuleFormat::Json) => print(&report::rules::render_one(rule)),
+        (None, RuleFormat::Json) => print(&report::rules::render_all(&RULES)),
+        (None, RuleFormat::Markdown) => {
             // Columns as wide as their longest entry, two spaces apart.
             let name = RULES.iter().map(|r| r.name.len()).max().unwrap_or(0);
             let severity = RULES
@@ -414,14 +488,9 @@ fn rule_command(id: Option<String>) -> Result<i32, CliError> {
                 ));
             }
             print(&text);
-            Ok(0)
-        }
-        Some(id) => {
-            let rule = crate::lint::find_rule(&id).ok_or(CliError::UnknownRule(id))?;
-            print(rule.doc);
-            Ok(0)
         }
     }
+    Ok(0)
 }
 
 /// Prints the explanation of one namespace. Exit status: 2 when the namespace is unknown or
@@ -430,19 +499,18 @@ fn explain_command(
     outcome: &crate::Outcome,
     namespace: &str,
     per_workload: bool,
-    format: Format,
+    format: ExplainFormat,
     color: bool,
 ) -> Result<i32, CliError> {
     let explanation = explanation(outcome, namespace)?;
     match format {
-        Format::Json => print(&report::explain::render_json(&outcome.model, &explanation)),
-        Format::Human => print(&report::explain::render_human(
+        ExplainFormat::Json => print(&report::explain::render_json(&outcome.model, &explanation)),
+        ExplainFormat::Human => print(&report::explain::render_human(
             &outcome.model,
             &explanation,
             per_workload,
             color,
         )),
-        Format::Sarif | Format::Github | Format::Concise => return Err(CliError::ExplainFormat),
     }
     for error in &outcome.errors {
         eprintln!("imds-lint: {}: {} (not read)", error.file, error.message);
@@ -500,7 +568,7 @@ fn explanation(
 
 /// Runs the command line and returns the exit status.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(options_after_subcommand(std::env::args_os().collect())) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -516,109 +584,162 @@ pub fn main() -> i32 {
     })
 }
 
+/// The arguments with the options given before a subcommand moved after its name:
+/// `imds-lint --preset ecs explain payments .` is read as
+/// `imds-lint explain --preset ecs payments .`, so the subcommand's own parser takes each
+/// option or refuses it (`--format sarif explain`, `--preset aws rule`). The subcommand is
+/// the first argument that is neither an option nor an option's value; anything else there
+/// is a path, and nothing moves.
+pub fn options_after_subcommand(args: Vec<OsString>) -> Vec<OsString> {
+    let command = Cli::command();
+    let subcommands: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+    // The long options that take a value, of the lint and of every subcommand.
+    let mut valued: Vec<&str> = Vec::new();
+    for cmd in std::iter::once(&command).chain(command.get_subcommands()) {
+        for arg in cmd.get_arguments() {
+            if arg.get_action().takes_values()
+                && let Some(long) = arg.get_long()
+            {
+                valued.push(long);
+            }
+        }
+    }
+    let mut i = 1;
+    while let Some(arg) = args.get(i) {
+        let Some(arg) = arg.to_str() else {
+            return args;
+        };
+        if arg == "--" {
+            return args;
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            i += if !long.contains('=') && valued.contains(&long) {
+                2
+            } else {
+                1
+            };
+            continue;
+        }
+        if arg.starts_with('-') && arg != "-" {
+            i += 1;
+            continue;
+        }
+        if i > 1 && subcommands.contains(&arg) {
+            let mut moved = vec![args[0].clone(), args[i].clone()];
+            moved.extend_from_slice(&args[1..i]);
+            moved.extend_from_slice(&args[i + 1..]);
+            return moved;
+        }
+        return args;
+    }
+    args
+}
+
 /// Runs the parsed command line: the exit status, or the error that stopped it.
 fn run_command_line(cli: Cli) -> Result<i32, CliError> {
-    if cli.statistics && !matches!(cli.format, Format::Human | Format::Concise) {
-        return Err(CliError::StatisticsFormat);
-    }
-    let (paths, mode) = match cli.command {
-        Some(Command::Rule { id }) => return rule_command(id),
-        Some(Command::Init { dir, force }) => return init_command(dir, force),
-        Some(Command::Render(args)) => {
-            return render_command(
-                args,
-                cli.exclude,
-                cli.default_namespace,
-                cli.cluster,
-                &cli.config,
-                &cli.stdin_filename,
-            );
+    match cli.command {
+        Some(Command::Rule { id, format }) => rule_command(id, format),
+        Some(Command::Init { dir, force }) => init_command(dir, force),
+        Some(Command::Render(args)) => render_command(args),
+        Some(Command::Fix(args)) => {
+            let linted = lint_repository(args.paths, args.input, &args.targets, None)?;
+            if linted.outcome.nothing_linted() {
+                return Err(CliError::NothingLinted(linted.names));
+            }
+            fix_command(&linted.outcome, &linted.targets, args.dry_run)
         }
-        Some(Command::Fix(args)) => (
-            args.paths,
-            Mode::Fix {
-                dry_run: args.dry_run,
-            },
-        ),
-        Some(Command::Explain {
-            namespace,
-            paths,
-            workloads,
-        }) => (
-            paths,
-            Mode::Explain {
-                namespace,
-                per_workload: workloads,
-            },
-        ),
-        None => (cli.paths, Mode::Lint),
-    };
-    let config = load_config(&cli.config, &paths)?;
-    let chosen = choose(
-        config,
-        cli.exclude,
-        cli.default_namespace,
-        &cli.preset,
-        &cli.target,
-        cli.fail_on,
-    );
-    let targets = chosen.targets.clone();
-    let nothing_linted = CliError::NothingLinted(input_names(&paths, &cli.stdin_filename));
-    let inputs = inputs(paths, &cli.stdin_filename).map_err(CliError::Stdin)?;
-    let outcome = crate::run(chosen.options(inputs, cli.cluster))?;
-    let color = use_color(cli.color);
-    if outcome.nothing_linted() {
-        // The (empty) report still goes out, so a program reading it gets its format.
-        if let Mode::Lint = mode {
-            print_report(
-                &outcome,
-                cli.format,
-                color,
-                cli.show_suppressed,
-                cli.statistics,
-            );
+        Some(Command::Explain(args)) => {
+            let linted = lint_repository(args.paths, args.input, &args.targets, None)?;
+            if linted.outcome.nothing_linted() {
+                return Err(CliError::NothingLinted(linted.names));
+            }
+            explain_command(
+                &linted.outcome,
+                &args.namespace,
+                args.workloads,
+                args.format,
+                use_color(args.color.color),
+            )
         }
-        return Err(nothing_linted);
-    }
-    match mode {
-        Mode::Lint => {
+        None => {
+            let args = cli.lint;
+            if args.statistics && !matches!(args.format, Format::Human | Format::Concise) {
+                return Err(CliError::StatisticsFormat);
+            }
+            let linted = lint_repository(args.paths, args.input, &args.targets, args.fail_on)?;
+            let outcome = &linted.outcome;
+            // The report goes out even when it is empty, so a program reading it gets its
+            // format; a run that read no manifest (a mistyped path too) then says so.
             print_report(
-                &outcome,
-                cli.format,
-                color,
-                cli.show_suppressed,
-                cli.statistics,
+                outcome,
+                args.format,
+                use_color(args.color.color),
+                args.show_suppressed,
+                args.statistics,
             );
+            if outcome.manifests == 0 {
+                return Err(CliError::NothingLinted(linted.names));
+            }
             Ok(outcome.exit_code())
         }
-        Mode::Explain {
-            namespace,
-            per_workload,
-        } => explain_command(&outcome, &namespace, per_workload, cli.format, color),
-        Mode::Fix { dry_run } => fix_command(&outcome, &targets, dry_run),
     }
+}
+
+/// A repository read and linted, with the endpoints checked and the inputs' names.
+struct Linted {
+    outcome: crate::Outcome,
+    targets: Vec<Target>,
+    names: Vec<String>,
+}
+
+/// Reads and lints `paths` with the options of the command line over the configuration's.
+fn lint_repository(
+    paths: Vec<PathBuf>,
+    input: InputArgs,
+    targets: &TargetArgs,
+    fail_on: Option<FailOn>,
+) -> Result<Linted, CliError> {
+    let config = load_config(&input.config, &paths)?;
+    let chosen = choose(
+        config,
+        input.exclude,
+        input.default_namespace,
+        &targets.preset,
+        &targets.target,
+        fail_on,
+    );
+    let targets = chosen.targets.clone();
+    let names = input_names(&paths, &input.stdin_filename);
+    let inputs = inputs(paths, &input.stdin_filename).map_err(CliError::Stdin)?;
+    let outcome = crate::run(chosen.options(inputs, input.cluster))?;
+    Ok(Linted {
+        outcome,
+        targets,
+        names,
+    })
 }
 
 /// Prints the objects as they land, with errors and notes on standard error. Exit status: 2
 /// when some input could not be read or parsed or nothing was read, else 0.
-fn render_command(
-    args: RenderArgs,
-    excludes: Vec<String>,
-    default_namespace: Option<String>,
-    cluster: Option<String>,
-    config_args: &ConfigArgs,
-    stdin_name: &str,
-) -> Result<i32, CliError> {
+fn render_command(args: RenderArgs) -> Result<i32, CliError> {
+    let input = args.input;
     // The configuration's excludes and default namespace apply, as for the lint.
-    let config = load_config(config_args, &args.paths)?;
-    let chosen = choose(config, excludes, default_namespace, &[], &[], None);
-    let names = input_names(&args.paths, stdin_name);
-    let inputs = inputs(args.paths, stdin_name).map_err(CliError::Stdin)?;
+    let config = load_config(&input.config, &args.paths)?;
+    let chosen = choose(
+        config,
+        input.exclude,
+        input.default_namespace,
+        &[],
+        &[],
+        None,
+    );
+    let names = input_names(&args.paths, &input.stdin_filename);
+    let inputs = inputs(args.paths, &input.stdin_filename).map_err(CliError::Stdin)?;
     let rendered = crate::render(crate::RenderOptions {
         inputs,
         excludes: chosen.excludes,
         default_namespace: chosen.default_namespace,
-        cluster,
+        cluster: input.cluster,
         no_controllers: args.no_controllers,
     })?;
     print(&report::render::render(&rendered));
@@ -696,5 +817,45 @@ fn print_report(
         )),
         Format::Sarif => print(&report::sarif::render(outcome)),
         Format::Github => print(&report::github::render(outcome)),
+        Format::Markdown => print(&report::markdown::render(outcome)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn moved(args: &[&str]) -> Vec<String> {
+        let mut all = vec![OsString::from("imds-lint")];
+        all.extend(args.iter().map(OsString::from));
+        options_after_subcommand(all)
+            .into_iter()
+            .skip(1)
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn options_before_a_subcommand_move_after_it() {
+        assert_eq!(
+            moved(&["--preset", "ecs", "explain", "payments", "."]),
+            ["explain", "--preset", "ecs", "payments", "."]
+        );
+        assert_eq!(
+            moved(&["--no-config", "--exclude=x", "fix", "--dry-run"]),
+            ["fix", "--no-config", "--exclude=x", "--dry-run"]
+        );
+        // Nothing before it, an option's value, a path first, after `--`: nothing moves.
+        for args in [
+            &["explain", "--format", "json", "web"][..],
+            &["--default-namespace", "fix", "apps"],
+            &["apps", "fix"],
+            &["--", "fix"],
+            &["-", "rule"],
+            &["--format", "json"],
+            &[],
+        ] {
+            assert_eq!(moved(args), args, "{args:?}");
+        }
     }
 }

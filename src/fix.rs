@@ -5,8 +5,11 @@
 
 use crate::Outcome;
 use crate::analyze::NamespaceVerdict;
+use crate::analyze::egress::EgressSet;
+use crate::analyze::explain::{ClassExplanation, Classes, explain_namespace};
+use crate::decode::spec::EngineKind;
 use crate::lint::Finding;
-use crate::net::Target;
+use crate::net::{IpSet, PortSet, Target};
 use crate::source::discover::{KUSTOMIZATION_NAMES, normalize};
 use crate::source::yaml::{self, Node, offset_of};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -111,6 +114,9 @@ pub fn plan(outcome: &Outcome, targets: &[Target], disk: &dyn Disk) -> Plan {
     let additions = plan_files(outcome, targets, disk, &wanted, &mut plan);
     plan_edits(outcome, disk, additions, &mut plan);
     plan.notes.extend(host_network_notes(outcome));
+    // A namespace of the same name in several clusters gets the same word once.
+    let mut seen = HashSet::new();
+    plan.notes.retain(|note| seen.insert(note.clone()));
     plan
 }
 
@@ -170,9 +176,18 @@ fn wanted<'o>(
             }
             continue;
         }
-        let halves = missing_halves(outcome, verdict, notes);
+        let mut halves = missing_halves(outcome, verdict, notes);
         if halves.is_empty() {
             continue;
+        }
+        if let Some(kept) = keep_egress(outcome, verdict, &halves) {
+            notes.push(kept.note);
+            halves = kept.halves;
+            if halves.is_empty() {
+                unfixable.push(verdict.name.clone());
+                notes.extend(still_reachable(outcome, verdict));
+                continue;
+            }
         }
         match home(outcome, verdict.cluster.as_deref(), &verdict.name) {
             Some(home) => wanted.push(Wanted {
@@ -193,6 +208,212 @@ fn wanted<'o>(
         }
     }
     wanted
+}
+
+/// What the pods of one class of a namespace may send now, as the pair would change it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// They may already send everywhere but to the metadata addresses, on every port: the
+    /// pair changes nothing else for them.
+    Covered,
+    /// No policy isolates them: the pair takes the metadata addresses away, nothing else.
+    Open,
+    /// NetworkPolicies isolate them with narrower egress: the allow half would widen it.
+    Narrow,
+    /// Another engine's policy selects them, and may isolate them: what the pair does to
+    /// their egress cannot be told.
+    Engine,
+}
+
+/// The halves to write instead of `halves`, and why, where writing `halves` would change
+/// some pod's egress other than by taking the metadata addresses away; `None` where it would
+/// not. The allow half widens the egress of pods isolated with less; the deny half alone cuts
+/// all egress of pods nothing isolates.
+struct Kept {
+    halves: Vec<Half>,
+    note: String,
+}
+
+fn keep_egress(outcome: &Outcome, verdict: &NamespaceVerdict, halves: &[Half]) -> Option<Kept> {
+    let model = &outcome.model;
+    let explained = explain_namespace(
+        model,
+        &outcome.analysis,
+        verdict.cluster.as_deref(),
+        &verdict.name,
+    )?;
+    let ns = &verdict.name;
+    let Classes::Listed(classes) = &explained.classes else {
+        // Only the deny half, where every pod is isolated already by the allow-all policy.
+        let halves: Vec<Half> = halves
+            .iter()
+            .copied()
+            .filter(|&h| h == Half::DenyAll && verdict.allow_except_metadata.is_some())
+            .collect();
+        return Some(Kept {
+            halves,
+            note: format!(
+                "namespace {ns}: its policies split pods into too many classes to show that \
+                 the allow-egress-all-except-metadata policy would not widen their egress; \
+                 not written"
+            ),
+        });
+    };
+    let opened = opened_by_pair(&outcome.analysis.targets);
+    let change = |c: &ClassExplanation| {
+        if c.egress.isolated && added_by_pair(&opened, &c.egress).is_empty() {
+            Change::Covered
+        } else if c.selected_by.iter().any(|&p| may_isolate(model, p)) {
+            Change::Engine
+        } else if c.egress.isolated {
+            Change::Narrow
+        } else {
+            Change::Open
+        }
+    };
+    let changes: Vec<(Change, &ClassExplanation)> =
+        classes.iter().map(|c| (change(c), c)).collect();
+    let first = |kind: Change| changes.iter().find(|(k, _)| *k == kind).map(|(_, c)| *c);
+    let pods = |c: &ClassExplanation| {
+        let workloads: Vec<String> = c
+            .workloads
+            .iter()
+            .map(|&w| {
+                let w = model.workload(w);
+                format!("{} {}", w.kind, w.name)
+            })
+            .collect();
+        if workloads.is_empty() {
+            c.describe()
+        } else {
+            format!("{} ({})", c.describe(), workloads.join(", "))
+        }
+    };
+    let allow = Half::AllowExceptMetadata.name();
+    if let Some(c) = first(Change::Engine) {
+        let engines: Vec<String> = c
+            .selected_by
+            .iter()
+            .filter(|&&p| may_isolate(model, p))
+            .map(|&p| model.policy(p).describe())
+            .collect();
+        return Some(Kept {
+            halves: Vec::new(),
+            note: format!(
+                "namespace {ns}: nothing written: {} {} {}, so fix cannot tell whether the \
+                 pair would widen or cut their egress; close the metadata endpoints for them \
+                 in that policy",
+                engines.join(", "),
+                if engines.len() == 1 {
+                    "selects"
+                } else {
+                    "select"
+                },
+                pods(c),
+            ),
+        });
+    }
+    let narrow = first(Change::Narrow)?;
+    let widen = format!(
+        "{allow} would open {} on every port to {}, which may send {} now",
+        added_by_pair(&opened, &narrow.egress).describe(),
+        pods(narrow),
+        describe_egress(&narrow.egress)
+    );
+    if let Some(open) = first(Change::Open) {
+        return Some(Kept {
+            halves: Vec::new(),
+            note: format!(
+                "namespace {ns}: nothing written: {widen}; deny-egress-all alone would cut all \
+                 egress of {}, which no policy isolates. Close the metadata endpoints for those \
+                 pods by hand: a policy that selects them and allows {}",
+                pods(open),
+                allowed_by_pair(&outcome.analysis.targets)
+            ),
+        });
+    }
+    // Every pod is isolated already: the deny half changes no egress, the allow half widens.
+    let closed = if verdict.pod_network_reachable.is_empty() {
+        "; no pod here can reach a metadata endpoint already"
+    } else {
+        ""
+    };
+    Some(Kept {
+        halves: halves
+            .iter()
+            .copied()
+            .filter(|&h| h == Half::DenyAll)
+            .collect(),
+        note: format!("namespace {ns}: no {allow} policy written: {widen}{closed}"),
+    })
+}
+
+/// Every address the allow half opens: all of both families, but the metadata addresses.
+fn opened_by_pair(targets: &[Target]) -> IpSet {
+    targets.iter().fold(IpSet::all(), |set, t| {
+        set.difference(&IpSet::from_net(&t.host_cidr()))
+    })
+}
+
+/// The addresses the allow half would open to pods with `egress` that they may not yet send
+/// to on every port.
+fn added_by_pair(opened: &IpSet, egress: &EgressSet) -> IpSet {
+    let all_ports = PortSet::all();
+    egress
+        .addresses
+        .iter()
+        .filter(|a| a.ports == all_ports)
+        .fold(opened.clone(), |rest, a| rest.difference(&a.addresses))
+}
+
+/// Whether policy `p` is another engine's that may isolate pods in the NetworkPolicy layer or
+/// decide after it (an AdminNetworkPolicy decides before it and isolates nothing: the pair
+/// changes nothing it decides).
+fn may_isolate(model: &crate::model::Model, p: crate::model::PolicyId) -> bool {
+    let policy = model.policy(p);
+    !policy.is_native() && policy.engine_kind != Some(EngineKind::AdminNetworkPolicy)
+}
+
+/// The egress a class has, for a note: `only to 10.0.0.0/8 any port; pods … TCP 53`, or
+/// `nothing`.
+fn describe_egress(egress: &EgressSet) -> String {
+    let parts: Vec<String> = egress
+        .addresses
+        .iter()
+        .map(|a| format!("{} {}", a.addresses.describe(), a.ports.describe()))
+        .chain(
+            egress
+                .pods
+                .iter()
+                .map(|p| format!("{} {}", p.peers, p.ports.describe())),
+        )
+        .collect();
+    if parts.is_empty() {
+        "nothing".into()
+    } else {
+        format!("only to {}", parts.join("; "))
+    }
+}
+
+/// What the allow half allows, in words: `0.0.0.0/0 except 169.254.169.254/32 and ::/0 except
+/// fd00:ec2::254/128`.
+fn allowed_by_pair(targets: &[Target]) -> String {
+    let block = |cidr: &str, v4: bool| {
+        let except: BTreeSet<String> = targets
+            .iter()
+            .filter(|t| t.addr.is_ipv4() == v4)
+            .map(|t| t.host_cidr().to_string())
+            .collect();
+        if except.is_empty() {
+            cidr.to_string()
+        } else {
+            format!(
+                "{cidr} except {}",
+                except.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        }
+    };
+    format!("{} and {}", block("0.0.0.0/0", true), block("::/0", false))
 }
 
 /// The halves a namespace lacks and a standing finding asks for; notes say why a lacking half
@@ -492,11 +713,9 @@ pub fn policy_text(half: Half, name: &str, namespace: Option<&str>, targets: &[T
             .collect()
     };
     text.push_str("  egress:\n    - to:\n");
+    // Both families, so that pods no policy isolated keep all the egress they had but the
+    // metadata addresses (without `::/0` they would lose IPv6).
     for (cidr, except) in [("0.0.0.0/0", excepts(true)), ("::/0", excepts(false))] {
-        // IPv6 is opened only alongside its carve-outs; IPv4 always (the pair's allow half).
-        if cidr == "::/0" && except.is_empty() {
-            continue;
-        }
         text.push_str(&format!(
             "        - ipBlock:\n            cidr: {}\n",
             quoted(cidr)
@@ -739,7 +958,7 @@ impl Plan {
             );
         } else if self.is_empty() {
             out.push_str(&format!(
-                "nothing written: {} {} a half of the pair but cannot be fixed here (see below)\n",
+                "nothing written: {} {} a half of the pair, and fix cannot write it (see below)\n",
                 self.unfixable.len(),
                 if self.unfixable.len() == 1 {
                     "namespace lacks"
@@ -905,11 +1124,6 @@ mod tests {
                     "team-a",
                     "allow-egress-all-except-metadata"
                 ),
-                (
-                    "fixtures/fix/clusters/team-b/netpol-allow-egress-all-except-metadata-1.yaml",
-                    "team-b",
-                    "allow-egress-all-except-metadata-1"
-                ),
             ]
         );
         let edits: Vec<(&str, Vec<String>)> = plan
@@ -936,7 +1150,7 @@ mod tests {
                 ),
             ]
         );
-        assert_eq!(plan.notes.len(), 3, "{:?}", plan.notes);
+        assert_eq!(plan.notes.len(), 4, "{:?}", plan.notes);
     }
 
     #[test]
@@ -968,8 +1182,8 @@ mod tests {
         assert!(text.contains("\"fd00:ec2::254/128\""), "{text}");
         let only_v4 = policy_text(Half::AllowExceptMetadata, "allow", None, &targets[..1]);
         assert!(
-            !only_v4.contains("::/0") && !only_v4.contains("namespace:"),
-            "{only_v4}"
+            only_v4.contains("cidr: \"::/0\"\n") && !only_v4.contains("namespace:"),
+            "IPv6 stays open where no IPv6 target is checked: {only_v4}"
         );
     }
 
@@ -999,7 +1213,7 @@ mod tests {
         let notes = plan.notes();
         assert!(!notes.contains("nothing to fix"), "{notes}");
         assert!(
-            notes.starts_with("nothing written: 1 namespace lacks a half"),
+            notes.starts_with("nothing written: 1 namespace lacks a half of the pair, and fix"),
             "{notes}"
         );
         assert!(

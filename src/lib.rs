@@ -126,8 +126,9 @@ pub fn run(options: LintOptions) -> Result<Outcome, LintError> {
 
     let resolution = topology::resolve(&files, &objects, &paths);
     let mut model = model::build(&files, &objects, &resolution, &options.default_namespace);
-    if let Some(cluster) = &options.cluster {
-        keep_only_cluster(&mut model, &resolution.clusters, cluster)?;
+    if let Some(asked) = &options.cluster {
+        let cluster = known_cluster(&resolution.clusters, asked)?;
+        model.retain_cluster(&cluster);
     }
     // The configuration file, so findings about its `ignore-namespaces` entries can point
     // there; not when the run is limited to one cluster (an entry may be for another).
@@ -244,17 +245,10 @@ pub fn render(options: RenderOptions) -> Result<Rendered, LintError> {
         }
     }
     let resolution = topology::resolve(&files, &objects, &paths);
-    if let Some(cluster) = &options.cluster
-        && !resolution.clusters.contains(cluster)
-    {
-        let known: Vec<String> = resolution.clusters.iter().cloned().collect();
-        let cluster = cluster.clone();
-        return Err(if known.is_empty() {
-            LintError::NoGitOps { cluster }
-        } else {
-            LintError::UnknownCluster { cluster, known }
-        });
-    }
+    let cluster = match &options.cluster {
+        Some(asked) => Some(known_cluster(&resolution.clusters, asked)?),
+        None => None,
+    };
     let context = placing::Context {
         files: &files,
         objects: &objects,
@@ -270,9 +264,7 @@ pub fn render(options: RenderOptions) -> Result<Rendered, LintError> {
             topology::Landing::Built(ways) => ways.iter().collect(),
         };
         for way in ways {
-            if objects[index].is_empty()
-                || options.cluster.is_some() && way.cluster != options.cluster
-            {
+            if objects[index].is_empty() || cluster.is_some() && way.cluster != cluster {
                 continue;
             }
             let trees = resolution.render_trees(&files[index], way);
@@ -598,23 +590,38 @@ fn load_and_decode(
     (files, objects)
 }
 
-/// Limits the model to `cluster`, which must be one the GitOps entry points name.
-fn keep_only_cluster(
-    model: &mut model::Model,
-    clusters: &BTreeSet<String>,
-    cluster: &str,
-) -> Result<(), LintError> {
-    if !clusters.contains(cluster) {
-        let known: Vec<String> = clusters.iter().cloned().collect();
-        let cluster = cluster.to_string();
-        return Err(if known.is_empty() {
-            LintError::NoGitOps { cluster }
-        } else {
-            LintError::UnknownCluster { cluster, known }
-        });
+/// The cluster `asked` names among those the GitOps entry points name: the name itself, or a
+/// path naming the cluster's folder (`./clusters/prod`, `clusters/prod/`, or a path from the
+/// current directory to it, such as `repo/clusters/prod`), as Flux names a cluster by its path.
+fn known_cluster(clusters: &BTreeSet<String>, asked: &str) -> Result<String, LintError> {
+    if clusters.contains(asked) {
+        return Ok(asked.to_string());
     }
-    model.retain_cluster(cluster);
-    Ok(())
+    let lexical = discover::normalize(std::path::Path::new(asked));
+    if let Some(name) = lexical.to_str()
+        && clusters.contains(name)
+    {
+        return Ok(name.to_string());
+    }
+    // A folder on disk whose path ends with a cluster's: the longest such cluster.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let folder = discover::normalize(&cwd.join(asked));
+    let by_folder = folder.is_dir().then(|| {
+        clusters
+            .iter()
+            .filter(|c| folder.ends_with(c.as_str()))
+            .max_by_key(|c| c.len())
+    });
+    if let Some(Some(name)) = by_folder {
+        return Ok(name.clone());
+    }
+    let known: Vec<String> = clusters.iter().cloned().collect();
+    let cluster = asked.to_string();
+    Err(if known.is_empty() {
+        LintError::NoGitOps { cluster }
+    } else {
+        LintError::UnknownCluster { cluster, known }
+    })
 }
 
 /// The names of the model's namespaces that the settings ignore, sorted, once each.

@@ -644,6 +644,9 @@ fn nothing_linted_is_an_error() {
         &["empty", "chart"],
         &["--exclude", "*.yaml", "apps"],
         &["fix", "--dry-run", "empty"],
+        &["explain", "payments", "empty"],
+        // A mistyped path: the read error, and then that nothing was linted.
+        &["no-such-folder"],
     ] {
         let r = run_in(tree.path(), args, None, &[]);
         assert_eq!(r.code, 2, "{args:?}: {}{}", r.stdout, r.stderr);
@@ -698,4 +701,250 @@ fn rule_list_columns_line_up() {
         "{}",
         r.stdout
     );
+}
+
+/// Options may come before the subcommand, as before the lint's paths: the subcommand takes
+/// them as if they came after its name.
+#[test]
+fn options_before_a_subcommand_are_taken() {
+    let before = run(&["--preset", "ecs", "explain", "web", "fixtures/demo"]);
+    let after = run(&["explain", "--preset", "ecs", "web", "fixtures/demo"]);
+    assert_eq!(before.code, after.code, "{}", before.stderr);
+    assert_eq!(before.stdout, after.stdout);
+    assert!(
+        before.stdout.contains("169.254.170.2:80/TCP"),
+        "{}",
+        before.stdout
+    );
+    // `--format json` before `explain` is explain's JSON, not the lint's.
+    let before = run(&["--format", "json", "explain", "web", "fixtures/demo"]);
+    let after = run(&["explain", "web", "fixtures/demo", "--format", "json"]);
+    assert_eq!(before.stdout, after.stdout);
+    let value: Value = serde_json::from_str(&before.stdout).expect("explain's JSON");
+    assert_eq!(value["namespace"], "web", "{}", before.stdout);
+    assert!(value.get("findings").is_none());
+    let before = run(&["--no-config", "fix", "--dry-run", "fixtures/demo"]);
+    let after = run(&["fix", "--dry-run", "--no-config", "fixtures/demo"]);
+    assert_eq!(before.code, 0, "{}", before.stderr);
+    assert_eq!(before.stdout, after.stdout);
+    assert!(
+        before.stdout.starts_with("--- /dev/null"),
+        "{}",
+        before.stdout
+    );
+    // `--opt=value`, and an option's value that is a subcommand's name, are still options.
+    let r = run(&[
+        "--exclude=legacy",
+        "--default-namespace",
+        "render",
+        "render",
+        "fixtures/demo",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("kind: NetworkPolicy"), "{}", r.stdout);
+    // An option the subcommand does not take is refused, wherever it is.
+    for args in [
+        &["--preset", "aws", "rule"][..],
+        &["rule", "--preset", "aws"],
+    ] {
+        let r = run(args);
+        assert_eq!(r.code, 2, "{args:?}");
+        assert!(
+            r.stderr.contains("unexpected argument '--preset'"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+/// Each subcommand's --help lists the options it takes, and no other.
+#[test]
+fn each_help_lists_only_what_its_command_takes() {
+    let options = |args: &[&str]| -> Vec<String> {
+        let r = run(args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let mut found: Vec<String> = r
+            .stdout
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == '(')
+            .filter(|w| w.starts_with("--") && w.len() > 2 && !w.contains('`'))
+            .map(|w| {
+                w.trim_end_matches(|c: char| !c.is_alphanumeric())
+                    .to_string()
+            })
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+    };
+    let input = [
+        "--cluster",
+        "--config",
+        "--default-namespace",
+        "--exclude",
+        "--no-config",
+        "--stdin-filename",
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        let mut all: Vec<String> = input.iter().chain(extra).map(|s| s.to_string()).collect();
+        all.push("--help".into());
+        all.sort();
+        all
+    };
+    let lint = with(&[
+        "--color",
+        "--fail-on",
+        "--format",
+        "--preset",
+        "--show-suppressed",
+        "--statistics",
+        "--target",
+        "--version",
+    ]);
+    assert_eq!(options(&["--help"]), lint);
+    assert_eq!(
+        options(&["explain", "--help"]),
+        with(&["--color", "--format", "--preset", "--target", "--workloads"])
+    );
+    assert_eq!(
+        options(&["fix", "--help"]),
+        with(&["--dry-run", "--preset", "--target"])
+    );
+    assert_eq!(options(&["render", "--help"]), with(&["--no-controllers"]));
+    assert_eq!(options(&["rule", "--help"]), ["--format", "--help"]);
+    assert_eq!(options(&["init", "--help"]), ["--force", "--help"]);
+}
+
+/// A format a subcommand cannot produce is refused by the parser, before anything is read;
+/// `rule --format json` prints JSON.
+#[test]
+fn each_command_takes_only_its_formats() {
+    for args in [
+        &["explain", "--format", "sarif", "web", "fixtures/demo"][..],
+        &["--format", "github", "explain", "web", "fixtures/demo"],
+        &["rule", "--format", "human"],
+        &["--format", "sarif", "rule"],
+        &["fix", "--format", "json", "fixtures/demo"],
+    ] {
+        let r = run(args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stdout);
+        assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
+        assert!(r.stderr.starts_with("error: "), "{args:?}: {}", r.stderr);
+    }
+    let r = run(&["rule", "--format", "json", "IMDS003"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rule: Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(rule["id"], "IMDS003");
+    assert_eq!(rule["name"], "missing-allow-except-metadata");
+    assert!(rule["markdown"].as_str().unwrap().contains("## How to fix"));
+    let r = run(&["--format", "json", "rule"]);
+    let rules: Value = serde_json::from_str(&r.stdout).expect("JSON");
+    let ids: Vec<&str> = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 8);
+    assert_eq!(ids[0], "IMDS001");
+}
+
+/// `--cluster` takes a cluster's name as the JSON `cluster` field has it, or a path naming
+/// the cluster's folder, as a Flux Kustomization's `path: ./clusters/prod` does.
+#[test]
+fn cluster_may_be_named_by_its_folder() {
+    let namespaces = |args: &[&str]| {
+        let (code, report) = json(args);
+        assert_eq!(code, 1, "{args:?}: {report}");
+        let mut named: Vec<String> = report["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| format!("{} {}", n["cluster"], n["name"]))
+            .collect();
+        named.sort();
+        named
+    };
+    let by_name = namespaces(&["--cluster", "clusters/prod", "fixtures/flux-fleet"]);
+    assert!(!by_name.is_empty());
+    assert!(
+        by_name.iter().all(|n| n.starts_with("\"clusters/prod\" ")),
+        "{by_name:?}"
+    );
+    for cluster in [
+        "./clusters/prod",
+        "clusters/prod/",
+        "fixtures/flux-fleet/clusters/prod",
+        "./fixtures/flux-fleet/clusters/prod/",
+    ] {
+        assert_eq!(
+            namespaces(&["--cluster", cluster, "fixtures/flux-fleet"]),
+            by_name,
+            "{cluster}"
+        );
+    }
+    // From inside the repository, as in its CI.
+    let inside = run_in(
+        &root().join("fixtures/flux-fleet"),
+        &["--format", "json", "--cluster", "./clusters/prod", "."],
+        None,
+        &[],
+    );
+    assert_eq!(inside.code, 1, "{}", inside.stderr);
+    let rendered = run(&[
+        "render",
+        "--cluster",
+        "./clusters/staging",
+        "fixtures/flux-fleet",
+    ]);
+    assert_eq!(rendered.code, 0, "{}", rendered.stderr);
+    assert!(rendered.stdout.contains("clusters/staging"));
+    assert!(
+        !rendered.stdout.contains("cluster: clusters/prod"),
+        "{}",
+        rendered.stdout
+    );
+    // A folder that is no cluster's is refused with the known names.
+    let r = run(&[
+        "--cluster",
+        "fixtures/flux-fleet/apps",
+        "fixtures/flux-fleet",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("known clusters: clusters/prod, clusters/staging"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// The README's JSON example is the demo's real output: every field, and entries of the
+/// arrays picked from the real ones, whole and in their order.
+#[test]
+fn readme_json_example_is_the_demos_output() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = &readme[readme.find("\n## JSON output\n").expect("the section")..];
+    let start = section.find("```json\n").expect("a JSON block") + "```json\n".len();
+    let end = start + section[start..].find("\n```").unwrap();
+    let example: Value = serde_json::from_str(&section[start..end]).expect("valid JSON");
+    let (_, real) = json(&["fixtures/demo"]);
+    let (example, real) = (example.as_object().unwrap(), real.as_object().unwrap());
+    let keys = |o: &serde_json::Map<String, Value>| o.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(example), keys(real), "the same fields");
+    for (key, shown) in example {
+        match (shown, &real[key]) {
+            (Value::Array(shown), Value::Array(all)) => {
+                // A subsequence: each entry shown is a real one, in the real order.
+                let mut rest = all.iter();
+                for entry in shown {
+                    assert!(
+                        rest.any(|e| e == entry),
+                        "README `{key}` entry is not in the demo's output (or out of order):\n{entry:#}"
+                    );
+                }
+                assert_eq!(shown.is_empty(), all.is_empty(), "`{key}`");
+            }
+            (shown, value) => assert_eq!(shown, value, "`{key}`"),
+        }
+    }
 }

@@ -6,12 +6,12 @@ pub static RULE: Rule = Rule {
     id: "IMDS002",
     name: "missing-deny-egress-all",
     severity: Severity::Error,
-    summary: "no policy selects all pods for Egress with no egress rules",
+    summary: "no policy selects all pods for Egress with no egress rules (a warning where no pod can reach a metadata endpoint)",
     doc: include_str!("../../rules/IMDS002.md"),
-    check: Check::Analysis(check),
+    check: Check::Graded(check),
 };
 
-fn check(ctx: &Context) -> Vec<Draft> {
+fn check(ctx: &Context) -> Vec<(Severity, Draft)> {
     namespaces_lacking(
         ctx,
         |v| v.deny_all.is_none(),

@@ -6,12 +6,12 @@ pub static RULE: Rule = Rule {
     id: "IMDS003",
     name: "missing-allow-except-metadata",
     severity: Severity::Error,
-    summary: "no policy selects all pods and allows 0.0.0.0/0 with every IPv4 target carved out by except",
+    summary: "no policy selects all pods and allows 0.0.0.0/0 with every IPv4 target carved out by except (a warning where no pod can reach a metadata endpoint)",
     doc: include_str!("../../rules/IMDS003.md"),
-    check: Check::Analysis(check),
+    check: Check::Graded(check),
 };
 
-fn check(ctx: &Context) -> Vec<Draft> {
+fn check(ctx: &Context) -> Vec<(Severity, Draft)> {
     let excepts: Vec<String> = ctx
         .analysis
         .targets

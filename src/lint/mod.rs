@@ -246,34 +246,113 @@ fn namespace_anchor(ns: &Namespace) -> Location {
     ns.object.unwrap_or(ns.first_manifest)
 }
 
-/// A namespace-level finding for every namespace that `lacks` something.
+/// A namespace-level finding for every namespace that `lacks` a half of the pair: an error
+/// where some pod can reach a metadata endpoint (or might: the verdict is uncertain), else a
+/// warning that names what keeps the endpoints closed, whatever closes them (NetworkPolicies
+/// with narrower allows, or another engine's policies).
 fn namespaces_lacking(
     ctx: &Context,
     lacks: impl Fn(&NamespaceVerdict) -> bool,
     what: &str,
     label: &str,
     help: &str,
-) -> Vec<Draft> {
+) -> Vec<(Severity, Draft)> {
     ctx.analysis
         .namespaces
         .iter()
-        // Another engine's deny keeps every target closed there: the pair is not needed.
-        .filter(|v| v.protected_by.is_empty() && lacks(v))
+        .filter(|v| lacks(v))
         .filter_map(|v| {
             let ns = ctx.model.namespaces.get(&v.key())?;
-            Some(Draft {
-                namespace: Some(v.name.clone()),
-                cluster: v.cluster.clone(),
-                at: namespace_anchor(ns),
-                message: format!("namespace {} has no {what} policy", v.name),
-                affects: String::new(),
-                label: label.into(),
-                help: Some(help.into()),
-                related: Vec::new(),
-                subject: Subject::Namespace,
-            })
+            let missing = format!("namespace {} has no {what} policy", v.name);
+            let (severity, message, label, help) = match closed_by(ctx, v, ns) {
+                None => (
+                    Severity::Error,
+                    missing,
+                    label.to_string(),
+                    help.to_string(),
+                ),
+                Some(by) => (
+                    Severity::Warning,
+                    format!(
+                        "{missing}, but no pod {} can reach a metadata endpoint: {by}",
+                        if v.host_network.is_empty() {
+                            "here"
+                        } else {
+                            "here on the pod network"
+                        }
+                    ),
+                    format!("closed without the pair: {by}"),
+                    format!(
+                        "not needed while those policies stay as they are; {help}, so the \
+                         namespace stays closed should they change"
+                    ),
+                ),
+            };
+            Some((
+                severity,
+                Draft {
+                    namespace: Some(v.name.clone()),
+                    cluster: v.cluster.clone(),
+                    at: namespace_anchor(ns),
+                    message,
+                    affects: String::new(),
+                    label,
+                    help: Some(help),
+                    related: Vec::new(),
+                    subject: Subject::Namespace,
+                },
+            ))
         })
         .collect()
+}
+
+/// What keeps every metadata endpoint closed to every pod of the namespace on the pod network,
+/// in words; `None` where some pod there can reach one, or where the verdict is uncertain
+/// (what lands there is not fully applied: IMDS008).
+fn closed_by(ctx: &Context, v: &NamespaceVerdict, ns: &Namespace) -> Option<String> {
+    let model = ctx.model;
+    if !v.pod_network_reachable.is_empty() || !ns.uncertain.is_empty() {
+        return None;
+    }
+    let list = |names: Vec<String>| match names.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [first @ .., last] if names.len() <= 4 => format!("{} and {last}", first.join(", ")),
+        _ => format!("{} and {} more", names[..3].join(", "), names.len() - 3),
+    };
+    if !v.protected_by.is_empty() {
+        let by: Vec<String> = v
+            .protected_by
+            .iter()
+            .map(|&p| model.policy(p).describe())
+            .collect();
+        let verb = if by.len() == 1 { "keeps" } else { "keep" };
+        return Some(format!("{} {verb} every target closed", list(by)));
+    }
+    // The NetworkPolicies that isolate pods here: every pod is isolated, and no rule opens a
+    // target.
+    let key = (v.cluster.as_deref(), v.name.as_str());
+    let isolating: Vec<String> = model
+        .policies
+        .iter()
+        .filter(|p| p.key() == key && p.is_native() && !p.rejected && p.governs_egress())
+        .filter(|p| {
+            p.egress_specs()
+                .any(|(_, spec)| spec.selects.any_of.iter().any(|s| s.pods.is_satisfiable()))
+        })
+        .map(|p| p.name.clone())
+        .collect();
+    Some(match isolating.len() {
+        0 => "the policies that apply here keep every target closed".to_string(),
+        1 => format!(
+            "NetworkPolicy {} isolates every pod and opens no target",
+            isolating[0]
+        ),
+        _ => format!(
+            "NetworkPolicies {} isolate every pod and open no target",
+            list(isolating)
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -354,6 +433,82 @@ mod tests {
                 rule.id
             );
         }
+    }
+
+    /// The severity and message of each IMDS002 / IMDS003 finding of `yaml`.
+    fn pair_findings(yaml: &str) -> Vec<(&'static str, Severity, String)> {
+        let outcome = crate::lint_text(yaml);
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+        outcome
+            .findings
+            .iter()
+            .filter(|f| f.rule == "IMDS002" || f.rule == "IMDS003")
+            .map(|f| (f.rule, f.severity, f.message.clone()))
+            .collect()
+    }
+
+    const DENY_ALL: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns}\nspec: {podSelector: {}, policyTypes: [Egress]}\n";
+
+    fn allow(name: &str, selector: &str, cidr: &str) -> String {
+        format!(
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: ns}}\nspec:\n  podSelector: {selector}\n  policyTypes: [Egress]\n  egress: [{{to: [ipBlock: {{cidr: {cidr}}}]}}]\n"
+        )
+    }
+
+    #[test]
+    fn a_namespace_closed_without_the_pair_gets_warnings_naming_what_closes_it() {
+        let closed = format!("{DENY_ALL}{}", allow("internal", "{}", "10.0.0.0/8"));
+        assert_eq!(
+            pair_findings(&closed),
+            [(
+                "IMDS003",
+                Severity::Warning,
+                "namespace ns has no allow-egress-all-except-metadata policy, but no pod here can \
+                 reach a metadata endpoint: NetworkPolicies deny and internal isolate every pod \
+                 and open no target"
+                    .to_string()
+            )]
+        );
+        // Both halves missing, one policy isolating every pod with a narrow allow.
+        let one = allow("internal", "{}", "10.0.0.0/8");
+        let found = pair_findings(&one);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().all(|(_, s, m)| *s == Severity::Warning
+            && m.ends_with("NetworkPolicy internal isolates every pod and opens no target")));
+    }
+
+    #[test]
+    fn a_namespace_some_pod_can_reach_keeps_the_errors() {
+        let reopened = format!(
+            "{DENY_ALL}{}{}",
+            allow("internal", "{}", "10.0.0.0/8"),
+            allow("agent", "{matchLabels: {app: agent}}", "169.254.0.0/16")
+        );
+        assert_eq!(
+            pair_findings(&reopened),
+            [(
+                "IMDS003",
+                Severity::Error,
+                "namespace ns has no allow-egress-all-except-metadata policy".to_string()
+            )]
+        );
+        // Pods no policy isolates reach everything.
+        let partial = allow("db", "{matchLabels: {app: db}}", "10.0.0.0/8");
+        let found = pair_findings(&partial);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().all(|(_, s, _)| *s == Severity::Error));
+    }
+
+    #[test]
+    fn a_namespace_another_engine_closes_gets_warnings_naming_it() {
+        let yaml = "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: deny-metadata}\nspec:\n  priority: 10\n  subject: {namespaces: {}}\n  egress:\n    - name: no-imds\n      action: Deny\n      to: [{networks: [169.254.169.254/32, fd00:ec2::254/128]}]\n";
+        let found = pair_findings(yaml);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found.iter().all(|(_, s, m)| *s == Severity::Warning
+                && m.ends_with("AdminNetworkPolicy deny-metadata keeps every target closed")),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -562,17 +562,22 @@ pub fn statistics(outcome: &Outcome, width: usize) -> String {
     let name_width = counts.iter().map(|(_, r)| r.name.len()).max().unwrap_or(0);
     let mut out = String::new();
     for (n, rule) in &counts {
-        // Severities as configured: those of the findings, which settings may change.
+        // Severities as found: settings and the namespace's other policies may change them.
         let of = |severity| {
             outcome
                 .findings
                 .iter()
-                .any(|f| f.rule == rule.id && f.severity == severity)
+                .filter(|f| f.rule == rule.id && f.severity == severity)
+                .count()
         };
         let severity = match (of(Severity::Error), of(Severity::Warning)) {
-            (true, true) => "error, warning",
-            (false, true) => "warning",
-            _ => "error",
+            (0, _) => "warning".to_string(),
+            (_, 0) => "error".to_string(),
+            (errors, warnings) => format!(
+                "{}, {}",
+                plural(errors, "error"),
+                plural(warnings, "warning")
+            ),
         };
         out.push_str(&format!(
             "{n:>digits$}  {}  {:name_width$}  {severity}\n",

@@ -5,7 +5,9 @@ pub mod explain;
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod markdown;
 pub mod render;
+pub mod rules;
 pub mod sarif;
 
 use crate::Outcome;

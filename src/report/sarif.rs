@@ -18,7 +18,6 @@ const SCHEMA: &str =
 const SRCROOT: &str = "%SRCROOT%";
 /// The key of imds-lint's own fingerprint; a new version if its inputs ever change.
 const FINGERPRINT_KEY: &str = "imdsLint/v1";
-const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
 
 pub fn render(outcome: &Outcome) -> String {
     let root = std::env::current_dir().unwrap_or_default();
@@ -28,15 +27,12 @@ pub fn render(outcome: &Outcome) -> String {
 /// The document, with relative paths resolved against `root` (the directory they are relative
 /// to, the current one).
 fn render_with_root(outcome: &Outcome, root: &Path) -> String {
-    let mut driver = json!({
+    let driver = json!({
         "name": "imds-lint",
         "version": env!("CARGO_PKG_VERSION"),
         "semanticVersion": env!("CARGO_PKG_VERSION"),
         "rules": RULES.iter().map(|r| rule_descriptor(r)).collect::<Vec<_>>(),
     });
-    if !REPOSITORY.is_empty() {
-        driver["informationUri"] = json!(REPOSITORY);
-    }
     let document = json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -71,7 +67,8 @@ fn page_section<'a>(doc: &'a str, heading: &str) -> Option<&'a str> {
 
 fn rule_descriptor(rule: &Rule) -> Value {
     let what = page_section(rule.doc, "## What it checks").unwrap_or(rule.summary);
-    let mut descriptor = json!({
+    // The page itself is the help: imds-lint has no web address a link could rely on.
+    json!({
         "id": rule.id,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
@@ -79,11 +76,7 @@ fn rule_descriptor(rule: &Rule) -> Value {
         "help": {"text": rule.doc, "markdown": rule.doc},
         "defaultConfiguration": {"level": level(rule.severity)},
         "properties": {"tags": ["security", "kubernetes", "network-policy"]},
-    });
-    if !REPOSITORY.is_empty() {
-        descriptor["helpUri"] = json!(format!("{REPOSITORY}/blob/HEAD/rules/{}.md", rule.id));
-    }
-    descriptor
+    })
 }
 
 /// Characters kept as they are in a URI path; everything else is percent-encoded. `:` is
