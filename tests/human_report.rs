@@ -486,3 +486,41 @@ fn statistics_are_refused_in_formats_for_programs() {
         );
     }
 }
+
+/// The lines of the README's first ```text block after `marker`.
+fn readme_block(marker: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let after = &readme[readme.find(marker).expect("the marker")..];
+    let start = after.find("```text\n").expect("a text block") + "```text\n".len();
+    let end = start + after[start..].find("\n```").unwrap();
+    after[start..end].lines().map(str::to_string).collect()
+}
+
+/// Each line of `shown` but `…` is a line of `real`, in the same order (times masked).
+fn is_excerpt_of(shown: &[String], real: &str) {
+    let real: Vec<String> = stable(real).lines().map(str::to_string).collect();
+    let mut rest = real.iter();
+    for line in shown.iter().filter(|l| *l != "…") {
+        let line = stable(line);
+        assert!(
+            rest.any(|r| *r == line),
+            "README line not in the output (or out of order):\n{line}\n\noutput:\n{}",
+            real.join("\n")
+        );
+    }
+}
+
+#[test]
+fn the_readme_examples_are_the_demos_output() {
+    // Printed to a pipe, with no COLUMNS: 200 columns.
+    let human = run_with_columns(root(), &["--color", "never", "fixtures/demo"], None);
+    is_excerpt_of(&readme_block("and reports (an excerpt"), &human.stdout);
+    let statistics = run_with_columns(
+        root(),
+        &["--color", "never", "--statistics", "fixtures/demo"],
+        None,
+    );
+    let shown = readme_block("`--statistics` (with `human` or `concise`");
+    assert!(shown.len() > 5);
+    is_excerpt_of(&shown, &statistics.stdout);
+}
