@@ -26,6 +26,8 @@ pub enum Format {
     Github,
     /// A Markdown summary for a CI job's page: namespaces by verdict, findings per rule.
     Markdown,
+    /// One line per finding: `file:line:col: RULE [cluster/namespace] message`.
+    Concise,
 }
 
 /// What `explain` prints.
@@ -97,6 +99,10 @@ struct LintArgs {
     /// List the findings that `imds-lint.io/ignore` annotations suppressed.
     #[arg(long)]
     show_suppressed: bool,
+
+    /// Counts per rule and the reachable namespaces instead of each finding (human, concise).
+    #[arg(long)]
+    statistics: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -286,6 +292,8 @@ enum CliError {
     },
     #[error("no manifests found under {}", .0.join(", "))]
     NothingLinted(Vec<String>),
+    #[error("--statistics goes with --format human or concise")]
+    StatisticsFormat,
 }
 
 /// The configuration to use: `--config`, else the first file found from the first PATH up.
@@ -651,6 +659,9 @@ fn run_command_line(cli: Cli) -> Result<i32, CliError> {
         }
         None => {
             let args = cli.lint;
+            if args.statistics && !matches!(args.format, Format::Human | Format::Concise) {
+                return Err(CliError::StatisticsFormat);
+            }
             let linted = lint_repository(args.paths, args.input, &args.targets, args.fail_on)?;
             let outcome = &linted.outcome;
             // The report goes out even when it is empty, so a program reading it gets its
@@ -660,6 +671,7 @@ fn run_command_line(cli: Cli) -> Result<i32, CliError> {
                 args.format,
                 use_color(args.color.color),
                 args.show_suppressed,
+                args.statistics,
             );
             if outcome.manifests == 0 {
                 return Err(CliError::NothingLinted(linted.names));
@@ -796,10 +808,27 @@ fn inputs(paths: Vec<PathBuf>, stdin_name: &str) -> std::io::Result<Vec<Input>> 
     Ok(inputs)
 }
 
-fn print_report(outcome: &crate::Outcome, format: Format, color: bool, show_suppressed: bool) {
+fn print_report(
+    outcome: &crate::Outcome,
+    format: Format,
+    color: bool,
+    show_suppressed: bool,
+    statistics: bool,
+) {
+    let human = report::human::Options {
+        color,
+        show_suppressed,
+        width: report::width(),
+        statistics,
+    };
     match format {
         Format::Json => print(&report::json::render(outcome)),
-        Format::Human => print(&report::human::render_with(outcome, color, show_suppressed)),
+        Format::Human => print(&report::human::render_with(outcome, &human)),
+        Format::Concise => print(&report::concise::render(
+            outcome,
+            show_suppressed,
+            statistics,
+        )),
         Format::Sarif => print(&report::sarif::render(outcome)),
         Format::Github => print(&report::github::render(outcome)),
         Format::Markdown => print(&report::markdown::render(outcome)),

@@ -20,6 +20,7 @@ fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)])
         .args(args)
         .current_dir(dir)
         .env_remove("NO_COLOR")
+        .env_remove("COLUMNS")
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -807,6 +808,7 @@ fn each_help_lists_only_what_its_command_takes() {
         "--format",
         "--preset",
         "--show-suppressed",
+        "--statistics",
         "--target",
         "--version",
     ]);

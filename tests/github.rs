@@ -59,14 +59,15 @@ fn demo_findings_are_annotations() {
         assert_eq!(p["file"], f["file"].as_str().expect("file"));
         assert_eq!(p["line"], f["line"].to_string());
         assert_eq!(p["endLine"], f["end_line"].to_string());
-        assert_eq!(
-            p["title"],
-            format!(
-                "{} {}",
-                f["rule"].as_str().unwrap_or(""),
-                f["name"].as_str().unwrap_or("")
-            )
+        let title = format!(
+            "{} {}",
+            f["rule"].as_str().unwrap_or(""),
+            f["name"].as_str().unwrap_or("")
         );
+        match f["cluster"].as_str() {
+            Some(cluster) => assert_eq!(p["title"], format!("{title} (cluster {cluster})")),
+            None => assert_eq!(p["title"], title),
+        }
         assert!(
             a.message
                 .starts_with(f["message"].as_str().expect("message"))
@@ -85,7 +86,7 @@ fn demo_findings_are_annotations() {
     }
     assert!(r.stdout.lines().any(|l| l
         == "::warning file=fixtures/demo/clusters/prod/monitoring/daemonset-node-exporter.yaml,\
-            line=15,endLine=15,col=7,endColumn=18,title=IMDS005 host-network-pod::DaemonSet \
+            line=15,endLine=15,col=7,endColumn=18,title=IMDS005 host-network-pod (cluster clusters/prod)::DaemonSet \
             monitoring/node-exporter runs with hostNetwork: true and reaches 169.254.169.254:80/TCP, \
             [fd00:ec2::254]:80/TCP whatever the policies say%0Ahelp: drop `hostNetwork: true` if \
             these pods do not need it; otherwise block the metadata endpoint for them on the node \
@@ -162,4 +163,43 @@ spec:
             .starts_with("NetworkPolicy team/open%20all egress rule 1")
     );
     assert!(a.message.contains("\nhelp: "));
+}
+
+#[test]
+fn the_title_names_the_cluster() {
+    // flux-system is in both clusters, at the same kind of place: the titles tell them apart.
+    let r = run(&["--format", "github", "fixtures/flux-fleet"]);
+    let report = json_in(root(), &["fixtures/flux-fleet"], None);
+    let findings = report["findings"].as_array().unwrap();
+    let titled = annotations(&r.stdout);
+    assert_eq!(titled.len(), findings.len());
+    for (annotation, finding) in titled.iter().zip(findings) {
+        assert_eq!(
+            annotation.properties["title"],
+            format!(
+                "{} {} (cluster {})",
+                finding["rule"].as_str().unwrap(),
+                finding["name"]
+                    .as_str()
+                    .unwrap_or_else(|| rule_name(finding)),
+                finding["cluster"].as_str().unwrap()
+            )
+        );
+    }
+    // Without a cluster, the title is the rule's alone.
+    let pods = annotations(&run(&["--format", "github", "fixtures/pods"]).stdout);
+    assert!(!pods.is_empty());
+    assert!(
+        pods.iter()
+            .all(|a| !a.properties["title"].contains("cluster"))
+    );
+}
+
+fn rule_name(finding: &serde_json::Value) -> &'static str {
+    match finding["rule"].as_str().unwrap() {
+        "IMDS001" => "metadata-reachable",
+        "IMDS002" => "missing-deny-egress-all",
+        "IMDS003" => "missing-allow-except-metadata",
+        other => panic!("no name for {other} here"),
+    }
 }

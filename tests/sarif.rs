@@ -97,7 +97,11 @@ fn demo_results_match_the_json_findings() {
         assert_eq!(rules[index]["id"], result["ruleId"]);
         assert_eq!(result["level"], finding["severity"]);
         let text = result["message"]["text"].as_str().expect("message");
-        assert!(text.starts_with(finding["message"].as_str().expect("message")));
+        let message = finding["message"].as_str().expect("message");
+        match finding["cluster"].as_str() {
+            Some(cluster) => assert!(text.starts_with(&format!("cluster {cluster}: {message}"))),
+            None => assert!(text.starts_with(message)),
+        }
         let location = &result["locations"][0];
         assert_eq!(uri(location), finding["file"].as_str().expect("file"));
         assert_eq!(
@@ -339,4 +343,33 @@ fn suppressed_findings_are_results_suppressed_in_source() {
         standing,
         report["findings"].as_array().expect("findings").len()
     );
+}
+
+#[test]
+fn the_message_names_the_cluster() {
+    let (_, doc) = sarif(&["fixtures/flux-fleet"]);
+    let report = json_in(root(), &["fixtures/flux-fleet"], None);
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(results(&doc).len(), findings.len());
+    for (result, finding) in results(&doc).iter().zip(findings) {
+        let cluster = finding["cluster"].as_str().unwrap();
+        let text = result["message"]["text"].as_str().unwrap();
+        assert!(
+            text.starts_with(&format!(
+                "cluster {cluster}: {}",
+                finding["message"].as_str().unwrap()
+            )),
+            "{text}"
+        );
+        assert_eq!(result["properties"]["cluster"], cluster);
+    }
+    // Without a cluster, the message is the finding's.
+    let (_, pods) = sarif(&["fixtures/pods"]);
+    assert!(!results(&pods).is_empty());
+    assert!(results(&pods).iter().all(|r| {
+        !r["message"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("cluster ")
+    }));
 }

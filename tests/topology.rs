@@ -229,27 +229,34 @@ fn cluster_option_restricts_the_run_and_names_the_known_clusters() {
 fn human_report_groups_findings_by_cluster() {
     let out = run(&["fixtures/flux-fleet"]).stdout;
     let prod = out
-        .find("── cluster clusters/prod")
+        .find("── namespace flux-system · cluster clusters/prod")
         .expect("a prod heading");
     let staging = out
-        .find("── cluster clusters/staging")
+        .find("── namespace flux-system · cluster clusters/staging")
         .expect("a staging heading");
     assert!(prod < staging);
-    // staging/web's findings sit under the staging heading.
+    // staging/web's findings sit under their own heading, after staging's flux-system.
+    let web_heading = out
+        .find("── namespace web · cluster clusters/staging")
+        .expect("a web heading");
     let web = out
-        .find("namespace web has no deny-egress-all")
+        .find("all pods in namespace web")
         .expect("a web finding");
-    assert!(web > staging, "{out}");
+    assert!(staging < web_heading && web_heading < web, "{out}");
     assert!(
         out.contains("5 namespaces in 2 clusters (3 with metadata reachable)"),
         "{out}"
     );
     assert_eq!(json(&["fixtures/flux-fleet"])["summary"]["clusters"], 2);
-    // One cluster: no headings.
+    // One cluster: still named, in every heading.
+    let prod_only = run(&["--cluster", "clusters/prod", "fixtures/flux-fleet"]).stdout;
+    let headings: Vec<&str> = prod_only.lines().filter(|l| l.starts_with("── ")).collect();
+    assert!(!headings.is_empty(), "{prod_only}");
     assert!(
-        !run(&["--cluster", "clusters/prod", "fixtures/flux-fleet"])
-            .stdout
-            .contains("── cluster")
+        headings
+            .iter()
+            .all(|h| h.ends_with(" · cluster clusters/prod")),
+        "{prod_only}"
     );
 }
 

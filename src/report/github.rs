@@ -44,7 +44,13 @@ pub fn render(outcome: &Outcome) -> String {
             pairs.push(("col", at.column.to_string()));
             pairs.push(("endColumn", at.end_column.to_string()));
         }
-        pairs.push(("title", format!("{} {name}", finding.rule)));
+        // The cluster in the title, so that prod's and staging's findings on a shared base
+        // are told apart.
+        let title = match &finding.cluster {
+            Some(cluster) => format!("{} {name} (cluster {cluster})", finding.rule),
+            None => format!("{} {name}", finding.rule),
+        };
+        pairs.push(("title", title));
         let message = match &finding.help {
             Some(help) => format!("{}\nhelp: {help}", finding.text()),
             None => finding.text(),

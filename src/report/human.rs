@@ -3,7 +3,7 @@
 
 use super::Summary;
 use crate::Outcome;
-use crate::lint::{Finding, Severity};
+use crate::lint::{Finding, RULES, Rule, Severity};
 use crate::model::Location;
 use crate::source::yaml::offset_of;
 use miette::{
@@ -12,6 +12,7 @@ use miette::{
 };
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use textwrap::{WordSeparator, WordSplitter};
 
 /// Source text per file index, read once and shared by every snippet of the file.
 struct Sources<'a> {
@@ -58,10 +59,23 @@ fn underline(text: &str, at: &Location) -> Option<(usize, usize)> {
 /// Lines shown above and below the underlined one.
 const CONTEXT_LINES: usize = 2;
 /// Characters of a source line shown at most; a longer line is shown as a window of this many
-/// characters around the column, `…` marking each side where the line goes on.
+/// characters around the column, `…` marking each side where the line goes on. Narrower on a
+/// narrow terminal: see [`window_width`].
 const WINDOW: usize = 160;
-/// Characters shown before the column when the line is cut.
-const WINDOW_BEFORE: usize = 60;
+/// The narrowest window.
+const MIN_WINDOW: usize = 40;
+/// Columns the snippet's line numbers and margin take.
+const GUTTER: usize = 10;
+
+/// Characters of a source line shown on a terminal `width` columns wide.
+fn window_width(width: usize) -> usize {
+    width.saturating_sub(GUTTER).clamp(MIN_WINDOW, WINDOW)
+}
+
+/// Characters shown before the column when a line is cut to a window `window` wide.
+fn window_before(window: usize) -> usize {
+    window * 3 / 8
+}
 
 /// The lines around a finding, each cut to the same window of characters, as a source that
 /// miette numbers from the file's real line.
@@ -129,9 +143,9 @@ fn line_bounds(text: &str, first: usize, last: usize) -> Vec<(usize, usize)> {
 /// Characters `from..from + WINDOW` of `line`, `…` in place of the first one when the line
 /// goes on to the left and of the last one when it goes on to the right, so that every line
 /// cut the same way keeps its columns.
-fn window(line: &str, from: usize) -> String {
+fn window(line: &str, from: usize, width: usize) -> String {
     let mut chars = line.chars().skip(from);
-    let mut shown: Vec<char> = chars.by_ref().take(WINDOW).collect();
+    let mut shown: Vec<char> = chars.by_ref().take(width).collect();
     if chars.next().is_some()
         && let Some(last) = shown.last_mut()
     {
@@ -149,7 +163,12 @@ fn window(line: &str, from: usize) -> String {
 
 /// The excerpt of `text` around `at` and the span to underline in it: the whole lines when
 /// they are short, else a window of characters around the column.
-fn excerpt(name: String, text: &str, at: &Location) -> Option<(Excerpt, (usize, usize))> {
+fn excerpt(
+    name: String,
+    text: &str,
+    at: &Location,
+    width: usize,
+) -> Option<(Excerpt, (usize, usize))> {
     let (start, end) = underline(text, at)?;
     let line = at.line.checked_sub(1)?;
     let first_line = line.saturating_sub(CONTEXT_LINES);
@@ -162,10 +181,11 @@ fn excerpt(name: String, text: &str, at: &Location) -> Option<(Excerpt, (usize, 
         .map(|&(s, e)| text[s..e].chars().count())
         .max()
         .unwrap_or(0);
-    let from = if longest <= WINDOW || column < WINDOW_BEFORE {
+    let before = window_before(width);
+    let from = if longest <= width || column < before {
         0
     } else {
-        column - WINDOW_BEFORE
+        column - before
     };
     let mut shown = String::new();
     let mut span = (0, 0);
@@ -173,10 +193,10 @@ fn excerpt(name: String, text: &str, at: &Location) -> Option<(Excerpt, (usize, 
         if i > 0 {
             shown.push('\n');
         }
-        let cut = if longest <= WINDOW {
+        let cut = if longest <= width {
             text[s..e].to_string()
         } else {
-            window(&text[s..e], from)
+            window(&text[s..e], from, width)
         };
         if s == line_start && e == line_end {
             // Character columns in the window, the underline kept inside its marks.
@@ -198,13 +218,31 @@ fn excerpt(name: String, text: &str, at: &Location) -> Option<(Excerpt, (usize, 
     Some((excerpt, span))
 }
 
-fn handler(color: bool) -> GraphicalReportHandler {
+fn handler(color: bool, width: usize) -> GraphicalReportHandler {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    GraphicalReportHandler::new_themed(theme).with_context_lines(CONTEXT_LINES)
+    GraphicalReportHandler::new_themed(theme)
+        .with_context_lines(CONTEXT_LINES)
+        .with_width(width)
+        .with_break_words(false)
+        .with_word_separator(WordSeparator::AsciiSpace)
+        .with_word_splitter(WordSplitter::NoHyphenation)
+}
+
+/// `text` wrapped at spaces only to `width` columns, so that a path or a name is never split
+/// (a longer word overflows); lines after the first start with `indent`.
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let options = textwrap::Options::new(width)
+        .break_words(false)
+        .word_separator(WordSeparator::AsciiSpace)
+        .word_splitter(WordSplitter::NoHyphenation)
+        .subsequent_indent(indent);
+    let mut out = textwrap::wrap(text, options).join("\n");
+    out.push('\n');
+    out
 }
 
 /// Diagnostics rendered one after another into `out`.
@@ -212,6 +250,8 @@ struct Diagnostics<'a> {
     handler: GraphicalReportHandler,
     sources: Sources<'a>,
     out: String,
+    width: usize,
+    color: bool,
 }
 
 impl Diagnostics<'_> {
@@ -228,7 +268,7 @@ impl Diagnostics<'_> {
         let snippet = self
             .sources
             .text(at.file)
-            .and_then(|text| excerpt(name, &text, &at));
+            .and_then(|text| excerpt(name, &text, &at, window_width(self.width)));
         let report = match snippet {
             Some((excerpt, (start, end))) => {
                 let labelled = diagnostic.with_label(LabeledSpan::new_with_span(
@@ -255,38 +295,85 @@ fn place_of(outcome: &Outcome, at: &Location) -> String {
 /// Related places listed under a finding; JSON and SARIF carry all of them.
 const RELATED_SHOWN: usize = 5;
 
-pub fn render(outcome: &Outcome, color: bool) -> String {
-    render_with(outcome, color, false)
+/// How the human report is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub color: bool,
+    /// List the findings `imds-lint.io/ignore` annotations suppressed.
+    pub show_suppressed: bool,
+    /// Columns to wrap text at (a path or name longer than this overflows).
+    pub width: usize,
+    /// Counts per rule and the reachable namespaces instead of the findings.
+    pub statistics: bool,
 }
 
-/// [`render`], listing the suppressed findings too when `show_suppressed`.
-pub fn render_with(outcome: &Outcome, color: bool, show_suppressed: bool) -> String {
+impl Options {
+    pub fn new(color: bool) -> Self {
+        Options {
+            color,
+            show_suppressed: false,
+            width: super::DEFAULT_WIDTH,
+            statistics: false,
+        }
+    }
+}
+
+pub fn render(outcome: &Outcome, color: bool) -> String {
+    render_with(outcome, &Options::new(color))
+}
+
+/// The report: the findings grouped by cluster and namespace (or their statistics), then what
+/// was suppressed, ignored, not read or skipped, then the summary line.
+pub fn render_with(outcome: &Outcome, options: &Options) -> String {
     let mut diagnostics = Diagnostics {
-        handler: handler(color),
+        handler: handler(options.color, options.width),
         sources: Sources {
             outcome,
             cache: HashMap::new(),
         },
         out: String::new(),
+        width: options.width,
+        color: options.color,
     };
-    render_findings(&mut diagnostics, outcome);
-    if show_suppressed {
+    if options.statistics {
+        diagnostics
+            .out
+            .push_str(&statistics(outcome, options.width));
+    } else {
+        render_findings(&mut diagnostics, outcome);
+    }
+    if options.show_suppressed {
         render_suppressed(&mut diagnostics, outcome);
-    } else if !outcome.suppressed.is_empty() {
-        diagnostics.out.push_str(&format!(
+    }
+    render_errors(&mut diagnostics, outcome);
+    let mut out = diagnostics.out;
+    out.push_str(&trailer(outcome, options.show_suppressed, options.width));
+    out
+}
+
+/// What follows the findings in the human and the concise report: suppressed and ignored
+/// counts, skipped paths, objects not evaluated, notes and the summary line.
+pub fn trailer(outcome: &Outcome, show_suppressed: bool, width: usize) -> String {
+    let mut out = String::new();
+    if !show_suppressed && !outcome.suppressed.is_empty() {
+        out.push_str(&format!(
             "{} suppressed by imds-lint.io/ignore annotations (--show-suppressed lists them)\n",
             plural(outcome.suppressed.len(), "finding")
         ));
     }
     if !outcome.ignored_namespaces.is_empty() {
-        diagnostics.out.push_str(&format!(
-            "ignored (ignore-namespaces): {}\n",
-            outcome.ignored_namespaces.join(", ")
+        out.push_str(&wrap(
+            &format!(
+                "ignored (ignore-namespaces): {}",
+                outcome.ignored_namespaces.join(", ")
+            ),
+            width,
+            "  ",
         ));
     }
-    render_errors(&mut diagnostics, outcome);
-    let mut out = diagnostics.out;
-    out.push_str(&skipped_lines(outcome));
+    for line in skipped_lines(outcome) {
+        out.push_str(&wrap(&line, width, "  "));
+    }
     for ((kind, reason), objects) in &outcome.model.not_evaluated {
         out.push_str(&format!(
             "not evaluated: {} × {kind} ({reason})\n",
@@ -294,16 +381,111 @@ pub fn render_with(outcome: &Outcome, color: bool, show_suppressed: bool) -> Str
         ));
     }
     for note in &outcome.notes {
-        out.push_str(&format!("note: {note}\n"));
+        out.push_str(&wrap(&format!("note: {note}"), width, "  "));
     }
-    out.push_str(&summary_line(
-        &Summary::of(outcome),
-        outcome.elapsed.as_secs_f64(),
-    ));
+    let summary = summary_line(&Summary::of(outcome), outcome.elapsed.as_secs_f64());
+    // `in 0.02s` kept on one line, as scripts that mask the time read it.
+    let glued = match summary.trim_end().rsplit_once(" in ") {
+        Some((counts, time)) => format!("{counts} in\u{a0}{time}"),
+        None => summary.trim_end().to_string(),
+    };
+    out.push_str(&wrap(&glued, width, "  ").replace('\u{a0}', " "));
     out
 }
 
-/// The findings, under a heading per cluster when there is more than one.
+/// `cluster/namespace`, `namespace` or `cluster`: where a finding is, as the concise report
+/// and the statistics name it; `None` when it is in neither.
+pub fn place_name(cluster: Option<&str>, namespace: Option<&str>) -> Option<String> {
+    match (cluster, namespace) {
+        (Some(c), Some(n)) => Some(format!("{c}/{n}")),
+        (Some(c), None) => Some(c.to_string()),
+        (None, Some(n)) => Some(n.to_string()),
+        (None, None) => None,
+    }
+}
+
+/// The findings of one namespace (or of none) in one cluster (or in none).
+struct Group<'a> {
+    cluster: Option<&'a str>,
+    namespace: Option<&'a str>,
+    items: Vec<Item<'a>>,
+}
+
+/// A finding shown with its snippet, and the findings at the same place it stands for.
+struct Item<'a> {
+    finding: &'a Finding,
+    also: Vec<&'a Finding>,
+}
+
+/// Rules whose namespace finding a namespace-wide IMDS001 at the same place stands for: the
+/// pair it already tells to add.
+const FOLDED_INTO_IMDS001: [&str; 2] = ["IMDS002", "IMDS003"];
+
+/// The findings by cluster, then namespace (the outcome's order within each); in each group
+/// an IMDS002 or IMDS003 at the place of a namespace-wide IMDS001 (a namespace no Egress
+/// policy isolates) goes under it as an "also", not as a snippet of the same line.
+fn groups(findings: &[Finding]) -> Vec<Group<'_>> {
+    let mut sorted: Vec<&Finding> = findings.iter().collect();
+    sorted.sort_by_key(|f| (f.cluster.as_deref(), f.namespace.as_deref()));
+    let mut groups: Vec<Group> = Vec::new();
+    for finding in sorted {
+        let (cluster, namespace) = (finding.cluster.as_deref(), finding.namespace.as_deref());
+        match groups.last_mut() {
+            Some(g) if g.cluster == cluster && g.namespace == namespace => {}
+            _ => groups.push(Group {
+                cluster,
+                namespace,
+                items: Vec::new(),
+            }),
+        }
+        if let Some(group) = groups.last_mut() {
+            group.items.push(Item {
+                finding,
+                also: Vec::new(),
+            });
+        }
+    }
+    for group in &mut groups {
+        let host = group.items.iter().position(|i| {
+            i.finding.rule == "IMDS001" && i.finding.subject == crate::lint::Subject::Namespace
+        });
+        let Some(host) = host else { continue };
+        let at = group.items[host].finding.at;
+        let (folded, kept): (Vec<Item>, Vec<Item>) =
+            std::mem::take(&mut group.items).into_iter().partition(|i| {
+                FOLDED_INTO_IMDS001.contains(&i.finding.rule)
+                    && i.finding.subject == crate::lint::Subject::Namespace
+                    && i.finding.at == at
+            });
+        group.items = kept;
+        if let Some(item) = group.items.iter_mut().find(|i| {
+            i.finding.rule == "IMDS001" && i.finding.subject == crate::lint::Subject::Namespace
+        }) {
+            item.also = folded.into_iter().map(|i| i.finding).collect();
+        }
+    }
+    groups
+}
+
+/// The heading of a group.
+fn heading(group: &Group, several_clusters: bool) -> String {
+    let cluster = match group.cluster {
+        Some(cluster) => format!("cluster {cluster}"),
+        None if several_clusters => "no cluster (no GitOps entry point reaches it)".into(),
+        None => String::new(),
+    };
+    let namespace = match group.namespace {
+        Some(namespace) => format!("namespace {namespace}"),
+        None => "no namespace (cluster-scoped objects)".into(),
+    };
+    if cluster.is_empty() {
+        format!("── {namespace}")
+    } else {
+        format!("── {namespace} · {cluster}")
+    }
+}
+
+/// The findings under a heading per namespace and cluster, a blank line after each.
 fn render_findings(diagnostics: &mut Diagnostics, outcome: &Outcome) {
     let clusters: BTreeSet<Option<&str>> = outcome
         .analysis
@@ -312,25 +494,132 @@ fn render_findings(diagnostics: &mut Diagnostics, outcome: &Outcome) {
         .map(|n| n.cluster.as_deref())
         .chain(outcome.findings.iter().map(|f| f.cluster.as_deref()))
         .collect();
-    let mut findings: Vec<&Finding> = outcome.findings.iter().collect();
-    findings.sort_by_key(|f| f.cluster.as_deref());
-    let mut heading = None;
-    for finding in findings {
-        if clusters.len() > 1 && heading != Some(finding.cluster.as_deref()) {
-            heading = Some(finding.cluster.as_deref());
-            diagnostics.out.push_str(&match finding.cluster.as_deref() {
-                Some(cluster) => format!("── cluster {cluster}\n\n"),
-                None => "── no cluster (manifests no GitOps entry point reaches)\n\n".into(),
-            });
-        }
-        diagnostics.render(
-            finding_diagnostic(outcome, finding),
-            finding.at,
-            &finding.label,
-            // The message does not say where the finding is: link it when there is no snippet.
-            Some(place_of(outcome, &finding.at)),
+    for group in groups(&outcome.findings) {
+        let heading = wrap(
+            &heading(&group, clusters.len() > 1),
+            diagnostics.width,
+            "   ",
         );
+        if diagnostics.color {
+            // Bold, one line at a time.
+            for line in heading.lines() {
+                diagnostics.out.push_str(&format!("\x1b[1m{line}\x1b[0m\n"));
+            }
+        } else {
+            diagnostics.out.push_str(&heading);
+        }
+        diagnostics.out.push('\n');
+        for item in group.items {
+            let finding = item.finding;
+            diagnostics.render(
+                finding_diagnostic(outcome, finding),
+                finding.at,
+                &finding.label,
+                // The message does not say where the finding is: link it when there is no
+                // snippet.
+                Some(place_of(outcome, &finding.at)),
+            );
+            if !item.also.is_empty() {
+                let also = item
+                    .also
+                    .iter()
+                    .map(|f| {
+                        let name = RULES.iter().find(|r| r.id == f.rule).map_or("", |r| r.name);
+                        format!("{} {name}", f.rule)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                diagnostics.out.push_str(&wrap(
+                    &format!("  also: {also} at this line (the help above adds both policies)"),
+                    diagnostics.width,
+                    "        ",
+                ));
+            }
+            diagnostics.out.push('\n');
+        }
     }
+}
+
+/// Reachable namespaces the statistics name before cutting the list short.
+const REACHABLE_SHOWN: usize = 20;
+
+/// Counts of findings per rule, most first, then the namespaces where metadata is reachable.
+pub fn statistics(outcome: &Outcome, width: usize) -> String {
+    let mut counts: Vec<(usize, &Rule)> = RULES
+        .iter()
+        .map(|&rule| {
+            let n = outcome
+                .findings
+                .iter()
+                .filter(|f| f.rule == rule.id)
+                .count();
+            (n, rule)
+        })
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    counts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.id.cmp(b.1.id)));
+    let digits = counts.first().map_or(1, |(n, _)| n.to_string().len());
+    let name_width = counts.iter().map(|(_, r)| r.name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (n, rule) in &counts {
+        // Severities as found: settings and the namespace's other policies may change them.
+        let of = |severity| {
+            outcome
+                .findings
+                .iter()
+                .filter(|f| f.rule == rule.id && f.severity == severity)
+                .count()
+        };
+        let severity = match (of(Severity::Error), of(Severity::Warning)) {
+            (0, _) => "warning".to_string(),
+            (_, 0) => "error".to_string(),
+            (errors, warnings) => format!(
+                "{}, {}",
+                plural(errors, "error"),
+                plural(warnings, "warning")
+            ),
+        };
+        out.push_str(&format!(
+            "{n:>digits$}  {}  {:name_width$}  {severity}\n",
+            rule.id, rule.name,
+        ));
+    }
+    let reachable: Vec<String> = outcome
+        .analysis
+        .namespaces
+        .iter()
+        .filter(|n| !n.reachable.is_empty())
+        .filter_map(|n| place_name(n.cluster.as_deref(), Some(&n.name)))
+        .collect();
+    if !counts.is_empty() {
+        out.push('\n');
+    }
+    if reachable.is_empty() {
+        out.push_str("metadata is reachable from no namespace\n");
+    } else {
+        let mut shown = reachable
+            .iter()
+            .take(REACHABLE_SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if reachable.len() > REACHABLE_SHOWN {
+            shown.push_str(&format!(
+                " … and {} more (--format json lists every one)",
+                reachable.len() - REACHABLE_SHOWN
+            ));
+        }
+        out.push_str(&wrap(
+            &format!(
+                "metadata reachable from {}: {shown}",
+                plural(reachable.len(), "namespace")
+            ),
+            width,
+            "  ",
+        ));
+    }
+    out.push('\n');
+    out
 }
 
 /// A finding's diagnostic: its message, rule and severity, its help and related places.
@@ -363,6 +652,11 @@ fn finding_diagnostic(outcome: &Outcome, finding: &Finding) -> MietteDiagnostic 
 
 /// The suppressed findings, as advice naming the annotation and its reason.
 fn render_suppressed(diagnostics: &mut Diagnostics, outcome: &Outcome) {
+    if !outcome.suppressed.is_empty() {
+        diagnostics
+            .out
+            .push_str("── suppressed by imds-lint.io/ignore annotations\n\n");
+    }
     for suppressed in &outcome.suppressed {
         let finding = &suppressed.finding;
         let diagnostic = MietteDiagnostic::new(format!("suppressed: {}", finding.text()))
@@ -378,11 +672,15 @@ fn render_suppressed(diagnostics: &mut Diagnostics, outcome: &Outcome) {
             &finding.label,
             Some(place_of(outcome, &finding.at)),
         );
+        diagnostics.out.push('\n');
     }
 }
 
 /// The inputs that could not be read or parsed, with a snippet where the position is known.
 fn render_errors(diagnostics: &mut Diagnostics, outcome: &Outcome) {
+    if !outcome.errors.is_empty() {
+        diagnostics.out.push_str("── inputs not read or parsed\n\n");
+    }
     for error in &outcome.errors {
         let where_ = match error.pos {
             Some(p) => format!("{}:{}:{}", error.file, p.line, p.column),
@@ -409,11 +707,12 @@ fn render_errors(diagnostics: &mut Diagnostics, outcome: &Outcome) {
                     .render_report(&mut diagnostics.out, &diagnostic);
             }
         }
+        diagnostics.out.push('\n');
     }
 }
 
 /// One line per reason, however many paths it skipped.
-fn skipped_lines(outcome: &Outcome) -> String {
+fn skipped_lines(outcome: &Outcome) -> Vec<String> {
     let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
     for skipped in &outcome.skipped {
         let reason = skipped.reason.describe();
@@ -426,7 +725,7 @@ fn skipped_lines(outcome: &Outcome) -> String {
         .into_iter()
         .map(|(reason, paths)| {
             format!(
-                "skipped {} ({reason}): {}\n",
+                "skipped {} ({reason}): {}",
                 plural(paths.len(), "path"),
                 paths.join(", ")
             )
@@ -536,18 +835,18 @@ mod tests {
     #[test]
     fn a_window_marks_both_cut_sides_and_keeps_columns() {
         let line = "é".repeat(300);
-        let shown = window(&line, 10);
+        let shown = window(&line, 10, WINDOW);
         assert_eq!(shown.chars().count(), WINDOW);
         assert!(shown.starts_with('…') && shown.ends_with('…'));
-        assert_eq!(window("short", 0), "short");
-        assert_eq!(window("short", 10), "…");
-        assert_eq!(window("", 10), "");
+        assert_eq!(window("short", 0, WINDOW), "short");
+        assert_eq!(window("short", 10, WINDOW), "…");
+        assert_eq!(window("", 10, WINDOW), "");
     }
 
     #[test]
     fn short_lines_are_kept_whole() {
         let text = "a: 1\nb: [x, y]\nc: 3\n";
-        let (excerpt, span) = excerpt("f".into(), text, &at(2, 5, 6)).unwrap();
+        let (excerpt, span) = excerpt("f".into(), text, &at(2, 5, 6), WINDOW).unwrap();
         assert_eq!(excerpt.text, text);
         assert_eq!(&excerpt.text[span.0..span.1], "x");
         assert_eq!(excerpt.first_line, 0);
@@ -559,7 +858,8 @@ mod tests {
         let long = format!("k: [{}target, {}]", "é, ".repeat(1000), "z, ".repeat(1000));
         let text = format!("x: 1\ny: 2\nz: 3\n{long}\nw: 4\n");
         let column = long[..long.find("target").unwrap()].chars().count() + 1;
-        let (excerpt, span) = excerpt("f".into(), &text, &at(4, column, column + 6)).unwrap();
+        let (excerpt, span) =
+            excerpt("f".into(), &text, &at(4, column, column + 6), WINDOW).unwrap();
         assert_eq!(excerpt.first_line, 1);
         assert_eq!(&excerpt.text[span.0..span.1], "target");
         let lines: Vec<&str> = excerpt.text.lines().collect();
@@ -569,7 +869,7 @@ mod tests {
         let before = &excerpt.text[..span.0];
         assert_eq!(
             before.rsplit('\n').next().unwrap().chars().count(),
-            WINDOW_BEFORE
+            window_before(WINDOW)
         );
         // The heading keeps the file's column (in bytes, as miette counts).
         let bytes = long.find("target").unwrap();
@@ -579,8 +879,37 @@ mod tests {
     #[test]
     fn an_underline_past_the_window_stops_at_its_mark() {
         let text = format!("{}\n", "y".repeat(1000));
-        let (excerpt, span) = excerpt("f".into(), &text, &at(1, 500, 900)).unwrap();
+        let (excerpt, span) = excerpt("f".into(), &text, &at(1, 500, 900), WINDOW).unwrap();
         assert_eq!(span.1, excerpt.text.lines().next().unwrap().len());
         assert!(excerpt.text[span.0..span.1].ends_with('…'));
+    }
+
+    #[test]
+    fn wrapping_breaks_at_spaces_only() {
+        let path = "(clusters/prod/monitoring/daemonset-node-exporter.yaml:15)";
+        let text = format!("IMDS005 host-network-pod: block the endpoint for its pods {path}");
+        let wrapped = wrap(&text, 40, "    ");
+        assert!(wrapped.lines().any(|l| l.trim() == path), "{wrapped}");
+        assert!(wrapped.lines().skip(1).all(|l| l.starts_with("    ")));
+        assert_eq!(wrap("short", 40, "  "), "short\n");
+    }
+
+    #[test]
+    fn the_window_follows_the_width_within_bounds() {
+        assert_eq!(window_width(200), WINDOW);
+        assert_eq!(window_width(100), 90);
+        assert_eq!(window_width(20), MIN_WINDOW);
+        assert_eq!(window_before(WINDOW), 60);
+    }
+
+    #[test]
+    fn place_names_join_cluster_and_namespace() {
+        assert_eq!(
+            place_name(Some("prod"), Some("web")).as_deref(),
+            Some("prod/web")
+        );
+        assert_eq!(place_name(None, Some("web")).as_deref(), Some("web"));
+        assert_eq!(place_name(Some("prod"), None).as_deref(), Some("prod"));
+        assert_eq!(place_name(None, None), None);
     }
 }

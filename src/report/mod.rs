@@ -1,5 +1,6 @@
 //! Stage 7: reports. Each format renders an [`Outcome`]; none computes a verdict.
 
+pub mod concise;
 pub mod explain;
 pub mod github;
 pub mod human;
@@ -11,6 +12,32 @@ pub mod sarif;
 
 use crate::Outcome;
 use crate::lint::Severity;
+
+/// Columns the human report wraps at when neither `COLUMNS` nor a terminal says.
+pub const DEFAULT_WIDTH: usize = 200;
+/// Narrowest wrapping width taken from `COLUMNS` or the terminal.
+const MIN_WIDTH: usize = 40;
+
+/// Columns the human report wraps at: `COLUMNS` when it holds a number, else the width of
+/// the terminal standard output is, else [`DEFAULT_WIDTH`]; never under 40.
+pub fn width() -> usize {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0);
+    let terminal = || {
+        use std::io::IsTerminal;
+        let stdout = std::io::stdout();
+        if stdout.is_terminal() {
+            terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0))
+        } else {
+            None
+        }
+    };
+    columns
+        .or_else(terminal)
+        .map_or(DEFAULT_WIDTH, |w| w.max(MIN_WIDTH))
+}
 
 /// Counts shown in the summary line and in the JSON `summary` object.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -218,9 +218,14 @@ fn result(
     suppression: Option<&Suppressed>,
     fingerprint: String,
 ) -> Value {
-    let message = match &finding.help {
-        Some(help) => format!("{}\nhelp: {help}", finding.text()),
+    // The cluster first, so that the same base's findings in prod and staging differ.
+    let text = match &finding.cluster {
+        Some(cluster) => format!("cluster {cluster}: {}", finding.text()),
         None => finding.text(),
+    };
+    let message = match &finding.help {
+        Some(help) => format!("{text}\nhelp: {help}"),
+        None => text,
     };
     let mut location = json!({"physicalLocation": physical_location(outcome, &finding.at)});
     if !finding.label.is_empty() {
@@ -238,9 +243,9 @@ fn result(
     }
     if let Some(namespace) = &finding.namespace {
         result["properties"] = json!({"namespace": namespace});
-        if let Some(cluster) = &finding.cluster {
-            result["properties"]["cluster"] = json!(cluster);
-        }
+    }
+    if let Some(cluster) = &finding.cluster {
+        result["properties"]["cluster"] = json!(cluster);
     }
     if let Some(s) = suppression {
         result["suppressions"] = json!([{

@@ -24,6 +24,8 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_imds-lint"))
         .args(args)
         .current_dir(dir)
+        // The human report wraps at COLUMNS: the tests' own width, not the shell's.
+        .env_remove("COLUMNS")
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
