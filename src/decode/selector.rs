@@ -1,9 +1,10 @@
 //! Kubernetes label selectors (`matchLabels` + `matchExpressions`), decoded and validated.
 
+use super::labelsets::{ALL, Space, TooComplex};
 use super::toolkit::{Decoder, expect_map, expect_seq, expect_string};
 use super::workload::SERVICE_ACCOUNT_LABEL;
 use crate::source::yaml::Node;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operator {
@@ -49,18 +50,23 @@ impl LabelSelector {
         self.requirements.iter().all(|r| r.matches(labels))
     }
 
-    /// Whether some label set satisfies every requirement at once.
+    /// Whether some label set satisfies every requirement at once: keys are independent, so
+    /// each key needs a value (absent, one its requirements name, or any other) that all of
+    /// its requirements accept.
     pub fn is_satisfiable(&self) -> bool {
-        candidate_values(&self.requirements)
-            .iter()
-            .all(|(key, values)| {
-                values.iter().any(|v| {
-                    self.requirements
-                        .iter()
-                        .filter(|r| r.key == *key)
-                        .all(|r| r.accepts(v))
+        let mut by_key: HashMap<&str, Vec<&Requirement>> = HashMap::new();
+        for r in &self.requirements {
+            by_key.entry(r.key.as_str()).or_default().push(r);
+        }
+        by_key.values().all(|requirements| {
+            let accepted = |v: &LabelValue| requirements.iter().all(|r| r.accepts(v));
+            accepted(&LabelValue::Absent)
+                || accepted(&LabelValue::Other)
+                || requirements.iter().flat_map(|r| &r.values).any(|v| {
+                    // Requirements of one key name few values; each is tried once.
+                    requirements.iter().all(|r| r.accepts_named(v))
                 })
-            })
+        })
     }
 
     /// A short human description: `{}` for everything, else `app=web, tier in (a, b)`.
@@ -93,6 +99,15 @@ pub enum LabelValue {
 }
 
 impl Requirement {
+    fn accepts_named(&self, v: &str) -> bool {
+        match self.operator {
+            Operator::In => self.values.iter().any(|x| x == v),
+            Operator::NotIn => !self.values.iter().any(|x| x == v),
+            Operator::Exists => true,
+            Operator::DoesNotExist => false,
+        }
+    }
+
     fn accepts(&self, value: &LabelValue) -> bool {
         match value {
             LabelValue::Absent => matches!(self.operator, Operator::NotIn | Operator::DoesNotExist),
@@ -112,98 +127,36 @@ impl Requirement {
 pub enum Coverage {
     /// Every label set matches at least one selector.
     Covered,
-    /// A label set no selector matches, one value per key the selectors mention.
+    /// A label set no selector matches, one value per key the selectors mention: one with as
+    /// few labels as any such set.
     Gap(BTreeMap<String, LabelValue>),
-    /// The search gave up (adversarially many combinations); treated as a gap.
+    /// The selectors combine into more distinct sets than the analysis may build (only
+    /// crafted input gets here); an error, not a verdict.
     TooComplex,
 }
 
-/// Per key, every value it can take up to equivalence: absent, each value some requirement
-/// names, and any other value.
-fn candidate_values<'a>(
-    requirements: impl IntoIterator<Item = &'a Requirement>,
-) -> BTreeMap<&'a str, Vec<LabelValue>> {
-    let mut candidates: BTreeMap<&str, Vec<LabelValue>> = BTreeMap::new();
-    for r in requirements {
-        let values = candidates
-            .entry(r.key.as_str())
-            .or_insert_with(|| vec![LabelValue::Absent, LabelValue::Other]);
-        for v in &r.values {
-            let named = LabelValue::Named(v.clone());
-            if !values.contains(&named) {
-                values.push(named);
-            }
-        }
-    }
-    candidates
-}
-
-/// Steps the coverage search may take before it gives up.
-const COVERAGE_BUDGET: usize = 100_000;
-
-/// Searches for a label set that none of `selectors` matches. Keys are independent, and every
-/// value a key can take behaves like one of: absent, a value some requirement names, or any
-/// other value; so the search is over those finitely many choices, one requirement to break
-/// per selector, pruning as soon as a key has no value left.
+/// Searches for a label set that none of `selectors` matches: the complement of their union,
+/// as a set of label sets (see [`labelsets`](super::labelsets)).
 pub fn find_gap(selectors: &[&LabelSelector]) -> Coverage {
     if selectors.iter().any(|s| s.selects_all()) {
         return Coverage::Covered;
     }
-    let mut ordered: Vec<&LabelSelector> = selectors.to_vec();
-    ordered.sort_by_key(|s| s.requirements.len());
-    let mut domains = candidate_values(selectors.iter().flat_map(|s| &s.requirements));
-    let mut budget = COVERAGE_BUDGET;
-    match break_all(&ordered, &mut domains, &mut budget) {
-        Some(true) => Coverage::Gap(
-            domains
-                .into_iter()
-                .map(|(k, values)| {
-                    (
-                        k.to_string(),
-                        values.into_iter().min().unwrap_or(LabelValue::Absent),
-                    )
-                })
-                .collect(),
-        ),
-        Some(false) => Coverage::Covered,
-        None => Coverage::TooComplex,
+    let mut space = Space::new(selectors.iter().copied());
+    let gap = (|| {
+        let sets = selectors
+            .iter()
+            .map(|s| space.selector(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let union = space.union(sets)?;
+        space.diff(ALL, union)
+    })();
+    match gap {
+        Err(TooComplex) => Coverage::TooComplex,
+        Ok(gap) => match space.witness(gap, space.keys()) {
+            Some(witness) => Coverage::Gap(witness),
+            None => Coverage::Covered,
+        },
     }
-}
-
-/// Narrows `domains` until every selector has a requirement no remaining value satisfies.
-/// `Some(found)`, or `None` when the budget ran out.
-fn break_all<'a>(
-    selectors: &[&'a LabelSelector],
-    domains: &mut BTreeMap<&'a str, Vec<LabelValue>>,
-    budget: &mut usize,
-) -> Option<bool> {
-    let Some((first, rest)) = selectors.split_first() else {
-        return Some(true);
-    };
-    *budget = budget.checked_sub(1)?;
-    let broken = |r: &Requirement, domains: &BTreeMap<&str, Vec<LabelValue>>| {
-        domains
-            .get(r.key.as_str())
-            .is_some_and(|d| d.iter().all(|v| !r.accepts(v)))
-    };
-    if first.requirements.iter().any(|r| broken(r, domains)) {
-        return break_all(rest, domains, budget);
-    }
-    for r in &first.requirements {
-        let Some(domain) = domains.get(r.key.as_str()) else {
-            continue;
-        };
-        let narrowed: Vec<LabelValue> = domain.iter().filter(|v| !r.accepts(v)).cloned().collect();
-        if narrowed.is_empty() {
-            continue;
-        }
-        let saved = domains.insert(r.key.as_str(), narrowed).unwrap_or_default();
-        if break_all(rest, domains, budget)? {
-            return Some(true);
-        }
-        domains.insert(r.key.as_str(), saved);
-    }
-    Some(false)
 }
 
 /// The value to describe a witness's label by. Every pod has a service account, and
@@ -238,6 +191,26 @@ pub fn describe_gap(gap: &BTreeMap<String, LabelValue>) -> String {
             without.join(", ")
         ),
     }
+}
+
+/// Per key, every value it can take up to equivalence: absent, each value some requirement
+/// names, and any other value.
+fn candidate_values<'a>(
+    requirements: impl IntoIterator<Item = &'a Requirement>,
+) -> BTreeMap<&'a str, Vec<LabelValue>> {
+    let mut candidates: BTreeMap<&str, Vec<LabelValue>> = BTreeMap::new();
+    for r in requirements {
+        let values = candidates
+            .entry(r.key.as_str())
+            .or_insert_with(|| vec![LabelValue::Absent, LabelValue::Other]);
+        for v in &r.values {
+            let named = LabelValue::Named(v.clone());
+            if !values.contains(&named) {
+                values.push(named);
+            }
+        }
+    }
+    candidates
 }
 
 /// Pods that the same selectors select: one cell of the partition of all label sets.
