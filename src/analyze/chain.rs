@@ -10,6 +10,10 @@
 //! action applies (Deny; Pass for the admin tiers and Calico tiers that say so). Past every
 //! tier, traffic is allowed.
 
+mod regions;
+
+pub use regions::{Region, RegionBy, Symbolic};
+
 use crate::decode::selector::LabelSelector;
 use crate::decode::spec::{
     Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, HostnameMatch, Layer, PolicyRule, SelectorPair,

@@ -8,11 +8,10 @@
 //! that no Egress policy selects may send anything. Those namespaces take that shortcut, read
 //! from the same specs (a property test in [`chain`] checks that the two agree).
 
-use super::chain::{self, Chain, DecidedBy, Decision};
+use super::chain::{self, Chain, DecidedBy, Decision, Region, RegionBy};
 use super::egress;
-use crate::decode::selector::{
-    Coverage, LabelSelector, LabelValue, Partition, PodClass, describe_gap, find_gap, partition,
-};
+use crate::decode::labelsets::{Space, TooComplex};
+use crate::decode::selector::{Coverage, LabelSelector, LabelValue, describe_gap, find_gap};
 use crate::decode::spec::{Action, PolicySpec, Via};
 use crate::model::{Model, NamespaceKey, Policy, PolicyId, RuleRef, Workload, WorkloadId};
 use crate::net::{PortSet, Target};
@@ -54,6 +53,9 @@ pub struct NamespaceVerdict {
     /// Workloads here whose pods run with `hostNetwork: true`: no policy applies to them, so
     /// each makes every target reachable from the namespace.
     pub host_network: Vec<WorkloadId>,
+    /// The policies here combine into more distinct sets of pods than the analysis may build
+    /// (only crafted input gets here): every target counts as reachable, and the run fails.
+    pub too_complex: bool,
 }
 
 impl NamespaceVerdict {
@@ -70,6 +72,7 @@ impl NamespaceVerdict {
             allow_except_metadata: None,
             protected_by: Vec::new(),
             host_network: Vec::new(),
+            too_complex: false,
         }
     }
 
@@ -232,6 +235,14 @@ impl<'m> VerdictInputs<'m> {
             Some(chain) => namespace_by_chain(self.model, key, chain, self.targets),
             None => self.namespace_by_union(key, governing),
         };
+        let verdict = verdict.unwrap_or_else(|TooComplex| NamespaceVerdict {
+            // Never a guess: every target counts as reachable, and the run fails (exit 2)
+            // with the namespace's policies named.
+            unselected_pods: Some(TOO_COMPLEX.into()),
+            reachable: self.targets.to_vec(),
+            too_complex: true,
+            ..NamespaceVerdict::new(key)
+        });
         NamespaceVerdict {
             deny_all,
             allow_except_metadata,
@@ -242,7 +253,11 @@ impl<'m> VerdictInputs<'m> {
 
     /// The verdict of a namespace only native policies reach: the union of `governing`, its
     /// native Egress policies.
-    fn namespace_by_union(&self, key: &NamespaceKey, governing: &[PolicyId]) -> NamespaceVerdict {
+    fn namespace_by_union(
+        &self,
+        key: &NamespaceKey,
+        governing: &[PolicyId],
+    ) -> Result<NamespaceVerdict, TooComplex> {
         let selectors: Vec<&LabelSelector> = governing
             .iter()
             .flat_map(|&i| pod_selectors(self.model.policy(i)))
@@ -250,20 +265,19 @@ impl<'m> VerdictInputs<'m> {
         let unselected_pods = match find_gap(&selectors) {
             Coverage::Covered => None,
             Coverage::Gap(gap) => Some(describe_gap(&gap)),
-            // Too many combinations to be sure: say reachable rather than miss a gap.
-            Coverage::TooComplex => Some(TOO_COMPLEX.into()),
+            Coverage::TooComplex => return Err(TooComplex),
         };
         let openings: Vec<Opening> = governing
             .iter()
             .flat_map(|i| self.openings_by_policy.get(i).cloned().unwrap_or_default())
             .collect();
         let reachable = reachable_through(unselected_pods.is_some(), &openings, self.targets);
-        NamespaceVerdict {
+        Ok(NamespaceVerdict {
             unselected_pods,
             openings,
             reachable,
             ..NamespaceVerdict::new(key)
-        }
+        })
     }
 
     fn workload(&self, w: WorkloadId, workload: &Workload) -> WorkloadVerdict {
@@ -396,7 +410,8 @@ fn native_openings(
     openings_by_policy
 }
 
-const TOO_COMPLEX: &str = "some pods (too many selector combinations to tell which)";
+const TOO_COMPLEX: &str =
+    "some pods (the selectors combine into more sets of pods than the analysis may build)";
 
 /// Collects the rules that let targets through into openings, one per rule.
 #[derive(Default)]
@@ -457,43 +472,30 @@ fn opened_by(decision: &Decision, isolated: bool) -> Option<(Vec<RuleRef>, Vec<R
     }
 }
 
-/// A namespace's verdict from its precedence chain, over every class of pods.
+/// A namespace's verdict from its precedence chain, over every region of pods the chain
+/// decides alike.
 fn namespace_by_chain(
     model: &Model,
     key: &NamespaceKey,
     chain: &Chain,
     targets: &[Target],
-) -> NamespaceVerdict {
+) -> Result<NamespaceVerdict, TooComplex> {
+    let mut symbolic = chain.symbolic()?;
     let mut tally = ChainTally::new();
     for target in targets {
         // Per target, only the selectors that can change its decision split the pods.
         let chain = chain.for_target(target);
-        let used = chain.used_selectors();
-        let selectors: Vec<&LabelSelector> = used.iter().map(|&i| chain.selectors[i]).collect();
-        let Partition::Classes(classes) = partition(&selectors) else {
-            return NamespaceVerdict {
-                unselected_pods: Some(TOO_COMPLEX.into()),
-                reachable: targets.to_vec(),
-                ..NamespaceVerdict::new(key)
-            };
-        };
-        for class in &classes {
-            let mut selected = vec![false; chain.selectors.len()];
-            for &i in &class.selected_by {
-                selected[used[i]] = true;
-            }
-            let pod = |i: usize| selected[i];
-            let decision = chain.decide(&pod, target);
-            tally.record(model, target, class, &decision, chain.isolates(&pod));
-        }
+        let regions = chain.regions(model, &mut symbolic, target)?;
+        let keys = chain.used_keys();
+        tally.record(model, target, &regions, &mut symbolic.space, &keys)?;
     }
-    tally.into_verdict(key)
+    Ok(tally.into_verdict(key))
 }
 
-/// What the chain's decisions for every class of pods and every target add up to.
+/// What the chain's decisions for every region of pods and every target add up to.
 struct ChainTally {
     openings: OpeningsFound,
-    /// Targets some class may reach, in the order first found.
+    /// Targets some pod may reach, in the order first found.
     reachable: Vec<Target>,
     /// A label set of pods no policy decides for.
     unselected: Option<BTreeMap<String, LabelValue>>,
@@ -513,44 +515,89 @@ impl ChainTally {
         }
     }
 
-    /// Adds the decision for the pods of `class` sending to `target`; `isolated`: some policy
-    /// that selects them isolates them.
+    /// Adds the decisions of every region of pods sending to `target`; `keys`: the keys of
+    /// the selectors that decide for it, which a witness names.
     fn record(
         &mut self,
         model: &Model,
         target: &Target,
-        class: &PodClass,
-        decision: &Decision,
-        isolated: bool,
-    ) {
-        match (&decision.by, opened_by(decision, isolated)) {
-            (_, Some((rules, passed_by))) => {
-                self.openings.add(&rules, *target, passed_by);
+        regions: &[Region],
+        space: &mut Space,
+        keys: &[String],
+    ) -> Result<(), TooComplex> {
+        // Regions in the order of their witnesses (fewest labels first), so that what is
+        // found first (an opening's Passes, the order of protecting policies) reads from the
+        // simplest pods.
+        let mut ordered: Vec<(usize, BTreeMap<String, LabelValue>, &Region)> = regions
+            .iter()
+            .filter_map(|r| {
+                let w = space.witness(r.pods, keys)?;
+                let present = w.values().filter(|v| **v != LabelValue::Absent).count();
+                Some((present, w, r))
+            })
+            .collect();
+        ordered.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let mut unselected = Vec::new();
+        for (_, _, region) in ordered {
+            let passes = passes(&region.steps);
+            match &region.by {
+                RegionBy::Rules(rules) if region.allowed => {
+                    self.openings.add(rules, *target, passes);
+                }
+                // A Pass handed isolated pods past every policy: the last Pass opened it.
+                RegionBy::DefaultAllow { isolated: true } if !passes.is_empty() => {
+                    let mut before = passes;
+                    let last = before.pop().expect("not empty");
+                    self.openings.add(&[last], *target, before);
+                }
+                RegionBy::DefaultAllow { .. } => unselected.push(region.pods),
+                _ => {}
             }
-            // The witness that names the fewest labels reads best.
-            (DecidedBy::DefaultAllow, None)
-                if self
-                    .unselected
-                    .as_ref()
-                    .is_none_or(|e: &BTreeMap<String, LabelValue>| {
-                        class.example.len() < e.len()
-                    }) =>
-            {
-                self.unselected = Some(class.example.clone());
+            // Protected only while another engine takes part in every denial.
+            let deciders: Vec<PolicyId> = match &region.by {
+                RegionBy::Rules(rules) if !region.allowed => {
+                    let policies: Vec<PolicyId> = rules.iter().map(|r| r.policy()).collect();
+                    if policies.iter().all(|p| !model.policy(*p).is_native()) {
+                        policies
+                    } else {
+                        Vec::new()
+                    }
+                }
+                RegionBy::TierEnd {
+                    isolated_by,
+                    by_other_engines,
+                    ..
+                } => {
+                    self.protected &= by_other_engines;
+                    isolated_by
+                        .iter()
+                        .copied()
+                        .filter(|p| !model.policy(*p).is_native())
+                        .collect()
+                }
+                _ => Vec::new(),
+            };
+            self.protected &= !deciders.is_empty();
+            for p in deciders {
+                if !self.protected_by.contains(&p) {
+                    self.protected_by.push(p);
+                }
             }
-            _ => {}
-        }
-        // Protected only while another engine takes part in every denial.
-        let deciders = engine_deciders(model, decision);
-        self.protected &= !deciders.is_empty();
-        for p in deciders {
-            if !self.protected_by.contains(&p) {
-                self.protected_by.push(p);
+            if region.allowed && !self.reachable.contains(target) {
+                self.reachable.push(*target);
             }
         }
-        if decision.allowed && !self.reachable.contains(target) {
-            self.reachable.push(*target);
+        // The witness that names the fewest labels reads best.
+        if !unselected.is_empty()
+            && self
+                .unselected
+                .as_ref()
+                .is_none_or(|e: &BTreeMap<String, LabelValue>| keys.len() < e.len())
+        {
+            let pods = space.union(unselected)?;
+            self.unselected = space.witness(pods, keys);
         }
+        Ok(())
     }
 
     fn into_verdict(mut self, key: &NamespaceKey) -> NamespaceVerdict {
@@ -569,27 +616,6 @@ impl ChainTally {
     }
 }
 
-/// Other engines' policies that take part in a denial: deny rules all of other engines, or
-/// their isolation meeting a tier end (a Cilium default deny, a Calico tier). Empty for an
-/// allow, and for a denial a native rule takes part in or only native policies isolate for.
-fn engine_deciders(model: &Model, decision: &Decision) -> Vec<PolicyId> {
-    let engine = |p: &PolicyId| !model.policy(*p).is_native();
-    match &decision.by {
-        DecidedBy::Rules(rules) if !decision.allowed => {
-            let policies: Vec<PolicyId> = rules.iter().map(|r| r.policy()).collect();
-            if policies.iter().all(engine) {
-                policies
-            } else {
-                Vec::new()
-            }
-        }
-        DecidedBy::TierEnd { isolated_by, .. } => {
-            isolated_by.iter().copied().filter(engine).collect()
-        }
-        _ => Vec::new(),
-    }
-}
-
 /// A workload's verdict from its namespace's precedence chain, for its own labels.
 fn workload_by_chain(
     model: &Model,
@@ -597,8 +623,10 @@ fn workload_by_chain(
     chain: &Chain,
     targets: &[Target],
 ) -> WorkloadVerdict {
+    // The workload's labels meet each selector once, not once per policy and target.
     let labels = &model.workload(w).spec.pod_labels;
-    let pod = |i: usize| chain.selectors[i].matches(labels);
+    let matched: Vec<bool> = chain.selectors.iter().map(|s| s.matches(labels)).collect();
+    let pod = |i: usize| matched[i];
     let mut found = OpeningsFound::default();
     let mut reachable = Vec::new();
     let mut default_allowed = false;
