@@ -45,6 +45,8 @@ pub struct Region {
     pub by: RegionBy,
     /// Pass and Log rules met before the decision, in order.
     pub steps: Vec<Step>,
+    /// For [`RegionBy::Rules`], the pods of the region each rule matches (same order).
+    pub rule_pods: Vec<Set>,
 }
 
 /// Pods on their way through a tier: the steps they took, and the unordered policies of the
@@ -195,6 +197,7 @@ impl Walk<'_, '_> {
                         allowed: true,
                         by: RegionBy::DefaultAllow { isolated },
                         steps: f.steps.clone(),
+                        rule_pods: Vec::new(),
                     });
                 }
             }
@@ -260,6 +263,7 @@ impl Walk<'_, '_> {
                                 allowed: rule.action == Action::Allow,
                                 by: RegionBy::Rules(vec![rule.rule]),
                                 steps: steps.clone(),
+                                rule_pods: vec![hit],
                             }),
                             Action::Pass => push_merged(
                                 passed,
@@ -353,13 +357,14 @@ impl Walk<'_, '_> {
             if rules.is_empty() {
                 continue;
             }
-            let pods = self.space.union(decided)?;
+            let pods = self.space.union(decided.iter().copied())?;
             rest = self.space.diff(rest, pods)?;
             self.out.push(Region {
                 pods,
                 allowed: action == Action::Allow,
                 by: RegionBy::Rules(rules),
                 steps: f.steps.clone(),
+                rule_pods: decided,
             });
         }
         Ok(rest)
@@ -412,6 +417,7 @@ impl Walk<'_, '_> {
                 by_other_engines,
             },
             steps: steps.to_vec(),
+            rule_pods: Vec::new(),
         });
         self.space.diff(pods, denied)
     }
@@ -552,7 +558,14 @@ mod tests {
                     prop_assert_eq!(&decision.steps, &region.steps, "{:?}", labels);
                     match (&decision.by, &region.by) {
                         (DecidedBy::Rules(rules), RegionBy::Rules(all)) => {
-                            prop_assert!(rules.iter().all(|r| all.contains(r)), "{:?}", labels);
+                            // Exactly the rules whose pods hold this one, in order.
+                            let exact: Vec<RuleRef> = all
+                                .iter()
+                                .zip(&region.rule_pods)
+                                .filter(|(_, p)| symbolic.space.contains(**p, &labels))
+                                .map(|(r, _)| *r)
+                                .collect();
+                            prop_assert_eq!(rules, &exact, "{:?}", labels);
                         }
                         (
                             DecidedBy::TierEnd { tier, isolated_by },
