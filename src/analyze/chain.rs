@@ -100,7 +100,7 @@ pub struct Chain<'m> {
 }
 
 /// Namespace labels as selectors see them: with `kubernetes.io/metadata.name`.
-fn namespace_labels(model: &Model, key: &NamespaceKey) -> BTreeMap<String, String> {
+pub fn namespace_labels(model: &Model, key: &NamespaceKey) -> BTreeMap<String, String> {
     let mut labels = model
         .namespaces
         .get(key)

@@ -16,7 +16,8 @@ use crate::decode::spec::{Action, PolicySpec, Via};
 use crate::model::{Model, NamespaceKey, Policy, PolicyId, RuleRef, Workload, WorkloadId};
 use crate::net::{PortSet, Target};
 use ipnet::IpNet;
-use std::collections::{BTreeMap, HashMap};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A place in a policy that opens one or more targets.
 #[derive(Debug, Clone, PartialEq)]
@@ -198,7 +199,9 @@ struct VerdictInputs<'m> {
     targets: &'m [Target],
     native_by_namespace: NativeByNamespace<'m>,
     /// The precedence chain of each namespace where another engine's policy applies.
-    chains: HashMap<&'m NamespaceKey, Chain<'m>>,
+    chains: Chains<'m>,
+    /// The verdict of each chain, worked out for the first namespace that has it.
+    chain_verdicts: RefCell<HashMap<usize, Result<NamespaceVerdict, TooComplex>>>,
     /// Where each native policy that can select a pod opens a target.
     openings_by_policy: HashMap<PolicyId, Vec<Opening>>,
 }
@@ -213,6 +216,7 @@ impl<'m> VerdictInputs<'m> {
             targets,
             native_by_namespace,
             chains,
+            chain_verdicts: RefCell::new(HashMap::new()),
             openings_by_policy,
         }
     }
@@ -231,8 +235,19 @@ impl<'m> VerdictInputs<'m> {
         let allow_except_metadata = policies()
             .find(|(_, p)| is_allow_except_metadata(p, self.targets))
             .map(|(i, _)| i);
-        let verdict = match self.chains.get(key) {
-            Some(chain) => namespace_by_chain(self.model, key, chain, self.targets),
+        let verdict = match self.chains.by_namespace.get(key) {
+            Some(&i) => {
+                // Namespaces that share a chain share its verdict, under their own name.
+                let mut done = self.chain_verdicts.borrow_mut();
+                let verdict = done.entry(i).or_insert_with(|| {
+                    namespace_by_chain(self.model, key, &self.chains.chains[i], self.targets)
+                });
+                verdict.clone().map(|v| NamespaceVerdict {
+                    cluster: key.cluster.clone(),
+                    name: key.name.clone(),
+                    ..v
+                })
+            }
             None => self.namespace_by_union(key, governing),
         };
         let verdict = verdict.unwrap_or_else(|TooComplex| NamespaceVerdict {
@@ -285,8 +300,8 @@ impl<'m> VerdictInputs<'m> {
             cluster: workload.cluster.clone(),
             name: workload.namespace.clone(),
         };
-        match self.chains.get(&key) {
-            Some(chain) => workload_by_chain(self.model, w, chain, self.targets),
+        match self.chains.by_namespace.get(&key) {
+            Some(&i) => workload_by_chain(self.model, w, &self.chains.chains[i], self.targets),
             None => self.workload_by_union(w, workload),
         }
     }
@@ -367,29 +382,76 @@ fn native_egress_by_namespace(model: &Model) -> NativeByNamespace<'_> {
     by_namespace
 }
 
+/// The precedence chains of the namespaces where another engine's policy applies, each
+/// built once: namespaces with no policy of their own share the chain of every namespace
+/// whose labels the cluster-wide policies' namespace selectors cannot tell apart.
+#[derive(Default)]
+struct Chains<'m> {
+    chains: Vec<Chain<'m>>,
+    by_namespace: HashMap<&'m NamespaceKey, usize>,
+}
+
 /// The chains of the namespaces where another engine's policy applies: those are decided by
 /// the precedence chain; the rest by the native union, which is the chain's answer there too,
-/// only faster.
-fn engine_chains<'m>(
-    model: &'m Model,
-    native_by_namespace: &NativeByNamespace,
-) -> HashMap<&'m NamespaceKey, Chain<'m>> {
+/// only faster. A namespace with no native Egress policy and no other engine's policy of its
+/// own meets only cluster-wide policies, whose namespace selectors see only the label keys
+/// they name: its chain is that of every such namespace of its cluster with the same values
+/// on those keys, built and matched once per distinct label set.
+fn engine_chains<'m>(model: &'m Model, native_by_namespace: &NativeByNamespace) -> Chains<'m> {
     let engine = chain::engine_policies(model);
-    model
-        .namespaces
-        .keys()
-        .filter_map(|key| {
-            let in_namespace = chain::engine_policies_in(model, &engine, key);
-            if in_namespace.is_empty() {
-                return None;
+    let mut chains = Chains::default();
+    if engine.is_empty() {
+        return chains;
+    }
+    let mut keys: Vec<&str> = Vec::new();
+    let mut namespaced: HashSet<(Option<&str>, &str)> = HashSet::new();
+    for &id in &engine {
+        let p = model.policy(id);
+        if !p.namespace.is_empty() {
+            namespaced.insert(p.key());
+        }
+        for (_, spec) in p.egress_specs() {
+            let senders = spec.rules.iter().flat_map(|r| r.senders.iter().flatten());
+            for pair in spec.selects.any_of.iter().chain(senders) {
+                keys.extend(pair.namespaces.requirements.iter().map(|r| r.key.as_str()));
             }
-            let native = native_by_namespace
-                .get(&key.as_pair())
-                .map_or(&[][..], Vec::as_slice);
-            let policies = [native, &in_namespace].concat();
-            Some((key, Chain::build(model, key, &policies)))
-        })
-        .collect()
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    type Group = (Option<String>, Vec<Option<String>>);
+    let mut shared: HashMap<Group, Option<usize>> = HashMap::new();
+    for key in model.namespaces.keys() {
+        let native = native_by_namespace
+            .get(&key.as_pair())
+            .map_or(&[][..], Vec::as_slice);
+        let group: Option<Group> = (native.is_empty() && !namespaced.contains(&key.as_pair()))
+            .then(|| {
+                let labels = chain::namespace_labels(model, key);
+                let values = keys.iter().map(|k| labels.get(*k).cloned()).collect();
+                (key.cluster.clone(), values)
+            });
+        let known = group.as_ref().and_then(|g| shared.get(g));
+        let index = match known {
+            Some(&index) => index,
+            None => {
+                let in_namespace = chain::engine_policies_in(model, &engine, key);
+                let index = (!in_namespace.is_empty()).then(|| {
+                    let policies = [native, &in_namespace].concat();
+                    chains.chains.push(Chain::build(model, key, &policies));
+                    chains.chains.len() - 1
+                });
+                if let Some(group) = group {
+                    shared.insert(group, index);
+                }
+                index
+            }
+        };
+        if let Some(index) = index {
+            chains.by_namespace.insert(key, index);
+        }
+    }
+    chains
 }
 
 /// Where each native policy that can select some pod opens a target.
