@@ -4,7 +4,7 @@ use super::labelsets::{ALL, Space, TooComplex};
 use super::toolkit::{Decoder, expect_map, expect_seq, expect_string};
 use super::workload::SERVICE_ACCOUNT_LABEL;
 use crate::source::yaml::Node;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operator {
@@ -191,131 +191,6 @@ pub fn describe_gap(gap: &BTreeMap<String, LabelValue>) -> String {
             without.join(", ")
         ),
     }
-}
-
-/// Per key, every value it can take up to equivalence: absent, each value some requirement
-/// names, and any other value.
-fn candidate_values<'a>(
-    requirements: impl IntoIterator<Item = &'a Requirement>,
-) -> BTreeMap<&'a str, Vec<LabelValue>> {
-    let mut candidates: BTreeMap<&str, Vec<LabelValue>> = BTreeMap::new();
-    for r in requirements {
-        let values = candidates
-            .entry(r.key.as_str())
-            .or_insert_with(|| vec![LabelValue::Absent, LabelValue::Other]);
-        for v in &r.values {
-            let named = LabelValue::Named(v.clone());
-            if !values.contains(&named) {
-                values.push(named);
-            }
-        }
-    }
-    candidates
-}
-
-/// Pods that the same selectors select: one cell of the partition of all label sets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PodClass {
-    /// Indices (into the selectors given to [`partition`]) of the selectors matching these pods.
-    pub selected_by: Vec<usize>,
-    /// One label set in the class: a value per key some selector mentions; absent keys are
-    /// part of the witness too.
-    pub example: BTreeMap<String, LabelValue>,
-}
-
-/// How the label sets of a namespace split by which selectors match them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Partition {
-    /// Every non-empty class, each once.
-    Classes(Vec<PodClass>),
-    /// More classes than anyone can read, or than the search may visit.
-    TooComplex,
-}
-
-/// Partial classes the partition may hold at once before it gives up.
-const PARTITION_LIMIT: usize = 4096;
-
-/// Splits every label set a pod could carry into classes by the set of `selectors` that match
-/// it. Keys are assigned one at a time, most-mentioned first; after each key, label sets whose
-/// still-possible selectors agree are merged, since later keys cannot tell them apart. A key
-/// only splits the classes where a selector mentioning it is still possible, so keys that
-/// few selectors use cost nothing elsewhere.
-pub fn partition(selectors: &[&LabelSelector]) -> Partition {
-    let mut domains = candidate_values(selectors.iter().flat_map(|s| &s.requirements));
-    for values in domains.values_mut() {
-        // Witnesses read best with absent labels, then named values, then "any other".
-        values.sort_by_key(|v| match v {
-            LabelValue::Absent => 0,
-            LabelValue::Named(_) => 1,
-            LabelValue::Other => 2,
-        });
-    }
-    let mut keys: Vec<(&str, usize)> = domains
-        .keys()
-        .map(|&k| {
-            let users = selectors
-                .iter()
-                .filter(|s| s.requirements.iter().any(|r| r.key == k))
-                .count();
-            (k, users)
-        })
-        .collect();
-    keys.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-
-    // A partial class: which selectors still match, and the labels chosen so far.
-    let mut classes: Vec<(Vec<bool>, BTreeMap<String, LabelValue>)> =
-        vec![(vec![true; selectors.len()], BTreeMap::new())];
-    for (key, _) in keys {
-        let values = domains.get(key).map_or(&[][..], Vec::as_slice);
-        let mut next: Vec<(Vec<bool>, BTreeMap<String, LabelValue>)> = Vec::new();
-        let mut seen: HashSet<Vec<bool>> = HashSet::new();
-        for (alive, example) in &classes {
-            for value in values {
-                let after: Vec<bool> = alive
-                    .iter()
-                    .zip(selectors)
-                    .map(|(&a, s)| {
-                        a && s
-                            .requirements
-                            .iter()
-                            .filter(|r| r.key == key)
-                            .all(|r| r.accepts(value))
-                    })
-                    .collect();
-                if seen.insert(after.clone()) {
-                    let mut example = example.clone();
-                    example.insert(key.to_string(), value.clone());
-                    next.push((after, example));
-                    if next.len() > PARTITION_LIMIT {
-                        return Partition::TooComplex;
-                    }
-                }
-            }
-        }
-        classes = next;
-    }
-    let mut classes: Vec<PodClass> = classes
-        .into_iter()
-        .map(|(alive, example)| PodClass {
-            selected_by: alive
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| **a)
-                .map(|(i, _)| i)
-                .collect(),
-            example,
-        })
-        .collect();
-    classes.sort_by(|a, b| {
-        let present = |c: &PodClass| {
-            c.example
-                .values()
-                .filter(|v| **v != LabelValue::Absent)
-                .count()
-        };
-        (present(a), &a.example, &a.selected_by).cmp(&(present(b), &b.example, &b.selected_by))
-    });
-    Partition::Classes(classes)
 }
 
 /// Describes a class's witness for people: `a pod labelled app=web, tier=<any other value>`, or
@@ -701,47 +576,6 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn partition_of_complementary_selectors_has_no_unselected_class() {
-        let (web, _) = selector("matchLabels: {app: web}\n");
-        let (not_web, _) =
-            selector("matchExpressions: [{key: app, operator: NotIn, values: [web]}]\n");
-        let (tier, _) = selector("matchExpressions: [{key: tier, operator: Exists}]\n");
-        let Partition::Classes(classes) = partition(&[&web, &not_web, &tier]) else {
-            panic!("too complex")
-        };
-        let patterns: Vec<Vec<usize>> = classes.iter().map(|c| c.selected_by.clone()).collect();
-        assert_eq!(patterns, [vec![1], vec![1, 2], vec![0], vec![0, 2]]);
-        assert_eq!(
-            describe_example(&classes[0].example),
-            "a pod with none of the labels the selectors use"
-        );
-        assert_eq!(
-            describe_example(&classes[2].example),
-            "a pod labelled app=web"
-        );
-        assert_eq!(describe_example(&BTreeMap::new()), "any pod");
-    }
-
-    #[test]
-    fn partition_does_not_blow_up_over_unrelated_keys() {
-        // Sixty policies, each on its own key plus a shared one: 61 classes, not 2^60.
-        let selectors: Vec<LabelSelector> = (0..60)
-            .map(|i| selector(&format!("matchLabels: {{key{i}: v{i}, app: a{i}}}\n")).0)
-            .collect();
-        let refs: Vec<&LabelSelector> = selectors.iter().collect();
-        let Partition::Classes(classes) = partition(&refs) else {
-            panic!("too complex")
-        };
-        assert_eq!(classes.len(), 61);
-        // Twenty independent policies really have 2^20 classes: refused, not attempted.
-        let independent: Vec<LabelSelector> = (0..20)
-            .map(|i| selector(&format!("matchLabels: {{key{i}: v}}\n")).0)
-            .collect();
-        let refs: Vec<&LabelSelector> = independent.iter().collect();
-        assert_eq!(partition(&refs), Partition::TooComplex);
-    }
-
     use proptest::prelude::*;
 
     proptest! {
@@ -756,45 +590,15 @@ mod tests {
             let coverage = find_gap(&refs);
             prop_assert_eq!(matches!(coverage, Coverage::Gap(_)), brute_gap(&selectors));
             if let Coverage::Gap(gap) = coverage {
-                // The witness really escapes every selector.
-                let labels: BTreeMap<String, String> = gap
-                    .iter()
-                    .filter_map(|(k, v)| match v {
-                        LabelValue::Absent => None,
-                        LabelValue::Named(n) => Some((k.clone(), n.clone())),
-                        LabelValue::Other => Some((k.clone(), "\u{0}other".into())),
-                    })
-                    .collect();
+                // The witness really escapes every selector, with as few labels as any.
+                let labels = concrete(&gap);
+                let fewest = all_label_sets()
+                    .into_iter()
+                    .filter(|l| selectors.iter().all(|s| !s.matches(l)))
+                    .map(|l| l.len())
+                    .min();
+                prop_assert_eq!(Some(labels.len()), fewest);
                 prop_assert!(selectors.iter().all(|s| !s.matches(&labels)));
-            }
-        }
-
-        /// The partition has exactly the selection patterns some label set produces, each once,
-        /// and each class's witness is selected by exactly its class's selectors.
-        #[test]
-        fn partition_matches_brute_force(
-            selectors in prop::collection::vec(
-                prop::collection::vec(arb_requirement(), 0..4).prop_map(|requirements| LabelSelector { requirements }),
-                0..6,
-            ),
-        ) {
-            let refs: Vec<&LabelSelector> = selectors.iter().collect();
-            let Partition::Classes(classes) = partition(&refs) else {
-                return Err(TestCaseError::fail("too complex"));
-            };
-            let pattern = |labels: &BTreeMap<String, String>| -> Vec<usize> {
-                selectors.iter().enumerate().filter(|(_, s)| s.matches(labels)).map(|(i, _)| i).collect()
-            };
-            let mut want: Vec<Vec<usize>> = all_label_sets().iter().map(pattern).collect();
-            want.sort();
-            want.dedup();
-            let mut got: Vec<Vec<usize>> = classes.iter().map(|c| c.selected_by.clone()).collect();
-            got.sort();
-            prop_assert_eq!(got.len(), classes.len(), "a pattern appears twice");
-            got.dedup();
-            prop_assert_eq!(&got, &want);
-            for class in &classes {
-                prop_assert_eq!(pattern(&concrete(&class.example)), class.selected_by.clone());
             }
         }
 
