@@ -66,6 +66,8 @@ pub struct Space {
     unique: HashMap<Node, Set>,
     memo: HashMap<(Op, Set, Set), Set>,
     steps: usize,
+    /// Nodes the space may hold ([`MAX_NODES`] but in tests).
+    max_nodes: usize,
 }
 
 impl Space {
@@ -87,6 +89,7 @@ impl Space {
             unique: HashMap::new(),
             memo: HashMap::new(),
             steps: 0,
+            max_nodes: MAX_NODES,
         };
         for (level, (key, values)) in named.into_iter().enumerate() {
             space.keys.push(key.to_string());
@@ -155,7 +158,7 @@ impl Space {
         if let Some(&s) = self.unique.get(&node) {
             return Ok(s);
         }
-        if self.nodes.len() >= MAX_NODES {
+        if self.nodes.len() >= self.max_nodes {
             return Err(TooComplex);
         }
         let s = self.nodes.len() as Set;
@@ -489,6 +492,37 @@ mod tests {
             .collect();
         let union = space.union(sets).unwrap();
         assert_ne!(space.diff(ALL, union).unwrap(), NONE);
+    }
+
+    #[test]
+    fn a_union_past_the_budget_is_an_error_not_an_answer() {
+        // (a0 = x and b0 = x) or (a1 = x and b1 = x) or …, with every a before every b: the
+        // diagram must remember which a's were x, 2^n nodes.
+        let selectors: Vec<LabelSelector> = (0..16)
+            .map(|i| {
+                sel(vec![
+                    req(&format!("a{i}"), Operator::In, &["x"]),
+                    req(&format!("b{i}"), Operator::In, &["x"]),
+                ])
+            })
+            .collect();
+        let mut space = Space::new(&selectors);
+        space.max_nodes = 10_000;
+        let sets: Vec<Set> = selectors
+            .iter()
+            .map(|s| space.selector(s).unwrap())
+            .collect();
+        assert_eq!(space.union(sets), Err(TooComplex));
+        // Within the budget the same family is exact.
+        let mut space = Space::new(&selectors[..8]);
+        space.max_nodes = 10_000;
+        let sets: Vec<Set> = selectors[..8]
+            .iter()
+            .map(|s| space.selector(s).unwrap())
+            .collect();
+        let union = space.union(sets).unwrap();
+        let gap = space.diff(ALL, union).unwrap();
+        assert!(space.witness(gap, space.keys()).is_some());
     }
 
     #[test]
