@@ -22,7 +22,7 @@ use crate::model::{Model, NamespaceKey, PolicyId, RuleRef};
 use crate::net::{IpSet, PortSet, Target};
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What decided a packet.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +95,8 @@ struct Member<'m> {
 pub struct Chain<'m> {
     /// The pod-label selectors the members use; a pod is described by which of them match.
     pub selectors: Vec<&'m LabelSelector>,
+    /// Each selector's index in `selectors`, while the chain is built.
+    selector_index: HashMap<&'m LabelSelector, usize>,
     tiers: Vec<Tier>,
     members: Vec<Member<'m>>,
 }
@@ -160,6 +162,7 @@ impl<'m> Chain<'m> {
         let labels = namespace_labels(model, key);
         let mut chain = Chain {
             selectors: Vec::new(),
+            selector_index: HashMap::new(),
             tiers: Vec::new(),
             members: Vec::new(),
         };
@@ -217,13 +220,11 @@ impl<'m> Chain<'m> {
     }
 
     fn selector(&mut self, selector: &'m LabelSelector) -> usize {
-        match self.selectors.iter().position(|s| *s == selector) {
-            Some(i) => i,
-            None => {
-                self.selectors.push(selector);
-                self.selectors.len() - 1
-            }
-        }
+        // A map, not a search: a namespace may have thousands of policies.
+        *self.selector_index.entry(selector).or_insert_with(|| {
+            self.selectors.push(selector);
+            self.selectors.len() - 1
+        })
     }
 
     /// The pod selectors of the pairs whose namespace side matches this namespace. One that
@@ -276,6 +277,7 @@ impl<'m> Chain<'m> {
     pub fn for_target(&self, target: &Target) -> Chain<'m> {
         let mut reduced = Chain {
             selectors: self.selectors.clone(),
+            selector_index: HashMap::new(),
             tiers: self.tiers.clone(),
             members: Vec::new(),
         };

@@ -35,7 +35,7 @@ impl Requirement {
 
 /// A label selector. `matchLabels` entries are kept as `In` requirements with one value, which
 /// is exactly what the API server does with them.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct LabelSelector {
     pub requirements: Vec<Requirement>,
 }

@@ -398,7 +398,14 @@ impl Walk<'_, '_> {
         for &i in &isolating {
             let policy = self.member(i).policy;
             let native = self.model.policy(policy).is_native();
-            let meets = self.space.and(denied, self.members[i].0)? != NONE;
+            let selected = self.members[i].0;
+            // Usually every isolated pod reaches the tier's end together: then each isolating
+            // member meets them, and no intersection need be built.
+            let meets = if denied == all {
+                selected != NONE
+            } else {
+                self.space.and(denied, selected)? != NONE
+            };
             if meets {
                 isolated_by.push(policy);
                 if !native {
