@@ -95,7 +95,6 @@ impl<'m> Chain<'m> {
             chain: self,
             model,
             space: &mut symbolic.space,
-            target,
             members: Vec::with_capacity(self.members.len()),
             out: Vec::new(),
         };
@@ -130,7 +129,6 @@ struct Walk<'a, 'm> {
     chain: &'a Chain<'m>,
     model: &'a Model,
     space: &'a mut Space,
-    target: &'a Target,
     /// Per member: the pods it selects, and per rule that can match, the pods it matches.
     #[allow(clippy::type_complexity)]
     members: Vec<(Set, Vec<(Set, &'a MemberRule<'m>)>)>,
@@ -143,7 +141,6 @@ impl Walk<'_, '_> {
     }
 
     fn run(&mut self) -> Result<(), TooComplex> {
-        let _ = self.target;
         let n = self.chain.members.len();
         let mut pending = vec![Fragment {
             pods: ALL,
