@@ -152,7 +152,8 @@ pub fn run(options: LintOptions) -> Result<Outcome, LintError> {
         settings: &options.settings,
     });
     let ignored_namespaces = ignored_namespaces(&model, &options.settings);
-    let errors = input_errors(discovered.errors, &files);
+    let mut errors = input_errors(discovered.errors, &files);
+    errors.extend(too_complex_errors(&model, &analysis));
     Ok(Outcome {
         files,
         model,
@@ -656,6 +657,47 @@ fn input_errors(walk_errors: Vec<WalkError>, files: &[LoadedFile]) -> Vec<LoadEr
     errors.extend(files.iter().flat_map(|f| f.errors.iter().cloned()));
     errors.sort();
     errors
+}
+
+/// A namespace whose policies' selectors combine into more sets of pods than the analysis may
+/// build (only crafted input gets there) is an error at its first policy: its verdict would
+/// be a guess.
+fn too_complex_errors(model: &model::Model, analysis: &analyze::Analysis) -> Vec<LoadError> {
+    analysis
+        .namespaces
+        .iter()
+        .filter(|v| v.too_complex)
+        .map(|v| {
+            let key = (v.cluster.as_deref(), v.name.as_str());
+            let policy = model
+                .policies
+                .iter()
+                .find(|p| p.key() == key)
+                .or_else(|| {
+                    model.policies.iter().find(|p| {
+                        p.cluster == v.cluster && p.namespace.is_empty() && p.governs_egress()
+                    })
+                });
+            let (file, pos) = match policy {
+                Some(p) => (
+                    model.files[p.location.file].clone(),
+                    Some(source::yaml::Pos {
+                        line: p.location.line,
+                        column: p.location.column,
+                    }),
+                ),
+                None => (String::new(), None),
+            };
+            LoadError {
+                file,
+                pos,
+                message: format!(
+                    "namespace {}: the pod selectors of its policies combine into more sets of pods than imds-lint may build, so its verdict would be a guess",
+                    v.name
+                ),
+            }
+        })
+        .collect()
 }
 
 /// Lints manifests given as text, as if read from standard input (for tests).

@@ -10,6 +10,10 @@
 //! action applies (Deny; Pass for the admin tiers and Calico tiers that say so). Past every
 //! tier, traffic is allowed.
 
+mod regions;
+
+pub use regions::{Region, RegionBy, Symbolic};
+
 use crate::decode::selector::LabelSelector;
 use crate::decode::spec::{
     Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, HostnameMatch, Layer, PolicyRule, SelectorPair,
@@ -19,7 +23,7 @@ use crate::model::{Model, NamespaceKey, PolicyId, RuleRef};
 use crate::net::{IpSet, PortSet, Target};
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What decided a packet.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,12 +96,14 @@ struct Member<'m> {
 pub struct Chain<'m> {
     /// The pod-label selectors the members use; a pod is described by which of them match.
     pub selectors: Vec<&'m LabelSelector>,
+    /// Each selector's index in `selectors`, while the chain is built.
+    selector_index: HashMap<&'m LabelSelector, usize>,
     tiers: Vec<Tier>,
     members: Vec<Member<'m>>,
 }
 
 /// Namespace labels as selectors see them: with `kubernetes.io/metadata.name`.
-fn namespace_labels(model: &Model, key: &NamespaceKey) -> BTreeMap<String, String> {
+pub fn namespace_labels(model: &Model, key: &NamespaceKey) -> BTreeMap<String, String> {
     let mut labels = model
         .namespaces
         .get(key)
@@ -157,6 +163,7 @@ impl<'m> Chain<'m> {
         let labels = namespace_labels(model, key);
         let mut chain = Chain {
             selectors: Vec::new(),
+            selector_index: HashMap::new(),
             tiers: Vec::new(),
             members: Vec::new(),
         };
@@ -214,13 +221,11 @@ impl<'m> Chain<'m> {
     }
 
     fn selector(&mut self, selector: &'m LabelSelector) -> usize {
-        match self.selectors.iter().position(|s| *s == selector) {
-            Some(i) => i,
-            None => {
-                self.selectors.push(selector);
-                self.selectors.len() - 1
-            }
-        }
+        // A map, not a search: a namespace may have thousands of policies.
+        *self.selector_index.entry(selector).or_insert_with(|| {
+            self.selectors.push(selector);
+            self.selectors.len() - 1
+        })
     }
 
     /// The pod selectors of the pairs whose namespace side matches this namespace. One that
@@ -273,6 +278,7 @@ impl<'m> Chain<'m> {
     pub fn for_target(&self, target: &Target) -> Chain<'m> {
         let mut reduced = Chain {
             selectors: self.selectors.clone(),
+            selector_index: HashMap::new(),
             tiers: self.tiers.clone(),
             members: Vec::new(),
         };

@@ -1,10 +1,11 @@
 //! Why a namespace's verdict is what it is: per pod class (or per workload), the effective
 //! egress and the rules that grant each part of it. Pure.
 
-use super::chain::{self, Chain, Decision};
+use super::chain::{self, Chain, Decision, Region, RegionBy, Symbolic};
 use super::egress::EgressSet;
 use super::{Analysis, WorkloadVerdict};
-use crate::decode::selector::{LabelValue, Partition, PodClass, describe_example, partition};
+use crate::decode::labelsets::{ALL, NONE, Set, TooComplex};
+use crate::decode::selector::{LabelValue, describe_example};
 use crate::model::{Model, NamespaceKey, Policy, PolicyId, WorkloadId};
 use crate::net::Target;
 use std::collections::BTreeMap;
@@ -86,16 +87,6 @@ pub struct NamespaceExplanation {
     pub chained: bool,
     pub classes: Classes,
     pub workloads: Vec<WorkloadExplanation>,
-}
-
-/// Whether two lists hold the same policies, in any order.
-fn same_policies(a: &[PolicyId], b: &[PolicyId]) -> bool {
-    let sorted = |v: &[PolicyId]| {
-        let mut v = v.to_vec();
-        v.sort_unstable();
-        v
-    };
-    sorted(a) == sorted(b)
 }
 
 fn role(policy: &Policy) -> PolicyRole {
@@ -258,25 +249,121 @@ impl Explainer<'_> {
         }
     }
 
-    /// The namespace's pods split by the chain's selectors, each class with the `workloads`
-    /// whose pods are in it.
+    /// The namespace's pods split into the regions the chain decides alike for every target,
+    /// each class with the `workloads` whose pods are in it.
     fn classes(&self, workloads: &[WorkloadExplanation]) -> Classes {
-        match partition(&self.chain.selectors) {
-            Partition::TooComplex => Classes::TooMany,
-            Partition::Classes(classes) => Classes::Listed(
-                classes
+        match self.regions() {
+            Err(TooComplex) => Classes::TooMany,
+            Ok((symbolic, regions)) => {
+                let keys = self.chain_keys();
+                let mut classes: Vec<(usize, BTreeMap<String, LabelValue>, Set)> = regions
                     .into_iter()
-                    .map(|class| self.class(class, workloads))
-                    .collect(),
-            ),
+                    .filter_map(|pods| {
+                        let example = symbolic.space.witness(pods, &keys)?;
+                        let present = example
+                            .values()
+                            .filter(|v| **v != LabelValue::Absent)
+                            .count();
+                        Some((present, example, pods))
+                    })
+                    .collect();
+                classes.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+                Classes::Listed(
+                    classes
+                        .into_iter()
+                        .map(|(_, example, pods)| self.class(&symbolic, pods, example, workloads))
+                        .collect(),
+                )
+            }
         }
     }
 
-    fn class(&self, class: PodClass, workloads: &[WorkloadExplanation]) -> ClassExplanation {
-        let mut selected = vec![false; self.chain.selectors.len()];
-        for &i in &class.selected_by {
-            selected[i] = true;
+    /// The keys of every selector of the chain, which a class's example names.
+    fn chain_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .chain
+            .selectors
+            .iter()
+            .flat_map(|s| s.requirements.iter().map(|r| r.key.clone()))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
+    /// The pods split by what the chain decides for them, target by target: for each target
+    /// the regions of pods decided alike (the same outcome, rules, tier and steps, whichever
+    /// policies isolate them), and the classes their common refinement.
+    fn regions(&self) -> Result<(Symbolic, Vec<Set>), TooComplex> {
+        let mut symbolic = self.chain.symbolic()?;
+        let mut classes = vec![ALL];
+        for target in self.targets {
+            let reduced = self.chain.for_target(target);
+            let mut alike: Vec<(RegionKey, Set)> = Vec::new();
+            for region in reduced.regions(self.model, &mut symbolic, target)? {
+                // Pods of a region that different rules of a group decide for are told apart:
+                // the rules are part of the explanation.
+                let mut pieces = vec![(region.pods, Vec::new())];
+                if let RegionBy::Rules(rules) = &region.by {
+                    for (rule, &matching) in rules.iter().zip(&region.rule_pods) {
+                        let mut split = Vec::new();
+                        for (pods, mut by) in pieces {
+                            let hit = symbolic.space.and(pods, matching)?;
+                            let miss = symbolic.space.diff(pods, matching)?;
+                            if miss != NONE {
+                                split.push((miss, by.clone()));
+                            }
+                            if hit != NONE {
+                                by.push(*rule);
+                                split.push((hit, by));
+                            }
+                        }
+                        pieces = split;
+                    }
+                }
+                for (pods, rules) in pieces {
+                    let key = RegionKey::of(&region, rules);
+                    match alike.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, all)) => *all = symbolic.space.or(*all, pods)?,
+                        None => alike.push((key, pods)),
+                    }
+                }
+            }
+            let mut refined = Vec::new();
+            for &class in &classes {
+                for (_, pods) in &alike {
+                    let both = symbolic.space.and(class, *pods)?;
+                    if both != NONE {
+                        refined.push(both);
+                    }
+                }
+            }
+            classes = refined;
         }
+        Ok((symbolic, classes))
+    }
+
+    fn class(
+        &self,
+        symbolic: &Symbolic,
+        pods: Set,
+        example: BTreeMap<String, LabelValue>,
+        workloads: &[WorkloadExplanation],
+    ) -> ClassExplanation {
+        // The example's labels, "any other value" as one no selector can name.
+        let labels: BTreeMap<String, String> = example
+            .iter()
+            .filter_map(|(k, v)| match v {
+                LabelValue::Absent => None,
+                LabelValue::Named(n) => Some((k.clone(), n.clone())),
+                LabelValue::Other => Some((k.clone(), "\u{0}".into())),
+            })
+            .collect();
+        let selected: Vec<bool> = symbolic
+            .selectors
+            .iter()
+            .map(|&s| symbolic.space.contains(s, &labels))
+            .collect();
         let pod = |i: usize| selected[i];
         let selected_by = self.display_order(&pod, &self.chain.selecting(&pod));
         let decisions = self.decide(&pod);
@@ -286,12 +373,46 @@ impl Explainer<'_> {
             decisions,
             workloads: workloads
                 .iter()
-                .filter(|w| !w.host_network && same_policies(&w.selected_by, &selected_by))
+                .filter(|w| {
+                    !w.host_network
+                        && symbolic
+                            .space
+                            .contains(pods, &self.model.workload(w.workload).spec.pod_labels)
+                })
                 .map(|w| w.workload)
                 .collect(),
-            example: class.example,
+            example,
             selected_by,
             egress,
+        }
+    }
+}
+
+/// What makes two regions of one target decide alike for explain: the outcome, the rules or
+/// the tier, and the steps; not which policies isolate which pods at a tier's end.
+#[derive(Debug, PartialEq)]
+struct RegionKey {
+    allowed: bool,
+    rules: Vec<crate::model::RuleRef>,
+    tier: Option<String>,
+    isolated: bool,
+    steps: Vec<chain::Step>,
+}
+
+impl RegionKey {
+    /// `rules`: those that decide for the pods at hand, for a region decided by rules.
+    fn of(region: &Region, rules: Vec<crate::model::RuleRef>) -> RegionKey {
+        let (rules, tier, isolated) = match &region.by {
+            RegionBy::Rules(_) => (rules, None, false),
+            RegionBy::TierEnd { tier, .. } => (Vec::new(), Some(tier.clone()), true),
+            RegionBy::DefaultAllow { isolated } => (Vec::new(), None, *isolated),
+        };
+        RegionKey {
+            allowed: region.allowed,
+            rules,
+            tier,
+            isolated,
+            steps: region.steps.clone(),
         }
     }
 }
@@ -450,8 +571,10 @@ mod tests {
     }
 
     #[test]
-    fn too_many_classes_still_explain_every_workload() {
-        // Twenty policies on twenty unrelated keys: 2^20 classes, not listed.
+    fn classes_are_the_regions_decided_alike_not_every_selector_combination() {
+        // Twenty policies on twenty unrelated keys split pods 2^20 ways by which select
+        // them, but every selected pod is denied alike: two classes (the example of the second
+        // has the label whose key sorts last, all others absent).
         let mut yaml: String = (0..20)
             .map(|i| {
                 policy(
@@ -463,7 +586,24 @@ mod tests {
             .collect();
         yaml.push_str(&deployment("api", "{k3: v}"));
         let (explanation, outcome) = explain(&yaml);
-        assert_eq!(explanation.classes, Classes::TooMany);
+        let Classes::Listed(classes) = &explanation.classes else {
+            panic!("too many classes")
+        };
+        let described: Vec<String> = classes.iter().map(ClassExplanation::describe).collect();
+        assert_eq!(
+            described,
+            [
+                "a pod with none of the labels the selectors use",
+                "a pod labelled k9=v"
+            ]
+        );
+        assert_eq!(classes[0].reachable, explanation.targets);
+        assert!(classes[1].reachable.is_empty());
+        assert_eq!(
+            classes[1].workloads.len(),
+            1,
+            "api (k3=v) is in the denied class"
+        );
         let api = &explanation.workloads[0];
         assert_eq!(outcome.model.policy(api.selected_by[0]).name, "p3");
         assert!(api.reachable.is_empty());

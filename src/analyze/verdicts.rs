@@ -8,16 +8,16 @@
 //! that no Egress policy selects may send anything. Those namespaces take that shortcut, read
 //! from the same specs (a property test in [`chain`] checks that the two agree).
 
-use super::chain::{self, Chain, DecidedBy, Decision};
+use super::chain::{self, Chain, DecidedBy, Decision, Region, RegionBy};
 use super::egress;
-use crate::decode::selector::{
-    Coverage, LabelSelector, LabelValue, Partition, PodClass, describe_gap, find_gap, partition,
-};
+use crate::decode::labelsets::{Space, TooComplex};
+use crate::decode::selector::{Coverage, LabelSelector, LabelValue, describe_gap, find_gap};
 use crate::decode::spec::{Action, PolicySpec, Via};
 use crate::model::{Model, NamespaceKey, Policy, PolicyId, RuleRef, Workload, WorkloadId};
 use crate::net::{PortSet, Target};
 use ipnet::IpNet;
-use std::collections::{BTreeMap, HashMap};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A place in a policy that opens one or more targets.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +54,9 @@ pub struct NamespaceVerdict {
     /// Workloads here whose pods run with `hostNetwork: true`: no policy applies to them, so
     /// each makes every target reachable from the namespace.
     pub host_network: Vec<WorkloadId>,
+    /// The policies here combine into more distinct sets of pods than the analysis may build
+    /// (only crafted input gets here): every target counts as reachable, and the run fails.
+    pub too_complex: bool,
 }
 
 impl NamespaceVerdict {
@@ -70,6 +73,7 @@ impl NamespaceVerdict {
             allow_except_metadata: None,
             protected_by: Vec::new(),
             host_network: Vec::new(),
+            too_complex: false,
         }
     }
 
@@ -195,7 +199,9 @@ struct VerdictInputs<'m> {
     targets: &'m [Target],
     native_by_namespace: NativeByNamespace<'m>,
     /// The precedence chain of each namespace where another engine's policy applies.
-    chains: HashMap<&'m NamespaceKey, Chain<'m>>,
+    chains: Chains<'m>,
+    /// The verdict of each chain, worked out for the first namespace that has it.
+    chain_verdicts: RefCell<HashMap<usize, Result<NamespaceVerdict, TooComplex>>>,
     /// Where each native policy that can select a pod opens a target.
     openings_by_policy: HashMap<PolicyId, Vec<Opening>>,
 }
@@ -210,6 +216,7 @@ impl<'m> VerdictInputs<'m> {
             targets,
             native_by_namespace,
             chains,
+            chain_verdicts: RefCell::new(HashMap::new()),
             openings_by_policy,
         }
     }
@@ -228,10 +235,29 @@ impl<'m> VerdictInputs<'m> {
         let allow_except_metadata = policies()
             .find(|(_, p)| is_allow_except_metadata(p, self.targets))
             .map(|(i, _)| i);
-        let verdict = match self.chains.get(key) {
-            Some(chain) => namespace_by_chain(self.model, key, chain, self.targets),
+        let verdict = match self.chains.by_namespace.get(key) {
+            Some(&i) => {
+                // Namespaces that share a chain share its verdict, under their own name.
+                let mut done = self.chain_verdicts.borrow_mut();
+                let verdict = done.entry(i).or_insert_with(|| {
+                    namespace_by_chain(self.model, key, &self.chains.chains[i], self.targets)
+                });
+                verdict.clone().map(|v| NamespaceVerdict {
+                    cluster: key.cluster.clone(),
+                    name: key.name.clone(),
+                    ..v
+                })
+            }
             None => self.namespace_by_union(key, governing),
         };
+        let verdict = verdict.unwrap_or_else(|TooComplex| NamespaceVerdict {
+            // Never a guess: every target counts as reachable, and the run fails (exit 2)
+            // with the namespace's policies named.
+            unselected_pods: Some(TOO_COMPLEX.into()),
+            reachable: self.targets.to_vec(),
+            too_complex: true,
+            ..NamespaceVerdict::new(key)
+        });
         NamespaceVerdict {
             deny_all,
             allow_except_metadata,
@@ -242,7 +268,11 @@ impl<'m> VerdictInputs<'m> {
 
     /// The verdict of a namespace only native policies reach: the union of `governing`, its
     /// native Egress policies.
-    fn namespace_by_union(&self, key: &NamespaceKey, governing: &[PolicyId]) -> NamespaceVerdict {
+    fn namespace_by_union(
+        &self,
+        key: &NamespaceKey,
+        governing: &[PolicyId],
+    ) -> Result<NamespaceVerdict, TooComplex> {
         let selectors: Vec<&LabelSelector> = governing
             .iter()
             .flat_map(|&i| pod_selectors(self.model.policy(i)))
@@ -250,20 +280,19 @@ impl<'m> VerdictInputs<'m> {
         let unselected_pods = match find_gap(&selectors) {
             Coverage::Covered => None,
             Coverage::Gap(gap) => Some(describe_gap(&gap)),
-            // Too many combinations to be sure: say reachable rather than miss a gap.
-            Coverage::TooComplex => Some(TOO_COMPLEX.into()),
+            Coverage::TooComplex => return Err(TooComplex),
         };
         let openings: Vec<Opening> = governing
             .iter()
             .flat_map(|i| self.openings_by_policy.get(i).cloned().unwrap_or_default())
             .collect();
         let reachable = reachable_through(unselected_pods.is_some(), &openings, self.targets);
-        NamespaceVerdict {
+        Ok(NamespaceVerdict {
             unselected_pods,
             openings,
             reachable,
             ..NamespaceVerdict::new(key)
-        }
+        })
     }
 
     fn workload(&self, w: WorkloadId, workload: &Workload) -> WorkloadVerdict {
@@ -271,8 +300,8 @@ impl<'m> VerdictInputs<'m> {
             cluster: workload.cluster.clone(),
             name: workload.namespace.clone(),
         };
-        match self.chains.get(&key) {
-            Some(chain) => workload_by_chain(self.model, w, chain, self.targets),
+        match self.chains.by_namespace.get(&key) {
+            Some(&i) => workload_by_chain(self.model, w, &self.chains.chains[i], self.targets),
             None => self.workload_by_union(w, workload),
         }
     }
@@ -353,29 +382,76 @@ fn native_egress_by_namespace(model: &Model) -> NativeByNamespace<'_> {
     by_namespace
 }
 
+/// The precedence chains of the namespaces where another engine's policy applies, each
+/// built once: namespaces with no policy of their own share the chain of every namespace
+/// whose labels the cluster-wide policies' namespace selectors cannot tell apart.
+#[derive(Default)]
+struct Chains<'m> {
+    chains: Vec<Chain<'m>>,
+    by_namespace: HashMap<&'m NamespaceKey, usize>,
+}
+
 /// The chains of the namespaces where another engine's policy applies: those are decided by
 /// the precedence chain; the rest by the native union, which is the chain's answer there too,
-/// only faster.
-fn engine_chains<'m>(
-    model: &'m Model,
-    native_by_namespace: &NativeByNamespace,
-) -> HashMap<&'m NamespaceKey, Chain<'m>> {
+/// only faster. A namespace with no native Egress policy and no other engine's policy of its
+/// own meets only cluster-wide policies, whose namespace selectors see only the label keys
+/// they name: its chain is that of every such namespace of its cluster with the same values
+/// on those keys, built and matched once per distinct label set.
+fn engine_chains<'m>(model: &'m Model, native_by_namespace: &NativeByNamespace) -> Chains<'m> {
     let engine = chain::engine_policies(model);
-    model
-        .namespaces
-        .keys()
-        .filter_map(|key| {
-            let in_namespace = chain::engine_policies_in(model, &engine, key);
-            if in_namespace.is_empty() {
-                return None;
+    let mut chains = Chains::default();
+    if engine.is_empty() {
+        return chains;
+    }
+    let mut keys: Vec<&str> = Vec::new();
+    let mut namespaced: HashSet<(Option<&str>, &str)> = HashSet::new();
+    for &id in &engine {
+        let p = model.policy(id);
+        if !p.namespace.is_empty() {
+            namespaced.insert(p.key());
+        }
+        for (_, spec) in p.egress_specs() {
+            let senders = spec.rules.iter().flat_map(|r| r.senders.iter().flatten());
+            for pair in spec.selects.any_of.iter().chain(senders) {
+                keys.extend(pair.namespaces.requirements.iter().map(|r| r.key.as_str()));
             }
-            let native = native_by_namespace
-                .get(&key.as_pair())
-                .map_or(&[][..], Vec::as_slice);
-            let policies = [native, &in_namespace].concat();
-            Some((key, Chain::build(model, key, &policies)))
-        })
-        .collect()
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    type Group = (Option<String>, Vec<Option<String>>);
+    let mut shared: HashMap<Group, Option<usize>> = HashMap::new();
+    for key in model.namespaces.keys() {
+        let native = native_by_namespace
+            .get(&key.as_pair())
+            .map_or(&[][..], Vec::as_slice);
+        let group: Option<Group> = (native.is_empty() && !namespaced.contains(&key.as_pair()))
+            .then(|| {
+                let labels = chain::namespace_labels(model, key);
+                let values = keys.iter().map(|k| labels.get(*k).cloned()).collect();
+                (key.cluster.clone(), values)
+            });
+        let known = group.as_ref().and_then(|g| shared.get(g));
+        let index = match known {
+            Some(&index) => index,
+            None => {
+                let in_namespace = chain::engine_policies_in(model, &engine, key);
+                let index = (!in_namespace.is_empty()).then(|| {
+                    let policies = [native, &in_namespace].concat();
+                    chains.chains.push(Chain::build(model, key, &policies));
+                    chains.chains.len() - 1
+                });
+                if let Some(group) = group {
+                    shared.insert(group, index);
+                }
+                index
+            }
+        };
+        if let Some(index) = index {
+            chains.by_namespace.insert(key, index);
+        }
+    }
+    chains
 }
 
 /// Where each native policy that can select some pod opens a target.
@@ -396,7 +472,8 @@ fn native_openings(
     openings_by_policy
 }
 
-const TOO_COMPLEX: &str = "some pods (too many selector combinations to tell which)";
+const TOO_COMPLEX: &str =
+    "some pods (the selectors combine into more sets of pods than the analysis may build)";
 
 /// Collects the rules that let targets through into openings, one per rule.
 #[derive(Default)]
@@ -457,43 +534,30 @@ fn opened_by(decision: &Decision, isolated: bool) -> Option<(Vec<RuleRef>, Vec<R
     }
 }
 
-/// A namespace's verdict from its precedence chain, over every class of pods.
+/// A namespace's verdict from its precedence chain, over every region of pods the chain
+/// decides alike.
 fn namespace_by_chain(
     model: &Model,
     key: &NamespaceKey,
     chain: &Chain,
     targets: &[Target],
-) -> NamespaceVerdict {
+) -> Result<NamespaceVerdict, TooComplex> {
+    let mut symbolic = chain.symbolic()?;
     let mut tally = ChainTally::new();
     for target in targets {
         // Per target, only the selectors that can change its decision split the pods.
         let chain = chain.for_target(target);
-        let used = chain.used_selectors();
-        let selectors: Vec<&LabelSelector> = used.iter().map(|&i| chain.selectors[i]).collect();
-        let Partition::Classes(classes) = partition(&selectors) else {
-            return NamespaceVerdict {
-                unselected_pods: Some(TOO_COMPLEX.into()),
-                reachable: targets.to_vec(),
-                ..NamespaceVerdict::new(key)
-            };
-        };
-        for class in &classes {
-            let mut selected = vec![false; chain.selectors.len()];
-            for &i in &class.selected_by {
-                selected[used[i]] = true;
-            }
-            let pod = |i: usize| selected[i];
-            let decision = chain.decide(&pod, target);
-            tally.record(model, target, class, &decision, chain.isolates(&pod));
-        }
+        let regions = chain.regions(model, &mut symbolic, target)?;
+        let keys = chain.used_keys();
+        tally.record(model, target, &regions, &mut symbolic.space, &keys)?;
     }
-    tally.into_verdict(key)
+    Ok(tally.into_verdict(key))
 }
 
-/// What the chain's decisions for every class of pods and every target add up to.
+/// What the chain's decisions for every region of pods and every target add up to.
 struct ChainTally {
     openings: OpeningsFound,
-    /// Targets some class may reach, in the order first found.
+    /// Targets some pod may reach, in the order first found.
     reachable: Vec<Target>,
     /// A label set of pods no policy decides for.
     unselected: Option<BTreeMap<String, LabelValue>>,
@@ -513,44 +577,89 @@ impl ChainTally {
         }
     }
 
-    /// Adds the decision for the pods of `class` sending to `target`; `isolated`: some policy
-    /// that selects them isolates them.
+    /// Adds the decisions of every region of pods sending to `target`; `keys`: the keys of
+    /// the selectors that decide for it, which a witness names.
     fn record(
         &mut self,
         model: &Model,
         target: &Target,
-        class: &PodClass,
-        decision: &Decision,
-        isolated: bool,
-    ) {
-        match (&decision.by, opened_by(decision, isolated)) {
-            (_, Some((rules, passed_by))) => {
-                self.openings.add(&rules, *target, passed_by);
+        regions: &[Region],
+        space: &mut Space,
+        keys: &[String],
+    ) -> Result<(), TooComplex> {
+        // Regions in the order of their witnesses (fewest labels first), so that what is
+        // found first (an opening's Passes, the order of protecting policies) reads from the
+        // simplest pods.
+        let mut ordered: Vec<(usize, BTreeMap<String, LabelValue>, &Region)> = regions
+            .iter()
+            .filter_map(|r| {
+                let w = space.witness(r.pods, keys)?;
+                let present = w.values().filter(|v| **v != LabelValue::Absent).count();
+                Some((present, w, r))
+            })
+            .collect();
+        ordered.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let mut unselected = Vec::new();
+        for (_, _, region) in ordered {
+            let passes = passes(&region.steps);
+            match &region.by {
+                RegionBy::Rules(rules) if region.allowed => {
+                    self.openings.add(rules, *target, passes);
+                }
+                // A Pass handed isolated pods past every policy: the last Pass opened it.
+                RegionBy::DefaultAllow { isolated: true } if !passes.is_empty() => {
+                    let mut before = passes;
+                    let last = before.pop().expect("not empty");
+                    self.openings.add(&[last], *target, before);
+                }
+                RegionBy::DefaultAllow { .. } => unselected.push(region.pods),
+                _ => {}
             }
-            // The witness that names the fewest labels reads best.
-            (DecidedBy::DefaultAllow, None)
-                if self
-                    .unselected
-                    .as_ref()
-                    .is_none_or(|e: &BTreeMap<String, LabelValue>| {
-                        class.example.len() < e.len()
-                    }) =>
-            {
-                self.unselected = Some(class.example.clone());
+            // Protected only while another engine takes part in every denial.
+            let deciders: Vec<PolicyId> = match &region.by {
+                RegionBy::Rules(rules) if !region.allowed => {
+                    let policies: Vec<PolicyId> = rules.iter().map(|r| r.policy()).collect();
+                    if policies.iter().all(|p| !model.policy(*p).is_native()) {
+                        policies
+                    } else {
+                        Vec::new()
+                    }
+                }
+                RegionBy::TierEnd {
+                    isolated_by,
+                    by_other_engines,
+                    ..
+                } => {
+                    self.protected &= by_other_engines;
+                    isolated_by
+                        .iter()
+                        .copied()
+                        .filter(|p| !model.policy(*p).is_native())
+                        .collect()
+                }
+                _ => Vec::new(),
+            };
+            self.protected &= !deciders.is_empty();
+            for p in deciders {
+                if !self.protected_by.contains(&p) {
+                    self.protected_by.push(p);
+                }
             }
-            _ => {}
-        }
-        // Protected only while another engine takes part in every denial.
-        let deciders = engine_deciders(model, decision);
-        self.protected &= !deciders.is_empty();
-        for p in deciders {
-            if !self.protected_by.contains(&p) {
-                self.protected_by.push(p);
+            if region.allowed && !self.reachable.contains(target) {
+                self.reachable.push(*target);
             }
         }
-        if decision.allowed && !self.reachable.contains(target) {
-            self.reachable.push(*target);
+        // The witness that names the fewest labels reads best.
+        if !unselected.is_empty()
+            && self
+                .unselected
+                .as_ref()
+                .is_none_or(|e: &BTreeMap<String, LabelValue>| keys.len() < e.len())
+        {
+            let pods = space.union(unselected)?;
+            self.unselected = space.witness(pods, keys);
         }
+        Ok(())
     }
 
     fn into_verdict(mut self, key: &NamespaceKey) -> NamespaceVerdict {
@@ -569,27 +678,6 @@ impl ChainTally {
     }
 }
 
-/// Other engines' policies that take part in a denial: deny rules all of other engines, or
-/// their isolation meeting a tier end (a Cilium default deny, a Calico tier). Empty for an
-/// allow, and for a denial a native rule takes part in or only native policies isolate for.
-fn engine_deciders(model: &Model, decision: &Decision) -> Vec<PolicyId> {
-    let engine = |p: &PolicyId| !model.policy(*p).is_native();
-    match &decision.by {
-        DecidedBy::Rules(rules) if !decision.allowed => {
-            let policies: Vec<PolicyId> = rules.iter().map(|r| r.policy()).collect();
-            if policies.iter().all(engine) {
-                policies
-            } else {
-                Vec::new()
-            }
-        }
-        DecidedBy::TierEnd { isolated_by, .. } => {
-            isolated_by.iter().copied().filter(engine).collect()
-        }
-        _ => Vec::new(),
-    }
-}
-
 /// A workload's verdict from its namespace's precedence chain, for its own labels.
 fn workload_by_chain(
     model: &Model,
@@ -597,8 +685,10 @@ fn workload_by_chain(
     chain: &Chain,
     targets: &[Target],
 ) -> WorkloadVerdict {
+    // The workload's labels meet each selector once, not once per policy and target.
     let labels = &model.workload(w).spec.pod_labels;
-    let pod = |i: usize| chain.selectors[i].matches(labels);
+    let matched: Vec<bool> = chain.selectors.iter().map(|s| s.matches(labels)).collect();
+    let pod = |i: usize| matched[i];
     let mut found = OpeningsFound::default();
     let mut reachable = Vec::new();
     let mut default_allowed = false;

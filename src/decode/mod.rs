@@ -8,6 +8,7 @@ pub mod calico;
 pub mod cilium;
 pub mod gitops;
 pub mod kind;
+pub mod labelsets;
 pub mod native;
 pub mod object;
 pub mod selector;

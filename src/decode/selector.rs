@@ -1,11 +1,12 @@
 //! Kubernetes label selectors (`matchLabels` + `matchExpressions`), decoded and validated.
 
+use super::labelsets::{ALL, Space, TooComplex};
 use super::toolkit::{Decoder, expect_map, expect_seq, expect_string};
 use super::workload::SERVICE_ACCOUNT_LABEL;
 use crate::source::yaml::Node;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operator {
     In,
     NotIn,
@@ -13,7 +14,7 @@ pub enum Operator {
     DoesNotExist,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Requirement {
     pub key: String,
     pub operator: Operator,
@@ -34,7 +35,7 @@ impl Requirement {
 
 /// A label selector. `matchLabels` entries are kept as `In` requirements with one value, which
 /// is exactly what the API server does with them.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct LabelSelector {
     pub requirements: Vec<Requirement>,
 }
@@ -49,18 +50,23 @@ impl LabelSelector {
         self.requirements.iter().all(|r| r.matches(labels))
     }
 
-    /// Whether some label set satisfies every requirement at once.
+    /// Whether some label set satisfies every requirement at once: keys are independent, so
+    /// each key needs a value (absent, one its requirements name, or any other) that all of
+    /// its requirements accept.
     pub fn is_satisfiable(&self) -> bool {
-        candidate_values(&self.requirements)
-            .iter()
-            .all(|(key, values)| {
-                values.iter().any(|v| {
-                    self.requirements
-                        .iter()
-                        .filter(|r| r.key == *key)
-                        .all(|r| r.accepts(v))
+        let mut by_key: HashMap<&str, Vec<&Requirement>> = HashMap::new();
+        for r in &self.requirements {
+            by_key.entry(r.key.as_str()).or_default().push(r);
+        }
+        by_key.values().all(|requirements| {
+            let accepted = |v: &LabelValue| requirements.iter().all(|r| r.accepts(v));
+            accepted(&LabelValue::Absent)
+                || accepted(&LabelValue::Other)
+                || requirements.iter().flat_map(|r| &r.values).any(|v| {
+                    // Requirements of one key name few values; each is tried once.
+                    requirements.iter().all(|r| r.accepts_named(v))
                 })
-            })
+        })
     }
 
     /// A short human description: `{}` for everything, else `app=web, tier in (a, b)`.
@@ -93,6 +99,15 @@ pub enum LabelValue {
 }
 
 impl Requirement {
+    fn accepts_named(&self, v: &str) -> bool {
+        match self.operator {
+            Operator::In => self.values.iter().any(|x| x == v),
+            Operator::NotIn => !self.values.iter().any(|x| x == v),
+            Operator::Exists => true,
+            Operator::DoesNotExist => false,
+        }
+    }
+
     fn accepts(&self, value: &LabelValue) -> bool {
         match value {
             LabelValue::Absent => matches!(self.operator, Operator::NotIn | Operator::DoesNotExist),
@@ -112,98 +127,36 @@ impl Requirement {
 pub enum Coverage {
     /// Every label set matches at least one selector.
     Covered,
-    /// A label set no selector matches, one value per key the selectors mention.
+    /// A label set no selector matches, one value per key the selectors mention: one with as
+    /// few labels as any such set.
     Gap(BTreeMap<String, LabelValue>),
-    /// The search gave up (adversarially many combinations); treated as a gap.
+    /// The selectors combine into more distinct sets than the analysis may build (only
+    /// crafted input gets here); an error, not a verdict.
     TooComplex,
 }
 
-/// Per key, every value it can take up to equivalence: absent, each value some requirement
-/// names, and any other value.
-fn candidate_values<'a>(
-    requirements: impl IntoIterator<Item = &'a Requirement>,
-) -> BTreeMap<&'a str, Vec<LabelValue>> {
-    let mut candidates: BTreeMap<&str, Vec<LabelValue>> = BTreeMap::new();
-    for r in requirements {
-        let values = candidates
-            .entry(r.key.as_str())
-            .or_insert_with(|| vec![LabelValue::Absent, LabelValue::Other]);
-        for v in &r.values {
-            let named = LabelValue::Named(v.clone());
-            if !values.contains(&named) {
-                values.push(named);
-            }
-        }
-    }
-    candidates
-}
-
-/// Steps the coverage search may take before it gives up.
-const COVERAGE_BUDGET: usize = 100_000;
-
-/// Searches for a label set that none of `selectors` matches. Keys are independent, and every
-/// value a key can take behaves like one of: absent, a value some requirement names, or any
-/// other value; so the search is over those finitely many choices, one requirement to break
-/// per selector, pruning as soon as a key has no value left.
+/// Searches for a label set that none of `selectors` matches: the complement of their union,
+/// as a set of label sets (see [`labelsets`](super::labelsets)).
 pub fn find_gap(selectors: &[&LabelSelector]) -> Coverage {
     if selectors.iter().any(|s| s.selects_all()) {
         return Coverage::Covered;
     }
-    let mut ordered: Vec<&LabelSelector> = selectors.to_vec();
-    ordered.sort_by_key(|s| s.requirements.len());
-    let mut domains = candidate_values(selectors.iter().flat_map(|s| &s.requirements));
-    let mut budget = COVERAGE_BUDGET;
-    match break_all(&ordered, &mut domains, &mut budget) {
-        Some(true) => Coverage::Gap(
-            domains
-                .into_iter()
-                .map(|(k, values)| {
-                    (
-                        k.to_string(),
-                        values.into_iter().min().unwrap_or(LabelValue::Absent),
-                    )
-                })
-                .collect(),
-        ),
-        Some(false) => Coverage::Covered,
-        None => Coverage::TooComplex,
+    let mut space = Space::new(selectors.iter().copied());
+    let gap = (|| {
+        let sets = selectors
+            .iter()
+            .map(|s| space.selector(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let union = space.union(sets)?;
+        space.diff(ALL, union)
+    })();
+    match gap {
+        Err(TooComplex) => Coverage::TooComplex,
+        Ok(gap) => match space.witness(gap, space.keys()) {
+            Some(witness) => Coverage::Gap(witness),
+            None => Coverage::Covered,
+        },
     }
-}
-
-/// Narrows `domains` until every selector has a requirement no remaining value satisfies.
-/// `Some(found)`, or `None` when the budget ran out.
-fn break_all<'a>(
-    selectors: &[&'a LabelSelector],
-    domains: &mut BTreeMap<&'a str, Vec<LabelValue>>,
-    budget: &mut usize,
-) -> Option<bool> {
-    let Some((first, rest)) = selectors.split_first() else {
-        return Some(true);
-    };
-    *budget = budget.checked_sub(1)?;
-    let broken = |r: &Requirement, domains: &BTreeMap<&str, Vec<LabelValue>>| {
-        domains
-            .get(r.key.as_str())
-            .is_some_and(|d| d.iter().all(|v| !r.accepts(v)))
-    };
-    if first.requirements.iter().any(|r| broken(r, domains)) {
-        return break_all(rest, domains, budget);
-    }
-    for r in &first.requirements {
-        let Some(domain) = domains.get(r.key.as_str()) else {
-            continue;
-        };
-        let narrowed: Vec<LabelValue> = domain.iter().filter(|v| !r.accepts(v)).cloned().collect();
-        if narrowed.is_empty() {
-            continue;
-        }
-        let saved = domains.insert(r.key.as_str(), narrowed).unwrap_or_default();
-        if break_all(rest, domains, budget)? {
-            return Some(true);
-        }
-        domains.insert(r.key.as_str(), saved);
-    }
-    Some(false)
 }
 
 /// The value to describe a witness's label by. Every pod has a service account, and
@@ -238,111 +191,6 @@ pub fn describe_gap(gap: &BTreeMap<String, LabelValue>) -> String {
             without.join(", ")
         ),
     }
-}
-
-/// Pods that the same selectors select: one cell of the partition of all label sets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PodClass {
-    /// Indices (into the selectors given to [`partition`]) of the selectors matching these pods.
-    pub selected_by: Vec<usize>,
-    /// One label set in the class: a value per key some selector mentions; absent keys are
-    /// part of the witness too.
-    pub example: BTreeMap<String, LabelValue>,
-}
-
-/// How the label sets of a namespace split by which selectors match them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Partition {
-    /// Every non-empty class, each once.
-    Classes(Vec<PodClass>),
-    /// More classes than anyone can read, or than the search may visit.
-    TooComplex,
-}
-
-/// Partial classes the partition may hold at once before it gives up.
-const PARTITION_LIMIT: usize = 4096;
-
-/// Splits every label set a pod could carry into classes by the set of `selectors` that match
-/// it. Keys are assigned one at a time, most-mentioned first; after each key, label sets whose
-/// still-possible selectors agree are merged, since later keys cannot tell them apart. A key
-/// only splits the classes where a selector mentioning it is still possible, so keys that
-/// few selectors use cost nothing elsewhere.
-pub fn partition(selectors: &[&LabelSelector]) -> Partition {
-    let mut domains = candidate_values(selectors.iter().flat_map(|s| &s.requirements));
-    for values in domains.values_mut() {
-        // Witnesses read best with absent labels, then named values, then "any other".
-        values.sort_by_key(|v| match v {
-            LabelValue::Absent => 0,
-            LabelValue::Named(_) => 1,
-            LabelValue::Other => 2,
-        });
-    }
-    let mut keys: Vec<(&str, usize)> = domains
-        .keys()
-        .map(|&k| {
-            let users = selectors
-                .iter()
-                .filter(|s| s.requirements.iter().any(|r| r.key == k))
-                .count();
-            (k, users)
-        })
-        .collect();
-    keys.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-
-    // A partial class: which selectors still match, and the labels chosen so far.
-    let mut classes: Vec<(Vec<bool>, BTreeMap<String, LabelValue>)> =
-        vec![(vec![true; selectors.len()], BTreeMap::new())];
-    for (key, _) in keys {
-        let values = domains.get(key).map_or(&[][..], Vec::as_slice);
-        let mut next: Vec<(Vec<bool>, BTreeMap<String, LabelValue>)> = Vec::new();
-        let mut seen: HashSet<Vec<bool>> = HashSet::new();
-        for (alive, example) in &classes {
-            for value in values {
-                let after: Vec<bool> = alive
-                    .iter()
-                    .zip(selectors)
-                    .map(|(&a, s)| {
-                        a && s
-                            .requirements
-                            .iter()
-                            .filter(|r| r.key == key)
-                            .all(|r| r.accepts(value))
-                    })
-                    .collect();
-                if seen.insert(after.clone()) {
-                    let mut example = example.clone();
-                    example.insert(key.to_string(), value.clone());
-                    next.push((after, example));
-                    if next.len() > PARTITION_LIMIT {
-                        return Partition::TooComplex;
-                    }
-                }
-            }
-        }
-        classes = next;
-    }
-    let mut classes: Vec<PodClass> = classes
-        .into_iter()
-        .map(|(alive, example)| PodClass {
-            selected_by: alive
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| **a)
-                .map(|(i, _)| i)
-                .collect(),
-            example,
-        })
-        .collect();
-    classes.sort_by(|a, b| {
-        let present = |c: &PodClass| {
-            c.example
-                .values()
-                .filter(|v| **v != LabelValue::Absent)
-                .count()
-        };
-        (present(a), &a.example, &a.selected_by).cmp(&(present(b), &b.example, &b.selected_by))
-    });
-    Partition::Classes(classes)
 }
 
 /// Describes a class's witness for people: `a pod labelled app=web, tier=<any other value>`, or
@@ -728,47 +576,6 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn partition_of_complementary_selectors_has_no_unselected_class() {
-        let (web, _) = selector("matchLabels: {app: web}\n");
-        let (not_web, _) =
-            selector("matchExpressions: [{key: app, operator: NotIn, values: [web]}]\n");
-        let (tier, _) = selector("matchExpressions: [{key: tier, operator: Exists}]\n");
-        let Partition::Classes(classes) = partition(&[&web, &not_web, &tier]) else {
-            panic!("too complex")
-        };
-        let patterns: Vec<Vec<usize>> = classes.iter().map(|c| c.selected_by.clone()).collect();
-        assert_eq!(patterns, [vec![1], vec![1, 2], vec![0], vec![0, 2]]);
-        assert_eq!(
-            describe_example(&classes[0].example),
-            "a pod with none of the labels the selectors use"
-        );
-        assert_eq!(
-            describe_example(&classes[2].example),
-            "a pod labelled app=web"
-        );
-        assert_eq!(describe_example(&BTreeMap::new()), "any pod");
-    }
-
-    #[test]
-    fn partition_does_not_blow_up_over_unrelated_keys() {
-        // Sixty policies, each on its own key plus a shared one: 61 classes, not 2^60.
-        let selectors: Vec<LabelSelector> = (0..60)
-            .map(|i| selector(&format!("matchLabels: {{key{i}: v{i}, app: a{i}}}\n")).0)
-            .collect();
-        let refs: Vec<&LabelSelector> = selectors.iter().collect();
-        let Partition::Classes(classes) = partition(&refs) else {
-            panic!("too complex")
-        };
-        assert_eq!(classes.len(), 61);
-        // Twenty independent policies really have 2^20 classes: refused, not attempted.
-        let independent: Vec<LabelSelector> = (0..20)
-            .map(|i| selector(&format!("matchLabels: {{key{i}: v}}\n")).0)
-            .collect();
-        let refs: Vec<&LabelSelector> = independent.iter().collect();
-        assert_eq!(partition(&refs), Partition::TooComplex);
-    }
-
     use proptest::prelude::*;
 
     proptest! {
@@ -783,45 +590,15 @@ mod tests {
             let coverage = find_gap(&refs);
             prop_assert_eq!(matches!(coverage, Coverage::Gap(_)), brute_gap(&selectors));
             if let Coverage::Gap(gap) = coverage {
-                // The witness really escapes every selector.
-                let labels: BTreeMap<String, String> = gap
-                    .iter()
-                    .filter_map(|(k, v)| match v {
-                        LabelValue::Absent => None,
-                        LabelValue::Named(n) => Some((k.clone(), n.clone())),
-                        LabelValue::Other => Some((k.clone(), "\u{0}other".into())),
-                    })
-                    .collect();
+                // The witness really escapes every selector, with as few labels as any.
+                let labels = concrete(&gap);
+                let fewest = all_label_sets()
+                    .into_iter()
+                    .filter(|l| selectors.iter().all(|s| !s.matches(l)))
+                    .map(|l| l.len())
+                    .min();
+                prop_assert_eq!(Some(labels.len()), fewest);
                 prop_assert!(selectors.iter().all(|s| !s.matches(&labels)));
-            }
-        }
-
-        /// The partition has exactly the selection patterns some label set produces, each once,
-        /// and each class's witness is selected by exactly its class's selectors.
-        #[test]
-        fn partition_matches_brute_force(
-            selectors in prop::collection::vec(
-                prop::collection::vec(arb_requirement(), 0..4).prop_map(|requirements| LabelSelector { requirements }),
-                0..6,
-            ),
-        ) {
-            let refs: Vec<&LabelSelector> = selectors.iter().collect();
-            let Partition::Classes(classes) = partition(&refs) else {
-                return Err(TestCaseError::fail("too complex"));
-            };
-            let pattern = |labels: &BTreeMap<String, String>| -> Vec<usize> {
-                selectors.iter().enumerate().filter(|(_, s)| s.matches(labels)).map(|(i, _)| i).collect()
-            };
-            let mut want: Vec<Vec<usize>> = all_label_sets().iter().map(pattern).collect();
-            want.sort();
-            want.dedup();
-            let mut got: Vec<Vec<usize>> = classes.iter().map(|c| c.selected_by.clone()).collect();
-            got.sort();
-            prop_assert_eq!(got.len(), classes.len(), "a pattern appears twice");
-            got.dedup();
-            prop_assert_eq!(&got, &want);
-            for class in &classes {
-                prop_assert_eq!(pattern(&concrete(&class.example)), class.selected_by.clone());
             }
         }
 

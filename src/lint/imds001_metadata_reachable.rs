@@ -355,11 +355,13 @@ fn opening_related(
             ctx.model.rule(*r).describe()
         ),
     });
+    // Each workload's verdict found once (a search per affected workload was quadratic).
+    let by_id: HashMap<WorkloadId, &WorkloadVerdict> =
+        workloads.iter().map(|v| (v.workload, *v)).collect();
     let exposed = affected.iter().map(|&w| {
         // The workload's own view of the rule: the targets it reaches through it.
-        let own = workloads
-            .iter()
-            .find(|v| v.workload == w)
+        let own = by_id
+            .get(&w)
             .and_then(|v| v.openings.iter().find(|o| o.rule == opening.rule))
             .unwrap_or(opening);
         through_opening(ctx, w, own)

@@ -10,7 +10,7 @@
 
 use crate::decode::selector::{LabelSelector, Operator, Requirement};
 use crate::decode::workload::SERVICE_ACCOUNT_LABEL;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 /// A parsed selector.
@@ -595,6 +595,14 @@ impl Conjunction {
         }
     }
 
+    /// Adds a requirement the caller knows is not there yet.
+    fn push_new(&mut self, side: Side, r: Requirement) {
+        match side {
+            Side::Namespace => self.namespaces.push(r),
+            Side::Endpoint => self.endpoints.push(r),
+        }
+    }
+
     fn and(&self, other: &Conjunction) -> Conjunction {
         let mut out = self.clone();
         for r in &other.namespaces {
@@ -781,7 +789,10 @@ pub fn to_dnf(expr: &Expr, context: Context, negated: bool) -> Result<Dnf, Unsup
         Expr::And(es) | Expr::Or(es) => {
             // Under negation, && becomes || and back.
             let conjunctive = matches!(expr, Expr::And(_)) != negated;
-            let mut acc: Dnf = if conjunctive { always() } else { Vec::new() };
+            if conjunctive {
+                return conjoin(es, context, negated);
+            }
+            let mut acc: Dnf = Vec::new();
             for e in es {
                 let part = to_dnf(e, context, negated)?;
                 acc = if conjunctive {
@@ -793,6 +804,54 @@ pub fn to_dnf(expr: &Expr, context: Context, negated: bool) -> Result<Dnf, Unsup
             Ok(acc)
         }
     }
+}
+
+/// The conjunction of `es`. While every part is one conjunction (a long `a == 'x' && b ==
+/// 'y' && …`), their requirements are gathered into one, each once, and its satisfiability
+/// checked at the end: linear in the terms, where ANDing them pairwise copied and checked the
+/// growing conjunction at every term.
+fn conjoin(es: &[Expr], context: Context, negated: bool) -> Result<Dnf, Unsupported> {
+    let mut single = Conjunction::default();
+    let mut seen: HashSet<(bool, &Requirement)> = HashSet::new();
+    let mut parts = Vec::with_capacity(es.len());
+    let mut rest = es.iter();
+    for e in rest.by_ref() {
+        let part = to_dnf(e, context, negated)?;
+        if part.len() != 1 {
+            parts.push(part);
+            break;
+        }
+        parts.push(part);
+    }
+    let gathered = parts.len() - usize::from(parts.last().is_some_and(|p| p.len() != 1));
+    for part in &parts[..gathered] {
+        let c = &part[0];
+        for (namespace, list) in [(true, &c.namespaces), (false, &c.endpoints)] {
+            for r in list {
+                if seen.insert((namespace, r)) {
+                    let side = if namespace {
+                        Side::Namespace
+                    } else {
+                        Side::Endpoint
+                    };
+                    single.push_new(side, r.clone());
+                }
+            }
+        }
+    }
+    let mut acc: Dnf = if single.is_satisfiable() {
+        simplify(vec![single])?
+    } else {
+        Vec::new()
+    };
+    for part in &parts[gathered..] {
+        acc = and(&acc, part)?;
+    }
+    for e in rest {
+        let part = to_dnf(e, context, negated)?;
+        acc = and(&acc, &part)?;
+    }
+    Ok(acc)
 }
 
 #[cfg(test)]
@@ -1082,6 +1141,26 @@ mod tests {
         );
         assert_eq!(parse(&fine).unwrap(), Expr::Has("a".into()));
         assert_eq!(nesting("a == '((('"), 0);
+    }
+
+    #[test]
+    fn a_long_conjunction_is_one_conjunction_each_requirement_once() {
+        let text: String = (0..5000)
+            .map(|i| format!("k{} == 'v'", i % 4000))
+            .collect::<Vec<_>>()
+            .join(" && ");
+        let d = dnf(&text);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].endpoints.len(), 4000, "repeated terms count once");
+        assert_eq!(d[0].endpoints[0], req("k0", Operator::In, &["v"]));
+        assert!(
+            dnf(&format!("{text} && k7 == 'w'")).is_empty(),
+            "contradiction"
+        );
+        // A disjunction part ends the gathering; the rest is ANDed as before.
+        let mixed = dnf("a == 'x' && (b == 'y' || c == 'z') && d == 'w'");
+        assert_eq!(mixed.len(), 2);
+        assert!(mixed.iter().all(|c| c.endpoints.len() == 3));
     }
 
     #[test]
