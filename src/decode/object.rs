@@ -99,8 +99,7 @@ fn objects_and_problems(trees: Vec<Node>) -> (Vec<Object>, Vec<(Pos, String)>) {
     for tree in trees {
         collect_objects(tree, &mut objects, &mut bodies, &mut problems);
     }
-    super::decode_objects(&mut objects, bodies);
-    (objects, problems)
+    (super::decode_objects(objects, bodies), problems)
 }
 
 /// A tree to read as an object: a document, or an item of a list with the kind and API
@@ -294,7 +293,9 @@ fn push_object(
         api_version,
         span,
     };
-    bodies.push((object.kind.reads() != Reads::Identity).then_some(doc));
+    bodies.push(
+        (object.kind.reads() != Reads::Identity || object.kind.may_be_workload()).then_some(doc),
+    );
     out.push(object);
 }
 
@@ -322,7 +323,18 @@ mod tests {
         assert_eq!(f.len(), 2);
         assert_eq!(f[1].namespace.as_deref(), Some("b"));
         assert_eq!(f[1].span.start.line, 5);
-        assert!(bodies[0].is_some() && bodies[1].is_none());
+        assert!(bodies[0].is_some());
+        // A ConfigMap might have been a workload (a kind with a pod template): only its
+        // identity was built.
+        let keys: Vec<&str> = bodies[1]
+            .as_ref()
+            .unwrap()
+            .as_map()
+            .unwrap()
+            .iter()
+            .filter_map(|(k, _)| k.key_text())
+            .collect();
+        assert_eq!(keys, ["kind", "apiVersion", "metadata"]);
     }
 
     /// The objects and problems of a file.

@@ -619,7 +619,9 @@ fn duplicate(
         first: first.location,
         second: second.location,
         refused,
-        read: kind.reads() != Reads::Identity || kind.unevaluated_reason().is_some(),
+        read: kind.reads() != Reads::Identity
+            || kind.unevaluated_reason().is_some()
+            || matches!(second.object.decoded, Decoded::Workload(_)),
         same_source: first.source == second.source,
     }
 }

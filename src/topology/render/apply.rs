@@ -119,6 +119,7 @@ fn field_spec_kind(kind: Kind, api_version: &str) -> Kind {
             | WorkloadKind::DaemonSet
             | WorkloadKind::ReplicaSet,
         ) => true,
+        Kind::Workload(_) => false,
         _ => true,
     };
     if built_in {
