@@ -58,7 +58,7 @@ pub struct Cli {
 
     /// Namespace of namespaced objects that set none, as `kubectl apply` would use
     /// [default: default, or the config's default-namespace].
-    #[arg(long, value_name = "NAME", global = true)]
+    #[arg(long, value_name = "NAME", value_parser = namespace_name, global = true)]
     default_namespace: Option<String>,
 
     /// A metadata endpoint to check, `ADDR[:PORT][/PROTO]` (port 80 and TCP by default);
@@ -258,6 +258,14 @@ impl Chosen {
             cluster,
             settings: self.settings,
         }
+    }
+}
+
+/// A `--default-namespace` the API server would accept: a DNS-1123 label.
+fn namespace_name(text: &str) -> Result<String, String> {
+    match crate::decode::names::namespace_problem(text) {
+        Some(problem) => Err(problem),
+        None => Ok(text.to_string()),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod calico;
 pub mod cilium;
 pub mod gitops;
 pub mod kind;
+pub mod names;
 pub mod native;
 pub mod object;
 pub mod selector;
@@ -70,6 +71,7 @@ fn decode_objects(objects: Vec<Object>, bodies: Vec<Option<Node>>) -> Vec<Object
                     template.template
                 ));
                 one.span = template.at;
+                one.template = Some(template.template);
             }
             one.decoded = Decoded::Workload(spec);
             out.push(one);
@@ -90,6 +92,10 @@ fn placeholder() -> Object {
         span: Default::default(),
         decoded: Decoded::Other,
         suppression: None,
+        name_at: Default::default(),
+        namespace_at: Default::default(),
+        refused: Vec::new(),
+        template: None,
     }
 }
 

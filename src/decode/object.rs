@@ -4,6 +4,8 @@
 
 use super::Decoded;
 use super::kind::{self, Kind, Reads};
+use super::names::duplicate_keys;
+use super::toolkit::Problem;
 use crate::source::load::{LoadError, LoadedFile};
 use crate::source::yaml::{self, Node, Pos, Span};
 
@@ -27,6 +29,39 @@ pub struct Object {
     /// The `imds-lint.io/ignore` annotation, when the object carries one.
     /// Boxed: most objects carry none, and every document has an `Object`.
     pub suppression: Option<Box<SuppressAnnotation>>,
+    /// Where `metadata.name` and `metadata.namespace` are written, for the API server's
+    /// checks of the name and namespace the object lands with.
+    pub name_at: At,
+    pub namespace_at: At,
+    /// Why kubectl refuses the object whatever its name: mapping keys written twice.
+    pub refused: Vec<Problem>,
+    /// For one of the workloads an Argo workflow stands for: its template, whose name
+    /// follows the workflow's in [`Object::name`] (`workflow/template`).
+    pub template: Option<String>,
+}
+
+impl Object {
+    /// The name as written (for an Argo workflow's template, the workflow's).
+    pub fn object_name(&self) -> Option<&str> {
+        let name = self.name.as_deref()?;
+        match &self.template {
+            Some(template) => name
+                .strip_suffix(template.as_str())
+                .and_then(|n| n.strip_suffix('/')),
+            None => Some(name),
+        }
+    }
+}
+
+/// Where a value is written, taking no part in comparing objects: one manifest that two
+/// builds place alike is one object, wherever each build wrote its namespace.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct At(pub Option<Span>);
+
+impl PartialEq for At {
+    fn eq(&self, _: &At) -> bool {
+        true
+    }
 }
 
 /// Annotation naming the rules to suppress for an object (`IMDS002,IMDS003`, names, or `all`).
@@ -278,7 +313,12 @@ fn push_object(
             .map(str::to_string)
     };
     let span = first_key_span(&doc);
+    let value_span = |key: &str| At(metadata.and_then(|m| m.get(key)).map(|v| v.span));
     let object = Object {
+        name_at: value_span("name"),
+        namespace_at: value_span("namespace"),
+        refused: duplicate_keys(&doc),
+        template: None,
         suppression: suppress_annotation(metadata).map(Box::new),
         name: text_of("name"),
         namespace: text_of("namespace").filter(|n| !n.is_empty()),

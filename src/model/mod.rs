@@ -3,11 +3,12 @@
 
 use crate::decode::Decoded;
 use crate::decode::kind::{Kind, Reads};
+use crate::decode::names;
 use crate::decode::object::{Object, SuppressAnnotation};
 use crate::decode::spec::{
     self as engine, DecodedPolicy, EngineKind, NetworkSetSpec, PolicySpec, TierSpec,
 };
-use crate::decode::toolkit::Problem;
+use crate::decode::toolkit::{Problem, ProblemKind};
 use crate::decode::workload::WorkloadSpec;
 use crate::source::load::LoadedFile;
 use crate::source::yaml::{FileRef, Span};
@@ -261,6 +262,22 @@ pub struct Model {
     cluster_wide_uncertainty: Vec<(Option<String>, Uncertainty)>,
     /// Objects declared more than once, in apply order of the later copy.
     pub duplicates: Vec<Duplicate>,
+    /// Objects other than policies that the API server or kubectl refuses (an invalid name or
+    /// namespace, a key written twice): left out of the analysis. A refused policy is kept
+    /// among [`Model::policies`], marked `rejected`.
+    pub refused_objects: Vec<RefusedObject>,
+}
+
+/// An object that never reaches a cluster, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefusedObject {
+    /// `Deployment shop/api`, `Namespace Not_Valid`.
+    pub object: String,
+    pub cluster: Option<String>,
+    /// Where it would have landed; `None` for cluster-scoped kinds.
+    pub namespace: Option<String>,
+    pub file: usize,
+    pub problems: Vec<Problem>,
 }
 
 /// Two copies of one object (same cluster, API group, kind, namespace and name).
@@ -824,6 +841,18 @@ impl<'a> Arrival<'a> {
 
 fn add_object(model: &mut Model, arrival: Arrival) {
     let object = arrival.object;
+    let refusals = refusals(&arrival);
+    if !refusals.is_empty() {
+        if let Decoded::Policy(policy) = &object.decoded {
+            let mut policy = policy.clone();
+            policy.problems.extend(refusals);
+            policy.rejected = true;
+            add_policy(model, arrival, &policy);
+        } else {
+            add_refused_object(model, &arrival, refusals);
+        }
+        return;
+    }
     note_cluster_wide_uncertainty(model, &arrival);
     // A rendered copy names its namespace; a source object's namespaces are picked by labels.
     let selector = arrival.namespace_selector();
@@ -852,6 +881,67 @@ fn add_object(model: &mut Model, arrival: Arrival) {
         Decoded::Policy(policy) => add_policy(model, arrival, policy),
         Decoded::Workload(spec) => add_workload(model, arrival, spec),
         Decoded::Applier(_) | Decoded::Other => add_unread_object(model, &arrival),
+    }
+}
+
+/// Why the API server or kubectl refuses the object as it lands: keys written twice, and
+/// the name and namespace it has after kustomize and the controllers (the default namespace
+/// is checked where it is given).
+fn refusals(arrival: &Arrival) -> Vec<Problem> {
+    let object = arrival.object;
+    let mut problems = object.refused.clone();
+    let invalid = |at: Option<Span>, message: String| Problem {
+        kind: ProblemKind::Invalid,
+        span: at.unwrap_or(object.span),
+        message,
+    };
+    // kustomize renames a Namespace object to the namespace it sets; an Argo workflow's
+    // workloads are checked by the workflow's name.
+    let name = match object.kind {
+        Kind::Namespace => arrival.final_name(),
+        _ => object.object_name(),
+    };
+    if let Some(name) = name
+        && let Some(message) = names::name_problem(object.kind, &object.written_kind, name)
+    {
+        // A name kustomize gave is not where the object writes one.
+        let at = object
+            .name_at
+            .0
+            .filter(|_| object.object_name() == Some(name));
+        problems.push(invalid(at, format!("metadata.{message}")));
+    }
+    if !object.kind.is_cluster_scoped()
+        && let Some(namespace) = &arrival.explicit
+        && let Some(message) = names::namespace_problem(namespace)
+    {
+        let at = object
+            .namespace_at
+            .0
+            .filter(|_| object.namespace.as_ref() == Some(namespace));
+        problems.push(invalid(at, format!("metadata.{message}")));
+    }
+    problems
+}
+
+/// An object the API server refuses: it takes no part, not even by creating its namespace.
+fn add_refused_object(model: &mut Model, arrival: &Arrival, problems: Vec<Problem>) {
+    let object = arrival.object;
+    let namespace = (!object.kind.is_cluster_scoped()).then(|| arrival.namespace());
+    let name = arrival.final_name().unwrap_or_default();
+    let refused = RefusedObject {
+        object: match &namespace {
+            Some(ns) => format!("{} {ns}/{name}", object.written_kind),
+            None => format!("{} {name}", object.written_kind),
+        },
+        cluster: arrival.cluster.clone(),
+        namespace,
+        file: arrival.location.file,
+        problems,
+    };
+    // An object reached by two ways that land alike is one refusal.
+    if model.refused_objects.last() != Some(&refused) {
+        model.refused_objects.push(refused);
     }
 }
 
@@ -925,7 +1015,10 @@ fn add_policy(model: &mut Model, arrival: Arrival, policy: &DecodedPolicy) {
         String::new()
     } else {
         let namespace = arrival.namespace();
-        note_namespace(model, &arrival, &namespace);
+        // A namespace the API server refuses is no namespace: the policy is refused with it.
+        if names::namespace_problem(&namespace).is_none() {
+            note_namespace(model, &arrival, &namespace);
+        }
         namespace
     };
     let engine_kind = match arrival.object.kind {
