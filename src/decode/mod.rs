@@ -96,6 +96,7 @@ fn placeholder() -> Object {
         namespace_at: Default::default(),
         refused: Vec::new(),
         template: None,
+        controller: None,
     }
 }
 

@@ -38,6 +38,34 @@ pub struct Object {
     /// For one of the workloads an Argo workflow stands for: its template, whose name
     /// follows the workflow's in [`Object::name`] (`workflow/template`).
     pub template: Option<String>,
+    /// The `ownerReferences` entry with `controller: true`, as a live cluster's objects carry
+    /// it: a ReplicaSet's pods, a Deployment's ReplicaSets.
+    pub controller: Option<Box<Owner>>,
+}
+
+/// The object that controls another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub kind: String,
+    pub name: String,
+}
+
+/// The controller among `metadata.ownerReferences`: the entry with `controller: true`.
+fn controller(metadata: Option<&Node>) -> Option<Box<Owner>> {
+    let owners = metadata?.get("ownerReferences")?.as_seq()?;
+    let owner = owners
+        .iter()
+        .find(|o| o.get("controller").and_then(Node::scalar) == Some(yaml::Scalar::Bool(true)))?;
+    let text = |key: &str| {
+        owner
+            .get(key)
+            .and_then(Node::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    Some(Box::new(Owner {
+        kind: text("kind")?.to_string(),
+        name: text("name")?.to_string(),
+    }))
 }
 
 impl Object {
@@ -319,6 +347,7 @@ fn push_object(
         namespace_at: value_span("namespace"),
         refused: duplicate_keys(&doc),
         template: None,
+        controller: controller(metadata),
         suppression: suppress_annotation(metadata).map(Box::new),
         name: text_of("name"),
         namespace: text_of("namespace").filter(|n| !n.is_empty()),
@@ -490,6 +519,21 @@ mod tests {
             .try_fold(bodies[0].as_ref().unwrap(), |n, k| n.get(k))
             .unwrap();
         assert!(pod.get("serviceAccountName").is_some() && pod.get("containers").is_none());
+    }
+
+    #[test]
+    fn the_controller_is_the_owner_reference_marked_so() {
+        let (f, _) = read(
+            "kind: Pod\nmetadata:\n  name: p\n  ownerReferences:\n  - {kind: Node, name: n}\n  - {apiVersion: apps/v1, kind: ReplicaSet, name: web-1, controller: true}\n---\nkind: Pod\nmetadata: {name: q, ownerReferences: [{kind: Job, name: j, controller: 'true'}]}\n---\nkind: Pod\nmetadata: {name: r, ownerReferences: 3}\n",
+        );
+        let owner = f[0].controller.as_deref().unwrap();
+        assert_eq!(
+            (owner.kind.as_str(), owner.name.as_str()),
+            ("ReplicaSet", "web-1")
+        );
+        // A quoted "true" is a string, which the API server refuses: no controller.
+        assert_eq!(f[1].controller, None);
+        assert_eq!(f[2].controller, None);
     }
 
     #[test]

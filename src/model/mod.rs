@@ -2,9 +2,10 @@
 //! each with the location of the YAML that declares it.
 
 use crate::decode::Decoded;
+use crate::decode::kind;
 use crate::decode::kind::{Kind, Reads};
 use crate::decode::names;
-use crate::decode::object::{Object, SuppressAnnotation};
+use crate::decode::object::{Object, Owner, SuppressAnnotation};
 use crate::decode::spec::{
     self as engine, DecodedPolicy, EngineKind, NetworkSetSpec, PolicySpec, TierSpec,
 };
@@ -14,7 +15,7 @@ use crate::source::load::LoadedFile;
 use crate::source::yaml::{FileRef, Span};
 use crate::topology::render::{Applied, Change, RenderedObject, Unapplied};
 use crate::topology::{BuildRoot, Landing, Resolution, Way};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 mod identity;
 mod ids;
@@ -492,9 +493,25 @@ pub fn build(
         .into_iter()
         .map(|(clash, id)| duplicate(&model.files, objects, &arrivals, clash, id))
         .collect();
+    let present = controllers_present(&arrivals, &kept);
     let mut dropped = Vec::new();
-    for (arrival, kept) in arrivals.into_iter().zip(kept) {
+    for (mut arrival, kept) in arrivals.into_iter().zip(kept) {
         if kept {
+            // A live cluster's pod or ReplicaSet names its controller: where the controller is
+            // in the input, its template stands for the object's pods; else they are
+            // reported as the controller's.
+            if let Some(owner) = controlled_by(&arrival) {
+                let key = (
+                    arrival.cluster.clone(),
+                    arrival.namespace(),
+                    owner.kind.clone(),
+                    owner.name.clone(),
+                );
+                if present.contains(&key) {
+                    continue;
+                }
+                arrival.reported_as = Some(owner);
+            }
             add_object(&mut model, arrival);
         } else {
             dropped.push(arrival);
@@ -508,6 +525,35 @@ pub fn build(
     label_managed_namespaces(&mut model, resolution);
     mark_cluster_wide_uncertainty(&mut model);
     model
+}
+
+/// (cluster, namespace, kind, name) of the workloads that count, by the name they are written
+/// with (an Argo workflow's, not its templates').
+type WorkloadKey = (Option<String>, String, String, String);
+
+fn controllers_present(arrivals: &[Arrival], kept: &[bool]) -> HashSet<WorkloadKey> {
+    arrivals
+        .iter()
+        .zip(kept)
+        .filter(|(a, kept)| **kept && matches!(a.object.decoded, Decoded::Workload(_)))
+        .map(|(a, _)| {
+            (
+                a.cluster.clone(),
+                a.namespace(),
+                a.object.written_kind.clone(),
+                a.object.object_name().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The namespaced controller of a workload (a Node is no controller of its mirror pods).
+fn controlled_by<'a>(arrival: &Arrival<'a>) -> Option<&'a Owner> {
+    let object = arrival.object;
+    let owner = object.controller.as_deref()?;
+    (matches!(object.decoded, Decoded::Workload(_))
+        && !kind::classify(&owner.kind, "").is_cluster_scoped())
+    .then_some(owner)
 }
 
 /// Argo CD puts its `managedNamespaceMetadata` labels on the destination namespace it
@@ -676,6 +722,9 @@ struct Arrival<'a> {
     default_namespace: &'a str,
     transformed: Vec<Transformed>,
     uncertain: Vec<Uncertainty>,
+    /// The controller a workload's pods are reported as (a live cluster's ReplicaSet for its
+    /// pods, when it is not in the input).
+    reported_as: Option<&'a Owner>,
 }
 
 impl<'a> Arrival<'a> {
@@ -726,6 +775,7 @@ impl<'a> Arrival<'a> {
             default_namespace,
             transformed,
             uncertain,
+            reported_as: None,
         }
     }
 
@@ -1043,9 +1093,26 @@ fn add_policy(model: &mut Model, arrival: Arrival, policy: &DecodedPolicy) {
 fn add_workload(model: &mut Model, arrival: Arrival, spec: &WorkloadSpec) {
     let namespace = arrival.namespace();
     note_namespace(model, &arrival, &namespace);
+    let (kind, name) = match arrival.reported_as {
+        Some(owner) => (owner.kind.clone(), owner.name.clone()),
+        None => (arrival.object.written_kind.clone(), arrival.name()),
+    };
+    // The pods of one controller are one workload, unless they differ (mid-rollout).
+    if arrival.reported_as.is_some()
+        && model.workloads.iter().any(|w| {
+            w.kind == kind
+                && w.name == name
+                && w.namespace == namespace
+                && w.cluster == arrival.cluster
+                && w.spec.pod_labels == spec.pod_labels
+                && w.spec.host_network.is_some() == spec.host_network.is_some()
+        })
+    {
+        return;
+    }
     model.workloads.push(Workload {
-        kind: arrival.object.written_kind.clone(),
-        name: arrival.name(),
+        kind,
+        name,
         cluster: arrival.cluster,
         namespace,
         location: arrival.location,
