@@ -8,8 +8,11 @@ use super::toolkit::{Problem, ProblemKind};
 use super::workload::WorkloadKind;
 use crate::source::yaml::{Node, Pos};
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 const LABEL_MAX: usize = 63;
+/// Mappings up to this size are checked for keys written twice by a scan.
+const SCAN_UP_TO: usize = 16;
 const SUBDOMAIN_MAX: usize = 253;
 
 /// One dot-free part of a DNS-1123 name: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`.
@@ -88,13 +91,28 @@ pub fn duplicate_keys(tree: &Node) -> Vec<Problem> {
         let Some(entries) = node.as_map() else {
             continue;
         };
+        // Most mappings are small: a scan costs less than a hash map.
         let mut seen: HashMap<&str, Pos> = HashMap::new();
-        for (key, value) in entries {
+        for (i, (key, value)) in entries.iter().enumerate() {
             pending.push(value);
             let Some(text) = key.key_text() else {
                 continue;
             };
-            if let Some(first) = seen.insert(text, key.span.start) {
+            let first = if entries.len() <= SCAN_UP_TO {
+                entries[..i]
+                    .iter()
+                    .find(|(k, _)| k.key_text() == Some(text))
+                    .map(|(k, _)| k.span.start)
+            } else {
+                match seen.entry(text) {
+                    Entry::Occupied(first) => Some(*first.get()),
+                    Entry::Vacant(slot) => {
+                        slot.insert(key.span.start);
+                        None
+                    }
+                }
+            };
+            if let Some(first) = first {
                 problems.push(Problem {
                     kind: ProblemKind::Invalid,
                     span: key.span,
@@ -203,6 +221,15 @@ mod tests {
                 .starts_with("mapping key \"x\" already defined at line 3")
         );
         assert_eq!((found[1].0, found[2].0), (6, 7));
+        // Large mappings too, each repeat naming the first line.
+        let mut text: String = (0..20).map(|i| format!("k{i}: 1\n")).collect();
+        text.push_str("k3: 2\nk3: 3\n");
+        let found = duplicate_keys(&parse_documents(&text, 0).unwrap()[0]);
+        let lines: Vec<(usize, bool)> = found
+            .iter()
+            .map(|p| (p.span.start.line, p.message.contains("at line 4:")))
+            .collect();
+        assert_eq!(lines, [(21, true), (22, true)]);
         // A merge key's keys are set, not written twice.
         let merged = &parse_documents("base: &b {x: 1}\nm:\n  <<: *b\n  x: 2\n", 0).unwrap()[0];
         assert_eq!(duplicate_keys(merged), []);
