@@ -122,7 +122,7 @@ struct InputArgs {
 
     /// Namespace of namespaced objects that set none, as `kubectl apply` would use
     /// [default: default, or the config's default-namespace].
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = namespace_name)]
     default_namespace: Option<String>,
 
     /// Only this cluster, as in the JSON `cluster` field: a Flux entry point's path
@@ -336,6 +336,14 @@ impl Chosen {
             cluster_map: self.cluster_map,
             settings: self.settings,
         }
+    }
+}
+
+/// A `--default-namespace` the API server would accept: a DNS-1123 label.
+fn namespace_name(text: &str) -> Result<String, String> {
+    match crate::decode::names::namespace_problem(text) {
+        Some(problem) => Err(problem),
+        None => Ok(text.to_string()),
     }
 }
 

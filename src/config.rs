@@ -163,7 +163,10 @@ impl Config {
             "targets" => self.targets = targets(value, name, problems),
             "presets" => self.presets.extend(presets(value, name, problems)),
             "default-namespace" => match value.as_str() {
-                Some(ns) if !ns.is_empty() => self.default_namespace = Some(ns.to_string()),
+                Some(ns) => match crate::decode::names::namespace_problem(ns) {
+                    None => self.default_namespace = Some(ns.to_string()),
+                    Some(problem) => problems.push(InvalidConfig::at(value, problem)),
+                },
                 _ => problems.push(wrong(value, "a namespace name", name)),
             },
             "clusters" => self.clusters = cluster_globs(value, name, problems),

@@ -136,31 +136,32 @@ spec:
         Some(manifest),
     );
     assert_eq!(r.code, 1);
+    // The API server refuses the name (IMDS004), so the namespace has no policy (IMDS001-003).
     assert_eq!(
         r.stdout.lines().count(),
-        3,
+        4,
         "one line per finding:\n{}",
         r.stdout
     );
     let line = r
         .stdout
         .lines()
-        .find(|l| l.contains("IMDS001"))
-        .expect("IMDS001");
+        .find(|l| l.contains("IMDS004"))
+        .expect("IMDS004");
     assert!(
-        line.starts_with("::error file=charts/a%2Cb%3A100%25%0Aall.yaml,line=7,"),
+        line.starts_with("::error file=charts/a%2Cb%3A100%25%0Aall.yaml,line=3,"),
         "{line}"
     );
     assert!(
-        line.contains("::NetworkPolicy team/open%2520all egress rule 1 lets all pods reach"),
+        line.contains("::NetworkPolicy team/open%2520all: metadata.name \"open%2520all\""),
         "{line}"
     );
     let a = parse(line);
     assert_eq!(a.properties["file"], name);
-    assert_eq!(a.properties["title"], "IMDS001 metadata-reachable");
+    assert_eq!(a.properties["title"], "IMDS004 invalid-network-policy");
     assert!(
         a.message
-            .starts_with("NetworkPolicy team/open%20all egress rule 1")
+            .starts_with("NetworkPolicy team/open%20all: metadata.name \"open%20all\"")
     );
     assert!(a.message.contains("\nhelp: "));
 }

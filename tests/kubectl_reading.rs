@@ -263,3 +263,197 @@ fn many_small_json_objects_on_one_line_are_read_in_linear_time() {
     assert_eq!(errors(&report), []);
     assert_eq!(reachable(&report, "a"), Some(true));
 }
+
+/// (line, column, message) of every IMDS004 finding, with its namespace.
+fn refusals(report: &Value) -> Vec<(Option<String>, u64, u64, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "IMDS004")
+        .map(|f| {
+            assert_eq!(f["severity"], "error", "{f}");
+            (
+                f["namespace"].as_str().map(str::to_string),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn namespace_names(report: &Value) -> Vec<String> {
+    report["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn names_the_api_server_refuses_leave_their_objects_out() {
+    let r = run_in(&fixture(), &["--format", "json", "names.yaml"], None);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(errors(&report), []);
+    let found = refusals(&report);
+    let at: Vec<(Option<&str>, u64, u64)> = found
+        .iter()
+        .map(|(ns, line, column, _)| (ns.as_deref(), *line, *column))
+        .collect();
+    assert_eq!(
+        at,
+        [
+            (Some("names"), 10, 9),
+            (Some("Team_A"), 22, 14),
+            (Some("names"), 32, 9),
+            (None, 44, 9),
+        ]
+    );
+    assert!(found[0].3.starts_with(
+        "NetworkPolicy names/Deny_Egress_All: metadata.name \"Deny_Egress_All\" is not a valid \
+         NetworkPolicy name: a lowercase RFC 1123 subdomain"
+    ));
+    assert!(found[1].3.starts_with(
+        "Deployment Team_A/api: metadata.namespace \"Team_A\" is not valid: a lowercase RFC 1123 \
+         label"
+    ));
+    assert!(
+        found[2]
+            .3
+            .ends_with("it must be no more than 52 characters"),
+        "{}",
+        found[2].3
+    );
+    assert!(found[3].3.starts_with(
+        "Namespace web.frontend: metadata.name \"web.frontend\" is not a valid Namespace name"
+    ));
+    // The refused policy isolates nothing: the namespace is open.
+    assert_eq!(reachable(&report, "names"), Some(true));
+    assert_eq!(namespace_names(&report), ["names"]);
+    let ns = &report["namespaces"][0];
+    assert_eq!(ns["has_deny_egress_all"], false);
+    assert_eq!(findings_of(&report, "IMDS002"), [("names".to_string(), 1)]);
+    // Only the valid workload runs; the refused hostNetwork ones are not counted.
+    assert_eq!(
+        entries(&report, "workloads"),
+        [entry("web", "Deployment", "names.yaml", 46)]
+    );
+    assert_eq!(report["summary"]["workloads"], 1);
+}
+
+/// (namespace, line) of each finding of `rule`.
+fn findings_of(report: &Value, rule: &str) -> Vec<(String, u64)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| {
+            (
+                f["namespace"].as_str().unwrap_or_default().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_invalid_default_namespace_is_a_usage_error() {
+    let r = run_in(
+        &fixture(),
+        &["--default-namespace", "Not Valid!", "names.yaml"],
+        None,
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("namespace \"Not Valid!\" is not valid"),
+        "{}",
+        r.stderr
+    );
+    let r = run_in(
+        &fixture(),
+        &["--default-namespace", "team-a", "--format", "json", "-"],
+        Some(b"kind: Deployment\napiVersion: apps/v1\nmetadata: {name: x}\n"),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(namespace_names(&report), ["team-a"]);
+}
+
+#[test]
+fn a_key_written_twice_refuses_the_object_at_both_lines() {
+    let r = run_in(
+        &fixture(),
+        &["--format", "json", "duplicate-keys.yaml"],
+        None,
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(errors(&report), []);
+    assert_eq!(
+        refusals(&report),
+        [
+            (
+                Some("dupes".to_string()),
+                28,
+                3,
+                "NetworkPolicy dupes/allow-egress-all-except-metadata: mapping key \"egress\" \
+                 already defined at line 25: kustomize refuses the object, as kubectl's strict \
+                 YAML decoding does"
+                    .to_string()
+            ),
+            (
+                Some("dupes".to_string()),
+                43,
+                7,
+                "Deployment dupes/agent: mapping key \"hostNetwork\" already defined at line 42: \
+                 kustomize refuses the object, as kubectl's strict YAML decoding does"
+                    .to_string()
+            ),
+        ]
+    );
+    // The refused allow policy opens nothing: deny-egress-all closes the namespace, and the
+    // refused hostNetwork Deployment runs no pod.
+    assert_eq!(reachable(&report, "dupes"), Some(false));
+    assert_eq!(findings_of(&report, "IMDS003"), [("dupes".to_string(), 1)]);
+    assert_eq!(findings_of(&report, "IMDS005"), []);
+    assert_eq!(
+        entries(&report, "workloads"),
+        [entry("web", "Deployment", "duplicate-keys.yaml", 45)]
+    );
+}
+
+#[test]
+fn names_are_checked_as_they_land_after_kustomize() {
+    // kustomize's `namespace:` replaces the invalid one; its prefix makes the names invalid.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "namespace: shop\nnamePrefix: X-\nresources: [a.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n\
+         metadata: {name: deny, namespace: Bad_NS}\n\
+         spec: {podSelector: {}, policyTypes: [Egress]}\n",
+    )
+    .unwrap();
+    let report = json_in(dir.path(), &["."], None);
+    let found = refusals(&report);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].0.as_deref(), found[0].1), (Some("shop"), 3));
+    assert!(
+        found[0]
+            .3
+            .starts_with("NetworkPolicy shop/X-deny: metadata.name \"X-deny\" is not a valid"),
+        "{}",
+        found[0].3
+    );
+    assert_eq!(namespace_names(&report), ["shop"]);
+    assert_eq!(reachable(&report, "shop"), Some(true));
+}

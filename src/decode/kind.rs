@@ -5,7 +5,7 @@
 use super::gitops::{ApplierKind, ControllerKind};
 use super::service::ServiceKind;
 use super::spec::EngineKind;
-use super::workload::{POD_READS, WorkloadKind};
+use super::workload::WorkloadKind;
 
 /// What an object is to the analysis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +40,9 @@ pub enum Reads {
     Whole,
     /// `spec` and everything under it.
     Spec,
-    /// A pod template at this path: its [`POD_READS`].
-    PodTemplate(&'static [&'static str]),
+    /// A workload's pod template: what [`WorkloadKind::template_reads`] names under its
+    /// [`WorkloadKind::template_path`].
+    PodTemplate(WorkloadKind),
 }
 
 impl Reads {
@@ -51,14 +52,16 @@ impl Reads {
             Reads::Identity => false,
             Reads::Whole => true,
             Reads::Spec => path.first() == Some(&"spec"),
-            Reads::PodTemplate(template) => {
+            Reads::PodTemplate(workload) => {
+                let template = workload.template_path();
                 if path.len() <= template.len() {
                     return template.starts_with(path);
                 }
                 let Some(in_template) = path.strip_prefix(template) else {
                     return false;
                 };
-                POD_READS
+                workload
+                    .template_reads()
                     .iter()
                     .any(|p| p.starts_with(in_template) || in_template.starts_with(p))
             }
@@ -73,7 +76,7 @@ impl Kind {
             Kind::Namespace | Kind::NetworkPolicy | Kind::Engine(_) | Kind::Service(_) => {
                 Reads::Whole
             }
-            Kind::Workload(workload) => Reads::PodTemplate(workload.template_path()),
+            Kind::Workload(workload) => Reads::PodTemplate(workload),
             Kind::Applier(_) => Reads::Spec,
             Kind::Controller(_) | Kind::Other { .. } => Reads::Identity,
         }
@@ -100,6 +103,18 @@ impl Kind {
             | Kind::Applier(_)
             | Kind::Controller(_) => false,
         }
+    }
+
+    /// Whether an object of this kind is a workload when it has a pod template
+    /// (`spec.template.spec.containers`): any namespaced kind the table does not read.
+    pub fn may_be_workload(self) -> bool {
+        matches!(
+            self,
+            Kind::Other {
+                cluster_scoped: false,
+                policy_like: false
+            }
+        )
     }
 
     /// Why objects of this kind are listed as not evaluated, judged by the kind alone.
@@ -166,6 +181,8 @@ const fn cluster_scoped(name: &'static str) -> Row {
 const CILIUM: Api = Api::Group(&["cilium.io"]);
 const CALICO: Api = Api::Group(&["projectcalico.org", "crd.projectcalico.org"]);
 const ADMIN: Api = Api::Group(&["policy.networking.k8s.io"]);
+const ARGO: Api = Api::Group(&["argoproj.io"]);
+const KRUISE: Api = Api::Group(&["apps.kruise.io"]);
 
 /// The kinds the analysis reads, and the cluster-scoped ones it only places. A kind whose
 /// `apiVersion` matches none of its rows is [`Kind::Other`].
@@ -265,6 +282,29 @@ const KINDS: &[Row] = &[
     ),
     row("Job", Api::Any, Kind::Workload(WorkloadKind::Job)),
     row("CronJob", Api::Any, Kind::Workload(WorkloadKind::CronJob)),
+    row("Rollout", ARGO, Kind::Workload(WorkloadKind::Rollout)),
+    row("Workflow", ARGO, Kind::Workload(WorkloadKind::Workflow)),
+    row(
+        "WorkflowTemplate",
+        ARGO,
+        Kind::Workload(WorkloadKind::Workflow),
+    ),
+    row(
+        "CronWorkflow",
+        ARGO,
+        Kind::Workload(WorkloadKind::CronWorkflow),
+    ),
+    row("CloneSet", KRUISE, Kind::Workload(WorkloadKind::CloneSet)),
+    row(
+        "ScaledJob",
+        Api::Group(&["keda.sh"]),
+        Kind::Workload(WorkloadKind::ScaledJob),
+    ),
+    row(
+        "Service",
+        Api::Group(&["serving.knative.dev"]),
+        Kind::Workload(WorkloadKind::KnativeService),
+    ),
     row(
         "Kustomization",
         Api::GroupWithVersion("kustomize.toolkit.fluxcd.io"),
@@ -351,6 +391,14 @@ pub fn keeps(kind: &str, path: &[&str]) -> bool {
     matches!(path.first(), Some(&"apiVersion" | &"kind" | &"metadata"))
         || kind.ends_with("List")
         || rows_named(kind).any(|row| row.kind.reads().keeps(path))
+        || may_be_workload(kind) && Reads::PodTemplate(WorkloadKind::Template).keeps(path)
+}
+
+/// Whether some `apiVersion` makes an object of this kind [`Kind::may_be_workload`]: no row
+/// of its name matches every version, and none is cluster-scoped.
+fn may_be_workload(kind: &str) -> bool {
+    rows_named(kind).all(|row| !matches!(row.api, Api::Any) && !row.kind.is_cluster_scoped())
+        && !kind.contains("NetworkPolicy")
 }
 
 #[cfg(test)]
@@ -459,6 +507,54 @@ mod tests {
     }
 
     #[test]
+    fn other_controllers_are_workloads_in_their_group() {
+        let workload = |kind, api| match classify(kind, api) {
+            Kind::Workload(w) => Some(w),
+            _ => None,
+        };
+        assert_eq!(
+            workload("Service", "serving.knative.dev/v1"),
+            Some(WorkloadKind::KnativeService)
+        );
+        assert_eq!(workload("Service", "v1"), None);
+        assert_eq!(
+            classify("Service", "v1"),
+            Kind::Service(ServiceKind::Service)
+        );
+        assert_eq!(
+            workload("Rollout", "argoproj.io/v1alpha1"),
+            Some(WorkloadKind::Rollout)
+        );
+        assert_eq!(
+            workload("WorkflowTemplate", "argoproj.io/v1alpha1"),
+            Some(WorkloadKind::Workflow)
+        );
+        assert_eq!(
+            workload("StatefulSet", "apps.kruise.io/v1beta1"),
+            Some(WorkloadKind::StatefulSet)
+        );
+        assert_eq!(
+            workload("ScaledJob", "keda.sh/v1alpha1"),
+            Some(WorkloadKind::ScaledJob)
+        );
+        // Cluster-scoped and policy kinds are never workloads by shape.
+        assert!(!classify("ClusterRole", "rbac.authorization.k8s.io/v1").may_be_workload());
+        assert!(!classify("FancyNetworkPolicy", "example.com/v1").may_be_workload());
+        assert!(keeps(
+            "TaskRunner",
+            &["spec", "template", "spec", "containers"]
+        ));
+        assert!(!keeps(
+            "ClusterRole",
+            &["spec", "template", "spec", "containers"]
+        ));
+        assert!(!keeps(
+            "Deployment",
+            &["spec", "template", "spec", "containers"]
+        ));
+    }
+
+    #[test]
     fn gitops_controllers_need_their_group() {
         assert_eq!(
             classify("Kustomization", "kustomize.toolkit.fluxcd.io/v1"),
@@ -564,9 +660,11 @@ mod tests {
             let (filtered, kept) = load(&text, &keep);
             let (whole, all) = load(&text, &|_, _| true);
             assert_eq!(filtered, whole, "{}", row.name);
+            // The filter knows the kind's name only: a name one API group reads whole
+            // (Service in v1) is kept whole in every group.
             assert_eq!(
                 kept == all,
-                row.kind.reads() == Reads::Whole,
+                rows_named(row.name).any(|r| r.kind.reads() == Reads::Whole),
                 "{} keeps {kept} of {all} nodes",
                 row.name
             );

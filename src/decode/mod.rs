@@ -9,6 +9,7 @@ pub mod cilium;
 pub mod gitops;
 pub mod kind;
 pub mod labelsets;
+pub mod names;
 pub mod native;
 pub mod object;
 pub mod selector;
@@ -24,7 +25,7 @@ use object::Object;
 use spec::{DecodedPolicy, EngineKind, NetworkSetSpec, TierSpec};
 use std::collections::BTreeMap;
 use toolkit::string_map;
-use workload::{WorkloadSpec, decode_workload};
+use workload::{WorkloadKind, WorkloadSpec, decode_workload, decode_workloads, has_pod_template};
 
 /// What the analysis reads of one object, decoded from its tree.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,10 +50,57 @@ pub enum Decoded {
 }
 
 /// Decodes the objects of one file and drops their trees, so that a whole repository never
-/// holds more than a few trees at once. `bodies` is parallel to `objects`.
-fn decode_objects(objects: &mut [Object], bodies: Vec<Option<Node>>) {
-    for (object, body) in objects.iter_mut().zip(bodies) {
-        object.decoded = decode_object(object, body);
+/// holds more than a few trees at once. `bodies` is parallel to `objects`. An Argo workflow
+/// becomes one object for each of its templates that runs pods, named `workflow/template`
+/// and placed at the template.
+fn decode_objects(objects: Vec<Object>, bodies: Vec<Option<Node>>) -> Vec<Object> {
+    let mut out = Vec::with_capacity(objects.len());
+    for (mut object, body) in objects.into_iter().zip(bodies) {
+        let (Kind::Workload(kind), Some(body)) = (object.kind, &body) else {
+            object.decoded = decode_object(&object, body);
+            out.push(object);
+            continue;
+        };
+        let mut pods = decode_workloads(kind, body).into_iter().peekable();
+        while let Some((template, spec)) = pods.next() {
+            let mut one = if pods.peek().is_some() {
+                object.clone()
+            } else {
+                std::mem::replace(&mut object, placeholder())
+            };
+            if let Some(template) = template {
+                one.name = Some(format!(
+                    "{}/{}",
+                    one.name.as_deref().unwrap_or_default(),
+                    template.template
+                ));
+                one.span = template.at;
+                one.template = Some(template.template);
+            }
+            one.decoded = Decoded::Workload(spec);
+            out.push(one);
+        }
+    }
+    out
+}
+
+/// An object to move another out of.
+fn placeholder() -> Object {
+    Object {
+        kind: Kind::Namespace,
+        written_kind: String::new(),
+        api_version: String::new(),
+        name: None,
+        namespace: None,
+        namespace_selector: None,
+        span: Default::default(),
+        decoded: Decoded::Other,
+        suppression: None,
+        name_at: Default::default(),
+        namespace_at: Default::default(),
+        refused: Vec::new(),
+        template: None,
+        controller: None,
     }
 }
 
@@ -76,6 +124,9 @@ fn decode_object(object: &Object, body: Option<Node>) -> Decoded {
             Decoded::Service(service::decode(kind, &body, object.name.as_deref()))
         }
         Kind::Applier(applier) => Decoded::Applier(gitops::decode(applier, &body)),
+        kind if kind.may_be_workload() && has_pod_template(&body) => {
+            Decoded::Workload(decode_workload(WorkloadKind::Template, &body))
+        }
         Kind::Controller(_) | Kind::Other { .. } => Decoded::Other,
     }
 }

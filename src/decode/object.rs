@@ -4,6 +4,8 @@
 
 use super::Decoded;
 use super::kind::{self, Kind, Reads};
+use super::names::duplicate_keys;
+use super::toolkit::Problem;
 use crate::source::load::{LoadError, LoadedFile};
 use crate::source::yaml::{self, Node, Pos, Span};
 
@@ -27,6 +29,67 @@ pub struct Object {
     /// The `imds-lint.io/ignore` annotation, when the object carries one.
     /// Boxed: most objects carry none, and every document has an `Object`.
     pub suppression: Option<Box<SuppressAnnotation>>,
+    /// Where `metadata.name` and `metadata.namespace` are written, for the API server's
+    /// checks of the name and namespace the object lands with.
+    pub name_at: At,
+    pub namespace_at: At,
+    /// Why kubectl refuses the object whatever its name: mapping keys written twice.
+    pub refused: Vec<Problem>,
+    /// For one of the workloads an Argo workflow stands for: its template, whose name
+    /// follows the workflow's in [`Object::name`] (`workflow/template`).
+    pub template: Option<String>,
+    /// The `ownerReferences` entry with `controller: true`, as a live cluster's objects carry
+    /// it: a ReplicaSet's pods, a Deployment's ReplicaSets.
+    pub controller: Option<Box<Owner>>,
+}
+
+/// The object that controls another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub kind: String,
+    pub name: String,
+}
+
+/// The controller among `metadata.ownerReferences`: the entry with `controller: true`.
+fn controller(metadata: Option<&Node>) -> Option<Box<Owner>> {
+    let owners = metadata?.get("ownerReferences")?.as_seq()?;
+    let owner = owners
+        .iter()
+        .find(|o| o.get("controller").and_then(Node::scalar) == Some(yaml::Scalar::Bool(true)))?;
+    let text = |key: &str| {
+        owner
+            .get(key)
+            .and_then(Node::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    Some(Box::new(Owner {
+        kind: text("kind")?.to_string(),
+        name: text("name")?.to_string(),
+    }))
+}
+
+impl Object {
+    /// The name as written (for an Argo workflow's template, the workflow's).
+    pub fn object_name(&self) -> Option<&str> {
+        let name = self.name.as_deref()?;
+        match &self.template {
+            Some(template) => name
+                .strip_suffix(template.as_str())
+                .and_then(|n| n.strip_suffix('/')),
+            None => Some(name),
+        }
+    }
+}
+
+/// Where a value is written, taking no part in comparing objects: one manifest that two
+/// builds place alike is one object, wherever each build wrote its namespace.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct At(pub Option<Span>);
+
+impl PartialEq for At {
+    fn eq(&self, _: &At) -> bool {
+        true
+    }
 }
 
 /// Annotation naming the rules to suppress for an object (`IMDS002,IMDS003`, names, or `all`).
@@ -99,8 +162,7 @@ fn objects_and_problems(trees: Vec<Node>) -> (Vec<Object>, Vec<(Pos, String)>) {
     for tree in trees {
         collect_objects(tree, &mut objects, &mut bodies, &mut problems);
     }
-    super::decode_objects(&mut objects, bodies);
-    (objects, problems)
+    (super::decode_objects(objects, bodies), problems)
 }
 
 /// A tree to read as an object: a document, or an item of a list with the kind and API
@@ -279,7 +341,13 @@ fn push_object(
             .map(str::to_string)
     };
     let span = first_key_span(&doc);
+    let value_span = |key: &str| At(metadata.and_then(|m| m.get(key)).map(|v| v.span));
     let object = Object {
+        name_at: value_span("name"),
+        namespace_at: value_span("namespace"),
+        refused: duplicate_keys(&doc),
+        template: None,
+        controller: controller(metadata),
         suppression: suppress_annotation(metadata).map(Box::new),
         name: text_of("name"),
         namespace: text_of("namespace").filter(|n| !n.is_empty()),
@@ -294,7 +362,9 @@ fn push_object(
         api_version,
         span,
     };
-    bodies.push((object.kind.reads() != Reads::Identity).then_some(doc));
+    bodies.push(
+        (object.kind.reads() != Reads::Identity || object.kind.may_be_workload()).then_some(doc),
+    );
     out.push(object);
 }
 
@@ -322,7 +392,18 @@ mod tests {
         assert_eq!(f.len(), 2);
         assert_eq!(f[1].namespace.as_deref(), Some("b"));
         assert_eq!(f[1].span.start.line, 5);
-        assert!(bodies[0].is_some() && bodies[1].is_none());
+        assert!(bodies[0].is_some());
+        // A ConfigMap might have been a workload (a kind with a pod template): only its
+        // identity was built.
+        let keys: Vec<&str> = bodies[1]
+            .as_ref()
+            .unwrap()
+            .as_map()
+            .unwrap()
+            .iter()
+            .filter_map(|(k, _)| k.key_text())
+            .collect();
+        assert_eq!(keys, ["kind", "apiVersion", "metadata"]);
     }
 
     /// The objects and problems of a file.
@@ -438,6 +519,21 @@ mod tests {
             .try_fold(bodies[0].as_ref().unwrap(), |n, k| n.get(k))
             .unwrap();
         assert!(pod.get("serviceAccountName").is_some() && pod.get("containers").is_none());
+    }
+
+    #[test]
+    fn the_controller_is_the_owner_reference_marked_so() {
+        let (f, _) = read(
+            "kind: Pod\nmetadata:\n  name: p\n  ownerReferences:\n  - {kind: Node, name: n}\n  - {apiVersion: apps/v1, kind: ReplicaSet, name: web-1, controller: true}\n---\nkind: Pod\nmetadata: {name: q, ownerReferences: [{kind: Job, name: j, controller: 'true'}]}\n---\nkind: Pod\nmetadata: {name: r, ownerReferences: 3}\n",
+        );
+        let owner = f[0].controller.as_deref().unwrap();
+        assert_eq!(
+            (owner.kind.as_str(), owner.name.as_str()),
+            ("ReplicaSet", "web-1")
+        );
+        // A quoted "true" is a string, which the API server refuses: no controller.
+        assert_eq!(f[1].controller, None);
+        assert_eq!(f[2].controller, None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub static RULE: Rule = Rule {
     id: "IMDS004",
     name: "invalid-network-policy",
     severity: Severity::Error,
-    summary: "the API server would reject the policy, or it has unknown fields",
+    summary: "the API server would reject the policy (or another object the analysis reads), or it has unknown fields",
     doc: include_str!("../../rules/IMDS004.md"),
     check: Check::Analysis(check),
 };
@@ -48,6 +48,29 @@ fn check(ctx: &Context) -> Vec<Draft> {
                 help: Some(help.into()),
                 related: Vec::new(),
                 subject: Subject::Policy(index),
+            });
+        }
+    }
+    for refused in &ctx.model.refused_objects {
+        for problem in &refused.problems {
+            let at = Location::new(refused.file, problem.span);
+            if !seen.insert((at, problem.message.clone())) {
+                continue;
+            }
+            findings.push(Draft {
+                namespace: refused.namespace.clone(),
+                cluster: refused.cluster.clone(),
+                at,
+                message: format!("{}: {}", refused.object, problem.message),
+                affects: String::new(),
+                label: "invalid".into(),
+                help: Some(
+                    "the API server or kubectl refuses this object, so imds-lint leaves it out \
+                     of the verdict"
+                        .into(),
+                ),
+                related: Vec::new(),
+                subject: Subject::Namespace,
             });
         }
     }

@@ -2,19 +2,21 @@
 //! each with the location of the YAML that declares it.
 
 use crate::decode::Decoded;
+use crate::decode::kind;
 use crate::decode::kind::{Kind, Reads};
-use crate::decode::object::{Object, SuppressAnnotation};
+use crate::decode::names;
+use crate::decode::object::{Object, Owner, SuppressAnnotation};
 use crate::decode::service::{ServiceKind, ServiceObject};
 use crate::decode::spec::{
     self as engine, DecodedPolicy, EngineKind, NetworkSetSpec, PolicySpec, TierSpec,
 };
-use crate::decode::toolkit::Problem;
+use crate::decode::toolkit::{Problem, ProblemKind};
 use crate::decode::workload::WorkloadSpec;
 use crate::source::load::LoadedFile;
 use crate::source::yaml::{FileRef, Span};
 use crate::topology::render::{Applied, Change, RenderedObject, Unapplied};
 use crate::topology::{BuildRoot, Landing, Resolution, Way};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 mod identity;
 mod ids;
@@ -266,6 +268,22 @@ pub struct Model {
     cluster_wide_uncertainty: Vec<(Option<String>, Uncertainty)>,
     /// Objects declared more than once, in apply order of the later copy.
     pub duplicates: Vec<Duplicate>,
+    /// Objects other than policies that the API server or kubectl refuses (an invalid name or
+    /// namespace, a key written twice): left out of the analysis. A refused policy is kept
+    /// among [`Model::policies`], marked `rejected`.
+    pub refused_objects: Vec<RefusedObject>,
+}
+
+/// An object that never reaches a cluster, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefusedObject {
+    /// `Deployment shop/api`, `Namespace Not_Valid`.
+    pub object: String,
+    pub cluster: Option<String>,
+    /// Where it would have landed; `None` for cluster-scoped kinds.
+    pub namespace: Option<String>,
+    pub file: usize,
+    pub problems: Vec<Problem>,
 }
 
 /// Two copies of one object (same cluster, API group, kind, namespace and name).
@@ -505,9 +523,25 @@ pub fn build(
         .into_iter()
         .map(|(clash, id)| duplicate(&model.files, objects, &arrivals, clash, id))
         .collect();
+    let present = controllers_present(&arrivals, &kept);
     let mut dropped = Vec::new();
-    for (arrival, kept) in arrivals.into_iter().zip(kept) {
+    for (mut arrival, kept) in arrivals.into_iter().zip(kept) {
         if kept {
+            // A live cluster's pod or ReplicaSet names its controller: where the controller is
+            // in the input, its template stands for the object's pods; else they are
+            // reported as the controller's.
+            if let Some(owner) = controlled_by(&arrival) {
+                let key = (
+                    arrival.cluster.clone(),
+                    arrival.namespace(),
+                    owner.kind.clone(),
+                    owner.name.clone(),
+                );
+                if present.contains(&key) {
+                    continue;
+                }
+                arrival.reported_as = Some(owner);
+            }
             add_object(&mut model, arrival);
         } else {
             dropped.push(arrival);
@@ -521,6 +555,35 @@ pub fn build(
     label_managed_namespaces(&mut model, resolution);
     mark_cluster_wide_uncertainty(&mut model);
     model
+}
+
+/// (cluster, namespace, kind, name) of the workloads that count, by the name they are written
+/// with (an Argo workflow's, not its templates').
+type WorkloadKey = (Option<String>, String, String, String);
+
+fn controllers_present(arrivals: &[Arrival], kept: &[bool]) -> HashSet<WorkloadKey> {
+    arrivals
+        .iter()
+        .zip(kept)
+        .filter(|(a, kept)| **kept && matches!(a.object.decoded, Decoded::Workload(_)))
+        .map(|(a, _)| {
+            (
+                a.cluster.clone(),
+                a.namespace(),
+                a.object.written_kind.clone(),
+                a.object.object_name().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The namespaced controller of a workload (a Node is no controller of its mirror pods).
+fn controlled_by<'a>(arrival: &Arrival<'a>) -> Option<&'a Owner> {
+    let object = arrival.object;
+    let owner = object.controller.as_deref()?;
+    (matches!(object.decoded, Decoded::Workload(_))
+        && !kind::classify(&owner.kind, "").is_cluster_scoped())
+    .then_some(owner)
 }
 
 /// Argo CD puts its `managedNamespaceMetadata` labels on the destination namespace it
@@ -651,7 +714,9 @@ fn duplicate(
         refused,
         // Services and their endpoints are read only for the rules that name a Service.
         read: !matches!(kind, Kind::Service(_))
-            && (kind.reads() != Reads::Identity || kind.unevaluated_reason().is_some()),
+            && (kind.reads() != Reads::Identity
+                || kind.unevaluated_reason().is_some()
+                || matches!(second.object.decoded, Decoded::Workload(_))),
         same_source: first.source == second.source,
     }
 }
@@ -689,6 +754,9 @@ struct Arrival<'a> {
     default_namespace: &'a str,
     transformed: Vec<Transformed>,
     uncertain: Vec<Uncertainty>,
+    /// The controller a workload's pods are reported as (a live cluster's ReplicaSet for its
+    /// pods, when it is not in the input).
+    reported_as: Option<&'a Owner>,
 }
 
 impl<'a> Arrival<'a> {
@@ -739,6 +807,7 @@ impl<'a> Arrival<'a> {
             default_namespace,
             transformed,
             uncertain,
+            reported_as: None,
         }
     }
 
@@ -854,6 +923,18 @@ impl<'a> Arrival<'a> {
 
 fn add_object(model: &mut Model, arrival: Arrival) {
     let object = arrival.object;
+    let refusals = refusals(&arrival);
+    if !refusals.is_empty() {
+        if let Decoded::Policy(policy) = &object.decoded {
+            let mut policy = policy.clone();
+            policy.problems.extend(refusals);
+            policy.rejected = true;
+            add_policy(model, arrival, &policy);
+        } else {
+            add_refused_object(model, &arrival, refusals);
+        }
+        return;
+    }
     note_cluster_wide_uncertainty(model, &arrival);
     // A rendered copy names its namespace; a source object's namespaces are picked by labels.
     let selector = arrival.namespace_selector();
@@ -920,6 +1001,67 @@ fn add_service(model: &mut Model, arrival: &Arrival, service: &ServiceObject) {
             by_name: *by_name,
         }),
         ServiceObject::Endpoints { service: None, .. } => {}
+    }
+}
+
+/// Why the API server or kubectl refuses the object as it lands: keys written twice, and
+/// the name and namespace it has after kustomize and the controllers (the default namespace
+/// is checked where it is given).
+fn refusals(arrival: &Arrival) -> Vec<Problem> {
+    let object = arrival.object;
+    let mut problems = object.refused.clone();
+    let invalid = |at: Option<Span>, message: String| Problem {
+        kind: ProblemKind::Invalid,
+        span: at.unwrap_or(object.span),
+        message,
+    };
+    // kustomize renames a Namespace object to the namespace it sets; an Argo workflow's
+    // workloads are checked by the workflow's name.
+    let name = match object.kind {
+        Kind::Namespace => arrival.final_name(),
+        _ => object.object_name(),
+    };
+    if let Some(name) = name
+        && let Some(message) = names::name_problem(object.kind, &object.written_kind, name)
+    {
+        // A name kustomize gave is not where the object writes one.
+        let at = object
+            .name_at
+            .0
+            .filter(|_| object.object_name() == Some(name));
+        problems.push(invalid(at, format!("metadata.{message}")));
+    }
+    if !object.kind.is_cluster_scoped()
+        && let Some(namespace) = &arrival.explicit
+        && let Some(message) = names::namespace_problem(namespace)
+    {
+        let at = object
+            .namespace_at
+            .0
+            .filter(|_| object.namespace.as_ref() == Some(namespace));
+        problems.push(invalid(at, format!("metadata.{message}")));
+    }
+    problems
+}
+
+/// An object the API server refuses: it takes no part, not even by creating its namespace.
+fn add_refused_object(model: &mut Model, arrival: &Arrival, problems: Vec<Problem>) {
+    let object = arrival.object;
+    let namespace = (!object.kind.is_cluster_scoped()).then(|| arrival.namespace());
+    let name = arrival.final_name().unwrap_or_default();
+    let refused = RefusedObject {
+        object: match &namespace {
+            Some(ns) => format!("{} {ns}/{name}", object.written_kind),
+            None => format!("{} {name}", object.written_kind),
+        },
+        cluster: arrival.cluster.clone(),
+        namespace,
+        file: arrival.location.file,
+        problems,
+    };
+    // An object reached by two ways that land alike is one refusal.
+    if model.refused_objects.last() != Some(&refused) {
+        model.refused_objects.push(refused);
     }
 }
 
@@ -993,7 +1135,10 @@ fn add_policy(model: &mut Model, arrival: Arrival, policy: &DecodedPolicy) {
         String::new()
     } else {
         let namespace = arrival.namespace();
-        note_namespace(model, &arrival, &namespace);
+        // A namespace the API server refuses is no namespace: the policy is refused with it.
+        if names::namespace_problem(&namespace).is_none() {
+            note_namespace(model, &arrival, &namespace);
+        }
         namespace
     };
     let engine_kind = match arrival.object.kind {
@@ -1018,9 +1163,26 @@ fn add_policy(model: &mut Model, arrival: Arrival, policy: &DecodedPolicy) {
 fn add_workload(model: &mut Model, arrival: Arrival, spec: &WorkloadSpec) {
     let namespace = arrival.namespace();
     note_namespace(model, &arrival, &namespace);
+    let (kind, name) = match arrival.reported_as {
+        Some(owner) => (owner.kind.clone(), owner.name.clone()),
+        None => (arrival.object.written_kind.clone(), arrival.name()),
+    };
+    // The pods of one controller are one workload, unless they differ (mid-rollout).
+    if arrival.reported_as.is_some()
+        && model.workloads.iter().any(|w| {
+            w.kind == kind
+                && w.name == name
+                && w.namespace == namespace
+                && w.cluster == arrival.cluster
+                && w.spec.pod_labels == spec.pod_labels
+                && w.spec.host_network.is_some() == spec.host_network.is_some()
+        })
+    {
+        return;
+    }
     model.workloads.push(Workload {
-        kind: arrival.object.written_kind.clone(),
-        name: arrival.name(),
+        kind,
+        name,
         cluster: arrival.cluster,
         namespace,
         location: arrival.location,

@@ -87,7 +87,8 @@ fn template_metadata(kind: Kind) -> &'static [&'static [&'static str]] {
     }
 }
 
-/// The object's kind, API version and written kind, read from its tree.
+/// The object's kind, as kustomize's field specifications know it, and its written kind,
+/// read from its tree.
 fn kind_of(object: &Node) -> (Kind, String) {
     let text = |key: &str| {
         object
@@ -96,8 +97,39 @@ fn kind_of(object: &Node) -> (Kind, String) {
             .unwrap_or_default()
             .to_string()
     };
-    let written = text("kind");
-    (kind::classify(&written, &text("apiVersion")), written)
+    let (written, api_version) = (text("kind"), text("apiVersion"));
+    let kind = field_spec_kind(kind::classify(&written, &api_version), &api_version);
+    (kind, written)
+}
+
+/// kustomize's field specifications name the built-in workload kinds, some of them by group
+/// (StatefulSet in `apps`, Job and CronJob in `batch`, ReplicationController in version
+/// `v1` of any group): an
+/// OpenKruise Advanced StatefulSet, an Argo Rollout or any other controller's kind keeps its
+/// pod template as written (checked with `kubectl kustomize`).
+fn field_spec_kind(kind: Kind, api_version: &str) -> Kind {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let built_in = match kind {
+        Kind::Workload(WorkloadKind::StatefulSet) => group == "apps",
+        Kind::Workload(WorkloadKind::Job | WorkloadKind::CronJob) => group == "batch",
+        Kind::Workload(WorkloadKind::ReplicationController) => version == "v1",
+        Kind::Workload(
+            WorkloadKind::Pod
+            | WorkloadKind::Deployment
+            | WorkloadKind::DaemonSet
+            | WorkloadKind::ReplicaSet,
+        ) => true,
+        Kind::Workload(_) => false,
+        _ => true,
+    };
+    if built_in {
+        kind
+    } else {
+        Kind::Other {
+            cluster_scoped: false,
+            policy_like: false,
+        }
+    }
 }
 
 /// Applies transformer `id` (`t`) to `rendered`: its patches, then its namespace, prefix,
