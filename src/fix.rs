@@ -236,6 +236,10 @@ struct Kept {
 
 fn keep_egress(outcome: &Outcome, verdict: &NamespaceVerdict, halves: &[Half]) -> Option<Kept> {
     let model = &outcome.model;
+    // The allow-all policy there isolates every pod already: the deny half changes nothing.
+    if halves == [Half::DenyAll] && verdict.allow_except_metadata.is_some() {
+        return None;
+    }
     let explained = explain_namespace(
         model,
         &outcome.analysis,
