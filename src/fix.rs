@@ -1157,6 +1157,90 @@ mod tests {
         assert_eq!(plan.notes.len(), 4, "{:?}", plan.notes);
     }
 
+    /// What [`keep_egress`] keeps of both halves in namespace `ns` of `yaml`, and its note.
+    fn kept(yaml: &str) -> Option<(Vec<Half>, String)> {
+        let outcome = crate::lint_text(yaml);
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+        let verdict = outcome
+            .analysis
+            .namespaces
+            .iter()
+            .find(|v| v.name == "ns")
+            .expect("namespace ns");
+        let halves = [Half::DenyAll, Half::AllowExceptMetadata];
+        keep_egress(&outcome, verdict, &halves).map(|k| (k.halves, k.note))
+    }
+
+    fn egress(name: &str, selector: &str, rules: &str) -> String {
+        format!(
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: ns}}\nspec:\n  podSelector: {selector}\n  policyTypes: [Egress]\n  egress: {rules}\n"
+        )
+    }
+
+    const NAMESPACE: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n";
+
+    #[test]
+    fn the_pair_is_kept_whole_where_it_takes_only_metadata_away() {
+        // No policy: every pod keeps all but the metadata addresses.
+        assert_eq!(kept(NAMESPACE), None);
+        // Pods that may send everywhere already, on every port.
+        let everywhere = format!("{NAMESPACE}{}", egress("all", "{}", "[{}]"));
+        assert_eq!(kept(&everywhere), None);
+        // An AdminNetworkPolicy decides before the NetworkPolicy layer and isolates nothing.
+        let admin = format!(
+            "{NAMESPACE}---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {{name: a}}\nspec:\n  priority: 1\n  subject: {{namespaces: {{}}}}\n  egress: [{{name: r, action: Deny, to: [{{networks: [10.0.0.0/8]}}]}}]\n"
+        );
+        assert_eq!(kept(&admin), None);
+    }
+
+    #[test]
+    fn the_allow_half_is_dropped_where_it_would_widen() {
+        let narrow = format!(
+            "{NAMESPACE}{}",
+            egress("internal", "{}", "[{to: [ipBlock: {cidr: 10.0.0.0/8}]}]")
+        );
+        let (halves, note) = kept(&narrow).expect("changed");
+        assert_eq!(halves, [Half::DenyAll], "every pod is isolated already");
+        assert!(
+            note.contains("may send only to 10.0.0.0/8 any port now"),
+            "{note}"
+        );
+        // Every port to everywhere but on one protocol only is narrower too.
+        let tcp_only = format!(
+            "{NAMESPACE}{}",
+            egress("tcp", "{}", "[{ports: [{protocol: TCP}]}]")
+        );
+        assert_eq!(kept(&tcp_only).map(|k| k.0), Some(vec![Half::DenyAll]));
+    }
+
+    #[test]
+    fn nothing_is_written_where_some_pods_are_narrow_and_others_open_or_an_engine_decides() {
+        let mixed = format!(
+            "{NAMESPACE}{}",
+            egress(
+                "db",
+                "{matchLabels: {app: db}}",
+                "[{to: [ipBlock: {cidr: 10.0.0.0/8}]}]"
+            )
+        );
+        let (halves, note) = kept(&mixed).expect("changed");
+        assert!(halves.is_empty());
+        assert!(note.contains("which no policy isolates"), "{note}");
+        // A BaselineAdminNetworkPolicy decides after the NetworkPolicy layer: pods the pair
+        // isolates would no longer reach it.
+        let baseline = format!(
+            "{NAMESPACE}---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata: {{name: default}}\nspec:\n  subject: {{namespaces: {{}}}}\n  egress: [{{name: r, action: Deny, to: [{{networks: [10.0.0.0/8]}}]}}]\n"
+        );
+        let (halves, note) = kept(&baseline).expect("changed");
+        assert!(halves.is_empty());
+        assert!(
+            note.starts_with(
+                "namespace ns: nothing written: BaselineAdminNetworkPolicy default selects"
+            ),
+            "{note}"
+        );
+    }
+
     #[test]
     fn names_do_not_clash() {
         assert_eq!(unique("deny-egress-all", |_| false), "deny-egress-all");
