@@ -7,7 +7,7 @@ use crate::Outcome;
 use crate::analyze::NamespaceVerdict;
 use crate::analyze::egress::EgressSet;
 use crate::analyze::explain::{ClassExplanation, Classes, explain_namespace};
-use crate::decode::spec::EngineKind;
+use crate::decode::spec::{EngineKind, Via};
 use crate::lint::Finding;
 use crate::net::{IpSet, PortSet, Target};
 use crate::source::discover::{KUSTOMIZATION_NAMES, normalize};
@@ -529,7 +529,8 @@ fn plan_files(
     additions
 }
 
-/// Notes on the openings a namespace keeps: fix does not edit existing policies.
+/// Notes on the openings a namespace keeps: fix does not edit existing policies, but says how
+/// to close an ipBlock's opening without taking anything else away.
 fn still_reachable<'o>(
     outcome: &'o Outcome,
     verdict: &'o NamespaceVerdict,
@@ -537,9 +538,30 @@ fn still_reachable<'o>(
     let model = &outcome.model;
     verdict.openings.iter().map(move |opening| {
         let rule = model.rule(opening.rule);
+        let how = match &rule.rule.via {
+            Via::IpBlock(cidr) if rule.policy.is_native() => {
+                let hosts: BTreeSet<String> = opening
+                    .targets
+                    .iter()
+                    .map(Target::host_cidr)
+                    .filter(|host| host.prefix_len() > cidr.prefix_len())
+                    .map(|host| host.to_string())
+                    .collect();
+                if hosts.is_empty() {
+                    "remove its ipBlock by hand: it allows only the metadata address".to_string()
+                } else {
+                    format!(
+                        "add {} to the except of its ipBlock {cidr} by hand, which takes \
+                         nothing else away",
+                        hosts.into_iter().collect::<Vec<_>>().join(", ")
+                    )
+                }
+            }
+            _ => "change it by hand".to_string(),
+        };
         format!(
             "namespace {} stays reachable: {} ({}:{}) \
-             opens {}; fix does not edit existing policies, change it by hand",
+             opens {}; fix does not edit existing policies: {how}",
             verdict.name,
             rule.describe(),
             model.files[rule.at().file],
