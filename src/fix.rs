@@ -248,18 +248,12 @@ fn keep_egress(outcome: &Outcome, verdict: &NamespaceVerdict, halves: &[Half]) -
     )?;
     let ns = &verdict.name;
     let Classes::Listed(classes) = &explained.classes else {
-        // Only the deny half, where every pod is isolated already by the allow-all policy.
-        let halves: Vec<Half> = halves
-            .iter()
-            .copied()
-            .filter(|&h| h == Half::DenyAll && verdict.allow_except_metadata.is_some())
-            .collect();
         return Some(Kept {
-            halves,
+            halves: Vec::new(),
             note: format!(
-                "namespace {ns}: its policies split pods into too many classes to show that \
-                 the allow-egress-all-except-metadata policy would not widen their egress; \
-                 not written"
+                "namespace {ns}: nothing written: its policies split pods into too many classes \
+                 to show that the pair would take nothing but the metadata addresses away from \
+                 their egress"
             ),
         });
     };
