@@ -7,7 +7,7 @@ use crate::Outcome;
 use crate::analyze::NamespaceVerdict;
 use crate::analyze::egress::EgressSet;
 use crate::analyze::explain::{ClassExplanation, Classes, explain_namespace};
-use crate::decode::spec::EngineKind;
+use crate::decode::spec::{EngineKind, Via};
 use crate::lint::Finding;
 use crate::net::{IpSet, PortSet, Target};
 use crate::source::discover::{KUSTOMIZATION_NAMES, normalize};
@@ -236,6 +236,10 @@ struct Kept {
 
 fn keep_egress(outcome: &Outcome, verdict: &NamespaceVerdict, halves: &[Half]) -> Option<Kept> {
     let model = &outcome.model;
+    // The allow-all policy there isolates every pod already: the deny half changes nothing.
+    if halves == [Half::DenyAll] && verdict.allow_except_metadata.is_some() {
+        return None;
+    }
     let explained = explain_namespace(
         model,
         &outcome.analysis,
@@ -244,18 +248,12 @@ fn keep_egress(outcome: &Outcome, verdict: &NamespaceVerdict, halves: &[Half]) -
     )?;
     let ns = &verdict.name;
     let Classes::Listed(classes) = &explained.classes else {
-        // Only the deny half, where every pod is isolated already by the allow-all policy.
-        let halves: Vec<Half> = halves
-            .iter()
-            .copied()
-            .filter(|&h| h == Half::DenyAll && verdict.allow_except_metadata.is_some())
-            .collect();
         return Some(Kept {
-            halves,
+            halves: Vec::new(),
             note: format!(
-                "namespace {ns}: its policies split pods into too many classes to show that \
-                 the allow-egress-all-except-metadata policy would not widen their egress; \
-                 not written"
+                "namespace {ns}: nothing written: its policies split pods into too many classes \
+                 to show that the pair would take nothing but the metadata addresses away from \
+                 their egress"
             ),
         });
     };
@@ -525,7 +523,8 @@ fn plan_files(
     additions
 }
 
-/// Notes on the openings a namespace keeps: fix does not edit existing policies.
+/// Notes on the openings a namespace keeps: fix does not edit existing policies, but says how
+/// to close an ipBlock's opening without taking anything else away.
 fn still_reachable<'o>(
     outcome: &'o Outcome,
     verdict: &'o NamespaceVerdict,
@@ -533,9 +532,30 @@ fn still_reachable<'o>(
     let model = &outcome.model;
     verdict.openings.iter().map(move |opening| {
         let rule = model.rule(opening.rule);
+        let how = match &rule.rule.via {
+            Via::IpBlock(cidr) if rule.policy.is_native() => {
+                let hosts: BTreeSet<String> = opening
+                    .targets
+                    .iter()
+                    .map(Target::host_cidr)
+                    .filter(|host| host.prefix_len() > cidr.prefix_len())
+                    .map(|host| host.to_string())
+                    .collect();
+                if hosts.is_empty() {
+                    "remove its ipBlock by hand: it allows only the metadata address".to_string()
+                } else {
+                    format!(
+                        "add {} to the except of its ipBlock {cidr} by hand, which takes \
+                         nothing else away",
+                        hosts.into_iter().collect::<Vec<_>>().join(", ")
+                    )
+                }
+            }
+            _ => "change it by hand".to_string(),
+        };
         format!(
             "namespace {} stays reachable: {} ({}:{}) \
-             opens {}; fix does not edit existing policies, change it by hand",
+             opens {}; fix does not edit existing policies: {how}",
             verdict.name,
             rule.describe(),
             model.files[rule.at().file],
@@ -1152,6 +1172,90 @@ mod tests {
             ]
         );
         assert_eq!(plan.notes.len(), 4, "{:?}", plan.notes);
+    }
+
+    /// What [`keep_egress`] keeps of both halves in namespace `ns` of `yaml`, and its note.
+    fn kept(yaml: &str) -> Option<(Vec<Half>, String)> {
+        let outcome = crate::lint_text(yaml);
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+        let verdict = outcome
+            .analysis
+            .namespaces
+            .iter()
+            .find(|v| v.name == "ns")
+            .expect("namespace ns");
+        let halves = [Half::DenyAll, Half::AllowExceptMetadata];
+        keep_egress(&outcome, verdict, &halves).map(|k| (k.halves, k.note))
+    }
+
+    fn egress(name: &str, selector: &str, rules: &str) -> String {
+        format!(
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: ns}}\nspec:\n  podSelector: {selector}\n  policyTypes: [Egress]\n  egress: {rules}\n"
+        )
+    }
+
+    const NAMESPACE: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n";
+
+    #[test]
+    fn the_pair_is_kept_whole_where_it_takes_only_metadata_away() {
+        // No policy: every pod keeps all but the metadata addresses.
+        assert_eq!(kept(NAMESPACE), None);
+        // Pods that may send everywhere already, on every port.
+        let everywhere = format!("{NAMESPACE}{}", egress("all", "{}", "[{}]"));
+        assert_eq!(kept(&everywhere), None);
+        // An AdminNetworkPolicy decides before the NetworkPolicy layer and isolates nothing.
+        let admin = format!(
+            "{NAMESPACE}---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {{name: a}}\nspec:\n  priority: 1\n  subject: {{namespaces: {{}}}}\n  egress: [{{name: r, action: Deny, to: [{{networks: [10.0.0.0/8]}}]}}]\n"
+        );
+        assert_eq!(kept(&admin), None);
+    }
+
+    #[test]
+    fn the_allow_half_is_dropped_where_it_would_widen() {
+        let narrow = format!(
+            "{NAMESPACE}{}",
+            egress("internal", "{}", "[{to: [ipBlock: {cidr: 10.0.0.0/8}]}]")
+        );
+        let (halves, note) = kept(&narrow).expect("changed");
+        assert_eq!(halves, [Half::DenyAll], "every pod is isolated already");
+        assert!(
+            note.contains("may send only to 10.0.0.0/8 any port now"),
+            "{note}"
+        );
+        // Every port to everywhere but on one protocol only is narrower too.
+        let tcp_only = format!(
+            "{NAMESPACE}{}",
+            egress("tcp", "{}", "[{ports: [{protocol: TCP}]}]")
+        );
+        assert_eq!(kept(&tcp_only).map(|k| k.0), Some(vec![Half::DenyAll]));
+    }
+
+    #[test]
+    fn nothing_is_written_where_some_pods_are_narrow_and_others_open_or_an_engine_decides() {
+        let mixed = format!(
+            "{NAMESPACE}{}",
+            egress(
+                "db",
+                "{matchLabels: {app: db}}",
+                "[{to: [ipBlock: {cidr: 10.0.0.0/8}]}]"
+            )
+        );
+        let (halves, note) = kept(&mixed).expect("changed");
+        assert!(halves.is_empty());
+        assert!(note.contains("which no policy isolates"), "{note}");
+        // A BaselineAdminNetworkPolicy decides after the NetworkPolicy layer: pods the pair
+        // isolates would no longer reach it.
+        let baseline = format!(
+            "{NAMESPACE}---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata: {{name: default}}\nspec:\n  subject: {{namespaces: {{}}}}\n  egress: [{{name: r, action: Deny, to: [{{networks: [10.0.0.0/8]}}]}}]\n"
+        );
+        let (halves, note) = kept(&baseline).expect("changed");
+        assert!(halves.is_empty());
+        assert!(
+            note.starts_with(
+                "namespace ns: nothing written: BaselineAdminNetworkPolicy default selects"
+            ),
+            "{note}"
+        );
     }
 
     #[test]

@@ -82,7 +82,10 @@ fn fix_writes_the_missing_halves_and_lint_then_passes() {
     // The reopening policy is named and left alone.
     assert!(
         r.stdout.contains(
-            "namespace team-b stays reachable: NetworkPolicy team-b/allow-link-local egress rule 1"
+            "namespace team-b stays reachable: NetworkPolicy team-b/allow-link-local egress rule 1 \
+             (clusters/team-b/netpol-allow-link-local.yaml:14) opens 169.254.169.254:80/TCP; fix \
+             does not edit existing policies: add 169.254.169.254/32 to the except of its ipBlock \
+             169.254.0.0/16 by hand, which takes nothing else away\n"
         ),
         "{}",
         r.stdout
