@@ -103,3 +103,24 @@ fn a_cilium_endpoint_selector_on_reserved_world_is_the_world() {
         )]
     );
 }
+
+#[test]
+fn a_service_the_repository_does_not_declare_counts_for_an_allow() {
+    let r = report();
+    assert_eq!(reachable(&r, "undeclared"), (true, vec![V4, V6]));
+    let lines: Vec<u64> = imds001(&r, "undeclared").iter().map(|(l, _)| *l).collect();
+    // The rule naming payments-gateway, not the one naming the cluster DNS.
+    let rule_line = std::fs::read_to_string("fixtures/services/cilium.yaml")
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("serviceName: payments-gateway"))
+        .unwrap() as u64;
+    assert!(
+        lines.iter().all(|&l| l + 2 >= rule_line && l <= rule_line),
+        "{lines:?} vs {rule_line}"
+    );
+    assert!(!lines.is_empty());
+    // The cluster DNS and the API server every cluster has send to no metadata address.
+    assert_eq!(reachable(&r, "dns-only"), (false, vec![]));
+    assert_eq!(namespace(&r, "dns-only")["isolated"], true);
+}

@@ -594,13 +594,18 @@ fn rule_addresses<'m>(
     )
 }
 
+/// Services every cluster has, which send to no metadata address whether or not the
+/// repository declares them: the cluster DNS (its pods) and the API server.
+const WELL_KNOWN_SERVICES: [(&str, &str); 2] =
+    [("kube-system", "kube-dns"), ("default", "kubernetes")];
+
 /// The addresses the Services a rule names send to, in namespace `key`'s cluster: the
 /// endpoints of those without a selector (a Service with one sends to pods). A Service
 /// without a selector whose endpoints the repository does not hold, or lists by name, cannot
-/// be known: an Allow then counts every address, a Deny none, like the other unknowables. A
-/// Service the repository does not declare is taken as one that selects pods. `home` is the
-/// policy's namespace (`None` for a cluster-wide policy, whose references without a namespace
-/// look everywhere).
+/// be known: an Allow then counts every address, a Deny none, like the other unknowables. So
+/// can a Service the repository does not declare, except the two every cluster has
+/// ([`WELL_KNOWN_SERVICES`]). `home` is the policy's namespace (`None` for a cluster-wide
+/// policy, whose references without a namespace look everywhere).
 fn service_addresses(
     model: &Model,
     key: &NamespaceKey,
@@ -615,16 +620,27 @@ fn service_addresses(
             continue;
         }
         let namespace = wanted.namespace.as_deref().or(home);
-        let services = model.services.iter().filter(|s| {
+        let named = |s: &&crate::model::Service| {
             s.cluster == key.cluster
-                && !s.selects_pods
                 && namespace.is_none_or(|ns| s.namespace == ns)
                 && match &wanted.name {
                     ServiceName::Name(name) => &s.name == name,
                     ServiceName::Labels(selector) => selector.matches(&s.labels),
                 }
-        });
-        for service in services {
+        };
+        let well_known = match (&wanted.name, namespace) {
+            (ServiceName::Name(name), Some(ns)) => WELL_KNOWN_SERVICES.contains(&(ns, name)),
+            _ => false,
+        };
+        if allow && !well_known && !model.services.iter().any(|s| named(&s)) {
+            return IpSet::all();
+        }
+        for service in model
+            .services
+            .iter()
+            .filter(named)
+            .filter(|s| !s.selects_pods)
+        {
             let mut known = false;
             for endpoints in model.service_endpoints.iter().filter(|e| {
                 e.cluster == key.cluster
