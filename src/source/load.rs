@@ -5,6 +5,7 @@
 //! documents nobody reads never cost a tree.
 
 use crate::source::discover::{KUSTOMIZATION_NAMES, SourcePath};
+use crate::source::skim;
 use crate::source::yaml::{self, Node, Pos};
 use std::path::{Path, PathBuf};
 
@@ -68,7 +69,7 @@ pub fn load_file(source: &SourcePath, keep: &yaml::Keep) -> LoadedFile {
         }
     }
     match std::fs::read(path) {
-        Ok(bytes) => parse_bytes(&mut file, &bytes, keep),
+        Ok(bytes) => parse_bytes(&mut file, &bytes, keep, true),
         Err(e) => file.errors.push(fail(format!("cannot read: {e}"))),
     }
     file
@@ -81,12 +82,26 @@ pub fn load_stream(display: &str, bytes: &[u8], keep: &yaml::Keep) -> LoadedFile
         display: display.to_string(),
         ..LoadedFile::default()
     };
-    parse_bytes(&mut file, bytes, keep);
+    parse_bytes(&mut file, bytes, keep, true);
     file.bytes = Some(bytes.to_vec());
     file
 }
 
-fn parse_bytes(file: &mut LoadedFile, bytes: &[u8], keep: &yaml::Keep) {
+/// Like [`load_stream`], with every document parsed whole, none skimmed: the reference the
+/// skim ([`skim::skim`]) is checked against.
+pub fn load_stream_parsed_whole(display: &str, bytes: &[u8], keep: &yaml::Keep) -> LoadedFile {
+    let mut file = LoadedFile {
+        path: PathBuf::from(display),
+        display: display.to_string(),
+        ..LoadedFile::default()
+    };
+    parse_bytes(&mut file, bytes, keep, false);
+    file
+}
+
+/// Parses the documents of `bytes` into `file`; with `skim`, a document whose kind the text
+/// tells is parsed only where `keep` asks ([`skim::skim`]).
+fn parse_bytes(file: &mut LoadedFile, bytes: &[u8], keep: &yaml::Keep, skim: bool) {
     let is_kustomization = is_kustomization(&file.path);
     let keep: &yaml::Keep = if is_kustomization { &|_, _| true } else { keep };
     // Split first, decode each document on its own: a stray byte in one document is an error
@@ -108,7 +123,14 @@ fn parse_bytes(file: &mut LoadedFile, bytes: &[u8], keep: &yaml::Keep) {
             line_offset: chunk.line_offset,
             column_offset: chunk.column_offset,
         };
-        match yaml::parse_documents_at(text, origin, keep) {
+        let skimmed = (skim && !is_kustomization)
+            .then(|| skimmed(text, &chunk, keep))
+            .flatten();
+        let parsed = match skimmed {
+            Some(documents) => Ok(documents),
+            None => yaml::parse_documents_at(text, origin, keep),
+        };
+        match parsed {
             Ok(documents) => {
                 file.documents += documents.len();
                 for doc in documents {
@@ -127,6 +149,22 @@ fn parse_bytes(file: &mut LoadedFile, bytes: &[u8], keep: &yaml::Keep) {
                 message: e.message,
             }),
         }
+    }
+}
+
+/// The document of `text` parsed from its skim ([`skim::skim`]): only the top-level entries
+/// `keep` asks for, the others passed over unparsed. `None` when the skim does not apply or
+/// its parse does not agree with it; the caller then parses the whole text.
+fn skimmed(text: &str, chunk: &Chunk, keep: &yaml::Keep) -> Option<Vec<Node>> {
+    if chunk.column_offset != 0 {
+        return None;
+    }
+    let skimmed = skim::skim(text, keep)?;
+    let origin = yaml::Origin::line(chunk.line_offset + skimmed.lines_before);
+    let documents = yaml::parse_strict_at(&skimmed.text, origin, keep)?;
+    match documents.as_slice() {
+        [doc] if skimmed.agrees(doc, chunk.line_offset + 1) => Some(documents),
+        _ => None,
     }
 }
 
@@ -162,7 +200,7 @@ fn decode_chunk<'a>(bytes: &'a [u8], chunk: &Chunk) -> Result<&'a str, (Pos, Str
 }
 
 /// The lines of `bytes` as YAML sees them: each ends after `\n`, `\r\n` or a lone `\r`.
-fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+pub(super) fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut start = 0;
     std::iter::from_fn(move || {
         if start >= bytes.len() {
@@ -208,7 +246,7 @@ fn position_of(bytes: &[u8], offset: usize) -> Pos {
 /// Whether a line (without its break) is a document marker: `---` or `...` at its start,
 /// followed by white space or nothing. A marker at the start of a line always is one, even
 /// where a block scalar would go on, so splitting there is exact.
-fn is_marker(line: &[u8], marker: &[u8; 3]) -> bool {
+pub(super) fn is_marker(line: &[u8], marker: &[u8; 3]) -> bool {
     line.starts_with(marker) && line.get(3).is_none_or(|b| b.is_ascii_whitespace())
 }
 
@@ -331,7 +369,7 @@ fn json_stream(bytes: &[u8]) -> Option<Vec<Chunk>> {
     Some(chunks)
 }
 
-fn trim_break(line: &[u8]) -> &[u8] {
+pub(super) fn trim_break(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
 }
