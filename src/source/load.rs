@@ -159,6 +159,9 @@ fn skimmed(text: &str, chunk: &Chunk, keep: &yaml::Keep) -> Option<Vec<Node>> {
     if chunk.column_offset != 0 {
         return None;
     }
+    if text.trim_start().starts_with('{') {
+        return flow_skimmed(text, chunk, keep);
+    }
     let skimmed = skim::skim(text, keep)?;
     let origin = yaml::Origin::line(chunk.line_offset + skimmed.lines_before);
     let documents = yaml::parse_strict_at(&skimmed.text, origin, keep)?;
@@ -166,6 +169,41 @@ fn skimmed(text: &str, chunk: &Chunk, keep: &yaml::Keep) -> Option<Vec<Node>> {
         [doc] if skimmed.agrees(doc, chunk.line_offset + 1) => Some(documents),
         _ => None,
     }
+}
+
+/// The document of `text`, one flow mapping, parsed from its skim ([`skim::skim_flow`]): each
+/// kept entry parsed on its own, in place, into the mapping. `None` as for [`skimmed`].
+fn flow_skimmed(text: &str, chunk: &Chunk, keep: &yaml::Keep) -> Option<Vec<Node>> {
+    let skimmed = skim::skim_flow(text, keep)?;
+    let place = |p: Pos| Pos {
+        line: chunk.line_offset + p.line,
+        column: p.column,
+    };
+    let mut entries = Vec::with_capacity(skimmed.entries.len());
+    for entry in &skimmed.entries {
+        // The entry in braces, the `{` just before where the key stands.
+        let origin = yaml::Origin {
+            line_offset: chunk.line_offset + entry.at.line - 1,
+            column_offset: entry.at.column - 2,
+        };
+        let documents = yaml::parse_strict_at(&format!("{{{}}}", entry.text), origin, keep)?;
+        let [doc] = documents.as_slice() else {
+            return None;
+        };
+        let [(key, value)] = doc.as_map()? else {
+            return None;
+        };
+        if key.key_text() != Some(entry.key) || key.span.start != place(entry.at) {
+            return None;
+        }
+        entries.push((key.clone(), value.clone()));
+    }
+    let span = yaml::Span {
+        start: place(skimmed.start),
+        end: place(skimmed.end),
+        file: None,
+    };
+    Some(vec![Node::mapping(entries, span)])
 }
 
 /// One document's bytes in a file: `bytes[start..end]`, whose first line is line

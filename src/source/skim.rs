@@ -115,6 +115,234 @@ pub fn skim<'a>(text: &'a str, keep: &Keep) -> Option<Skimmed<'a>> {
     })
 }
 
+/// A document written as one flow mapping (JSON, as `kubectl get -o json` writes it), its
+/// kind read off its text: the kept top-level entries, each to parse on its own, and the
+/// places of the mapping itself.
+#[derive(Debug)]
+pub struct FlowSkimmed<'a> {
+    /// Each kept entry (`"key": value`), with the 1-based line and column its key starts at.
+    pub entries: Vec<FlowEntry<'a>>,
+    /// Where the mapping's `{` is, and where its `}` ends (1-based, columns in characters).
+    pub start: yaml::Pos,
+    pub end: yaml::Pos,
+    /// The byte ranges passed over, one per top-level entry not kept.
+    pub skipped: Vec<std::ops::Range<usize>>,
+}
+
+#[derive(Debug)]
+pub struct FlowEntry<'a> {
+    pub key: &'a str,
+    /// The entry's text, from its key's opening quote to the end of its value.
+    pub text: &'a str,
+    pub at: yaml::Pos,
+}
+
+/// Like [`skim`], for a document that is one flow mapping with double-quoted keys (JSON):
+/// `None` unless its text is `{ "key": value, ... }` with white space around, each key once
+/// and without escapes, a `"kind"` whose value is one quoted word, values with no comment,
+/// single quote, anchor, alias or tag outside double-quoted strings and no nesting past the
+/// limit; and something left out. Positions count lines and characters as YAML does.
+pub fn skim_flow<'a>(text: &'a str, keep: &Keep) -> Option<FlowSkimmed<'a>> {
+    let mut s = FlowScan::new(text.as_bytes());
+    s.blank();
+    if s.peek() != Some(b'{') {
+        return None;
+    }
+    let start = s.pos();
+    s.bump();
+    let mut all: Vec<(FlowEntry, std::ops::Range<usize>)> = Vec::new();
+    loop {
+        s.blank();
+        if s.peek() == Some(b'}') && all.is_empty() {
+            return None;
+        }
+        let at = s.pos();
+        let key_start = s.i;
+        let key = s.key()?;
+        let key = &text[key_start + 1..key_start + 1 + key.len()];
+        s.blank();
+        if s.peek() != Some(b':') {
+            return None;
+        }
+        s.bump();
+        s.blank();
+        s.value()?;
+        if all.iter().any(|(e, _)| e.key == key) {
+            return None;
+        }
+        let entry = text[key_start..s.i].trim_end();
+        all.push((
+            FlowEntry {
+                key,
+                text: entry,
+                at,
+            },
+            key_start..key_start + entry.len(),
+        ));
+        s.blank();
+        match s.peek() {
+            Some(b',') => s.bump(),
+            Some(b'}') => {
+                s.bump();
+                break;
+            }
+            _ => return None,
+        }
+    }
+    let end = s.pos();
+    s.blank();
+    if s.i != text.len() {
+        return None;
+    }
+    let kind = all.iter().find(|(e, _)| e.key == "kind")?.0.text;
+    let kind = kind.strip_prefix("\"kind\"")?.trim_start();
+    let kind = kind.strip_prefix(':')?.trim_start();
+    let kind = kind.strip_prefix('"')?.strip_suffix('"')?;
+    if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let (kept, skipped): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .partition(|(e, _)| keep(Some(kind), &[e.key]));
+    // A key at column 1 leaves no room for the `{` its entry is parsed in.
+    if skipped.is_empty() || kept.iter().any(|(e, _)| e.at.column < 2) {
+        return None;
+    }
+    Some(FlowSkimmed {
+        entries: kept.into_iter().map(|(e, _)| e).collect(),
+        start,
+        end,
+        skipped: skipped.into_iter().map(|(_, r)| r).collect(),
+    })
+}
+
+/// A cursor over a flow document that counts lines and columns as it goes.
+struct FlowScan<'a> {
+    b: &'a [u8],
+    i: usize,
+    line: usize,
+    column: usize,
+}
+
+impl<'a> FlowScan<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        FlowScan {
+            b,
+            i: 0,
+            line: 1,
+            column: 1,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn pos(&self) -> yaml::Pos {
+        yaml::Pos {
+            line: self.line,
+            column: self.column,
+        }
+    }
+
+    /// Steps over one byte, counting `\n`, `\r\n` and a lone `\r` as line breaks and
+    /// continuation bytes of a character as no column.
+    fn bump(&mut self) {
+        let b = self.b[self.i];
+        self.i += 1;
+        match b {
+            b'\n' => (self.line, self.column) = (self.line + 1, 1),
+            b'\r' if self.peek() != Some(b'\n') => (self.line, self.column) = (self.line + 1, 1),
+            b'\r' => {}
+            _ if b & 0xc0 != 0x80 => self.column += 1,
+            _ => {}
+        }
+    }
+
+    fn blank(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.bump();
+        }
+    }
+
+    /// A double-quoted key without escapes; its text.
+    fn key(&mut self) -> Option<&'a [u8]> {
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        self.bump();
+        let from = self.i;
+        loop {
+            match self.peek()? {
+                b'"' => break,
+                b'\\' | b'\n' | b'\r' => return None,
+                _ => self.bump(),
+            }
+        }
+        let key = &self.b[from..self.i];
+        self.bump();
+        Some(key)
+    }
+
+    /// A double-quoted string, escapes and all.
+    fn string(&mut self) -> Option<()> {
+        self.bump();
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.bump();
+                    return Some(());
+                }
+                b'\\' => {
+                    self.bump();
+                    self.peek()?;
+                    self.bump();
+                }
+                _ => self.bump(),
+            }
+        }
+    }
+
+    /// One value: a string, a collection with its brackets matched, or a plain scalar.
+    fn value(&mut self) -> Option<()> {
+        let mut open: Vec<u8> = Vec::new();
+        loop {
+            match self.peek()? {
+                b'"' => self.string()?,
+                b'[' | b'{' => {
+                    if open.len() + 2 > MAX_DEPTH {
+                        return None;
+                    }
+                    open.push(if self.peek() == Some(b'[') {
+                        b']'
+                    } else {
+                        b'}'
+                    });
+                    self.bump();
+                }
+                b @ (b']' | b'}') => {
+                    if open.is_empty() {
+                        // The end of the mapping around: the value before it was plain.
+                        return Some(());
+                    }
+                    if open.pop() != Some(b) {
+                        return None;
+                    }
+                    self.bump();
+                }
+                b',' if open.is_empty() => return Some(()),
+                b'\'' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'%' | b'@' | b'`' | b'?' => {
+                    return None;
+                }
+                _ => self.bump(),
+            }
+            if open.is_empty() && matches!(self.peek(), Some(b',' | b'}' | b']') | None) {
+                return Some(());
+            }
+        }
+    }
+}
+
 /// The top-level entries of a block mapping written at column 0, or `None` for any other
 /// shape. Comment lines, blank lines and a first `---` line may come before the first key;
 /// a `...` line may end the document.
@@ -507,6 +735,56 @@ mod tests {
             "data: {a: *b}\n",
         ] {
             assert!(!passable(body.as_bytes()), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn a_json_document_keeps_its_identity_entries() {
+        let text = "{\n  \"apiVersion\": \"v1\",\n  \"data\": {\"a\": \"{'x': [1, 2]}\\\"\", \"b\": [1, {\"c\": null}]},\n  \"kind\": \"ConfigMap\" ,\n  \"metadata\": {\"name\": \"é\", \"namespace\": \"n\"}\n}\n";
+        let s = skim_flow(text, &keep).unwrap();
+        let keys: Vec<(&str, usize, usize)> = s
+            .entries
+            .iter()
+            .map(|e| (e.key, e.at.line, e.at.column))
+            .collect();
+        assert_eq!(
+            keys,
+            [("apiVersion", 2, 3), ("kind", 4, 3), ("metadata", 5, 3)]
+        );
+        assert_eq!(s.entries[1].text, "\"kind\": \"ConfigMap\"");
+        assert_eq!(
+            (s.start.line, s.start.column, s.end.line, s.end.column),
+            (1, 1, 6, 2)
+        );
+        assert_eq!(s.skipped.len(), 1);
+        assert!(text[s.skipped[0].clone()].starts_with("\"data\""));
+        // Through the loader: positions as a full parse gives them, `data` not built.
+        let f = load_stream("c.json", text.as_bytes(), &keep);
+        assert!(f.errors.is_empty(), "{:?}", f.errors);
+        let whole = crate::source::load::load_stream_parsed_whole("c.json", text.as_bytes(), &keep);
+        let name = |t: &Node| t.get("metadata").unwrap().get("name").unwrap().span;
+        assert_eq!(name(&f.trees[0]), name(&whole.trees[0]));
+        assert_eq!(name(&f.trees[0]).start.column, 24);
+        assert_eq!(f.trees[0].span, whole.trees[0].span);
+        assert!(f.trees[0].get("data").is_none());
+        for text in [
+            "{\"kind\": \"Policy\", \"spec\": {}}",
+            "{\"kind\": \"ConfigMap\"}",
+            "{\"kind\": \"ConfigMap\", \"data\": {'a': 1}}",
+            "{\"kind\": \"ConfigMap\", \"data\": [*a]}",
+            "{\"kind\": \"ConfigMap\", \"data\": {\"a\": 1]}",
+            "{\"kind\": \"ConfigMap\", \"data\": \"x}",
+            "{\"kind\": \"ConfigMap\", \"data\": 1, \"data\": 2}",
+            "{\"kind\": \"ConfigMap\", \"data\": 1} x",
+            "{\"kind\": \"ConfigMap\", \"data\": 1 # c\n}",
+            "{\"kind\": \"Config Map\", \"data\": 1}",
+            "{\"kind\": ConfigMap, \"data\": 1}",
+            "{kind: ConfigMap, \"data\": 1}",
+            "{\"k\\\"\": 1, \"kind\": \"ConfigMap\", \"data\": 1}",
+            "{\n\"kind\": \"ConfigMap\", \"data\": 1}",
+            "[{\"kind\": \"ConfigMap\", \"data\": 1}]",
+        ] {
+            assert!(skim_flow(text, &keep).is_none(), "{text:?}");
         }
     }
 
