@@ -126,6 +126,8 @@ pub fn run(options: LintOptions) -> Result<Outcome, LintError> {
 
     let resolution = topology::resolve(&files, &objects, &paths);
     let mut model = model::build(&files, &objects, &resolution, &options.default_namespace);
+    // The model has what the analysis reads: the objects need not outlive it.
+    drop(objects);
     if let Some(cluster) = &options.cluster {
         keep_only_cluster(&mut model, &resolution.clusters, cluster)?;
     }
