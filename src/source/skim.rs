@@ -14,6 +14,7 @@
 use super::load::{is_marker, lines, trim_break};
 use super::yaml::{self, Keep, MAX_DEPTH, Node, Value};
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 /// The part of a document to parse, and the top-level keys it must yield.
 #[derive(Debug)]
@@ -151,6 +152,7 @@ pub fn skim_flow<'a>(text: &'a str, keep: &Keep) -> Option<FlowSkimmed<'a>> {
     let start = s.pos();
     s.bump();
     let mut all: Vec<(FlowEntry, std::ops::Range<usize>)> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     loop {
         s.blank();
         if s.peek() == Some(b'}') && all.is_empty() {
@@ -167,7 +169,7 @@ pub fn skim_flow<'a>(text: &'a str, keep: &Keep) -> Option<FlowSkimmed<'a>> {
         s.bump();
         s.blank();
         s.value()?;
-        if all.iter().any(|(e, _)| e.key == key) {
+        if !seen.insert(key) {
             return None;
         }
         let entry = text[key_start..s.i].trim_end();
@@ -349,6 +351,8 @@ impl<'a> FlowScan<'a> {
 fn top_level_entries(text: &str) -> Option<Vec<Entry<'_>>> {
     let bytes = text.as_bytes();
     let mut entries: Vec<Entry> = Vec::new();
+    // Keys seen, to refuse a duplicate in one lookup each.
+    let mut seen: HashSet<&str> = HashSet::new();
     let mut ended = false;
     let mut start_seen = false;
     for (line_no, (start, end)) in lines(bytes).enumerate() {
@@ -388,7 +392,7 @@ fn top_level_entries(text: &str) -> Option<Vec<Entry<'_>>> {
             }
             Some(_) => {
                 let key = plain_key(line)?;
-                if entries.iter().any(|e| e.key == key) {
+                if !seen.insert(key) {
                     return None;
                 }
                 if let Some(last) = entries.last_mut() {
@@ -786,6 +790,21 @@ mod tests {
         ] {
             assert!(skim_flow(text, &keep).is_none(), "{text:?}");
         }
+    }
+
+    #[test]
+    fn many_top_level_keys_cost_linear_time() {
+        let keys: String = (0..200_000).map(|i| format!("k{i}: v\n")).collect();
+        let text = format!("kind: ConfigMap\nmetadata: {{}}\n{keys}");
+        let started = std::time::Instant::now();
+        assert_eq!(skim(&text, &keep).map(|s| s.skipped.len()), Some(200_000));
+        let json: Vec<String> = (0..200_000).map(|i| format!("\"k{i}\": 1")).collect();
+        let text = format!("{{\"kind\": \"ConfigMap\", {}}}", json.join(", "));
+        assert_eq!(
+            skim_flow(&text, &keep).map(|s| s.skipped.len()),
+            Some(200_000)
+        );
+        assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
     }
 
     #[test]
