@@ -228,12 +228,17 @@ fn decode_chunk<'a>(bytes: &'a [u8], chunk: &Chunk) -> Result<&'a str, (Pos, Str
         }
         .place(pos.line, pos.column)
     };
-    if let Some(at) = raw.iter().position(|&b| b == 0) {
-        return Err((place(at), "binary data (contains a NUL byte)".into()));
-    }
+    let binary = |at: usize| Err((place(at), "binary data (contains a NUL byte)".into()));
+    // Text first: a search for NUL in valid text goes a word at a time.
     match std::str::from_utf8(raw) {
-        Ok(text) => Ok(text.strip_prefix('\u{feff}').unwrap_or(text)),
-        Err(e) => Err((place(e.valid_up_to()), "invalid UTF-8".into())),
+        Ok(text) => match text.find('\0') {
+            Some(at) => binary(at),
+            None => Ok(text.strip_prefix('\u{feff}').unwrap_or(text)),
+        },
+        Err(e) => match raw.iter().position(|&b| b == 0) {
+            Some(at) => binary(at),
+            None => Err((place(e.valid_up_to()), "invalid UTF-8".into())),
+        },
     }
 }
 
@@ -245,10 +250,7 @@ pub(super) fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
             return None;
         }
         let line_start = start;
-        let end = match bytes[start..]
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-        {
+        let end = match find_break(&bytes[start..]) {
             Some(i) if bytes[start + i] == b'\r' && bytes.get(start + i + 1) == Some(&b'\n') => {
                 start + i + 2
             }
@@ -258,6 +260,28 @@ pub(super) fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
         start = end;
         Some((line_start, end))
     })
+}
+
+/// The offset of the first `\n` or `\r` in `bytes`, eight bytes at a time: every pass over a
+/// file's lines (splitting, the skim) spends most of its time here.
+fn find_break(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS != 0;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
+        if has_zero(word ^ (ONES * u64::from(b'\n'))) || has_zero(word ^ (ONES * u64::from(b'\r')))
+        {
+            break;
+        }
+        offset += 8;
+    }
+    bytes[offset..]
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .map(|i| offset + i)
 }
 
 /// The 1-based line and column of a byte offset; every YAML line break (`\n`, `\r\n`, a lone
@@ -612,6 +636,22 @@ mod tests {
                 "invalid UTF-8"
             )
         );
+    }
+
+    #[test]
+    fn line_breaks_are_found_as_a_byte_search_finds_them() {
+        let naive = |b: &[u8]| b.iter().position(|&c| c == b'\n' || c == b'\r');
+        let mut text: Vec<u8> = Vec::new();
+        for i in 0..300u32 {
+            // Every byte value, breaks at every alignment.
+            text.push((i.wrapping_mul(37) % 256) as u8);
+            for start in [0, i as usize / 2, i as usize] {
+                let b = &text[start.min(text.len())..];
+                assert_eq!(find_break(b), naive(b), "{b:?}");
+            }
+        }
+        assert_eq!(find_break(b"abcdefghijklmnop\r"), Some(16));
+        assert_eq!(find_break(b"abcdefgh\x8a\x8d\x0b\x0c"), None);
     }
 
     #[test]
