@@ -128,6 +128,8 @@ pub fn run(options: LintOptions) -> Result<Outcome, LintError> {
 
     let resolution = topology::resolve(&files, &objects, &paths, &options.cluster_map);
     let mut model = model::build(&files, &objects, &resolution, &options.default_namespace);
+    // The model has what the analysis reads: the objects need not outlive it.
+    drop(objects);
     if let Some(asked) = &options.cluster {
         let cluster = known_cluster(&resolution.clusters, asked)?;
         model.retain_cluster(&cluster);

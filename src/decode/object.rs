@@ -145,7 +145,9 @@ pub fn keep(kind: Option<&str>, path: &[&str]) -> bool {
 /// their own, and an item kubectl would refuse (no kind, or not an object) is an error of the
 /// file, at the item.
 pub fn file_objects(file: &mut LoadedFile) -> Vec<Object> {
-    let (objects, problems) = objects_and_problems(std::mem::take(&mut file.trees));
+    let (mut objects, problems) = objects_and_problems(std::mem::take(&mut file.trees));
+    // Kept for the whole run, one list per file: no room to spare.
+    objects.shrink_to_fit();
     file.errors
         .extend(problems.into_iter().map(|(pos, message)| LoadError {
             file: file.display.clone(),

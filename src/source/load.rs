@@ -5,6 +5,7 @@
 //! documents nobody reads never cost a tree.
 
 use crate::source::discover::{KUSTOMIZATION_NAMES, SourcePath};
+use crate::source::skim;
 use crate::source::yaml::{self, Node, Pos};
 use std::path::{Path, PathBuf};
 
@@ -68,7 +69,7 @@ pub fn load_file(source: &SourcePath, keep: &yaml::Keep) -> LoadedFile {
         }
     }
     match std::fs::read(path) {
-        Ok(bytes) => parse_bytes(&mut file, &bytes, keep),
+        Ok(bytes) => parse_bytes(&mut file, &bytes, keep, true),
         Err(e) => file.errors.push(fail(format!("cannot read: {e}"))),
     }
     file
@@ -81,12 +82,26 @@ pub fn load_stream(display: &str, bytes: &[u8], keep: &yaml::Keep) -> LoadedFile
         display: display.to_string(),
         ..LoadedFile::default()
     };
-    parse_bytes(&mut file, bytes, keep);
+    parse_bytes(&mut file, bytes, keep, true);
     file.bytes = Some(bytes.to_vec());
     file
 }
 
-fn parse_bytes(file: &mut LoadedFile, bytes: &[u8], keep: &yaml::Keep) {
+/// Like [`load_stream`], with every document parsed whole, none skimmed: the reference the
+/// skim ([`skim::skim`]) is checked against.
+pub fn load_stream_parsed_whole(display: &str, bytes: &[u8], keep: &yaml::Keep) -> LoadedFile {
+    let mut file = LoadedFile {
+        path: PathBuf::from(display),
+        display: display.to_string(),
+        ..LoadedFile::default()
+    };
+    parse_bytes(&mut file, bytes, keep, false);
+    file
+}
+
+/// Parses the documents of `bytes` into `file`; with `skim`, a document whose kind the text
+/// tells is parsed only where `keep` asks ([`skim::skim`]).
+fn parse_bytes(file: &mut LoadedFile, bytes: &[u8], keep: &yaml::Keep, skim: bool) {
     let is_kustomization = is_kustomization(&file.path);
     let keep: &yaml::Keep = if is_kustomization { &|_, _| true } else { keep };
     // Split first, decode each document on its own: a stray byte in one document is an error
@@ -108,7 +123,14 @@ fn parse_bytes(file: &mut LoadedFile, bytes: &[u8], keep: &yaml::Keep) {
             line_offset: chunk.line_offset,
             column_offset: chunk.column_offset,
         };
-        match yaml::parse_documents_at(text, origin, keep) {
+        let skimmed = (skim && !is_kustomization)
+            .then(|| skimmed(text, &chunk, keep))
+            .flatten();
+        let parsed = match skimmed {
+            Some(documents) => Ok(documents),
+            None => yaml::parse_documents_at(text, origin, keep),
+        };
+        match parsed {
             Ok(documents) => {
                 file.documents += documents.len();
                 for doc in documents {
@@ -128,6 +150,60 @@ fn parse_bytes(file: &mut LoadedFile, bytes: &[u8], keep: &yaml::Keep) {
             }),
         }
     }
+}
+
+/// The document of `text` parsed from its skim ([`skim::skim`]): only the top-level entries
+/// `keep` asks for, the others passed over unparsed. `None` when the skim does not apply or
+/// its parse does not agree with it; the caller then parses the whole text.
+fn skimmed(text: &str, chunk: &Chunk, keep: &yaml::Keep) -> Option<Vec<Node>> {
+    if chunk.column_offset != 0 {
+        return None;
+    }
+    if text.trim_start().starts_with('{') {
+        return flow_skimmed(text, chunk, keep);
+    }
+    let skimmed = skim::skim(text, keep)?;
+    let origin = yaml::Origin::line(chunk.line_offset + skimmed.lines_before);
+    let documents = yaml::parse_strict_at(&skimmed.text, origin, keep)?;
+    match documents.as_slice() {
+        [doc] if skimmed.agrees(doc, chunk.line_offset + 1) => Some(documents),
+        _ => None,
+    }
+}
+
+/// The document of `text`, one flow mapping, parsed from its skim ([`skim::skim_flow`]): each
+/// kept entry parsed on its own, in place, into the mapping. `None` as for [`skimmed`].
+fn flow_skimmed(text: &str, chunk: &Chunk, keep: &yaml::Keep) -> Option<Vec<Node>> {
+    let skimmed = skim::skim_flow(text, keep)?;
+    let place = |p: Pos| Pos {
+        line: chunk.line_offset + p.line,
+        column: p.column,
+    };
+    let mut entries = Vec::with_capacity(skimmed.entries.len());
+    for entry in &skimmed.entries {
+        // The entry in braces, the `{` just before where the key stands.
+        let origin = yaml::Origin {
+            line_offset: chunk.line_offset + entry.at.line - 1,
+            column_offset: entry.at.column - 2,
+        };
+        let documents = yaml::parse_strict_at(&format!("{{{}}}", entry.text), origin, keep)?;
+        let [doc] = documents.as_slice() else {
+            return None;
+        };
+        let [(key, value)] = doc.as_map()? else {
+            return None;
+        };
+        if key.key_text() != Some(entry.key) || key.span.start != place(entry.at) {
+            return None;
+        }
+        entries.push((key.clone(), value.clone()));
+    }
+    let span = yaml::Span {
+        start: place(skimmed.start),
+        end: place(skimmed.end),
+        file: None,
+    };
+    Some(vec![Node::mapping(entries, span)])
 }
 
 /// One document's bytes in a file: `bytes[start..end]`, whose first line is line
@@ -152,27 +228,29 @@ fn decode_chunk<'a>(bytes: &'a [u8], chunk: &Chunk) -> Result<&'a str, (Pos, Str
         }
         .place(pos.line, pos.column)
     };
-    if let Some(at) = raw.iter().position(|&b| b == 0) {
-        return Err((place(at), "binary data (contains a NUL byte)".into()));
-    }
+    let binary = |at: usize| Err((place(at), "binary data (contains a NUL byte)".into()));
+    // Text first: a search for NUL in valid text goes a word at a time.
     match std::str::from_utf8(raw) {
-        Ok(text) => Ok(text.strip_prefix('\u{feff}').unwrap_or(text)),
-        Err(e) => Err((place(e.valid_up_to()), "invalid UTF-8".into())),
+        Ok(text) => match text.find('\0') {
+            Some(at) => binary(at),
+            None => Ok(text.strip_prefix('\u{feff}').unwrap_or(text)),
+        },
+        Err(e) => match raw.iter().position(|&b| b == 0) {
+            Some(at) => binary(at),
+            None => Err((place(e.valid_up_to()), "invalid UTF-8".into())),
+        },
     }
 }
 
 /// The lines of `bytes` as YAML sees them: each ends after `\n`, `\r\n` or a lone `\r`.
-fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+pub(super) fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut start = 0;
     std::iter::from_fn(move || {
         if start >= bytes.len() {
             return None;
         }
         let line_start = start;
-        let end = match bytes[start..]
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-        {
+        let end = match find_break(&bytes[start..]) {
             Some(i) if bytes[start + i] == b'\r' && bytes.get(start + i + 1) == Some(&b'\n') => {
                 start + i + 2
             }
@@ -182,6 +260,28 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
         start = end;
         Some((line_start, end))
     })
+}
+
+/// The offset of the first `\n` or `\r` in `bytes`, eight bytes at a time: every pass over a
+/// file's lines (splitting, the skim) spends most of its time here.
+fn find_break(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS != 0;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
+        if has_zero(word ^ (ONES * u64::from(b'\n'))) || has_zero(word ^ (ONES * u64::from(b'\r')))
+        {
+            break;
+        }
+        offset += 8;
+    }
+    bytes[offset..]
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .map(|i| offset + i)
 }
 
 /// The 1-based line and column of a byte offset; every YAML line break (`\n`, `\r\n`, a lone
@@ -208,7 +308,7 @@ fn position_of(bytes: &[u8], offset: usize) -> Pos {
 /// Whether a line (without its break) is a document marker: `---` or `...` at its start,
 /// followed by white space or nothing. A marker at the start of a line always is one, even
 /// where a block scalar would go on, so splitting there is exact.
-fn is_marker(line: &[u8], marker: &[u8; 3]) -> bool {
+pub(super) fn is_marker(line: &[u8], marker: &[u8; 3]) -> bool {
     line.starts_with(marker) && line.get(3).is_none_or(|b| b.is_ascii_whitespace())
 }
 
@@ -331,7 +431,7 @@ fn json_stream(bytes: &[u8]) -> Option<Vec<Chunk>> {
     Some(chunks)
 }
 
-fn trim_break(line: &[u8]) -> &[u8] {
+pub(super) fn trim_break(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
 }
@@ -536,6 +636,22 @@ mod tests {
                 "invalid UTF-8"
             )
         );
+    }
+
+    #[test]
+    fn line_breaks_are_found_as_a_byte_search_finds_them() {
+        let naive = |b: &[u8]| b.iter().position(|&c| c == b'\n' || c == b'\r');
+        let mut text: Vec<u8> = Vec::new();
+        for i in 0..300u32 {
+            // Every byte value, breaks at every alignment.
+            text.push((i.wrapping_mul(37) % 256) as u8);
+            for start in [0, i as usize / 2, i as usize] {
+                let b = &text[start.min(text.len())..];
+                assert_eq!(find_break(b), naive(b), "{b:?}");
+            }
+        }
+        assert_eq!(find_break(b"abcdefghijklmnop\r"), Some(16));
+        assert_eq!(find_break(b"abcdefgh\x8a\x8d\x0b\x0c"), None);
     }
 
     #[test]

@@ -4,4 +4,5 @@
 
 pub mod discover;
 pub mod load;
+pub mod skim;
 pub mod yaml;

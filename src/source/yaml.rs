@@ -498,6 +498,13 @@ pub fn parse_documents_at(
     })
 }
 
+/// Like [`parse_documents_at`] with no second opinion and no retry: `None` on any error or
+/// on an alias into a part not built. For text the caller can parse whole instead (a
+/// document's kept part, found by [`super::skim`]).
+pub fn parse_strict_at(text: &str, origin: Origin, keep: &Keep) -> Option<Vec<Node>> {
+    build(text, origin, keep).ok()
+}
+
 /// kubectl reads YAML with go-yaml, a libyaml port that accepts a few things the YAML spec
 /// (and saphyr) refuse, such as under-indented continuation lines of quoted scalars. When
 /// saphyr refuses a document, libyaml (through serde_yaml) gets a second opinion; if it
