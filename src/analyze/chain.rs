@@ -1404,8 +1404,11 @@ mod tests {
     #[test]
     fn service_endpoints_count_in_their_own_cluster_and_namespace_only() {
         let allow = "---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: c, namespace: ns}\nspec:\n  endpointSelector: {}\n  egress:\n  - toServices: [{k8sService: {serviceName: proxy, namespace: other}}]\n";
-        // proxy is in ns, not in other, so no Service of the repository is named: pods.
-        assert!(reachable_in_ns(&format!("{PROXY}{allow}")).is_empty());
+        // The repository's other/proxy selects pods: ns's endpoints are not its.
+        let other = "---\napiVersion: v1\nkind: Service\nmetadata: {name: proxy, namespace: other}\nspec: {selector: {app: proxy}}\n";
+        assert!(reachable_in_ns(&format!("{PROXY}{other}{allow}")).is_empty());
+        // Without it, other/proxy is not in the repository: where it sends cannot be known.
+        assert_eq!(reachable_in_ns(&format!("{PROXY}{allow}")), [V4, V6]);
         let own = allow.replace(", namespace: other", "");
         assert_eq!(reachable_in_ns(&format!("{PROXY}{own}")), [V4]);
     }
