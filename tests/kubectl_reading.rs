@@ -457,3 +457,26 @@ fn names_are_checked_as_they_land_after_kustomize() {
     assert_eq!(namespace_names(&report), ["shop"]);
     assert_eq!(reachable(&report, "shop"), Some(true));
 }
+
+#[test]
+fn a_refused_second_copy_does_not_replace_the_applied_one() {
+    // `kubectl apply` fails on the second copy (a key written twice), so the first stays; found
+    // by the fuzz test, where the refused copy made the namespace and its deny disappear.
+    let stream = "apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n---\n\
+                  apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n\
+                  metadata: {name: deny-egress-all, namespace: web}\n\
+                  spec: {podSelector: {}, policyTypes: [Egress]}\n---\n\
+                  apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n  name: web\n---\n\
+                  apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n\
+                  metadata: {name: deny-egress-all, namespace: web}\n\
+                  spec:\n  podSelector: {}\n  policyTypes: [Egress]\n  policyTypes: [Egress]\n";
+    let report = json_in(
+        root(),
+        &["--stdin-filename", "copies.yaml", "-"],
+        Some(stream.as_bytes()),
+    );
+    assert_eq!(namespace_names(&report), ["web"]);
+    assert_eq!(reachable(&report, "web"), Some(false));
+    let refused: Vec<u64> = refusals(&report).iter().map(|r| r.1).collect();
+    assert_eq!(refused, [14, 22]);
+}

@@ -852,7 +852,7 @@ impl<'a> Arrival<'a> {
     fn candidate(&self) -> Option<identity::Candidate<'_>> {
         let object = self.object;
         let name = self.final_name()?;
-        if self.picked_by_labels() || self.refused_kind() {
+        if self.picked_by_labels() || self.refused_kind() || !refusals(self).is_empty() {
             return None;
         }
         let group = object
@@ -889,6 +889,9 @@ impl<'a> Arrival<'a> {
         })
     }
 
+    /// A copy the API server refuses (`refusals`: a key written twice, an invalid name) takes
+    /// no part in identity either: `kubectl apply` fails on it and the applied copy stays.
+    ///
     /// A policy kind imds-lint lists as not evaluated: an API version no cluster serves
     /// (`networking.k8s.io/v1beta1`, a mangled version), which `kubectl apply` refuses, so it
     /// must not replace the copy that is applied; or another group's policy kind, whose copies
