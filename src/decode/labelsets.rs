@@ -430,6 +430,7 @@ impl Space {
 mod tests {
     use super::*;
     use crate::decode::selector::Requirement;
+    use crate::decode::selector::brute_force::{all_label_sets, concrete};
     use proptest::prelude::*;
 
     fn req(key: &str, operator: Operator, values: &[&str]) -> Requirement {
@@ -542,22 +543,6 @@ mod tests {
         assert_eq!(witness["app"], LabelValue::Other);
     }
 
-    /// Every label set over keys a, b with values absent, x, y, z (z is never named).
-    fn all_label_sets() -> Vec<BTreeMap<String, String>> {
-        let values = [None, Some("x"), Some("y"), Some("z")];
-        let mut sets = Vec::new();
-        for a in values {
-            for b in values {
-                let labels = [("a", a), ("b", b)]
-                    .into_iter()
-                    .filter_map(|(k, v)| Some((k.to_string(), v?.to_string())))
-                    .collect();
-                sets.push(labels);
-            }
-        }
-        sets
-    }
-
     fn arb_selector() -> impl Strategy<Value = LabelSelector> {
         let requirement = (
             prop::sample::select(vec!["a", "b"]),
@@ -581,18 +566,6 @@ mod tests {
             });
         prop::collection::vec(requirement, 0..4)
             .prop_map(|requirements| LabelSelector { requirements })
-    }
-
-    /// A label set for a witness; "any other value" becomes a value no requirement names.
-    fn concrete(example: &BTreeMap<String, LabelValue>) -> BTreeMap<String, String> {
-        example
-            .iter()
-            .filter_map(|(k, v)| match v {
-                LabelValue::Absent => None,
-                LabelValue::Named(n) => Some((k.clone(), n.clone())),
-                LabelValue::Other => Some((k.clone(), "\u{0}other".into())),
-            })
-            .collect()
     }
 
     proptest! {

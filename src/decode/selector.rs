@@ -396,9 +396,45 @@ fn is_label_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// Label sets to check the selector arithmetic against, by enumeration.
+#[cfg(test)]
+pub mod brute_force {
+    use super::LabelValue;
+    use std::collections::BTreeMap;
+
+    /// Every label set over keys a, b with values absent, x, y, z (z is never named).
+    pub fn all_label_sets() -> Vec<BTreeMap<String, String>> {
+        let values = [None, Some("x"), Some("y"), Some("z")];
+        let mut sets = Vec::new();
+        for a in values {
+            for b in values {
+                let labels = [("a", a), ("b", b)]
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k.to_string(), v?.to_string())))
+                    .collect();
+                sets.push(labels);
+            }
+        }
+        sets
+    }
+
+    /// A label set for a witness; "any other value" becomes a value no requirement names.
+    pub fn concrete(example: &BTreeMap<String, LabelValue>) -> BTreeMap<String, String> {
+        example
+            .iter()
+            .filter_map(|(k, v)| match v {
+                LabelValue::Absent => None,
+                LabelValue::Named(n) => Some((k.clone(), n.clone())),
+                LabelValue::Other => Some((k.clone(), "\u{0}other".into())),
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::selector::brute_force::{all_label_sets, concrete};
     use crate::source::yaml::parse_documents;
 
     fn selector(yaml: &str) -> (LabelSelector, Vec<String>) {
@@ -523,22 +559,6 @@ mod tests {
         assert!(matches!(find_gap(&refs), Coverage::Gap(_)));
     }
 
-    /// Every label set over keys a, b with values absent, x, y, z (z is never named).
-    fn all_label_sets() -> Vec<BTreeMap<String, String>> {
-        let values = [None, Some("x"), Some("y"), Some("z")];
-        let mut sets = Vec::new();
-        for a in values {
-            for b in values {
-                let labels = [("a", a), ("b", b)]
-                    .into_iter()
-                    .filter_map(|(k, v)| Some((k.to_string(), v?.to_string())))
-                    .collect();
-                sets.push(labels);
-            }
-        }
-        sets
-    }
-
     fn brute_gap(selectors: &[LabelSelector]) -> bool {
         all_label_sets()
             .iter()
@@ -562,18 +582,6 @@ mod tests {
                 _ => Vec::new(),
             },
         })
-    }
-
-    /// A label set for a witness; "any other value" becomes a value no requirement names.
-    fn concrete(example: &BTreeMap<String, LabelValue>) -> BTreeMap<String, String> {
-        example
-            .iter()
-            .filter_map(|(k, v)| match v {
-                LabelValue::Absent => None,
-                LabelValue::Named(n) => Some((k.clone(), n.clone())),
-                LabelValue::Other => Some((k.clone(), "\u{0}other".into())),
-            })
-            .collect()
     }
 
     use proptest::prelude::*;

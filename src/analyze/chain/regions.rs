@@ -447,26 +447,10 @@ fn push_merged(
 mod tests {
     use super::*;
     use crate::analyze::chain::{DecidedBy, engine_policies, engine_policies_in};
+    use crate::decode::selector::brute_force::all_label_sets;
     use crate::lint_text;
     use crate::model::NamespaceKey;
     use proptest::prelude::*;
-    use std::collections::BTreeMap;
-
-    /// Every label set over keys a, b with values absent, x, y, z (z is never named).
-    fn all_label_sets() -> Vec<BTreeMap<String, String>> {
-        let values = [None, Some("x"), Some("y"), Some("z")];
-        let mut sets = Vec::new();
-        for a in values {
-            for b in values {
-                let labels = [("a", a), ("b", b)]
-                    .into_iter()
-                    .filter_map(|(k, v)| Some((k.to_string(), v?.to_string())))
-                    .collect();
-                sets.push(labels);
-            }
-        }
-        sets
-    }
 
     const CALICO_SELECTORS: [&str; 7] = [
         "all()",
