@@ -29,9 +29,9 @@ const TERMINAL: u32 = u32::MAX;
 const ABSENT: u32 = 0;
 
 /// Nodes one space may hold before it gives up.
-const MAX_NODES: usize = 2_000_000;
+const MAX_NODES: usize = 1_000_000;
 /// Steps (node pairs visited) one space may take before it gives up.
-const MAX_STEPS: usize = 50_000_000;
+const MAX_STEPS: usize = 20_000_000;
 
 /// The budget of a [`Space`] ran out: the selectors combine into more distinct sets than any
 /// realistic repository has.
