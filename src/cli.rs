@@ -830,7 +830,11 @@ fn print_report(
         statistics,
     };
     match format {
-        Format::Json => print(&report::json::render(outcome)),
+        Format::Json => {
+            // Streamed: the report of a big repository is never held whole.
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let _ = report::json::write(outcome, &mut out).and_then(|()| out.flush());
+        }
         Format::Human => print(&report::human::render_with(outcome, &human)),
         Format::Concise => print(&report::concise::render(
             outcome,

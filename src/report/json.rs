@@ -224,7 +224,17 @@ struct UnevaluatedObjectOut<'a> {
     line: usize,
 }
 
+/// The report as one string (tests, and callers that need the text).
 pub fn render(outcome: &Outcome) -> String {
+    let mut text = Vec::new();
+    // Writing into a `Vec` cannot fail.
+    let _ = write(outcome, &mut text);
+    String::from_utf8(text).unwrap_or_default()
+}
+
+/// Writes the report to `out` as it is serialized, so that a large report (tens of MB for
+/// 100,000 workloads) is never held whole in memory. Same bytes as [`render`].
+pub fn write(outcome: &Outcome, out: &mut impl std::io::Write) -> std::io::Result<()> {
     let model = &outcome.model;
     let mut workloads: Vec<WorkloadOut> = outcome
         .analysis
@@ -287,9 +297,8 @@ pub fn render(outcome: &Outcome) -> String {
         ignored_namespaces: &outcome.ignored_namespaces,
         summary: Summary::of(outcome),
     };
-    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
-    text.push('\n');
-    text
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    out.write_all(b"\n")
 }
 
 fn target_strings(targets: &[Target]) -> Vec<String> {
