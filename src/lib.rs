@@ -585,8 +585,13 @@ fn load_and_decode(
     let (mut files, mut objects): (Vec<LoadedFile>, Vec<Vec<Object>>) = sources
         .par_iter()
         .map(|source| {
-            let mut file = load::load_file(source, &decode::object::keep);
-            let objects = decode::object::file_objects(&mut file);
+            let mut decoding = decode::object::Decoding::default();
+            let mut file = load::load_file_into(
+                source,
+                &decode::object::keep,
+                Some(&mut |tree| decoding.tree(tree)),
+            );
+            let objects = decoding.finish(&mut file);
             (file, objects)
         })
         .unzip();

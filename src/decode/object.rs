@@ -145,16 +145,46 @@ pub fn keep(kind: Option<&str>, path: &[&str]) -> bool {
 /// their own, and an item kubectl would refuse (no kind, or not an object) is an error of the
 /// file, at the item.
 pub fn file_objects(file: &mut LoadedFile) -> Vec<Object> {
-    let (mut objects, problems) = objects_and_problems(std::mem::take(&mut file.trees));
-    // Kept for the whole run, one list per file: no room to spare.
-    objects.shrink_to_fit();
-    file.errors
-        .extend(problems.into_iter().map(|(pos, message)| LoadError {
-            file: file.display.clone(),
-            pos: Some(pos),
-            message,
-        }));
-    objects
+    let mut decoding = Decoding::default();
+    for tree in std::mem::take(&mut file.trees) {
+        decoding.tree(tree);
+    }
+    decoding.finish(file)
+}
+
+/// The objects of a file's documents, decoded one tree at a time as the loader parses them
+/// (`source::load::load_file_into`), so that a large file's trees never pile up.
+#[derive(Default)]
+pub struct Decoding {
+    objects: Vec<Object>,
+    problems: Vec<(Pos, String)>,
+}
+
+impl Decoding {
+    /// Decodes the objects of one document's tree.
+    pub fn tree(&mut self, tree: Node) {
+        let (objects, problems) = objects_and_problems(vec![tree]);
+        self.objects.extend(objects);
+        self.problems.extend(problems);
+    }
+
+    /// The objects, with the problems found in them added to the file's errors, after the
+    /// loader's own.
+    pub fn finish(self, file: &mut LoadedFile) -> Vec<Object> {
+        let Decoding {
+            mut objects,
+            problems,
+        } = self;
+        // Kept for the whole run, one list per file: no room to spare.
+        objects.shrink_to_fit();
+        file.errors
+            .extend(problems.into_iter().map(|(pos, message)| LoadError {
+                file: file.display.clone(),
+                pos: Some(pos),
+                message,
+            }));
+        objects
+    }
 }
 
 fn objects_and_problems(trees: Vec<Node>) -> (Vec<Object>, Vec<(Pos, String)>) {

@@ -42,6 +42,19 @@ pub fn is_kustomization(path: &Path) -> bool {
 }
 
 pub fn load_file(source: &SourcePath, keep: &yaml::Keep) -> LoadedFile {
+    load_file_into(source, keep, None)
+}
+
+/// Where each parsed document's tree goes instead of `LoadedFile::trees`: straight to the
+/// next stage, so that only one tree of a large file is alive at a time.
+pub type TreeSink<'a> = dyn FnMut(Node) + 'a;
+
+/// Like [`load_file`], handing each document's tree to `sink` as soon as it is parsed.
+pub fn load_file_into(
+    source: &SourcePath,
+    keep: &yaml::Keep,
+    sink: Option<&mut TreeSink>,
+) -> LoadedFile {
     let (path, display) = (&source.path, &source.display);
     let mut file = LoadedFile {
         path: path.clone(),
@@ -69,7 +82,7 @@ pub fn load_file(source: &SourcePath, keep: &yaml::Keep) -> LoadedFile {
         }
     }
     match std::fs::read(path) {
-        Ok(bytes) => parse_bytes(&mut file, &bytes, keep, true),
+        Ok(bytes) => parse_bytes(&mut file, &bytes, keep, true, sink),
         Err(e) => file.errors.push(fail(format!("cannot read: {e}"))),
     }
     file
@@ -82,7 +95,7 @@ pub fn load_stream(display: &str, bytes: &[u8], keep: &yaml::Keep) -> LoadedFile
         display: display.to_string(),
         ..LoadedFile::default()
     };
-    parse_bytes(&mut file, bytes, keep, true);
+    parse_bytes(&mut file, bytes, keep, true, None);
     file.bytes = Some(bytes.to_vec());
     file
 }
@@ -95,13 +108,19 @@ pub fn load_stream_parsed_whole(display: &str, bytes: &[u8], keep: &yaml::Keep) 
         display: display.to_string(),
         ..LoadedFile::default()
     };
-    parse_bytes(&mut file, bytes, keep, false);
+    parse_bytes(&mut file, bytes, keep, false, None);
     file
 }
 
 /// Parses the documents of `bytes` into `file`; with `skim`, a document whose kind the text
 /// tells is parsed only where `keep` asks ([`skim::skim`]).
-fn parse_bytes(file: &mut LoadedFile, bytes: &[u8], keep: &yaml::Keep, skim: bool) {
+fn parse_bytes(
+    file: &mut LoadedFile,
+    bytes: &[u8],
+    keep: &yaml::Keep,
+    skim: bool,
+    mut sink: Option<&mut TreeSink>,
+) {
     let is_kustomization = is_kustomization(&file.path);
     let keep: &yaml::Keep = if is_kustomization { &|_, _| true } else { keep };
     // Split first, decode each document on its own: a stray byte in one document is an error
@@ -138,6 +157,8 @@ fn parse_bytes(file: &mut LoadedFile, bytes: &[u8], keep: &yaml::Keep, skim: boo
                         if file.kustomization.is_none() && doc.as_map().is_some() {
                             file.kustomization = Some(doc);
                         }
+                    } else if let Some(sink) = sink.as_deref_mut() {
+                        sink(doc);
                     } else {
                         file.trees.push(doc);
                     }
