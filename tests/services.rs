@@ -5,23 +5,13 @@
 
 mod common;
 
-use common::run;
+use common::{namespace, run};
 use serde_json::Value;
 
 fn report() -> Value {
     let r = run(&["--format", "json", "fixtures/services"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stderr))
-}
-
-/// The namespace `name` of the report.
-fn namespace<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["namespaces"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["name"] == name)
-        .unwrap_or_else(|| panic!("no namespace {name}"))
 }
 
 fn reachable<'a>(report: &'a Value, name: &str) -> (bool, Vec<&'a str>) {

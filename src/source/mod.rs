@@ -3,6 +3,7 @@
 //! builds each document's tree under depth and alias budgets.
 
 pub mod discover;
+mod lines;
 pub mod load;
 pub mod skim;
 pub mod yaml;

@@ -11,7 +11,7 @@
 //! that the parsed rest has exactly the top-level keys found here, at their lines, and parses
 //! the whole document when it does not.
 
-use super::load::{is_marker, lines, trim_break};
+use super::lines::{is_marker, lines, trim_break};
 use super::yaml::{self, Keep, MAX_DEPTH, Node, Value};
 use std::borrow::Cow;
 use std::collections::HashSet;
