@@ -745,7 +745,7 @@ mod tests {
                 Engine::BaselineAdminNetworkPolicy => EngineKind::BaselineAdminNetworkPolicy,
                 Engine::NetworkPolicy => unreachable!("a native policy comes from YAML"),
             }),
-            specs: vec![spec],
+            specs: vec![spec].into(),
             problems: Vec::new(),
             rejected: false,
             suppression: None,

@@ -486,7 +486,7 @@ mod tests {
             .into_iter()
             .next()?;
         match object.decoded {
-            crate::decode::Decoded::Applier(applier) => Some(applier),
+            crate::decode::Decoded::Applier(applier) => Some(*applier),
             _ => None,
         }
     }

@@ -24,6 +24,7 @@ use native::decode_network_policy;
 use object::Object;
 use spec::{DecodedPolicy, EngineKind, NetworkSetSpec, TierSpec};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use toolkit::string_map;
 use workload::{WorkloadKind, WorkloadSpec, decode_workload, decode_workloads, has_pod_template};
 
@@ -37,14 +38,16 @@ pub enum Decoded {
     NetworkSet(NetworkSetSpec),
     /// A CiliumCIDRGroup: addresses `toCIDRSet` entries refer to.
     CidrGroup(NetworkSetSpec),
-    Workload(WorkloadSpec),
+    /// Shared with the model's workload, which needs it after the object is dropped.
+    Workload(Arc<WorkloadSpec>),
     Namespace {
         labels: BTreeMap<String, String>,
     },
     /// A Service, Endpoints or EndpointSlice.
     Service(service::ServiceObject),
     /// A Flux Kustomization or Argo CD Application: where it builds manifests from and to.
-    Applier(gitops::Applier),
+    /// Boxed: few objects are one, and it is the largest variant.
+    Applier(Box<gitops::Applier>),
     /// Only the object's identity matters.
     Other,
 }
@@ -77,7 +80,7 @@ fn decode_objects(objects: Vec<Object>, bodies: Vec<Option<Node>>) -> Vec<Object
                 one.span = template.at;
                 one.template = Some(template.template);
             }
-            one.decoded = Decoded::Workload(spec);
+            one.decoded = Decoded::Workload(Arc::new(spec));
             out.push(one);
         }
     }
@@ -119,13 +122,13 @@ fn decode_object(object: &Object, body: Option<Node>) -> Decoded {
         },
         Kind::NetworkPolicy => Decoded::Policy(decode_network_policy(&body)),
         Kind::Engine(engine) => decode_engine(engine, &body),
-        Kind::Workload(workload) => Decoded::Workload(decode_workload(workload, &body)),
+        Kind::Workload(workload) => Decoded::Workload(Arc::new(decode_workload(workload, &body))),
         Kind::Service(kind) => {
             Decoded::Service(service::decode(kind, &body, object.name.as_deref()))
         }
-        Kind::Applier(applier) => Decoded::Applier(gitops::decode(applier, &body)),
+        Kind::Applier(applier) => Decoded::Applier(Box::new(gitops::decode(applier, &body))),
         kind if kind.may_be_workload() && has_pod_template(&body) => {
-            Decoded::Workload(decode_workload(WorkloadKind::Template, &body))
+            Decoded::Workload(Arc::new(decode_workload(WorkloadKind::Template, &body)))
         }
         Kind::Controller(_) | Kind::Other { .. } => Decoded::Other,
     }

@@ -11,6 +11,7 @@ use super::selector::LabelSelector;
 use super::toolkit::Problem;
 use crate::net::{IpSet, PortSet};
 use crate::source::yaml::Span;
+use std::sync::Arc;
 
 /// The project whose semantics a policy follows, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -273,7 +274,8 @@ pub struct PolicySpec {
 pub struct DecodedPolicy {
     /// Usually one; a Cilium policy gives one per entry of `specs`. Empty when the object
     /// cannot be evaluated at all.
-    pub specs: Vec<PolicySpec>,
+    /// Shared with the model's policy, which needs them after the object is dropped.
+    pub specs: Arc<[PolicySpec]>,
     pub problems: Vec<Problem>,
     /// The API server (or the engine's webhook) would refuse the object.
     pub rejected: bool,

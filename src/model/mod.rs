@@ -17,6 +17,7 @@ use crate::source::yaml::{FileRef, Span};
 use crate::topology::render::{Applied, Change, RenderedObject, Unapplied};
 use crate::topology::{BuildRoot, Landing, Resolution, Way};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 mod identity;
 mod ids;
@@ -151,7 +152,7 @@ pub struct Policy {
     pub engine_kind: Option<EngineKind>,
     /// The policy decoded into rules with actions, placed in the chain: a Cilium policy's
     /// `specs` give one each, every other policy one; empty when it cannot be evaluated.
-    pub specs: Vec<PolicySpec>,
+    pub specs: Arc<[PolicySpec]>,
     pub problems: Vec<Problem>,
     /// The API server (or the engine's webhook) would refuse the policy, so it never reaches
     /// a cluster.
@@ -218,7 +219,7 @@ pub struct Workload {
     pub cluster: Option<String>,
     pub namespace: String,
     pub location: Location,
-    pub spec: WorkloadSpec,
+    pub spec: Arc<WorkloadSpec>,
     pub suppression: Option<Box<Suppression>>,
 }
 
@@ -473,7 +474,17 @@ pub fn build(
         }
     }
     let standalone = Way::default();
-    let mut arrivals = Vec::new();
+    // Every object arrives once per way its file lands: one list of exactly that length.
+    let arriving = objects
+        .iter()
+        .zip(&resolution.landings)
+        .map(|(file_objects, landing)| match landing {
+            Landing::NotAResource => 0,
+            Landing::Standalone => file_objects.len(),
+            Landing::Built(ways) => ways.len() * file_objects.len(),
+        })
+        .sum();
+    let mut arrivals = Vec::with_capacity(arriving);
     for (file_index, (file_objects, arrival)) in
         objects.iter().zip(&resolution.landings).enumerate()
     {
@@ -750,7 +761,7 @@ struct Arrival<'a> {
     /// The kustomization file that sets it.
     set_by: Option<usize>,
     /// The namespace set, named by the object, or given by the way; `None`: the default.
-    explicit: Option<String>,
+    explicit: Option<&'a str>,
     default_namespace: &'a str,
     transformed: Vec<Transformed>,
     uncertain: Vec<Uncertainty>,
@@ -801,9 +812,8 @@ impl<'a> Arrival<'a> {
             forced,
             set_by: way.namespace_from,
             explicit: forced
-                .map(str::to_string)
-                .or_else(|| object.namespace.clone())
-                .or_else(|| way.fallback_namespace.clone()),
+                .or(object.namespace.as_deref())
+                .or(way.fallback_namespace.as_deref()),
             default_namespace,
             transformed,
             uncertain,
@@ -813,9 +823,7 @@ impl<'a> Arrival<'a> {
 
     /// The namespace a namespaced object lands in.
     fn namespace(&self) -> String {
-        self.explicit
-            .clone()
-            .unwrap_or_else(|| self.default_namespace.to_string())
+        self.explicit.unwrap_or(self.default_namespace).to_string()
     }
 
     /// The namespace it lands in, empty for cluster-scoped kinds.
@@ -860,8 +868,7 @@ impl<'a> Arrival<'a> {
             .split_once('/')
             .map_or("", |(group, _)| group);
         let cluster_scoped = object.kind.is_cluster_scoped();
-        let namespace =
-            (!cluster_scoped).then(|| self.explicit.as_deref().unwrap_or(self.default_namespace));
+        let namespace = (!cluster_scoped).then(|| self.explicit.unwrap_or(self.default_namespace));
         let cluster = self.cluster.as_deref();
         let build = self.way.build.map(|root| identity::BuildKey {
             cluster,
@@ -1035,13 +1042,13 @@ fn refusals(arrival: &Arrival) -> Vec<Problem> {
         problems.push(invalid(at, format!("metadata.{message}")));
     }
     if !object.kind.is_cluster_scoped()
-        && let Some(namespace) = &arrival.explicit
+        && let Some(namespace) = arrival.explicit
         && let Some(message) = names::namespace_problem(namespace)
     {
         let at = object
             .namespace_at
             .0
-            .filter(|_| object.namespace.as_ref() == Some(namespace));
+            .filter(|_| object.namespace.as_deref() == Some(namespace));
         problems.push(invalid(at, format!("metadata.{message}")));
     }
     problems
@@ -1163,7 +1170,7 @@ fn add_policy(model: &mut Model, arrival: Arrival, policy: &DecodedPolicy) {
     });
 }
 
-fn add_workload(model: &mut Model, arrival: Arrival, spec: &WorkloadSpec) {
+fn add_workload(model: &mut Model, arrival: Arrival, spec: &Arc<WorkloadSpec>) {
     let namespace = arrival.namespace();
     note_namespace(model, &arrival, &namespace);
     let (kind, name) = match arrival.reported_as {
@@ -1189,7 +1196,7 @@ fn add_workload(model: &mut Model, arrival: Arrival, spec: &WorkloadSpec) {
         cluster: arrival.cluster,
         namespace,
         location: arrival.location,
-        spec: spec.clone(),
+        spec: Arc::clone(spec),
         suppression: arrival.suppression,
     });
 }
@@ -1202,7 +1209,7 @@ fn add_unread_object(model: &mut Model, arrival: &Arrival) {
         return;
     }
     add_stray_suppression(model, arrival, Some(arrival.namespace()));
-    if let Some(namespace) = &arrival.explicit {
+    if let Some(namespace) = arrival.explicit {
         note_namespace(model, arrival, namespace);
     }
 }

@@ -753,7 +753,7 @@ mod tests {
             ));
             (
                 p.rejected,
-                p.specs.into_iter().next().map(|s| s.rules[0].clone()),
+                p.specs.iter().next().map(|s| s.rules[0].clone()),
             )
         };
         let (_, nodes) = rule("{nodes: {}}", "Allow");

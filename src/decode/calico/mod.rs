@@ -24,6 +24,7 @@ use crate::source::yaml::{Node, Scalar, Value};
 use ipnet::IpNet;
 use selector::{Context, Dnf, Expr, always, and, parse, to_dnf};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 const SPEC_FIELDS: &[&str] = &[
     "tier",
@@ -56,9 +57,9 @@ pub fn decode(root: &Node, global: bool) -> DecodedPolicy {
     let not_evaluated = (!cx.unsupported.is_empty()).then(|| cx.unsupported.join("; "));
     DecodedPolicy {
         specs: if not_evaluated.is_some() {
-            Vec::new()
+            Arc::from([])
         } else {
-            vec![spec]
+            Arc::from([spec])
         },
         rejected: cx.d.is_rejected(),
         problems: cx.d.problems,

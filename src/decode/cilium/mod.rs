@@ -73,7 +73,7 @@ pub fn decode(root: &Node, clusterwide: bool) -> DecodedPolicy {
         }
     }
     DecodedPolicy {
-        specs,
+        specs: specs.into(),
         rejected: d.is_rejected(),
         problems: d.problems,
         not_evaluated: (!reasons.is_empty()).then(|| reasons.join("; ")),

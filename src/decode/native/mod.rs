@@ -12,6 +12,7 @@ use super::toolkit::{Decoder, check_object, expect_cidr, expect_map, expect_stri
 use crate::net::{IpSet, PortSet, Protocol};
 use crate::source::yaml::{Node, Scalar, Span};
 use ipnet::IpNet;
+use std::sync::Arc;
 
 /// One destination of an egress rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,7 +61,7 @@ pub fn decode_network_policy(root: &Node) -> DecodedPolicy {
         decode_spec(node, &mut spec, &mut d);
     }
     DecodedPolicy {
-        specs: vec![shared_spec(spec)],
+        specs: Arc::from([shared_spec(spec)]),
         rejected: d.is_rejected(),
         problems: d.problems,
         not_evaluated: None,
