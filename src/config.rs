@@ -513,7 +513,7 @@ pub fn default_file() -> String {
 mod tests {
     use super::*;
 
-    fn error(text: &str) -> (usize, usize, String) {
+    fn error(text: &str) -> (u32, u32, String) {
         match Config::parse(text).map_err(<[InvalidConfig; 1]>::try_from) {
             Ok(_) => panic!("{text:?} parsed"),
             Err(Ok([InvalidConfig { pos, message }])) => (pos.line, pos.column, message),
@@ -618,7 +618,7 @@ mod tests {
     fn every_mistake_is_reported_at_once_in_file_order() {
         let text = "fail-on: sometimes\nrules:\n  IMDS009: off\n  IMDS001: {enabled: maybe, colour: red}\n  IMDS002: warning\nexlude: [a]\npresets: [aws, nimbus, cloudy]\ntargets: [169.254.169.254:99999, 169.254.170.2]\nexclude: [\"[\", ok, 7]\n";
         let problems = Config::parse(text).unwrap_err();
-        let at: Vec<(usize, usize)> = problems
+        let at: Vec<(u32, u32)> = problems
             .iter()
             .map(|p| (p.pos.line, p.pos.column))
             .collect();

@@ -135,7 +135,7 @@ fn host_network_notes(outcome: &Outcome) -> impl Iterator<Item = String> + '_ {
                 let line = w
                     .spec
                     .host_network
-                    .map_or(w.location.line, |s| s.start.line);
+                    .map_or(w.location.line, |s| s.start.line as usize);
                 format!(
                     "namespace {} stays reachable: {} {}/{} runs with hostNetwork: true ({}:{}); \
                      no policy applies to its pods and fix cannot change that (imds-lint rule \
@@ -819,11 +819,19 @@ fn resources_insertion(
 ) -> Option<(usize, String)> {
     match value.as_seq() {
         Some(items)
-            if old[offset_of(old, value.span.start.line, value.span.start.column)?..]
+            if old[offset_of(
+                old,
+                value.span.start.line as usize,
+                value.span.start.column as usize,
+            )?..]
                 .starts_with('[') =>
         {
             // Flow list: insert before its closing bracket.
-            let end = offset_of(old, value.span.end.line, value.span.end.column)?;
+            let end = offset_of(
+                old,
+                value.span.end.line as usize,
+                value.span.end.column as usize,
+            )?;
             let close = old[..end].rfind(']')?;
             let joined = added.join(", ");
             let insert = if items.is_empty() {
@@ -838,7 +846,11 @@ fn resources_insertion(
             // `resources:` with nothing after it.
             let at = end_of_line(
                 old,
-                offset_of(old, key.span.start.line, key.span.start.column)?,
+                offset_of(
+                    old,
+                    key.span.start.line as usize,
+                    key.span.start.column as usize,
+                )?,
             );
             Some((at, line_break_before(old, at) + &block_items("  - ", added)))
         }
@@ -850,15 +862,23 @@ fn resources_insertion(
 fn block_insertion(old: &str, items: &[Node], added: &[String]) -> Option<(usize, String)> {
     let first = items.first()?;
     let last = items.last()?;
-    let first_line_start = offset_of(old, first.span.start.line, 1)?;
-    let first_at = offset_of(old, first.span.start.line, first.span.start.column)?;
+    let first_line_start = offset_of(old, first.span.start.line as usize, 1)?;
+    let first_at = offset_of(
+        old,
+        first.span.start.line as usize,
+        first.span.start.column as usize,
+    )?;
     let prefix = &old[first_line_start..first_at];
     // The prefix of a block item is indentation and a dash, possibly a quote.
     let prefix = prefix.trim_end_matches(['"', '\'']);
     if prefix.trim() != "-" {
         return None;
     }
-    let last_end = offset_of(old, last.span.end.line, last.span.end.column)?;
+    let last_end = offset_of(
+        old,
+        last.span.end.line as usize,
+        last.span.end.column as usize,
+    )?;
     // A node that ends at the start of a line (a block scalar) ends the line before.
     let at = if last.span.end.column == 1 && last.span.end.line > last.span.start.line {
         last_end

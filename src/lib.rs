@@ -377,7 +377,8 @@ mod placing {
                         RenderedDocument {
                             cluster: way.cluster.clone(),
                             file: self.files[file].display.clone(),
-                            line: first.map_or(tree.span.start.line, |o| o.span.start.line),
+                            line: first.map_or(tree.span.start.line, |o| o.span.start.line)
+                                as usize,
                             build: way.build.map(|b| self.build_name(b)),
                             transformations,
                             not_applied: not_applied.clone(),
@@ -688,10 +689,7 @@ fn too_complex_errors(model: &model::Model, analysis: &analyze::Analysis) -> Vec
             let (file, pos) = match policy {
                 Some(p) => (
                     model.files[p.location.file].clone(),
-                    Some(source::yaml::Pos {
-                        line: p.location.line,
-                        column: p.location.column,
-                    }),
+                    Some(source::yaml::Pos::new(p.location.line, p.location.column)),
                 ),
                 None => (String::new(), None),
             };

@@ -186,7 +186,7 @@ proptest! {
         };
         prop_assert!(skimmed.1.is_empty(), "{text:?}: {:?}", skimmed.1);
         for e in &whole.1 {
-            let line = e.pos.map_or(0, |p| p.line);
+            let line = e.pos.map_or(0, |p| p.line as usize);
             let inside = skipped
                 .iter()
                 .any(|r| line >= line_of(&text, r.start) && line <= line_of(&text, r.end) + 1);

@@ -646,7 +646,7 @@ mod tests {
         let k = *flux(&format!(
             "{FLUX_HEAD}  namePrefix: 3\n  patches: {{a: b}}\n  components: [1]\n  commonMetadata:\n    labels: {{enabled: true}}\n  postBuild:\n    substitute: [x]\n    substituteFrom:\n      - {{kind: Pod, name: x}}\n      - {{kind: Secret}}\n      - {{kind: ConfigMap, name: vars, optional: maybe}}\n      - 7\n"
         )).transform;
-        let lines: Vec<usize> = k.unreadable.iter().map(|r| r.span.start.line).collect();
+        let lines: Vec<u32> = k.unreadable.iter().map(|r| r.span.start.line).collect();
         assert_eq!(
             lines,
             [5, 6, 7, 9, 11, 13, 14, 15, 16],
@@ -735,7 +735,7 @@ mod tests {
         let app = argo(&format!(
             "{ARGO_HEAD}  source:\n    repoURL: r\n    directory: {{include: [a], exclude: 1}}\n    kustomize: {{patches: x, commonLabels: [a]}}\n  syncPolicy:\n    syncOptions: [CreateNamespace=true]\n    managedNamespaceMetadata: {{labels: {{a: 1}}}}\n"
         ));
-        let found: Vec<(usize, &str)> = app
+        let found: Vec<(u32, &str)> = app
             .unreadable
             .iter()
             .map(|r| (r.span.start.line, r.message.split(':').next().unwrap()))

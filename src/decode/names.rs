@@ -211,7 +211,7 @@ mod tests {
             0,
         )
         .unwrap()[0];
-        let found: Vec<(usize, usize, String)> = duplicate_keys(tree)
+        let found: Vec<(u32, u32, String)> = duplicate_keys(tree)
             .into_iter()
             .map(|p| (p.span.start.line, p.span.start.column, p.message))
             .collect();
@@ -227,7 +227,7 @@ mod tests {
         let mut text: String = (0..20).map(|i| format!("k{i}: 1\n")).collect();
         text.push_str("k3: 2\nk3: 3\n");
         let found = duplicate_keys(&parse_documents(&text, 0).unwrap()[0]);
-        let lines: Vec<(usize, bool)> = found
+        let lines: Vec<(u32, bool)> = found
             .iter()
             .map(|p| (p.span.start.line, p.message.contains("at line 4:")))
             .collect();

@@ -316,10 +316,10 @@ fn unused_ignored_namespaces(ctx: &Context) -> Vec<Draft> {
             cluster: None,
             at: Location {
                 file,
-                line: entry.pos.line,
-                column: entry.pos.column,
-                end_line: entry.pos.line,
-                end_column: entry.pos.column + entry.text.chars().count().max(1),
+                line: entry.pos.line as usize,
+                column: entry.pos.column as usize,
+                end_line: entry.pos.line as usize,
+                end_column: entry.pos.column as usize + entry.text.chars().count().max(1),
             },
             message: format!(
                 "ignore-namespaces: {:?} ignores nothing: no namespace matches it",

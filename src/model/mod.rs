@@ -41,10 +41,10 @@ impl Location {
     pub fn new(file: usize, span: Span) -> Self {
         Self {
             file: span.file.map_or(file, FileRef::index),
-            line: span.start.line,
-            column: span.start.column,
-            end_line: span.end.line,
-            end_column: span.end.column,
+            line: span.start.line as usize,
+            column: span.start.column as usize,
+            end_line: span.end.line as usize,
+            end_column: span.end.column as usize,
         }
     }
 }

@@ -694,10 +694,10 @@ fn render_errors(diagnostics: &mut Diagnostics, outcome: &Outcome) {
             Some((p, file)) => {
                 let at = Location {
                     file,
-                    line: p.line,
-                    column: p.column,
-                    end_line: p.line,
-                    end_column: p.column + 1,
+                    line: p.line as usize,
+                    column: p.column as usize,
+                    end_line: p.line as usize,
+                    end_column: p.column as usize + 1,
                 };
                 diagnostics.render(diagnostic, at, "here", None);
             }

@@ -265,8 +265,8 @@ pub fn write(outcome: &Outcome, out: &mut impl std::io::Write) -> std::io::Resul
             .iter()
             .map(|e| ErrorOut {
                 file: &e.file,
-                line: e.pos.map(|p| p.line),
-                column: e.pos.map(|p| p.column),
+                line: e.pos.map(|p| p.line as usize),
+                column: e.pos.map(|p| p.column as usize),
                 message: &e.message,
             })
             .collect(),

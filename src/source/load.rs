@@ -197,16 +197,13 @@ fn skimmed(text: &str, chunk: &Chunk, keep: &yaml::Keep) -> Option<Vec<Node>> {
 /// kept entry parsed on its own, in place, into the mapping. `None` as for [`skimmed`].
 fn flow_skimmed(text: &str, chunk: &Chunk, keep: &yaml::Keep) -> Option<Vec<Node>> {
     let skimmed = skim::skim_flow(text, keep)?;
-    let place = |p: Pos| Pos {
-        line: chunk.line_offset + p.line,
-        column: p.column,
-    };
+    let place = |p: Pos| Pos::new(chunk.line_offset + p.line as usize, p.column as usize);
     let mut entries = Vec::with_capacity(skimmed.entries.len());
     for entry in &skimmed.entries {
         // The entry in braces, the `{` just before where the key stands.
         let origin = yaml::Origin {
-            line_offset: chunk.line_offset + entry.at.line - 1,
-            column_offset: entry.at.column - 2,
+            line_offset: chunk.line_offset + entry.at.line as usize - 1,
+            column_offset: entry.at.column as usize - 2,
         };
         let documents = yaml::parse_strict_at(&format!("{{{}}}", entry.text), origin, keep)?;
         let [doc] = documents.as_slice() else {
@@ -248,7 +245,7 @@ fn decode_chunk<'a>(bytes: &'a [u8], chunk: &Chunk) -> Result<&'a str, (Pos, Str
             line_offset: chunk.line_offset,
             column_offset: chunk.column_offset,
         }
-        .place(pos.line, pos.column)
+        .place(pos.line as usize, pos.column as usize)
     };
     let binary = |at: usize| Err((place(at), "binary data (contains a NUL byte)".into()));
     // Text first: a search for NUL in valid text goes a word at a time.
@@ -276,13 +273,11 @@ fn position_of(bytes: &[u8], offset: usize) -> Pos {
             line_start = i + 1;
         }
     }
-    Pos {
-        line,
-        column: String::from_utf8_lossy(&bytes[line_start..offset])
-            .chars()
-            .count()
-            + 1,
-    }
+    let column = String::from_utf8_lossy(&bytes[line_start..offset])
+        .chars()
+        .count()
+        + 1;
+    Pos::new(line, column)
 }
 
 /// Splits a YAML stream into documents: before each `---` that follows content, and after
@@ -494,7 +489,7 @@ mod tests {
             &|_, _| true,
         );
         assert_eq!(names(&f), ["p", "s"]);
-        let errors: Vec<(usize, usize, &str)> = f
+        let errors: Vec<(u32, u32, &str)> = f
             .errors
             .iter()
             .map(|e| {

@@ -44,7 +44,7 @@ impl Skimmed<'_> {
                 .zip(&self.keys)
                 .all(|((key, _), (text, line))| {
                     key.key_text() == Some(*text)
-                        && key.span.start.line == first_line + line
+                        && key.span.start.line as usize == first_line + line
                         && key.span.start.column == 1
                 })
     }
@@ -241,10 +241,7 @@ impl<'a> FlowScan<'a> {
     }
 
     fn pos(&self) -> yaml::Pos {
-        yaml::Pos {
-            line: self.line,
-            column: self.column,
-        }
+        yaml::Pos::new(self.line, self.column)
     }
 
     /// Steps over one byte, counting `\n`, `\r\n` and a lone `\r` as line breaks and
@@ -746,7 +743,7 @@ mod tests {
     fn a_json_document_keeps_its_identity_entries() {
         let text = "{\n  \"apiVersion\": \"v1\",\n  \"data\": {\"a\": \"{'x': [1, 2]}\\\"\", \"b\": [1, {\"c\": null}]},\n  \"kind\": \"ConfigMap\" ,\n  \"metadata\": {\"name\": \"é\", \"namespace\": \"n\"}\n}\n";
         let s = skim_flow(text, &keep).unwrap();
-        let keys: Vec<(&str, usize, usize)> = s
+        let keys: Vec<(&str, u32, u32)> = s
             .entries
             .iter()
             .map(|e| (e.key, e.at.line, e.at.column))

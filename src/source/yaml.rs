@@ -14,11 +14,24 @@ pub const MAX_DEPTH: usize = 256;
 /// Nodes an alias may copy in one document before it counts as an alias bomb.
 pub const MAX_ALIAS_NODES: usize = 100_000;
 
-/// A 1-based line and column (columns count characters).
+/// A 1-based line and column (columns count characters). `u32`: a file is at most
+/// [`crate::source::load::MAX_FILE_BYTES`], and every node of every tree carries two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pos {
-    pub line: usize,
-    pub column: usize,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Pos {
+    /// The position of a line and column counted in `usize`; one past `u32::MAX` (which no
+    /// file imds-lint reads reaches) stays at `u32::MAX`.
+    pub fn new(line: usize, column: usize) -> Pos {
+        let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Pos {
+            line: narrow(line),
+            column: narrow(column),
+        }
+    }
 }
 
 /// Where a node starts and ends, and in which file.
@@ -322,14 +335,14 @@ impl Origin {
 
     /// The file position of a 1-based line and column of the chunk.
     pub fn place(self, line: usize, column: usize) -> Pos {
-        Pos {
-            line: line + self.line_offset,
-            column: if line <= 1 {
+        Pos::new(
+            line + self.line_offset,
+            if line <= 1 {
                 column + self.column_offset
             } else {
                 column
             },
-        }
+        )
     }
 }
 
@@ -489,10 +502,7 @@ pub fn parse_documents_at(
         BuildError::Syntax(e) => lenient_parse(text, origin, e),
         BuildError::Guard(e) | BuildError::Refused(e) => Err(e),
         BuildError::NeedsEverything => Err(ParseError {
-            pos: Pos {
-                line: line_offset + 1,
-                column: 1,
-            },
+            pos: Pos::new(line_offset + 1, 1),
             message: "alias refers to an unknown anchor".into(),
         }),
     })

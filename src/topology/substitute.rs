@@ -580,7 +580,7 @@ mod tests {
         vars_with(&format!("  postBuild:\n    substitute: {{{pairs}}}\n"), &[])
     }
 
-    fn value(vars: &Variables, name: &str) -> Option<(String, usize, Option<usize>)> {
+    fn value(vars: &Variables, name: &str) -> Option<(String, u32, Option<usize>)> {
         vars.get(name).map(|v| {
             (
                 v.value.clone(),
@@ -630,7 +630,7 @@ mod tests {
         let spec = "  postBuild:\n    substituteFrom:\n      - {kind: ConfigMap, name: gone}\n      - {kind: Secret, name: gone, optional: true}\n";
         let vars = vars_with(spec, &[]);
         assert!(vars.is_empty());
-        let found: Vec<(usize, Option<usize>, bool)> = vars
+        let found: Vec<(u32, Option<usize>, bool)> = vars
             .reasons
             .iter()
             .map(|r| {
@@ -664,7 +664,7 @@ mod tests {
                 (SourceKind::Secret, "sec", sec),
             ],
         );
-        let mut found: Vec<(Option<usize>, usize, &str)> = vars
+        let mut found: Vec<(Option<usize>, u32, &str)> = vars
             .reasons
             .iter()
             .map(|r| {
@@ -918,7 +918,7 @@ mod tests {
             "a: ${A}\nh: ${H}\nl: ${L}\nq: \"${Q}\"\ns: ${S}\nd: ${D}\nok: \"${A}\"\n",
             &vars,
         );
-        let lines: Vec<usize> = done.reasons.iter().map(|r| r.span.start.line).collect();
+        let lines: Vec<u32> = done.reasons.iter().map(|r| r.span.start.line).collect();
         assert_eq!(lines, [1, 2, 3, 4, 6], "{:?}", done.reasons);
         // The substitution is still made; a plain result loses its surrounding spaces.
         assert_eq!(node.get("a").and_then(Node::as_str), Some("a: b"));

@@ -671,7 +671,7 @@ mod tests {
             ),
             (Engine::NetworkPolicy, Some(NATIVE_ORDER), false, true)
         );
-        let rules: Vec<(Action, String, Option<usize>, usize, &Via)> = spec
+        let rules: Vec<(Action, String, Option<usize>, u32, &Via)> = spec
             .rules
             .iter()
             .map(|r| {

@@ -407,9 +407,9 @@ impl Reader<'_> {
         let start = scalar.span.start;
         let indent = start.column.saturating_sub(1);
         let (origin, place): (Origin, Box<dyn Fn(Span) -> Span>) =
-            if is_block_at(self.text, body, start.line, indent) {
+            if is_block_at(self.text, body, start.line as usize, indent as usize) {
                 (
-                    Origin::line(start.line - 1),
+                    Origin::line(start.line as usize - 1),
                     Box::new(move |s: Span| {
                         let shift = |mut p: crate::source::yaml::Pos| {
                             p.column += indent;

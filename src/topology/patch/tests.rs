@@ -799,7 +799,7 @@ patchesStrategicMerge:
     let (p, problems) = read_with(k, &files);
     assert_eq!(problems, []);
     // kustomize's order: patchesStrategicMerge, patchesJson6902, patches.
-    let lines: Vec<usize> = p.iter().map(|p| p.declared_at.start.line).collect();
+    let lines: Vec<u32> = p.iter().map(|p| p.declared_at.start.line).collect();
     // A string entry is declared where its text starts.
     assert_eq!(lines, [10, 12, 4, 6, 2]);
     let files_of: Vec<Option<usize>> = p
@@ -837,7 +837,7 @@ patchesStrategicMerge:
 fn an_inline_patch_other_than_a_literal_block_is_placed_at_its_string() {
     let k = "patches:\n- target: {name: allow}\n  patch: \"[{op: add, path: /metadata/labels/é, value: 'ü'}]\"\n- target: {name: allow}\n  patch: >\n    [{op: add, path: /x,\n    value: 1}]\n- target: {name: allow}\n  patch: |\n    - {op: add, path: /metadata/labels/ü, value: 'é'}\n";
     let p = read(k);
-    let starts: Vec<(usize, usize)> = p
+    let starts: Vec<(u32, u32)> = p
         .iter()
         .map(|p| match &p.body {
             PatchBody::Json6902(ops) => match &ops[0].op {
@@ -902,7 +902,7 @@ fn entries_kustomize_refuses_are_problems_with_a_place() {
         "patches:\n- path: missing.yaml\n- {path: a, patch: b}\n- target: {name: a}\n- target: {name: '('}\n  patch: '[]'\n- target: {nome: a}\n  patch: '[]'\n- patch: |\n    a: [\n",
         &[],
     );
-    let got: Vec<(usize, &str)> = p
+    let got: Vec<(u32, &str)> = p
         .iter()
         .map(|p| (p.span.start.line, p.message.as_str()))
         .collect();
