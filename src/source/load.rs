@@ -67,26 +67,49 @@ pub fn load_file_into(
         pos: None,
         message,
     };
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.len() > MAX_FILE_BYTES => {
-            file.errors.push(fail(format!(
-                "file is {} MiB, larger than the {} MiB limit",
-                meta.len() / (1024 * 1024),
-                MAX_FILE_BYTES / (1024 * 1024)
-            )));
-            return file;
-        }
-        Ok(_) => {}
-        Err(e) => {
-            file.errors.push(fail(format!("cannot read: {e}")));
-            return file;
-        }
-    }
-    match std::fs::read(path) {
-        Ok(bytes) => parse_bytes(&mut file, &bytes, keep, true, sink),
+    // Each thread reads into a buffer it keeps: a fresh one per file would be handed back to
+    // the system when freed and faulted in again for the next file.
+    let mut buffer = READ_BUFFER.take();
+    buffer.clear();
+    match read_limited(path, &mut buffer) {
+        Ok(Ok(())) => parse_bytes(&mut file, &buffer, keep, true, sink),
+        Ok(Err(too_large)) => file.errors.push(fail(format!(
+            "file is {} MiB, larger than the {} MiB limit",
+            too_large / (1024 * 1024),
+            MAX_FILE_BYTES / (1024 * 1024)
+        ))),
         Err(e) => file.errors.push(fail(format!("cannot read: {e}"))),
     }
+    // A large file's buffer is not kept for the rest of the run.
+    if buffer.capacity() <= KEPT_BUFFER_BYTES {
+        READ_BUFFER.set(buffer);
+    }
     file
+}
+
+/// The largest read buffer a thread keeps for its next file.
+const KEPT_BUFFER_BYTES: usize = 1024 * 1024;
+
+thread_local! {
+    static READ_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Reads the file at `path` into `buffer`, or says how large it is when that is over
+/// [`MAX_FILE_BYTES`].
+fn read_limited(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<Result<(), u64>> {
+    use std::io::Read;
+    let opened = std::fs::File::open(path)?;
+    let len = opened.metadata()?.len();
+    if len > MAX_FILE_BYTES {
+        return Ok(Err(len));
+    }
+    buffer.reserve(usize::try_from(len).unwrap_or(0));
+    // A file that grew since is still read only up to the limit.
+    opened.take(MAX_FILE_BYTES + 1).read_to_end(buffer)?;
+    if buffer.len() as u64 > MAX_FILE_BYTES {
+        return Ok(Err(buffer.len() as u64));
+    }
+    Ok(Ok(()))
 }
 
 /// Loads manifests from standard input (or any stream), named `display` in messages.
