@@ -14,6 +14,7 @@ mod regions;
 
 pub use regions::{Region, RegionBy, Symbolic};
 
+use crate::decode::labels::Labels;
 use crate::decode::selector::LabelSelector;
 use crate::decode::spec::{
     Action, DEFAULT_TIER, DEFAULT_TIER_ORDER, HostnameMatch, Layer, PolicyRule, SelectorPair,
@@ -23,7 +24,7 @@ use crate::model::{Model, NamespaceKey, PolicyId, RuleRef};
 use crate::net::{IpSet, PortSet, Target};
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// What decided a packet.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,7 +104,7 @@ pub struct Chain<'m> {
 }
 
 /// Namespace labels as selectors see them: with `kubernetes.io/metadata.name`.
-pub fn namespace_labels(model: &Model, key: &NamespaceKey) -> BTreeMap<String, String> {
+pub fn namespace_labels(model: &Model, key: &NamespaceKey) -> Labels {
     let mut labels = model
         .namespaces
         .get(key)
@@ -231,11 +232,7 @@ impl<'m> Chain<'m> {
     /// The pod selectors of the pairs whose namespace side matches this namespace. One that
     /// no pod satisfies is kept, as the native union keeps it when it looks for unselected
     /// pods, so that both describe those pods alike.
-    fn pod_selectors(
-        &mut self,
-        pairs: &'m [SelectorPair],
-        labels: &BTreeMap<String, String>,
-    ) -> Vec<usize> {
+    fn pod_selectors(&mut self, pairs: &'m [SelectorPair], labels: &Labels) -> Vec<usize> {
         pairs
             .iter()
             .filter(|pair| pair.namespaces.matches(labels))
@@ -564,7 +561,7 @@ fn rule_addresses<'m>(
             continue;
         }
         let namespace_labels = if set.namespace.is_empty() {
-            BTreeMap::new()
+            Labels::default()
         } else {
             namespace_labels(
                 model,

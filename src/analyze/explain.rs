@@ -4,6 +4,7 @@
 use super::chain::{self, Chain, Decision, Region, RegionBy, Symbolic};
 use super::egress::EgressSet;
 use super::{Analysis, WorkloadVerdict};
+use crate::decode::labels::Labels;
 use crate::decode::labelsets::{ALL, NONE, Set, TooComplex};
 use crate::decode::selector::{LabelValue, describe_example};
 use crate::model::{Model, NamespaceKey, Policy, PolicyId, WorkloadId};
@@ -351,7 +352,7 @@ impl Explainer<'_> {
         workloads: &[WorkloadExplanation],
     ) -> ClassExplanation {
         // The example's labels, "any other value" as one no selector can name.
-        let labels: BTreeMap<String, String> = example
+        let labels: Labels = example
             .iter()
             .filter_map(|(k, v)| match v {
                 LabelValue::Absent => None,
@@ -665,7 +666,7 @@ mod tests {
             union.dedup();
             prop_assert_eq!(&union, &explanation.reachable);
             for class in classes {
-                let labels: BTreeMap<String, String> = class
+                let labels: Labels = class
                     .example
                     .iter()
                     .filter_map(|(k, v)| match v {

@@ -428,7 +428,7 @@ fn engine_chains<'m>(model: &'m Model, native_by_namespace: &NativeByNamespace) 
         let group: Option<Group> = (native.is_empty() && !namespaced.contains(&key.as_pair()))
             .then(|| {
                 let labels = chain::namespace_labels(model, key);
-                let values = keys.iter().map(|k| labels.get(*k).cloned()).collect();
+                let values = keys.iter().map(|k| labels.get(k).cloned()).collect();
                 (key.cluster.clone(), values)
             });
         let known = group.as_ref().and_then(|g| shared.get(g));

@@ -12,6 +12,7 @@
 //! counts the nodes and steps it takes against a budget: past it, the operation fails with
 //! [`TooComplex`], which the analysis reports as an error rather than guessing a verdict.
 
+use super::labels::Labels;
 use super::selector::{LabelSelector, LabelValue, Operator};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -335,7 +336,7 @@ impl Space {
     }
 
     /// Whether `labels` are in `set`.
-    pub fn contains(&self, set: Set, labels: &BTreeMap<String, String>) -> bool {
+    pub fn contains(&self, set: Set, labels: &Labels) -> bool {
         let mut s = set;
         while self.level(s) != TERMINAL {
             let level = self.level(s);

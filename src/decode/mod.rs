@@ -8,6 +8,7 @@ pub mod calico;
 pub mod cilium;
 pub mod gitops;
 pub mod kind;
+pub mod labels;
 pub mod labelsets;
 pub mod names;
 pub mod native;
@@ -20,10 +21,10 @@ pub mod workload;
 
 use crate::source::yaml::Node;
 use kind::Kind;
+use labels::Labels;
 use native::decode_network_policy;
 use object::Object;
 use spec::{DecodedPolicy, EngineKind, NetworkSetSpec, TierSpec};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use toolkit::string_map;
 use workload::{WorkloadKind, WorkloadSpec, decode_workload, decode_workloads, has_pod_template};
@@ -41,7 +42,7 @@ pub enum Decoded {
     /// Shared with the model's workload, which needs it after the object is dropped.
     Workload(Arc<WorkloadSpec>),
     Namespace {
-        labels: BTreeMap<String, String>,
+        labels: Labels,
     },
     /// A Service, Endpoints or EndpointSlice.
     Service(service::ServiceObject),

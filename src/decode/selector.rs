@@ -1,5 +1,6 @@
 //! Kubernetes label selectors (`matchLabels` + `matchExpressions`), decoded and validated.
 
+use super::labels::Labels;
 use super::labelsets::{ALL, Space, TooComplex};
 use super::toolkit::{Decoder, expect_map, expect_seq, expect_string};
 use super::workload::SERVICE_ACCOUNT_LABEL;
@@ -22,7 +23,7 @@ pub struct Requirement {
 }
 
 impl Requirement {
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub fn matches(&self, labels: &Labels) -> bool {
         let value = labels.get(&self.key);
         match self.operator {
             Operator::In => value.is_some_and(|v| self.values.contains(v)),
@@ -46,7 +47,7 @@ impl LabelSelector {
         self.requirements.is_empty()
     }
 
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub fn matches(&self, labels: &Labels) -> bool {
         self.requirements.iter().all(|r| r.matches(labels))
     }
 
@@ -400,10 +401,11 @@ fn is_label_name(s: &str) -> bool {
 #[cfg(test)]
 pub mod brute_force {
     use super::LabelValue;
+    use crate::decode::labels::Labels;
     use std::collections::BTreeMap;
 
     /// Every label set over keys a, b with values absent, x, y, z (z is never named).
-    pub fn all_label_sets() -> Vec<BTreeMap<String, String>> {
+    pub fn all_label_sets() -> Vec<Labels> {
         let values = [None, Some("x"), Some("y"), Some("z")];
         let mut sets = Vec::new();
         for a in values {
@@ -419,7 +421,7 @@ pub mod brute_force {
     }
 
     /// A label set for a witness; "any other value" becomes a value no requirement names.
-    pub fn concrete(example: &BTreeMap<String, LabelValue>) -> BTreeMap<String, String> {
+    pub fn concrete(example: &BTreeMap<String, LabelValue>) -> Labels {
         example
             .iter()
             .filter_map(|(k, v)| match v {
@@ -444,7 +446,7 @@ mod tests {
         (s, d.problems.into_iter().map(|p| p.message).collect())
     }
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

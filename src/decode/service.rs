@@ -3,10 +3,10 @@
 //! addresses its `Endpoints` and `EndpointSlice`s list, which may be anything, a metadata
 //! address included.
 
+use super::labels::Labels;
 use crate::net::IpSet;
 use crate::source::yaml::Node;
 use ipnet::IpNet;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// The label an EndpointSlice names its Service by.
@@ -32,7 +32,7 @@ pub enum ServiceObject {
         /// Service has no endpoints either way.
         selects_pods: bool,
         /// `metadata.labels`, for Cilium `k8sServiceSelector`.
-        labels: BTreeMap<String, String>,
+        labels: Labels,
     },
     /// The addresses an Endpoints or EndpointSlice lists, ready or not, for the Service it
     /// names (`None`: an EndpointSlice without the service-name label serves none).

@@ -7,6 +7,7 @@
 //! policies, the native NetworkPolicies at order 1000 and the Cilium policies); then
 //! BaselineAdminNetworkPolicies; then the default allow.
 
+use super::labels::Labels;
 use super::selector::LabelSelector;
 use super::toolkit::Problem;
 use crate::net::{IpSet, PortSet};
@@ -295,7 +296,7 @@ pub struct TierSpec {
 /// A Calico NetworkSet or GlobalNetworkSet: labelled addresses that rules can select.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkSetSpec {
-    pub labels: std::collections::BTreeMap<String, String>,
+    pub labels: Labels,
     pub nets: IpSet,
 }
 

@@ -1,7 +1,7 @@
 //! Typed decoding of YAML nodes that keeps every problem with the position of its node.
 
+use super::labels::Labels;
 use crate::source::yaml::{Node, Span};
-use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProblemKind {
@@ -141,7 +141,7 @@ pub fn expect_cidr(node: &Node, d: &mut Decoder) -> Option<ipnet::IpNet> {
 }
 
 /// A `string: string` mapping such as labels; entries of other types are skipped.
-pub fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
+pub fn string_map(node: Option<&Node>) -> Labels {
     node.and_then(Node::as_map)
         .unwrap_or_default()
         .iter()

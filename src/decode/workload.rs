@@ -1,9 +1,9 @@
 //! Workloads: the pods they run, as far as egress is concerned (labels, service account and
 //! hostNetwork).
 
+use super::labels::Labels;
 use super::string_map;
 use crate::source::yaml::{Node, Scalar, Span};
-use std::collections::BTreeMap;
 
 /// The synthetic pod label that carries a pod's service account name, so that policies
 /// selecting pods by service account (Cilium's `io.cilium.k8s.policy.serviceaccount`, Calico's
@@ -21,7 +21,7 @@ pub const DEFAULT_SERVICE_ACCOUNT: &str = "default";
 pub struct WorkloadSpec {
     /// Labels of the pods the workload runs, plus [`SERVICE_ACCOUNT_LABEL`] with its service
     /// account's name.
-    pub pod_labels: BTreeMap<String, String>,
+    pub pod_labels: Labels,
     /// The `hostNetwork: true` key, when the pods share the node's network namespace.
     pub host_network: Option<Span>,
 }
@@ -163,7 +163,7 @@ pub fn decode_workloads(kind: WorkloadKind, body: &Node) -> Vec<(Option<Pods>, W
     let workflow_account = get("serviceAccountName")
         .and_then(Node::as_str)
         .filter(|s| !s.is_empty());
-    let pods = |labels: BTreeMap<String, String>, account: Option<&str>| {
+    let pods = |labels: Labels, account: Option<&str>| {
         let mut pod_labels = labels;
         pod_labels.insert(
             SERVICE_ACCOUNT_LABEL.to_string(),
@@ -290,7 +290,11 @@ mod tests {
     }
 
     fn service_account_of(kind: WorkloadKind, yaml: &str) -> String {
-        decode(kind, yaml).pod_labels[SERVICE_ACCOUNT_LABEL].clone()
+        decode(kind, yaml)
+            .pod_labels
+            .get(SERVICE_ACCOUNT_LABEL)
+            .unwrap()
+            .clone()
     }
 
     #[test]
@@ -328,7 +332,7 @@ mod tests {
             WorkloadKind::Pod,
             "metadata: {labels: {'@serviceaccount': forged}}\nspec: {serviceAccountName: real}\n",
         );
-        assert_eq!(d.pod_labels[SERVICE_ACCOUNT_LABEL], "real");
+        assert_eq!(d.pod_labels.get(SERVICE_ACCOUNT_LABEL).unwrap(), "real");
     }
 
     fn workflow(kind: WorkloadKind, yaml: &str) -> Vec<(Option<String>, WorkloadSpec)> {
@@ -348,15 +352,19 @@ mod tests {
         assert_eq!(names, [Some("build"), Some("apply"), Some("both")]);
         let build = &pods[0].1;
         assert_eq!(
-            build.pod_labels["tier"], "b",
+            build.pod_labels.get("tier").unwrap(),
+            "b",
             "the template's label over podMetadata's"
         );
-        assert_eq!(build.pod_labels["app"], "ci");
-        assert_eq!(build.pod_labels[SERVICE_ACCOUNT_LABEL], "builder");
+        assert_eq!(build.pod_labels.get("app").unwrap(), "ci");
+        assert_eq!(
+            build.pod_labels.get(SERVICE_ACCOUNT_LABEL).unwrap(),
+            "builder"
+        );
         assert_eq!(build.host_network.map(|s| s.start.line), Some(3));
         let apply = &pods[1].1;
-        assert_eq!(apply.pod_labels["tier"], "a");
-        assert_eq!(apply.pod_labels[SERVICE_ACCOUNT_LABEL], "wf");
+        assert_eq!(apply.pod_labels.get("tier").unwrap(), "a");
+        assert_eq!(apply.pod_labels.get(SERVICE_ACCOUNT_LABEL).unwrap(), "wf");
     }
 
     #[test]
@@ -368,9 +376,9 @@ mod tests {
         );
         assert_eq!(pods.len(), 1);
         assert_eq!(pods[0].0, None);
-        assert_eq!(pods[0].1.pod_labels["app"], "x");
+        assert_eq!(pods[0].1.pod_labels.get("app").unwrap(), "x");
         assert_eq!(
-            pods[0].1.pod_labels[SERVICE_ACCOUNT_LABEL],
+            pods[0].1.pod_labels.get(SERVICE_ACCOUNT_LABEL).unwrap(),
             DEFAULT_SERVICE_ACCOUNT
         );
         // Nothing where a spec should be: still one, never a panic.

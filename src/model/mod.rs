@@ -4,6 +4,7 @@
 use crate::decode::Decoded;
 use crate::decode::kind;
 use crate::decode::kind::{Kind, Reads};
+use crate::decode::labels::Labels;
 use crate::decode::names;
 use crate::decode::object::{Object, Owner, SuppressAnnotation};
 use crate::decode::service::{ServiceKind, ServiceObject};
@@ -72,7 +73,7 @@ pub struct Namespace {
     pub first_manifest: Location,
     /// A kustomization file whose `namespace:` puts objects here, the outermost one.
     pub set_by: Option<usize>,
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     /// The Namespace object's `imds-lint.io/ignore` annotation.
     pub suppression: Option<Box<Suppression>>,
     /// What could change what lands here and is not applied: the verdict is uncertain.
@@ -347,7 +348,7 @@ pub struct Service {
     pub name: String,
     /// It has a selector (or is an ExternalName Service): it sends to pods, or by name.
     pub selects_pods: bool,
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
 }
 
 /// An Endpoints or EndpointSlice object, where it lands, with the Service it serves.
@@ -606,9 +607,7 @@ fn label_managed_namespaces(model: &mut Model, resolution: &Resolution) {
             name: managed.namespace.clone(),
         };
         if let Some(ns) = model.namespaces.get_mut(&key) {
-            for (label, value) in &managed.labels {
-                ns.labels.insert(label.clone(), value.clone());
-            }
+            ns.labels.extend(managed.labels.iter().cloned());
         }
     }
 }
@@ -1122,7 +1121,7 @@ fn list_unevaluated(
     }
 }
 
-fn add_namespace_object(model: &mut Model, arrival: Arrival, labels: &BTreeMap<String, String>) {
+fn add_namespace_object(model: &mut Model, arrival: Arrival, labels: &Labels) {
     // kustomize renames a Namespace object to the namespace it sets.
     let Some(name) = arrival
         .forced
@@ -1299,7 +1298,7 @@ fn note_namespace<'a>(model: &'a mut Model, arrival: &Arrival, name: &str) -> &'
         object: None,
         first_manifest: at,
         set_by: None,
-        labels: BTreeMap::new(),
+        labels: Labels::default(),
         suppression: None,
         uncertain: Vec::new(),
     });

@@ -1276,11 +1276,11 @@ pub fn decode_network_set(root: &Node) -> NetworkSetSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::labels::Labels;
     use crate::decode::toolkit::ProblemKind;
     use crate::net::Target;
     use crate::source::yaml::parse_documents;
     use selector::NAMESPACE_NAME_LABEL;
-    use std::collections::BTreeMap;
 
     fn object(kind: &str, meta: &str, spec: &str) -> Node {
         let text = format!(
@@ -1321,7 +1321,7 @@ mod tests {
             && rule.ports.contains(target.protocol, target.port)
     }
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -1401,7 +1401,7 @@ mod tests {
         );
         let s = spec(&e);
         let ns = |team: &str, name: &str| labels(&[("team", team), (NAMESPACE_NAME_LABEL, name)]);
-        let hit = |n: &BTreeMap<String, String>, pod: &[(&str, &str)]| {
+        let hit = |n: &Labels, pod: &[(&str, &str)]| {
             s.selects
                 .any_of
                 .iter()

@@ -8,9 +8,10 @@
 //! and parenthesised expressions. Strings take single or double quotes, without escapes;
 //! whitespace is spaces and tabs. The empty selector is `all()`.
 
+use crate::decode::labels::Labels;
 use crate::decode::selector::{LabelSelector, Operator, Requirement};
 use crate::decode::workload::SERVICE_ACCOUNT_LABEL;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 
 /// A parsed selector.
@@ -438,7 +439,7 @@ impl Expr {
 
     /// Evaluates the selector on one endpoint's labels, as Calico does; `global()` is false
     /// (the endpoint is taken to be in a namespace).
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub fn matches(&self, labels: &Labels) -> bool {
         match self {
             Expr::All => true,
             Expr::Global => false,
@@ -624,11 +625,7 @@ impl Conjunction {
     }
 
     /// Evaluates on a namespace's and an endpoint's labels.
-    pub fn matches(
-        &self,
-        namespace: &BTreeMap<String, String>,
-        endpoint: &BTreeMap<String, String>,
-    ) -> bool {
+    pub fn matches(&self, namespace: &Labels, endpoint: &Labels) -> bool {
         self.namespaces.iter().all(|r| r.matches(namespace))
             && self.endpoints.iter().all(|r| r.matches(endpoint))
     }
@@ -859,7 +856,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -871,8 +868,8 @@ mod tests {
     }
 
     /// Whether the DNF (pod context, no namespace labels used) selects a pod.
-    fn dnf_matches(d: &Dnf, pod: &BTreeMap<String, String>) -> bool {
-        d.iter().any(|c| c.matches(&BTreeMap::new(), pod))
+    fn dnf_matches(d: &Dnf, pod: &Labels) -> bool {
+        d.iter().any(|c| c.matches(&Labels::default(), pod))
     }
 
     fn req(key: &str, operator: Operator, values: &[&str]) -> Requirement {
@@ -1208,12 +1205,13 @@ mod tests {
         })
     }
 
-    fn arb_labels() -> impl Strategy<Value = BTreeMap<String, String>> {
+    fn arb_labels() -> impl Strategy<Value = Labels> {
         prop::collection::btree_map(
             prop::sample::select(vec!["a", "b", "c"]).prop_map(String::from),
             prop::sample::select(vec!["x", "y", "z"]).prop_map(String::from),
             0..4,
         )
+        .prop_map(|map| map.into_iter().collect())
     }
 
     proptest! {

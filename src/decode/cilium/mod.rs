@@ -963,11 +963,11 @@ pub fn decode_cidr_group(root: &Node) -> NetworkSetSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::labels::Labels;
     use crate::decode::spec::{DEFAULT_TIER, Layer, NATIVE_ORDER};
     use crate::decode::toolkit::ProblemKind;
     use crate::net::Target;
     use crate::source::yaml::parse_documents;
-    use std::collections::BTreeMap;
 
     fn object(kind: &str, body: &str) -> DecodedPolicy {
         let text = format!(
@@ -1231,7 +1231,7 @@ mod tests {
             rule.unknowable.is_none(),
             "groups are resolved where the policy lands"
         );
-        let named = |name: &str| BTreeMap::from([(CIDR_GROUP_NAME.to_string(), name.to_string())]);
+        let named = |name: &str| Labels::from([(CIDR_GROUP_NAME.to_string(), name.to_string())]);
         assert!(rule.destinations.cidr_groups[0].matches(&named("metadata")));
         assert!(!rule.destinations.cidr_groups[0].matches(&named("other")));
         assert_eq!(
@@ -1424,7 +1424,7 @@ mod tests {
         let pods = &only_spec(&sa).selects.any_of[0].pods;
         assert_eq!(pods.requirements[0].key, SERVICE_ACCOUNT_LABEL);
         assert_eq!(pods.requirements[0].values, ["batch"]);
-        let pod = |account: &str| -> BTreeMap<String, String> {
+        let pod = |account: &str| -> Labels {
             [
                 ("app".to_string(), "x".to_string()),
                 (SERVICE_ACCOUNT_LABEL.to_string(), account.to_string()),

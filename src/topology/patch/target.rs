@@ -3,10 +3,10 @@
 //! and `annotationSelector` are label selectors in their string form (`app=web,tier!=db`).
 
 use super::ObjectName;
+use crate::decode::labels::Labels;
 use crate::decode::selector::{LabelSelector, Operator, Requirement};
 use crate::source::yaml::{Node, Span, Value};
 use regex_automata::meta::Regex;
-use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -145,7 +145,7 @@ impl Target {
 }
 
 /// `metadata.<field>` as strings.
-fn string_map(object: &Node, field: &str) -> BTreeMap<String, String> {
+fn string_map(object: &Node, field: &str) -> Labels {
     object
         .get("metadata")
         .and_then(|m| m.get(field))
