@@ -643,47 +643,38 @@ fn note_refused_builds(model: &mut Model) {
 /// their files, then document order), and the clashes between copies of one identity with
 /// that identity.
 fn settle(files: &[String], arrivals: &[Arrival]) -> (Vec<bool>, Vec<(identity::Clash, ObjectId)>) {
-    let mut candidates = Vec::new();
-    // Candidates by index in `arrivals`; `None` for an object with no identity to clash on.
-    let mut of_arrival = Vec::with_capacity(arrivals.len());
-    for arrival in arrivals {
-        of_arrival.push(arrival.candidate().map(|c| {
-            candidates.push(c);
-            candidates.len() - 1
-        }));
-    }
-    let sources: Vec<(usize, usize)> = candidates.iter().map(|c| c.source).collect();
-    let order = identity::apply_order(files, &sources);
-    let arrival_of: Vec<usize> = of_arrival
-        .iter()
-        .enumerate()
-        .filter_map(|(a, c)| c.map(|_| a))
+    let with_identity = (0..arrivals.len())
+        .filter(|&a| arrivals[a].has_identity())
         .collect();
-    // The same source object landing alike by two ways is one object; two ways that make it
-    // differ (their patches or labels) apply two versions of it.
-    let same = |a: usize, b: usize| {
-        let (a, b) = (&arrivals[arrival_of[a]], &arrivals[arrival_of[b]]);
-        a.source == b.source && (std::ptr::eq(a.object, b.object) || a.object == b.object)
-    };
-    let settled = identity::settle(&candidates, &order, same);
-    let kept = of_arrival
-        .iter()
-        .map(|c| c.is_none_or(|c| settled.kept[c]))
-        .collect();
+    let order = identity::apply_order(files, with_identity, |a| arrivals[a].source);
+    let settled = identity::settle(arrivals, arrivals.len(), &order);
     let clashes = settled
         .clashes
         .into_iter()
         .map(|clash| {
-            let id = candidates[clash.second].id.to_id();
-            let clash = identity::Clash {
-                first: arrival_of[clash.first],
-                second: arrival_of[clash.second],
-                refused: clash.refused,
-            };
+            let id = arrivals[clash.second].id().to_id();
             (clash, id)
         })
         .collect();
-    (kept, clashes)
+    (settled.kept, clashes)
+}
+
+/// The arrivals as settling reads them, their identities computed when asked.
+impl identity::Copies for [Arrival<'_>] {
+    fn id(&self, i: usize) -> identity::IdKey<'_> {
+        self[i].id()
+    }
+
+    fn build(&self, i: usize) -> Option<identity::BuildKey<'_>> {
+        self[i].build_id()
+    }
+
+    /// The same source object landing alike by two ways is one object; two ways that make it
+    /// differ (their patches or labels) apply two versions of it.
+    fn same(&self, a: usize, b: usize) -> bool {
+        let (a, b) = (&self[a], &self[b]);
+        a.source == b.source && (std::ptr::eq(a.object, b.object) || a.object == b.object)
+    }
 }
 
 /// A clash between two arrivals (by index), for the findings.
@@ -855,43 +846,47 @@ impl<'a> Arrival<'a> {
         (namespace, self.object.name.as_deref())
     }
 
-    /// Its identity, unless it has none to clash on: no name, or namespaces picked by labels.
-    fn candidate(&self) -> Option<identity::Candidate<'_>> {
+    /// Whether it has an identity to clash on: not without a name, nor with namespaces picked
+    /// by labels.
+    fn has_identity(&self) -> bool {
+        self.final_name().is_some()
+            && !self.picked_by_labels()
+            && !self.refused_kind()
+            && refusals(self).is_empty()
+    }
+
+    /// Its identity (asked only of an arrival that [has one](Self::has_identity)).
+    fn id(&self) -> identity::IdKey<'_> {
         let object = self.object;
-        let name = self.final_name()?;
-        if self.picked_by_labels() || self.refused_kind() || !refusals(self).is_empty() {
-            return None;
-        }
         let group = object
             .api_version
             .split_once('/')
             .map_or("", |(group, _)| group);
-        let cluster_scoped = object.kind.is_cluster_scoped();
-        let namespace = (!cluster_scoped).then(|| self.explicit.unwrap_or(self.default_namespace));
-        let cluster = self.cluster.as_deref();
-        let build = self.way.build.map(|root| identity::BuildKey {
-            cluster,
+        identity::IdKey {
+            cluster: self.cluster.as_deref(),
+            group,
+            kind: &object.written_kind,
+            namespace: (!object.kind.is_cluster_scoped())
+                .then(|| self.explicit.unwrap_or(self.default_namespace)),
+            name: self.final_name().unwrap_or_default(),
+        }
+    }
+
+    /// Its identity in the kustomize build that applies it, when one does.
+    fn build_id(&self) -> Option<identity::BuildKey<'_>> {
+        let object = self.object;
+        self.way.build.map(|root| identity::BuildKey {
+            cluster: self.cluster.as_deref(),
             root,
             api_version: &object.api_version,
             kind: &object.written_kind,
             // The build's `namespace:`, else the object's; none is `default` to kustomize.
-            namespace: (!cluster_scoped).then(|| {
+            namespace: (!object.kind.is_cluster_scoped()).then(|| {
                 self.forced
                     .or(object.namespace.as_deref())
                     .unwrap_or("default")
             }),
-            name,
-        });
-        Some(identity::Candidate {
-            id: identity::IdKey {
-                cluster,
-                group,
-                kind: &object.written_kind,
-                namespace,
-                name,
-            },
-            build,
-            source: self.source,
+            name: self.final_name().unwrap_or_default(),
         })
     }
 
