@@ -17,6 +17,7 @@ use crate::source::load::LoadedFile;
 use crate::source::yaml::{FileRef, Span};
 use crate::topology::render::{Applied, Change, RenderedObject, Unapplied};
 use crate::topology::{BuildRoot, Landing, Resolution, Way};
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -528,7 +529,9 @@ pub fn build(
         .into_iter()
         .map(|(clash, id)| duplicate(&model.files, objects, &arrivals, clash, id))
         .collect();
-    let present = controllers_present(&arrivals, &kept, default_namespace);
+    // Built when first asked: most repositories have no objects a live cluster's controller
+    // made.
+    let present = OnceCell::new();
     for (arrival, _) in arrivals.iter().zip(&kept).filter(|(_, kept)| **kept) {
         // A live cluster's pod or ReplicaSet names its controller: where the controller is
         // in the input, its template stands for the object's pods; else they are reported as
@@ -541,6 +544,8 @@ pub fn build(
                 owner.kind.as_str(),
                 owner.name.as_str(),
             );
+            let present =
+                present.get_or_init(|| controllers_present(&arrivals, &kept, default_namespace));
             if present.contains(&key) {
                 continue;
             }
