@@ -15,7 +15,7 @@ use crate::decode::toolkit::{Problem, ProblemKind};
 use crate::decode::workload::WorkloadSpec;
 use crate::source::load::LoadedFile;
 use crate::source::yaml::{FileRef, Span};
-use crate::topology::render::{Applied, Change, RenderedObject, Unapplied};
+use crate::topology::render::{Applied, Change, Rendering, Unapplied};
 use crate::topology::{BuildRoot, Landing, Resolution, Way};
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -497,17 +497,14 @@ pub fn build(
         };
         for way in ways {
             let rendering = resolution.rendering(file_index, way);
-            let unapplied = rendering.map_or(&[][..], |r| r.unapplied.as_slice());
             let refused = way
                 .build
                 .and_then(|root| refused.get(&root))
                 .map_or(&[][..], Vec::as_slice);
             for (object_index, object) in file_objects.iter().enumerate() {
-                let (object, applied) = match rendering.map(|r| r.objects.get(object_index)) {
-                    None => (object, &[][..]),
-                    Some(Some(Some(RenderedObject { object, applied }))) => {
-                        (object, applied.as_slice())
-                    }
+                let object = match rendering.map(|r| r.objects.get(object_index)) {
+                    None => object,
+                    Some(Some(Some(rendered))) => &rendered.object,
                     // Deleted by a patch, or no longer an object.
                     Some(_) => continue,
                 };
@@ -517,8 +514,7 @@ pub fn build(
                     source: (file_index, object_index),
                     way,
                     reasons: reasons.map_or(&[][..], Vec::as_slice),
-                    applied,
-                    unapplied,
+                    rendering,
                     refused,
                 });
             }
@@ -741,10 +737,9 @@ struct Arrival<'a> {
     way: &'a Way,
     /// Why controllers could not follow the object.
     reasons: &'a [&'a str],
-    /// The changes the way made to it.
-    applied: &'a [Applied],
-    /// What the way does that is not applied.
-    unapplied: &'a [Unapplied],
+    /// The objects of its file as the way renders them, with what the way does that is not
+    /// applied; `None` when the way changes no more than namespaces.
+    rendering: Option<&'a Rendering>,
     /// What makes kustomize refuse the way's build, when it does.
     refused: &'a [Unapplied],
 }
@@ -788,8 +783,21 @@ impl<'a> Arrival<'a> {
         Some(Box::new(Suppression::new(self.file(), annotation)))
     }
 
+    /// The changes the way made to it.
+    fn applied(&self) -> &'a [Applied] {
+        let rendered = self
+            .rendering
+            .and_then(|r| r.objects.get(self.source.1)?.as_ref());
+        rendered.map_or(&[], |r| &r.applied)
+    }
+
+    /// What the way does that is not applied.
+    fn unapplied(&self) -> &'a [Unapplied] {
+        self.rendering.map_or(&[], |r| &r.unapplied)
+    }
+
     fn transformed(&self) -> Vec<Transformed> {
-        self.applied
+        self.applied()
             .iter()
             .map(|a| Transformed {
                 at: Location::new(self.file(), a.at),
@@ -800,8 +808,9 @@ impl<'a> Arrival<'a> {
 
     /// What the way does that is not applied, and what makes kustomize refuse its build.
     fn uncertain(&self) -> impl Iterator<Item = Uncertainty> + '_ {
-        let refused = self.refused.iter().filter(|u| !self.unapplied.contains(u));
-        self.unapplied.iter().chain(refused).map(|u| Uncertainty {
+        let unapplied = self.unapplied();
+        let refused = self.refused.iter().filter(|u| !unapplied.contains(u));
+        unapplied.iter().chain(refused).map(|u| Uncertainty {
             at: Location::new(self.file(), u.at),
             reason: u.reason.clone(),
             refused: u.refused,
@@ -809,7 +818,7 @@ impl<'a> Arrival<'a> {
     }
 
     fn is_certain(&self) -> bool {
-        self.unapplied.is_empty() && self.refused.is_empty()
+        self.unapplied().is_empty() && self.refused.is_empty()
     }
 
     /// The namespace a namespaced object lands in.
