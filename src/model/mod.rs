@@ -525,6 +525,7 @@ pub fn build(
         .into_iter()
         .map(|(clash, id)| duplicate(&model.files, objects, &arrivals, clash, id))
         .collect();
+    reserve(&mut model, &arrivals, &kept);
     // Built when first asked: most repositories have no objects a live cluster's controller
     // made.
     let present = OnceCell::new();
@@ -556,6 +557,23 @@ pub fn build(
     label_managed_namespaces(&mut model, resolution);
     mark_cluster_wide_uncertainty(&mut model);
     model
+}
+
+/// Room for the policies, workloads and Services the arrivals that count can become, at
+/// most one each: a list grown by doubling can leave half of its room unused.
+fn reserve(model: &mut Model, arrivals: &[Arrival], kept: &[bool]) {
+    let (mut policies, mut workloads, mut services) = (0, 0, 0);
+    for (arrival, _) in arrivals.iter().zip(kept).filter(|(_, kept)| **kept) {
+        match arrival.object.decoded {
+            Decoded::Policy(_) => policies += 1,
+            Decoded::Workload(_) => workloads += 1,
+            Decoded::Service(ServiceObject::Service { .. }) => services += 1,
+            _ => {}
+        }
+    }
+    model.policies.reserve_exact(policies);
+    model.workloads.reserve_exact(workloads);
+    model.services.reserve_exact(services);
 }
 
 /// (cluster, namespace, kind, name) of the workloads that count, by the name they are written
@@ -1474,6 +1492,27 @@ mod tests {
             [("example.com".into(), "Widget default/w".into(), false)],
             "objects without a name have no identity to clash on"
         );
+    }
+
+    #[test]
+    fn lists_have_the_room_their_objects_take() {
+        let objects: Vec<String> = ["a", "b", "c"]
+            .iter()
+            .flat_map(|name| {
+                [
+                    format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: web}}\nspec: {{template: {{metadata: {{labels: {{app: {name}}}}}}}}}\n"),
+                    format!("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: web}}\nspec: {{podSelector: {{}}, policyTypes: [Egress]}}\n"),
+                    format!("apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: web}}\nspec: {{selector: {{app: {name}}}}}\n"),
+                ]
+            })
+            .collect();
+        let model = lint_text(&objects.join("---\n")).model;
+        assert_eq!(model.workloads.len(), 3);
+        assert_eq!(model.workloads.capacity(), 3);
+        assert_eq!(model.policies.len(), 3);
+        assert_eq!(model.policies.capacity(), 3);
+        assert_eq!(model.services.len(), 3);
+        assert_eq!(model.services.capacity(), 3);
     }
 
     #[test]
