@@ -582,7 +582,7 @@ fn controllers_present(arrivals: &[Arrival], kept: &[bool]) -> HashSet<WorkloadK
             (
                 a.cluster.clone(),
                 a.namespace(),
-                a.object.written_kind.clone(),
+                a.object.written_kind.to_string(),
                 a.object.object_name().unwrap_or_default().to_string(),
             )
         })
@@ -835,7 +835,7 @@ impl<'a> Arrival<'a> {
     }
 
     fn name(&self) -> String {
-        self.object.name.clone().unwrap_or_default()
+        self.object.name.as_deref().unwrap_or_default().to_string()
     }
 
     /// The name it has in the cluster: kustomize renames a Namespace object to the namespace
@@ -962,12 +962,12 @@ fn add_object(model: &mut Model, arrival: Arrival) {
         Decoded::CidrGroup(group) => model.cidr_groups.push(NetworkSet {
             cluster: arrival.cluster,
             namespace: String::new(),
-            spec: group.clone(),
+            spec: NetworkSetSpec::clone(group),
         }),
         Decoded::NetworkSet(set) => model.network_sets.push(NetworkSet {
             namespace: arrival.namespace_unless_cluster_scoped(),
             cluster: arrival.cluster,
-            spec: set.clone(),
+            spec: NetworkSetSpec::clone(set),
         }),
         Decoded::Policy(policy) => add_policy(model, arrival, policy),
         Decoded::Workload(spec) => add_workload(model, arrival, spec),
@@ -1126,7 +1126,7 @@ fn add_namespace_object(model: &mut Model, arrival: Arrival, labels: &Labels) {
     let Some(name) = arrival
         .forced
         .map(str::to_string)
-        .or_else(|| arrival.object.name.clone())
+        .or_else(|| arrival.object.name.as_deref().map(str::to_string))
     else {
         return;
     };
@@ -1155,7 +1155,7 @@ fn add_policy(model: &mut Model, arrival: Arrival, policy: &DecodedPolicy) {
         _ => None,
     };
     model.policies.push(Policy {
-        kind: arrival.object.written_kind.clone(),
+        kind: arrival.object.written_kind.to_string(),
         name: arrival.name(),
         cluster: arrival.cluster,
         namespace,
@@ -1174,7 +1174,7 @@ fn add_workload(model: &mut Model, arrival: Arrival, spec: &Arc<WorkloadSpec>) {
     note_namespace(model, &arrival, &namespace);
     let (kind, name) = match arrival.reported_as {
         Some(owner) => (owner.kind.clone(), owner.name.clone()),
-        None => (arrival.object.written_kind.clone(), arrival.name()),
+        None => (arrival.object.written_kind.to_string(), arrival.name()),
     };
     // The pods of one controller are one workload, unless they differ (mid-rollout).
     if arrival.reported_as.is_some()
