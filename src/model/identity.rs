@@ -15,9 +15,10 @@
 //! * the same source object reaching the same place by two ways is one object, silently.
 
 use crate::topology::BuildRoot;
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap as HashMap};
 use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
+use std::hash::{BuildHasher, Hash};
 
 /// An object's identity in a cluster.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -77,14 +78,15 @@ pub(super) struct BuildKey<'a> {
     pub name: &'a str,
 }
 
-/// One object as it lands one way, as far as its identity goes.
-#[derive(Debug, Clone)]
-pub(super) struct Candidate<'a> {
-    pub id: IdKey<'a>,
-    /// Set when a kustomize build applies it.
-    pub build: Option<BuildKey<'a>>,
-    /// The source object: its file and its index among the file's objects.
-    pub source: (usize, usize),
+/// The copies of objects settling reads, by index. Their keys are computed when asked, so
+/// that settling keeps no second record per copy.
+pub(super) trait Copies {
+    /// The identity of copy `i`.
+    fn id(&self, i: usize) -> IdKey<'_>;
+    /// Its identity in the kustomize build that applies it, when one does.
+    fn build(&self, i: usize) -> Option<BuildKey<'_>>;
+    /// Copies `a` and `b` are one source object landing alike (one object); else two copies.
+    fn same(&self, a: usize, b: usize) -> bool;
 }
 
 /// Two copies of one object: `first` comes before `second` in apply order.
@@ -97,34 +99,30 @@ pub(super) struct Clash {
     pub refused: Option<BuildRoot>,
 }
 
-/// Which candidates become objects of the model, and the clashes between copies.
+/// Which copies become objects of the model, and the clashes between copies.
 #[derive(Debug)]
 pub(super) struct Settled {
+    /// By copy index; copies not in the order settled are kept.
     pub kept: Vec<bool>,
     pub clashes: Vec<Clash>,
 }
 
-/// Settles `candidates` taken in `order` (indices into `candidates`, in apply order, the ways
-/// of one source object next to each other). A loop over the candidates, with two maps: the
-/// first copy of each identity per build, and the copy of each identity that counts so far.
-/// `same(a, b)`: candidates `a` and `b` are one source object landing alike (one object);
-/// else two copies.
-pub(super) fn settle(
-    candidates: &[Candidate],
-    order: &[usize],
-    same: impl Fn(usize, usize) -> bool,
-) -> Settled {
-    let mut kept = vec![false; candidates.len()];
+/// Settles `count` copies taken in `order` (indices of copies with an identity, in apply
+/// order, the ways of one source object next to each other). A loop over the copies, with two
+/// maps: the first copy of each identity per build, and the copy of each identity that counts
+/// so far.
+pub(super) fn settle(copies: &(impl Copies + ?Sized), count: usize, order: &[usize]) -> Settled {
+    let mut kept = vec![true; count];
     let mut clashes = Vec::new();
-    let mut first_in_build: HashMap<&BuildKey, usize> = HashMap::default();
-    let mut current: HashMap<&IdKey, usize> = HashMap::default();
+    let mut first_in_build: ByKey<_> = ByKey::default();
+    let mut current: ByKey<_> = ByKey::default();
     for &c in order {
-        let candidate = &candidates[c];
-        if let Some(build) = &candidate.build {
-            match first_in_build.entry(build) {
-                Entry::Occupied(first) => {
-                    let first = *first.get();
-                    if !same(first, c) {
+        if let Some(build) = copies.build(c) {
+            let in_build = |i| copies.build(i) == Some(build);
+            match first_in_build.get(&build, in_build) {
+                Some(first) => {
+                    if !copies.same(first, c) {
+                        kept[c] = false;
                         clashes.push(Clash {
                             first,
                             second: c,
@@ -133,24 +131,17 @@ pub(super) fn settle(
                         continue;
                     }
                 }
-                Entry::Vacant(slot) => {
-                    slot.insert(c);
-                }
+                None => first_in_build.insert(build, c, in_build),
             }
         }
-        match current.entry(&candidate.id) {
-            Entry::Vacant(slot) => {
-                slot.insert(c);
-                kept[c] = true;
-            }
-            Entry::Occupied(mut slot) => {
-                let earlier = *slot.get();
-                if same(earlier, c) {
-                    continue;
-                }
+        let id = copies.id(c);
+        let same_id = |i| copies.id(i) == id;
+        match current.get(&id, same_id) {
+            None => current.insert(id, c, same_id),
+            Some(earlier) if copies.same(earlier, c) => kept[c] = false,
+            Some(earlier) => {
                 kept[earlier] = false;
-                kept[c] = true;
-                slot.insert(c);
+                current.insert(id, c, same_id);
                 clashes.push(Clash {
                     first: earlier,
                     second: c,
@@ -162,11 +153,61 @@ pub(super) fn settle(
     Settled { kept, clashes }
 }
 
-/// The order in which objects from `sources` (file index into `files`, index among the file's
-/// objects) are applied: files in [`path_order`], documents in file order. Stable, so the
-/// ways of one object stay together in the order they come, whether they arrive object by
-/// object or way by way.
-pub(super) fn apply_order(files: &[String], sources: &[(usize, usize)]) -> Vec<usize> {
+/// Indices by a key that each index has, holding no keys: the key of an index is computed
+/// from it when needed (`has_key(i)`: index `i` has the key asked for). Indices are found by
+/// the hash of their key; two keys with one hash are told apart exactly, the later one held
+/// by value.
+struct ByKey<K, S = FxBuildHasher> {
+    by_hash: HashMap<u64, usize>,
+    collided: HashMap<K, usize>,
+    hasher: S,
+}
+
+impl<K, S: Default> Default for ByKey<K, S> {
+    fn default() -> Self {
+        Self {
+            by_hash: HashMap::default(),
+            collided: HashMap::default(),
+            hasher: S::default(),
+        }
+    }
+}
+
+impl<K: Hash + Eq, S: BuildHasher> ByKey<K, S> {
+    /// The index held for `key`.
+    fn get(&self, key: &K, has_key: impl Fn(usize) -> bool) -> Option<usize> {
+        match self.by_hash.get(&self.hasher.hash_one(key)) {
+            Some(&i) if has_key(i) => Some(i),
+            Some(_) => self.collided.get(key).copied(),
+            None => None,
+        }
+    }
+
+    /// Holds `index` for `key`, in place of any index held for it.
+    fn insert(&mut self, key: K, index: usize, has_key: impl Fn(usize) -> bool) {
+        match self.by_hash.entry(self.hasher.hash_one(&key)) {
+            Entry::Vacant(slot) => {
+                slot.insert(index);
+            }
+            Entry::Occupied(mut slot) if has_key(*slot.get()) => {
+                slot.insert(index);
+            }
+            Entry::Occupied(_) => {
+                self.collided.insert(key, index);
+            }
+        }
+    }
+}
+
+/// `indices` in the order in which the objects they stand for are applied: files in
+/// [`path_order`], documents in file order (`source(i)`: the file index into `files`, the
+/// index among the file's objects). Stable, so the ways of one object stay together in the
+/// order they come, whether they arrive object by object or way by way.
+pub(super) fn apply_order(
+    files: &[String],
+    mut indices: Vec<usize>,
+    source: impl Fn(usize) -> (usize, usize),
+) -> Vec<usize> {
     // Files ranked once, so that ordering the objects compares integers, not paths.
     let mut by_path: Vec<usize> = (0..files.len()).collect();
     by_path.sort_by(|&a, &b| path_order(&files[a], &files[b]));
@@ -174,12 +215,11 @@ pub(super) fn apply_order(files: &[String], sources: &[(usize, usize)]) -> Vec<u
     for (position, &file) in by_path.iter().enumerate() {
         rank[file] = position;
     }
-    let mut order: Vec<usize> = (0..sources.len()).collect();
-    order.sort_by_key(|&i| {
-        let (file, object) = sources[i];
+    indices.sort_by_key(|&i| {
+        let (file, object) = source(i);
         (rank[file], object)
     });
-    order
+    indices
 }
 
 /// `kubectl apply -R -f DIR` order of two display paths: a directory's entries by name, so
@@ -191,6 +231,7 @@ pub(super) fn path_order(a: &str, b: &str) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn id(name: &str) -> IdKey<'_> {
         IdKey {
@@ -199,6 +240,30 @@ mod tests {
             kind: "NetworkPolicy",
             namespace: Some("web"),
             name,
+        }
+    }
+
+    /// One copy as it lands one way, as far as its identity goes.
+    #[derive(Debug, Clone)]
+    struct Candidate<'a> {
+        id: IdKey<'a>,
+        build: Option<BuildKey<'a>>,
+        /// The source object: its file and its index among the file's objects.
+        source: (usize, usize),
+    }
+
+    /// One object when from one source, as when every way lands it alike.
+    impl Copies for [Candidate<'_>] {
+        fn id(&self, i: usize) -> IdKey<'_> {
+            self[i].id
+        }
+
+        fn build(&self, i: usize) -> Option<BuildKey<'_>> {
+            self[i].build
+        }
+
+        fn same(&self, a: usize, b: usize) -> bool {
+            self[a].source == self[b].source
         }
     }
 
@@ -221,12 +286,7 @@ mod tests {
 
     fn settle_in_order(candidates: &[Candidate]) -> Settled {
         let order: Vec<usize> = (0..candidates.len()).collect();
-        settle(candidates, &order, by_source(candidates))
-    }
-
-    /// One object when from one source, as when every way lands it alike.
-    fn by_source<'a>(candidates: &'a [Candidate<'_>]) -> impl Fn(usize, usize) -> bool + 'a {
-        |a, b| candidates[a].source == candidates[b].source
+        settle(candidates, candidates.len(), &order)
     }
 
     #[test]
@@ -313,7 +373,7 @@ mod tests {
     #[test]
     fn the_order_given_decides_which_copy_is_last() {
         let candidates = [candidate("a", 0, 0, None), candidate("a", 1, 0, None)];
-        let settled = settle(&candidates, &[1, 0], by_source(&candidates));
+        let settled = settle(&candidates[..], 2, &[1, 0]);
         assert_eq!(settled.kept, [true, false]);
     }
 
@@ -322,17 +382,18 @@ mod tests {
         let files = ["a-b.yaml".to_string(), "a/x.yaml".to_string()];
         // Way 1 then way 2 of objects 0 and 1 of `a-b.yaml`, then `a/x.yaml`'s object.
         let sources = [(0, 0), (0, 1), (0, 0), (0, 1), (1, 0)];
-        assert_eq!(apply_order(&files, &sources), [4, 0, 2, 1, 3]);
+        let source = |i: usize| sources[i];
+        assert_eq!(
+            apply_order(&files, (0..5).collect(), source),
+            [4, 0, 2, 1, 3]
+        );
         // Two documents of one identity reached by two ways: one clash, the last one kept.
         let candidates: Vec<Candidate> = sources[..4]
             .iter()
             .map(|&(file, object)| candidate("a", file, object, None))
             .collect();
-        let settled = settle(
-            &candidates,
-            &apply_order(&files, &sources[..4]),
-            by_source(&candidates),
-        );
+        let order = apply_order(&files, (0..4).collect(), source);
+        let settled = settle(&candidates[..], 4, &order);
         assert_eq!(settled.kept, [false, true, false, false]);
         assert_eq!(settled.clashes.len(), 1, "{:?}", settled.clashes);
     }
@@ -344,5 +405,131 @@ mod tests {
         assert_eq!(path_order("a.yaml", "a/b.yaml"), Ordering::Greater);
         assert_eq!(path_order("x/2.yaml", "x/10.yaml"), Ordering::Greater);
         assert_eq!(path_order("x/a.yaml", "x/a.yaml"), Ordering::Equal);
+    }
+
+    /// Settling as it was done before copies were found by index: with each copy's keys held
+    /// by value in the maps. The reference for [`settle`].
+    fn settle_by_value(candidates: &[Candidate], order: &[usize]) -> Settled {
+        let mut kept: Vec<bool> = (0..candidates.len()).map(|c| !order.contains(&c)).collect();
+        let mut clashes = Vec::new();
+        let mut first_in_build: HashMap<BuildKey, usize> = HashMap::default();
+        let mut current: HashMap<IdKey, usize> = HashMap::default();
+        for &c in order {
+            let candidate = &candidates[c];
+            if let Some(build) = candidate.build {
+                match first_in_build.get(&build) {
+                    Some(&first) if candidates.same(first, c) => {}
+                    Some(&first) => {
+                        clashes.push(Clash {
+                            first,
+                            second: c,
+                            refused: Some(build.root),
+                        });
+                        continue;
+                    }
+                    None => {
+                        first_in_build.insert(build, c);
+                    }
+                }
+            }
+            match current.get(&candidate.id) {
+                None => {
+                    current.insert(candidate.id, c);
+                    kept[c] = true;
+                }
+                Some(&earlier) if candidates.same(earlier, c) => {}
+                Some(&earlier) => {
+                    kept[earlier] = false;
+                    kept[c] = true;
+                    current.insert(candidate.id, c);
+                    clashes.push(Clash {
+                        first: earlier,
+                        second: c,
+                        refused: None,
+                    });
+                }
+            }
+        }
+        Settled { kept, clashes }
+    }
+
+    const NAMES: [&str; 3] = ["a", "b", "c"];
+    const NAMESPACES: [&str; 2] = ["web", "default"];
+
+    /// Few names, namespaces, builds and sources, so that identities repeat; and an order
+    /// that leaves some copies out.
+    fn arb_settling() -> impl Strategy<Value = (Vec<Candidate<'static>>, Vec<usize>)> {
+        let copy = (
+            0..3usize,
+            0..2usize,
+            prop::option::of(0..2usize),
+            0..2usize,
+            0..2usize,
+        );
+        prop::collection::vec(copy, 0..12).prop_flat_map(|copies| {
+            let candidates: Vec<Candidate> = copies
+                .into_iter()
+                .map(|(name, namespace, build, file, object)| {
+                    let mut c = candidate(NAMES[name], file, object, build);
+                    c.id.namespace = Some(NAMESPACES[namespace]);
+                    if let Some(b) = &mut c.build {
+                        b.namespace = c.id.namespace;
+                    }
+                    c
+                })
+                .collect();
+            let n = candidates.len();
+            let order = prop::sample::subsequence((0..n).collect::<Vec<_>>(), 0..=n).prop_shuffle();
+            (Just(candidates), order)
+        })
+    }
+
+    /// Every key hashes alike: each index past the first is found through the exact map.
+    #[derive(Default)]
+    struct OneHash;
+
+    impl std::hash::Hasher for OneHash {
+        fn finish(&self) -> u64 {
+            7
+        }
+
+        fn write(&mut self, _: &[u8]) {}
+    }
+
+    /// [`ByKey`] against a map holding the keys, for `S`: a run of inserts and lookups of
+    /// few keys, index `i` being the `i`th insert.
+    fn by_key_agrees<S: BuildHasher + Default>(ops: &[(bool, u8)]) -> Result<(), TestCaseError> {
+        let mut by_key: ByKey<u8, S> = ByKey::default();
+        let mut by_value: HashMap<u8, usize> = HashMap::default();
+        let mut key_of = Vec::new();
+        for &(insert, key) in ops {
+            let has_key = |i: usize| key_of[i] == key;
+            if insert {
+                by_key.insert(key, key_of.len(), has_key);
+                by_value.insert(key, key_of.len());
+                key_of.push(key);
+            } else {
+                prop_assert_eq!(by_key.get(&key, has_key), by_value.get(&key).copied());
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn settles_as_with_keys_held_by_value((candidates, order) in arb_settling()) {
+            let settled = settle(&candidates[..], candidates.len(), &order);
+            let reference = settle_by_value(&candidates, &order);
+            prop_assert_eq!(settled.kept, reference.kept);
+            prop_assert_eq!(settled.clashes, reference.clashes);
+        }
+
+        #[test]
+        fn indices_by_key_are_found_as_in_a_map_of_keys(
+            ops in prop::collection::vec((any::<bool>(), 0..5u8), 0..40),
+        ) {
+            by_key_agrees::<FxBuildHasher>(&ops)?;
+            by_key_agrees::<std::hash::BuildHasherDefault<OneHash>>(&ops)?;
+        }
     }
 }

@@ -494,19 +494,13 @@ pub fn build(
             Landing::Standalone => vec![&standalone],
             Landing::Built(ways) => ways.iter().collect(),
         };
-        for &way in &ways {
+        for way in ways {
             let rendering = resolution.rendering(file_index, way);
-            let mut unapplied = rendering.map_or_else(Vec::new, |r| r.unapplied.clone());
-            for u in way
+            let unapplied = rendering.map_or(&[][..], |r| r.unapplied.as_slice());
+            let refused = way
                 .build
                 .and_then(|root| refused.get(&root))
-                .into_iter()
-                .flatten()
-            {
-                if !unapplied.contains(u) {
-                    unapplied.push(u.clone());
-                }
-            }
+                .map_or(&[][..], Vec::as_slice);
             for (object_index, object) in file_objects.iter().enumerate() {
                 let (object, applied) = match rendering.map(|r| r.objects.get(object_index)) {
                     None => (object, &[][..]),
@@ -517,51 +511,45 @@ pub fn build(
                     Some(_) => continue,
                 };
                 let reasons = unfollowed.get(&(file_index, object_index));
-                let placed = Placed {
-                    file: file_index,
-                    index: object_index,
+                arrivals.push(Arrival {
                     object,
+                    source: (file_index, object_index),
                     way,
                     reasons: reasons.map_or(&[][..], Vec::as_slice),
                     applied,
-                    unapplied: &unapplied,
-                };
-                arrivals.push(Arrival::new(&placed, default_namespace));
+                    unapplied,
+                    refused,
+                });
             }
         }
     }
-    let (kept, clashes) = settle(&model.files, &arrivals);
+    let (kept, clashes) = settle(&model.files, &arrivals, default_namespace);
     model.duplicates = clashes
         .into_iter()
         .map(|(clash, id)| duplicate(&model.files, objects, &arrivals, clash, id))
         .collect();
-    let present = controllers_present(&arrivals, &kept);
-    let mut dropped = Vec::new();
-    for (mut arrival, kept) in arrivals.into_iter().zip(kept) {
-        if kept {
-            // A live cluster's pod or ReplicaSet names its controller: where the controller is
-            // in the input, its template stands for the object's pods; else they are
-            // reported as the controller's.
-            if let Some(owner) = controlled_by(&arrival) {
-                let key = (
-                    arrival.cluster.clone(),
-                    arrival.namespace(),
-                    owner.kind.clone(),
-                    owner.name.clone(),
-                );
-                if present.contains(&key) {
-                    continue;
-                }
-                arrival.reported_as = Some(owner);
+    let present = controllers_present(&arrivals, &kept, default_namespace);
+    for (arrival, _) in arrivals.iter().zip(&kept).filter(|(_, kept)| **kept) {
+        // A live cluster's pod or ReplicaSet names its controller: where the controller is
+        // in the input, its template stands for the object's pods; else they are reported as
+        // the controller's.
+        let reported_as = controlled_by(arrival);
+        if let Some(owner) = reported_as {
+            let key = (
+                arrival.cluster(),
+                arrival.namespace_in(default_namespace),
+                owner.kind.as_str(),
+                owner.name.as_str(),
+            );
+            if present.contains(&key) {
+                continue;
             }
-            add_object(&mut model, arrival);
-        } else {
-            dropped.push(arrival);
         }
+        add_object(&mut model, arrival, default_namespace, reported_as);
     }
     // A copy that does not count still says what may not be applied where it lands.
-    for arrival in &dropped {
-        note_dropped_uncertainty(&mut model, arrival);
+    for (arrival, _) in arrivals.iter().zip(&kept).filter(|(_, kept)| !**kept) {
+        note_dropped_uncertainty(&mut model, arrival, default_namespace);
     }
     note_refused_builds(&mut model);
     label_managed_namespaces(&mut model, resolution);
@@ -571,19 +559,23 @@ pub fn build(
 
 /// (cluster, namespace, kind, name) of the workloads that count, by the name they are written
 /// with (an Argo workflow's, not its templates').
-type WorkloadKey = (Option<String>, String, String, String);
+type WorkloadKey<'a> = (Option<&'a str>, &'a str, &'a str, &'a str);
 
-fn controllers_present(arrivals: &[Arrival], kept: &[bool]) -> HashSet<WorkloadKey> {
+fn controllers_present<'a>(
+    arrivals: &[Arrival<'a>],
+    kept: &[bool],
+    default_namespace: &'a str,
+) -> HashSet<WorkloadKey<'a>> {
     arrivals
         .iter()
         .zip(kept)
         .filter(|(a, kept)| **kept && matches!(a.object.decoded, Decoded::Workload(_)))
         .map(|(a, _)| {
             (
-                a.cluster.clone(),
-                a.namespace(),
-                a.object.written_kind.to_string(),
-                a.object.object_name().unwrap_or_default().to_string(),
+                a.cluster(),
+                a.namespace_in(default_namespace),
+                a.object.written_kind.as_str(),
+                a.object.object_name().unwrap_or_default(),
             )
         })
         .collect()
@@ -642,48 +634,52 @@ fn note_refused_builds(model: &mut Model) {
 /// Which arrivals become objects of the model (in apply order: [`identity::path_order`] of
 /// their files, then document order), and the clashes between copies of one identity with
 /// that identity.
-fn settle(files: &[String], arrivals: &[Arrival]) -> (Vec<bool>, Vec<(identity::Clash, ObjectId)>) {
-    let mut candidates = Vec::new();
-    // Candidates by index in `arrivals`; `None` for an object with no identity to clash on.
-    let mut of_arrival = Vec::with_capacity(arrivals.len());
-    for arrival in arrivals {
-        of_arrival.push(arrival.candidate().map(|c| {
-            candidates.push(c);
-            candidates.len() - 1
-        }));
-    }
-    let sources: Vec<(usize, usize)> = candidates.iter().map(|c| c.source).collect();
-    let order = identity::apply_order(files, &sources);
-    let arrival_of: Vec<usize> = of_arrival
-        .iter()
-        .enumerate()
-        .filter_map(|(a, c)| c.map(|_| a))
-        .collect();
-    // The same source object landing alike by two ways is one object; two ways that make it
-    // differ (their patches or labels) apply two versions of it.
-    let same = |a: usize, b: usize| {
-        let (a, b) = (&arrivals[arrival_of[a]], &arrivals[arrival_of[b]]);
-        a.source == b.source && (std::ptr::eq(a.object, b.object) || a.object == b.object)
+fn settle(
+    files: &[String],
+    arrivals: &[Arrival],
+    default_namespace: &str,
+) -> (Vec<bool>, Vec<(identity::Clash, ObjectId)>) {
+    let copies = Copies {
+        arrivals,
+        default_namespace,
     };
-    let settled = identity::settle(&candidates, &order, same);
-    let kept = of_arrival
-        .iter()
-        .map(|c| c.is_none_or(|c| settled.kept[c]))
+    let with_identity = (0..arrivals.len())
+        .filter(|&a| arrivals[a].has_identity())
         .collect();
+    let order = identity::apply_order(files, with_identity, |a| arrivals[a].source);
+    let settled = identity::settle(&copies, arrivals.len(), &order);
     let clashes = settled
         .clashes
         .into_iter()
         .map(|clash| {
-            let id = candidates[clash.second].id.to_id();
-            let clash = identity::Clash {
-                first: arrival_of[clash.first],
-                second: arrival_of[clash.second],
-                refused: clash.refused,
-            };
+            let id = identity::Copies::id(&copies, clash.second).to_id();
             (clash, id)
         })
         .collect();
-    (kept, clashes)
+    (settled.kept, clashes)
+}
+
+/// The arrivals as settling reads them, their identities computed when asked.
+struct Copies<'s, 'a> {
+    arrivals: &'s [Arrival<'a>],
+    default_namespace: &'s str,
+}
+
+impl identity::Copies for Copies<'_, '_> {
+    fn id(&self, i: usize) -> identity::IdKey<'_> {
+        self.arrivals[i].id(self.default_namespace)
+    }
+
+    fn build(&self, i: usize) -> Option<identity::BuildKey<'_>> {
+        self.arrivals[i].build_id()
+    }
+
+    /// The same source object landing alike by two ways is one object; two ways that make it
+    /// differ (their patches or labels) apply two versions of it.
+    fn same(&self, a: usize, b: usize) -> bool {
+        let (a, b) = (&self.arrivals[a], &self.arrivals[b]);
+        a.source == b.source && (std::ptr::eq(a.object, b.object) || a.object == b.object)
+    }
 }
 
 /// A clash between two arrivals (by index), for the findings.
@@ -719,8 +715,8 @@ fn duplicate(
     let kind = second.object.kind;
     Duplicate {
         id,
-        first: first.location,
-        second: second.location,
+        first: first.location(),
+        second: second.location(),
         refused,
         // Services and their endpoints are read only for the rules that name a Service.
         read: !matches!(kind, Kind::Service(_))
@@ -731,106 +727,104 @@ fn duplicate(
     }
 }
 
-/// One object as it lands one way, with the reasons a controller could not follow it, the
-/// changes the way made to it, and what the way does that is not applied.
-struct Placed<'a, 'u> {
-    file: usize,
-    /// The object's index among the file's objects.
-    index: usize,
-    object: &'a Object,
-    way: &'a Way,
-    reasons: &'a [&'a str],
-    applied: &'a [Applied],
-    /// Only read while the arrival is made.
-    unapplied: &'u [Unapplied],
-}
-
-/// One object arriving in the model one way: what each part of the model it becomes needs.
+/// One object arriving in the model one way: what each part of the model it becomes needs,
+/// the rest computed when asked (a repository has one arrival per object and way).
 struct Arrival<'a> {
     object: &'a Object,
     /// The object's file and index among the file's objects.
     source: (usize, usize),
     way: &'a Way,
+    /// Why controllers could not follow the object.
     reasons: &'a [&'a str],
-    cluster: Option<String>,
-    location: Location,
-    suppression: Option<Box<Suppression>>,
-    /// The namespace the way sets for everything it builds (kustomize `namespace:`).
-    forced: Option<&'a str>,
-    /// The kustomization file that sets it.
-    set_by: Option<usize>,
-    /// The namespace set, named by the object, or given by the way; `None`: the default.
-    explicit: Option<&'a str>,
-    default_namespace: &'a str,
-    transformed: Vec<Transformed>,
-    uncertain: Vec<Uncertainty>,
-    /// The controller a workload's pods are reported as (a live cluster's ReplicaSet for its
-    /// pods, when it is not in the input).
-    reported_as: Option<&'a Owner>,
+    /// The changes the way made to it.
+    applied: &'a [Applied],
+    /// What the way does that is not applied.
+    unapplied: &'a [Unapplied],
+    /// What makes kustomize refuse the way's build, when it does.
+    refused: &'a [Unapplied],
 }
 
 impl<'a> Arrival<'a> {
-    fn new(placed: &Placed<'a, '_>, default_namespace: &'a str) -> Arrival<'a> {
-        let Placed {
-            file,
-            index,
-            object,
-            way,
-            reasons,
-            ..
-        } = *placed;
-        let forced = way.namespace.as_deref();
-        let transformed = placed
-            .applied
+    fn file(&self) -> usize {
+        self.source.0
+    }
+
+    fn location(&self) -> Location {
+        Location::new(self.file(), self.object.span)
+    }
+
+    fn cluster(&self) -> Option<&'a str> {
+        self.way.cluster.as_deref()
+    }
+
+    fn owned_cluster(&self) -> Option<String> {
+        self.cluster().map(str::to_string)
+    }
+
+    /// The namespace the way sets for everything it builds (kustomize `namespace:`).
+    fn forced(&self) -> Option<&'a str> {
+        self.way.namespace.as_deref()
+    }
+
+    /// The kustomization file that sets it.
+    fn set_by(&self) -> Option<usize> {
+        self.way.namespace_from
+    }
+
+    /// The namespace set, named by the object, or given by the way; `None`: the default.
+    fn explicit(&self) -> Option<&'a str> {
+        self.forced()
+            .or(self.object.namespace.as_deref())
+            .or(self.way.fallback_namespace.as_deref())
+    }
+
+    fn suppression(&self) -> Option<Box<Suppression>> {
+        let annotation = self.object.suppression.as_ref()?;
+        Some(Box::new(Suppression::new(self.file(), annotation)))
+    }
+
+    fn transformed(&self) -> Vec<Transformed> {
+        self.applied
             .iter()
             .map(|a| Transformed {
-                at: Location::new(file, a.at),
+                at: Location::new(self.file(), a.at),
                 change: a.change,
             })
-            .collect();
-        let uncertain = placed
-            .unapplied
-            .iter()
-            .map(|u| Uncertainty {
-                at: Location::new(file, u.at),
-                reason: u.reason.clone(),
-                refused: u.refused,
-            })
-            .collect();
-        Arrival {
-            object,
-            source: (file, index),
-            way,
-            reasons,
-            cluster: way.cluster.clone(),
-            location: Location::new(file, object.span),
-            suppression: object
-                .suppression
-                .as_ref()
-                .map(|a| Box::new(Suppression::new(file, a))),
-            forced,
-            set_by: way.namespace_from,
-            explicit: forced
-                .or(object.namespace.as_deref())
-                .or(way.fallback_namespace.as_deref()),
-            default_namespace,
-            transformed,
-            uncertain,
-            reported_as: None,
-        }
+            .collect()
+    }
+
+    /// What the way does that is not applied, and what makes kustomize refuse its build.
+    fn uncertain(&self) -> impl Iterator<Item = Uncertainty> + '_ {
+        let refused = self.refused.iter().filter(|u| !self.unapplied.contains(u));
+        self.unapplied.iter().chain(refused).map(|u| Uncertainty {
+            at: Location::new(self.file(), u.at),
+            reason: u.reason.clone(),
+            refused: u.refused,
+        })
+    }
+
+    fn is_certain(&self) -> bool {
+        self.unapplied.is_empty() && self.refused.is_empty()
     }
 
     /// The namespace a namespaced object lands in.
-    fn namespace(&self) -> String {
-        self.explicit.unwrap_or(self.default_namespace).to_string()
+    fn namespace_in<'d>(&self, default_namespace: &'d str) -> &'d str
+    where
+        'a: 'd,
+    {
+        self.explicit().unwrap_or(default_namespace)
+    }
+
+    fn namespace(&self, default_namespace: &str) -> String {
+        self.namespace_in(default_namespace).to_string()
     }
 
     /// The namespace it lands in, empty for cluster-scoped kinds.
-    fn namespace_unless_cluster_scoped(&self) -> String {
+    fn namespace_unless_cluster_scoped(&self, default_namespace: &str) -> String {
         if self.object.kind.is_cluster_scoped() {
             String::new()
         } else {
-            self.namespace()
+            self.namespace(default_namespace)
         }
     }
 
@@ -840,9 +834,9 @@ impl<'a> Arrival<'a> {
 
     /// The name it has in the cluster: kustomize renames a Namespace object to the namespace
     /// it sets.
-    fn final_name(&self) -> Option<&str> {
+    fn final_name(&self) -> Option<&'a str> {
         match self.object.kind {
-            Kind::Namespace => self.forced.or(self.object.name.as_deref()),
+            Kind::Namespace => self.forced().or(self.object.name.as_deref()),
             _ => self.object.name.as_deref(),
         }
     }
@@ -855,43 +849,50 @@ impl<'a> Arrival<'a> {
         (namespace, self.object.name.as_deref())
     }
 
-    /// Its identity, unless it has none to clash on: no name, or namespaces picked by labels.
-    fn candidate(&self) -> Option<identity::Candidate<'_>> {
+    /// Whether it has an identity to clash on: not without a name, nor with namespaces picked
+    /// by labels.
+    fn has_identity(&self) -> bool {
+        self.final_name().is_some()
+            && !self.picked_by_labels()
+            && !self.refused_kind()
+            && refusals(self).is_empty()
+    }
+
+    /// Its identity (asked only of an arrival that [has one](Self::has_identity)).
+    fn id<'d>(&self, default_namespace: &'d str) -> identity::IdKey<'d>
+    where
+        'a: 'd,
+    {
         let object = self.object;
-        let name = self.final_name()?;
-        if self.picked_by_labels() || self.refused_kind() || !refusals(self).is_empty() {
-            return None;
-        }
         let group = object
             .api_version
             .split_once('/')
             .map_or("", |(group, _)| group);
-        let cluster_scoped = object.kind.is_cluster_scoped();
-        let namespace = (!cluster_scoped).then(|| self.explicit.unwrap_or(self.default_namespace));
-        let cluster = self.cluster.as_deref();
-        let build = self.way.build.map(|root| identity::BuildKey {
-            cluster,
+        identity::IdKey {
+            cluster: self.cluster(),
+            group,
+            kind: &object.written_kind,
+            namespace: (!object.kind.is_cluster_scoped())
+                .then(|| self.namespace_in(default_namespace)),
+            name: self.final_name().unwrap_or_default(),
+        }
+    }
+
+    /// Its identity in the kustomize build that applies it, when one does.
+    fn build_id(&self) -> Option<identity::BuildKey<'a>> {
+        let object = self.object;
+        self.way.build.map(|root| identity::BuildKey {
+            cluster: self.cluster(),
             root,
             api_version: &object.api_version,
             kind: &object.written_kind,
             // The build's `namespace:`, else the object's; none is `default` to kustomize.
-            namespace: (!cluster_scoped).then(|| {
-                self.forced
+            namespace: (!object.kind.is_cluster_scoped()).then(|| {
+                self.forced()
                     .or(object.namespace.as_deref())
                     .unwrap_or("default")
             }),
-            name,
-        });
-        Some(identity::Candidate {
-            id: identity::IdKey {
-                cluster,
-                group,
-                kind: &object.written_kind,
-                namespace,
-                name,
-            },
-            build,
-            source: self.source,
+            name: self.final_name().unwrap_or_default(),
         })
     }
 
@@ -930,24 +931,31 @@ impl<'a> Arrival<'a> {
     }
 }
 
-fn add_object(model: &mut Model, arrival: Arrival) {
+/// Adds what `arrival` becomes; `reported_as`: the controller a workload's pods are reported
+/// as (a live cluster's ReplicaSet for its pods, when it is not in the input).
+fn add_object(
+    model: &mut Model,
+    arrival: &Arrival,
+    default_namespace: &str,
+    reported_as: Option<&Owner>,
+) {
     let object = arrival.object;
-    let refusals = refusals(&arrival);
+    let refusals = refusals(arrival);
     if !refusals.is_empty() {
         if let Decoded::Policy(policy) = &object.decoded {
             let mut policy = policy.clone();
             policy.problems.extend(refusals);
             policy.rejected = true;
-            add_policy(model, arrival, &policy);
+            add_policy(model, arrival, &policy, default_namespace);
         } else {
-            add_refused_object(model, &arrival, refusals);
+            add_refused_object(model, arrival, refusals, default_namespace);
         }
         return;
     }
-    note_cluster_wide_uncertainty(model, &arrival);
+    note_cluster_wide_uncertainty(model, arrival);
     // A rendered copy names its namespace; a source object's namespaces are picked by labels.
     let selector = arrival.namespace_selector();
-    list_unevaluated(model, &arrival, arrival.reasons, selector);
+    list_unevaluated(model, arrival, selector, default_namespace);
     // Counting it in one namespace would be a guess: in the wrong one, a deny policy would
     // make a namespace look safe.
     if selector.is_some() {
@@ -956,32 +964,44 @@ fn add_object(model: &mut Model, arrival: Arrival) {
     match &object.decoded {
         Decoded::Namespace { labels } => add_namespace_object(model, arrival, labels),
         Decoded::Tier(tier) => {
-            let key = (arrival.cluster.clone(), arrival.name());
+            let key = (arrival.owned_cluster(), arrival.name());
             model.tiers.insert(key, tier.clone());
         }
         Decoded::CidrGroup(group) => model.cidr_groups.push(NetworkSet {
-            cluster: arrival.cluster,
+            cluster: arrival.owned_cluster(),
             namespace: String::new(),
             spec: NetworkSetSpec::clone(group),
         }),
         Decoded::NetworkSet(set) => model.network_sets.push(NetworkSet {
-            namespace: arrival.namespace_unless_cluster_scoped(),
-            cluster: arrival.cluster,
+            namespace: arrival.namespace_unless_cluster_scoped(default_namespace),
+            cluster: arrival.owned_cluster(),
             spec: NetworkSetSpec::clone(set),
         }),
-        Decoded::Policy(policy) => add_policy(model, arrival, policy),
-        Decoded::Workload(spec) => add_workload(model, arrival, spec),
-        Decoded::Service(service) => {
-            add_service(model, &arrival, service);
-            add_unread_object(model, &arrival);
+        Decoded::Policy(policy) => add_policy(model, arrival, policy, default_namespace),
+        Decoded::Workload(spec) => {
+            add_workload(model, arrival, spec, default_namespace, reported_as);
         }
-        Decoded::Applier(_) | Decoded::Other => add_unread_object(model, &arrival),
+        Decoded::Service(service) => {
+            add_service(model, arrival, service, default_namespace);
+            add_unread_object(model, arrival, default_namespace);
+        }
+        Decoded::Applier(_) | Decoded::Other => {
+            add_unread_object(model, arrival, default_namespace);
+        }
     }
 }
 
 /// Records a Service or the endpoints of one, for the rules that name a Service.
-fn add_service(model: &mut Model, arrival: &Arrival, service: &ServiceObject) {
-    let (cluster, namespace) = (arrival.cluster.clone(), arrival.namespace());
+fn add_service(
+    model: &mut Model,
+    arrival: &Arrival,
+    service: &ServiceObject,
+    default_namespace: &str,
+) {
+    let (cluster, namespace) = (
+        arrival.owned_cluster(),
+        arrival.namespace(default_namespace),
+    );
     match service {
         ServiceObject::Service {
             selects_pods,
@@ -1041,7 +1061,7 @@ fn refusals(arrival: &Arrival) -> Vec<Problem> {
         problems.push(invalid(at, format!("metadata.{message}")));
     }
     if !object.kind.is_cluster_scoped()
-        && let Some(namespace) = arrival.explicit
+        && let Some(namespace) = arrival.explicit()
         && let Some(message) = names::namespace_problem(namespace)
     {
         let at = object
@@ -1054,18 +1074,24 @@ fn refusals(arrival: &Arrival) -> Vec<Problem> {
 }
 
 /// An object the API server refuses: it takes no part, not even by creating its namespace.
-fn add_refused_object(model: &mut Model, arrival: &Arrival, problems: Vec<Problem>) {
+fn add_refused_object(
+    model: &mut Model,
+    arrival: &Arrival,
+    problems: Vec<Problem>,
+    default_namespace: &str,
+) {
     let object = arrival.object;
-    let namespace = (!object.kind.is_cluster_scoped()).then(|| arrival.namespace());
+    let namespace =
+        (!object.kind.is_cluster_scoped()).then(|| arrival.namespace(default_namespace));
     let name = arrival.final_name().unwrap_or_default();
     let refused = RefusedObject {
         object: match &namespace {
             Some(ns) => format!("{} {ns}/{name}", object.written_kind),
             None => format!("{} {name}", object.written_kind),
         },
-        cluster: arrival.cluster.clone(),
+        cluster: arrival.owned_cluster(),
         namespace,
-        file: arrival.location.file,
+        file: arrival.location().file,
         problems,
     };
     // An object reached by two ways that land alike is one refusal.
@@ -1079,8 +1105,8 @@ fn add_refused_object(model: &mut Model, arrival: &Arrival, problems: Vec<Proble
 fn list_unevaluated(
     model: &mut Model,
     arrival: &Arrival,
-    unfollowed: &[&str],
     namespace_selector: Option<&str>,
+    default_namespace: &str,
 ) {
     let object = arrival.object;
     let selector_reason = namespace_selector.map(|selector| {
@@ -1097,15 +1123,15 @@ fn list_unevaluated(
         .unevaluated_reason()
         .into_iter()
         .chain(engine_reason)
-        .chain(unfollowed.iter().copied())
+        .chain(arrival.reasons.iter().copied())
         .chain(selector_reason.as_deref());
     let placed_in_namespace = !object.kind.is_cluster_scoped() && namespace_selector.is_none();
     for reason in reasons {
         let unevaluated = UnevaluatedObject {
             name: arrival.name(),
-            cluster: arrival.cluster.clone(),
-            namespace: placed_in_namespace.then(|| arrival.namespace()),
-            at: arrival.location,
+            cluster: arrival.owned_cluster(),
+            namespace: placed_in_namespace.then(|| arrival.namespace(default_namespace)),
+            at: arrival.location(),
         };
         let listed = model
             .not_evaluated
@@ -1121,32 +1147,33 @@ fn list_unevaluated(
     }
 }
 
-fn add_namespace_object(model: &mut Model, arrival: Arrival, labels: &Labels) {
+fn add_namespace_object(model: &mut Model, arrival: &Arrival, labels: &Labels) {
     // kustomize renames a Namespace object to the namespace it sets.
-    let Some(name) = arrival
-        .forced
-        .map(str::to_string)
-        .or_else(|| arrival.object.name.as_deref().map(str::to_string))
-    else {
+    let Some(name) = arrival.forced().or(arrival.object.name.as_deref()) else {
         return;
     };
-    let ns = note_namespace(model, &arrival, &name);
-    ns.object.get_or_insert(arrival.location);
+    let ns = note_namespace(model, arrival, name);
+    ns.object.get_or_insert(arrival.location());
     if ns.suppression.is_none() {
-        ns.suppression = arrival.suppression;
+        ns.suppression = arrival.suppression();
     }
     ns.labels = labels.clone();
 }
 
 /// A policy of any engine: one shape, whatever its kind.
-fn add_policy(model: &mut Model, arrival: Arrival, policy: &DecodedPolicy) {
+fn add_policy(
+    model: &mut Model,
+    arrival: &Arrival,
+    policy: &DecodedPolicy,
+    default_namespace: &str,
+) {
     let namespace = if arrival.object.kind.is_cluster_scoped() {
         String::new()
     } else {
-        let namespace = arrival.namespace();
+        let namespace = arrival.namespace(default_namespace);
         // A namespace the API server refuses is no namespace: the policy is refused with it.
         if names::namespace_problem(&namespace).is_none() {
-            note_namespace(model, &arrival, &namespace);
+            note_namespace(model, arrival, &namespace);
         }
         namespace
     };
@@ -1157,32 +1184,38 @@ fn add_policy(model: &mut Model, arrival: Arrival, policy: &DecodedPolicy) {
     model.policies.push(Policy {
         kind: arrival.object.written_kind.to_string(),
         name: arrival.name(),
-        cluster: arrival.cluster,
+        cluster: arrival.owned_cluster(),
         namespace,
-        location: arrival.location,
+        location: arrival.location(),
         engine_kind,
         specs: policy.specs.clone(),
         problems: policy.problems.clone(),
         rejected: policy.rejected,
-        suppression: arrival.suppression,
-        transformed: arrival.transformed,
+        suppression: arrival.suppression(),
+        transformed: arrival.transformed(),
     });
 }
 
-fn add_workload(model: &mut Model, arrival: Arrival, spec: &Arc<WorkloadSpec>) {
-    let namespace = arrival.namespace();
-    note_namespace(model, &arrival, &namespace);
-    let (kind, name) = match arrival.reported_as {
+fn add_workload(
+    model: &mut Model,
+    arrival: &Arrival,
+    spec: &Arc<WorkloadSpec>,
+    default_namespace: &str,
+    reported_as: Option<&Owner>,
+) {
+    let namespace = arrival.namespace(default_namespace);
+    note_namespace(model, arrival, &namespace);
+    let (kind, name) = match reported_as {
         Some(owner) => (owner.kind.clone(), owner.name.clone()),
         None => (arrival.object.written_kind.to_string(), arrival.name()),
     };
     // The pods of one controller are one workload, unless they differ (mid-rollout).
-    if arrival.reported_as.is_some()
+    if reported_as.is_some()
         && model.workloads.iter().any(|w| {
             w.kind == kind
                 && w.name == name
                 && w.namespace == namespace
-                && w.cluster == arrival.cluster
+                && w.cluster.as_deref() == arrival.cluster()
                 && w.spec.pod_labels == spec.pod_labels
                 && w.spec.host_network.is_some() == spec.host_network.is_some()
         })
@@ -1192,30 +1225,30 @@ fn add_workload(model: &mut Model, arrival: Arrival, spec: &Arc<WorkloadSpec>) {
     model.workloads.push(Workload {
         kind,
         name,
-        cluster: arrival.cluster,
+        cluster: arrival.owned_cluster(),
         namespace,
-        location: arrival.location,
+        location: arrival.location(),
         spec: Arc::clone(spec),
-        suppression: arrival.suppression,
+        suppression: arrival.suppression(),
     });
 }
 
 /// An object the analysis reads nothing of beyond where it lands: its suppression annotation
 /// is stray, and a namespaced one with an explicit namespace tells us the namespace exists.
-fn add_unread_object(model: &mut Model, arrival: &Arrival) {
+fn add_unread_object(model: &mut Model, arrival: &Arrival, default_namespace: &str) {
     if arrival.object.kind.is_cluster_scoped() {
         add_stray_suppression(model, arrival, None);
         return;
     }
-    add_stray_suppression(model, arrival, Some(arrival.namespace()));
-    if let Some(namespace) = arrival.explicit {
+    add_stray_suppression(model, arrival, Some(arrival.namespace(default_namespace)));
+    if let Some(namespace) = arrival.explicit() {
         note_namespace(model, arrival, namespace);
     }
 }
 
 /// A suppression annotation on an object no finding can be about.
 fn add_stray_suppression(model: &mut Model, arrival: &Arrival, namespace: Option<String>) {
-    let Some(suppression) = &arrival.suppression else {
+    let Some(suppression) = arrival.suppression() else {
         return;
     };
     let (kind, name) = (&arrival.object.written_kind, arrival.name());
@@ -1224,9 +1257,9 @@ fn add_stray_suppression(model: &mut Model, arrival: &Arrival, namespace: Option
         None => format!("{kind} {name}"),
     };
     model.stray_suppressions.push(StraySuppression {
-        suppression: (**suppression).clone(),
+        suppression: *suppression,
         object,
-        cluster: arrival.cluster.clone(),
+        cluster: arrival.owned_cluster(),
         namespace,
     });
 }
@@ -1255,18 +1288,18 @@ fn note_cluster_wide_uncertainty(model: &mut Model, arrival: &Arrival) {
             Decoded::Policy(_) | Decoded::NetworkSet(_) | Decoded::CidrGroup(_) | Decoded::Tier(_)
         );
     if cluster_wide {
-        for u in &arrival.uncertain {
+        for u in arrival.uncertain() {
             model
                 .cluster_wide_uncertainty
-                .push((arrival.cluster.clone(), u.clone()));
+                .push((arrival.owned_cluster(), u));
         }
     }
 }
 
 /// The uncertainty of a copy that is not counted (the same object by another way, a copy
 /// replaced or refused), on the namespace it would land in.
-fn note_dropped_uncertainty(model: &mut Model, arrival: &Arrival) {
-    if arrival.uncertain.is_empty() {
+fn note_dropped_uncertainty(model: &mut Model, arrival: &Arrival, default_namespace: &str) {
+    if arrival.is_certain() {
         return;
     }
     note_cluster_wide_uncertainty(model, arrival);
@@ -1274,13 +1307,13 @@ fn note_dropped_uncertainty(model: &mut Model, arrival: &Arrival) {
         return;
     }
     let key = NamespaceKey {
-        cluster: arrival.cluster.clone(),
-        name: arrival.namespace(),
+        cluster: arrival.owned_cluster(),
+        name: arrival.namespace(default_namespace),
     };
     if let Some(ns) = model.namespaces.get_mut(&key) {
-        for u in &arrival.uncertain {
-            if !ns.uncertain.contains(u) {
-                ns.uncertain.push(u.clone());
+        for u in arrival.uncertain() {
+            if !ns.uncertain.contains(&u) {
+                ns.uncertain.push(u);
             }
         }
     }
@@ -1289,10 +1322,10 @@ fn note_dropped_uncertainty(model: &mut Model, arrival: &Arrival) {
 /// Notes that something lands in namespace `name`, and returns it.
 fn note_namespace<'a>(model: &'a mut Model, arrival: &Arrival, name: &str) -> &'a mut Namespace {
     let key = NamespaceKey {
-        cluster: arrival.cluster.clone(),
+        cluster: arrival.owned_cluster(),
         name: name.to_string(),
     };
-    let at = arrival.location;
+    let at = arrival.location();
     let ns = model.namespaces.entry(key).or_insert_with(|| Namespace {
         name: name.to_string(),
         object: None,
@@ -1303,11 +1336,11 @@ fn note_namespace<'a>(model: &'a mut Model, arrival: &Arrival, name: &str) -> &'
         uncertain: Vec::new(),
     });
     if ns.set_by.is_none() {
-        ns.set_by = arrival.set_by;
+        ns.set_by = arrival.set_by();
     }
-    for u in &arrival.uncertain {
-        if !ns.uncertain.contains(u) {
-            ns.uncertain.push(u.clone());
+    for u in arrival.uncertain() {
+        if !ns.uncertain.contains(&u) {
+            ns.uncertain.push(u);
         }
     }
     if at < ns.first_manifest {
