@@ -418,7 +418,7 @@ mod placing {
             );
             let at = self.namespace_span(way).unwrap_or(tree.span);
             let own = text(tree, &["metadata", "namespace"]);
-            let before = first.map_or(own.clone(), |o| o.namespace.clone());
+            let before = first.map_or(own.clone(), |o| o.namespace.as_deref().map(str::to_string));
             if kind.is_cluster_scoped() {
                 if kind == Kind::Namespace
                     && let Some(forced) = &way.namespace

@@ -34,20 +34,21 @@ use workload::{WorkloadKind, WorkloadSpec, decode_workload, decode_workloads, ha
 pub enum Decoded {
     /// A policy of any engine (native NetworkPolicy, Cilium, Calico, AdminNetworkPolicy),
     /// in the one shape every engine decodes into.
-    Policy(DecodedPolicy),
+    ///
+    /// The larger variants are boxed: every document has an object, most of them small.
+    Policy(Box<DecodedPolicy>),
     Tier(TierSpec),
-    NetworkSet(NetworkSetSpec),
+    NetworkSet(Box<NetworkSetSpec>),
     /// A CiliumCIDRGroup: addresses `toCIDRSet` entries refer to.
-    CidrGroup(NetworkSetSpec),
+    CidrGroup(Box<NetworkSetSpec>),
     /// Shared with the model's workload, which needs it after the object is dropped.
     Workload(Arc<WorkloadSpec>),
     Namespace {
         labels: Labels,
     },
     /// A Service, Endpoints or EndpointSlice.
-    Service(service::ServiceObject),
+    Service(Box<service::ServiceObject>),
     /// A Flux Kustomization or Argo CD Application: where it builds manifests from and to.
-    /// Boxed: few objects are one, and it is the largest variant.
     Applier(Box<gitops::Applier>),
     /// Only the object's identity matters.
     Other,
@@ -73,7 +74,7 @@ fn decode_objects(objects: Vec<Object>, bodies: Vec<Option<Node>>) -> Vec<Object
                 std::mem::replace(&mut object, placeholder())
             };
             if let Some(template) = template {
-                one.name = Some(format!(
+                one.name = Some(compact_str::format_compact!(
                     "{}/{}",
                     one.name.as_deref().unwrap_or_default(),
                     template.template
@@ -92,8 +93,8 @@ fn decode_objects(objects: Vec<Object>, bodies: Vec<Option<Node>>) -> Vec<Object
 fn placeholder() -> Object {
     Object {
         kind: Kind::Namespace,
-        written_kind: String::new(),
-        api_version: String::new(),
+        written_kind: Default::default(),
+        api_version: Default::default(),
         name: None,
         namespace: None,
         namespace_selector: None,
@@ -121,12 +122,14 @@ fn decode_object(object: &Object, body: Option<Node>) -> Decoded {
                 .map(|m| string_map(m.get("labels")))
                 .unwrap_or_default(),
         },
-        Kind::NetworkPolicy => Decoded::Policy(decode_network_policy(&body)),
+        Kind::NetworkPolicy => Decoded::Policy(Box::new(decode_network_policy(&body))),
         Kind::Engine(engine) => decode_engine(engine, &body),
         Kind::Workload(workload) => Decoded::Workload(Arc::new(decode_workload(workload, &body))),
-        Kind::Service(kind) => {
-            Decoded::Service(service::decode(kind, &body, object.name.as_deref()))
-        }
+        Kind::Service(kind) => Decoded::Service(Box::new(service::decode(
+            kind,
+            &body,
+            object.name.as_deref(),
+        ))),
         Kind::Applier(applier) => Decoded::Applier(Box::new(gitops::decode(applier, &body))),
         kind if kind.may_be_workload() && has_pod_template(&body) => {
             Decoded::Workload(Arc::new(decode_workload(WorkloadKind::Template, &body)))
@@ -137,16 +140,24 @@ fn decode_object(object: &Object, body: Option<Node>) -> Decoded {
 
 fn decode_engine(kind: EngineKind, body: &Node) -> Decoded {
     match kind {
-        EngineKind::CiliumNetworkPolicy => Decoded::Policy(cilium::decode(body, false)),
-        EngineKind::CiliumClusterwideNetworkPolicy => Decoded::Policy(cilium::decode(body, true)),
-        EngineKind::CalicoNetworkPolicy => Decoded::Policy(calico::decode(body, false)),
-        EngineKind::CalicoGlobalNetworkPolicy => Decoded::Policy(calico::decode(body, true)),
+        EngineKind::CiliumNetworkPolicy => Decoded::Policy(Box::new(cilium::decode(body, false))),
+        EngineKind::CiliumClusterwideNetworkPolicy => {
+            Decoded::Policy(Box::new(cilium::decode(body, true)))
+        }
+        EngineKind::CalicoNetworkPolicy => Decoded::Policy(Box::new(calico::decode(body, false))),
+        EngineKind::CalicoGlobalNetworkPolicy => {
+            Decoded::Policy(Box::new(calico::decode(body, true)))
+        }
         EngineKind::CalicoTier => Decoded::Tier(calico::decode_tier(body)),
         EngineKind::CalicoNetworkSet | EngineKind::CalicoGlobalNetworkSet => {
-            Decoded::NetworkSet(calico::decode_network_set(body))
+            Decoded::NetworkSet(Box::new(calico::decode_network_set(body)))
         }
-        EngineKind::CiliumCidrGroup => Decoded::CidrGroup(cilium::decode_cidr_group(body)),
-        EngineKind::AdminNetworkPolicy => Decoded::Policy(admin::decode(body, false)),
-        EngineKind::BaselineAdminNetworkPolicy => Decoded::Policy(admin::decode(body, true)),
+        EngineKind::CiliumCidrGroup => {
+            Decoded::CidrGroup(Box::new(cilium::decode_cidr_group(body)))
+        }
+        EngineKind::AdminNetworkPolicy => Decoded::Policy(Box::new(admin::decode(body, false))),
+        EngineKind::BaselineAdminNetworkPolicy => {
+            Decoded::Policy(Box::new(admin::decode(body, true)))
+        }
     }
 }

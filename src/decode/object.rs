@@ -8,6 +8,7 @@ use super::names::duplicate_keys;
 use super::toolkit::Problem;
 use crate::source::load::{LoadError, LoadedFile};
 use crate::source::yaml::{self, Node, Pos, Span};
+use compact_str::CompactString;
 
 /// A Kubernetes object found in a document.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,10 +16,13 @@ pub struct Object {
     /// What the object is, classified once from `written_kind` and `api_version`.
     pub kind: Kind,
     /// The kind as written, for messages.
-    pub written_kind: String,
-    pub api_version: String,
-    pub name: Option<String>,
-    pub namespace: Option<String>,
+    ///
+    /// The identity's strings are stored inline when short (most are): every document has
+    /// an object, kept until the model is built.
+    pub written_kind: CompactString,
+    pub api_version: CompactString,
+    pub name: Option<CompactString>,
+    pub namespace: Option<CompactString>,
     /// The Config Sync `configmanagement.gke.io/namespace-selector` annotation: the namespaces
     /// the object lands in are picked by labels (in a live cluster, in dynamic mode).
     pub namespace_selector: Option<String>,
@@ -370,7 +374,7 @@ fn push_object(
         metadata
             .and_then(|m| m.get(key))
             .and_then(Node::as_str)
-            .map(str::to_string)
+            .map(CompactString::from)
     };
     let span = first_key_span(&doc);
     let value_span = |key: &str| At(metadata.and_then(|m| m.get(key)).map(|v| v.span));
@@ -390,8 +394,8 @@ fn push_object(
             .map(str::to_string),
         decoded: Decoded::Other,
         kind: kind::classify(&written_kind, &api_version),
-        written_kind,
-        api_version,
+        written_kind: written_kind.into(),
+        api_version: api_version.into(),
         span,
     };
     bodies.push(

@@ -564,10 +564,12 @@ pub fn build(
 fn reserve(model: &mut Model, arrivals: &[Arrival], kept: &[bool]) {
     let (mut policies, mut workloads, mut services) = (0, 0, 0);
     for (arrival, _) in arrivals.iter().zip(kept).filter(|(_, kept)| **kept) {
-        match arrival.object.decoded {
+        match &arrival.object.decoded {
             Decoded::Policy(_) => policies += 1,
             Decoded::Workload(_) => workloads += 1,
-            Decoded::Service(ServiceObject::Service { .. }) => services += 1,
+            Decoded::Service(service) if matches!(**service, ServiceObject::Service { .. }) => {
+                services += 1;
+            }
             _ => {}
         }
     }
@@ -861,7 +863,7 @@ impl<'a> Arrival<'a> {
     }
 
     fn name(&self) -> String {
-        self.object.name.clone().unwrap_or_default()
+        self.object.name.as_deref().unwrap_or_default().to_string()
     }
 
     /// The name it has in the cluster: kustomize renames a Namespace object to the namespace
@@ -1002,12 +1004,12 @@ fn add_object(
         Decoded::CidrGroup(group) => model.cidr_groups.push(NetworkSet {
             cluster: arrival.owned_cluster(),
             namespace: String::new(),
-            spec: group.clone(),
+            spec: NetworkSetSpec::clone(group),
         }),
         Decoded::NetworkSet(set) => model.network_sets.push(NetworkSet {
             namespace: arrival.namespace_unless_cluster_scoped(default_namespace),
             cluster: arrival.owned_cluster(),
-            spec: set.clone(),
+            spec: NetworkSetSpec::clone(set),
         }),
         Decoded::Policy(policy) => add_policy(model, arrival, policy, default_namespace),
         Decoded::Workload(spec) => {
@@ -1214,7 +1216,7 @@ fn add_policy(
         _ => None,
     };
     model.policies.push(Policy {
-        kind: arrival.object.written_kind.clone(),
+        kind: arrival.object.written_kind.to_string(),
         name: arrival.name(),
         cluster: arrival.owned_cluster(),
         namespace,
@@ -1239,7 +1241,7 @@ fn add_workload(
     note_namespace(model, arrival, &namespace);
     let (kind, name) = match reported_as {
         Some(owner) => (owner.kind.clone(), owner.name.clone()),
-        None => (arrival.object.written_kind.clone(), arrival.name()),
+        None => (arrival.object.written_kind.to_string(), arrival.name()),
     };
     // The pods of one controller are one workload, unless they differ (mid-rollout).
     if reported_as.is_some()
