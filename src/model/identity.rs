@@ -199,14 +199,13 @@ impl<K: Hash + Eq, S: BuildHasher> ByKey<K, S> {
     }
 }
 
-/// `indices` in the order in which the objects they stand for are applied: files in
-/// [`path_order`], documents in file order (`source(i)`: the file index into `files`, the
-/// index among the file's objects). Stable, so the ways of one object stay together in the
-/// order they come, whether they arrive object by object or way by way.
+/// The indices of `sources` (index, then the source object: file index into `files`, index
+/// among the file's objects) in the order in which the objects are applied: files in
+/// [`path_order`], documents in file order. Stable, so the ways of one object stay together
+/// in the order they come, whether they arrive object by object or way by way.
 pub(super) fn apply_order(
     files: &[String],
-    mut indices: Vec<usize>,
-    source: impl Fn(usize) -> (usize, usize),
+    mut sources: Vec<(usize, (usize, usize))>,
 ) -> Vec<usize> {
     // Files ranked once, so that ordering the objects compares integers, not paths.
     let mut by_path: Vec<usize> = (0..files.len()).collect();
@@ -215,11 +214,8 @@ pub(super) fn apply_order(
     for (position, &file) in by_path.iter().enumerate() {
         rank[file] = position;
     }
-    indices.sort_by_key(|&i| {
-        let (file, object) = source(i);
-        (rank[file], object)
-    });
-    indices
+    sources.sort_by_key(|&(_, (file, object))| (rank[file], object));
+    sources.into_iter().map(|(i, _)| i).collect()
 }
 
 /// `kubectl apply -R -f DIR` order of two display paths: a directory's entries by name, so
@@ -382,17 +378,14 @@ mod tests {
         let files = ["a-b.yaml".to_string(), "a/x.yaml".to_string()];
         // Way 1 then way 2 of objects 0 and 1 of `a-b.yaml`, then `a/x.yaml`'s object.
         let sources = [(0, 0), (0, 1), (0, 0), (0, 1), (1, 0)];
-        let source = |i: usize| sources[i];
-        assert_eq!(
-            apply_order(&files, (0..5).collect(), source),
-            [4, 0, 2, 1, 3]
-        );
+        let indexed = |n: usize| sources[..n].iter().copied().enumerate().collect();
+        assert_eq!(apply_order(&files, indexed(5)), [4, 0, 2, 1, 3]);
         // Two documents of one identity reached by two ways: one clash, the last one kept.
         let candidates: Vec<Candidate> = sources[..4]
             .iter()
             .map(|&(file, object)| candidate("a", file, object, None))
             .collect();
-        let order = apply_order(&files, (0..4).collect(), source);
+        let order = apply_order(&files, indexed(4));
         let settled = settle(&candidates[..], 4, &order);
         assert_eq!(settled.kept, [false, true, false, false]);
         assert_eq!(settled.clashes.len(), 1, "{:?}", settled.clashes);

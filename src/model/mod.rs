@@ -476,64 +476,21 @@ pub fn build(
         }
     }
     let standalone = Way::default();
-    // Every object arrives once per way its file lands: one list of exactly that length.
-    let arriving = objects
-        .iter()
-        .zip(&resolution.landings)
-        .map(|(file_objects, landing)| match landing {
-            Landing::NotAResource => 0,
-            Landing::Standalone => file_objects.len(),
-            Landing::Built(ways) => ways.len() * file_objects.len(),
-        })
-        .sum();
-    let mut arrivals = Vec::with_capacity(arriving);
-    for (file_index, (file_objects, arrival)) in
-        objects.iter().zip(&resolution.landings).enumerate()
-    {
-        let ways: Vec<&Way> = match arrival {
-            Landing::NotAResource => continue,
-            Landing::Standalone => vec![&standalone],
-            Landing::Built(ways) => ways.iter().collect(),
-        };
-        for way in ways {
-            let rendering = resolution.rendering(file_index, way);
-            let refused = way
-                .build
-                .and_then(|root| refused.get(&root))
-                .map_or(&[][..], Vec::as_slice);
-            for (object_index, object) in file_objects.iter().enumerate() {
-                let object = match rendering.map(|r| r.objects.get(object_index)) {
-                    None => object,
-                    Some(Some(Some(rendered))) => &rendered.object,
-                    // Deleted by a patch, or no longer an object.
-                    Some(_) => continue,
-                };
-                let reasons = unfollowed.get(&(file_index, object_index));
-                arrivals.push(Arrival {
-                    object,
-                    source: (file_index, object_index),
-                    way,
-                    reasons: reasons.map_or(&[][..], Vec::as_slice),
-                    rendering,
-                    refused,
-                });
-            }
-        }
-    }
+    let arrivals = Arrivals::new(objects, resolution, &standalone, &refused, &unfollowed);
     let (kept, clashes) = settle(&model.files, &arrivals, default_namespace);
     model.duplicates = clashes
         .into_iter()
         .map(|(clash, id)| duplicate(&model.files, objects, &arrivals, clash, id))
         .collect();
-    reserve(&mut model, &arrivals, &kept);
+    reserve(&mut model, arrivals.where_kept(&kept, true));
     // Built when first asked: most repositories have no objects a live cluster's controller
     // made.
     let present = OnceCell::new();
-    for (arrival, _) in arrivals.iter().zip(&kept).filter(|(_, kept)| **kept) {
+    for arrival in arrivals.where_kept(&kept, true) {
         // A live cluster's pod or ReplicaSet names its controller: where the controller is
         // in the input, its template stands for the object's pods; else they are reported as
         // the controller's.
-        let reported_as = controlled_by(arrival);
+        let reported_as = controlled_by(&arrival);
         if let Some(owner) = reported_as {
             let key = (
                 arrival.cluster(),
@@ -547,11 +504,11 @@ pub fn build(
                 continue;
             }
         }
-        add_object(&mut model, arrival, default_namespace, reported_as);
+        add_object(&mut model, &arrival, default_namespace, reported_as);
     }
     // A copy that does not count still says what may not be applied where it lands.
-    for (arrival, _) in arrivals.iter().zip(&kept).filter(|(_, kept)| !**kept) {
-        note_dropped_uncertainty(&mut model, arrival, default_namespace);
+    for arrival in arrivals.where_kept(&kept, false) {
+        note_dropped_uncertainty(&mut model, &arrival, default_namespace);
     }
     note_refused_builds(&mut model);
     label_managed_namespaces(&mut model, resolution);
@@ -561,9 +518,9 @@ pub fn build(
 
 /// Room for the policies, workloads and Services the arrivals that count can become, at
 /// most one each: a list grown by doubling can leave half of its room unused.
-fn reserve(model: &mut Model, arrivals: &[Arrival], kept: &[bool]) {
+fn reserve<'a>(model: &mut Model, counting: impl Iterator<Item = Arrival<'a>>) {
     let (mut policies, mut workloads, mut services) = (0, 0, 0);
-    for (arrival, _) in arrivals.iter().zip(kept).filter(|(_, kept)| **kept) {
+    for arrival in counting {
         match &arrival.object.decoded {
             Decoded::Policy(_) => policies += 1,
             Decoded::Workload(_) => workloads += 1,
@@ -583,15 +540,14 @@ fn reserve(model: &mut Model, arrivals: &[Arrival], kept: &[bool]) {
 type WorkloadKey<'a> = (Option<&'a str>, &'a str, &'a str, &'a str);
 
 fn controllers_present<'a>(
-    arrivals: &[Arrival<'a>],
+    arrivals: &Arrivals<'a>,
     kept: &[bool],
     default_namespace: &'a str,
 ) -> HashSet<WorkloadKey<'a>> {
     arrivals
-        .iter()
-        .zip(kept)
-        .filter(|(a, kept)| **kept && matches!(a.object.decoded, Decoded::Workload(_)))
-        .map(|(a, _)| {
+        .where_kept(kept, true)
+        .filter(|a| matches!(a.object.decoded, Decoded::Workload(_)))
+        .map(|a| {
             (
                 a.cluster(),
                 a.namespace_in(default_namespace),
@@ -657,18 +613,20 @@ fn note_refused_builds(model: &mut Model) {
 /// that identity.
 fn settle(
     files: &[String],
-    arrivals: &[Arrival],
+    arrivals: &Arrivals,
     default_namespace: &str,
 ) -> (Vec<bool>, Vec<(identity::Clash, ObjectId)>) {
     let copies = Copies {
         arrivals,
         default_namespace,
     };
-    let with_identity = (0..arrivals.len())
-        .filter(|&a| arrivals[a].has_identity())
+    let with_identity = arrivals
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| Some((i, a.filter(Arrival::has_identity)?.source)))
         .collect();
-    let order = identity::apply_order(files, with_identity, |a| arrivals[a].source);
-    let settled = identity::settle(&copies, arrivals.len(), &order);
+    let order = identity::apply_order(files, with_identity);
+    let settled = identity::settle(&copies, arrivals.len, &order);
     let clashes = settled
         .clashes
         .into_iter()
@@ -682,23 +640,23 @@ fn settle(
 
 /// The arrivals as settling reads them, their identities computed when asked.
 struct Copies<'s, 'a> {
-    arrivals: &'s [Arrival<'a>],
+    arrivals: &'s Arrivals<'a>,
     default_namespace: &'s str,
 }
 
 impl identity::Copies for Copies<'_, '_> {
     fn id(&self, i: usize) -> identity::IdKey<'_> {
-        self.arrivals[i].id(self.default_namespace)
+        self.arrivals.get(i).id(self.default_namespace)
     }
 
     fn build(&self, i: usize) -> Option<identity::BuildKey<'_>> {
-        self.arrivals[i].build_id()
+        self.arrivals.get(i).build_id()
     }
 
     /// The same source object landing alike by two ways is one object; two ways that make it
     /// differ (their patches or labels) apply two versions of it.
     fn same(&self, a: usize, b: usize) -> bool {
-        let (a, b) = (&self.arrivals[a], &self.arrivals[b]);
+        let (a, b) = (self.arrivals.get(a), self.arrivals.get(b));
         a.source == b.source && (std::ptr::eq(a.object, b.object) || a.object == b.object)
     }
 }
@@ -707,11 +665,11 @@ impl identity::Copies for Copies<'_, '_> {
 fn duplicate(
     files: &[String],
     objects: &[Vec<Object>],
-    arrivals: &[Arrival],
+    arrivals: &Arrivals,
     clash: identity::Clash,
     id: ObjectId,
 ) -> Duplicate {
-    let (first, second) = (&arrivals[clash.first], &arrivals[clash.second]);
+    let (first, second) = (arrivals.get(clash.first), arrivals.get(clash.second));
     let refused = clash.refused.map(|root| RefusedBuild {
         root,
         name: match root {
@@ -748,8 +706,125 @@ fn duplicate(
     }
 }
 
+/// Every object of each file once per way the file lands, by index: files in order, then
+/// their ways, then their objects, an index for each object of the file even where a way's
+/// patch deletes it. An arrival is made when asked, from its file's way: a list of them (one
+/// per object and way) would be the largest thing the model build holds.
+struct Arrivals<'a> {
+    objects: &'a [Vec<Object>],
+    /// Each file's ways, in order.
+    ways: Vec<FileWay<'a>>,
+    /// Why controllers could not follow an object, by file and index among its objects.
+    unfollowed: &'a HashMap<(usize, usize), Vec<&'a str>>,
+    len: usize,
+}
+
+/// A file landing one way.
+struct FileWay<'a> {
+    /// The index of the first of its arrivals.
+    first: usize,
+    file: usize,
+    way: &'a Way,
+    /// The file's objects as the way renders them; `None` when the way changes no more than
+    /// namespaces.
+    rendering: Option<&'a Rendering>,
+    /// What makes kustomize refuse the way's build, when it does.
+    refused: &'a [Unapplied],
+}
+
+impl<'a> Arrivals<'a> {
+    /// `refused`: what makes each refused build refused; `standalone`: the way of files that
+    /// nothing builds.
+    fn new(
+        objects: &'a [Vec<Object>],
+        resolution: &'a Resolution,
+        standalone: &'a Way,
+        refused: &'a HashMap<BuildRoot, Vec<Unapplied>>,
+        unfollowed: &'a HashMap<(usize, usize), Vec<&'a str>>,
+    ) -> Self {
+        let mut ways = Vec::new();
+        let mut len = 0;
+        for (file, (file_objects, landing)) in objects.iter().zip(&resolution.landings).enumerate()
+        {
+            let file_ways: Vec<&Way> = match landing {
+                Landing::NotAResource => continue,
+                Landing::Standalone => vec![standalone],
+                Landing::Built(ways) => ways.iter().collect(),
+            };
+            for way in file_ways {
+                ways.push(FileWay {
+                    first: len,
+                    file,
+                    way,
+                    rendering: resolution.rendering(file, way),
+                    refused: way
+                        .build
+                        .and_then(|root| refused.get(&root))
+                        .map_or(&[], Vec::as_slice),
+                });
+                len += file_objects.len();
+            }
+        }
+        Arrivals {
+            objects,
+            ways,
+            unfollowed,
+            len,
+        }
+    }
+
+    /// Arrival `i`, one that [`Arrivals::iter`] yields.
+    fn get(&self, i: usize) -> Arrival<'a> {
+        let way = self
+            .ways
+            .partition_point(|w| w.first <= i)
+            .saturating_sub(1);
+        self.arrival(&self.ways[way], i - self.ways[way].first)
+    }
+
+    /// Object `index` of `way`'s file, as the way renders it (unless a patch deletes it).
+    fn arrival(&self, way: &FileWay<'a>, index: usize) -> Arrival<'a> {
+        let rendered = way.rendering.and_then(|r| r.objects.get(index)?.as_ref());
+        Arrival {
+            object: rendered.map_or(&self.objects[way.file][index], |r| &r.object),
+            source: (way.file, index),
+            way: way.way,
+            reasons: self
+                .unfollowed
+                .get(&(way.file, index))
+                .map_or(&[], Vec::as_slice),
+            rendering: way.rendering,
+            refused: way.refused,
+        }
+    }
+
+    /// Every arrival in index order; `None` for an object a patch deletes (or that is no
+    /// longer an object).
+    fn iter(&self) -> impl Iterator<Item = Option<Arrival<'a>>> + '_ {
+        self.ways.iter().flat_map(move |way| {
+            (0..self.objects[way.file].len()).map(move |index| {
+                let deleted = way
+                    .rendering
+                    .is_some_and(|r| !matches!(r.objects.get(index), Some(Some(_))));
+                (!deleted).then(|| self.arrival(way, index))
+            })
+        })
+    }
+
+    /// The arrivals that count (`counting`), or those that do not.
+    fn where_kept<'s>(
+        &'s self,
+        kept: &'s [bool],
+        counting: bool,
+    ) -> impl Iterator<Item = Arrival<'a>> + 's {
+        self.iter()
+            .zip(kept)
+            .filter_map(move |(arrival, &kept)| arrival.filter(|_| kept == counting))
+    }
+}
+
 /// One object arriving in the model one way: what each part of the model it becomes needs,
-/// the rest computed when asked (a repository has one arrival per object and way).
+/// the rest computed when asked.
 struct Arrival<'a> {
     object: &'a Object,
     /// The object's file and index among the file's objects.
@@ -1385,7 +1460,95 @@ fn note_namespace<'a>(model: &'a mut Model, arrival: &Arrival, name: &str) -> &'
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::lint_text;
+    use crate::source::load::{LoadedFile, is_kustomization, load_stream};
+    use std::path::{Path, PathBuf};
+
+    fn file(path: &str, text: &str) -> LoadedFile {
+        let mut f = load_stream(path, text.as_bytes(), &crate::decode::object::keep);
+        f.path = PathBuf::from(path);
+        if is_kustomization(Path::new(path)) {
+            f.kustomization = crate::source::yaml::parse_documents(text, 0)
+                .unwrap()
+                .into_iter()
+                .next();
+        }
+        f
+    }
+
+    #[test]
+    fn an_arrival_is_made_alike_by_index_and_in_order() {
+        // The base lands by two overlays, one deleting one of its objects: that index is a
+        // hole.
+        let objects = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n\
+                       apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n";
+        let mut files = vec![
+            file("base/kustomization.yaml", "resources: [objects.yaml]\n"),
+            file("base/objects.yaml", objects),
+            file(
+                "overlay/drop.yaml",
+                "$patch: delete\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n",
+            ),
+            file(
+                "overlay/kustomization.yaml",
+                "namespace: o\nresources: [../base]\npatchesStrategicMerge: [drop.yaml]\n",
+            ),
+            file(
+                "overlay2/kustomization.yaml",
+                "namespace: p\nresources: [../base]\n",
+            ),
+            file("plain.yaml", objects),
+        ];
+        let objects: Vec<Vec<Object>> = files
+            .iter_mut()
+            .map(crate::decode::object::file_objects)
+            .collect();
+        let resolution = crate::topology::resolve(
+            &files,
+            &objects,
+            &[],
+            &crate::topology::ClusterMap::default(),
+        );
+        let (standalone, refused, unfollowed) = (Way::default(), HashMap::new(), HashMap::new());
+        let arrivals = Arrivals::new(&objects, &resolution, &standalone, &refused, &unfollowed);
+        let made: Vec<Option<Arrival>> = arrivals.iter().collect();
+        assert_eq!(made.len(), arrivals.len);
+        let described: Vec<_> = made
+            .iter()
+            .map(|a| {
+                a.as_ref()
+                    .map(|a| (a.source.0, a.source.1, a.object.name.as_deref(), a.forced()))
+            })
+            .collect();
+        assert_eq!(
+            described,
+            [
+                Some((1, 0, Some("a"), Some("o"))),
+                None,
+                Some((1, 0, Some("a"), Some("p"))),
+                Some((1, 1, Some("b"), Some("p"))),
+                Some((5, 0, Some("a"), None)),
+                Some((5, 1, Some("b"), None)),
+            ]
+        );
+        for (i, arrival) in made.iter().enumerate() {
+            if let Some(arrival) = arrival {
+                let got = arrivals.get(i);
+                assert!(std::ptr::eq(got.object, arrival.object) && got.source == arrival.source);
+                assert!(std::ptr::eq(got.way, arrival.way));
+            }
+        }
+        let kept = [true, true, false, true, false, true];
+        let names = |counting| {
+            arrivals
+                .where_kept(&kept, counting)
+                .map(|a| a.source)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(true), [(1, 0), (1, 1), (5, 1)]);
+        assert_eq!(names(false), [(1, 0), (5, 0)]);
+    }
 
     const IGNORE: &str =
         "annotations: {imds-lint.io/ignore: IMDS001, imds-lint.io/reason: 'reviewed'}";
