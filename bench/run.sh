@@ -186,6 +186,8 @@ for n, t, r in zip(names, times, rss):
     print(f"{n:<{width}}  {t:>9.3f}  {r:>11.1f}")
 t = dict(zip(names, times))
 print(f"imds-lint / read floor, own corpus: {t['imds-lint, own corpus'] / t['cat (read floor), own corpus']:.2f}x")
+if "imds-lint, shared corpus" in t:
+    print(f"imds-lint / read floor, shared corpus: {t['imds-lint, shared corpus'] / t['cat (read floor), shared corpus']:.2f}x")
 if "baseline_pyyaml.py, shared corpus" in t:
     ratio = t["baseline_pyyaml.py, shared corpus"] / t["imds-lint, shared corpus"]
     print(f"speed ratio baseline/imds-lint, shared corpus: {ratio:.1f}x")
