@@ -10,8 +10,8 @@
 
 use super::chain::{self, Chain, DecidedBy, Decision, Region, RegionBy};
 use super::egress;
-use crate::decode::labelsets::{Space, TooComplex};
-use crate::decode::selector::{Coverage, LabelSelector, LabelValue, describe_gap, find_gap};
+use crate::decode::labelsets::{Coverage, Space, TooComplex, find_gap};
+use crate::decode::selector::{LabelSelector, LabelValue, describe_gap};
 use crate::decode::spec::{Action, PolicySpec, Via};
 use crate::model::{Model, NamespaceKey, Policy, PolicyId, RuleRef, Workload, WorkloadId};
 use crate::net::{PortSet, Target};

@@ -427,11 +427,48 @@ impl Space {
     }
 }
 
+/// Whether some pod escapes every selector of a set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Coverage {
+    /// Every label set matches at least one selector.
+    Covered,
+    /// A label set no selector matches, one value per key the selectors mention: one with as
+    /// few labels as any such set.
+    Gap(BTreeMap<String, LabelValue>),
+    /// The selectors combine into more distinct sets than the analysis may build (only
+    /// crafted input gets here); an error, not a verdict.
+    TooComplex,
+}
+
+/// Searches for a label set that none of `selectors` matches: the complement of their union,
+/// as a set of label sets.
+pub fn find_gap(selectors: &[&LabelSelector]) -> Coverage {
+    if selectors.iter().any(|s| s.selects_all()) {
+        return Coverage::Covered;
+    }
+    let mut space = Space::new(selectors.iter().copied());
+    let gap = (|| {
+        let sets = selectors
+            .iter()
+            .map(|s| space.selector(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let union = space.union(sets)?;
+        space.diff(ALL, union)
+    })();
+    match gap {
+        Err(TooComplex) => Coverage::TooComplex,
+        Ok(gap) => match space.witness(gap, space.keys()) {
+            Some(witness) => Coverage::Gap(witness),
+            None => Coverage::Covered,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::decode::selector::Requirement;
-    use crate::decode::selector::brute_force::{all_label_sets, concrete};
+    use crate::decode::selector::brute_force::{all_label_sets, arb_requirement, concrete};
     use proptest::prelude::*;
 
     fn req(key: &str, operator: Operator, values: &[&str]) -> Requirement {
@@ -620,6 +657,76 @@ mod tests {
                         prop_assert_eq!(Some(labels.len()), fewest);
                     }
                 }
+            }
+        }
+    }
+
+    fn selecting(requirements: Vec<Requirement>) -> LabelSelector {
+        LabelSelector { requirements }
+    }
+
+    #[test]
+    fn coverage_of_complementary_selectors() {
+        let exists = selecting(vec![req("app", Operator::Exists, &[])]);
+        let missing = selecting(vec![req("app", Operator::DoesNotExist, &[])]);
+        assert_eq!(find_gap(&[&exists, &missing]), Coverage::Covered);
+        let inx = selecting(vec![req("app", Operator::In, &["x"])]);
+        let notinx = selecting(vec![req("app", Operator::NotIn, &["x"])]);
+        assert_eq!(find_gap(&[&inx, &notinx]), Coverage::Covered);
+        let Coverage::Gap(gap) = find_gap(&[&inx, &exists]) else {
+            panic!()
+        };
+        assert_eq!(gap.get("app"), Some(&LabelValue::Absent));
+        let web = selecting(vec![req("app", Operator::In, &["web"])]);
+        let Coverage::Gap(gap) = find_gap(&[&web, &missing]) else {
+            panic!()
+        };
+        assert_eq!(gap.get("app"), Some(&LabelValue::Other));
+        assert_eq!(find_gap(&[&web, &selecting(Vec::new())]), Coverage::Covered);
+        assert!(matches!(find_gap(&[]), Coverage::Gap(_)));
+    }
+
+    #[test]
+    fn coverage_does_not_blow_up_over_unrelated_keys() {
+        let selectors: Vec<LabelSelector> = (0..60)
+            .map(|i| {
+                selecting(vec![
+                    req(&format!("key{i}"), Operator::In, &[&format!("v{i}")]),
+                    req("app", Operator::In, &[&format!("a{i}")]),
+                ])
+            })
+            .collect();
+        let refs: Vec<&LabelSelector> = selectors.iter().collect();
+        assert!(matches!(find_gap(&refs), Coverage::Gap(_)));
+    }
+
+    fn brute_gap(selectors: &[LabelSelector]) -> bool {
+        all_label_sets()
+            .iter()
+            .any(|labels| selectors.iter().all(|s| !s.matches(labels)))
+    }
+
+    proptest! {
+        #[test]
+        fn coverage_matches_brute_force(
+            selectors in prop::collection::vec(
+                prop::collection::vec(arb_requirement(), 1..4).prop_map(|requirements| LabelSelector { requirements }),
+                0..6,
+            ),
+        ) {
+            let refs: Vec<&LabelSelector> = selectors.iter().collect();
+            let coverage = find_gap(&refs);
+            prop_assert_eq!(matches!(coverage, Coverage::Gap(_)), brute_gap(&selectors));
+            if let Coverage::Gap(gap) = coverage {
+                // The witness really escapes every selector, with as few labels as any.
+                let labels = concrete(&gap);
+                let fewest = all_label_sets()
+                    .into_iter()
+                    .filter(|l| selectors.iter().all(|s| !s.matches(l)))
+                    .map(|l| l.len())
+                    .min();
+                prop_assert_eq!(Some(labels.len()), fewest);
+                prop_assert!(selectors.iter().all(|s| !s.matches(&labels)));
             }
         }
     }

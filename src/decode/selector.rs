@@ -1,7 +1,6 @@
 //! Kubernetes label selectors (`matchLabels` + `matchExpressions`), decoded and validated.
 
 use super::labels::Labels;
-use super::labelsets::{ALL, Space, TooComplex};
 use super::toolkit::{Decoder, expect_map, expect_seq, expect_string};
 use super::workload::SERVICE_ACCOUNT_LABEL;
 use crate::source::yaml::Node;
@@ -123,43 +122,6 @@ impl Requirement {
     }
 }
 
-/// Whether some pod escapes every selector of a set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Coverage {
-    /// Every label set matches at least one selector.
-    Covered,
-    /// A label set no selector matches, one value per key the selectors mention: one with as
-    /// few labels as any such set.
-    Gap(BTreeMap<String, LabelValue>),
-    /// The selectors combine into more distinct sets than the analysis may build (only
-    /// crafted input gets here); an error, not a verdict.
-    TooComplex,
-}
-
-/// Searches for a label set that none of `selectors` matches: the complement of their union,
-/// as a set of label sets (see [`labelsets`](super::labelsets)).
-pub fn find_gap(selectors: &[&LabelSelector]) -> Coverage {
-    if selectors.iter().any(|s| s.selects_all()) {
-        return Coverage::Covered;
-    }
-    let mut space = Space::new(selectors.iter().copied());
-    let gap = (|| {
-        let sets = selectors
-            .iter()
-            .map(|s| space.selector(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        let union = space.union(sets)?;
-        space.diff(ALL, union)
-    })();
-    match gap {
-        Err(TooComplex) => Coverage::TooComplex,
-        Ok(gap) => match space.witness(gap, space.keys()) {
-            Some(witness) => Coverage::Gap(witness),
-            None => Coverage::Covered,
-        },
-    }
-}
-
 /// The value to describe a witness's label by. Every pod has a service account, and
 /// selectors only ever test its name with `In`/`NotIn` (the decoders settle `Exists`), so an
 /// absent service-account label stands for a name no selector lists.
@@ -171,7 +133,7 @@ fn shown<'a>(key: &str, value: &'a LabelValue) -> &'a LabelValue {
     }
 }
 
-/// Describes a label set found by [`find_gap`] for messages: `pods without label app`.
+/// Describes a label set found by [`find_gap`](super::labelsets::find_gap) for messages: `pods without label app`.
 pub fn describe_gap(gap: &BTreeMap<String, LabelValue>) -> String {
     let mut without = Vec::new();
     let mut with = Vec::new();
@@ -400,8 +362,9 @@ fn is_label_name(s: &str) -> bool {
 /// Label sets to check the selector arithmetic against, by enumeration.
 #[cfg(test)]
 pub mod brute_force {
-    use super::LabelValue;
+    use super::{LabelValue, Operator, Requirement};
     use crate::decode::labels::Labels;
+    use proptest::prelude::*;
     use std::collections::BTreeMap;
 
     /// Every label set over keys a, b with values absent, x, y, z (z is never named).
@@ -431,12 +394,32 @@ pub mod brute_force {
             })
             .collect()
     }
+
+    /// A requirement over keys a, b and values x, y, as [`all_label_sets`] spans them.
+    pub fn arb_requirement() -> impl Strategy<Value = Requirement> {
+        let key = prop::sample::select(vec!["a", "b"]);
+        let op = prop::sample::select(vec![
+            Operator::In,
+            Operator::NotIn,
+            Operator::Exists,
+            Operator::DoesNotExist,
+        ]);
+        let values = prop::collection::vec(prop::sample::select(vec!["x", "y"]), 1..3);
+        (key, op, values).prop_map(|(key, operator, values)| Requirement {
+            key: key.into(),
+            operator,
+            values: match operator {
+                Operator::In | Operator::NotIn => values.into_iter().map(String::from).collect(),
+                _ => Vec::new(),
+            },
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::selector::brute_force::{all_label_sets, concrete};
+    use crate::decode::selector::brute_force::{all_label_sets, arb_requirement};
     use crate::source::yaml::parse_documents;
 
     fn selector(yaml: &str) -> (LabelSelector, Vec<String>) {
@@ -520,18 +503,10 @@ mod tests {
     }
 
     #[test]
-    fn coverage_of_complementary_selectors() {
-        let sel = |y: &str| selector(y).0;
-        let exists = sel("matchExpressions:\n- {key: app, operator: Exists}\n");
-        let missing = sel("matchExpressions:\n- {key: app, operator: DoesNotExist}\n");
-        assert_eq!(find_gap(&[&exists, &missing]), Coverage::Covered);
-        let inx = sel("matchExpressions:\n- {key: app, operator: In, values: [x]}\n");
-        let notinx = sel("matchExpressions:\n- {key: app, operator: NotIn, values: [x]}\n");
-        assert_eq!(find_gap(&[&inx, &notinx]), Coverage::Covered);
-        let Coverage::Gap(gap) = find_gap(&[&inx, &exists]) else {
-            panic!()
-        };
-        assert_eq!(describe_gap(&gap), "pods without label app");
+    fn gaps_and_examples_are_described_for_people() {
+        let without_app: BTreeMap<String, LabelValue> =
+            [("app".to_string(), LabelValue::Absent)].into();
+        assert_eq!(describe_gap(&without_app), "pods without label app");
         // Every pod has a service account: an absent one is one no selector names.
         let account: BTreeMap<String, LabelValue> =
             [(SERVICE_ACCOUNT_LABEL.to_string(), LabelValue::Absent)].into();
@@ -543,75 +518,11 @@ mod tests {
             describe_example(&account),
             "a pod labelled @serviceaccount=<any other value>"
         );
-        let web = sel("matchLabels: {app: web}\n");
-        let Coverage::Gap(gap) = find_gap(&[&web, &missing]) else {
-            panic!()
-        };
-        assert_eq!(gap.get("app"), Some(&LabelValue::Other));
-        assert_eq!(find_gap(&[&web, &sel("{}")]), Coverage::Covered);
-        assert!(matches!(find_gap(&[]), Coverage::Gap(_)));
-    }
-
-    #[test]
-    fn coverage_does_not_blow_up_over_unrelated_keys() {
-        let selectors: Vec<LabelSelector> = (0..60)
-            .map(|i| selector(&format!("matchLabels: {{key{i}: v{i}, app: a{i}}}\n")).0)
-            .collect();
-        let refs: Vec<&LabelSelector> = selectors.iter().collect();
-        assert!(matches!(find_gap(&refs), Coverage::Gap(_)));
-    }
-
-    fn brute_gap(selectors: &[LabelSelector]) -> bool {
-        all_label_sets()
-            .iter()
-            .any(|labels| selectors.iter().all(|s| !s.matches(labels)))
-    }
-
-    fn arb_requirement() -> impl Strategy<Value = Requirement> {
-        let key = prop::sample::select(vec!["a", "b"]);
-        let op = prop::sample::select(vec![
-            Operator::In,
-            Operator::NotIn,
-            Operator::Exists,
-            Operator::DoesNotExist,
-        ]);
-        let values = prop::collection::vec(prop::sample::select(vec!["x", "y"]), 1..3);
-        (key, op, values).prop_map(|(key, operator, values)| Requirement {
-            key: key.into(),
-            operator,
-            values: match operator {
-                Operator::In | Operator::NotIn => values.into_iter().map(String::from).collect(),
-                _ => Vec::new(),
-            },
-        })
     }
 
     use proptest::prelude::*;
 
     proptest! {
-        #[test]
-        fn coverage_matches_brute_force(
-            selectors in prop::collection::vec(
-                prop::collection::vec(arb_requirement(), 1..4).prop_map(|requirements| LabelSelector { requirements }),
-                0..6,
-            ),
-        ) {
-            let refs: Vec<&LabelSelector> = selectors.iter().collect();
-            let coverage = find_gap(&refs);
-            prop_assert_eq!(matches!(coverage, Coverage::Gap(_)), brute_gap(&selectors));
-            if let Coverage::Gap(gap) = coverage {
-                // The witness really escapes every selector, with as few labels as any.
-                let labels = concrete(&gap);
-                let fewest = all_label_sets()
-                    .into_iter()
-                    .filter(|l| selectors.iter().all(|s| !s.matches(l)))
-                    .map(|l| l.len())
-                    .min();
-                prop_assert_eq!(Some(labels.len()), fewest);
-                prop_assert!(selectors.iter().all(|s| !s.matches(&labels)));
-            }
-        }
-
         #[test]
         fn satisfiable_matches_brute_force(requirements in prop::collection::vec(arb_requirement(), 0..5)) {
             let s = LabelSelector { requirements };
