@@ -7,51 +7,21 @@ mod common;
 use common::{findings, json_in, root, run_in};
 use serde_json::Value;
 
-/// (kind, name, line, metadata_reachable, host_network) of every workload.
-fn workloads(report: &Value, file: &str) -> Vec<(String, String, u64, bool, bool)> {
-    report["workloads"]
-        .as_array()
-        .expect("workloads")
-        .iter()
-        .map(|w| {
-            assert_eq!(w["namespace"], "shop", "{w}");
-            assert_eq!(w["file"], file, "{w}");
-            (
-                w["kind"].as_str().unwrap().to_string(),
-                w["name"].as_str().unwrap().to_string(),
-                w["line"].as_u64().unwrap(),
-                w["metadata_reachable"].as_bool().unwrap(),
-                w["host_network"].as_bool().unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn w(
-    kind: &str,
-    name: &str,
-    line: u64,
-    reachable: bool,
-    host: bool,
-) -> (String, String, u64, bool, bool) {
-    (kind.into(), name.into(), line, reachable, host)
-}
-
 fn check(report: &Value, file: &str) {
     assert_eq!(report["errors"], serde_json::json!([]));
     assert_eq!(report["not_evaluated"], serde_json::json!([]));
     assert_eq!(
-        workloads(report, file),
+        common::workload_rows(report, "shop", file),
         [
             // The Deployment's template stands for its ReplicaSet and their pod.
-            w("Deployment", "web", 60, false, false),
+            common::workload_row("Deployment", "web", 60, false, false),
             // A ReplicaSet whose Deployment is not in the dump is reported as the
             // Deployment, at the ReplicaSet; its pod is not counted again.
-            w("Deployment", "legacy", 164, true, false),
+            common::workload_row("Deployment", "legacy", 164, true, false),
             // Two pods of one DaemonSet: one workload, at the first.
-            w("DaemonSet", "node-agent", 224, true, true),
+            common::workload_row("DaemonSet", "node-agent", 224, true, true),
             // A pod no controller owns is its own workload.
-            w("Pod", "debug", 278, false, false),
+            common::workload_row("Pod", "debug", 278, false, false),
         ]
     );
     assert_eq!(report["summary"]["workloads"], 4);

@@ -7,36 +7,6 @@ mod common;
 use common::{findings, json_in, root};
 use serde_json::Value;
 
-/// (kind, name, line, metadata_reachable, host_network) of every workload.
-fn workloads(report: &Value) -> Vec<(String, String, u64, bool, bool)> {
-    report["workloads"]
-        .as_array()
-        .expect("workloads")
-        .iter()
-        .map(|w| {
-            assert_eq!(w["namespace"], "ops", "{w}");
-            assert_eq!(w["file"], "workloads.yaml", "{w}");
-            (
-                w["kind"].as_str().unwrap().to_string(),
-                w["name"].as_str().unwrap().to_string(),
-                w["line"].as_u64().unwrap(),
-                w["metadata_reachable"].as_bool().unwrap(),
-                w["host_network"].as_bool().unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn w(
-    kind: &str,
-    name: &str,
-    line: u64,
-    reachable: bool,
-    host: bool,
-) -> (String, String, u64, bool, bool) {
-    (kind.into(), name.into(), line, reachable, host)
-}
-
 fn selected_by(report: &Value, name: &str) -> Vec<String> {
     common::workload(report, name)["selected_by"]
         .as_array()
@@ -52,27 +22,27 @@ fn each_controller_kind_runs_pods_from_its_template() {
     let report = json_in(&dir, &["."], None);
     assert_eq!(report["errors"], serde_json::json!([]));
     assert_eq!(
-        workloads(&report),
+        common::workload_rows(&report, "ops", "workloads.yaml"),
         [
             // The legacy tier's label in the Rollout's template reopens metadata.
-            w("Rollout", "web", 1, true, false),
-            w("CloneSet", "cache", 15, false, false),
+            common::workload_row("Rollout", "web", 1, true, false),
+            common::workload_row("CloneSet", "cache", 15, false, false),
             // OpenKruise Advanced StatefulSet and DaemonSet, read like the built-in ones.
-            w("StatefulSet", "db", 29, true, true),
-            w("DaemonSet", "agent", 44, true, false),
+            common::workload_row("StatefulSet", "db", 29, true, true),
+            common::workload_row("DaemonSet", "agent", 44, true, false),
             // spec.jobTargetRef.template, with the reporter service account.
-            w("ScaledJob", "consumer", 58, true, false),
-            w("Service", "api", 75, false, false),
+            common::workload_row("ScaledJob", "consumer", 58, true, false),
+            common::workload_row("Service", "api", 75, false, false),
             // One workload for each template that runs a pod, at the template; the steps
             // template runs none.
-            w("Workflow", "ci/build", 101, true, false),
-            w("Workflow", "ci/test", 105, false, false),
+            common::workload_row("Workflow", "ci/build", 101, true, false),
+            common::workload_row("Workflow", "ci/test", 105, false, false),
             // spec.workflowSpec.hostNetwork.
-            w("CronWorkflow", "nightly/run", 119, true, true),
+            common::workload_row("CronWorkflow", "nightly/run", 119, true, true),
             // The workflow's service account, for a template naming none.
-            w("WorkflowTemplate", "report/render", 130, true, false),
+            common::workload_row("WorkflowTemplate", "report/render", 130, true, false),
             // A kind imds-lint has no row for, with spec.template.spec.containers.
-            w("TaskRunner", "runner", 134, true, false),
+            common::workload_row("TaskRunner", "runner", 134, true, false),
         ]
     );
     assert_eq!(

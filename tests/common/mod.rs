@@ -128,3 +128,32 @@ pub fn workload<'a>(report: &'a Value, name: &str) -> &'a Value {
         .find(|w| w["name"] == name)
         .unwrap_or_else(|| panic!("no workload {name}"))
 }
+
+/// One entry of the report's `workloads`, as the tests compare it: kind, name, line,
+/// `metadata_reachable`, `host_network`.
+pub type WorkloadRow = (String, String, u64, bool, bool);
+
+/// The report's workloads, each checked to be in `namespace` and read from `file`.
+pub fn workload_rows(report: &Value, namespace: &str, file: &str) -> Vec<WorkloadRow> {
+    report["workloads"]
+        .as_array()
+        .expect("workloads")
+        .iter()
+        .map(|w| {
+            assert_eq!(w["namespace"], namespace, "{w}");
+            assert_eq!(w["file"], file, "{w}");
+            (
+                w["kind"].as_str().unwrap().to_string(),
+                w["name"].as_str().unwrap().to_string(),
+                w["line"].as_u64().unwrap(),
+                w["metadata_reachable"].as_bool().unwrap(),
+                w["host_network"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The [`WorkloadRow`] a test expects.
+pub fn workload_row(kind: &str, name: &str, line: u64, reachable: bool, host: bool) -> WorkloadRow {
+    (kind.into(), name.into(), line, reachable, host)
+}
