@@ -273,14 +273,7 @@ fn keep_egress(outcome: &Outcome, verdict: &NamespaceVerdict, halves: &[Half]) -
         classes.iter().map(|c| (change(c), c)).collect();
     let first = |kind: Change| changes.iter().find(|(k, _)| *k == kind).map(|(_, c)| *c);
     let pods = |c: &ClassExplanation| {
-        let workloads: Vec<String> = c
-            .workloads
-            .iter()
-            .map(|&w| {
-                let w = model.workload(w);
-                format!("{} {}", w.kind, w.name)
-            })
-            .collect();
+        let workloads = c.workload_names(model);
         if workloads.is_empty() {
             c.describe()
         } else {

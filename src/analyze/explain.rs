@@ -51,6 +51,17 @@ impl ClassExplanation {
     pub fn describe(&self) -> String {
         describe_example(&self.example)
     }
+
+    /// Its workloads for people: `Deployment web`.
+    pub fn workload_names(&self, model: &Model) -> Vec<String> {
+        self.workloads
+            .iter()
+            .map(|&w| {
+                let w = model.workload(w);
+                format!("{} {}", w.kind, w.name)
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

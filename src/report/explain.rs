@@ -267,15 +267,8 @@ fn class_block(
     ));
     out.push('\n');
     if !class.workloads.is_empty() {
-        let names: Vec<String> = class
-            .workloads
-            .iter()
-            .map(|&w| {
-                let w = model.workload(w);
-                format!("{} {}", w.kind, w.name)
-            })
-            .collect();
-        out.push_str(&format!("  workloads: {}\n", names.join(", ")));
+        let names = class.workload_names(model).join(", ");
+        out.push_str(&format!("  workloads: {names}\n"));
     }
     let pods = Pods {
         selected_by: &class.selected_by,
