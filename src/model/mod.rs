@@ -873,9 +873,9 @@ impl<'a> Arrival<'a> {
             .or(self.way.fallback_namespace.as_deref())
     }
 
-    fn suppression(&self) -> Option<Box<Suppression>> {
+    fn suppression(&self) -> Option<Suppression> {
         let annotation = self.object.suppression.as_ref()?;
-        Some(Box::new(Suppression::new(self.file(), annotation)))
+        Some(Suppression::new(self.file(), annotation))
     }
 
     /// The changes the way made to it.
@@ -1264,7 +1264,7 @@ fn add_namespace_object(model: &mut Model, arrival: &Arrival, labels: &Labels) {
     let ns = note_namespace(model, arrival, name);
     ns.object.get_or_insert(arrival.location());
     if ns.suppression.is_none() {
-        ns.suppression = arrival.suppression();
+        ns.suppression = arrival.suppression().map(Box::new);
     }
     ns.labels = labels.clone();
 }
@@ -1300,7 +1300,7 @@ fn add_policy(
         specs: policy.specs.clone(),
         problems: policy.problems.clone(),
         rejected: policy.rejected,
-        suppression: arrival.suppression(),
+        suppression: arrival.suppression().map(Box::new),
         transformed: arrival.transformed(),
     });
 }
@@ -1338,7 +1338,7 @@ fn add_workload(
         namespace,
         location: arrival.location(),
         spec: Arc::clone(spec),
-        suppression: arrival.suppression(),
+        suppression: arrival.suppression().map(Box::new),
     });
 }
 
@@ -1366,7 +1366,7 @@ fn add_stray_suppression(model: &mut Model, arrival: &Arrival, namespace: Option
         None => format!("{kind} {name}"),
     };
     model.stray_suppressions.push(StraySuppression {
-        suppression: *suppression,
+        suppression,
         object,
         cluster: arrival.owned_cluster(),
         namespace,
